@@ -1,0 +1,71 @@
+// The validated, normalized form of pipeline.yaml that the rest of the engine works on.
+// `config.ts` produces it; nothing else parses YAML.
+
+/** A place in a config file, 1-based, for error messages (`file:line:col`). */
+export interface Position {
+  file: string;
+  line: number;
+  col: number;
+}
+
+export type Params = Record<string, unknown>;
+
+export interface StageConfig {
+  name: string;
+  /** `cmd` stages run a command; `module` stages run a default-exported async function through the host. */
+  kind: 'cmd' | 'module';
+  /** argv for `cmd` stages (a string in the YAML is split into argv without a shell); with `shell: true`, argv[0] is the whole command line. */
+  cmd?: string[];
+  shell: boolean;
+  /** Workspace-relative path of the module file (`module` stages). */
+  module?: string;
+  /** Workspace-relative files, directories or glob patterns the stage reads. */
+  deps: string[];
+  /** Upstream stage names, in declaration order. */
+  needs: string[];
+  /** Global params overridden by the stage's own params, then by `--set`. */
+  params: Params;
+  /** Names of the params that the stage declares itself (the rest come from the global `params:`). */
+  ownParams: string[];
+  /** Workspace-relative outputs (files or directories), normalized with forward slashes, no `./`. */
+  outs: string[];
+  /** The subset of `outs` that are JSON metrics files. */
+  metrics: string[];
+  /** Declared environment variables (part of the fingerprint). */
+  env: Record<string, string>;
+  /** Wall-clock limit in milliseconds, if any. */
+  timeoutMs?: number;
+  /** `cache: false` stages always run and are never restored. */
+  cache: boolean;
+  /** A gate stage's non-zero exit ends the run with exit code 3 and blocks its downstream. */
+  gate: boolean;
+  desc?: string;
+  /** Where the stage is declared. */
+  pos: Position;
+}
+
+export interface PipelineConfig {
+  /** Absolute path of the config file. */
+  file: string;
+  /** Absolute path of the workspace (the config file's folder). */
+  root: string;
+  version: 1;
+  params: Params;
+  /** Stages in declaration order. */
+  stages: StageConfig[];
+  /** Extra CLI commands provided by the workspace: `pipeline NAME ...` runs the module's default export with argv. */
+  commands: Record<string, string>;
+  /** Settings for `pipeline ci generate` (validated by the generator). */
+  ci: Record<string, unknown>;
+  /** Position of any node in the file by its key path, e.g. ['stages', 'fit', 'params', 'alpha']. */
+  positionOf(path: (string | number)[]): Position;
+}
+
+/** A param override from the command line: `--set [stage.]key=value`, the value parsed as YAML. */
+export interface ParamOverride {
+  stage?: string;
+  key: string;
+  value: unknown;
+  /** The argument as typed, for error messages. */
+  raw: string;
+}
