@@ -1,4 +1,5 @@
 // Errors meant for people: what went wrong, where, and how to fix it, each kind with its own exit code.
+import { distance } from 'fastest-levenshtein';
 import type { Position } from './types.js';
 
 export const ExitCode = {
@@ -52,7 +53,7 @@ export function didYouMean(word: string, candidates: Iterable<string>): string |
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const c of candidates) {
-    const d = levenshtein(word.toLowerCase(), c.toLowerCase());
+    const d = distance(word.toLowerCase(), c.toLowerCase());
     if (d < bestDistance) {
       best = c;
       bestDistance = d;
@@ -64,16 +65,4 @@ export function didYouMean(word: string, candidates: Iterable<string>): string |
 export function suggestion(word: string, candidates: Iterable<string>): string {
   const s = didYouMean(word, candidates);
   return s === undefined ? '' : ` (did you mean \`${s}\`?)`;
-}
-
-function levenshtein(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = cur;
-  }
-  return prev[b.length];
 }
