@@ -1,6 +1,7 @@
 // Plots as vega-lite specs, rendered to SVG in Node (no browser, no canvas) and to PNG with resvg.
 // The rendering libraries are heavy, so they are imported only when a plot is drawn.
 import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
 
@@ -153,7 +154,8 @@ export function predictedVsActualSpec(data: ComparePlotData, model = 'float'): T
     layer: [
       {
         data: { values: points },
-        mark: { type: 'circle', size: 9, opacity: 0.35, color: '#4c78a8' },
+        // aria: false drops a per-point aria-label, which would triple the SVG size.
+        mark: { type: 'circle', size: 9, opacity: 0.35, color: '#4c78a8', aria: false },
         encoding: {
           x: { field: 'actual', type: 'quantitative', title: 'actual MedHouseVal (100k $)', scale: { domain: [lo, hi] } },
           y: { field: 'predicted', type: 'quantitative', title: 'predicted MedHouseVal (100k $)', scale: { domain: [lo, hi] } },
@@ -223,17 +225,10 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
 type ResvgModule = typeof import('@resvg/resvg-js');
 let resvgModule: ResvgModule | undefined;
 
-/** Load resvg ahead of `svgToPng` (which is synchronous). */
-export async function loadPngRenderer(): Promise<void> {
-  resvgModule ??= await import('@resvg/resvg-js');
-}
-
-/**
- * Rasterize an SVG to PNG with resvg, scaled to `width` pixels (default: the SVG's own width).
- * Call `loadPngRenderer()` once before; `renderComparePlots`/the report do.
- */
+/** Rasterize an SVG to PNG with resvg (loaded on first use), scaled to `width` pixels (default: the SVG's own). */
 export function svgToPng(svg: string, width?: number): Buffer {
-  if (!resvgModule) throw new Error('svgToPng: call `await loadPngRenderer()` first');
+  // resvg is a CommonJS native addon: `require` loads it lazily and synchronously.
+  resvgModule ??= createRequire(import.meta.url)('@resvg/resvg-js') as ResvgModule;
   const resvg = new resvgModule.Resvg(svg, {
     fitTo: width === undefined ? { mode: 'original' } : { mode: 'width', value: width },
     font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans', sansSerifFamily: 'DejaVu Sans' },
