@@ -1,0 +1,108 @@
+// The shape of pipeline.yaml as a zod schema: validates the parsed YAML and emits the JSON Schema that
+// editors use for completion (`# yaml-language-server: $schema=./pipeline.schema.json`).
+// Only shapes live here; meaning (paths, needs, cycles, overlapping outs) is checked in config.ts.
+import { z } from 'zod';
+
+/** Stage and command names: a letter or digit first, then letters, digits, `_`, `.`, `-`; never `..`. */
+export const NAME_PATTERN = '^(?!.*\\.\\.)[A-Za-z0-9][A-Za-z0-9_.-]*$';
+export const NAME_RE = new RegExp(NAME_PATTERN);
+/** A duration: seconds as a number, or a number with a unit. */
+export const DURATION_PATTERN = '^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$';
+export const ENV_NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_]*$';
+
+/** Commands the CLI provides itself; a workspace command may not take one of these names. */
+export const BUILTIN_COMMANDS = [
+  'run',
+  'status',
+  'dag',
+  'metrics',
+  'validate',
+  'gc',
+  'schema',
+  'ci',
+  'cache',
+  'fingerprint',
+  'help',
+] as const;
+
+/**
+ * What each key expects, in words: shown in error messages ("`outs` must be ...") and as the
+ * description editors show on hover.
+ */
+export const EXPECTED: Record<string, string> = {
+  version: 'the number 1 (the version of this file format)',
+  params: 'a mapping of param names to values',
+  stages: 'a mapping of stage names to stages',
+  commands: 'a mapping of command names to module paths',
+  ci: 'a mapping of settings for `pipeline ci generate`',
+  stage: 'a mapping of stage settings (`cmd` or `module`, `deps`, `outs`, ...)',
+  desc: 'a string',
+  cmd: 'a command line (string, split into argv without a shell) or an argv list of strings',
+  module: 'a workspace-relative path of a TypeScript stage module',
+  shell: 'true or false',
+  deps: 'a workspace-relative path (file, folder or glob) or a list of them',
+  outs: 'a workspace-relative path or a list of them',
+  needs: 'a stage name or a list of stage names',
+  metrics: 'a workspace-relative path of a JSON file among `outs`, or a list of them',
+  env: 'a mapping of variable names to strings, numbers or booleans',
+  timeout: 'seconds (a number > 0) or a duration like `30s`, `10m`, `1h`',
+  cache: 'true or false',
+  gate: 'true or false',
+};
+
+const doc = (key: string, extra = '') => ({ description: EXPECTED[key] + extra });
+
+const stringOrList = (key: string, extra = '') =>
+  z.union([z.string(), z.array(z.string())]).meta(doc(key, extra));
+const mapping = (key: string) => z.record(z.string(), z.unknown()).meta(doc(key));
+
+export const stageSchema = z
+  .strictObject({
+    desc: z.string().meta(doc('desc')).optional(),
+    cmd: z
+      .union([z.string().min(1), z.array(z.string()).min(1)])
+      .meta(doc('cmd'))
+      .optional(),
+    module: z.string().min(1).meta(doc('module')).optional(),
+    shell: z.boolean().meta(doc('shell', '; true runs a string `cmd` through /bin/sh')).optional(),
+    deps: stringOrList('deps').optional(),
+    outs: stringOrList('outs').optional(),
+    needs: stringOrList('needs', '; their outs become inputs of this stage').optional(),
+    metrics: stringOrList('metrics').optional(),
+    params: mapping('params').optional(),
+    env: z
+      .record(z.string().regex(new RegExp(ENV_NAME_PATTERN)), z.union([z.string(), z.number(), z.boolean()]))
+      .meta(doc('env'))
+      .optional(),
+    timeout: z
+      .union([z.number().positive(), z.string().regex(new RegExp(DURATION_PATTERN))])
+      .meta(doc('timeout'))
+      .optional(),
+    cache: z.boolean().meta(doc('cache', '; false: always run, never restore')).optional(),
+    gate: z
+      .boolean()
+      .meta(doc('gate', '; true: a non-zero exit ends the run with exit code 3 and blocks downstream'))
+      .optional(),
+  })
+  .meta(doc('stage'));
+
+export const pipelineSchema = z
+  .strictObject({
+    version: z.literal(1).meta(doc('version')),
+    params: mapping('params').optional(),
+    stages: z.record(z.string().regex(NAME_RE), stageSchema).meta(doc('stages')),
+    commands: z.record(z.string().regex(NAME_RE), z.string().min(1)).meta(doc('commands')).optional(),
+    ci: mapping('ci').optional(),
+  })
+  .meta({ title: 'pipeline.yaml', description: 'A DAG of stages run by `pipeline run`.' });
+
+export type RawPipeline = z.infer<typeof pipelineSchema>;
+export type RawStage = z.infer<typeof stageSchema>;
+
+export const TOP_KEYS = Object.keys(pipelineSchema.shape);
+export const STAGE_KEYS = Object.keys(stageSchema.shape);
+
+/** JSON Schema (draft 2020-12) of pipeline.yaml, for editors. `pipeline.schema.json` is this, committed. */
+export function pipelineJsonSchema(): object {
+  return z.toJSONSchema(pipelineSchema, { target: 'draft-2020-12' });
+}
