@@ -1,9 +1,10 @@
 // Plots as vega-lite specs, rendered to SVG in Node (no browser, no canvas) and to PNG with resvg.
 // The rendering libraries are heavy, so they are imported only when a plot is drawn.
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
+import { writeFileAtomic } from './atomic.js';
 
 /** Predictions on the test set: `actual` plus one array per model (`float`, `minmax-8`, `<scheme>-16`, ...). */
 export interface ComparePlotData {
@@ -183,16 +184,21 @@ export function coefficientsSpec(features: string[], sets: CoefficientSet[]): To
   }
   const rows = sets.flatMap((s) => s.coefficients.map((c, i) => ({ feature: features[i], model: s.model, value: c })));
   const models = sets.map((s) => s.model);
+  // Decade ticks inside the data's range (ticks outside it would widen the chart).
+  const lo = Math.min(0, ...rows.map((r) => r.value));
+  const hi = Math.max(0, ...rows.map((r) => r.value));
+  const ticks = [-1, -1e-2, -1e-4, -1e-6, 0, 1e-6, 1e-4, 1e-2, 1].filter((t) => t >= lo && t <= hi);
   const range = models.map((m, i) => (m === 'float' ? FLOAT_COLOR : MODEL_COLORS[(i % (MODEL_COLORS.length - 1)) + 1]));
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: {
       text: 'Coefficients: float vs dequantized',
-      subtitle: 'symmetric-log axis (linear within ±1e-6): small coefficients such as Population’s stay visible',
+      // Two short lines: vega estimates text widths without a canvas, generously, and one long line widens the chart.
+      subtitle: ['symmetric-log axis, linear within ±1e-6, so that tiny', 'coefficients such as Population’s stay visible'],
     },
     data: { values: rows },
-    width: 460,
-    height: features.length * (7 * models.length + 10),
+    width: 380,
+    height: features.length * (9 * models.length + 12),
     mark: { type: 'bar' },
     encoding: {
       y: { field: 'feature', type: 'nominal', sort: features, title: 'feature' },
@@ -201,7 +207,7 @@ export function coefficientsSpec(features: string[], sets: CoefficientSet[]): To
         field: 'value',
         type: 'quantitative',
         scale: { type: 'symlog', constant: 1e-6 },
-        axis: { values: [-1, -1e-2, -1e-4, -1e-6, 0, 1e-6, 1e-4, 1e-2, 1], format: '~g' },
+        axis: { values: ticks, format: '~g' },
         title: 'coefficient value',
       },
       color: { field: 'model', type: 'nominal', title: 'model', sort: models, scale: { domain: models, range } },
@@ -235,14 +241,6 @@ export function svgToPng(svg: string, width?: number): Buffer {
     background: 'white',
   });
   return resvg.render().asPng();
-}
-
-/** Write a file atomically: a temp file in the same folder, then rename. */
-export async function writeFileAtomic(file: string, content: string | Uint8Array): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
-  await writeFile(tmp, content);
-  await rename(tmp, file);
 }
 
 /**

@@ -1,0 +1,127 @@
+// The pipeline's DAG drawn as a self-contained SVG: dagre lays it out, we emit rects, edge paths, arrowheads and
+// labels, each node coloured by the stage's status in the last run. No element ids, no scripts, no external fonts.
+
+export type StageStatus = 'ran' | 'cached' | 'skipped' | 'failed' | 'blocked';
+
+export interface DagStageInfo {
+  status?: StageStatus | string;
+  durationMs?: number;
+}
+
+export const STATUS_COLORS: Record<string, { fill: string; stroke: string; text: string }> = {
+  ran: { fill: '#d9f2dd', stroke: '#2f8f46', text: '#1d5c2c' },
+  cached: { fill: '#dbe8f7', stroke: '#3b6fb0', text: '#22466f' },
+  skipped: { fill: '#eeeeee', stroke: '#9a9a9a', text: '#555555' },
+  failed: { fill: '#fadcdc', stroke: '#c0392b', text: '#7d1f16' },
+  blocked: { fill: '#fcebd2', stroke: '#d4860b', text: '#7a4d06' },
+  unknown: { fill: '#ffffff', stroke: '#9a9a9a', text: '#555555' },
+};
+
+const FONT = 'DejaVu Sans, Helvetica, Arial, sans-serif';
+
+function esc(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+function num(x: number): string {
+  return String(Math.round(x * 10) / 10);
+}
+
+export function formatDuration(ms: number | undefined): string {
+  if (ms === undefined || !Number.isFinite(ms)) return '';
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
+  const m = Math.floor(ms / 60_000);
+  return `${m} min ${Math.round((ms - m * 60_000) / 1000)} s`;
+}
+
+/**
+ * Lay out `nodes`/`edges` left to right and return the SVG markup. `stages` gives each node's last-run status and
+ * duration (a node without one is drawn as `unknown`). Each node is a `<g class="dag-node" data-stage=NAME
+ * data-status=STATUS>`, each edge a `<g class="dag-edge" data-from=A data-to=B>`.
+ */
+export async function renderDagSvg(
+  nodes: string[],
+  edges: [string, string][],
+  stages: Record<string, DagStageInfo> = {},
+): Promise<string> {
+  const { default: dagre } = await import('@dagrejs/dagre');
+  const g = new dagre.graphlib.Graph({ multigraph: false });
+  g.setGraph({ rankdir: 'LR', nodesep: 22, ranksep: 56, marginx: 12, marginy: 12 });
+  g.setDefaultEdgeLabel(() => ({}));
+  const nodeHeight = 46;
+  for (const name of nodes) {
+    const width = Math.max(96, 8.2 * name.length + 34);
+    g.setNode(name, { width, height: nodeHeight });
+  }
+  for (const [from, to] of edges) g.setEdge(from, to);
+  dagre.layout(g);
+
+  // Bounds of the drawing: node boxes and edge points (long edges can bend outside dagre's graph box).
+  let minX = 0;
+  let minY = 0;
+  let maxX = g.graph().width ?? 0;
+  let maxY = g.graph().height ?? 0;
+  const grow = (x: number, y: number) => {
+    minX = Math.min(minX, x - 12);
+    minY = Math.min(minY, y - 12);
+    maxX = Math.max(maxX, x + 12);
+    maxY = Math.max(maxY, y + 12);
+  };
+  for (const [from, to] of edges) for (const p of (g.edge(from, to) as { points?: { x: number; y: number }[] })?.points ?? []) grow(p.x, p.y);
+  const width = Math.ceil(maxX - Math.floor(minX));
+  const height = Math.ceil(maxY - Math.floor(minY));
+  const parts: string[] = [];
+  parts.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" class="dag" width="${width}" height="${height}" viewBox="${Math.floor(minX)} ${Math.floor(minY)} ${width} ${height}" role="img" aria-label="Pipeline DAG" font-family="${FONT}">`,
+  );
+  for (const [from, to] of edges) {
+    const e = g.edge(from, to) as { points?: { x: number; y: number }[] } | undefined;
+    const pts = e?.points ?? [];
+    if (pts.length < 2) continue;
+    // Stop the line short of the arrowhead, then draw the head as a triangle at the last point.
+    const last = pts[pts.length - 1];
+    const prev = pts[pts.length - 2];
+    const len = Math.hypot(last.x - prev.x, last.y - prev.y) || 1;
+    const ux = (last.x - prev.x) / len;
+    const uy = (last.y - prev.y) / len;
+    const head = 8;
+    const base = { x: last.x - ux * head, y: last.y - uy * head };
+    const line = [...pts.slice(0, -1), base];
+    let d = `M${num(line[0].x)},${num(line[0].y)}`;
+    if (line.length === 2) d += ` L${num(line[1].x)},${num(line[1].y)}`;
+    else {
+      // A smooth curve through dagre's bend points: quadratic segments between midpoints.
+      for (let i = 1; i < line.length - 1; i++) {
+        const mid = { x: (line[i].x + line[i + 1].x) / 2, y: (line[i].y + line[i + 1].y) / 2 };
+        const end = i === line.length - 2 ? line[i + 1] : mid;
+        d += ` Q${num(line[i].x)},${num(line[i].y)} ${num(end.x)},${num(end.y)}`;
+      }
+    }
+    const px = -uy * 4.5;
+    const py = ux * 4.5;
+    const tri = `${num(last.x)},${num(last.y)} ${num(base.x + px)},${num(base.y + py)} ${num(base.x - px)},${num(base.y - py)}`;
+    parts.push(
+      `<g class="dag-edge" data-from="${esc(from)}" data-to="${esc(to)}"><path d="${d}" fill="none" stroke="#8a8f98" stroke-width="1.4"/><polygon points="${tri}" fill="#8a8f98"/></g>`,
+    );
+  }
+  for (const name of nodes) {
+    const n = g.node(name) as { x: number; y: number; width: number; height: number };
+    const info = stages[name] ?? {};
+    const status = info.status ?? 'unknown';
+    const c = STATUS_COLORS[status] ?? STATUS_COLORS.unknown;
+    const x = n.x - n.width / 2;
+    const y = n.y - n.height / 2;
+    const sub = [status, formatDuration(info.durationMs)].filter(Boolean).join(' · ');
+    parts.push(
+      `<g class="dag-node" data-stage="${esc(name)}" data-status="${esc(status)}">` +
+        `<title>${esc(name)}: ${esc(sub)}</title>` +
+        `<rect x="${num(x)}" y="${num(y)}" width="${num(n.width)}" height="${num(n.height)}" rx="8" ry="8" fill="${c.fill}" stroke="${c.stroke}" stroke-width="1.6"/>` +
+        `<text x="${num(n.x)}" y="${num(n.y - 3)}" text-anchor="middle" font-size="13" font-weight="bold" fill="#1f2328">${esc(name)}</text>` +
+        `<text x="${num(n.x)}" y="${num(n.y + 13)}" text-anchor="middle" font-size="10.5" fill="${c.text}">${esc(sub)}</text>` +
+        `</g>`,
+    );
+  }
+  parts.push('</svg>');
+  return parts.join('\n');
+}

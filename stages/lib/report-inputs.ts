@@ -1,0 +1,204 @@
+// The artifacts the report reads, loaded and checked against their contracts. A missing or malformed file is a
+// UsageError (exit code 2) that names the file, says what is wrong and how to get it right.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { UsageError } from '../../runner/errors.js';
+import { quantizedKeys, type ComparePlotData } from './plots.js';
+
+export const MODEL_FILE = 'build/model/model.json';
+export const COMPARE_METRICS_FILE = 'build/compare/metrics.json';
+export const PREDICTIONS_FILE = 'build/compare/test-predictions.csv';
+export const GATE_METRICS_FILE = 'build/gate/metrics.json';
+export const LAST_RUN_FILE = '.pipeline/last-run.json';
+
+export function quantFile(scheme: string, bits: number): string {
+  return `build/quant/q${bits}/${scheme}.json`;
+}
+
+const finite = z.number().refine(Number.isFinite, 'must be a finite number');
+
+const modelSchema = z.looseObject({
+  features: z.array(z.string()).min(1),
+  coefficients: z.array(finite).min(1),
+  intercept: finite,
+});
+
+const quantSchema = z.looseObject({
+  scheme: z.string().optional(),
+  bits: z.number().int().optional(),
+  coefficients: z.array(finite).min(1),
+  intercept: finite,
+});
+
+const compareRowSchema = z.looseObject({
+  r2: finite,
+  mse: finite,
+  mae: finite,
+  mape: finite,
+  max_abs_delta: finite,
+  mean_abs_delta: finite,
+  size_bytes: finite,
+});
+export type CompareRow = z.infer<typeof compareRowSchema>;
+
+const compareSchema = z.looseObject({ models: z.record(z.string(), compareRowSchema) });
+
+const gateSchema = z.looseObject({ r2: finite, mse: finite, mae: finite, mape: finite });
+export type GateMetrics = z.infer<typeof gateSchema>;
+
+const statusSchema = z.enum(['ran', 'cached', 'skipped', 'failed', 'blocked']);
+
+const lastRunSchema = z.looseObject({
+  ok: z.boolean(),
+  exitCode: z.number().int(),
+  startedAt: z.string(),
+  durationMs: z.number(),
+  stages: z.array(
+    z.looseObject({
+      name: z.string(),
+      status: statusSchema,
+      reason: z.string().nullish(),
+      durationMs: z.number().nullish(),
+      fingerprint: z.string().nullish(),
+    }),
+  ),
+  dag: z.object({
+    nodes: z.array(z.string()),
+    edges: z.array(z.tuple([z.string(), z.string()])),
+  }),
+});
+export type LastRun = z.infer<typeof lastRunSchema>;
+
+export interface QuantizedModel {
+  /** `<scheme>-<bits>`, as in the compare table. */
+  key: string;
+  scheme: string;
+  bits: number;
+  coefficients: number[];
+  intercept: number;
+}
+
+export interface ReportInputs {
+  model: { features: string[]; coefficients: number[]; intercept: number };
+  quantized: QuantizedModel[];
+  /** Compare rows keyed by model, `float` first, then by scheme and bits. */
+  compare: [string, CompareRow][];
+  predictions: ComparePlotData;
+  gate: GateMetrics;
+  lastRun: LastRun;
+}
+
+const RUN_FIRST = 'Run `npx pipeline run` first to produce it.';
+
+function lineCol(text: string, offset: number): string {
+  const before = text.slice(0, offset);
+  const line = before.split('\n').length;
+  const col = offset - before.lastIndexOf('\n');
+  return `${line}:${col}`;
+}
+
+function readJson<T>(root: string, rel: string, schema: z.ZodType<T>): T {
+  const text = readFileSync(path.join(root, rel), 'utf8');
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    const msg = (err as Error).message;
+    const pos = /position (\d+)/.exec(msg);
+    const where = pos ? `${rel}:${lineCol(text, Number(pos[1]))}` : rel;
+    throw new UsageError(`${where}: not valid JSON (${msg})`, `Re-run the stage that writes it: \`npx pipeline run\`.`);
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const key = issue.path.length ? issue.path.map(String).join('.') : '(top level)';
+    throw new UsageError(
+      `${rel}: ${key}: ${issue.message}`,
+      `The file does not have the shape the report expects; re-run the pipeline (\`npx pipeline run\`) to rewrite it.`,
+    );
+  }
+  return parsed.data;
+}
+
+/** Parse the compare stage's CSV: header `actual,float,...`, one finite number per field. */
+export function parsePredictionsCsv(text: string, rel = PREDICTIONS_FILE): ComparePlotData {
+  const lines = text.split(/\r?\n/);
+  while (lines.length && lines[lines.length - 1] === '') lines.pop();
+  if (lines.length < 2) throw new UsageError(`${rel}: has no data rows`, 'Re-run the compare stage: `npx pipeline run compare`.');
+  const header = lines[0].split(',').map((h) => h.trim());
+  if (header[0] !== 'actual' || !header.includes('float')) {
+    throw new UsageError(
+      `${rel}:1:1: header must start with \`actual\` and include \`float\`, got \`${lines[0]}\``,
+      'Re-run the compare stage: `npx pipeline run compare`.',
+    );
+  }
+  const cols: number[][] = header.map(() => []);
+  for (let i = 1; i < lines.length; i++) {
+    const fields = lines[i].split(',');
+    if (fields.length !== header.length) {
+      throw new UsageError(`${rel}:${i + 1}: expected ${header.length} fields, found ${fields.length}`, 'Re-run the compare stage.');
+    }
+    for (let j = 0; j < fields.length; j++) {
+      const v = Number(fields[j]);
+      if (fields[j].trim() === '' || !Number.isFinite(v)) {
+        throw new UsageError(
+          `${rel}:${i + 1}: column ${j + 1} (${header[j]}): \`${fields[j]}\` is not a finite number`,
+          'Re-run the compare stage.',
+        );
+      }
+      cols[j].push(v);
+    }
+  }
+  return { actual: cols[0], predictions: Object.fromEntries(header.slice(1).map((h, j) => [h, cols[j + 1]])) };
+}
+
+/** Load every artifact the report needs from the workspace `root`, or throw a UsageError saying what is missing. */
+export function loadReportInputs(root: string): ReportInputs {
+  const base = [MODEL_FILE, COMPARE_METRICS_FILE, PREDICTIONS_FILE, GATE_METRICS_FILE, LAST_RUN_FILE];
+  const missing = base.filter((f) => !existsSync(path.join(root, f)));
+  let compareRows: Record<string, CompareRow> | undefined;
+  if (!missing.includes(COMPARE_METRICS_FILE)) compareRows = readJson(root, COMPARE_METRICS_FILE, compareSchema).models;
+  const quantKeys = compareRows ? quantizedKeys(Object.keys(compareRows)) : [];
+  for (const k of quantKeys) {
+    const f = quantFile(k.scheme!, k.bits!);
+    if (!existsSync(path.join(root, f))) missing.push(f);
+  }
+  if (missing.length) {
+    throw new UsageError(
+      `the report needs pipeline artifacts that are missing in ${root}:\n${missing.map((f) => `  ${f}`).join('\n')}`,
+      RUN_FIRST,
+    );
+  }
+  if (!compareRows!.float) {
+    throw new UsageError(`${COMPARE_METRICS_FILE}: models.float: missing (the float model's row)`, 'Re-run the compare stage.');
+  }
+
+  const model = readJson(root, MODEL_FILE, modelSchema);
+  if (model.features.length !== model.coefficients.length) {
+    throw new UsageError(
+      `${MODEL_FILE}: ${model.features.length} features but ${model.coefficients.length} coefficients`,
+      'Re-run the train stage: `npx pipeline run train`.',
+    );
+  }
+  const quantized: QuantizedModel[] = quantKeys.map((k) => {
+    const rel = quantFile(k.scheme!, k.bits!);
+    const q = readJson(root, rel, quantSchema);
+    if (q.coefficients.length !== model.features.length) {
+      throw new UsageError(
+        `${rel}: coefficients: ${q.coefficients.length} values but the model has ${model.features.length} features`,
+        `Re-run the quantize stage: \`npx pipeline run quantize-${k.bits}\`.`,
+      );
+    }
+    return { key: k.key, scheme: k.scheme!, bits: k.bits!, coefficients: q.coefficients, intercept: q.intercept };
+  });
+
+  const predictions = parsePredictionsCsv(readFileSync(path.join(root, PREDICTIONS_FILE), 'utf8'));
+  const gate = readJson(root, GATE_METRICS_FILE, gateSchema);
+  const lastRun = readJson(root, LAST_RUN_FILE, lastRunSchema);
+  const compare: [string, CompareRow][] = [
+    ['float', compareRows!.float],
+    ...quantKeys.map((k) => [k.key, compareRows![k.key]] as [string, CompareRow]),
+  ];
+  return { model, quantized, compare, predictions, gate, lastRun };
+}
