@@ -1,0 +1,58 @@
+// Content hashes: sha256 of a file's bytes; a directory hashes to the sha256 of its manifest
+// (sorted relative paths with their file hashes), so a folder out is one content-addressed tree.
+import { createHash } from 'node:crypto';
+import { createReadStream, readFileSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import stringify from 'safe-stable-stringify';
+
+export const HASH_ALGORITHM = 'sha256';
+const SMALL_FILE = 8 * 1024 * 1024;
+
+export function hashBytes(data: string | Uint8Array): string {
+  return createHash(HASH_ALGORITHM).update(data).digest('hex');
+}
+
+/** Canonical JSON (sorted keys) of a value; the text every fingerprint and manifest is hashed from. */
+export function canonicalJson(value: unknown): string {
+  return stringify(value) ?? 'null';
+}
+
+export async function hashFile(file: string, size?: number): Promise<string> {
+  if (size !== undefined && size <= SMALL_FILE) return hashBytes(readFileSync(file));
+  const hash = createHash(HASH_ALGORITHM);
+  for await (const chunk of createReadStream(file, { highWaterMark: 4 * 1024 * 1024 })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+export interface ManifestEntry {
+  /** Path relative to the directory, forward slashes. */
+  path: string;
+  hash: string;
+  size: number;
+}
+
+export interface DirManifest {
+  type: 'dir';
+  entries: ManifestEntry[];
+}
+
+export function manifestText(entries: ManifestEntry[]): string {
+  const sorted = [...entries].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return canonicalJson({ type: 'dir', entries: sorted } satisfies DirManifest);
+}
+
+/** Every regular file below `dir`, as sorted forward-slash relative paths. Symlinks are refused by the caller. */
+export async function listFiles(dir: string): Promise<string[]> {
+  const found: string[] = [];
+  const walk = async (rel: string): Promise<void> => {
+    const entries = await readdir(path.join(dir, rel), { withFileTypes: true });
+    for (const e of entries) {
+      const child = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) await walk(child);
+      else found.push(child);
+    }
+  };
+  await walk('');
+  return found.sort();
+}

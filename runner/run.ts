@@ -1,0 +1,341 @@
+// Executing a plan: stages start as soon as everything they need is done, up to `jobs` at a time. Each stage
+// is decided when it becomes ready — on the actual bytes its upstream wrote — so an upstream that re-runs and
+// writes the same outputs leaves it fresh. A stage's outputs are recorded (objects, then run record, then
+// pipeline.lock, each written atomically) only after it succeeded on inputs that did not change while it ran;
+// a stage that fails gets its previous outputs back.
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { RUN_RECORD_VERSION, type OutRecord } from './cache.js';
+import type { Engine } from './engine.js';
+import { UsageError, ExitCode } from './errors.js';
+import { executeStage } from './execute.js';
+import { definitionOf } from './fingerprint.js';
+import { canonicalJson } from './hash.js';
+import type { Selection } from './graph.js';
+import type { Decision } from './plan.js';
+import type { Reporter, StageResult } from './progress.js';
+import type { StageConfig } from './types.js';
+import { WorkspaceError } from './workspace.js';
+
+export interface RunOptions {
+  names: string[];
+  mode: Selection;
+  force: boolean;
+  jobs: number;
+  keepGoing: boolean;
+  /** Replay the logs of cached stages. */
+  verbose: boolean;
+  signal: AbortSignal;
+}
+
+export interface RunSummary {
+  ok: boolean;
+  exitCode: number;
+  stages: StageResult[];
+  durationMs: number;
+}
+
+interface Done {
+  result: StageResult;
+  /** The stage's outs as they now are in the workspace (undefined when it failed or was blocked). */
+  outs?: OutRecord[];
+}
+
+const SAVE_INTERVAL_MS = 250;
+
+export async function runPipeline(engine: Engine, options: RunOptions, reporter: Reporter): Promise<RunSummary> {
+  const started = performance.now();
+  const { graph } = engine;
+  const selected = graph.select(options.names, options.mode);
+  const forced = new Set(options.force ? (options.names.length > 0 ? options.names : [...selected]) : []);
+  const done = new Map<string, Done>();
+
+  // Upstream stages outside the selection: their outs must be in the workspace, or restorable from the cache.
+  for (const name of selected) {
+    for (const need of graph.upstream(name)) {
+      if (selected.has(need) || done.has(need)) continue;
+      done.set(need, { result: skipped(need), outs: await outsOfUnselected(engine, need, name) });
+    }
+  }
+
+  let lastSave = 0;
+  const saveSoon = (force = false) => {
+    const now = performance.now();
+    if (force || now - lastSave > SAVE_INTERVAL_MS) {
+      engine.save();
+      lastSave = now;
+    }
+  };
+
+  const pending = graph.order.filter((n) => selected.has(n));
+  const running = new Map<string, Promise<void>>();
+  let stopLaunching = false;
+  let firstFailure: string | undefined;
+
+  const launch = (name: string) => {
+    const task = runOne(engine, graph.stage(name), done, forced.has(name), options, reporter)
+      .then((d) => {
+        done.set(name, d);
+        if (d.result.status === 'failed') {
+          firstFailure ??= name;
+          if (!options.keepGoing) stopLaunching = true;
+        }
+        saveSoon();
+      })
+      .finally(() => running.delete(name));
+    running.set(name, task);
+  };
+
+  while (pending.length > 0 || running.size > 0) {
+    for (let i = 0; i < pending.length; ) {
+      const name = pending[i];
+      const needs = graph.upstream(name);
+      const stopped = needs.map((n) => done.get(n)).find((d) => d && (d.result.status === 'failed' || d.result.status === 'blocked'));
+      if (stopped) {
+        pending.splice(i, 1);
+        const cause = stopped.result;
+        const why =
+          cause.status === 'failed'
+            ? cause.gate
+              ? `gate \`${cause.name}\` failed`
+              : `upstream \`${cause.name}\` failed`
+            : `upstream \`${cause.name}\` was blocked`;
+        const blocked: StageResult = { name, status: 'blocked', reason: why, durationMs: 0 };
+        done.set(name, { result: blocked });
+        reporter.finish(blocked);
+        continue;
+      }
+      const ready = needs.every((n) => done.has(n));
+      if (ready && !stopLaunching && !options.signal.aborted && running.size < options.jobs) {
+        pending.splice(i, 1);
+        launch(name);
+        continue;
+      }
+      i++;
+    }
+    if ((stopLaunching || options.signal.aborted) && running.size === 0) break;
+    if (running.size === 0 && pending.length > 0) break; // nothing can start (should not happen: graph is acyclic)
+    if (running.size > 0) await Promise.race(running.values());
+  }
+  for (const name of pending) {
+    const reason = options.signal.aborted
+      ? 'not started: the run was interrupted'
+      : `not started: \`${firstFailure}\` failed (--keep-going runs independent stages)`;
+    const r: StageResult = { name, status: 'blocked', reason, durationMs: 0 };
+    done.set(name, { result: r });
+    reporter.finish(r);
+  }
+  saveSoon(true);
+
+  const stages = graph.order.filter((n) => selected.has(n)).map((n) => done.get(n)!.result);
+  const failed = stages.filter((s) => s.status === 'failed');
+  let exitCode: number = ExitCode.ok;
+  if (options.signal.aborted) exitCode = ExitCode.interrupted;
+  else if (failed.some((s) => !s.gate)) exitCode = ExitCode.stageFailed;
+  else if (failed.length > 0) exitCode = ExitCode.gateFailed;
+  return { ok: exitCode === 0, exitCode, stages, durationMs: performance.now() - started };
+}
+
+function skipped(name: string): StageResult {
+  return { name, status: 'skipped', reason: 'not selected', durationMs: 0 };
+}
+
+async function outsOfUnselected(engine: Engine, need: string, forStage: string): Promise<OutRecord[]> {
+  const stage = engine.graph.stage(need);
+  const { records, missing } = await engine.planner.workspaceOuts(stage);
+  if (missing.length === 0) return records;
+  const entry = engine.lock.get(need);
+  for (const out of missing) {
+    const rec = entry?.outs.find((o) => o.path === out);
+    if (!rec || !(await engine.ws.restoreOut(rec))) {
+      throw new UsageError(
+        `stage \`${forStage}\` needs \`${out}\` (an out of \`${need}\`, which is not selected), but it is missing and not in the cache`,
+        `run \`pipeline run ${need}\` first, or select it too (drop --single)`,
+      );
+    }
+    records.push(rec);
+  }
+  return records;
+}
+
+function upstreamOutsOf(stage: StageConfig, done: Map<string, Done>): Map<string, OutRecord[]> {
+  return new Map(stage.needs.map((n) => [n, done.get(n)?.outs ?? []]));
+}
+
+function contextPaths(engine: Engine, stage: StageConfig, deps: Record<string, string>) {
+  const inputs: Record<string, Record<string, string>> = {};
+  for (const need of stage.needs) {
+    inputs[need] = Object.fromEntries(engine.graph.stage(need).outs.map((o) => [o, engine.ws.abs(o)]));
+  }
+  return {
+    inputs,
+    deps: Object.fromEntries(Object.keys(deps).map((d) => [d, engine.ws.abs(d)])),
+    outs: Object.fromEntries(stage.outs.map((o) => [o, engine.ws.abs(o)])),
+  };
+}
+
+async function runOne(
+  engine: Engine,
+  stage: StageConfig,
+  done: Map<string, Done>,
+  force: boolean,
+  options: RunOptions,
+  reporter: Reporter,
+): Promise<Done> {
+  const t0 = performance.now();
+  const elapsed = () => performance.now() - t0;
+  const fail = (reason: string, fingerprint?: string): Done => {
+    const result: StageResult = { name: stage.name, status: 'failed', reason, durationMs: elapsed(), fingerprint, gate: stage.gate };
+    reporter.finish(result);
+    return { result };
+  };
+  const upstream = upstreamOutsOf(stage, done);
+  let decision: Decision;
+  try {
+    decision = await engine.planner.decide(stage, await engine.planner.inputsOf(stage, upstream), { force });
+  } catch (err) {
+    if (err instanceof UsageError) return fail(err.message);
+    throw err;
+  }
+  const { fingerprint } = decision;
+
+  if (decision.action === 'fresh' || decision.action === 'restore') {
+    let restored = decision.action === 'fresh';
+    if (decision.action === 'restore') {
+      restored = true;
+      for (const rec of decision.source!) {
+        const have = await engine.ws.hashOut(rec.path).catch(() => undefined);
+        if (have?.hash === rec.hash) continue;
+        if (!(await engine.ws.restoreOut(rec))) {
+          restored = false;
+          break;
+        }
+      }
+    }
+    if (restored) {
+      recordSuccess(engine, stage, decision, decision.source!, undefined, 0);
+      const log = options.verbose ? replayLog(engine, fingerprint) : undefined;
+      const result: StageResult = {
+        name: stage.name,
+        status: 'cached',
+        reason: decision.action === 'fresh' ? decision.reasons.join('; ') : `restored: ${decision.reasons.join('; ')}`,
+        durationMs: elapsed(),
+        fingerprint,
+        gate: stage.gate,
+      };
+      reporter.finish(result, log);
+      return { result, outs: decision.source };
+    }
+    decision.reasons.push('a cached object was missing or corrupt and was discarded');
+  }
+
+  // Run it. Keep the current outs (in the store) so a failure can put them back, then clear them.
+  reporter.start(stage.name, decision.reasons);
+  const previous: OutRecord[] = [];
+  try {
+    for (const out of stage.outs) {
+      const rec = await engine.ws.hashOut(out);
+      if (rec) previous.push(await engine.ws.captureOut(out));
+    }
+    for (const out of stage.outs) engine.ws.removeOut(out);
+  } catch (err) {
+    if (err instanceof WorkspaceError) return fail(err.message, fingerprint);
+    throw err;
+  }
+  const paths = contextPaths(engine, stage, decision.inputs.deps);
+  for (const abs of Object.values(paths.outs)) mkdirSync(path.dirname(abs), { recursive: true });
+  const bundle = stage.kind === 'module' ? await engine.code.bundlePath(stage.module!, decision.inputs.code) : undefined;
+  const tmp = path.join(engine.stateDir, 'tmp');
+  const exec = await executeStage({
+    stage,
+    root: engine.root,
+    ...paths,
+    bundle,
+    logFile: path.join(engine.stateDir, 'logs', `${stage.name}.log`),
+    verdictFile: path.join(tmp, `${stage.name}.${process.pid}.verdict`),
+    signal: options.signal,
+  });
+
+  let failure: string | undefined;
+  let outs: OutRecord[] = [];
+  if (!exec.ok) {
+    failure = exec.message ?? 'failed';
+  } else {
+    try {
+      // Never record a result whose inputs changed while it ran.
+      const after = await engine.planner.inputsOf(stage, upstream);
+      if (canonicalJson(after) !== canonicalJson(decision.inputs)) {
+        failure = `${changedInput(decision.inputs, after)} changed while the stage ran; its outputs were not recorded — run again`;
+      } else {
+        for (const out of stage.outs) outs.push(await engine.ws.captureOut(out));
+      }
+    } catch (err) {
+      if (!(err instanceof UsageError)) throw err;
+      failure = err.message;
+    }
+  }
+  if (failure !== undefined) {
+    await rollBack(engine, stage, previous);
+    const result: StageResult = {
+      name: stage.name,
+      status: 'failed',
+      reason: failure,
+      durationMs: exec.durationMs,
+      fingerprint,
+      gate: stage.gate,
+    };
+    reporter.finish(result, exec.log);
+    outs = [];
+    return { result };
+  }
+  const logHash = engine.cache.storeBytes(exec.log);
+  recordSuccess(engine, stage, decision, outs, logHash, exec.durationMs);
+  const result: StageResult = {
+    name: stage.name,
+    status: 'ran',
+    reason: decision.reasons.join('; '),
+    durationMs: exec.durationMs,
+    fingerprint,
+    gate: stage.gate,
+  };
+  reporter.finish(result, exec.log);
+  return { result, outs };
+}
+
+function changedInput(before: Decision['inputs'], after: Decision['inputs']): string {
+  for (const part of ['deps', 'code', 'upstream'] as const) {
+    for (const k of new Set([...Object.keys(before[part]), ...Object.keys(after[part])])) {
+      if (before[part][k] !== after[part][k]) return part === 'upstream' ? `input \`${k.slice(k.indexOf(':') + 1)}\`` : `${part === 'code' ? 'code' : 'input'} \`${k}\``;
+    }
+  }
+  return 'an input';
+}
+
+async function rollBack(engine: Engine, stage: StageConfig, previous: OutRecord[]): Promise<void> {
+  for (const out of stage.outs) {
+    const prev = previous.find((p) => p.path === out);
+    if (prev && (await engine.ws.restoreOut(prev))) continue;
+    engine.ws.removeOut(out);
+  }
+}
+
+function recordSuccess(engine: Engine, stage: StageConfig, decision: Decision, outs: OutRecord[], log: string | undefined, durationMs: number): void {
+  const existing = engine.cache.readRun(decision.fingerprint);
+  if (stage.cache && (!existing || log !== undefined)) {
+    engine.cache.writeRun({
+      version: RUN_RECORD_VERSION,
+      fingerprint: decision.fingerprint,
+      stage: stage.name,
+      outs,
+      log: log ?? existing?.log,
+      durationMs: Math.round(durationMs),
+      createdAt: new Date().toISOString(),
+    });
+  }
+  engine.lock.set(stage.name, { fingerprint: decision.fingerprint, definition: definitionOf(stage), ...decision.inputs, outs });
+}
+
+function replayLog(engine: Engine, fingerprint: string): string | undefined {
+  const record = engine.cache.readRun(fingerprint);
+  return record?.log ? engine.cache.readObjectText(record.log) : undefined;
+}
