@@ -1,0 +1,96 @@
+// The float model artifact (build/model/model.json): plain JSON, checked against a strict schema when loaded, so a
+// model file can never run code and a damaged or hostile one is refused with a clear message.
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+
+export const MODEL_FORMAT = 'pipeline.linear-model';
+
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'expected a lowercase hex sha256');
+
+export const ModelSchema = z
+  .object({
+    format: z.literal(MODEL_FORMAT),
+    version: z.literal(1),
+    target: z.string().min(1).max(200),
+    features: z.array(z.string().min(1).max(200)).min(1).max(1000),
+    coefficients: z.array(z.number()).min(1).max(1000),
+    intercept: z.number(),
+    train_rows: z.number().int().positive(),
+    data_sha256: sha256,
+    source_sha256: sha256,
+    split: z.object({ seed: z.number().int().min(0), test_size: z.number().positive() }).strict(),
+  })
+  .strict()
+  .superRefine((m, ctx) => {
+    if (m.coefficients.length !== m.features.length) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['coefficients'],
+        message: `${m.coefficients.length} coefficients for ${m.features.length} features`,
+      });
+    }
+    const seen = new Set<string>();
+    m.features.forEach((f, i) => {
+      if (seen.has(f)) ctx.addIssue({ code: 'custom', path: ['features', i], message: `duplicate feature ${JSON.stringify(f)}` });
+      seen.add(f);
+    });
+  });
+
+export type LinearModel = z.infer<typeof ModelSchema>;
+
+/** Largest model file accepted, so a huge file is refused before it is parsed. */
+export const MAX_MODEL_BYTES = 1 << 20;
+
+export class ModelError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ModelError';
+  }
+}
+
+const REBUILD = 'Rebuild it with `npx pipeline run` (the train stage writes it)';
+
+/** Validate parsed JSON as a model; `file` names it in the error. */
+export function parseModel(text: string, file: string): LinearModel {
+  if (text.length > MAX_MODEL_BYTES) throw new ModelError(`${file}: ${text.length} bytes is too large for a model (limit ${MAX_MODEL_BYTES}). ${REBUILD}`);
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw new ModelError(`${file}: not valid JSON (${(err as Error).message}). ${REBUILD}`);
+  }
+  const r = ModelSchema.safeParse(data);
+  if (!r.success) {
+    const issues = r.error.issues.slice(0, 5).map((i) => `${i.path.length ? i.path.join('.') : '(top level)'}: ${i.message}`);
+    throw new ModelError(`${file}: not a valid model: ${issues.join('; ')}. ${REBUILD}`);
+  }
+  return r.data;
+}
+
+export async function readModel(file: string): Promise<LinearModel> {
+  const text = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    throw new ModelError(`${file}: cannot read the model (${err.code ?? err.message}). ${REBUILD}`);
+  });
+  return parseModel(text, file);
+}
+
+/** The model as written: fixed key order, shortest round-trip numbers. */
+export function modelJson(m: LinearModel): LinearModel {
+  return {
+    format: MODEL_FORMAT,
+    version: 1,
+    target: m.target,
+    features: [...m.features],
+    coefficients: [...m.coefficients],
+    intercept: m.intercept,
+    train_rows: m.train_rows,
+    data_sha256: m.data_sha256,
+    source_sha256: m.source_sha256,
+    split: { seed: m.split.seed, test_size: m.split.test_size },
+  };
+}
+
+/** Size of the float model's weights packed as float64 (coefficients + intercept), for comparison with the quantized ones. */
+export function floatPackedSize(p: number): number {
+  return 8 * (p + 1);
+}
