@@ -1,0 +1,70 @@
+// Stages `quantize-8` and `quantize-16` (param `bits`): quantize the float model's coefficients with each scheme
+// (minmax, pow2; see lib/quant.ts), bias-correct the intercept on the train set, and write per scheme
+// `<scheme>.json` (quant params, integer and dequantized weights, intercepts) and `<scheme>.bin` (the packed bytes)
+// into build/quant/q<bits>/.
+import { createHash } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { StageContext } from '../runner/context.js';
+import { inputPath, outPath, PATHS } from './lib/artifacts.js';
+import { jsonText, writeFileAtomic } from './lib/atomic.js';
+import { readDataset } from './lib/dataset.js';
+import { checkCompatible } from './lib/evaluate.js';
+import { readModel } from './lib/model.js';
+import { intParam } from './lib/params.js';
+import {
+  biasCorrectedIntercept,
+  checkBits,
+  dequantize,
+  elementScales,
+  packQuant,
+  quantizeMinmax,
+  quantizePow2,
+  SCHEMES,
+  type QuantModel,
+} from './lib/quant.js';
+import { columnStd } from './lib/stats.js';
+
+export default async function quantize(ctx: StageContext): Promise<void> {
+  let bits;
+  try {
+    bits = checkBits(intParam(ctx, 'bits', 8, 1, 64));
+  } catch (err) {
+    throw new Error(`${ctx.stage}.bits: ${(err as Error).message}`);
+  }
+  const dir = outPath(ctx, PATHS.quantDir(bits));
+  const model = await readModel(inputPath(ctx, 'train', PATHS.model));
+  const trainFile = inputPath(ctx, 'load', PATHS.train);
+  const train = await readDataset(trainFile);
+  checkCompatible(model, train, trainFile);
+  const std = columnStd(train.X, train.n, train.p);
+  await mkdir(dir, { recursive: true });
+  for (const scheme of SCHEMES) {
+    const q: QuantModel = scheme === 'minmax' ? quantizeMinmax(model.coefficients, bits) : quantizePow2(model.coefficients, bits, std);
+    const dq = dequantize(q);
+    q.intercept = biasCorrectedIntercept(train.X, train.y, train.n, train.p, dq, model.intercept);
+    const packed = packQuant(q);
+    const scales = elementScales(q);
+    const params =
+      scheme === 'minmax'
+        ? { min: q.min, scale: q.scale }
+        : { scale: q.scale, exponents: Array.from(q.exponents), feature_std: Array.from(std) };
+    const info = {
+      scheme,
+      bits,
+      features: model.features,
+      params,
+      q: Array.from(q.q),
+      coefficients: Array.from(dq),
+      step: Array.from(scales, (s) => 1 / s),
+      max_abs_weight_error: Math.max(...model.coefficients.map((w, j) => Math.abs(w - dq[j]))),
+      intercept: q.intercept,
+      float_intercept: model.intercept,
+      bias_correction: q.intercept - model.intercept,
+      packed: { file: `${scheme}.bin`, size_bytes: packed.length, sha256: createHash('sha256').update(packed).digest('hex') },
+    };
+    await writeFileAtomic(path.join(dir, `${scheme}.bin`), packed);
+    await writeFileAtomic(path.join(dir, `${scheme}.json`), jsonText(info));
+    ctx.log.info(`${scheme}-${bits}: q = [${info.q.join(', ')}], intercept ${q.intercept}, ${packed.length} bytes`);
+  }
+}
