@@ -107,7 +107,8 @@ function readJson<T>(root: string, rel: string, schema: z.ZodType<T>): T {
     const msg = (err as Error).message;
     const pos = /position (\d+)/.exec(msg);
     const where = pos ? `${rel}:${lineCol(text, Number(pos[1]))}` : rel;
-    throw new UsageError(`${where}: not valid JSON (${msg})`, `Re-run the stage that writes it: \`npx pipeline run\`.`);
+    const detail = msg.replace(/ in JSON at position \d+.*$/s, '').replace(/\s+/g, ' ').slice(0, 160);
+    throw new UsageError(`${where}: not valid JSON (${detail})`, `Re-run the stage that writes it: \`npx pipeline run\`.`);
   }
   const parsed = schema.safeParse(value);
   if (!parsed.success) {

@@ -1,0 +1,163 @@
+// `pipeline report` as a command function on synthetic workspaces: what it writes, that it is deterministic, and
+// how it refuses missing or malformed artifacts (exit code 2, the file named, nothing written).
+import { expect } from 'chai';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import report from '../../stages/report.js';
+import { runCommand } from './helpers/run.js';
+import { pngSize, PNG_SIGNATURE } from './helpers/svg.js';
+import { writeSyntheticWorkspace, type SyntheticOptions } from './helpers/synthetic.js';
+
+describe('pipeline report', function () {
+  this.timeout(60_000);
+  const dirs: string[] = [];
+  const workspace = (opts?: SyntheticOptions) => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'pipeline-report-'));
+    dirs.push(dir);
+    writeSyntheticWorkspace(dir, opts);
+    return dir;
+  };
+  after(function () {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  it('writes reports/index.html and the PNG copies of the plots', async function () {
+    const dir = workspace();
+    const run = await runCommand(report, dir, []);
+    expect(run.stderr).to.equal('');
+    expect(run.code).to.equal(0);
+    expect(run.stdout).to.equal(
+      'report: reports/index.html\nplots:  reports/plots/predicted-vs-actual.png, reports/plots/error-distribution.png, reports/plots/coefficients.png\n',
+    );
+    expect(readdirSync(path.join(dir, 'reports')).sort()).to.deep.equal(['index.html', 'plots']);
+    const widths: Record<string, number> = {};
+    for (const f of readdirSync(path.join(dir, 'reports/plots')).sort()) {
+      const png = readFileSync(path.join(dir, 'reports/plots', f));
+      expect(png.subarray(0, 8).equals(PNG_SIGNATURE), f).to.equal(true);
+      widths[f] = pngSize(png).width;
+    }
+    expect(widths).to.deep.equal({ 'coefficients.png': 1100, 'error-distribution.png': 1300, 'predicted-vs-actual.png': 800 });
+  });
+
+  it('writes a self-contained page: no scripts, no external URLs, one inline SVG per plot plus the DAG', async function () {
+    const dir = workspace();
+    expect((await runCommand(report, dir, [])).code).to.equal(0);
+    const html = readFileSync(path.join(dir, 'reports/index.html'), 'utf8');
+    expect(html.startsWith('<!doctype html>')).to.equal(true);
+    expect(html).not.to.match(/<script/i);
+    expect(html).not.to.match(/<link\b/i);
+    expect(html).not.to.match(/\b(src|href)=/i);
+    // The only URLs are XML namespaces of the inline SVGs.
+    const urls = new Set(html.match(/https?:\/\/[^\s"')]+/g));
+    expect([...urls].sort()).to.deep.equal(['http://www.w3.org/1999/xlink', 'http://www.w3.org/2000/svg']);
+    expect((html.match(/<svg\b/g) ?? []).length).to.equal(4);
+    expect(html).not.to.match(/\sid="[^"]*"[^>]*>[^<]*<\/(clipPath|linearGradient|marker)/);
+  });
+
+  it('is deterministic: the same artifacts give the same bytes', async function () {
+    const a = workspace();
+    const b = workspace();
+    expect((await runCommand(report, a, [])).code).to.equal(0);
+    expect((await runCommand(report, b, [])).code).to.equal(0);
+    for (const f of ['index.html', 'plots/predicted-vs-actual.png', 'plots/error-distribution.png', 'plots/coefficients.png']) {
+      expect(readFileSync(path.join(a, 'reports', f)).equals(readFileSync(path.join(b, 'reports', f))), f).to.equal(true);
+    }
+  });
+
+  it('--out writes elsewhere, relative to the workspace', async function () {
+    const dir = workspace();
+    const run = await runCommand(report, dir, ['--out', 'site/r']);
+    expect(run.code).to.equal(0);
+    expect(existsSync(path.join(dir, 'site/r/index.html'))).to.equal(true);
+    expect(existsSync(path.join(dir, 'site/r/plots/coefficients.png'))).to.equal(true);
+    expect(existsSync(path.join(dir, 'reports'))).to.equal(false);
+  });
+
+  it('--help prints usage and exits 0; an unknown option exits 2', async function () {
+    const dir = workspace();
+    const help = await runCommand(report, dir, ['--help']);
+    expect(help.code).to.equal(0);
+    expect(help.stdout).to.include('--out <dir>');
+    const bad = await runCommand(report, dir, ['--outt', 'x']);
+    expect(bad.code).to.equal(2);
+    expect(bad.stderr).to.include("unknown option '--outt'");
+    expect(existsSync(path.join(dir, 'reports'))).to.equal(false);
+  });
+
+  const missingCases = [
+    'build/model/model.json',
+    'build/compare/metrics.json',
+    'build/compare/test-predictions.csv',
+    'build/gate/metrics.json',
+    '.pipeline/last-run.json',
+    'build/quant/q16/colscale.json',
+  ];
+  for (const file of missingCases) {
+    it(`a missing ${file} exits 2, names it, says to run the pipeline, writes nothing`, async function () {
+      const dir = workspace({ omit: [file] });
+      const run = await runCommand(report, dir, []);
+      expect(run.code).to.equal(2);
+      expect(run.stderr).to.include(`missing in ${dir}:\n  ${file}\n`);
+      expect(run.stderr).to.include('Run `npx pipeline run` first');
+      expect(run.stdout).to.equal('');
+      expect(existsSync(path.join(dir, 'reports'))).to.equal(false);
+    });
+  }
+
+  it('lists every missing file at once', async function () {
+    const dir = workspace({ omit: ['build/gate/metrics.json', 'build/quant/q8/minmax.json'] });
+    const run = await runCommand(report, dir, []);
+    expect(run.code).to.equal(2);
+    expect(run.stderr).to.include('  build/gate/metrics.json\n  build/quant/q8/minmax.json\n');
+  });
+
+  it('malformed JSON names the file, line and column; an earlier report stays as it was', async function () {
+    const dir = workspace();
+    expect((await runCommand(report, dir, [])).code).to.equal(0);
+    const before = readFileSync(path.join(dir, 'reports/index.html'));
+    writeFileSync(path.join(dir, 'build/gate/metrics.json'), '{\n  "r2": 0.5\n  "mse": 1\n}\n');
+    const run = await runCommand(report, dir, []);
+    expect(run.code).to.equal(2);
+    expect(run.stderr).to.match(/^pipeline report: build\/gate\/metrics\.json:3:3: not valid JSON \(Expected ',' or '}' after property value\)\n/);
+    expect(readFileSync(path.join(dir, 'reports/index.html')).equals(before)).to.equal(true);
+    expect(readdirSync(path.join(dir, 'reports')).sort()).to.deep.equal(['index.html', 'plots']);
+  });
+
+  it('a JSON file of the wrong shape names the key', async function () {
+    const dir = workspace();
+    const file = path.join(dir, 'build/quant/q8/minmax.json');
+    const q = JSON.parse(readFileSync(file, 'utf8'));
+    q.coefficients[3] = 'x';
+    writeFileSync(file, JSON.stringify(q));
+    const run = await runCommand(report, dir, []);
+    expect(run.code).to.equal(2);
+    expect(run.stderr).to.include('build/quant/q8/minmax.json: coefficients.3: ');
+    expect(existsSync(path.join(dir, 'reports'))).to.equal(false);
+  });
+
+  it('a bad predictions value names the row and the column', async function () {
+    const dir = workspace({ rows: 20 });
+    const file = path.join(dir, 'build/compare/test-predictions.csv');
+    const lines = readFileSync(file, 'utf8').split('\n');
+    const fields = lines[5].split(',');
+    fields[2] = 'NaN';
+    lines[5] = fields.join(',');
+    writeFileSync(file, lines.join('\n'));
+    const run = await runCommand(report, dir, []);
+    expect(run.code).to.equal(2);
+    expect(run.stderr).to.include('build/compare/test-predictions.csv:6: column 3 (minmax-8): `NaN` is not a finite number');
+  });
+
+  it('a coefficient count that does not match the features is refused', async function () {
+    const dir = workspace();
+    const file = path.join(dir, 'build/quant/q16/minmax.json');
+    const q = JSON.parse(readFileSync(file, 'utf8'));
+    q.coefficients.pop();
+    writeFileSync(file, JSON.stringify(q));
+    const run = await runCommand(report, dir, []);
+    expect(run.code).to.equal(2);
+    expect(run.stderr).to.include('build/quant/q16/minmax.json: coefficients: 7 values but the model has 8 features');
+    expect(run.stderr).to.include('npx pipeline run quantize-16');
+  });
+});
