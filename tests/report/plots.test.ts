@@ -56,7 +56,7 @@ describe('plots', function () {
     const texts = svgTexts(svg);
     expect(texts).to.include('prediction − actual (100k $)');
     expect(texts).to.include('test rows');
-    expect(texts).to.include.members(['minmax', 'colscale', 'float', '8-bit', '16-bit']);
+    expect(texts).to.include.members(['minmax', 'pow2', 'float', '8-bit', '16-bit']);
   });
 
   it('predicted vs actual: one circle per test row and the y = x line', async function () {

@@ -91,7 +91,7 @@ describe('pipeline report', function () {
     'build/compare/test-predictions.csv',
     'build/gate/metrics.json',
     '.pipeline/last-run.json',
-    'build/quant/q16/colscale.json',
+    'build/quant/q16/pow2.json',
   ];
   for (const file of missingCases) {
     it(`a missing ${file} exits 2, names it, says to run the pipeline, writes nothing`, async function () {

@@ -9,7 +9,7 @@ export const FLOAT_COEFFICIENTS = [
   0.448675, 0.00972426, -0.123323, 0.783145, -2.02962e-6, -0.00352632, -0.419792, -0.433708,
 ];
 export const FLOAT_INTERCEPT = -37.0233;
-export const SCHEMES = ['minmax', 'colscale'];
+export const SCHEMES = ['minmax', 'pow2'];
 export const STAGES = ['load', 'train', 'gate', 'quantize-8', 'quantize-16', 'compare', 'predict'];
 export const EDGES: [string, string][] = [
   ['load', 'train'],
@@ -75,8 +75,8 @@ export function writeSyntheticWorkspace(dir: string, opts: SyntheticOptions = {}
     preds.float.push(f);
     preds['minmax-8'].push(f + 0.9 * normal() - 0.05);
     preds['minmax-16'].push(f + 0.004 * normal());
-    preds['colscale-8'].push(f + 0.006 * normal());
-    preds['colscale-16'].push(f + 0.00003 * normal());
+    preds['pow2-8'].push(f + 0.006 * normal());
+    preds['pow2-16'].push(f + 0.00003 * normal());
   }
   const header = ['actual', ...models].join(',');
   const lines = actual.map((a, i) => [a, ...models.map((m) => preds[m][i])].map((x) => x.toFixed(6)).join(','));
