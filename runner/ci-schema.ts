@@ -88,7 +88,10 @@ export function parseCiSettings(config: PipelineConfig): CiSettings {
         known.length > 0 ? `known keys: ${known.join(', ')}` : undefined,
       );
     }
-    throw new ConfigError(config.positionOf(where), `\`${where.join('.')}\`: ${issue.message}`, hintFor(where));
+    let message = issue.message;
+    if (issue.code === 'invalid_key' && issue.issues[0]) message = issue.issues[0].message;
+    if (issue.code === 'invalid_union') message = 'expected a string, number or boolean';
+    throw new ConfigError(config.positionOf(where), `\`${where.join('.')}\`: ${message}`, hintFor(where));
   }
   const ci = result.data;
   const stageNames = config.stages.map((s) => s.name);
