@@ -36,7 +36,7 @@ export const EXPECTED: Record<string, string> = {
   commands: 'a mapping of command names to module paths',
   ci: 'a mapping of settings for `pipeline ci generate`',
   stage: 'a mapping of stage settings (`cmd` or `module`, `deps`, `outs`, ...)',
-  desc: 'a string',
+  desc: 'a string (a short description of the stage)',
   cmd: 'a command line (string, split into argv without a shell) or an argv list of strings',
   module: 'a workspace-relative path of a TypeScript stage module',
   shell: 'true or false',

@@ -220,8 +220,11 @@ function buildConfig(src: Source, absFile: string): PipelineConfig {
   if (yamlError) {
     const lp = yamlError.linePos?.[0];
     const pos = lp ? { file: src.display, line: lp.line, col: lp.col } : src.at(yamlError.pos[0]);
-    const message = yamlError.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
-    fail(pos, `YAML syntax error: ${message}`, yamlHint(yamlError.code));
+    const message =
+      yamlError.code === 'MULTIPLE_DOCS'
+        ? 'the file holds more than one YAML document (a second `---`)'
+        : yamlError.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+    fail(pos, `YAML syntax error: ${message}`, yamlHint(yamlError.code, message));
   }
   if (src.doc.contents === null) {
     fail(
@@ -285,7 +288,9 @@ function buildConfig(src: Source, absFile: string): PipelineConfig {
   return config;
 }
 
-function yamlHint(code: string): string {
+function yamlHint(code: string, message: string): string {
+  if (/^Flow (sequence|mapping)/.test(message))
+    return 'a `[` or `{` opened above this point is not closed (or a line inside it is not indented enough)';
   switch (code) {
     case 'TAB_AS_INDENT':
       return 'indent with spaces; YAML does not allow tabs for indentation';
@@ -295,7 +300,7 @@ function yamlHint(code: string): string {
     case 'BLOCK_AS_IMPLICIT_KEY':
       return 'check the indentation: keys of one mapping line up, nested ones are indented by the same number of spaces';
     case 'MISSING_CHAR':
-      return 'close every `[`, `{` and quote you opened';
+      return 'a quote or bracket opened above this point is never closed';
     default:
       return 'fix the YAML at that position (indentation with spaces, closed brackets and quotes, `key: value` with a space after the colon)';
   }
@@ -365,9 +370,12 @@ function valueAt(data: unknown, keyPath: KeyPath): unknown {
 type Issue = z.core.$ZodIssue;
 
 function shapeError(src: Source, data: unknown, issues: Issue[]): ConfigError {
-  const errors = issues.map((issue) => shapeIssue(src, data, issue));
-  errors.sort((a, b) => a.pos.line - b.pos.line || a.pos.col - b.pos.col);
-  return errors[0];
+  // A missing required key is reported last: a misspelled key elsewhere usually explains it.
+  const missing = (i: Issue) => (i.path.length === 1 && valueAt(data, i.path as KeyPath) === undefined ? 1 : 0);
+  const errors = issues
+    .map((issue) => ({ err: shapeIssue(src, data, issue), missing: missing(issue) }))
+    .sort((a, b) => a.missing - b.missing || cmpPos(a.err.pos, b.err.pos));
+  return errors[0].err;
 }
 
 /** The deepest failing path inside a union (e.g. the bad entry of a list), to point at the exact node. */
@@ -446,9 +454,10 @@ function shapeIssue(src: Source, data: unknown, issue: Issue): ConfigError {
   }
   if (p.length === 1 && p[0] === 'version')
     return new ConfigError(pos, `\`version\` must be 1; got ${describe(got)}`, 'this pipeline understands `version: 1` only');
-  if (p.length === 1) return new ConfigError(pos, `\`${p[0]}\` must be ${EXPECTED[p[0]]}; got ${describe(got)}`);
+  if (p.length === 1)
+    return new ConfigError(pos, `\`${p[0]}\` must be ${EXPECTED[p[0]]}; got ${describe(got)}`, TOP_HINTS[p[0]]);
   if (p[0] === 'commands')
-    return new ConfigError(pos, `command \`${p[1]}\` must be ${EXPECTED.module}; got ${describe(got)}`);
+    return new ConfigError(pos, `command \`${p[1]}\` must be ${EXPECTED.module}; got ${describe(got)}`, TOP_HINTS.commands);
   if (inStage && p.length === 2)
     return new ConfigError(
       pos,
@@ -467,6 +476,13 @@ function shapeIssue(src: Source, data: unknown, issue: Issue): ConfigError {
   }
   return new ConfigError(pos, `\`${p.join('.')}\` is invalid: ${issue.message}`);
 }
+
+const TOP_HINTS: Record<string, string> = {
+  params: 'e.g. `params: {seed: 42}`',
+  stages: 'e.g. `stages: {hello: {cmd: echo hi}}`: each stage is a key under `stages:`, not a list item',
+  commands: 'e.g. `commands: {report: tools/report.ts}`',
+  ci: 'e.g. `ci: {node: 20}`',
+};
 
 function fieldHint(field: string): string | undefined {
   switch (field) {
@@ -517,7 +533,7 @@ function normalizePath(raw: string, what: string, pos: Position, opts: { glob: b
   const fail = (detail: string, hint?: string): never => {
     throw new ConfigError(pos, `${what} \`${raw.replace(/\0/g, '\\0')}\` ${detail}`, hint);
   };
-  if (raw.includes('\0')) fail('contains a NUL character');
+  if (raw.includes('\0')) fail('contains a NUL character', 'remove the `\\0` from the path');
   if (raw.trim() === '') fail('is empty');
   const slashed = raw.replace(/\\/g, '/');
   if (slashed.startsWith('/') || /^[A-Za-z]:/.test(slashed))
