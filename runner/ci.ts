@@ -131,9 +131,8 @@ function stageJob(config: PipelineConfig, ci: CiSettings, stage: StageConfig): J
       shell: 'bash',
       run: [
         'set +e',
-        `${run} 2> >(tee "$RUNNER_TEMP/gate.stderr" >&2)`,
-        'code=$?',
-        'wait',
+        '# stdout as is; stderr shown and kept: its last line is the reason a gate gives',
+        `{ ${run} 2>&1 1>&3 3>&- | tee "$RUNNER_TEMP/gate.stderr"; code=\${PIPESTATUS[0]}; } 3>&1 1>&2`,
         `reason=$(grep -v '^[[:space:]]*$' "$RUNNER_TEMP/gate.stderr" | tail -n 1)`,
         'if [ "$code" -eq 0 ]; then',
         `  echo "### :white_check_mark: Quality gate \\\`${stage.name}\\\` passed" >> "$GITHUB_STEP_SUMMARY"`,
