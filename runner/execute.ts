@@ -4,7 +4,6 @@
 import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { execa } from 'execa';
 import type { StageConfig } from './types.js';
 
 export interface ExecRequest {
@@ -72,6 +71,7 @@ export async function executeStage(req: ExecRequest): Promise<ExecResult> {
   } else {
     [file, ...args] = stage.cmd!;
   }
+  const { execa } = await import('execa');
   const started = performance.now();
   const child = execa(file, args, {
     cwd: req.root,
