@@ -28,3 +28,9 @@ export function delta(x: number): string {
   if (x === 0) return '0';
   return Math.abs(x) < 1e-3 ? x.toExponential(2) : x.toFixed(4);
 }
+
+/** A difference with its sign: `+7.76e-4`, `-0.2768`, `0`. */
+export function signed(x: number): string {
+  if (x === 0) return '0';
+  return (x > 0 ? '+' : '') + delta(x);
+}
