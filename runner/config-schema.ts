@@ -52,9 +52,10 @@ export const EXPECTED: Record<string, string> = {
 
 const doc = (key: string, extra = '') => ({ description: EXPECTED[key] + extra });
 
+// An empty value (`deps:` with nothing after it) counts as an empty list or mapping.
 const stringOrList = (key: string, extra = '') =>
-  z.union([z.string(), z.array(z.string())]).meta(doc(key, extra));
-const mapping = (key: string) => z.record(z.string(), z.unknown()).meta(doc(key));
+  z.union([z.string(), z.array(z.string()), z.null()]).meta(doc(key, extra));
+const mapping = (key: string) => z.record(z.string(), z.unknown()).nullable().meta(doc(key));
 
 export const stageSchema = z
   .strictObject({
@@ -72,6 +73,7 @@ export const stageSchema = z
     params: mapping('params').optional(),
     env: z
       .record(z.string().regex(new RegExp(ENV_NAME_PATTERN)), z.union([z.string(), z.number(), z.boolean()]))
+      .nullable()
       .meta(doc('env'))
       .optional(),
     timeout: z
@@ -91,7 +93,7 @@ export const pipelineSchema = z
     version: z.literal(1).meta(doc('version')),
     params: mapping('params').optional(),
     stages: z.record(z.string().regex(NAME_RE), stageSchema).meta(doc('stages')),
-    commands: z.record(z.string().regex(NAME_RE), z.string().min(1)).meta(doc('commands')).optional(),
+    commands: z.record(z.string().regex(NAME_RE), z.string().min(1)).nullable().meta(doc('commands')).optional(),
     ci: mapping('ci').optional(),
   })
   .meta({ title: 'pipeline.yaml', description: 'A DAG of stages run by `pipeline run`.' });

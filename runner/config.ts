@@ -406,7 +406,8 @@ function shapeIssue(src: Source, data: unknown, issue: Issue): ConfigError {
       const hint = STAGE_KEYS.includes(key)
         ? `\`${key}\` is a stage setting: put it under \`stages:\` → the stage's name`
         : `top-level keys are: ${TOP_KEYS.join(', ')}`;
-      return new ConfigError(pos, `unknown top-level key \`${key}\`${suggestion(key, allowed)}`, hint);
+      const guess = STAGE_KEYS.includes(key) ? '' : suggestion(key, allowed);
+      return new ConfigError(pos, `unknown top-level key \`${key}\`${guess}`, hint);
     }
     return new ConfigError(
       pos,
@@ -514,12 +515,12 @@ function cmpPos(a: Position, b: Position): number {
 // ---------------------------------------------------------------------------------------------------
 // Stages
 
-function list(v: string | string[] | undefined): string[] {
-  return v === undefined ? [] : typeof v === 'string' ? [v] : v;
+function list(v: string | string[] | null | undefined): string[] {
+  return v === undefined || v === null ? [] : typeof v === 'string' ? [v] : v;
 }
 
 /** Key path of entry `i` of a field that may be written as a single string or as a list. */
-function entryPath(stage: string, field: string, value: string | string[] | undefined, i: number): KeyPath {
+function entryPath(stage: string, field: string, value: string | string[] | null | undefined, i: number): KeyPath {
   return typeof value === 'string' ? ['stages', stage, field] : ['stages', stage, field, i];
 }
 
@@ -933,7 +934,9 @@ export function splitCommand(line: string): string[] {
         inWord = true;
       }
       i += 2;
-    } else if ('|&;<>()`'.includes(c)) {
+    } else if (c === '`') {
+      throw new CommandSyntaxError('backquote substitution needs a shell', i, SHELL_HINT);
+    } else if ('|&;<>()'.includes(c)) {
       throw new CommandSyntaxError(`\`${c}\` is shell syntax`, i, SHELL_HINT);
     } else if (c === '$' && /[A-Za-z_{(]/.test(line[i + 1] ?? '')) {
       throw new CommandSyntaxError('`$` expansion needs a shell', i, SHELL_HINT);
