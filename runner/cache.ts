@@ -130,6 +130,10 @@ export class Cache {
     }
   }
 
+  hasRun(fingerprint: string): boolean {
+    return existsSync(this.runPath(fingerprint));
+  }
+
   readRun(fingerprint: string): RunRecord | undefined {
     const file = this.runPath(fingerprint);
     try {

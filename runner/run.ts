@@ -3,7 +3,7 @@
 // writes the same outputs leaves it fresh. A stage's outputs are recorded (objects, then run record, then
 // pipeline.lock, each written atomically) only after it succeeded on inputs that did not change while it ran;
 // a stage that fails gets its previous outputs back.
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { RUN_RECORD_VERSION, type OutRecord } from './cache.js';
 import type { Engine } from './engine.js';
@@ -47,6 +47,7 @@ export async function runPipeline(engine: Engine, options: RunOptions, reporter:
   const started = performance.now();
   const { graph } = engine;
   const selected = graph.select(options.names, options.mode);
+  await checkDeps(engine, selected);
   const forced = new Set(options.force ? (options.names.length > 0 ? options.names : [...selected]) : []);
   const done = new Map<string, Done>();
 
@@ -136,6 +137,22 @@ export async function runPipeline(engine: Engine, options: RunOptions, reporter:
   return { ok: exitCode === 0, exitCode, stages, durationMs: performance.now() - started };
 }
 
+/** Every declared dep of the selected stages must exist before anything starts (exit 2 otherwise). */
+async function checkDeps(engine: Engine, selected: Set<string>): Promise<void> {
+  for (const name of selected) {
+    const stage = engine.graph.stage(name);
+    const missing = stage.deps.filter((d) => !/[*?[\]{}]/.test(d) && !existsSync(engine.ws.abs(d)));
+    if (missing.length > 0) {
+      const i = stage.deps.indexOf(missing[0]);
+      const pos = engine.config.positionOf(['stages', name, 'deps', i]);
+      throw new UsageError(
+        `${pos.file}:${pos.line}:${pos.col}: stage \`${name}\`: dep \`${missing[0]}\` does not exist`,
+        'create it, or fix the path in `deps`',
+      );
+    }
+  }
+}
+
 function skipped(name: string): StageResult {
   return { name, status: 'skipped', reason: 'not selected', durationMs: 0 };
 }
@@ -213,7 +230,12 @@ async function runOne(
       }
     }
     if (restored) {
-      recordSuccess(engine, stage, decision, decision.source!, undefined, 0);
+      const entry = engine.lock.get(stage.name);
+      const lockCurrent = entry?.fingerprint === fingerprint && canonicalJson(entry.outs) === canonicalJson(decision.source);
+      const hasRecord = !stage.cache || engine.cache.hasRun(fingerprint);
+      // Fresh by pipeline.lock alone (a clone with an empty store): keep the outputs so they can be restored later.
+      if (!hasRecord) for (const rec of decision.source!) await engine.ws.captureOut(rec.path);
+      if (!lockCurrent || !hasRecord) recordSuccess(engine, stage, decision, decision.source!, undefined, 0);
       const log = options.verbose ? replayLog(engine, fingerprint) : undefined;
       const result: StageResult = {
         name: stage.name,
