@@ -59,6 +59,11 @@ export interface PipelineConfig {
   ci: Record<string, unknown>;
   /** Position of any node in the file by its key path, e.g. ['stages', 'fit', 'params', 'alpha']. */
   positionOf(path: (string | number)[]): Position;
+  /**
+   * sha256 (hex) of the config text and the config format version. Keep it (e.g. in the run state) and pass
+   * it back as `LoadOptions.trustedDigest`: an unchanged file then skips the shape check (and loading zod).
+   */
+  digest?: string;
 }
 
 /** A param override from the command line: `--set [stage.]key=value`, the value parsed as YAML. */
