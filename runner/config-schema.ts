@@ -1,7 +1,12 @@
 // The shape of pipeline.yaml as a zod schema: validates the parsed YAML and emits the JSON Schema that
 // editors use for completion (`# yaml-language-server: $schema=./pipeline.schema.json`).
 // Only shapes live here; meaning (paths, needs, cycles, overlapping outs) is checked in config.ts.
-import { z } from 'zod';
+//
+// zod costs ~35-40 ms to load here, a quarter of a no-op run's budget, and a config whose text already passed
+// this check needs no second one (see LoadOptions.trustedDigest). So zod is loaded on first use, synchronously
+// through require() because parseConfigText is synchronous.
+import { createRequire } from 'node:module';
+import type * as Zod from 'zod';
 
 /** Stage and command names: a letter or digit first, then letters, digits, `_`, `.`, `-`; never `..`. */
 export const NAME_PATTERN = '^(?!.*\\.\\.)[A-Za-z0-9][A-Za-z0-9_.-]*$';
@@ -50,61 +55,89 @@ export const EXPECTED: Record<string, string> = {
   gate: 'true or false',
 };
 
+/** Keys of pipeline.yaml and of a stage, in the order of the schema (a test checks they match it). */
+export const TOP_KEYS = ['version', 'params', 'stages', 'commands', 'ci'];
+export const STAGE_KEYS = [
+  'desc',
+  'cmd',
+  'module',
+  'shell',
+  'deps',
+  'outs',
+  'needs',
+  'metrics',
+  'params',
+  'env',
+  'timeout',
+  'cache',
+  'gate',
+];
+
 const doc = (key: string, extra = '') => ({ description: EXPECTED[key] + extra });
 
-// An empty value (`deps:` with nothing after it) counts as an empty list or mapping.
-const stringOrList = (key: string, extra = '') =>
-  z.union([z.string(), z.array(z.string()), z.null()]).meta(doc(key, extra));
-const mapping = (key: string) => z.record(z.string(), z.unknown()).nullable().meta(doc(key));
+function build() {
+  const { z } = createRequire(import.meta.url)('zod') as typeof Zod;
 
-export const stageSchema = z
-  .strictObject({
-    desc: z.string().meta(doc('desc')).optional(),
-    cmd: z
-      .union([z.string().min(1), z.array(z.string()).min(1)])
-      .meta(doc('cmd'))
-      .optional(),
-    module: z.string().min(1).meta(doc('module')).optional(),
-    shell: z.boolean().meta(doc('shell', '; true runs a string `cmd` through /bin/sh')).optional(),
-    deps: stringOrList('deps').optional(),
-    outs: stringOrList('outs').optional(),
-    needs: stringOrList('needs', '; their outs become inputs of this stage').optional(),
-    metrics: stringOrList('metrics').optional(),
-    params: mapping('params').optional(),
-    env: z
-      .record(z.string().regex(new RegExp(ENV_NAME_PATTERN)), z.union([z.string(), z.number(), z.boolean()]))
-      .nullable()
-      .meta(doc('env'))
-      .optional(),
-    timeout: z
-      .union([z.number().positive(), z.string().regex(new RegExp(DURATION_PATTERN))])
-      .meta(doc('timeout'))
-      .optional(),
-    cache: z.boolean().meta(doc('cache', '; false: always run, never restore')).optional(),
-    gate: z
-      .boolean()
-      .meta(doc('gate', '; true: a non-zero exit ends the run with exit code 3 and blocks downstream'))
-      .optional(),
-  })
-  .meta(doc('stage'));
+  // An empty value (`deps:` with nothing after it) counts as an empty list or mapping.
+  const stringOrList = (key: string, extra = '') =>
+    z.union([z.string(), z.array(z.string()), z.null()]).meta(doc(key, extra));
+  const mapping = (key: string) => z.record(z.string(), z.unknown()).nullable().meta(doc(key));
 
-export const pipelineSchema = z
-  .strictObject({
-    version: z.literal(1).meta(doc('version')),
-    params: mapping('params').optional(),
-    stages: z.record(z.string().regex(NAME_RE), stageSchema).meta(doc('stages')),
-    commands: z.record(z.string().regex(NAME_RE), z.string().min(1)).nullable().meta(doc('commands')).optional(),
-    ci: mapping('ci').optional(),
-  })
-  .meta({ title: 'pipeline.yaml', description: 'A DAG of stages run by `pipeline run`.' });
+  const stageSchema = z
+    .strictObject({
+      desc: z.string().meta(doc('desc')).optional(),
+      cmd: z
+        .union([z.string().min(1), z.array(z.string()).min(1)])
+        .meta(doc('cmd'))
+        .optional(),
+      module: z.string().min(1).meta(doc('module')).optional(),
+      shell: z.boolean().meta(doc('shell', '; true runs a string `cmd` through /bin/sh')).optional(),
+      deps: stringOrList('deps').optional(),
+      outs: stringOrList('outs').optional(),
+      needs: stringOrList('needs', '; their outs become inputs of this stage').optional(),
+      metrics: stringOrList('metrics').optional(),
+      params: mapping('params').optional(),
+      env: z
+        .record(z.string().regex(new RegExp(ENV_NAME_PATTERN)), z.union([z.string(), z.number(), z.boolean()]))
+        .nullable()
+        .meta(doc('env'))
+        .optional(),
+      timeout: z
+        .union([z.number().positive(), z.string().regex(new RegExp(DURATION_PATTERN))])
+        .meta(doc('timeout'))
+        .optional(),
+      cache: z.boolean().meta(doc('cache', '; false: always run, never restore')).optional(),
+      gate: z
+        .boolean()
+        .meta(doc('gate', '; true: a non-zero exit ends the run with exit code 3 and blocks downstream'))
+        .optional(),
+    })
+    .meta(doc('stage'));
 
-export type RawPipeline = z.infer<typeof pipelineSchema>;
-export type RawStage = z.infer<typeof stageSchema>;
+  const pipelineSchema = z
+    .strictObject({
+      version: z.literal(1).meta(doc('version')),
+      params: mapping('params').optional(),
+      stages: z.record(z.string().regex(NAME_RE), stageSchema).meta(doc('stages')),
+      commands: z.record(z.string().regex(NAME_RE), z.string().min(1)).nullable().meta(doc('commands')).optional(),
+      ci: mapping('ci').optional(),
+    })
+    .meta({ title: 'pipeline.yaml', description: 'A DAG of stages run by `pipeline run`.' });
+  return { z, pipelineSchema, stageSchema };
+}
 
-export const TOP_KEYS = Object.keys(pipelineSchema.shape);
-export const STAGE_KEYS = Object.keys(stageSchema.shape);
+let built: ReturnType<typeof build> | undefined;
+
+/** The zod schemas (zod is loaded on the first call). */
+export function schemas(): ReturnType<typeof build> {
+  return (built ??= build());
+}
+
+export type RawPipeline = Zod.infer<ReturnType<typeof build>['pipelineSchema']>;
+export type RawStage = Zod.infer<ReturnType<typeof build>['stageSchema']>;
 
 /** JSON Schema (draft 2020-12) of pipeline.yaml, for editors. `pipeline.schema.json` is this, committed. */
 export function pipelineJsonSchema(): object {
+  const { z, pipelineSchema } = schemas();
   return z.toJSONSchema(pipelineSchema, { target: 'draft-2020-12' });
 }

@@ -1,6 +1,7 @@
 // Valid pipeline.yaml files parse to exactly the expected PipelineConfig.
 import { expect } from 'chai';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { durationMs, loadConfig, parseConfigText } from '../../runner/config.js';
@@ -125,7 +126,9 @@ ci:
       ],
       commands: { explain: 'stages/fit.ts' },
       ci: { node: 20, 'runs-on': ['ubuntu-latest'] },
+      digest: config.digest,
     };
+    expect(config.digest).to.match(/^[0-9a-f]{64}$/);
     expect(config).to.deep.equal(expected);
     expect(Object.keys(config)).to.not.include('positionOf');
     expect(JSON.parse(JSON.stringify(config))).to.deep.equal(expected);
@@ -306,5 +309,28 @@ describe('config: loadConfig', () => {
     expect((err as Error).message).to.equal(
       `no pipeline.yaml in ${ws} or its parents; create one (see README) or pass --config FILE`,
     );
+  });
+
+  it('skips the shape check, and loading zod, for a text whose digest is trusted', async () => {
+    writeFileSync(path.join(ws, 'pipeline.yaml'), 'version: 1\nstages:\n  a: {cmd: x, outs: [o]}\n');
+    const first = await loadConfig({ cwd: ws });
+    const again = await loadConfig({ cwd: ws, trustedDigest: first.digest });
+    expect(again).to.deep.equal(first);
+    const configModule = new URL('../../runner/config.ts', import.meta.url).href;
+    const script = (digest: string) =>
+      `import('${configModule}').then(async (m) => { await m.loadConfig({ cwd: ${JSON.stringify(ws)}, trustedDigest: ${JSON.stringify(digest)} });` +
+      ` process.stdout.write(String(Object.keys(require.cache).some((k) => k.includes('/node_modules/zod/')))); })`;
+    const zodLoaded = (digest: string) =>
+      execFileSync(process.execPath, ['--import', 'tsx', '-e', script(digest)], { encoding: 'utf8' });
+    expect(zodLoaded(first.digest!)).to.equal('false');
+    expect(zodLoaded('0'.repeat(64))).to.equal('true');
+  });
+
+  it('checks the shape again when the text changed, whatever digest is trusted', async () => {
+    writeFileSync(path.join(ws, 'pipeline.yaml'), 'version: 1\nstages:\n  a: {cmd: x}\n');
+    const first = await loadConfig({ cwd: ws });
+    writeFileSync(path.join(ws, 'pipeline.yaml'), 'version: 1\nstages:\n  a: {cmd: x, cache: maybe}\n');
+    const err = await loadConfig({ cwd: ws, trustedDigest: first.digest }).catch((e: unknown) => e);
+    expect((err as Error).message).to.equal('pipeline.yaml:3:22: stage `a`: `cache` must be true or false; got the string "maybe"');
   });
 });
