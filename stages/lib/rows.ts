@@ -101,7 +101,7 @@ export function parseJsonRows(text: string, features: readonly string[], label: 
       }
       const v = obj[f];
       if (typeof v !== 'number' || !Number.isFinite(v)) {
-        throw new RowError(`${label}: row ${i + 1}, column ${f}: ${JSON.stringify(v) ?? String(v)} is not a finite number`);
+        throw new RowError(`${label}: row ${i + 1}, column ${f}: ${typeof v === 'number' ? String(v) : (JSON.stringify(v) ?? String(v))} is not a finite number`);
       }
       X[i * features.length + j] = v;
     }

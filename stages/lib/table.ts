@@ -14,7 +14,8 @@ export function textTable(headers: string[], rows: string[][], align: Align[] = 
 
 export function markdownTable(headers: string[], rows: string[][], align: Align[] = []): string {
   const sep = headers.map((_, c) => ((align[c] ?? (c === 0 ? 'left' : 'right')) === 'left' ? ':---' : '---:'));
-  return [headers, sep, ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
+  const esc = (cell: string) => cell.replace(/\|/g, '\\|');
+  return [headers.map(esc), sep, ...rows.map((r) => r.map(esc))].map((r) => `| ${r.join(' | ')} |`).join('\n');
 }
 
 /** Fixed decimals, with −0 shown as 0. */
