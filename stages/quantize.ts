@@ -1,5 +1,6 @@
 // Stages `quantize-8` and `quantize-16` (param `bits`): quantize the float model's coefficients with each scheme
-// (minmax, pow2; see lib/quant.ts), bias-correct the intercept on the train set, and write per scheme
+// (minmax, pow2; see lib/quant.ts), bias-correct the intercept on the train set (param `bias_correction`, default
+// true; false keeps the float intercept, to show what the correction is worth), and write per scheme
 // `<scheme>.json` (quant params, integer and dequantized weights, intercepts) and `<scheme>.bin` (the packed bytes)
 // into build/quant/q<bits>/.
 import { createHash } from 'node:crypto';
@@ -32,6 +33,10 @@ export default async function quantize(ctx: StageContext): Promise<void> {
   } catch (err) {
     throw new Error(`${ctx.stage}.bits: ${(err as Error).message}`);
   }
+  const correct = ctx.params.bias_correction ?? true;
+  if (typeof correct !== 'boolean') {
+    throw new Error(`${ctx.stage}.bias_correction is ${JSON.stringify(correct)}; expected true or false. Set it in pipeline.yaml or with --set ${ctx.stage}.bias_correction=false`);
+  }
   const dir = outPath(ctx, PATHS.quantDir(bits));
   const model = await readModel(inputPath(ctx, 'train', PATHS.model));
   const trainFile = inputPath(ctx, 'load', PATHS.train);
@@ -42,7 +47,7 @@ export default async function quantize(ctx: StageContext): Promise<void> {
   for (const scheme of SCHEMES) {
     const q: QuantModel = scheme === 'minmax' ? quantizeMinmax(model.coefficients, bits) : quantizePow2(model.coefficients, bits, std);
     const dq = dequantize(q);
-    q.intercept = biasCorrectedIntercept(train.X, train.y, train.n, train.p, dq, model.intercept);
+    q.intercept = correct ? biasCorrectedIntercept(train.X, train.y, train.n, train.p, dq, model.intercept) : model.intercept;
     const packed = packQuant(q);
     const scales = elementScales(q);
     const params =
@@ -60,6 +65,7 @@ export default async function quantize(ctx: StageContext): Promise<void> {
       max_abs_weight_error: Math.max(...model.coefficients.map((w, j) => Math.abs(w - dq[j]))),
       intercept: q.intercept,
       float_intercept: model.intercept,
+      bias_corrected: correct,
       bias_correction: q.intercept - model.intercept,
       packed: { file: `${scheme}.bin`, size_bytes: packed.length, sha256: createHash('sha256').update(packed).digest('hex') },
     };

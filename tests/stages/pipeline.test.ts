@@ -183,6 +183,22 @@ describe('the California-housing stages on the real data', function () {
     expect(readdirSync(path.join(ws2, 'build/data'))).to.deep.equal([]);
   });
 
+  it('quantize with bias_correction false keeps the float intercept: minmax-8 R² turns negative', async () => {
+    const ws2 = tmp();
+    for (const o of [...OUTS.load, ...OUTS.train]) {
+      mkdirSync(path.dirname(path.join(ws2, o)), { recursive: true });
+      copyFileSync(path.join(ws, o), path.join(ws2, o));
+    }
+    await runStage(ws2, 'quantize-8', { ...pipelineSpecs(realData)['quantize-8'], params: { bits: 8, bias_correction: false } });
+    const mm = json(ws2, 'build/quant/q8/minmax.json');
+    expect(mm.bias_corrected).to.equal(false);
+    expect(mm.bias_correction).to.equal(0);
+    expect(mm.intercept).to.equal(json(ws, 'build/model/model.json').intercept);
+    let err: Error | undefined;
+    await runStage(ws2, 'quantize-8', { ...pipelineSpecs(realData)['quantize-8'], params: { bits: 8, bias_correction: 'no' } }).catch((e: Error) => (err = e));
+    expect(err?.message).to.contain('quantize-8.bias_correction is "no"; expected true or false');
+  });
+
   it('quantize refuses bits other than 8 or 16; gate refuses a non-numeric r2_min', async () => {
     let err: Error | undefined;
     await runStage(ws, 'quantize-8', { ...pipelineSpecs(realData)['quantize-8'], params: { bits: 4 } }).catch((e: Error) => (err = e));
