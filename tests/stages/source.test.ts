@@ -102,6 +102,24 @@ describe('data source', () => {
     expect(cacheName('http://h/x/data.tgz')).to.match(/^[0-9a-f]{12}-data\.tgz$/);
   });
 
+  it('a cached canonical archive whose sha256 is not the canonical one is not used: it is fetched again', async () => {
+    const home = path.join(tmp, 'home');
+    mkdirSync(home);
+    writeFileSync(path.join(home, 'cal_housing.tgz'), 'not the archive');
+    const logs: string[] = [];
+    let err: Error | undefined;
+    const loc = await locateSource(CANONICAL_URL, { workspace: tmp, env: { PIPELINE_DATA_HOME: home }, attempts: 1, log: (m) => logs.push(m) }).catch(
+      (e: Error) => (err = e),
+    );
+    expect(logs[0]).to.equal(`${path.join(home, 'cal_housing.tgz')}: sha256 ${sha(Buffer.from('not the archive'))} does not match ${CANONICAL_SHA256}; downloading again`);
+    if (err) {
+      // Offline: the error says how to use a local file, and the bad copy is still not taken for the data.
+      expect(err.message).to.contain('npx pipeline run --set load.source=../shared/data/cal_housing.data');
+    } else {
+      expect(sha(readFileSync((loc as { file: string }).file))).to.equal(CANONICAL_SHA256);
+    }
+  });
+
   describe('download from a local HTTP server', () => {
     let server: Server;
     let base: string;
