@@ -4,7 +4,11 @@
 #   scripts/docker-engine.sh start   install docker.io + debootstrap if missing, start dockerd in the background
 #                                    with its own folders and socket, make sure `node:20-slim` exists (a local
 #                                    stand-in is built when it cannot be pulled), print `export DOCKER_HOST=...`
-#   scripts/docker-engine.sh stop    stop that engine by PID and unmount what it mounted; keep its data for reuse
+#   scripts/docker-engine.sh stop    stop that engine by PID and unmount what it mounted; keep its data for reuse.
+#                                    Each `start` takes a lease for its caller (the parent process, or
+#                                    $PIPELINE_DOCKER_LEASE); `stop` returns it and stops the engine only when no
+#                                    other live caller holds one, so concurrent test runs do not pull the engine
+#                                    from under each other. `stop --force` stops it regardless.
 #   scripts/docker-engine.sh status  exit 0 when the engine answers
 #
 # Environment:
@@ -218,6 +222,24 @@ EOF
   BUILD_TMP=""
 }
 
+# ---------------------------------------------------------------------------------------------- leases
+LEASES="$W/leases"
+LEASE="${PIPELINE_DOCKER_LEASE:-$PPID}"
+take_lease() { mkdir -p "$LEASES" && : >"$LEASES/$LEASE"; }
+# Prints the leases still held by live processes (a numeric lease is a PID), after dropping dead ones.
+live_leases() {
+  local f name
+  for f in "$LEASES"/*; do
+    [[ -e "$f" ]] || continue
+    name=$(basename "$f")
+    if [[ "$name" =~ ^[0-9]+$ ]] && ! kill -0 "$name" 2>/dev/null; then
+      rm -f "$f"
+    else
+      echo "$name"
+    fi
+  done
+}
+
 # ---------------------------------------------------------------------------------------------- main
 on_exit() {
   local rc=$?
@@ -251,6 +273,7 @@ start)
   start_engine
   ensure_base_image
   phase_end
+  take_lease
   log "$(awk -v a="$T0" -v b="$(date +%s.%N)" 'BEGIN { printf "ready in %.1f s", b - a }')"
   echo "export DOCKER_HOST=unix://$SOCK"
   ;;
@@ -259,7 +282,14 @@ stop)
     exit 0
   fi
   lock
+  rm -f "$LEASES/$LEASE"
+  others=$(live_leases | tr '\n' ' ')
+  if [[ -n "$others" && "${2:-}" != --force ]]; then
+    log "engine left running: still used by ${others% } (\`$0 stop --force\` stops it anyway)"
+    exit 0
+  fi
   stop_engine
+  rm -rf "$LEASES"
   log "stopped (data kept in $W)"
   ;;
 status)
@@ -271,7 +301,7 @@ status)
   fi
   ;;
 *)
-  echo "usage: $0 start|stop|status" >&2
+  echo "usage: $0 start|stop [--force]|status" >&2
   exit 2
   ;;
 esac
