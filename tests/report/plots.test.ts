@@ -86,6 +86,30 @@ describe('plots', function () {
     expect(() => coefficientsSpec(FEATURES, [{ model: 'q', coefficients: [1] }])).to.throw(/model "q" has 1 coefficients/);
   });
 
+  it('compiles without vega-lite warnings', async function () {
+    const logged: unknown[][] = [];
+    const saved = { warn: console.warn, log: console.log, error: console.error };
+    console.warn = console.log = console.error = (...args: unknown[]) => void logged.push(args);
+    try {
+      await renderSvg(errorDistributionSpec(data));
+      await renderSvg(predictedVsActualSpec(data));
+      await renderSvg(coefficientsSpec(FEATURES, [{ model: 'float', coefficients: FLOAT_COEFFICIENTS }]));
+    } finally {
+      Object.assign(console, saved);
+    }
+    expect(logged).to.deep.equal([]);
+  });
+
+  it('predicted vs actual: points beyond the 0.1st–99.9th percentiles are clamped to the edge and counted', async function () {
+    const actual = Array.from({ length: 2000 }, (_, i) => 1 + (i % 40) / 10);
+    const float = actual.map((a) => a + 0.1);
+    float[7] = 11.5;
+    const spec = predictedVsActualSpec({ actual, predictions: { float } }) as { title: { subtitle: string[] } };
+    expect(spec.title.subtitle).to.deep.equal(['2000 test rows; the line is y = x', '1 outside the axes are drawn on the edge']);
+    const svg = await renderSvg(spec as never);
+    expect(countMarks(svg)).to.deep.equal({ symbol: 2000, line: 1 });
+  });
+
   it('renders the same bytes twice', async function () {
     const a = await renderSvg(errorDistributionSpec(data));
     const b = await renderSvg(errorDistributionSpec(loadCompareData(dir)));
