@@ -128,7 +128,8 @@ export async function runPipeline(engine: Engine, options: RunOptions, reporter:
   }
   saveSoon(true);
 
-  const stages = graph.order.filter((n) => selected.has(n)).map((n) => done.get(n)!.result);
+  // Every stage, in run order; those outside the selection are reported as `skipped`.
+  const stages = graph.order.map((n) => (selected.has(n) ? done.get(n)!.result : skipped(n)));
   const failed = stages.filter((s) => s.status === 'failed');
   let exitCode: number = ExitCode.ok;
   if (options.signal.aborted) exitCode = ExitCode.interrupted;

@@ -110,7 +110,7 @@ export async function runCommand(globals: GlobalOptions, names: string[], flags:
     const failedGate = summary.stages.find((s) => s.status === 'failed' && s.gate);
     if (failedGate && summary.exitCode === ExitCode.gateFailed) out.write(`gate \`${failedGate.name}\` failed: ${failedGate.reason}\n`);
     out.write(
-      `${summary.stages.length} stages: ${count('ran')} ran, ${count('cached')} cached, ${count('failed')} failed, ${count('blocked')} blocked` +
+      `${summary.stages.length} stages: ${count('ran')} ran, ${count('cached')} cached, ${count('failed')} failed, ${count('blocked')} blocked${count('skipped') > 0 ? `, ${count('skipped')} skipped` : ''}` +
         ` (${formatDuration(summary.durationMs)})${summary.exitCode === ExitCode.interrupted ? ' — interrupted' : ''}\n`,
     );
     if (flags.json) process.stdout.write(`${JSON.stringify(record)}\n`);
