@@ -257,14 +257,14 @@ export async function waitFor(predicate: () => boolean, timeoutMs = 20_000, what
  * params other than `value` change the fingerprint but not the output (early cutoff). Params: `sleep` (ms,
  * before writing), `fail` (exit 1 after writing half of OUT, with `fail` as the last stderr line). Appends
  * `STAGE START END` (ms timestamps) to `runs.log` in the workspace once it finished writing, and
- * `STAGE started` to `started.log` when it starts.
+ * `STAGE started PID` to `started.log` when it starts.
  */
 export const STAGE_SCRIPT = `const fs = require('node:fs');
 const path = require('node:path');
 const stage = process.env.PIPELINE_STAGE;
 const params = JSON.parse(process.env.PIPELINE_PARAMS || '{}');
 const start = Date.now();
-fs.appendFileSync('started.log', stage + ' started\\n');
+fs.appendFileSync('started.log', stage + ' started ' + process.pid + '\\n');
 const [out, ...ins] = process.argv.slice(2);
 let text = params.value === undefined ? '' : String(params.value) + '\\n';
 for (const f of ins) text += fs.readFileSync(f, 'utf8');

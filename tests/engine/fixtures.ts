@@ -1,0 +1,76 @@
+// Small generic pipelines for the engine tests, built from `cmd:` stages running the generic stage script.
+import { STAGE_SCRIPT, makeWorkspace, type Workspace } from '../helpers/workspace.js';
+
+/**
+ * prepare → fit → report, plus an independent `side` stage.
+ *   prepare: build/clean.txt  = value(1) + data/raw.txt          (deps: stage.js, data/raw.txt)
+ *   fit:     build/model.txt  = value(10) + build/clean.txt      (deps: fit.js — its own copy of the script)
+ *   side:    build/side.txt   = data/raw.txt                     (deps: stage.js, data/raw.txt)
+ *   report:  build/report.txt = build/model.txt + build/side.txt (deps: stage.js)
+ * fit also has `alpha: 0.1`, a param that changes its fingerprint but not its output.
+ */
+export const CHAIN_YAML = `version: 1
+params:
+  seed: 42
+stages:
+  prepare:
+    cmd: node stage.js build/clean.txt data/raw.txt
+    deps: [stage.js, data/raw.txt]
+    outs: [build/clean.txt]
+    params: {value: 1}
+  fit:
+    cmd: node fit.js build/model.txt build/clean.txt
+    needs: [prepare]
+    deps: [fit.js]
+    outs: [build/model.txt]
+    params: {alpha: 0.1, value: 10}
+  side:
+    cmd: node stage.js build/side.txt data/raw.txt
+    deps: [stage.js, data/raw.txt]
+    outs: [build/side.txt]
+  report:
+    cmd: node stage.js build/report.txt build/model.txt build/side.txt
+    needs: [fit, side]
+    deps: [stage.js]
+    outs: [build/report.txt]
+`;
+
+export const RAW = 'a,b\n1,2\n';
+
+export function chainWorkspace(yaml = CHAIN_YAML): Workspace {
+  return makeWorkspace({ yaml, files: { 'stage.js': STAGE_SCRIPT, 'fit.js': STAGE_SCRIPT, 'data/raw.txt': RAW } });
+}
+
+/** Stage name → status from a `run --json` result. */
+export function statuses(json: { stages: { name: string; status: string }[] }): Record<string, string> {
+  return Object.fromEntries(json.stages.map((s) => [s.name, s.status]));
+}
+
+/** Stage name → reason from a `run --json` result. */
+export function reasons(json: { stages: { name: string; reason: string }[] }): Record<string, string> {
+  return Object.fromEntries(json.stages.map((s) => [s.name, s.reason]));
+}
+
+/** Stage name → reasons from a `status --json` result. */
+export function statusReasons(json: { stages: { name: string; state: string; reasons: string[] }[] }): Record<string, [string, string[]]> {
+  return Object.fromEntries(json.stages.map((s) => [s.name, [s.state, s.reasons]]));
+}
+
+/** Intervals [start, end] per stage from runs.log lines `STAGE START END`. */
+export function intervals(ws: Workspace): Record<string, [number, number][]> {
+  const out: Record<string, [number, number][]> = {};
+  for (const line of ws.lines('runs.log')) {
+    const [name, a, b] = line.split(' ');
+    (out[name] ??= []).push([Number(a), Number(b)]);
+  }
+  return out;
+}
+
+export function overlap(x: [number, number], y: [number, number]): boolean {
+  return x[0] < y[1] && y[0] < x[1];
+}
+
+/** Names of the stages that started (from started.log), in order. */
+export function started(ws: Workspace): string[] {
+  return ws.lines('started.log').map((l) => l.split(' ')[0]);
+}
