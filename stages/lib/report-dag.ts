@@ -36,6 +36,32 @@ export function formatDuration(ms: number | undefined): string {
 }
 
 /**
+ * The edges A → B that are also implied by a longer path A → … → B (not in the transitive reduction); they are drawn
+ * faint and dashed. Keys are `from\nto`.
+ */
+export function impliedEdges(nodes: string[], edges: [string, string][]): Set<string> {
+  const out = new Map<string, string[]>(nodes.map((n) => [n, []]));
+  for (const [a, b] of edges) out.get(a)?.push(b);
+  const implied = new Set<string>();
+  for (const [a, b] of edges) {
+    // Is b reachable from a without using the edge a → b itself?
+    const seen = new Set<string>();
+    const stack = (out.get(a) ?? []).filter((n) => n !== b);
+    while (stack.length) {
+      const n = stack.pop()!;
+      if (n === b) {
+        implied.add(`${a}\n${b}`);
+        break;
+      }
+      if (seen.has(n)) continue;
+      seen.add(n);
+      stack.push(...(out.get(n) ?? []));
+    }
+  }
+  return implied;
+}
+
+/**
  * Lay out `nodes`/`edges` left to right and return the SVG markup. `stages` gives each node's last-run status and
  * duration (a node without one is drawn as `unknown`). Each node is a `<g class="dag-node" data-stage=NAME
  * data-status=STATUS>`, each edge a `<g class="dag-edge" data-from=A data-to=B>`.
@@ -54,7 +80,9 @@ export async function renderDagSvg(
     const width = Math.max(96, 8.2 * name.length + 34);
     g.setNode(name, { width, height: nodeHeight });
   }
-  for (const [from, to] of edges) g.setEdge(from, to);
+  const implied = impliedEdges(nodes, edges);
+  // Direct dependencies weigh more in the layout, so the main chain stays straight.
+  for (const [from, to] of edges) g.setEdge(from, to, { weight: implied.has(`${from}\n${to}`) ? 1 : 4 });
   dagre.layout(g);
 
   // Bounds of the drawing: node boxes and edge points (long edges can bend outside dagre's graph box).
@@ -101,8 +129,10 @@ export async function renderDagSvg(
     const px = -uy * 4.5;
     const py = ux * 4.5;
     const tri = `${num(last.x)},${num(last.y)} ${num(base.x + px)},${num(base.y + py)} ${num(base.x - px)},${num(base.y - py)}`;
+    const faint = implied.has(`${from}\n${to}`);
+    const color = faint ? '#c3c8cf' : '#6e7781';
     parts.push(
-      `<g class="dag-edge" data-from="${esc(from)}" data-to="${esc(to)}"><path d="${d}" fill="none" stroke="#8a8f98" stroke-width="1.4"/><polygon points="${tri}" fill="#8a8f98"/></g>`,
+      `<g class="dag-edge${faint ? ' implied' : ''}" data-from="${esc(from)}" data-to="${esc(to)}"><path d="${d}" fill="none" stroke="${color}" stroke-width="${faint ? 1.1 : 1.6}"${faint ? ' stroke-dasharray="4 3"' : ''}/><polygon points="${tri}" fill="${color}"/></g>`,
     );
   }
   for (const name of nodes) {

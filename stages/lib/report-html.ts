@@ -195,7 +195,7 @@ ${coefficientTable(inputs)}
 </section>
 <section id="dag-section">
 <h2>Pipeline</h2>
-<p class="note">The stages and their dependencies, coloured by their status in the last run.</p>
+<p class="note">The stages and their dependencies, coloured by their status in the last run. Solid arrows are direct dependencies; dashed ones are also implied by a longer path.</p>
 <div class="dag-wrap">
 ${svgs.dag}
 </div>
