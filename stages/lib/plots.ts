@@ -110,7 +110,6 @@ export function errorDistributionSpec(data: ComparePlotData): TopLevelSpec {
   }
   const domain = [...(float ? ['float'] : []), ...bitsLabels];
   const range = [...(float ? ['#b8b8b8'] : []), ...bitsLabels.map((_, i) => BIT_COLORS[i % BIT_COLORS.length])];
-  const widths = [...(float ? [4] : []), ...bitsLabels.map(() => 1.5)];
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: {
@@ -134,7 +133,7 @@ export function errorDistributionSpec(data: ComparePlotData): TopLevelSpec {
         y: { aggregate: 'count', type: 'quantitative', title: 'test rows' },
         color: { field: 'model', type: 'nominal', title: 'model', scale: { domain, range }, sort: domain },
         // The float line is wide and light and drawn first, so it shows where a quantized line lies on top of it.
-        strokeWidth: { field: 'model', type: 'ordinal', sort: domain, scale: { domain, range: widths }, title: 'model' },
+        strokeWidth: { condition: { test: "datum.model === 'float'", value: 4 }, value: 1.6 },
       },
     },
     resolve: { scale: { y: 'shared' } },
