@@ -59,6 +59,7 @@ function program(ctx: CommandContext): Command {
     .option('--out <dir>', 'output folder, relative to the workspace', 'reports')
     .helpOption('-h, --help', 'show this help')
     .allowExcessArguments(false)
+    .showHelpAfterError('(run `pipeline report --help` for usage)')
     .exitOverride()
     .configureOutput({
       writeOut: (s) => void ctx.stdout.write(s),

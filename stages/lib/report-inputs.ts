@@ -89,7 +89,7 @@ export interface ReportInputs {
   lastRun: LastRun;
 }
 
-const RUN_FIRST = 'Run `npx pipeline run` first to produce it.';
+const RUN_FIRST = 'Run `npx pipeline run` first to produce them.';
 
 function lineCol(text: string, offset: number): string {
   const before = text.slice(0, offset);
