@@ -44,6 +44,8 @@ function hostCommand(): string[] {
 export async function executeStage(req: ExecRequest): Promise<ExecResult> {
   const { stage } = req;
   mkdirSync(path.dirname(req.logFile), { recursive: true });
+  // The stage may write its verdict there: the folder must exist.
+  mkdirSync(path.dirname(req.verdictFile), { recursive: true });
   rmSync(req.verdictFile, { force: true });
   const log = createWriteStream(req.logFile);
   const chunks: string[] = [];
