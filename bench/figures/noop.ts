@@ -1,0 +1,51 @@
+// No-op `pipeline run` of the real 7-stage pipeline, next to Snakemake and make on the same DAG shape.
+import path from 'node:path';
+import { makeCmd, pipelineCmd, realSource, realWorkspace, snakemakeCmd, type BenchContext } from '../context.js';
+import { housingShape, writeDag } from '../dags.js';
+import { newFigure, type Figure } from '../figure.js';
+import { exec, repeat } from '../measure.js';
+import { allStatus } from './run-json.js';
+
+export function noopFigure(ctx: BenchContext): Figure {
+  const f = newFigure('No-op `pipeline run`, the 7-stage pipeline');
+  const runs = ctx.runs;
+
+  const real = realWorkspace(ctx, 'noop-real');
+  exec(pipelineCmd(ctx, real, ['run', '-q', ...realSource(ctx)]));
+  const realRun = repeat(() => pipelineCmd(ctx, real, ['run', '--json', ...realSource(ctx)]), {
+    runs,
+    check: (o) => allStatus(o.stdout, 'cached', 'real no-op'),
+  });
+  f.rows.push({ label: 'pipeline, real California-housing pipeline', unit: 'ms', stats: realRun.ms });
+  f.targets.push({ what: 'real pipeline no-op', value: realRun.ms.median, limit: 150, dir: 'max', strict: true, unit: 'ms' });
+
+  const dirs = writeDag(path.join(ctx.tmp, 'noop-shape'), housingShape());
+  exec(pipelineCmd(ctx, dirs.pipeline, ['run', '-q']));
+  const shape = repeat(() => pipelineCmd(ctx, dirs.pipeline, ['run', '--json']), {
+    runs,
+    check: (o) => allStatus(o.stdout, 'cached', 'shape no-op'),
+  });
+  f.rows.push({ label: 'pipeline, same shape with trivial commands', unit: 'ms', stats: shape.ms });
+
+  if (ctx.peers.snakemake.version) {
+    exec(snakemakeCmd(dirs.snakemake, []));
+    const sm = repeat(() => snakemakeCmd(dirs.snakemake, []), { runs });
+    f.rows.push({ label: 'snakemake, same shape', unit: 'ms', stats: sm.ms });
+    const ratio = realRun.ms.median / sm.ms.median;
+    f.rows.push({ label: 'ratio pipeline (real) / snakemake', unit: '×', value: ratio });
+    f.rows.push({ label: 'ratio pipeline (same shape) / snakemake', unit: '×', value: shape.ms.median / sm.ms.median });
+    f.targets.push({ what: 'real no-op / snakemake no-op', value: ratio, limit: 0.15, dir: 'max', unit: '×' });
+  } else {
+    f.notes.push(`snakemake not measured: ${ctx.peers.snakemake.skipped}`);
+  }
+  if (ctx.peers.make.version) {
+    exec(makeCmd(dirs.make));
+    const mk = repeat(() => makeCmd(dirs.make), { runs });
+    f.rows.push({ label: 'make, same shape', unit: 'ms', stats: mk.ms });
+    f.rows.push({ label: 'ratio pipeline (real) / make', unit: '×', value: realRun.ms.median / mk.ms.median });
+  }
+  f.notes.push(
+    'Wall time of the whole command (process start to exit, `node bin/pipeline.js run`) after a full run, every stage fresh; `run --json` confirms all 7 stages `cached`.',
+  );
+  return f;
+}

@@ -1,0 +1,132 @@
+// `npm run bench` → bench/RESULTS.md: pipeline against Snakemake and make, every figure the median of repeated
+// runs after a warm-up. `npm run bench -- --quick`: a small version for CI that prints instead of writing and
+// exits 1 only when a figure is more than 10× off its target (or a correctness check fails).
+import { existsSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { ensureBuilt } from './build.js';
+import type { BenchContext } from './context.js';
+import { failedFigure, type Figure } from './figure.js';
+import { bigOutputFigure } from './figures/big-output.js';
+import { coldFigures } from './figures/cold.js';
+import { noopFigure } from './figures/noop.js';
+import { olsFigure } from './figures/ols.js';
+import { paramFigure } from './figures/param.js';
+import { syntheticFigures } from './figures/synthetic.js';
+import { preparePeers } from './peers.js';
+import { loadAverage, machine, printFigures, printSummary, renderMarkdown } from './report.js';
+
+interface Section {
+  key: string;
+  title: string;
+  needsData?: boolean;
+  make(ctx: BenchContext): Figure[];
+}
+
+const SECTIONS: Section[] = [
+  { key: 'noop', title: 'No-op `pipeline run`, the 7-stage pipeline', needsData: true, make: (c) => [noopFigure(c)] },
+  { key: 'cold', title: 'Cold full run of the real pipeline', needsData: true, make: coldFigures },
+  { key: 'param', title: 'One param of `quantize-8` changed → run', needsData: true, make: (c) => [paramFigure(c)] },
+  { key: 'synthetic', title: 'Synthetic DAGs', make: syntheticFigures },
+  { key: 'big', title: 'A large output', make: (c) => [bigOutputFigure(c)] },
+  { key: 'ols', title: 'OLS fit on 2,000,000 × 8 synthetic rows', make: (c) => [olsFigure(c)] },
+];
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      only: { type: 'string' },
+      runs: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(
+      'usage: npm run bench [-- --quick] [--only noop,cold,param,synthetic,big,ols] [--runs N]\n' +
+        '  full: every figure, peers installed when missing, writes bench/RESULTS.md\n' +
+        '  --quick: smaller sizes and fewer runs, prints only; exit 1 when a figure is > 10× off its target\n',
+    );
+    return 0;
+  }
+  const quick = Boolean(values.quick);
+  const runs = values.runs ? Number(values.runs) : quick ? 3 : 5;
+  if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs ${values.runs}: expected a positive whole number`);
+  const only = values.only?.split(',').map((s) => s.trim());
+  const unknown = only?.filter((k) => !SECTIONS.some((s) => s.key === k));
+  if (unknown?.length) throw new Error(`--only: unknown figure ${unknown.join(', ')} (choose from ${SECTIONS.map((s) => s.key).join(', ')})`);
+  const partial = Boolean(only) || values.runs !== undefined;
+
+  const log = (s: string) => process.stdout.write(`${s}\n`);
+  const started = Date.now();
+  const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+  ensureBuilt(repo, log);
+  const peers = preparePeers(!quick, log);
+  const m = machine(peers);
+  const dataFile = path.resolve(repo, '../shared/data/cal_housing.data');
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'pipeline-bench-'));
+  const ctx: BenchContext = { repo, tmp, quick, runs, peers, dataFile: existsSync(dataFile) ? dataFile : undefined, log };
+  log(`pipeline bench${quick ? ' --quick' : ''}: ${runs} runs per figure after a warm-up; ${m.nproc} CPUs, node ${m.node}, load ${m.loadStart}`);
+
+  const figures: Figure[] = [];
+  const skipped: string[] = [];
+  try {
+    for (const s of SECTIONS) {
+      if (only && !only.includes(s.key)) continue;
+      if (s.needsData && !ctx.dataFile) {
+        skipped.push(`${s.title}: the real data set is not at ${dataFile}`);
+        log(`skipping ${s.title}: the real data set is not at ${dataFile}`);
+        continue;
+      }
+      const t0 = Date.now();
+      log(`${s.title}…`);
+      try {
+        figures.push(...s.make(ctx));
+      } catch (err) {
+        log(`  failed: ${(err as Error).message}`);
+        figures.push(failedFigure(s.title, err));
+      }
+      log(`  (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  m.loadEnd = loadAverage();
+
+  if (quick || partial) printFigures(figures, log);
+  const { missed, wild } = printSummary(figures, log);
+  for (const s of skipped) log(`  skipped  ${s}`);
+  log(`${((Date.now() - started) / 1000).toFixed(1)} s in all; load average at the end ${m.loadEnd}`);
+
+  if (quick) {
+    if (wild.length) {
+      log(`\nbench --quick: ${wild.length} figure(s) more than 10× off target or failed:\n  ${wild.join('\n  ')}`);
+      return 1;
+    }
+    log(`bench --quick: no figure is more than 10× off its target (${missed} target(s) missed by less)`);
+    return 0;
+  }
+  if (partial) {
+    log('(--only/--runs: a partial run, bench/RESULTS.md left as it was)');
+  } else {
+    const file = path.join(repo, 'bench', 'RESULTS.md');
+    const tmpFile = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmpFile, renderMarkdown(figures, m, runs, 'npm run bench'));
+    renameSync(tmpFile, file);
+    log(`wrote ${path.relative(process.cwd(), file) || file}`);
+  }
+  const failedChecks = figures.flatMap((f) => f.checks).filter((c) => !c.ok);
+  return failedChecks.length ? 1 : 0;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err) => {
+    process.stderr.write(`bench: ${(err as Error)?.stack ?? err}\n`);
+    process.exitCode = 2;
+  },
+);
