@@ -43,11 +43,19 @@ export async function main(argv: string[]): Promise<number> {
   let code: number = ExitCode.ok;
   const program = new Command('pipeline')
     .description('Run a workflow as a DAG of stages; cache every output by content hash; re-run only what changed.')
-    .option('-C, --cwd <dir>', 'run as if started in <dir>', process.cwd())
+    .option('-C, --cwd <dir>', 'run as if started in <dir> (default: the current folder)')
     .option('--config <file>', 'the pipeline file (default: pipeline.yaml here or in a parent folder)')
     .showHelpAfterError('(run `pipeline help` for usage)')
+    .addHelpText(
+      'after',
+      '\nA workspace adds its own commands under `commands:` in pipeline.yaml; run them as `pipeline NAME [args]`\n' +
+        '(this project: `pipeline predict`, `pipeline report`).\n\nExit codes: 0 ok, 1 a stage failed, 2 usage or config error, 3 a gate failed, 4 workspace busy (--no-wait), 130 interrupted.',
+    )
     .exitOverride();
-  const globals = (): GlobalOptions => program.opts() as GlobalOptions;
+  const globals = (): GlobalOptions => {
+    const o = program.opts() as Partial<GlobalOptions>;
+    return { cwd: o.cwd ?? process.cwd(), config: o.config };
+  };
 
   program
     .command('run')
