@@ -48,8 +48,8 @@ export async function main(argv: string[]): Promise<number> {
     .showHelpAfterError('(run `pipeline help` for usage)')
     .addHelpText(
       'after',
-      '\nA workspace adds its own commands under `commands:` in pipeline.yaml; run them as `pipeline NAME [args]`\n' +
-        '(this project: `pipeline predict`, `pipeline report`).\n\nExit codes: 0 ok, 1 a stage failed, 2 usage or config error, 3 a gate failed, 4 workspace busy (--no-wait), 130 interrupted.',
+      '\nA workspace adds its own commands under `commands:` in pipeline.yaml; run them as `pipeline NAME [args]`.\n' +
+        '\nExit codes: 0 ok, 1 a stage failed, 2 usage or config error, 3 a gate failed, 4 workspace busy (--no-wait), 130 interrupted.',
     )
     .exitOverride();
   const globals = (): GlobalOptions => {
