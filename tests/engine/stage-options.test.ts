@@ -1,0 +1,131 @@
+// Stage settings and the stage's environment: parallel stages with --jobs, `cache: false`, `env`, `timeout`,
+// `shell: true`, and PIPELINE_PARAMS / PIPELINE_STAGE.
+import { expect } from 'chai';
+import { STAGE_SCRIPT, executions, makeWorkspace, type Workspace } from '../helpers/workspace.js';
+import { alive, intervals, overlap, pidsOf, reasons, statuses } from './fixtures.js';
+
+describe('engine: parallel stages', function () {
+  let ws: Workspace;
+  before(() => {
+    ws = makeWorkspace({
+      yaml: `version: 1
+stages:
+  one:
+    cmd: node stage.js build/one.txt
+    outs: [build/one.txt]
+    params: {value: 1, sleep: 1000}
+  two:
+    cmd: node stage.js build/two.txt
+    outs: [build/two.txt]
+    params: {value: 2, sleep: 1000}
+  both:
+    cmd: node stage.js build/both.txt build/one.txt build/two.txt
+    needs: [one, two]
+    outs: [build/both.txt]
+`,
+      files: { 'stage.js': STAGE_SCRIPT },
+    });
+  });
+  after(() => ws.cleanup());
+
+  it('--jobs 2: two independent sleeping stages run at the same time; their downstream after both', async () => {
+    const r = await ws.run(['run', '--jobs', '2']);
+    expect(r.exitCode, r.stderr).to.equal(0);
+    const t = intervals(ws);
+    expect(overlap(t.one[0], t.two[0]), JSON.stringify(t)).to.equal(true);
+    expect(t.both[0][0]).to.be.at.least(Math.max(t.one[0][1], t.two[0][1]));
+    expect(ws.read('build/both.txt')).to.equal('1\n2\n');
+  });
+
+  it('--jobs 1: the same stages one after the other', async () => {
+    ws.remove('runs.log');
+    const r = await ws.run(['run', '--jobs', '1', '--force']);
+    expect(r.exitCode, r.stderr).to.equal(0);
+    const t = intervals(ws);
+    expect(overlap(t.one[0], t.two[0]), JSON.stringify(t)).to.equal(false);
+    expect(t.two[0][0]).to.be.at.least(t.one[0][1]);
+  });
+});
+
+describe('engine: stage settings and environment', function () {
+  let ws: Workspace;
+  const yaml = (envValue: string) => `version: 1
+params:
+  seed: 42
+stages:
+  always:
+    cmd: node stage.js build/always.txt
+    outs: [build/always.txt]
+    cache: false
+    params: {value: a}
+  envy:
+    cmd: [node, -e, "require('fs').writeFileSync('build/env.txt', process.env.GREETING + ' ' + process.env.PIPELINE_STAGE + '\\\\n'); require('fs').appendFileSync('runs.log', 'envy\\\\n')"]
+    outs: [build/env.txt]
+    env: {GREETING: ${envValue}}
+  params:
+    cmd: [node, -e, "require('fs').writeFileSync('build/params.json', process.env.PIPELINE_PARAMS)"]
+    outs: [build/params.json]
+    params: {alpha: 0.5, nested: {list: [1, two]}}
+  shelled:
+    cmd: echo "$PIPELINE_STAGE" > build/sh.txt && echo "$PIPELINE_PARAMS" >> build/sh.txt
+    shell: true
+    outs: [build/sh.txt]
+    params: {k: v}
+  slow:
+    cmd: node stage.js build/slow.txt
+    outs: [build/slow.txt]
+    timeout: 0.5
+    params: {sleep: 10000}
+`;
+  before(() => {
+    ws = makeWorkspace({ yaml: yaml('hello'), files: { 'stage.js': STAGE_SCRIPT, 'build/.keep': '' } });
+  });
+  after(() => ws.cleanup());
+
+  let first: { stages: { name: string; status: string; reason: string }[] };
+
+  it('a stage over its timeout is killed: exit 1, the reason says it timed out', async () => {
+    const r = await ws.run(['run', '--json', '--keep-going']);
+    expect(r.exitCode).to.equal(1);
+    first = r.json;
+    expect(statuses(r.json).slow).to.equal('failed');
+    expect(reasons(r.json).slow).to.equal('timed out after 0.5s');
+    expect(ws.exists('build/slow.txt')).to.equal(false);
+    const pids = pidsOf(ws, 'slow');
+    expect(pids).to.have.length(1);
+    expect(alive(pids[0]), 'the timed-out stage is gone').to.equal(false);
+    expect(executions(ws)).to.not.include('slow');
+  });
+
+  it('cmd stages get PIPELINE_STAGE and PIPELINE_PARAMS (global params, then their own)', () => {
+    expect(statuses(first)).to.include({ always: 'ran', envy: 'ran', params: 'ran', shelled: 'ran' });
+    expect(JSON.parse(ws.read('build/params.json'))).to.deep.equal({ seed: 42, alpha: 0.5, nested: { list: [1, 'two'] } });
+    expect(ws.read('build/env.txt')).to.equal('hello envy\n');
+  });
+
+  it('shell: true runs the command line through the shell', () => {
+    expect(ws.read('build/sh.txt')).to.equal('shelled\n{"seed":42,"k":"v"}\n');
+  });
+
+  it('cache: false always runs; the other stages are cached', async () => {
+    const n = executions(ws).length;
+    const r = await ws.run(['run', '--json', 'always', 'envy', 'params', 'shelled']);
+    expect(r.exitCode, r.stderr).to.equal(0);
+    expect(statuses(r.json)).to.deep.equal({ always: 'ran', envy: 'cached', params: 'cached', shelled: 'cached', slow: 'skipped' });
+    expect(reasons(r.json).always).to.equal('always runs (cache: false)');
+    expect(executions(ws).slice(n)).to.deep.equal(['always']);
+    const s = await ws.run(['status', '--json', 'always']);
+    expect(s.json.stages).to.deep.equal([{ name: 'always', state: 'stale', reasons: ['always runs (cache: false)'] }]);
+  });
+
+  it('a change of a declared env value re-runs the stage', async () => {
+    ws.write('pipeline.yaml', yaml('bonjour'));
+    const n = executions(ws).length;
+    const r = await ws.run(['run', '--json', 'envy']);
+    expect(r.exitCode, r.stderr).to.equal(0);
+    expect(statuses(r.json).envy).to.equal('ran');
+    expect(reasons(r.json).envy).to.equal('changed env `GREETING` ("hello" → "bonjour")');
+    expect(executions(ws).slice(n)).to.deep.equal(['envy']);
+    expect(ws.read('build/env.txt')).to.equal('bonjour envy\n');
+  });
+});
