@@ -8,7 +8,8 @@
 //   (`quantize-8.bits=8`, `v1.2.alpha=3` with a stage `v1.2`).
 // - Stage overrides win over global ones whatever their order on the command line; among overrides of
 //   the same param, the last one wins.
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
+import type * as YamlModule from 'yaml';
 import { ConfigError, UsageError, suggestion } from './errors.js';
 import type { ParamOverride, PipelineConfig, StageConfig } from './types.js';
 
@@ -25,7 +26,9 @@ export function parseSetArg(raw: string): ParamOverride {
   const text = raw.slice(eq + 1);
   let value: unknown;
   try {
-    value = parseYaml(text, { prettyErrors: false });
+    // yaml is loaded only when there is a --set to parse (it is not needed by a cached config).
+    const { parse } = createRequire(import.meta.url)('yaml') as typeof YamlModule;
+    value = parse(text, { prettyErrors: false });
   } catch (err) {
     throw new UsageError(
       `--set ${raw}: the value is not valid YAML (${(err as Error).message.split('\n')[0]})`,

@@ -1,6 +1,6 @@
 // Valid pipeline.yaml files parse to exactly the expected PipelineConfig.
 import { expect } from 'chai';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
@@ -311,26 +311,65 @@ describe('config: loadConfig', () => {
     );
   });
 
-  it('skips the shape check, and loading zod, for a text whose digest is trusted', async () => {
-    writeFileSync(path.join(ws, 'pipeline.yaml'), 'version: 1\nstages:\n  a: {cmd: x, outs: [o]}\n');
-    const first = await loadConfig({ cwd: ws });
-    const again = await loadConfig({ cwd: ws, trustedDigest: first.digest });
-    expect(again).to.deep.equal(first);
+  describe('with a cache folder', () => {
+    const cacheDir = () => path.join(ws, '.pipeline');
     const configModule = new URL('../../runner/config.ts', import.meta.url).href;
-    const script = (digest: string) =>
-      `import('${configModule}').then(async (m) => { await m.loadConfig({ cwd: ${JSON.stringify(ws)}, trustedDigest: ${JSON.stringify(digest)} });` +
-      ` process.stdout.write(String(Object.keys(require.cache).some((k) => k.includes('/node_modules/zod/')))); })`;
-    const zodLoaded = (digest: string) =>
-      execFileSync(process.execPath, ['--import', 'tsx', '-e', script(digest)], { encoding: 'utf8' });
-    expect(zodLoaded(first.digest!)).to.equal('false');
-    expect(zodLoaded('0'.repeat(64))).to.equal('true');
-  });
+    /** Loads in a fresh process; prints which of yaml and zod were loaded. */
+    const loadedLibraries = () =>
+      execFileSync(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          '-e',
+          `import('${configModule}').then(async (m) => { await m.loadConfig({ cwd: ${JSON.stringify(ws)}, cacheDir: ${JSON.stringify(cacheDir())} });` +
+            ` const k = Object.keys(require.cache); process.stdout.write(['yaml', 'zod'].filter((l) => k.some((f) => f.includes('/node_modules/' + l + '/'))).join(',')); })`,
+        ],
+        { encoding: 'utf8' },
+      );
 
-  it('checks the shape again when the text changed, whatever digest is trusted', async () => {
-    writeFileSync(path.join(ws, 'pipeline.yaml'), 'version: 1\nstages:\n  a: {cmd: x}\n');
-    const first = await loadConfig({ cwd: ws });
-    writeFileSync(path.join(ws, 'pipeline.yaml'), 'version: 1\nstages:\n  a: {cmd: x, cache: maybe}\n');
-    const err = await loadConfig({ cwd: ws, trustedDigest: first.digest }).catch((e: unknown) => e);
-    expect((err as Error).message).to.equal('pipeline.yaml:3:22: stage `a`: `cache` must be true or false; got the string "maybe"');
+    it('loads an unchanged file from the cache, without yaml or zod, to the same config', async () => {
+      mkdirSync(path.join(ws, 'stages'));
+      writeFileSync(path.join(ws, 'stages/b.ts'), 'export default () => {}\n');
+      writeFileSync(path.join(ws, 'pipeline.yaml'), 'version: 1\nstages:\n  a: {cmd: x, outs: [o]}\n  b: {module: stages/b.ts, needs: [a]}\n');
+      expect(loadedLibraries()).to.equal('yaml,zod', 'first load: parsed and checked');
+      expect(loadedLibraries()).to.equal('', 'second load: from the cache');
+      const fresh = parseConfigText(readFileSync(path.join(ws, 'pipeline.yaml'), 'utf8'), path.join(ws, 'pipeline.yaml'));
+      const cached = await loadConfig({ cwd: ws, cacheDir: cacheDir() });
+      expect({ ...cached, stages: cached.stages.map((s) => ({ ...s, pos: { ...s.pos, file: path.join(ws, 'pipeline.yaml') } })) }).to.deep.equal(fresh);
+      expect(cached.stages[1].pos).to.deep.equal({ file: 'pipeline.yaml', line: 4, col: 3 });
+      expect(cached.positionOf(['stages', 'b', 'needs', 0])).to.deep.equal({ file: 'pipeline.yaml', line: 4, col: 36 });
+    });
+
+    it('checks a changed file again, and still checks module files of a cached one', async () => {
+      mkdirSync(path.join(ws, 'stages'));
+      writeFileSync(path.join(ws, 'stages/b.ts'), 'export default () => {}\n');
+      writeFileSync(path.join(ws, 'pipeline.yaml'), 'version: 1\nstages:\n  b: {module: stages/b.ts}\n');
+      await loadConfig({ cwd: ws, cacheDir: cacheDir() });
+      rmSync(path.join(ws, 'stages/b.ts'));
+      const gone = await loadConfig({ cwd: ws, cacheDir: cacheDir() }).catch((e: unknown) => e);
+      expect((gone as Error).message).to.match(/^pipeline.yaml:3:15: stage `b`: module `stages\/b.ts` not found/);
+      writeFileSync(path.join(ws, 'pipeline.yaml'), 'version: 1\nstages:\n  b: {cmd: x, cache: maybe}\n');
+      const changed = await loadConfig({ cwd: ws, cacheDir: cacheDir() }).catch((e: unknown) => e);
+      expect((changed as Error).message).to.equal('pipeline.yaml:3:22: stage `b`: `cache` must be true or false; got the string "maybe"');
+    });
+
+    it('ignores a damaged cache file and replaces it', async () => {
+      writeFileSync(path.join(ws, 'pipeline.yaml'), 'version: 1\nstages:\n  a: {cmd: x}\n');
+      mkdirSync(cacheDir());
+      writeFileSync(path.join(cacheDir(), 'config.json'), '{"format": "pipeline.yaml normalized 1", "dig');
+      const config = await loadConfig({ cwd: ws, cacheDir: cacheDir() });
+      expect(config.stages.map((s) => s.name)).to.deep.equal(['a']);
+      const entry = JSON.parse(readFileSync(path.join(cacheDir(), 'config.json'), 'utf8'));
+      expect(entry.digest).to.equal(config.digest);
+      expect(readdirSync(cacheDir())).to.deep.equal(['config.json']);
+    });
+
+    it('writes nothing for a bad config', async () => {
+      writeFileSync(path.join(ws, 'pipeline.yaml'), 'version: 1\nstages:\n  a: {cmd: x, needs: [a]}\n');
+      const err = await loadConfig({ cwd: ws, cacheDir: cacheDir() }).catch((e: unknown) => e);
+      expect(err).to.be.instanceOf(ConfigError);
+      expect(existsSync(cacheDir())).to.equal(false);
+    });
   });
 });
