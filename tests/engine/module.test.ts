@@ -1,0 +1,104 @@
+// `module:` stages: a TypeScript file default-exporting an async function, run through the host with a typed
+// context; its code is the module and every local module it imports.
+import { expect } from 'chai';
+import { STAGE_SCRIPT, executions, makeWorkspace, type Workspace } from '../helpers/workspace.js';
+import { reasons, statusReasons, statuses } from './fixtures.js';
+
+const STAGE_TS = `import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { summarize } from './lib.js';
+
+// The stage: count the lines of its input and record alpha.
+export default async function (ctx: any): Promise<void> {
+  appendFileSync(\`\${ctx.workspace}/runs.log\`, \`\${ctx.stage} 0 0\\n\`);
+  if (ctx.params.alpha < 0) throw new Error(\`alpha must be >= 0, got \${ctx.params.alpha}\`);
+  const text = readFileSync(ctx.inputs.prepare['build/clean.txt'], 'utf8');
+  writeFileSync(ctx.outs['build/m.json'], JSON.stringify(summarize(text, ctx.params.alpha)) + '\\n');
+  ctx.log.info(\`wrote \${Object.keys(ctx.outs).join(', ')} for \${ctx.stage}\`);
+}
+`;
+
+const LIB_TS = `export function summarize(text: string, alpha: number): { lines: number; alpha: number } {
+  return { lines: text.split('\\n').length - 1, alpha };
+}
+`;
+
+const YAML = `version: 1
+stages:
+  prepare:
+    cmd: node stage.js build/clean.txt data/raw.txt
+    deps: [stage.js, data/raw.txt]
+    outs: [build/clean.txt]
+  fit:
+    module: mod/stage.ts
+    needs: [prepare]
+    params: {alpha: 0.1}
+    outs: [build/m.json]
+  after:
+    cmd: node stage.js build/after.txt build/m.json
+    needs: [fit]
+    deps: [stage.js]
+    outs: [build/after.txt]
+`;
+
+describe('engine: module stages', function () {
+  let ws: Workspace;
+  before(() => {
+    ws = makeWorkspace({ yaml: YAML, files: { 'stage.js': STAGE_SCRIPT, 'mod/stage.ts': STAGE_TS, 'mod/lib.ts': LIB_TS, 'data/raw.txt': 'a\nb\nc\n' } });
+  });
+  after(() => ws.cleanup());
+
+  it('runs with params, input and out paths from the context; its log lines are shown', async () => {
+    const r = await ws.run(['run']);
+    expect(r.exitCode, r.stderr).to.equal(0);
+    expect(ws.read('build/m.json')).to.equal('{"lines":3,"alpha":0.1}\n');
+    expect(ws.read('build/after.txt')).to.equal('{"lines":3,"alpha":0.1}\n');
+    expect(r.stdout).to.include('  │ wrote build/m.json for fit\n');
+    expect(executions(ws)).to.deep.equal(['prepare', 'fit', 'after']);
+    expect(Object.keys(ws.lock().stages.fit.code)).to.deep.equal(['mod/stage.ts', 'mod/lib.ts']);
+  });
+
+  it('a comment-only edit re-runs the module; its downstream stays cached (same output bytes)', async () => {
+    ws.write('mod/stage.ts', STAGE_TS.replace('// The stage:', '// This stage:'));
+    const s = await ws.run(['status', '--json']);
+    expect(statusReasons(s.json).fit).to.deep.equal(['stale', ['changed code `mod/stage.ts`']]);
+    const n = executions(ws).length;
+    const r = await ws.run(['run', '--json']);
+    expect(r.exitCode, r.stderr).to.equal(0);
+    expect(statuses(r.json)).to.deep.equal({ prepare: 'cached', fit: 'ran', after: 'cached' });
+    expect(reasons(r.json)).to.deep.equal({ prepare: 'up to date', fit: 'changed code `mod/stage.ts`', after: 'up to date' });
+    expect(executions(ws).slice(n)).to.deep.equal(['fit']);
+  });
+
+  it('editing a local module it imports re-runs it, and its downstream when the output changes', async () => {
+    ws.write('mod/lib.ts', LIB_TS.replace('return { lines', 'return { lines: 0 + text.split("\\n").length - 1, alpha: alpha * 2 };\n  return { lines'));
+    const s = await ws.run(['status', '--json']);
+    expect(statusReasons(s.json).fit).to.deep.equal(['stale', ['changed code `mod/lib.ts`']]);
+    const n = executions(ws).length;
+    const r = await ws.run(['run', '--json']);
+    expect(r.exitCode, r.stderr).to.equal(0);
+    expect(statuses(r.json)).to.deep.equal({ prepare: 'cached', fit: 'ran', after: 'ran' });
+    expect(reasons(r.json)).to.deep.equal({ prepare: 'up to date', fit: 'changed code `mod/lib.ts`', after: 'upstream `fit` changed its outs' });
+    expect(executions(ws).slice(n)).to.deep.equal(['fit', 'after']);
+    expect(ws.read('build/m.json')).to.equal('{"lines":3,"alpha":0.2}\n');
+  });
+
+  it('a new local import becomes part of its code', async () => {
+    ws.write('mod/extra.ts', 'export const EXTRA = 1;\n');
+    ws.write('mod/lib.ts', `import { EXTRA } from './extra.js';\n${LIB_TS.replace('alpha };', 'alpha: alpha * EXTRA };')}`);
+    const s = await ws.run(['status', '--json']);
+    expect(statusReasons(s.json).fit).to.deep.equal(['stale', ['new code `mod/extra.ts`', 'changed code `mod/lib.ts`']]);
+    const r = await ws.run(['run', '--json']);
+    expect(r.exitCode, r.stderr).to.equal(0);
+    expect(ws.read('build/m.json')).to.equal('{"lines":3,"alpha":0.1}\n');
+    expect(Object.keys(ws.lock().stages.fit.code)).to.deep.equal(['mod/stage.ts', 'mod/extra.ts', 'mod/lib.ts']);
+  });
+
+  it('an error thrown by the module fails the stage with its message as the reason', async () => {
+    const before = ws.read('build/m.json');
+    const r = await ws.run(['run', '--json', '--set', 'fit.alpha=-1']);
+    expect(r.exitCode).to.equal(1);
+    expect(statuses(r.json)).to.deep.equal({ prepare: 'cached', fit: 'failed', after: 'blocked' });
+    expect(reasons(r.json).fit).to.equal('alpha must be >= 0, got -1');
+    expect(ws.read('build/m.json')).to.equal(before);
+  });
+});
