@@ -3,11 +3,11 @@
 // writes the same outputs leaves it fresh. A stage's outputs are recorded (objects, then run record, then
 // pipeline.lock, each written atomically) only after it succeeded on inputs that did not change while it ran;
 // a stage that fails gets its previous outputs back.
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import { RUN_RECORD_VERSION, type OutRecord } from './cache.js';
 import type { Engine } from './engine.js';
-import { UsageError, ExitCode } from './errors.js';
+import { UsageError, ExitCode, formatPosition } from './errors.js';
 import { executeStage } from './execute.js';
 import { definitionOf } from './fingerprint.js';
 import { canonicalJson } from './hash.js';
@@ -48,6 +48,7 @@ export async function runPipeline(engine: Engine, options: RunOptions, reporter:
   const { graph } = engine;
   const selected = graph.select(options.names, options.mode);
   await checkDeps(engine, selected);
+  checkOuts(engine, selected);
   const forced = new Set(options.force ? (options.names.length > 0 ? options.names : [...selected]) : []);
   const done = new Map<string, Done>();
 
@@ -151,6 +152,29 @@ async function checkDeps(engine: Engine, selected: Set<string>): Promise<void> {
         'create it, or fix the path in `deps`',
       );
     }
+  }
+}
+
+/**
+ * Every out of the selected stages must be a plain path inside the workspace before anything starts: a symlink,
+ * or a path whose folder leads outside, is refused with exit 2 (a stage writing there would write outside).
+ */
+function checkOuts(engine: Engine, selected: Set<string>): void {
+  for (const name of selected) {
+    const stage = engine.graph.stage(name);
+    stage.outs.forEach((out, i) => {
+      try {
+        const abs = engine.ws.abs(out);
+        if (lstatSync(abs, { throwIfNoEntry: false })?.isSymbolicLink()) {
+          throw new WorkspaceError(`out \`${out}\` is a symlink (to ${readlinkSync(abs)})`, 'outs must be regular files or folders inside the workspace: remove the symlink');
+        }
+        engine.ws.assertInside(out, 'out');
+      } catch (err) {
+        if (!(err instanceof WorkspaceError)) throw err;
+        const pos = engine.config.positionOf(['stages', name, 'outs', i]);
+        throw new WorkspaceError(`${formatPosition(pos)}: stage \`${name}\`: ${err.message}`, err.hint);
+      }
+    });
   }
 }
 
