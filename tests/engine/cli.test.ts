@@ -177,4 +177,14 @@ describe('engine: command line', function () {
       here.cleanup();
     }
   });
+
+  it('progress is plain lines without escape codes when stdout is not a terminal', async () => {
+    const env = { NO_COLOR: undefined, CI: undefined, TERM: 'xterm-256color' };
+    const r = await ws.run(['run'], { env });
+    expect(r.exitCode, r.stderr).to.equal(0);
+    const s = await ws.run(['status'], { env });
+    for (const text of [r.stdout, r.stderr, s.stdout]) expect(text).to.not.include('\u001b');
+    expect(r.stdout).to.match(/^prepare +ran +\d+ms  never run$/m);
+    expect(r.stdout).to.match(/^4 stages: 4 ran, 0 cached, 0 failed, 0 blocked \(\d+ms\)$/m);
+  });
 });

@@ -1,7 +1,7 @@
 // Failing stages and gates: exit codes 1 and 3, downstream blocked with its previous outputs untouched, the
 // failed stage's previous outputs put back (never half-written), and what --keep-going changes.
 import { expect } from 'chai';
-import { STAGE_SCRIPT, executions, makeWorkspace, type Workspace } from '../helpers/workspace.js';
+import { STAGE_SCRIPT, executions, makeWorkspace, toResult, waitFor, type Workspace } from '../helpers/workspace.js';
 import { reasons, started, statuses } from './fixtures.js';
 
 const GATE_SCRIPT = `const fs = require('node:fs');
@@ -176,5 +176,41 @@ describe('engine: a failing stage', function () {
     } finally {
       ws2.cleanup();
     }
+  });
+});
+
+describe('engine: an input changed while its stage ran', function () {
+  let ws: Workspace;
+  before(() => {
+    ws = makeWorkspace({
+      yaml: `version: 1
+stages:
+  reader:
+    cmd: node stage.js build/r.txt data/in.txt
+    deps: [stage.js, data/in.txt]
+    outs: [build/r.txt]
+    params: {sleep: 1000}
+`,
+      files: { 'stage.js': STAGE_SCRIPT, 'data/in.txt': 'old\n' },
+    });
+  });
+  after(() => ws.cleanup());
+
+  it('is not recorded (exit 1, the reason names the input); the next run executes on the new content', async () => {
+    const child = ws.spawn(['run', '--json']);
+    await waitFor(() => started(ws).length > 0, 20_000, 'the stage to start');
+    ws.write('data/in.txt', 'new content\n');
+    const r = toResult(await child);
+    expect(r.exitCode).to.equal(1);
+    expect(statuses(r.json)).to.deep.equal({ reader: 'failed' });
+    expect(reasons(r.json).reader).to.equal('input `data/in.txt` changed while the stage ran; its outputs were not recorded — run again');
+    expect(ws.lock()?.stages?.reader).to.equal(undefined);
+    expect(ws.exists('build/r.txt')).to.equal(false);
+
+    const again = await ws.run(['run', '--json']);
+    expect(again.exitCode, again.stderr).to.equal(0);
+    expect(statuses(again.json)).to.deep.equal({ reader: 'ran' });
+    expect(ws.read('build/r.txt')).to.equal('new content\n');
+    expect(ws.lock().stages.reader.deps['data/in.txt']).to.be.a('string');
   });
 });

@@ -101,4 +101,13 @@ describe('engine: module stages', function () {
     expect(reasons(r.json).fit).to.equal('alpha must be >= 0, got -1');
     expect(ws.read('build/m.json')).to.equal(before);
   });
+
+  it('--verbose replays the captured output of a cached stage', async () => {
+    const quiet = await ws.run(['run']);
+    expect(quiet.exitCode, quiet.stderr).to.equal(0);
+    expect(quiet.stdout).to.not.include('│');
+    const r = await ws.run(['run', '--verbose']);
+    expect(r.exitCode, r.stderr).to.equal(0);
+    expect(r.stdout).to.match(/^fit +cached +\d+ms  up to date\n  │ wrote build\/m\.json for fit\n/m);
+  });
 });
