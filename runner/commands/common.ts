@@ -5,9 +5,13 @@ import { applyOverrides, parseSetArg } from '../overrides.js';
 import type { GlobalOptions } from '../cli.js';
 import type { PipelineConfig } from '../types.js';
 
-export async function configFor(globals: GlobalOptions, sets: string[] = []): Promise<PipelineConfig> {
+/**
+ * The normalized config is kept in .pipeline/state keyed by the file's digest, so an unchanged pipeline.yaml
+ * loads without parsing; `readOnly` (dry runs) leaves that cache alone.
+ */
+export async function configFor(globals: GlobalOptions, sets: string[] = [], options: { readOnly?: boolean } = {}): Promise<PipelineConfig> {
   const cwd = path.resolve(globals.cwd);
   const overrides = sets.map(parseSetArg);
-  const config = await loadConfig({ cwd, configFile: globals.config });
+  const config = await loadConfig({ cwd, configFile: globals.config, cacheDir: options.readOnly ? undefined : '.pipeline/state' });
   return overrides.length > 0 ? applyOverrides(config, overrides) : config;
 }

@@ -39,7 +39,7 @@ export async function runCommand(globals: GlobalOptions, names: string[], flags:
   if ((flags.single || flags.downstream) && names.length === 0) {
     throw new UsageError(`--${flags.single ? 'single' : 'downstream'} needs at least one stage name`, 'e.g. pipeline run train --single');
   }
-  const config = await configFor(globals, flags.set);
+  const config = await configFor(globals, flags.set, { readOnly: flags.dryRun });
   const out = flags.json ? process.stderr : process.stdout;
 
   if (flags.dryRun) {
