@@ -23,6 +23,11 @@ const UPLOAD = 'actions/upload-artifact@v4';
 const DOWNLOAD = 'actions/download-artifact@v4';
 const PIPELINE = 'npx --no-install pipeline';
 const JOB_ID = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+/** Prints the `reason` of one stage from `pipeline run --json` output: node -e REASON_JS FILE STAGE. */
+const REASON_JS =
+  "const r = JSON.parse(require('fs').readFileSync(process.argv[1], 'utf8'));" +
+  ' const s = (r.stages || []).find((s) => s.name === process.argv[2]);' +
+  " process.stdout.write(s && s.reason ? String(s.reason) : '')";
 
 type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 type Step = Record<string, Json>;
@@ -131,9 +136,11 @@ function stageJob(config: PipelineConfig, ci: CiSettings, stage: StageConfig): J
       shell: 'bash',
       run: [
         'set +e',
-        '# stdout as is; stderr shown and kept: its last line is the reason a gate gives',
-        `{ ${run} 2>&1 1>&3 3>&- | tee "$RUNNER_TEMP/gate.stderr"; code=\${PIPESTATUS[0]}; } 3>&1 1>&2`,
-        `reason=$(grep -v '^[[:space:]]*$' "$RUNNER_TEMP/gate.stderr" | tail -n 1)`,
+        '# progress on stderr (the job log); the run as JSON, whose entry for the gate holds its reason',
+        `${run} --json > "$RUNNER_TEMP/gate.json"`,
+        'code=$?',
+        `reason=$(node -e "${REASON_JS}" "$RUNNER_TEMP/gate.json" ${sh(stage.name)} 2>/dev/null)`,
+        '[ -n "$reason" ] || reason="see the log of this job"',
         'if [ "$code" -eq 0 ]; then',
         `  echo "### :white_check_mark: Quality gate \\\`${stage.name}\\\` passed" >> "$GITHUB_STEP_SUMMARY"`,
         'else',

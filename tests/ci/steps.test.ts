@@ -31,7 +31,14 @@ shift 2
 echo "$*" >> "$FAKE_CALLS"
 case "$1" in
   fingerprint) [ -n "$FAKE_FINGERPRINT" ] || { echo "fingerprint failed" >&2; exit 2; }; echo "$FAKE_FINGERPRINT" ;;
-  run) echo "running $2"; printf '%b' "$FAKE_STDERR" >&2; exit "\${FAKE_EXIT:-0}" ;;
+  run)
+    printf 'running %s\n' "$2" >&2
+    printf '%b' "$FAKE_STDERR" >&2
+    case " $* " in
+      *" --json "*) [ -n "$FAKE_JSON" ] && printf '%s' "$FAKE_JSON" ;;
+      *) echo "ran $2" ;;
+    esac
+    exit "\${FAKE_EXIT:-0}" ;;
 esac
 `;
 
@@ -98,21 +105,46 @@ describe('ci workflow: the generated shell steps, run with bash', () => {
     expect(read('output')).to.equal('');
   });
 
+  const verdict = (status: string, reason: string) =>
+    JSON.stringify({
+      ok: false,
+      exitCode: 3,
+      stages: [
+        { name: 'train', status: 'skipped', reason: 'not selected' },
+        { name: 'gate', status, reason },
+      ],
+    });
+
   it('a failing gate exits with its code, writes the reason to the step summary and an error annotation', async () => {
     const step = find('gate', (s) => s.name === 'Run gate (quality gate)');
-    const r = await runStep(step, { FAKE_EXIT: '3', FAKE_STDERR: 'some log\\nR² 0.5758 ≤ r2_min 0.99\\n\\n' });
+    const r = await runStep(step, {
+      FAKE_EXIT: '3',
+      FAKE_STDERR: 'gate failed  R² 0.5758 ≤ r2_min 0.99\\n',
+      FAKE_JSON: verdict('failed', 'R² 0.5758 ≤ r2_min 0.99'),
+    });
     expect(r.exitCode).to.equal(3);
-    expect(read('calls')).to.equal('run gate --single\n');
-    expect(r.stdout).to.contain('running gate');
-    expect(r.stdout).to.contain('::error title=Quality gate gate failed::R² 0.5758 ≤ r2_min 0.99');
-    expect(r.stderr).to.contain('R² 0.5758 ≤ r2_min 0.99');
+    expect(read('calls')).to.equal('run gate --single --json\n');
+    expect(r.stdout).to.equal('::error title=Quality gate gate failed::R² 0.5758 ≤ r2_min 0.99');
+    expect(r.stderr).to.equal('running gate\ngate failed  R² 0.5758 ≤ r2_min 0.99');
     expect(read('summary')).to.equal(
       '### :x: Quality gate `gate` failed (exit 3)\n\nR² 0.5758 ≤ r2_min 0.99\n\nNot run because of it: `quantize-8`, `predict`\n',
     );
   });
 
+  it('a gate that fails without a verdict (no JSON) still fails visibly and points at the log', async () => {
+    const step = find('gate', (s) => s.name === 'Run gate (quality gate)');
+    const r = await runStep(step, { FAKE_EXIT: '2', FAKE_STDERR: 'pipeline.yaml:3:4: bad\\n', FAKE_JSON: '' });
+    expect(r.exitCode).to.equal(2);
+    expect(r.stdout).to.equal('::error title=Quality gate gate failed::see the log of this job');
+    expect(read('summary')).to.contain('### :x: Quality gate `gate` failed (exit 2)\n\nsee the log of this job\n');
+  });
+
   it('a passing gate exits 0 and says so in the step summary', async () => {
-    const r = await runStep(find('gate', (s) => s.name === 'Run gate (quality gate)'), { FAKE_EXIT: '0', FAKE_STDERR: '' });
+    const r = await runStep(find('gate', (s) => s.name === 'Run gate (quality gate)'), {
+      FAKE_EXIT: '0',
+      FAKE_STDERR: '',
+      FAKE_JSON: verdict('ran', 'never run'),
+    });
     expect(r.exitCode).to.equal(0);
     expect(read('summary')).to.equal('### :white_check_mark: Quality gate `gate` passed\n');
   });
@@ -142,6 +174,7 @@ describe('ci workflow: the generated shell steps, run with bash', () => {
     expect(ok.exitCode).to.equal(0);
     const failed = await runStep(step, { FAKE_EXIT: '1', FAKE_STDERR: 'boom\\n' });
     expect(failed.exitCode).to.equal(1);
+    expect(ok.stdout).to.equal('ran quantize-8');
     expect(read('calls')).to.equal('run quantize-8 --single\nrun quantize-8 --single\n');
   });
 });
