@@ -174,7 +174,7 @@ stages:
   after(() => ws.cleanup());
 
   it('an out that is a symlink to a file outside: refused before anything runs, exit 2, nothing written', async () => {
-    const before = { ws: ws.snapshot(), outside: ws.snapshot('../outside') };
+    const before = { ws: ws.userSnapshot(), outside: ws.snapshot('../outside') };
     const r = await ws.run(['run', 'linked']);
     expect(r.exitCode).to.equal(2);
     expect(r.stderr).to.equal(
@@ -183,7 +183,8 @@ stages:
     );
     expect(ws.snapshot('../outside')).to.deep.equal(before.outside);
     expect(ws.lines('started.log')).to.deep.equal([]);
-    expect(ws.snapshot(), 'workspace').to.deep.equal(before.ws);
+    expect(ws.userSnapshot(), 'workspace').to.deep.equal(before.ws);
+    expect(ws.exists('pipeline.lock')).to.equal(false);
   });
 
   it('an out below a symlinked folder that leads outside: refused, exit 2, nothing written outside', async () => {

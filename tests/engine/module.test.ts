@@ -108,6 +108,6 @@ describe('engine: module stages', function () {
     expect(quiet.stdout).to.not.include('│');
     const r = await ws.run(['run', '--verbose']);
     expect(r.exitCode, r.stderr).to.equal(0);
-    expect(r.stdout).to.match(/^fit +cached +\d+ms  up to date\n  │ wrote build\/m\.json for fit\n/m);
+    expect(r.stdout).to.match(/^fit +cached +[\d.]+m?s  up to date\n  │ wrote build\/m\.json for fit\n/m);
   });
 });

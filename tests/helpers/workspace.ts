@@ -180,6 +180,16 @@ export class Workspace {
     return snapshotDir(this.path(rel), exclude);
   }
 
+  /**
+   * Snapshot of what a user would call the workspace's state: everything but the derived state the engine may
+   * refresh on any command (`.pipeline/state`: parsed config, stat cache) and the `.pipeline` folder entry itself.
+   */
+  userSnapshot(): Snapshot {
+    const snap = this.snapshot('.', ['.pipeline/state']);
+    if (snap['.pipeline'] === 'dir' && !Object.keys(snap).some((k) => k.startsWith('.pipeline/'))) delete snap['.pipeline'];
+    return snap;
+  }
+
   /** Byte snapshot of the cache folder. */
   cacheSnapshot(): Snapshot {
     return snapshotDir(this.cacheDir);
