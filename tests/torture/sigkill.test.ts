@@ -1,0 +1,156 @@
+// SIGKILL fuzz: start `pipeline run` on a fan-out/fan-in pipeline of slow, large writers, kill the runner and
+// every stage (the whole process group) at a random moment, then run to completion. After each kill nothing may be
+// recorded that does not match its objects; after each completion the outputs are byte-identical to an
+// uninterrupted run's, the workspace holds nothing else, and `pipeline cache verify` passes.
+// Reproduce a failure with TORTURE_SEED=<printed seed>; TORTURE_ITERATIONS changes the count (default 50).
+import { expect } from 'chai';
+import { readdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { FAN_STAGES, fanPipeline } from './fixtures/fan.js';
+import {
+  cleanup,
+  cli,
+  filesUnder,
+  prng,
+  readLock,
+  recordedOutsProblems,
+  runJson,
+  seedFromEnv,
+  startCli,
+  waitGroupGone,
+  workspace,
+} from './lib.js';
+
+const ITERATIONS = Number(process.env.TORTURE_ITERATIONS ?? 50);
+const VARIANTS = 3;
+
+interface Reference {
+  /** Every file under build/, path → sha256. */
+  files: Map<string, string>;
+  /** Each stage's recorded outs (path → hash) in an uninterrupted run. */
+  outs: Map<string, Map<string, string>>;
+  durationMs: number;
+}
+
+describe('torture: SIGKILL fuzz', function () {
+  const seed = seedFromEnv('TORTURE_SEED');
+  const references: Reference[] = [];
+
+  before(async function () {
+    console.log(`      SIGKILL fuzz seed: ${seed} (TORTURE_SEED=${seed} reproduces it)`);
+    for (let v = 0; v < VARIANTS; v++) {
+      const ws = workspace(`ref${v}`, fanPipeline());
+      const t0 = performance.now();
+      const r = await cli(ws, ['run', '-j', '4', '--set', `variant=${v}`]);
+      const durationMs = performance.now() - t0;
+      expect(r.code, r.stderr + r.stdout).to.equal(0);
+      const lock = readLock(ws);
+      const outs = new Map(FAN_STAGES.map((s) => [s, new Map(lock.stages[s].outs.map((o) => [o.path, o.hash]))]));
+      references.push({ files: filesUnder(ws, 'build'), outs, durationMs });
+    }
+    // The variants really differ, so a restore of the wrong one would be caught.
+    expect(references[0].files.get('build/join.bin')).to.not.equal(references[1].files.get('build/join.bin'));
+  });
+
+  after(cleanup);
+
+  it(`${ITERATIONS} kills at random moments, each followed by a run to completion`, async function () {
+    const rand = prng(seed);
+    const ws = workspace('fuzz', fanPipeline());
+    const fullRun = Math.max(...references.map((r) => r.durationMs));
+    const stats = { killedMidRun: 0, finishedBeforeKill: 0, wiped: 0, forced: 0, ranAfter: 0, cachedAfter: 0 };
+    let lastVariant = -1;
+
+    for (let i = 0; i < ITERATIONS; i++) {
+      const variant = Math.floor(rand() * VARIANTS);
+      // Kinds of run to interrupt: from scratch, forced re-execution of everything (outputs being replaced), or a
+      // switch of variant (stages restored from the run-cache, or executed when that variant was never finished).
+      const roll = rand();
+      const wipe = roll < 0.15;
+      const force = !wipe && roll < 0.55;
+      // Kill within the time such a run takes: a full run when stages execute, less when they are restored.
+      const expected = wipe || force || variant === lastVariant ? fullRun : fullRun / 3;
+      const delay = Math.floor(rand() * expected * 0.9);
+      lastVariant = variant;
+      const kind = wipe ? 'from scratch' : force ? '--force' : 'switch';
+      const where = `iteration ${i} (seed ${seed}, variant ${variant}, ${kind}, kill after ${delay} ms)`;
+      if (wipe) {
+        stats.wiped++;
+        for (const p of ['build', '.pipeline', 'pipeline.lock']) rmSync(path.join(ws, p), { recursive: true, force: true });
+      }
+
+      if (force) stats.forced++;
+      const args = ['run', '-j', '4', '--set', `variant=${variant}`, ...(force ? ['--force'] : [])];
+      const { child, done } = startCli(ws, args, { detached: true });
+      const killed = await Promise.race([
+        new Promise<boolean>((resolve) => setTimeout(() => resolve(true), delay)),
+        done.then(() => false),
+      ]);
+      if (killed) {
+        try {
+          process.kill(-child.pid!, 'SIGKILL');
+        } catch {
+          // the group may have just exited
+        }
+      }
+      const first = await done;
+      await waitGroupGone(child.pid!);
+      if (process.env.TORTURE_VERBOSE) console.log(`      ${where}: ${first.signal ?? first.code}`);
+      if (first.signal === 'SIGKILL') stats.killedMidRun++;
+      else {
+        stats.finishedBeforeKill++;
+        expect(first.code, `${where}: uninterrupted run\n${first.stdout}${first.stderr}`).to.equal(0);
+      }
+
+      // Right after the kill: whatever is recorded is whole and is exactly what an uninterrupted run records.
+      expect(recordedOutsProblems(ws), `${where}: after the kill`).to.deep.equal([]);
+      checkLockAgainstReferences(ws, references, where);
+
+      const second = await runJson(ws, ['-j', '4', '--set', `variant=${variant}`]);
+      expect(second.code, `${where}: completion run\n${second.stdout}${second.stderr}`).to.equal(0);
+      stats.ranAfter += Object.values(second.statuses).filter((s) => s === 'ran').length;
+      stats.cachedAfter += Object.values(second.statuses).filter((s) => s === 'cached').length;
+
+      const files = filesUnder(ws, 'build');
+      expect([...files.keys()], `${where}: files under build/`).to.deep.equal([...references[variant].files.keys()]);
+      for (const [file, hash] of references[variant].files) expect(files.get(file), `${where}: ${file}`).to.equal(hash);
+      expect(readdirSync(ws).sort(), `${where}: workspace root`).to.deep.equal(['.pipeline', 'build', 'pipeline.lock', 'pipeline.yaml', 'tools']);
+      expect(recordedOutsProblems(ws), `${where}: after completion`).to.deep.equal([]);
+      checkLockAgainstReferences(ws, references, where, variant);
+
+      const verify = await cli(ws, ['cache', 'verify']);
+      expect(verify.code, `${where}: cache verify\n${verify.stdout}${verify.stderr}`).to.equal(0);
+
+      // And the state is settled: nothing left to do.
+      const third = await runJson(ws, ['--set', `variant=${variant}`]);
+      expect(third.code, `${where}: no-op run`).to.equal(0);
+      expect(Object.values(third.statuses), `${where}: no-op run`).to.deep.equal(FAN_STAGES.map(() => 'cached'));
+    }
+    console.log(
+      `      ${ITERATIONS} iterations: ${stats.killedMidRun} killed mid-run, ${stats.finishedBeforeKill} finished first, ` +
+        `${stats.wiped} from scratch, ${stats.forced} forced; completion runs executed ${stats.ranAfter} stages and took ${stats.cachedAfter} from the cache`,
+    );
+    expect(stats.killedMidRun, 'most iterations kill a run in progress').to.be.greaterThan(ITERATIONS / 2);
+  });
+});
+
+/**
+ * Every stage in pipeline.lock records exactly the outs an uninterrupted run of its variant records: never a
+ * partial file. With `variant`, every stage must be recorded for that variant.
+ */
+function checkLockAgainstReferences(ws: string, references: Reference[], where: string, variant?: number): void {
+  const lock = readLock(ws) as unknown as {
+    stages: Record<string, { definition: { params: { variant: number } }; outs: { path: string; hash: string }[] }>;
+  };
+  for (const stage of FAN_STAGES) {
+    const entry = lock.stages[stage];
+    if (!entry) {
+      expect(variant, `${where}: ${stage} missing from pipeline.lock`).to.equal(undefined);
+      continue;
+    }
+    const v = entry.definition.params.variant;
+    if (variant !== undefined) expect(v, `${where}: ${stage} variant`).to.equal(variant);
+    const want = references[v].outs.get(stage)!;
+    expect(new Map(entry.outs.map((o) => [o.path, o.hash])), `${where}: ${stage} recorded outs`).to.deep.equal(want);
+  }
+}
