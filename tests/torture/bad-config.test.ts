@@ -1,0 +1,95 @@
+// Bad config corpus through the real CLI: every broken pipeline.yaml of tests/fixtures/bad-configs, alone in a
+// temp workspace, makes `pipeline run` exit 2 with `pipeline.yaml:LINE:COL` and the expected message on stderr,
+// and leaves the workspace (and the folder around it) byte-for-byte as it was: no `.pipeline/`, no lock, no outs.
+// Bad `--set` forms likewise.
+import { expect } from 'chai';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse } from 'yaml';
+import { cleanup, cli, diffSnapshots, repoRoot, snapshot, tempDir } from './lib.js';
+
+const corpus = path.join(repoRoot, 'tests', 'fixtures', 'bad-configs');
+const cases = readdirSync(corpus)
+  .filter((f) => f.endsWith('.yaml'))
+  .map((f) => f.slice(0, -'.yaml'.length))
+  .sort();
+
+interface Expectation {
+  at?: string;
+  message: string;
+  set?: string[];
+}
+
+/** A workspace in a folder of its own (so writes next to it show too) holding `text` as pipeline.yaml. */
+function isolated(name: string, file: string): { parent: string; ws: string } {
+  const parent = tempDir(`badcfg-${name}`);
+  const ws = path.join(parent, 'ws');
+  mkdirSync(ws);
+  cpSync(file, path.join(ws, 'pipeline.yaml'));
+  // Something for deps and modules to find, so that only the config itself is at fault.
+  mkdirSync(path.join(ws, 'data'));
+  cpSync(file, path.join(ws, 'data', 'raw.csv'));
+  return { parent, ws };
+}
+
+async function refused(ws: string, parent: string, args: string[]) {
+  const before = snapshot(parent);
+  const r = await cli(ws, args);
+  expect(diffSnapshots(before, snapshot(parent)), 'the workspace is unchanged').to.deep.equal([]);
+  expect(existsSync(path.join(ws, '.pipeline')), '.pipeline/ created').to.equal(false);
+  return r;
+}
+
+describe('torture: bad config corpus through `pipeline run`', function () {
+  after(cleanup);
+
+  it('has at least 30 broken files and 5 bad --set forms', function () {
+    const sets = cases.filter((c) => (parse(readFileSync(path.join(corpus, `${c}.expect`), 'utf8')) as Expectation).set);
+    expect(cases.length - sets.length).to.be.at.least(30);
+    expect(sets.length).to.be.at.least(5);
+  });
+
+  for (const name of cases) {
+    const exp = parse(readFileSync(path.join(corpus, `${name}.expect`), 'utf8')) as Expectation;
+    it(`${name}${exp.set ? ` (--set ${exp.set.join(' --set ')})` : ''}: exit 2${exp.at ? ` at ${exp.at}` : ''}, nothing written`, async function () {
+      const { parent, ws } = isolated(name, path.join(corpus, `${name}.yaml`));
+      const args = ['run', ...(exp.set ?? []).flatMap((s) => ['--set', s])];
+      const r = await refused(ws, parent, args);
+      expect(r.code, r.stderr).to.equal(2);
+      expect(r.stdout, 'nothing on stdout').to.equal('');
+      if (exp.at) expect(r.stderr, 'file:line:col').to.include(`error: pipeline.yaml:${exp.at}: `);
+      expect(r.stderr).to.include(exp.message);
+      expect(r.stderr, 'a hint on how to fix it').to.match(/\nhint: \S/);
+    });
+  }
+
+  describe('more bad --set forms', function () {
+    const valid = path.join(corpus, 'set-no-equals.yaml'); // a valid file with stages load, fit, quantize-8
+    const forms: [string[], RegExp][] = [
+      [['--set', '.alpha=1'], /--set \.alpha=1: `\.alpha` is not a param name/],
+      [['--set', 'fit..alpha=1'], /`fit\.\.alpha` is not a param name/],
+      [['--set', 'fit.al pha=1'], /`fit.al pha` is not a param name/],
+      [['--set', 'fit.alpha={a: [1'], /the value is not valid YAML/],
+      [['--set', 'fit.alpha=1', '--set', 'nosuch.beta=2'], /unknown stage `nosuch`/],
+      [['--set', 'quantize-8.bitz=4'], /pipeline\.yaml:17:13: --set quantize-8\.bitz=4: stage `quantize-8` has no param `bitz` \(did you mean `bits`\?\)/],
+      [['--set'], /option '-s, --set <stage\.key=value>' argument missing/],
+    ];
+    for (const [args, pattern] of forms) {
+      it(`pipeline run ${args.join(' ')}: exit 2, nothing written`, async function () {
+        const { parent, ws } = isolated('set', valid);
+        const r = await refused(ws, parent, ['run', ...args]);
+        expect(r.code, r.stderr).to.equal(2);
+        expect(r.stderr).to.match(pattern);
+      });
+    }
+
+    it('`pipeline status` and `pipeline run --dry-run` refuse them the same way', async function () {
+      for (const cmd of [['status'], ['run', '--dry-run']]) {
+        const { parent, ws } = isolated('set-status', valid);
+        const r = await refused(ws, parent, [...cmd, '--set', 'fit.alpah=0.2']);
+        expect(r.code, r.stderr).to.equal(2);
+        expect(r.stderr).to.include('pipeline.yaml:13:7: --set fit.alpah=0.2: stage `fit` has no param `alpah` (did you mean `alpha`?)');
+      }
+    });
+  });
+});
