@@ -54,12 +54,14 @@ export const ciSchema = z.strictObject({
   'node-version': z.union([z.number(), z.string()]).optional(),
   /** Environment for the test job, every stage job and every extra job. */
   env: envMap.optional(),
-  /** The `test` job: extra env, steps before the test command, and the command itself. */
+  /** The `test` job: extra env, steps before the test command, the command itself, and steps after it. */
   test: z
     .strictObject({
       env: envMap.optional(),
       steps: z.array(stepSchema).optional(),
       command: z.string().optional(),
+      /** Run after the test command, whatever its outcome (e.g. uploading screenshots). */
+      'after-steps': z.array(stepSchema).optional(),
     })
     .optional(),
   /** Extra steps per stage, run before `pipeline run STAGE --single`. */
@@ -111,7 +113,7 @@ export function parseCiSettings(config: PipelineConfig): CiSettings {
 const topKeys = Object.keys(ciSchema.shape);
 const stepKeys = ['name', 'id', 'if', 'uses', 'run', 'shell', 'with', 'env', 'working-directory', 'continue-on-error', 'timeout-minutes'];
 const jobKeys = Object.keys(jobSchema.shape);
-const testKeys = ['env', 'steps', 'command'];
+const testKeys = ['env', 'steps', 'command', 'after-steps'];
 
 function knownKeysAt(path: string[]): string[] {
   if (path.length === 0) return topKeys;

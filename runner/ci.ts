@@ -340,6 +340,7 @@ export function generateWorkflow(config: PipelineConfig): string {
     ...nodeSetup(nodeVersion),
     ...(ci.test?.steps ?? []).map(stepOf),
     { run: ci.test?.command ?? 'npm test' },
+    ...(ci.test?.['after-steps'] ?? []).map((step) => ({ if: 'always()', ...(stepOf(step) as Record<string, Json>) })),
   ];
 
   const jobs: Record<string, Json> = { test: testJob };

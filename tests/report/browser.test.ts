@@ -10,7 +10,8 @@ import report from '../../stages/report.js';
 import { runCommand } from './helpers/run.js';
 import { SCHEMES, STAGES, writeSyntheticWorkspace } from './helpers/synthetic.js';
 
-const CHROMIUM = '/usr/bin/chromium';
+// Debian's Chromium here; elsewhere (a GitHub runner's Chrome) set PIPELINE_CHROMIUM to the browser's path.
+const CHROMIUM = process.env.PIPELINE_CHROMIUM ?? '/usr/bin/chromium';
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const SCREENSHOT = path.join(repoRoot, 'reports/screenshots/report.png');
 const CHROMIUM_ARGS = [
