@@ -1,7 +1,7 @@
 // Running one stage as a child process (execa): a `cmd:` stage directly, a `module:` stage through the host.
 // stdout and stderr are captured, interleaved, to the stage's log; the last line of stderr is kept as the
 // reason a failure or a gate shows.
-import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { StageConfig } from './types.js';
@@ -75,6 +75,18 @@ export async function executeStage(req: ExecRequest): Promise<ExecResult> {
   }
   const { execa } = await import('execa');
   const started = performance.now();
+  // Timeout and interruption stop the whole process tree: a shell stage's own children would otherwise live on,
+  // keep its output pipes open (the stage "runs" until they end) and write into the workspace after the run.
+  const stop = new AbortController();
+  let timedOut = false;
+  const stopTree = () => {
+    if (stop.signal.aborted || child.pid === undefined) return;
+    const tree = descendants(child.pid);
+    stop.abort();
+    signalAll(tree, 'SIGTERM');
+    setTimeout(() => signalAll(tree, 'SIGKILL'), 3000).unref();
+  };
+  const onAbort = () => stopTree();
   const child = execa(file, args, {
     cwd: req.root,
     env,
@@ -83,8 +95,7 @@ export async function executeStage(req: ExecRequest): Promise<ExecResult> {
     stdin: 'ignore',
     reject: false,
     buffer: false,
-    timeout: stage.timeoutMs,
-    cancelSignal: req.signal,
+    cancelSignal: stop.signal,
     forceKillAfterDelay: 3000,
     windowsHide: true,
   });
@@ -97,15 +108,26 @@ export async function executeStage(req: ExecRequest): Promise<ExecResult> {
   };
   child.stdout?.on('data', take(false));
   child.stderr?.on('data', take(true));
+  if (req.signal.aborted) stopTree();
+  else req.signal.addEventListener('abort', onAbort, { once: true });
+  const timer =
+    stage.timeoutMs === undefined
+      ? undefined
+      : setTimeout(() => {
+          timedOut = true;
+          stopTree();
+        }, stage.timeoutMs);
   const result = await child;
+  if (timer) clearTimeout(timer);
+  req.signal.removeEventListener('abort', onAbort);
   await new Promise<void>((resolve) => log.end(resolve));
   const durationMs = performance.now() - started;
-  const ok = result.exitCode === 0 && !result.timedOut && !result.isCanceled;
+  const ok = result.exitCode === 0 && !timedOut && !result.isCanceled;
   let message: string | undefined;
   if (!ok) {
     const verdict = existsSync(req.verdictFile) ? readFileSync(req.verdictFile, 'utf8').trim() : '';
     const lastLine = stderrTail.trimEnd().split('\n').at(-1)?.trim();
-    if (result.timedOut) message = `timed out after ${((stage.timeoutMs ?? 0) / 1000).toFixed(1)}s`;
+    if (timedOut) message = `timed out after ${((stage.timeoutMs ?? 0) / 1000).toFixed(1)}s`;
     else if (result.isCanceled) message = 'interrupted';
     else if (result.failed && result.exitCode === undefined && !result.signal) message = result.shortMessage;
     else message = verdict || lastLine || `exited with code ${result.exitCode ?? result.signal}`;
@@ -114,10 +136,54 @@ export async function executeStage(req: ExecRequest): Promise<ExecResult> {
   return {
     ok,
     exitCode: result.exitCode,
-    timedOut: Boolean(result.timedOut),
-    interrupted: Boolean(result.isCanceled),
+    timedOut,
+    interrupted: Boolean(result.isCanceled) && !timedOut,
     message,
     durationMs,
     log: chunks.join(''),
   };
+}
+
+/** Every descendant of a process, found through /proc (Linux); elsewhere none, and only the child is stopped. */
+function descendants(pid: number): number[] {
+  if (process.platform !== 'linux') return [];
+  const children = new Map<number, number[]>();
+  let names: string[];
+  try {
+    names = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  for (const name of names) {
+    if (!/^[0-9]+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      // pid (comm) state ppid …: comm may hold spaces and parentheses, so read after the last ')'.
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const list = children.get(ppid);
+      if (list) list.push(Number(name));
+      else children.set(ppid, [Number(name)]);
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  const found: number[] = [];
+  const stack = [pid];
+  while (stack.length > 0) {
+    for (const c of children.get(stack.pop()!) ?? []) {
+      found.push(c);
+      stack.push(c);
+    }
+  }
+  return found;
+}
+
+function signalAll(pids: number[], signal: NodeJS.Signals): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // already gone
+    }
+  }
 }
