@@ -1,7 +1,7 @@
 // Stage settings and the stage's environment: parallel stages with --jobs, `cache: false`, `env`, `timeout`,
 // `shell: true`, and PIPELINE_PARAMS / PIPELINE_STAGE.
 import { expect } from 'chai';
-import { STAGE_SCRIPT, executions, makeWorkspace, type Workspace } from '../helpers/workspace.js';
+import { STAGE_SCRIPT, executions, makeWorkspace, waitFor, type Workspace } from '../helpers/workspace.js';
 import { alive, intervals, overlap, pidsOf, reasons, statuses } from './fixtures.js';
 
 describe('engine: parallel stages', function () {
@@ -47,6 +47,11 @@ stages:
   });
 });
 
+// A process the shell stage starts, which would outlive the shell and hold its output pipes for 20 s.
+const TREE_SCRIPT = `require('node:fs').writeFileSync('tree.pid', String(process.pid));
+setTimeout(() => require('node:fs').writeFileSync('build/late.txt', 'too late'), 20000);
+`;
+
 describe('engine: stage settings and environment', function () {
   let ws: Workspace;
   const yaml = (envValue: string) => `version: 1
@@ -76,9 +81,14 @@ stages:
     outs: [build/slow.txt]
     timeout: 0.5
     params: {sleep: 10000}
+  tree:
+    cmd: node tree.js; echo never > build/tree.txt
+    shell: true
+    outs: [build/tree.txt]
+    timeout: 0.5
 `;
   before(() => {
-    ws = makeWorkspace({ yaml: yaml('hello'), files: { 'stage.js': STAGE_SCRIPT, 'build/.keep': '' } });
+    ws = makeWorkspace({ yaml: yaml('hello'), files: { 'stage.js': STAGE_SCRIPT, 'build/.keep': '', 'tree.js': TREE_SCRIPT } });
   });
   after(() => ws.cleanup());
 
@@ -97,6 +107,15 @@ stages:
     expect(executions(ws)).to.not.include('slow');
   });
 
+  it('a timeout stops the whole process tree of a shell stage, not only the shell', async () => {
+    expect(statuses(first).tree).to.equal('failed');
+    expect(reasons(first).tree).to.equal('timed out after 0.5s');
+    const pid = Number(ws.read('tree.pid'));
+    await waitFor(() => !alive(pid), 5_000, 'the shell stage\'s child to be stopped');
+    expect(ws.exists('build/tree.txt')).to.equal(false);
+    expect(ws.exists('build/late.txt')).to.equal(false);
+  });
+
   it('cmd stages get PIPELINE_STAGE and PIPELINE_PARAMS (global params, then their own)', () => {
     expect(statuses(first)).to.include({ always: 'ran', envy: 'ran', params: 'ran', shelled: 'ran' });
     expect(JSON.parse(ws.read('build/params.json'))).to.deep.equal({ seed: 42, alpha: 0.5, nested: { list: [1, 'two'] } });
@@ -111,7 +130,7 @@ stages:
     const n = executions(ws).length;
     const r = await ws.run(['run', '--json', 'always', 'envy', 'params', 'shelled']);
     expect(r.exitCode, r.stderr).to.equal(0);
-    expect(statuses(r.json)).to.deep.equal({ always: 'ran', envy: 'cached', params: 'cached', shelled: 'cached', slow: 'skipped' });
+    expect(statuses(r.json)).to.deep.equal({ always: 'ran', envy: 'cached', params: 'cached', shelled: 'cached', slow: 'skipped', tree: 'skipped' });
     expect(reasons(r.json).always).to.equal('always runs (cache: false)');
     expect(executions(ws).slice(n)).to.deep.equal(['always']);
     const s = await ws.run(['status', '--json', 'always']);
