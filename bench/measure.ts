@@ -12,6 +12,8 @@ export interface Cmd {
   env?: NodeJS.ProcessEnv;
   /** Exit codes accepted as success (default [0]). */
   ok?: number[];
+  /** Kill the command after this long (default 10 minutes). */
+  timeoutMs?: number;
 }
 
 export interface Outcome {
@@ -52,6 +54,8 @@ export function exec(cmd: Cmd, opts: { rss?: boolean } = {}): Outcome {
     env: envOf(cmd),
     stdio: ['ignore', 'pipe', 'pipe'],
     maxBuffer: 256 * 1024 * 1024,
+    timeout: cmd.timeoutMs ?? 10 * 60_000,
+    killSignal: 'SIGKILL',
     encoding: 'utf8',
   });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
@@ -64,6 +68,7 @@ export function exec(cmd: Cmd, opts: { rss?: boolean } = {}): Outcome {
     }
     rmSync(rssFile, { force: true });
   }
+  if (r.signal === 'SIGKILL' && ms >= (cmd.timeoutMs ?? 10 * 60_000)) throw new Error(`${describe(cmd)}: still running after ${Math.round(ms / 1000)} s, stopped`);
   if (r.error) throw new Error(`${describe(cmd)}: ${r.error.message}`);
   if (!(cmd.ok ?? [0]).includes(r.status ?? -1)) {
     throw new Error(`${describe(cmd)} exited with ${r.status ?? r.signal}:\n${(r.stderr || r.stdout).slice(-2000)}`);

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { makeCmd, pipelineCmd, realSource, realWorkspace, snakemakeCmd, type BenchContext } from '../context.js';
 import { housingShape, writeDag } from '../dags.js';
 import { newFigure, type Figure } from '../figure.js';
-import { exec, repeat } from '../measure.js';
+import { exec, repeat, type Repeated } from '../measure.js';
 import { allStatus } from './run-json.js';
 
 export function noopFigure(ctx: BenchContext): Figure {
@@ -20,12 +20,16 @@ export function noopFigure(ctx: BenchContext): Figure {
   f.targets.push({ what: 'real pipeline no-op', value: realRun.ms.median, limit: 150, dir: 'max', strict: true, unit: 'ms' });
 
   const dirs = writeDag(path.join(ctx.tmp, 'noop-shape'), housingShape());
-  exec(pipelineCmd(ctx, dirs.pipeline, ['run', '-q']));
-  const shape = repeat(() => pipelineCmd(ctx, dirs.pipeline, ['run', '--json']), {
-    runs,
-    check: (o) => allStatus(o.stdout, 'cached', 'shape no-op'),
-  });
-  f.rows.push({ label: 'pipeline, same shape with trivial commands', unit: 'ms', stats: shape.ms });
+  // The same shape with trivial commands, for pipeline too (not with --quick, which keeps to the targets).
+  let shape: Repeated | undefined;
+  if (!ctx.quick) {
+    exec(pipelineCmd(ctx, dirs.pipeline, ['run', '-q']));
+    shape = repeat(() => pipelineCmd(ctx, dirs.pipeline, ['run', '--json']), {
+      runs,
+      check: (o) => allStatus(o.stdout, 'cached', 'shape no-op'),
+    });
+    f.rows.push({ label: 'pipeline, same shape with trivial commands', unit: 'ms', stats: shape.ms });
+  }
 
   if (ctx.peers.snakemake.version) {
     exec(snakemakeCmd(dirs.snakemake, []));
@@ -33,12 +37,12 @@ export function noopFigure(ctx: BenchContext): Figure {
     f.rows.push({ label: 'snakemake, same shape', unit: 'ms', stats: sm.ms });
     const ratio = realRun.ms.median / sm.ms.median;
     f.rows.push({ label: 'ratio pipeline (real) / snakemake', unit: '×', value: ratio });
-    f.rows.push({ label: 'ratio pipeline (same shape) / snakemake', unit: '×', value: shape.ms.median / sm.ms.median });
+    if (shape) f.rows.push({ label: 'ratio pipeline (same shape) / snakemake', unit: '×', value: shape.ms.median / sm.ms.median });
     f.targets.push({ what: 'real no-op / snakemake no-op', value: ratio, limit: 0.15, dir: 'max', unit: '×' });
   } else {
     f.notes.push(`snakemake not measured: ${ctx.peers.snakemake.skipped}`);
   }
-  if (ctx.peers.make.version) {
+  if (ctx.peers.make.version && !ctx.quick) {
     exec(makeCmd(dirs.make));
     const mk = repeat(() => makeCmd(dirs.make), { runs });
     f.rows.push({ label: 'make, same shape', unit: 'ms', stats: mk.ms });

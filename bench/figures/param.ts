@@ -3,7 +3,7 @@ import path from 'node:path';
 import { pipelineCmd, realSource, realWorkspace, snakemakeCmd, type BenchContext } from '../context.js';
 import { housingShape, writeDag } from '../dags.js';
 import { newFigure, type Figure } from '../figure.js';
-import { exec, repeat, type Outcome } from '../measure.js';
+import { exec, repeat, type Outcome, type Repeated } from '../measure.js';
 import { byStatus } from './run-json.js';
 
 function onlyQuantize8(what: string, seen: string[]): (o: Outcome) => void {
@@ -35,12 +35,15 @@ export function paramFigure(ctx: BenchContext): Figure {
   f.checks.push({ what: 'only `quantize-8` executed, the other 6 stages cached (every repetition, from run --json)', ok: true, detail: seen[seen.length - 1] });
 
   const dirs = writeDag(path.join(ctx.tmp, 'param-shape'), housingShape());
-  exec(pipelineCmd(ctx, dirs.pipeline, ['run', '-q']));
-  const shape = repeat((i) => pipelineCmd(ctx, dirs.pipeline, ['run', '--json', ...seed(i)]), {
-    runs,
-    check: onlyQuantize8('same shape', seen),
-  });
-  f.rows.push({ label: 'pipeline, same shape with trivial commands', unit: 'ms', stats: shape.ms });
+  let shape: Repeated | undefined;
+  if (!ctx.quick) {
+    exec(pipelineCmd(ctx, dirs.pipeline, ['run', '-q']));
+    shape = repeat((i) => pipelineCmd(ctx, dirs.pipeline, ['run', '--json', ...seed(i)]), {
+      runs,
+      check: onlyQuantize8('same shape', seen),
+    });
+    f.rows.push({ label: 'pipeline, same shape with trivial commands', unit: 'ms', stats: shape.ms });
+  }
 
   if (ctx.peers.snakemake.version) {
     exec(snakemakeCmd(dirs.snakemake, []));
@@ -48,7 +51,7 @@ export function paramFigure(ctx: BenchContext): Figure {
     f.rows.push({ label: 'snakemake -f quantize_8, same shape', unit: 'ms', stats: sm.ms });
     const ratio = r.ms.median / sm.ms.median;
     f.rows.push({ label: 'ratio pipeline (real) / snakemake', unit: '×', value: ratio });
-    f.rows.push({ label: 'ratio pipeline (same shape) / snakemake', unit: '×', value: shape.ms.median / sm.ms.median });
+    if (shape) f.rows.push({ label: 'ratio pipeline (same shape) / snakemake', unit: '×', value: shape.ms.median / sm.ms.median });
     f.targets.push({ what: 'real param change / snakemake forced rule', value: ratio, limit: 0.3, dir: 'max', unit: '×' });
   } else {
     f.notes.push(`snakemake not measured: ${ctx.peers.snakemake.skipped}`);
