@@ -12,7 +12,7 @@
 // use. With `cacheDir`, the normalized result of a text that passed every check is kept under its digest, so an
 // unchanged file loads without either (only the module files are checked again, on disk).
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, realpathSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -36,8 +36,10 @@ export interface LoadOptions {
   configFile?: string;
   /**
    * A folder where the normalized config of the last valid text is kept (`config.json`, keyed by the text's
-   * digest). An unchanged file then loads without parsing YAML or checking shapes. Written only after a
-   * successful load, atomically; best effort (a read-only folder just means no cache).
+   * digest); a relative path is taken from the workspace root, e.g. `.pipeline`. An unchanged file then
+   * loads without parsing YAML or checking shapes. Written only after a successful load, atomically, and only
+   * into a folder that exists (the loader never creates one: a first command that fails leaves a fresh
+   * workspace untouched). Best effort. Leave it out for commands that must write nothing.
    */
   cacheDir?: string;
 }
@@ -113,7 +115,8 @@ type CachedConfig = Pick<PipelineConfig, 'params' | 'stages' | 'commands' | 'ci'
 function loadSource(src: Source, absFile: string, cacheDir: string | undefined): PipelineConfig {
   const digest = digestOf(src.text);
   if (cacheDir === undefined) return buildConfig(src, absFile, digest);
-  const cachePath = path.join(cacheDir, CACHE_FILE);
+  const dir = path.resolve(path.dirname(absFile), cacheDir);
+  const cachePath = path.join(dir, CACHE_FILE);
   let cached: CachedConfig | undefined;
   try {
     const entry = JSON.parse(readFileSync(cachePath, 'utf8')) as { format?: string; digest?: string; config?: CachedConfig };
@@ -124,7 +127,6 @@ function loadSource(src: Source, absFile: string, cacheDir: string | undefined):
   if (cached) return fromCache(src, absFile, digest, cached);
   const config = buildConfig(src, absFile, digest);
   try {
-    mkdirSync(cacheDir, { recursive: true });
     const tmp = `${cachePath}.${process.pid}.tmp`;
     const body: CachedConfig = { params: config.params, stages: config.stages, commands: config.commands, ci: config.ci };
     writeFileSync(tmp, JSON.stringify({ format: CONFIG_FORMAT, digest, config: body }));

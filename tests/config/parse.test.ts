@@ -332,6 +332,9 @@ describe('config: loadConfig', () => {
       mkdirSync(path.join(ws, 'stages'));
       writeFileSync(path.join(ws, 'stages/b.ts'), 'export default () => {}\n');
       writeFileSync(path.join(ws, 'pipeline.yaml'), 'version: 1\nstages:\n  a: {cmd: x, outs: [o]}\n  b: {module: stages/b.ts, needs: [a]}\n');
+      expect(loadedLibraries()).to.equal('yaml,zod');
+      expect(existsSync(cacheDir()), 'the loader does not create the cache folder').to.equal(false);
+      mkdirSync(cacheDir());
       expect(loadedLibraries()).to.equal('yaml,zod', 'first load: parsed and checked');
       expect(loadedLibraries()).to.equal('', 'second load: from the cache');
       const fresh = parseConfigText(readFileSync(path.join(ws, 'pipeline.yaml'), 'utf8'), path.join(ws, 'pipeline.yaml'));
@@ -345,6 +348,7 @@ describe('config: loadConfig', () => {
       mkdirSync(path.join(ws, 'stages'));
       writeFileSync(path.join(ws, 'stages/b.ts'), 'export default () => {}\n');
       writeFileSync(path.join(ws, 'pipeline.yaml'), 'version: 1\nstages:\n  b: {module: stages/b.ts}\n');
+      mkdirSync(cacheDir());
       await loadConfig({ cwd: ws, cacheDir: cacheDir() });
       rmSync(path.join(ws, 'stages/b.ts'));
       const gone = await loadConfig({ cwd: ws, cacheDir: cacheDir() }).catch((e: unknown) => e);
@@ -365,11 +369,20 @@ describe('config: loadConfig', () => {
       expect(readdirSync(cacheDir())).to.deep.equal(['config.json']);
     });
 
+    it('takes a relative cache folder from the workspace root', async () => {
+      writeFileSync(path.join(ws, 'pipeline.yaml'), 'version: 1\nstages:\n  a: {cmd: x}\n');
+      mkdirSync(path.join(ws, 'sub'));
+      mkdirSync(cacheDir());
+      const config = await loadConfig({ cwd: path.join(ws, 'sub'), cacheDir: '.pipeline' });
+      expect(JSON.parse(readFileSync(path.join(ws, '.pipeline/config.json'), 'utf8')).digest).to.equal(config.digest);
+    });
+
     it('writes nothing for a bad config', async () => {
       writeFileSync(path.join(ws, 'pipeline.yaml'), 'version: 1\nstages:\n  a: {cmd: x, needs: [a]}\n');
+      mkdirSync(cacheDir());
       const err = await loadConfig({ cwd: ws, cacheDir: cacheDir() }).catch((e: unknown) => e);
       expect(err).to.be.instanceOf(ConfigError);
-      expect(existsSync(cacheDir())).to.equal(false);
+      expect(readdirSync(cacheDir())).to.deep.equal([]);
     });
   });
 });
