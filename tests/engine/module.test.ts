@@ -110,4 +110,19 @@ describe('engine: module stages', function () {
     expect(r.exitCode, r.stderr).to.equal(0);
     expect(r.stdout).to.match(/^fit +cached +[\d.]+m?s  up to date\n  │ wrote build\/m\.json for fit\n/m);
   });
+
+  it('a module that does not compile: the stage fails with file:line:col, its outputs and its downstream untouched', async () => {
+    const before = ws.snapshot('build');
+    const good = ws.read('mod/lib.ts');
+    ws.write('mod/lib.ts', 'export function summarize( {\n');
+    try {
+      const r = await ws.run(['run', '--json']);
+      expect(r.exitCode).to.equal(1);
+      expect(statuses(r.json)).to.deep.equal({ prepare: 'cached', fit: 'failed', after: 'blocked' });
+      expect(reasons(r.json).fit).to.equal("mod/lib.ts:2:1: cannot build module `mod/stage.ts`: Expected identifier but found end of file");
+      expect(ws.snapshot('build')).to.deep.equal(before);
+    } finally {
+      ws.write('mod/lib.ts', good);
+    }
+  });
 });
