@@ -40,6 +40,7 @@ async function main(): Promise<number> {
       quick: { type: 'boolean', default: false },
       only: { type: 'string' },
       runs: { type: 'string' },
+      out: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -47,7 +48,8 @@ async function main(): Promise<number> {
     process.stdout.write(
       'usage: npm run bench [-- --quick] [--only noop,cold,param,synthetic,big,ols] [--runs N]\n' +
         '  full: every figure, peers installed when missing, writes bench/RESULTS.md\n' +
-        '  --quick: smaller sizes and fewer runs, prints only; exit 1 when a figure is > 10× off its target\n',
+        '  --quick: smaller sizes and fewer runs, prints only; exit 1 when a figure is > 10× off its target\n' +
+        '  --out FILE: write the Markdown there (also for a partial run) instead of bench/RESULTS.md\n',
     );
     return 0;
   }
@@ -108,12 +110,12 @@ async function main(): Promise<number> {
     log(`bench --quick: no figure is more than 10× off its target (${missed} target(s) missed by less)`);
     return 0;
   }
-  if (partial) {
+  if (partial && !values.out) {
     log('(--only/--runs: a partial run, bench/RESULTS.md left as it was)');
   } else {
-    const file = path.join(repo, 'bench', 'RESULTS.md');
+    const file = values.out ? path.resolve(values.out) : path.join(repo, 'bench', 'RESULTS.md');
     const tmpFile = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmpFile, renderMarkdown(figures, m, runs, 'npm run bench'));
+    writeFileSync(tmpFile, renderMarkdown(figures, m, runs, partial ? `npm run bench -- ${process.argv.slice(2).join(' ')}` : 'npm run bench'));
     renameSync(tmpFile, file);
     log(`wrote ${path.relative(process.cwd(), file) || file}`);
   }

@@ -76,7 +76,7 @@ export function olsFigure(ctx: BenchContext): Figure {
     detail: `worst ${worst.toFixed(2)} standard errors; ${errors.join(', ')}`,
   });
   f.notes.push(
-    `Rows: 8 independent uniform features over ranges like the housing features (0.5–15 … 3–5000), y = Xβ + ${INTERCEPT} + N(0, ${SIGMA}²) with a fixed β and seed; ` +
+    `Rows: 8 independent uniform features over ranges like the housing features (0.5–15 … 3–5000), y = Xβ − ${Math.abs(INTERCEPT)} + N(0, ${SIGMA}²) with a fixed β and seed; ` +
       'the data are generated once, only the fit is timed (the same function `train` calls: two passes in float64, then Cholesky).',
   );
   return f;
