@@ -115,7 +115,7 @@ export class Workspace {
    * returns false (and changes nothing) when one is missing or corrupt.
    */
   async restoreOut(record: OutRecord): Promise<boolean> {
-    this.assertInside(record.path, 'out');
+    this.assertReplaceable(record.path);
     const target = this.abs(record.path);
     if (record.type === 'file') {
       if (!(await this.cache.verifyObject(record.hash))) return false;
@@ -140,8 +140,16 @@ export class Workspace {
   }
 
   removeOut(rel: string): void {
-    this.assertInside(rel, 'out');
+    this.assertReplaceable(rel);
     rmSync(this.abs(rel), { recursive: true, force: true });
+  }
+
+  /**
+   * An out about to be removed or replaced: a symlink there (one a stage wrote) is removed itself, never
+   * followed, so only the folder holding it must be inside the workspace.
+   */
+  private assertReplaceable(rel: string): void {
+    this.assertInside(this.lstat(rel)?.isSymbolicLink() ? path.dirname(rel) : rel, 'out');
   }
 
   /** Expand dep patterns and hash each match: relative path → hash. Missing deps are reported by the caller. */
