@@ -60,8 +60,8 @@ export interface PipelineConfig {
   /** Position of any node in the file by its key path, e.g. ['stages', 'fit', 'params', 'alpha']. */
   positionOf(path: (string | number)[]): Position;
   /**
-   * sha256 (hex) of the config text and the config format version. Keep it (e.g. in the run state) and pass
-   * it back as `LoadOptions.trustedDigest`: an unchanged file then skips the shape check (and loading zod).
+   * sha256 (hex) of the config text and the normalization version: equal digests mean the same normalized
+   * config (the key of the parsed-config cache, `LoadOptions.cacheDir`).
    */
   digest?: string;
 }
