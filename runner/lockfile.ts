@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { OutRecord } from './cache.js';
-import { writeFileAtomic } from './atomic.js';
+import { removeStaleTemps, writeFileAtomic } from './atomic.js';
 import { UsageError } from './errors.js';
 import type { StageDefinition, StageInputs } from './fingerprint.js';
 
@@ -65,6 +65,7 @@ export class LockFile {
       const entry = this.get(name);
       if (entry) stages[name] = entry;
     }
+    removeStaleTemps(this.file);
     writeFileAtomic(this.file, `${JSON.stringify({ version: LOCK_VERSION, stages }, null, 2)}\n`);
     this.dirty = false;
   }

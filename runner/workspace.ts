@@ -2,6 +2,7 @@
 // and restoring them from it. Every path is checked to stay inside the workspace, symlinks included.
 import { lstatSync, mkdirSync, realpathSync, renameSync, rmSync, type BigIntStats } from 'node:fs';
 import path from 'node:path';
+import { removeStaleTemps } from './atomic.js';
 import type { Cache, OutRecord } from './cache.js';
 import { UsageError } from './errors.js';
 import { hashBytes, listFiles, manifestText, type DirManifest, type ManifestEntry } from './hash.js';
@@ -117,6 +118,7 @@ export class Workspace {
   async restoreOut(record: OutRecord): Promise<boolean> {
     this.assertReplaceable(record.path);
     const target = this.abs(record.path);
+    removeStaleTemps(target);
     if (record.type === 'file') {
       if (!(await this.cache.verifyObject(record.hash))) return false;
       if (this.lstat(record.path)?.isDirectory()) rmSync(target, { recursive: true, force: true });
@@ -141,6 +143,7 @@ export class Workspace {
 
   removeOut(rel: string): void {
     this.assertReplaceable(rel);
+    removeStaleTemps(this.abs(rel));
     rmSync(this.abs(rel), { recursive: true, force: true });
   }
 
