@@ -4,7 +4,8 @@
 // uninterrupted run's, the workspace holds nothing else, and `pipeline cache verify` passes.
 // Reproduce a failure with TORTURE_SEED=<printed seed>; TORTURE_ITERATIONS changes the count (default 50).
 import { expect } from 'chai';
-import { readdirSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { FAN_STAGES, fanPipeline } from './fixtures/fan.js';
 import {
@@ -131,6 +132,26 @@ describe('torture: SIGKILL fuzz', function () {
         `${stats.wiped} from scratch, ${stats.forced} forced; completion runs executed ${stats.ranAfter} stages and took ${stats.cachedAfter} from the cache`,
     );
     expect(stats.killedMidRun, 'most iterations kill a run in progress').to.be.greaterThan(ITERATIONS / 2);
+  });
+
+  it('temp files a killed run left beside outs and pipeline.lock are removed by the next run; live ones are kept', async function () {
+    const ws = workspace('stale', fanPipeline({ kb: 64, sleep: 0 }));
+    for (const v of [0, 1]) expect((await cli(ws, ['run', '--set', `variant=${v}`])).code).to.equal(0);
+    // The pid of a process that has exited, as a SIGKILLed runner's is.
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+    const stale = [`build/.source.bin.${dead}.0a1b2c3d.tmp`, `build/middle.${dead}.restore.tmp/part-0.bin`, `build/.join.bin.${dead}.deadbeef.tmp`, `.pipeline.lock.${dead}.0badf00d.tmp`];
+    const live = [`build/.source.bin.${process.pid}.00000000.tmp`, `build/.source.bin.notapid.tmp`];
+    for (const rel of [...stale, ...live]) {
+      mkdirSync(path.dirname(path.join(ws, rel)), { recursive: true });
+      writeFileSync(path.join(ws, rel), 'partial');
+    }
+    // variant 0 again: every stage restored from the run-cache (and pipeline.lock rewritten).
+    const r = await runJson(ws, ['--set', 'variant=0']);
+    expect(r.code, r.stdout + r.stderr).to.equal(0);
+    expect(Object.values(r.statuses)).to.deep.equal(FAN_STAGES.map(() => 'cached'));
+    for (const rel of stale) expect(existsSync(path.join(ws, rel)), `${rel} removed`).to.equal(false);
+    expect(existsSync(path.join(ws, `build/middle.${dead}.restore.tmp`))).to.equal(false);
+    for (const rel of live) expect(existsSync(path.join(ws, rel)), `${rel} kept`).to.equal(true);
   });
 });
 
