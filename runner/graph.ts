@@ -1,6 +1,6 @@
 // The stage graph (an edge upstream → downstream for every `needs`) and the selections the CLI offers:
 // the named stages with everything they need, with everything after them, or alone.
-import { Graph, alg } from '@dagrejs/graphlib';
+import { Graph } from '@dagrejs/graphlib';
 import { UsageError, suggestion } from './errors.js';
 import type { PipelineConfig, StageConfig } from './types.js';
 
@@ -38,25 +38,41 @@ export class StageGraph {
     return (this.graph.successors(name) ?? []) as string[];
   }
 
-  /** Kahn's algorithm over graphlib's graph, taking ready stages in declaration order (deterministic plans). */
+  /**
+   * Kahn's algorithm over graphlib's graph, always taking the ready stage declared first (deterministic plans that
+   * follow the file). Iterative: graphlib's recursive isAcyclic/topsort overflow the stack on a 10,000-stage chain.
+   */
   private stableTopoOrder(): string[] {
-    if (!alg.isAcyclic(this.graph)) {
-      // config.ts reports cycles with their path and position; this is a safety net.
-      throw new UsageError(`the stage graph has a cycle: ${alg.findCycles(this.graph).map((c: string[]) => c.join(' → ')).join('; ')}`);
-    }
     const index = new Map(this.config.stages.map((s, i) => [s.name, i]));
     const indegree = new Map(this.config.stages.map((s) => [s.name, s.needs.length]));
-    const ready = this.config.stages.filter((s) => s.needs.length === 0).map((s) => s.name);
+    // Ready stages by descending declaration index, so the next one is popped from the end.
+    const ready = this.config.stages.filter((s) => s.needs.length === 0).map((s) => s.name).reverse();
+    const insert = (name: string) => {
+      const i = index.get(name)!;
+      let lo = 0;
+      let hi = ready.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (index.get(ready[mid])! > i) lo = mid + 1;
+        else hi = mid;
+      }
+      ready.splice(lo, 0, name);
+    };
     const order: string[] = [];
     while (ready.length > 0) {
-      ready.sort((a, b) => index.get(a)! - index.get(b)!);
-      const next = ready.shift()!;
-      order.push(next);
-      for (const d of this.downstream(next)) {
+      const name = ready.pop()!;
+      order.push(name);
+      for (const d of this.downstream(name)) {
         const left = indegree.get(d)! - 1;
         indegree.set(d, left);
-        if (left === 0) ready.push(d);
+        if (left === 0) insert(d);
       }
+    }
+    if (order.length < this.config.stages.length) {
+      // config.ts reports cycles with their path and position; this is a safety net.
+      const placed = new Set(order);
+      const stuck = this.config.stages.filter((s) => !placed.has(s.name)).map((s) => s.name);
+      throw new UsageError(`the stage graph has a cycle among: ${stuck.join(', ')}`);
     }
     return order;
   }
