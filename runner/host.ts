@@ -4,15 +4,8 @@
 import { pathToFileURL } from 'node:url';
 import type { StageContext, StageFunction } from './context.js';
 
-interface HostInput {
-  bundle: string;
-  stage: string;
-  workspace: string;
-  params: Record<string, unknown>;
-  inputs: Record<string, Record<string, string>>;
-  deps: Record<string, string>;
-  outs: Record<string, string>;
-}
+/** What the runner passes: the context minus what only exists in this process, plus the bundle to import. */
+type HostInput = Omit<StageContext, 'log' | 'signal'> & { bundle: string };
 
 async function main(): Promise<number> {
   const input = JSON.parse(process.env.PIPELINE_CONTEXT ?? '{}') as HostInput;
