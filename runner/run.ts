@@ -101,7 +101,7 @@ export async function runPipeline(engine: Engine, options: RunOptions, reporter:
             ? cause.gate
               ? `gate \`${cause.name}\` failed`
               : `upstream \`${cause.name}\` failed`
-            : `upstream \`${cause.name}\` was blocked`;
+            : cause.reason; // the root cause, e.g. the gate that stopped the branch
         const blocked: StageResult = { name, status: 'blocked', reason: why, durationMs: 0 };
         done.set(name, { result: blocked });
         reporter.finish(blocked);
