@@ -5,7 +5,7 @@
 // Reproduce a failure with TORTURE_SEED=<printed seed>; TORTURE_ITERATIONS changes the count (default 50).
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { FAN_STAGES, fanPipeline } from './fixtures/fan.js';
 import {
@@ -106,6 +106,7 @@ describe('torture: SIGKILL fuzz', function () {
       // Right after the kill: whatever is recorded is whole and is exactly what an uninterrupted run records.
       expect(recordedOutsProblems(ws), `${where}: after the kill`).to.deep.equal([]);
       checkLockAgainstReferences(ws, references, where);
+      checkRunRecordsAgainstReferences(ws, references, where);
 
       const second = await runJson(ws, ['-j', '4', '--set', `variant=${variant}`]);
       expect(second.code, `${where}: completion run\n${second.stdout}${second.stderr}`).to.equal(0);
@@ -173,5 +174,19 @@ function checkLockAgainstReferences(ws: string, references: Reference[], where: 
     if (variant !== undefined) expect(v, `${where}: ${stage} variant`).to.equal(variant);
     const want = references[v].outs.get(stage)!;
     expect(new Map(entry.outs.map((o) => [o.path, o.hash])), `${where}: ${stage} recorded outs`).to.deep.equal(want);
+  }
+}
+
+/** Every run record holds exactly the outs an uninterrupted run of one of the variants records for its stage. */
+function checkRunRecordsAgainstReferences(ws: string, references: Reference[], where: string): void {
+  const dir = path.join(ws, '.pipeline', 'cache', 'runs');
+  if (!existsSync(dir)) return;
+  for (const shard of readdirSync(dir)) {
+    for (const f of readdirSync(path.join(dir, shard))) {
+      const rec = JSON.parse(readFileSync(path.join(dir, shard, f), 'utf8')) as { stage: string; outs: { path: string; hash: string }[] };
+      const outs = JSON.stringify([...new Map(rec.outs.map((o) => [o.path, o.hash]))].sort());
+      const known = references.map((r) => JSON.stringify([...r.outs.get(rec.stage)!].sort()));
+      expect(known, `${where}: run record ${shard}${f.slice(0, 10)} of ${rec.stage} holds outs of no complete run`).to.include(outs);
+    }
   }
 }
