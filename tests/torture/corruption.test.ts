@@ -4,6 +4,7 @@
 // Reproduce a failure with TORTURE_SEED=<printed seed>.
 import { expect } from 'chai';
 import { openSync, closeSync, readSync, rmSync, statSync, truncateSync, writeSync } from 'node:fs';
+import path from 'node:path';
 import { FAN_STAGES, fanPipeline } from './fixtures/fan.js';
 import {
   cleanup,
@@ -113,6 +114,21 @@ describe('torture: cache corruption', function () {
       }));
       await round(plan);
     }
+  });
+
+  it('a truncated run record is reported by cache verify and costs a re-run, never a wrong restore', async function () {
+    const fingerprint = readLock(ws).stages.left.fingerprint;
+    expect((await runJson(ws, ['--set', 'variant=1'])).code).to.equal(0);
+    const record = path.join(ws, '.pipeline', 'cache', 'runs', fingerprint.slice(0, 2), `${fingerprint.slice(2)}.json`);
+    truncateSync(record, Math.floor(statSync(record).size / 2));
+    const verify = await cli(ws, ['cache', 'verify']);
+    expect(verify.code).to.equal(1);
+    expect(verify.stdout).to.include(`dangling run record ${fingerprint.slice(0, 12)} of \`?\`: missing (unreadable run record)`);
+    const back = await runJson(ws, ['--set', 'variant=0']);
+    expect(back.code, back.stdout + back.stderr).to.equal(0);
+    for (const s of FAN_STAGES) expect(back.statuses[s], s).to.equal(s === 'left' ? 'ran' : 'cached');
+    expect(filesUnder(ws, 'build')).to.deep.equal(reference[0]);
+    expect((await cli(ws, ['cache', 'verify'])).code).to.equal(0);
   });
 
   it('a damaged object of the outputs in place costs nothing until it is needed, and is never restored', async function () {

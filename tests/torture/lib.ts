@@ -1,14 +1,15 @@
 // Shared pieces of the torture suite: temp workspaces, the real CLI as a child process, byte-level snapshots of
-// a folder, a seeded PRNG, and the cache-invariant checks every scenario ends with.
+// a folder, a seeded PRNG, and the cache-invariant checks every scenario ends with. Unlike the engine tests'
+// helper (tests/helpers/workspace.ts, whose repo paths are reused here), workspaces keep the store where users
+// have it, in .pipeline/cache, so that damage and symlinks inside the workspace reach it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { cliPath, repoRoot } from '../helpers/workspace.js';
 
-export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const cliPath = path.join(repoRoot, 'bin', 'pipeline.js');
+export { cliPath, repoRoot };
 export const writerPath = path.join(repoRoot, 'tests', 'torture', 'fixtures', 'writer.mjs');
 export const realData = path.resolve(repoRoot, '../shared/data/cal_housing.data');
 
