@@ -9,7 +9,7 @@ export function tempPathFor(target: string): string {
 }
 
 /** Whether a process with this id exists (signal 0 probes without signalling). */
-function alive(pid: number): boolean {
+export function processAlive(pid: number): boolean {
   if (pid === process.pid) return true;
   try {
     process.kill(pid, 0);
@@ -37,7 +37,7 @@ export function removeStaleTemps(target: string): void {
     let pid: string | undefined;
     if (name.startsWith(`.${base}.`) && name.endsWith('.tmp')) pid = /^(\d+)\.[0-9a-f]{8}$/.exec(name.slice(base.length + 2, -4))?.[1];
     else if (name.startsWith(`${base}.`) && name.endsWith('.restore.tmp')) pid = /^(\d+)$/.exec(name.slice(base.length + 1, -12))?.[1];
-    if (pid !== undefined && !alive(Number(pid))) rmSync(path.join(dir, name), { recursive: true, force: true });
+    if (pid !== undefined && !processAlive(Number(pid))) rmSync(path.join(dir, name), { recursive: true, force: true });
   }
 }
 

@@ -1,6 +1,8 @@
 // Garbage collection of the store: keep what pipeline.lock and the last N runs reference (their run records,
 // the objects of their outs, folder manifests and logs); remove the rest.
-import { statSync } from 'node:fs';
+import { readdirSync, rmSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { processAlive } from './atomic.js';
 import type { Engine } from './engine.js';
 import type { DirManifest } from './hash.js';
 import { readHistory } from './history.js';
@@ -57,6 +59,24 @@ export function collectGarbage(engine: Engine, keepRuns: number, dryRun: boolean
       // already gone
     }
     if (!dryRun) cache.deleteObject(hash);
+  }
+  // Partial copies into the store left by killed runs (named `<hash>.<pid>.<random>`).
+  let tmpNames: string[] = [];
+  try {
+    tmpNames = readdirSync(cache.tmpDir);
+  } catch {
+    // no temp folder
+  }
+  for (const name of tmpNames) {
+    const pid = Number(/^[0-9a-f]+\.(\d+)\.[0-9a-f]+$/.exec(name)?.[1] ?? NaN);
+    if (Number.isNaN(pid) || processAlive(pid)) continue;
+    const file = path.join(cache.tmpDir, name);
+    try {
+      freedBytes += statSync(file).size;
+    } catch {
+      continue;
+    }
+    if (!dryRun) rmSync(file, { force: true });
   }
   return { keptRuns: liveRuns.size, removedRuns, keptObjects: liveObjects.size, removedObjects, freedBytes };
 }
