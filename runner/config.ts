@@ -165,6 +165,15 @@ function displayName(cwd: string, abs: string): string {
 
 /** cosmiconfig search for pipeline.yaml / pipeline.yml from `cwd` up to the filesystem root. */
 async function searchConfig(cwd: string): Promise<{ file: string; text: string } | undefined> {
+  // The common case, a pipeline.yaml in the folder itself, costs one read; cosmiconfig (~10 ms) walks the parents.
+  for (const name of CONFIG_NAMES) {
+    try {
+      const file = path.join(cwd, name);
+      return { file, text: readFileSync(file, 'utf8') };
+    } catch {
+      // not here (or not readable): let the search decide
+    }
+  }
   const { cosmiconfig } = await import('cosmiconfig');
   const none = () => null;
   // The YAML is parsed later, by Source (parseDocument + LineCounter), and only when needed: positions survive

@@ -24,9 +24,9 @@ export function parseSetArg(raw: string): ParamOverride {
   if (name.startsWith('.') || name.endsWith('.') || name.includes('..') || /\s/.test(name))
     throw new UsageError(`--set ${raw}: \`${name}\` is not a param name`, FORM);
   const text = raw.slice(eq + 1);
-  let value: unknown;
-  try {
-    // yaml is loaded only when there is a --set to parse (it is not needed by a cached config).
+  let value: unknown = plainScalar(text);
+  if (value === NOT_PLAIN) try {
+    // yaml is loaded only for values that need it (it is not needed by a cached config).
     const { parse } = createRequire(import.meta.url)('yaml') as typeof YamlModule;
     value = parse(text, { prettyErrors: false });
   } catch (err) {
@@ -38,6 +38,25 @@ export function parseSetArg(raw: string): ParamOverride {
   if (value === undefined) value = null; // `key=` sets null, like `key:` in YAML
   const dot = name.lastIndexOf('.');
   return dot < 0 ? { key: name, value, raw } : { stage: name.slice(0, dot), key: name.slice(dot + 1), value, raw };
+}
+
+const NOT_PLAIN = Symbol('not plain');
+const DECIMAL = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?$/;
+// Words only: no YAML indicator, no leading dot, sign or digit (those can be numbers, .inf or .nan), no space.
+const WORD = /^(?:\.\.?\/|[A-Za-z_/])[A-Za-z0-9_./-]*$/;
+const YAML_WORDS = new Set(['true', 'True', 'TRUE', 'false', 'False', 'FALSE', 'null', 'Null', 'NULL']);
+
+/**
+ * The values most `--set`s carry — decimal numbers, true/false/null, and plain words or paths — read exactly as
+ * YAML 1.2's core schema reads them, without loading the YAML parser; anything else returns NOT_PLAIN.
+ */
+function plainScalar(text: string): unknown {
+  if (DECIMAL.test(text)) return Number(text);
+  if (text === 'true' || text === 'True' || text === 'TRUE') return true;
+  if (text === 'false' || text === 'False' || text === 'FALSE') return false;
+  if (text === 'null' || text === 'Null' || text === 'NULL') return null;
+  if (WORD.test(text) && !YAML_WORDS.has(text)) return text;
+  return NOT_PLAIN;
 }
 
 interface Resolved {
