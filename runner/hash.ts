@@ -1,7 +1,7 @@
 // Content hashes: sha256 of a file's bytes; a directory hashes to the sha256 of its manifest
 // (sorted relative paths with their file hashes), so a folder out is one content-addressed tree.
 import { createHash } from 'node:crypto';
-import { createReadStream, readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import stringify from 'safe-stable-stringify';
@@ -18,10 +18,22 @@ export function canonicalJson(value: unknown): string {
   return stringify(value) ?? 'null';
 }
 
+const CHUNK = 4 * 1024 * 1024;
+let chunk: Buffer | undefined;
+
+/** sha256 of a file's bytes: read whole when small, else in 4 MiB reads into one reused buffer. */
 export async function hashFile(file: string, size?: number): Promise<string> {
   if (size !== undefined && size <= SMALL_FILE) return hashBytes(readFileSync(file));
   const hash = createHash(HASH_ALGORITHM);
-  for await (const chunk of createReadStream(file, { highWaterMark: 4 * 1024 * 1024 })) hash.update(chunk as Buffer);
+  const buffer = (chunk ??= Buffer.allocUnsafe(CHUNK));
+  const fd = openSync(file, 'r');
+  try {
+    for (let n = readSync(fd, buffer, 0, CHUNK, null); n > 0; n = readSync(fd, buffer, 0, CHUNK, null)) {
+      hash.update(n === CHUNK ? buffer : buffer.subarray(0, n));
+    }
+  } finally {
+    closeSync(fd);
+  }
   return hash.digest('hex');
 }
 

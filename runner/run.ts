@@ -60,16 +60,52 @@ export async function runPipeline(engine: Engine, options: RunOptions, reporter:
     }
   }
 
+  // Saving rewrites pipeline.lock and the stat cache whole: space the saves by their own cost, so a run of
+  // thousands of short stages does not spend its time rewriting them.
   let lastSave = 0;
+  let saveCost = 0;
   const saveSoon = (force = false) => {
     const now = performance.now();
-    if (force || now - lastSave > SAVE_INTERVAL_MS) {
+    if (force || now - lastSave > Math.max(SAVE_INTERVAL_MS, 20 * saveCost)) {
       engine.save();
-      lastSave = now;
+      lastSave = performance.now();
+      saveCost = lastSave - now;
     }
   };
 
-  const pending = graph.order.filter((n) => selected.has(n));
+  // A ready queue fed by counts of unfinished needs: each stage is looked at once when it becomes ready.
+  const order = graph.order.filter((n) => selected.has(n));
+  const waiting = new Map<string, number>();
+  const ready: string[] = [];
+  let next = 0;
+  for (const name of order) {
+    const count = graph.upstream(name).filter((n) => !done.has(n)).length;
+    waiting.set(name, count);
+    if (count === 0) ready.push(name);
+  }
+  const finished = (name: string) => {
+    for (const d of graph.downstream(name)) {
+      const left = waiting.get(d);
+      if (left === undefined) continue; // not selected
+      waiting.set(d, left - 1);
+      if (left === 1) ready.push(d);
+    }
+  };
+  /** Why a stage cannot run because a stage it needs failed or was blocked (the root cause), if it cannot. */
+  const blockedBy = (name: string): string | undefined => {
+    const cause = graph
+      .upstream(name)
+      .map((n) => done.get(n)?.result)
+      .find((r) => r && (r.status === 'failed' || r.status === 'blocked'));
+    if (!cause) return undefined;
+    if (cause.status === 'blocked') return cause.reason;
+    return cause.gate ? `gate \`${cause.name}\` failed` : `upstream \`${cause.name}\` failed`;
+  };
+  const block = (name: string, reason: string) => {
+    const result: StageResult = { name, status: 'blocked', reason, durationMs: 0 };
+    done.set(name, { result });
+    reporter.finish(result);
+  };
   const running = new Map<string, Promise<void>>();
   let stopLaunching = false;
   let firstFailure: string | undefined;
@@ -83,49 +119,37 @@ export async function runPipeline(engine: Engine, options: RunOptions, reporter:
           if (!options.keepGoing) stopLaunching = true;
         }
         saveSoon();
+        finished(name);
       })
       .finally(() => running.delete(name));
     running.set(name, task);
   };
 
-  while (pending.length > 0 || running.size > 0) {
-    for (let i = 0; i < pending.length; ) {
-      const name = pending[i];
-      const needs = graph.upstream(name);
-      const stopped = needs.map((n) => done.get(n)).find((d) => d && (d.result.status === 'failed' || d.result.status === 'blocked'));
-      if (stopped) {
-        pending.splice(i, 1);
-        const cause = stopped.result;
-        const why =
-          cause.status === 'failed'
-            ? cause.gate
-              ? `gate \`${cause.name}\` failed`
-              : `upstream \`${cause.name}\` failed`
-            : cause.reason; // the root cause, e.g. the gate that stopped the branch
-        const blocked: StageResult = { name, status: 'blocked', reason: why, durationMs: 0 };
-        done.set(name, { result: blocked });
-        reporter.finish(blocked);
+  for (;;) {
+    while (next < ready.length) {
+      const name = ready[next];
+      const why = blockedBy(name);
+      if (why !== undefined) {
+        next++;
+        block(name, why);
+        finished(name);
         continue;
       }
-      const ready = needs.every((n) => done.has(n));
-      if (ready && !stopLaunching && !options.signal.aborted && running.size < options.jobs) {
-        pending.splice(i, 1);
-        launch(name);
-        continue;
-      }
-      i++;
+      if (stopLaunching || options.signal.aborted || running.size >= options.jobs) break;
+      next++;
+      launch(name);
     }
-    if ((stopLaunching || options.signal.aborted) && running.size === 0) break;
-    if (running.size === 0 && pending.length > 0) break; // nothing can start (should not happen: graph is acyclic)
-    if (running.size > 0) await Promise.race(running.values());
+    if (running.size === 0) break;
+    await Promise.race(running.values());
   }
-  for (const name of pending) {
-    const reason = options.signal.aborted
-      ? 'not started: the run was interrupted'
-      : `not started: \`${firstFailure}\` failed (--keep-going runs independent stages)`;
-    const r: StageResult = { name, status: 'blocked', reason, durationMs: 0 };
-    done.set(name, { result: r });
-    reporter.finish(r);
+  for (const name of order) {
+    if (done.has(name)) continue;
+    const reason =
+      blockedBy(name) ??
+      (options.signal.aborted
+        ? 'not started: the run was interrupted'
+        : `not started: \`${firstFailure}\` failed (--keep-going runs independent stages)`);
+    block(name, reason);
   }
   saveSoon(true);
 

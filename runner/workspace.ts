@@ -20,6 +20,7 @@ export class WorkspaceError extends UsageError {
 
 export class Workspace {
   private readonly realRoot: string;
+  private readonly insideFolders = new Set<string>();
 
   constructor(
     readonly root: string,
@@ -71,7 +72,13 @@ export class Workspace {
     if (st.isSymbolicLink()) {
       throw new WorkspaceError(`${what} \`${rel}\` is a symlink`, 'outs must be regular files or folders inside the workspace');
     }
-    this.assertInside(rel, what);
+    // Not a symlink itself, so it is inside when its folder is; folders are resolved once per process for
+    // reading (the no-op path hashes thousands of files). Writes check again, unmemoized.
+    const folder = path.posix.dirname(rel);
+    if (!this.insideFolders.has(folder)) {
+      this.assertInside(folder === '.' ? '' : folder, what);
+      this.insideFolders.add(folder);
+    }
     if (st.isFile()) return { path: rel, type: 'file', hash: await this.stats.hash(this.abs(rel), st), size: Number(st.size) };
     if (st.isDirectory()) {
       const entries = await this.dirEntries(rel, what);
