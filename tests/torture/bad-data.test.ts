@@ -59,11 +59,8 @@ describe('torture: bad data corpus through `pipeline run load`', function () {
 
   before(async function () {
     project = projectCopy('baddata');
-    // Declare the optional checksum param (unset) in this copy, so --set can give it.
-    const yamlFile = path.join(project, 'pipeline.yaml');
-    const yaml = readFileSync(yamlFile, 'utf8');
-    expect(yaml).to.include('      test_size: 0.2\n');
-    writeFileSync(yamlFile, yaml.replace('      test_size: 0.2\n', '      test_size: 0.2\n      sha256: null\n'));
+    // The optional checksum param is declared (unset), so --set can give it.
+    expect(readFileSync(path.join(project, 'pipeline.yaml'), 'utf8')).to.match(/^ {6}sha256: null\b/m);
     dataDir = tempDir('baddata-files');
     const r = await cli(project, ['run', 'load', '--set', `load.source=${realData}`]);
     expect(r.code, r.stdout + r.stderr).to.equal(0);
