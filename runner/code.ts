@@ -48,9 +48,10 @@ export class ModuleCode {
       const hashes = await this.hashAll(Object.keys(known));
       if (hashes && Object.keys(hashes).every((f) => hashes[f] === known[f])) return hashes;
     }
-    const files = await this.bundle(modulePath, undefined);
+    const { files, contents } = await this.bundle(modulePath, undefined);
     const hashes = await this.hashAll(files);
     if (!hashes) throw new UsageError(`the imports of \`${modulePath}\` changed while they were being read`, 'run again');
+    this.built.set(modulePath, { key: canonicalJson(hashes), contents });
     this.index.modules[modulePath] = hashes;
     this.dirty = true;
     return hashes;
@@ -67,14 +68,22 @@ export class ModuleCode {
     return hashes;
   }
 
-  /** The bundle to run for this exact code, built when absent. */
+  /** The bundle to run for this exact code: written from the build that read the closure, or built when absent. */
   async bundlePath(modulePath: string, code: Record<string, string>): Promise<string> {
-    const file = path.join(this.stateDir, '..', 'build', `${hashBytes(canonicalJson(code)).slice(0, 24)}.mjs`);
-    if (!existsSync(file)) await this.bundle(modulePath, file);
+    const key = canonicalJson(code);
+    const file = path.join(this.stateDir, '..', 'build', `${hashBytes(key).slice(0, 24)}.mjs`);
+    if (!existsSync(file)) {
+      const built = this.built.get(modulePath);
+      if (built?.key === key && built.contents) writeFileAtomic(file, built.contents);
+      else await this.bundle(modulePath, file);
+    }
     return file;
   }
 
-  private async bundle(modulePath: string, outfile: string | undefined): Promise<string[]> {
+  /** Builds esbuild made in this process (to read a closure), kept to be written as the bundle without a rebuild. */
+  private readonly built = new Map<string, { key: string; contents?: Uint8Array }>();
+
+  private async bundle(modulePath: string, outfile: string | undefined): Promise<{ files: string[]; contents?: Uint8Array }> {
     const esbuild = await import('esbuild');
     let result;
     try {
@@ -98,16 +107,15 @@ export class ModuleCode {
       const where = first?.location ? `${first.location.file}:${first.location.line}:${first.location.column + 1}: ` : '';
       throw new UsageError(`${where}cannot build module \`${modulePath}\`: ${first?.text ?? String(err)}`, 'fix the module so that it compiles');
     }
-    if (outfile) {
-      const out = result.outputFiles?.[0];
-      if (out) writeFileAtomic(outfile, out.contents);
-    }
+    // Built for the same folder either way (.pipeline/build), so the bytes do not depend on the final name.
+    const contents = result.outputFiles?.[0]?.contents;
+    if (outfile && contents) writeFileAtomic(outfile, contents);
     const inputs = Object.keys(result.metafile?.inputs ?? {})
       .map((p) => p.split(path.sep).join('/'))
       .filter((p) => !p.startsWith('..') && !p.includes('node_modules/') && !path.isAbsolute(p));
     // The entry first, then the rest sorted: a stable order for the index.
     const entry = modulePath;
-    return [entry, ...inputs.filter((p) => p !== entry).sort()];
+    return { files: [entry, ...inputs.filter((p) => p !== entry).sort()], contents };
   }
 
   save(): void {
