@@ -4,18 +4,7 @@ import { fitOls } from '../../stages/lib/ols.js';
 import type { BenchContext } from '../context.js';
 import { newFigure, type Figure } from '../figure.js';
 import { repeatFn } from '../measure.js';
-
-/** mulberry32: a small seeded generator, uniform in [0, 1). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../../tests/helpers/prng.js';
 
 export const OLS_N = 2_000_000;
 export const OLS_P = 8;
@@ -27,7 +16,7 @@ const HIGH = [15, 52, 10, 2, 5000, 6, 42, -114.3];
 const SIGMA = 0.01;
 
 export function olsData(n = OLS_N): { X: Float64Array; y: Float64Array } {
-  const next = rng(20240601);
+  const next = prng(20240601);
   const X = new Float64Array(n * OLS_P);
   const y = new Float64Array(n);
   for (let i = 0, o = 0; i < n; i++, o += OLS_P) {

@@ -1,28 +1,14 @@
 // Every broken config in tests/fixtures/bad-configs is refused with the expected file:line:col and message.
 import { expect } from 'chai';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parse } from 'yaml';
 import { loadConfig, parseConfigText } from '../../runner/config.js';
 import { ConfigError, ExitCode, UsageError } from '../../runner/errors.js';
 import { applyOverrides, parseSetArg } from '../../runner/overrides.js';
+import { corpusCases, corpusDir, expectation } from '../helpers/bad-configs.js';
 
-const dir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/bad-configs');
-const cases = readdirSync(dir)
-  .filter((f) => f.endsWith('.yaml'))
-  .map((f) => f.slice(0, -'.yaml'.length))
-  .sort();
-
-interface Expectation {
-  at?: string;
-  message: string;
-  set?: string[];
-}
-
-function expectation(name: string): Expectation {
-  return parse(readFileSync(path.join(dir, `${name}.expect`), 'utf8')) as Expectation;
-}
+const dir = corpusDir;
+const cases = corpusCases;
 
 function run(name: string, file: string, text: string): unknown {
   const exp = expectation(name);

@@ -3,22 +3,13 @@
 // and leaves the workspace (and the folder around it) byte-for-byte as it was: no `.pipeline/`, no lock, no outs.
 // Bad `--set` forms likewise.
 import { expect } from 'chai';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { parse } from 'yaml';
-import { cleanup, cli, diffSnapshots, repoRoot, snapshot, tempDir } from './lib.js';
+import { corpusCases, corpusDir, expectation } from '../helpers/bad-configs.js';
+import { cleanup, cli, diffSnapshots, snapshot, tempDir } from './lib.js';
 
-const corpus = path.join(repoRoot, 'tests', 'fixtures', 'bad-configs');
-const cases = readdirSync(corpus)
-  .filter((f) => f.endsWith('.yaml'))
-  .map((f) => f.slice(0, -'.yaml'.length))
-  .sort();
-
-interface Expectation {
-  at?: string;
-  message: string;
-  set?: string[];
-}
+const corpus = corpusDir;
+const cases = corpusCases;
 
 /** A workspace in a folder of its own (so writes next to it show too) holding `text` as pipeline.yaml. */
 function isolated(name: string, file: string): { parent: string; ws: string } {
@@ -44,13 +35,13 @@ describe('torture: bad config corpus through `pipeline run`', function () {
   after(cleanup);
 
   it('has at least 30 broken files and 5 bad --set forms', function () {
-    const sets = cases.filter((c) => (parse(readFileSync(path.join(corpus, `${c}.expect`), 'utf8')) as Expectation).set);
+    const sets = cases.filter((c) => expectation(c).set);
     expect(cases.length - sets.length).to.be.at.least(30);
     expect(sets.length).to.be.at.least(5);
   });
 
   for (const name of cases) {
-    const exp = parse(readFileSync(path.join(corpus, `${name}.expect`), 'utf8')) as Expectation;
+    const exp = expectation(name);
     it(`${name}${exp.set ? ` (--set ${exp.set.join(' --set ')})` : ''}: exit 2${exp.at ? ` at ${exp.at}` : ''}, nothing written`, async function () {
       const { parent, ws } = isolated(name, path.join(corpus, `${name}.yaml`));
       const args = ['run', ...(exp.set ?? []).flatMap((s) => ['--set', s])];
