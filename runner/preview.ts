@@ -85,9 +85,14 @@ async function previewOne(
     const entry = engine.lock.get(stage.name);
     // Judge the stage's own changes against the lock, taking the undecided upstream outs as recorded.
     const own = explainChanges(stage, { ...inputs, upstream: { ...(entry?.upstream ?? {}), ...inputs.upstream } }, entry);
-    const waits = undecided.map((u) =>
-      byName.get(u) ? `upstream \`${u}\` will run; runs if its outs change` : `upstream \`${u}\` has no outs yet`,
-    );
+    const list = (names: string[]) => names.map((u) => `\`${u}\``).join(', ');
+    const willRun = undecided.filter((u) => byName.has(u));
+    const absent = undecided.filter((u) => !byName.has(u));
+    const waits = [
+      ...(willRun.length === 1 ? [`upstream ${list(willRun)} will run; runs if its outs change`] : []),
+      ...(willRun.length > 1 ? [`upstreams ${list(willRun)} will run; runs if their outs change`] : []),
+      ...absent.map((u) => `upstream \`${u}\` has no outs yet`),
+    ];
     const definite = own.length > 0 || force || !stage.cache;
     return { name: stage.name, action: definite ? 'run' : 'maybe', state: 'stale', reasons: [...own, ...(force ? ['forced (--force)'] : []), ...waits] };
   }

@@ -22,7 +22,7 @@ describe('engine: status reasons', function () {
       prepare: ['stale', ['never run']],
       fit: ['stale', ['never run', 'upstream `prepare` will run; runs if its outs change']],
       side: ['stale', ['never run']],
-      report: ['stale', ['never run', UPSTREAM_FIT_WILL_RUN, 'upstream `side` will run; runs if its outs change']],
+      report: ['stale', ['never run', 'upstreams `fit`, `side` will run; runs if their outs change']],
     });
     const r = await ws.run(['status']);
     expect(r.stdout.split('\n').at(-2)).to.equal('4 of 4 stages stale; `pipeline run` brings them up to date');
