@@ -18,6 +18,8 @@ export interface Reporter {
   start(name: string, reasons: string[]): void;
   finish(result: StageResult, output?: string): void;
   note(message: string): void;
+  /** The run is over: leave the terminal as plain lines. */
+  close?(): void;
 }
 
 type Style = Parameters<typeof styleText>[0];
@@ -56,9 +58,18 @@ export class LineReporter implements Reporter {
     return this.color ? styleText(style, text) : text;
   }
 
-  private line(name: string, state: StageStatus | 'running', rest: string): void {
+  protected format(name: string, state: StageStatus | 'running', rest: string): string {
     const label = this.paint(STYLE[state], state.padEnd(7));
-    this.out.write(`${name.padEnd(this.width)}  ${label}  ${rest}`.trimEnd() + '\n');
+    return `${name.padEnd(this.width)}  ${label}  ${rest}`.trimEnd();
+  }
+
+  private line(name: string, state: StageStatus | 'running', rest: string): void {
+    this.write(`${this.format(name, state, rest)}\n`);
+  }
+
+  /** Everything the reporter prints goes through here (the live reporter redraws around it). */
+  protected write(text: string): void {
+    this.out.write(text);
   }
 
   start(name: string, reasons: string[]): void {
@@ -67,15 +78,83 @@ export class LineReporter implements Reporter {
 
   finish(result: StageResult, output?: string): void {
     const time = formatDuration(result.durationMs).padStart(7);
-    this.line(result.name, result.status, `${time}  ${result.reason}`);
+    let text = `${this.format(result.name, result.status, `${time}  ${result.reason}`)}\n`;
     if (this.options.showOutput && output && output.trim().length > 0) {
       const bar = this.paint('gray', '│');
-      const text = output.endsWith('\n') ? output.slice(0, -1) : output;
-      this.out.write(text.split('\n').map((l) => `  ${bar} ${l}`).join('\n') + '\n');
+      const body = output.endsWith('\n') ? output.slice(0, -1) : output;
+      text += body.split('\n').map((l) => `  ${bar} ${l}`).join('\n') + '\n';
     }
+    this.write(text);
   }
 
   note(message: string): void {
-    this.out.write(`${message}\n`);
+    this.write(`${message}\n`);
   }
+}
+
+/**
+ * On a terminal: finished stages print their one line (and output) as with LineReporter, while the stages
+ * running now stay in a live area at the bottom, each with its elapsed time, redrawn in place (log-update).
+ */
+export class LiveReporter extends LineReporter {
+  private readonly running = new Map<string, { since: number; why: string }>();
+  private update?: ((text: string) => void) & { clear(): void; done(): void };
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly stream: NodeJS.WriteStream,
+    names: string[],
+    options: { showOutput: boolean },
+  ) {
+    super(stream, names, options);
+  }
+
+  static async create(stream: NodeJS.WriteStream, names: string[], options: { showOutput: boolean }): Promise<LiveReporter> {
+    const reporter = new LiveReporter(stream, names, options);
+    const { createLogUpdate } = await import('log-update');
+    reporter.update = createLogUpdate(stream, { showCursor: false });
+    reporter.timer = setInterval(() => reporter.render(), 200);
+    reporter.timer.unref();
+    return reporter;
+  }
+
+  private render(): void {
+    if (!this.update) return;
+    const now = performance.now();
+    const width = this.stream.columns ?? 100;
+    const lines = [...this.running].map(([name, r]) => {
+      const line = this.format(name, 'running', `${formatDuration(now - r.since).padStart(7)}  ${r.why}`);
+      return line.length > width ? `${line.slice(0, Math.max(0, width - 1))}…` : line;
+    });
+    this.update(lines.join('\n'));
+  }
+
+  protected override write(text: string): void {
+    this.update?.clear();
+    super.write(text);
+    this.render();
+  }
+
+  override start(name: string, reasons: string[]): void {
+    this.running.set(name, { since: performance.now(), why: reasons.join('; ') });
+    this.render();
+  }
+
+  override finish(result: StageResult, output?: string): void {
+    this.running.delete(result.name);
+    super.finish(result, output);
+  }
+
+  close(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.update?.clear();
+    this.update?.done();
+    this.update = undefined;
+  }
+}
+
+/** The live view on a terminal (not with CI=true or TERM=dumb), plain lines otherwise. */
+export async function reporterFor(out: NodeJS.WriteStream, names: string[], options: { showOutput: boolean }): Promise<Reporter> {
+  const live = Boolean(out.isTTY) && process.env.CI !== 'true' && process.env.TERM !== 'dumb';
+  return live ? LiveReporter.create(out, names, options) : new LineReporter(out, names, options);
 }

@@ -10,7 +10,7 @@ import type { Selection } from '../graph.js';
 import { appendHistory } from '../history.js';
 import { collectMetrics } from '../metrics.js';
 import { preview } from '../preview.js';
-import { LineReporter, formatDuration } from '../progress.js';
+import { formatDuration, reporterFor } from '../progress.js';
 import { acquireRunLock } from '../run-lock.js';
 import { runPipeline } from '../run.js';
 import { configFor } from './common.js';
@@ -75,20 +75,25 @@ export async function runCommand(globals: GlobalOptions, names: string[], flags:
   try {
     const startedAt = new Date();
     const engine = openEngine(config);
-    const reporter = new LineReporter(out, engine.graph.order, { showOutput: !flags.quiet });
-    const summary = await runPipeline(
-      engine,
-      {
-        names,
-        mode,
-        force: Boolean(flags.force),
-        jobs: flags.jobs ?? os.availableParallelism(),
-        keepGoing: Boolean(flags.keepGoing),
-        verbose: Boolean(flags.verbose),
-        signal: controller.signal,
-      },
-      reporter,
-    );
+    const reporter = await reporterFor(out, engine.graph.order, { showOutput: !flags.quiet });
+    let summary;
+    try {
+      summary = await runPipeline(
+        engine,
+        {
+          names,
+          mode,
+          force: Boolean(flags.force),
+          jobs: flags.jobs ?? os.availableParallelism(),
+          keepGoing: Boolean(flags.keepGoing),
+          verbose: Boolean(flags.verbose),
+          signal: controller.signal,
+        },
+        reporter,
+      );
+    } finally {
+      reporter.close?.();
+    }
     const record = {
       ok: summary.ok,
       exitCode: summary.exitCode,
