@@ -1,5 +1,5 @@
 // Errors meant for people: what went wrong, where, and how to fix it, each kind with its own exit code.
-import { distance } from 'fastest-levenshtein';
+import { createRequire } from 'node:module';
 import type { Position } from './types.js';
 
 export const ExitCode = {
@@ -50,6 +50,8 @@ export class BusyError extends Error {
 
 /** Edit distance suggestion: the closest candidate within a third of the word's length, or undefined. */
 export function didYouMean(word: string, candidates: Iterable<string>): string | undefined {
+  // Loaded only when there is a mistake to suggest a fix for.
+  const { distance } = createRequire(import.meta.url)('fastest-levenshtein') as typeof import('fastest-levenshtein');
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const c of candidates) {

@@ -1,10 +1,13 @@
 // The stage graph (an edge upstream → downstream for every `needs`) and the selections the CLI offers:
 // the named stages with everything they need, with everything after them, or alone.
-import { Graph } from '@dagrejs/graphlib';
+import type * as Graphlib from '@dagrejs/graphlib';
+import { createRequire } from 'node:module';
 import { UsageError, suggestion } from './errors.js';
 import type { PipelineConfig, StageConfig } from './types.js';
 
-type G = Graph;
+// Through require(): the CommonJS build loads in half the time of the ESM import, on every command's path.
+const { Graph } = createRequire(import.meta.url)('@dagrejs/graphlib') as typeof Graphlib;
+type G = Graphlib.Graph;
 
 export type Selection = 'needs' | 'single' | 'downstream';
 
