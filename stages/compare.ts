@@ -3,11 +3,10 @@
 // vega-lite plots (SVG).
 // Outs: build/compare/metrics.json, compare.md, test-predictions.csv, plots/.
 import type { StageContext } from '../runner/context.js';
-import { inputPath, outPath, PATHS, quantDirInput } from './lib/artifacts.js';
+import { outPath, PATHS } from './lib/artifacts.js';
 import { jsonText, writeFileAtomic } from './lib/atomic.js';
-import { readDataset } from './lib/dataset.js';
-import { checkCompatible, evaluateAll, predictionsCsv, readQuantModels, type Evaluation } from './lib/evaluate.js';
-import { floatPackedSize, readModel } from './lib/model.js';
+import { evaluateAll, predictionsCsv, readEvaluationInputs, type Evaluation } from './lib/evaluate.js';
+import { floatPackedSize } from './lib/model.js';
 import { packedSize } from './lib/quant.js';
 import { delta, fixed, markdownTable, signed, textTable } from './lib/table.js';
 
@@ -69,11 +68,7 @@ export function compareMarkdown(models: Record<string, CompareRow>, testRows: nu
 }
 
 export default async function compare(ctx: StageContext): Promise<void> {
-  const model = await readModel(inputPath(ctx, 'train', PATHS.model));
-  const testFile = inputPath(ctx, 'load', PATHS.test);
-  const test = await readDataset(testFile);
-  checkCompatible(model, test, testFile);
-  const quants = await readQuantModels({ 8: quantDirInput(ctx, 8), 16: quantDirInput(ctx, 16) });
+  const { model, test, quants } = await readEvaluationInputs(ctx);
   const ev = evaluateAll(test, model, quants, false);
   const sizes: Record<string, number> = { float: floatPackedSize(test.p) };
   for (const q of quants) sizes[q.name] = packedSize(q.model.scheme, q.model.bits, q.model.q.length);

@@ -3,13 +3,24 @@
 // stage and the `pipeline predict` command.
 import path from 'node:path';
 import { readFile } from 'node:fs/promises';
-import type { Dataset } from './dataset.js';
+import type { StageContext } from '../../runner/context.js';
+import { readDataset, type Dataset } from './dataset.js';
 import { regressionMetrics, type RegressionMetrics } from './metrics.js';
-import type { LinearModel } from './model.js';
+import { readModel, type LinearModel } from './model.js';
 import { predictLinear } from './ols.js';
 import { dequantize, predictQuantized, unpackQuant, type Bits, type QuantModel } from './quant.js';
-import { QUANT_KEYS } from './artifacts.js';
+import { inputPath, PATHS, QUANT_KEYS, quantDirInput } from './artifacts.js';
 import { fixed, textTable } from './table.js';
+
+/** What the compare and predict stages evaluate: the float model, the test set (checked to fit it), the quantized models. */
+export async function readEvaluationInputs(ctx: StageContext): Promise<{ model: LinearModel; test: Dataset; quants: NamedQuant[] }> {
+  const model = await readModel(inputPath(ctx, 'train', PATHS.model));
+  const testFile = inputPath(ctx, 'load', PATHS.test);
+  const test = await readDataset(testFile);
+  checkCompatible(model, test, testFile);
+  const quants = await readQuantModels({ 8: quantDirInput(ctx, 8), 16: quantDirInput(ctx, 16) });
+  return { model, test, quants };
+}
 
 export interface NamedQuant {
   name: string;
