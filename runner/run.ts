@@ -272,9 +272,8 @@ async function runOne(
   const { fingerprint } = decision;
 
   if (decision.action === 'fresh' || decision.action === 'restore') {
-    let restored = decision.action === 'fresh';
+    let restored = true;
     if (decision.action === 'restore') {
-      restored = true;
       for (const rec of decision.source!) {
         const have = await engine.ws.hashOut(rec.path).catch(() => undefined);
         if (have?.hash === rec.hash) continue;
@@ -334,7 +333,7 @@ async function runOne(
   });
 
   let failure: string | undefined;
-  let outs: OutRecord[] = [];
+  const outs: OutRecord[] = [];
   if (!exec.ok) {
     failure = exec.message ?? 'failed';
   } else {
@@ -362,7 +361,6 @@ async function runOne(
       gate: stage.gate,
     };
     reporter.finish(result, exec.log);
-    outs = [];
     return { result };
   }
   const logHash = engine.cache.storeBytes(exec.log);
