@@ -60,23 +60,36 @@ export function collectGarbage(engine: Engine, keepRuns: number, dryRun: boolean
     }
     if (!dryRun) cache.deleteObject(hash);
   }
-  // Partial copies into the store left by killed runs (named `<hash>.<pid>.<random>`).
-  let tmpNames: string[] = [];
-  try {
-    tmpNames = readdirSync(cache.tmpDir);
-  } catch {
-    // no temp folder
-  }
-  for (const name of tmpNames) {
-    const pid = Number(/^[0-9a-f]+\.(\d+)\.[0-9a-f]+$/.exec(name)?.[1] ?? NaN);
-    if (Number.isNaN(pid) || processAlive(pid)) continue;
-    const file = path.join(cache.tmpDir, name);
+  // Partial writes left by killed runs: copies into the store (tmp/<hash>.<pid>.<random>) and the temp files of
+  // atomic writes beside objects and run records (.<name>.<pid>.<random>.tmp). Those of live processes stay.
+  const sweep = (dir: string, pattern: RegExp) => {
+    let names: string[] = [];
     try {
-      freedBytes += statSync(file).size;
+      names = readdirSync(dir);
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      const pid = Number(pattern.exec(name)?.[1] ?? NaN);
+      if (Number.isNaN(pid) || processAlive(pid)) continue;
+      const file = path.join(dir, name);
+      try {
+        freedBytes += statSync(file).size;
+      } catch {
+        continue;
+      }
+      if (!dryRun) rmSync(file, { force: true });
+    }
+  };
+  sweep(cache.tmpDir, /^[0-9a-f]+\.(\d+)\.[0-9a-f]+$/);
+  for (const top of [cache.objectsDir, cache.runsDir]) {
+    let shards: string[] = [];
+    try {
+      shards = readdirSync(top);
     } catch {
       continue;
     }
-    if (!dryRun) rmSync(file, { force: true });
+    for (const shard of shards) sweep(path.join(top, shard), /^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$/);
   }
   return { keptRuns: liveRuns.size, removedRuns, keptObjects: liveObjects.size, removedObjects, freedBytes };
 }

@@ -183,6 +183,7 @@ function checkRunRecordsAgainstReferences(ws: string, references: Reference[], w
   if (!existsSync(dir)) return;
   for (const shard of readdirSync(dir)) {
     for (const f of readdirSync(path.join(dir, shard))) {
+      if (f.startsWith('.')) continue; // the temp file of a write the kill interrupted (never read as a record)
       const rec = JSON.parse(readFileSync(path.join(dir, shard, f), 'utf8')) as { stage: string; outs: { path: string; hash: string }[] };
       const outs = JSON.stringify([...new Map(rec.outs.map((o) => [o.path, o.hash]))].sort());
       const known = references.map((r) => JSON.stringify([...r.outs.get(rec.stage)!].sort()));
