@@ -201,7 +201,7 @@ export class Workspace {
     if (!existsSync(dir)) return [];
     return readdirSync(dir)
       .filter((s) => /^[0-9a-f]{2}$/.test(s))
-      .flatMap((s) => readdirSync(path.join(dir, s)).map((r) => path.join(dir, s, r)));
+      .flatMap((s) => readdirSync(path.join(dir, s)).filter((r) => !r.startsWith('.')).map((r) => path.join(dir, s, r)));
   }
 
   /** The store path of an object by hash. */

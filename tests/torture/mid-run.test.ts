@@ -15,7 +15,7 @@ function runRecords(ws: string): { stage: string; outs: { hash: string }[] }[] {
   const dir = path.join(ws, '.pipeline', 'cache', 'runs');
   if (!existsSync(dir)) return [];
   return readdirSync(dir).flatMap((shard) =>
-    readdirSync(path.join(dir, shard)).map((f) => JSON.parse(readFileSync(path.join(dir, shard, f), 'utf8')) as { stage: string; outs: { hash: string }[] }),
+    readdirSync(path.join(dir, shard)).filter((f) => !f.startsWith('.')).map((f) => JSON.parse(readFileSync(path.join(dir, shard, f), 'utf8')) as { stage: string; outs: { hash: string }[] }),
   );
 }
 
