@@ -64,6 +64,13 @@ export class Planner {
     return { records, missing };
   }
 
+  /** A stage's outs as they are in the workspace; for each missing one, its record in pipeline.lock if any. */
+  async outsOrRecorded(stage: StageConfig): Promise<{ records: OutRecord[]; missing: { out: string; recorded?: OutRecord }[] }> {
+    const { records, missing } = await this.workspaceOuts(stage);
+    const entry = this.lock.get(stage.name);
+    return { records, missing: missing.map((out) => ({ out, recorded: entry?.outs.find((o) => o.path === out) })) };
+  }
+
   async decide(stage: StageConfig, inputs: StageInputs, options: EvaluateOptions = {}): Promise<Decision> {
     const fingerprint = fingerprintOf(stage, inputs);
     const entry = this.lock.get(stage.name);

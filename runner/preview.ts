@@ -35,13 +35,10 @@ export async function preview(engine: Engine, options: PreviewOptions): Promise<
   const outsOf = async (need: string): Promise<OutRecord[] | undefined> => {
     if (known.has(need)) return known.get(need);
     // Not selected: as it is in the workspace, or as recorded when it can be restored.
-    const stage = graph.stage(need);
-    const { records, missing } = await planner.workspaceOuts(stage);
-    const entry = engine.lock.get(need);
-    for (const out of missing) {
-      const rec = entry?.outs.find((o) => o.path === out);
-      if (!rec) return undefined;
-      records.push(rec);
+    const { records, missing } = await planner.outsOrRecorded(graph.stage(need));
+    for (const { recorded } of missing) {
+      if (!recorded) return undefined;
+      records.push(recorded);
     }
     return records;
   };

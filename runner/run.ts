@@ -213,19 +213,15 @@ function skipped(name: string): StageResult {
 }
 
 async function outsOfUnselected(engine: Engine, need: string, forStage: string): Promise<OutRecord[]> {
-  const stage = engine.graph.stage(need);
-  const { records, missing } = await engine.planner.workspaceOuts(stage);
-  if (missing.length === 0) return records;
-  const entry = engine.lock.get(need);
-  for (const out of missing) {
-    const rec = entry?.outs.find((o) => o.path === out);
-    if (!rec || !(await engine.ws.restoreOut(rec))) {
+  const { records, missing } = await engine.planner.outsOrRecorded(engine.graph.stage(need));
+  for (const { out, recorded } of missing) {
+    if (!recorded || !(await engine.ws.restoreOut(recorded))) {
       throw new UsageError(
         `stage \`${forStage}\` needs \`${out}\` (an out of \`${need}\`, which is not selected), but it is missing and not in the cache`,
         `run \`pipeline run ${need}\` first, or select it too (drop --single)`,
       );
     }
-    records.push(rec);
+    records.push(recorded);
   }
   return records;
 }
@@ -310,8 +306,8 @@ async function runOne(
   const previous: OutRecord[] = [];
   try {
     for (const out of stage.outs) {
-      const rec = await engine.ws.hashOut(out);
-      if (rec) previous.push(await engine.ws.captureOut(out));
+      const rec = await engine.ws.captureOut(out, { optional: true });
+      if (rec) previous.push(rec);
     }
     for (const out of stage.outs) engine.ws.removeOut(out);
   } catch (err) {

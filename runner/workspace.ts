@@ -67,6 +67,11 @@ export class Workspace {
 
   /** The current record of an out in the workspace, or undefined when it is missing. Stores nothing. */
   async hashOut(rel: string, what = 'out'): Promise<OutRecord | undefined> {
+    return (await this.describe(rel, what))?.record;
+  }
+
+  /** An out's record and, for a folder, its entries (read once for both hashing and storing). */
+  private async describe(rel: string, what: string): Promise<{ record: OutRecord; entries?: ManifestEntry[] } | undefined> {
     const st = this.lstat(rel);
     if (!st) return undefined;
     if (st.isSymbolicLink()) {
@@ -79,14 +84,15 @@ export class Workspace {
       this.assertInside(folder === '.' ? '' : folder, what);
       this.insideFolders.add(folder);
     }
-    if (st.isFile()) return { path: rel, type: 'file', hash: await this.stats.hash(this.abs(rel), st), size: Number(st.size) };
+    if (st.isFile()) return { record: { path: rel, type: 'file', hash: await this.stats.hash(this.abs(rel), st), size: Number(st.size) } };
     if (st.isDirectory()) {
       const entries = await this.dirEntries(rel, what);
-      const text = manifestText(entries);
-      return { path: rel, type: 'dir', hash: hashBytes(text), size: entries.reduce((s, e) => s + e.size, 0) };
+      const size = entries.reduce((sum, e) => sum + e.size, 0);
+      return { record: { path: rel, type: 'dir', hash: hashBytes(manifestText(entries)), size }, entries };
     }
     throw new WorkspaceError(`${what} \`${rel}\` is neither a file nor a folder`);
   }
+
 
   private async dirEntries(rel: string, what: string): Promise<ManifestEntry[]> {
     const dir = this.abs(rel);
@@ -103,20 +109,24 @@ export class Workspace {
   }
 
   /** Hash an out and copy it (and, for a folder, its manifest and files) into the store. */
-  async captureOut(rel: string): Promise<OutRecord> {
-    const record = await this.hashOut(rel);
-    if (!record) {
+  async captureOut(rel: string, options: { optional: true }): Promise<OutRecord | undefined>;
+  async captureOut(rel: string, options?: { optional?: false }): Promise<OutRecord>;
+  async captureOut(rel: string, options: { optional?: boolean } = {}): Promise<OutRecord | undefined> {
+    const found = await this.describe(rel, 'out');
+    if (!found) {
+      if (options.optional) return undefined;
       throw new WorkspaceError(`the stage did not write its out \`${rel}\``, 'write every declared out, or remove it from `outs`');
     }
-    if (record.type === 'file') {
+    const { record, entries } = found;
+    if (!entries) {
       this.cache.storeFile(this.abs(rel), record.hash);
     } else {
-      const entries = await this.dirEntries(rel, 'out');
       for (const e of entries) this.cache.storeFile(path.join(this.abs(rel), e.path), e.hash);
       this.cache.storeBytes(manifestText(entries));
     }
     return record;
   }
+
 
   /**
    * Put an out back as recorded. Every object is verified before anything in the workspace changes;
