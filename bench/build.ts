@@ -14,7 +14,7 @@ function newestSource(dir: string): number {
 }
 
 export function ensureBuilt(repo: string, log: (s: string) => void): void {
-  const cli = path.join(repo, 'dist', 'runner', 'cli.js');
+  const cli = path.join(repo, 'dist', 'runner', 'cli', 'main.js');
   const sources = Math.max(newestSource(path.join(repo, 'runner')), newestSource(path.join(repo, 'stages')));
   if (existsSync(cli) && statSync(cli).mtimeMs >= sources) return;
   log('building dist/ (tsc -p tsconfig.json)…');

@@ -2,8 +2,8 @@
 // stages) as one self-contained page, plus PNG copies of the plots for the README.
 import path from 'node:path';
 import { Command, CommanderError } from 'commander';
-import type { CommandContext, CommandFunction } from '../runner/context.js';
-import { ExitCode, UsageError } from '../runner/errors.js';
+import type { CommandContext, CommandFunction } from '../runner/public/stage.js';
+import { ExitCode, UsageError } from '../runner/core/errors.js';
 import { writeFileAtomic } from './lib/atomic.js';
 import { coefficientsSpec, errorDistributionSpec, predictedVsActualSpec, renderSvg, svgToPng } from './lib/plots.js';
 import { renderDagSvg } from './lib/report-dag.js';

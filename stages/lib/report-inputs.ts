@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { UsageError } from '../../runner/errors.js';
+import { UsageError } from '../../runner/core/errors.js';
 import { quantizedKeys, type ComparePlotData } from './plots.js';
 
 export const MODEL_FILE = 'build/model/model.json';

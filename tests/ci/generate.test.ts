@@ -4,8 +4,8 @@
 import { expect } from 'chai';
 import { createRequire } from 'node:module';
 import { parse } from 'yaml';
-import { artifactName, generateWorkflow, stageJobId } from '../../runner/ci.js';
-import { ConfigError } from '../../runner/errors.js';
+import { artifactName, generateWorkflow, stageJobId } from '../../runner/ci/generate.js';
+import { ConfigError } from '../../runner/core/errors.js';
 import { configFromYaml } from './build-config.js';
 
 const require = createRequire(import.meta.url);

@@ -5,9 +5,9 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { parse } from 'yaml';
-import { WORKFLOW_PATH, generateWorkflow, runCi } from '../../runner/ci.js';
-import { loadConfig } from '../../runner/config.js';
-import type { PipelineConfig } from '../../runner/types.js';
+import { WORKFLOW_PATH, generateWorkflow, runCi } from '../../runner/ci/generate.js';
+import { loadConfig } from '../../runner/config/load.js';
+import type { PipelineConfig } from '../../runner/config/types.js';
 import { repoRoot } from './build-config.js';
 
 const require = createRequire(import.meta.url);

@@ -8,8 +8,8 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symli
 import os from 'node:os';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
-import { generateWorkflow } from '../../runner/ci.js';
-import { parseConfigText } from '../../runner/config.js';
+import { generateWorkflow } from '../../runner/ci/generate.js';
+import { parseConfigText } from '../../runner/config/load.js';
 import { repoRoot } from './build-config.js';
 import { WorkflowSimulator, type Runner } from './simulate.js';
 

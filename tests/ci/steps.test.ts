@@ -6,7 +6,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { generateWorkflow } from '../../runner/ci.js';
+import { generateWorkflow } from '../../runner/ci/generate.js';
 import { configFromYaml } from './build-config.js';
 
 interface Step {

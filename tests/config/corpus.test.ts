@@ -2,9 +2,9 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { loadConfig, parseConfigText } from '../../runner/config.js';
-import { ConfigError, ExitCode, UsageError } from '../../runner/errors.js';
-import { applyOverrides, parseSetArg } from '../../runner/overrides.js';
+import { loadConfig, parseConfigText } from '../../runner/config/load.js';
+import { ConfigError, ExitCode, UsageError } from '../../runner/core/errors.js';
+import { applyOverrides, parseSetArg } from '../../runner/config/overrides.js';
 import { corpusCases, corpusDir, expectation } from '../helpers/bad-configs.js';
 
 const dir = corpusDir;

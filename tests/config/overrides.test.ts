@@ -3,10 +3,10 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseConfigText } from '../../runner/config.js';
-import { ConfigError, UsageError } from '../../runner/errors.js';
-import { applyOverrides, parseSetArg } from '../../runner/overrides.js';
-import type { PipelineConfig } from '../../runner/types.js';
+import { parseConfigText } from '../../runner/config/load.js';
+import { ConfigError, UsageError } from '../../runner/core/errors.js';
+import { applyOverrides, parseSetArg } from '../../runner/config/overrides.js';
+import type { PipelineConfig } from '../../runner/config/types.js';
 
 describe('config: --set overrides', () => {
   describe('parseSetArg', () => {

@@ -4,9 +4,9 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import { durationMs, loadConfig, parseConfigText } from '../../runner/config.js';
-import { ConfigError, UsageError } from '../../runner/errors.js';
-import type { PipelineConfig, StageConfig } from '../../runner/types.js';
+import { durationMs, loadConfig, parseConfigText } from '../../runner/config/load.js';
+import { ConfigError, UsageError } from '../../runner/core/errors.js';
+import type { PipelineConfig, StageConfig } from '../../runner/config/types.js';
 
 function stage(over: Partial<StageConfig> & Pick<StageConfig, 'name' | 'pos'>): StageConfig {
   return {
@@ -313,7 +313,7 @@ describe('config: loadConfig', () => {
 
   describe('with a cache folder', () => {
     const cacheDir = () => path.join(ws, '.pipeline');
-    const configModule = new URL('../../runner/config.ts', import.meta.url).href;
+    const configModule = new URL('../../runner/config/load.ts', import.meta.url).href;
     /** Loads in a fresh process; prints which of yaml and zod were loaded. */
     const loadedLibraries = () =>
       execFileSync(

@@ -3,11 +3,11 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BUILTIN_COMMANDS, pipelineJsonSchema, STAGE_KEYS, TOP_KEYS } from '../../runner/config-schema.js';
+import { BUILTIN_COMMANDS, pipelineJsonSchema, STAGE_KEYS, TOP_KEYS } from '../../runner/config/schema.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const REGENERATE =
-  'regenerate it: node --import tsx -e "import(\'./runner/config-schema.ts\').then(m => process.stdout.write(JSON.stringify(m.pipelineJsonSchema(), null, 2) + \'\\n\'))" > pipeline.schema.json';
+  'regenerate it: node --import tsx -e "import(\'./runner/config/schema.ts\').then(m => process.stdout.write(JSON.stringify(m.pipelineJsonSchema(), null, 2) + \'\\n\'))" > pipeline.schema.json';
 
 describe('config: JSON Schema', () => {
   it('pipeline.schema.json equals the generated schema', () => {

@@ -2,7 +2,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { StageContext } from '../../runner/context.js';
+import type { StageContext } from '../../runner/public/stage.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const realData = path.resolve(repoRoot, '../shared/data/cal_housing.data');

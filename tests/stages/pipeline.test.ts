@@ -3,7 +3,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { GateVerdict } from '../../runner/context.js';
+import { GateVerdict } from '../../runner/public/stage.js';
 import { DataError } from '../../stages/lib/housing.js';
 import { parseModel } from '../../stages/lib/model.js';
 import { OUTS, pipelineSpecs, realData, type Logged } from './harness.js';

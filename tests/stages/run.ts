@@ -1,5 +1,5 @@
 // Run the stage modules in pipeline order in a workspace, as the engine would (without caching).
-import type { StageContext } from '../../runner/context.js';
+import type { StageContext } from '../../runner/public/stage.js';
 import compare from '../../stages/compare.js';
 import gate from '../../stages/gate.js';
 import load from '../../stages/load.js';

@@ -1,0 +1,132 @@
+// The `ci:` mapping of pipeline.yaml: settings for `pipeline ci generate`, validated with zod.
+// Errors point at the offending node (`file:line:col`) and say how to fix it.
+import { z } from 'zod';
+import { ConfigError, suggestion } from '../core/errors.js';
+import type { PipelineConfig } from '../config/types.js';
+
+const scalar = z.union([z.string(), z.number(), z.boolean()]);
+const envMap = z.record(
+  z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name is letters, digits and `_`'),
+  scalar,
+);
+
+/** One GitHub Actions step, passed through to the workflow. */
+const stepSchema = z
+  .strictObject({
+    name: z.string().optional(),
+    id: z.string().regex(/^[A-Za-z_][A-Za-z0-9_-]*$/, 'a step id is letters, digits, `_` and `-`').optional(),
+    if: z.union([z.string(), z.boolean()]).optional(),
+    uses: z.string().optional(),
+    run: z.string().optional(),
+    shell: z.string().optional(),
+    with: z.record(z.string(), scalar).optional(),
+    env: envMap.optional(),
+    'working-directory': z.string().optional(),
+    'continue-on-error': z.boolean().optional(),
+    'timeout-minutes': z.number().positive().optional(),
+  })
+  .refine((s) => (s.uses === undefined) !== (s.run === undefined), {
+    message: 'a step needs exactly one of `uses:` or `run:`',
+  });
+
+/** An extra job appended after the stage jobs (e.g. one that builds and runs a container). */
+const jobSchema = z.strictObject({
+  name: z.string().optional(),
+  /** Stage names, `test`, or other extra jobs. */
+  needs: z.array(z.string()).optional(),
+  /** Stages whose outs are downloaded into the workspace before the steps (must be upstream through `needs`). */
+  artifacts: z.array(z.string()).optional(),
+  /** What runs before the steps: `checkout` (default), `node` (checkout, Node with npm cache, `npm ci`), `none`. */
+  setup: z.enum(['none', 'checkout', 'node']).optional(),
+  'runs-on': z.string().optional(),
+  if: z.string().optional(),
+  env: envMap.optional(),
+  'timeout-minutes': z.number().int().positive().optional(),
+  steps: z.array(stepSchema).min(1, 'a job needs at least one step'),
+});
+
+export const ciSchema = z.strictObject({
+  /** Workflow name. */
+  name: z.string().optional(),
+  /** Workflow triggers, verbatim (default: push to main, pull requests, manual dispatch). */
+  on: z.record(z.string(), z.unknown()).optional(),
+  'runs-on': z.string().optional(),
+  'node-version': z.union([z.number(), z.string()]).optional(),
+  /** Environment for the test job, every stage job and every extra job. */
+  env: envMap.optional(),
+  /** The `test` job: extra env, steps before the test command, the command itself, and steps after it. */
+  test: z
+    .strictObject({
+      env: envMap.optional(),
+      steps: z.array(stepSchema).optional(),
+      command: z.string().optional(),
+      /** Run after the test command, whatever its outcome (e.g. uploading screenshots). */
+      'after-steps': z.array(stepSchema).optional(),
+    })
+    .optional(),
+  /** Extra steps per stage, run before `pipeline run STAGE --single`. */
+  'stage-steps': z.record(z.string(), z.array(stepSchema)).optional(),
+  /** Extra jobs appended after the stage jobs. */
+  jobs: z.record(z.string(), jobSchema).optional(),
+});
+
+export type CiStep = z.infer<typeof stepSchema>;
+export type CiJob = z.infer<typeof jobSchema>;
+export type CiSettings = z.infer<typeof ciSchema>;
+
+/** Parse and check the `ci:` mapping against the config's stages. Throws ConfigError. */
+export function parseCiSettings(config: PipelineConfig): CiSettings {
+  const raw = config.ci ?? {};
+  const result = ciSchema.safeParse(raw);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const where = ['ci', ...issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p))];
+    if (issue.code === 'unrecognized_keys') {
+      const key = issue.keys[0];
+      const known = knownKeysAt(issue.path.map(String));
+      throw new ConfigError(
+        config.positionOf([...where, key]),
+        `unknown key \`${key}\` in \`${where.join('.')}\`${suggestion(key, known)}`,
+        known.length > 0 ? `known keys: ${known.join(', ')}` : undefined,
+      );
+    }
+    let message = issue.message;
+    if (issue.code === 'invalid_key' && issue.issues[0]) message = issue.issues[0].message;
+    if (issue.code === 'invalid_union') message = 'expected a string, number or boolean';
+    throw new ConfigError(config.positionOf(where), `\`${where.join('.')}\`: ${message}`, hintFor(where));
+  }
+  const ci = result.data;
+  const stageNames = config.stages.map((s) => s.name);
+
+  for (const stage of Object.keys(ci['stage-steps'] ?? {})) {
+    if (!stageNames.includes(stage)) {
+      throw new ConfigError(
+        config.positionOf(['ci', 'stage-steps', stage]),
+        `\`ci.stage-steps\` names unknown stage \`${stage}\`${suggestion(stage, stageNames)}`,
+        `stages: ${stageNames.join(', ')}`,
+      );
+    }
+  }
+  return ci;
+}
+
+const topKeys = Object.keys(ciSchema.shape);
+const stepKeys = ['name', 'id', 'if', 'uses', 'run', 'shell', 'with', 'env', 'working-directory', 'continue-on-error', 'timeout-minutes'];
+const jobKeys = Object.keys(jobSchema.shape);
+const testKeys = ['env', 'steps', 'command', 'after-steps'];
+
+function knownKeysAt(path: string[]): string[] {
+  if (path.length === 0) return topKeys;
+  if (path[0] === 'test') return path.length === 1 ? testKeys : stepKeys;
+  if (path[0] === 'stage-steps') return stepKeys;
+  if (path[0] === 'jobs') return path.length === 2 ? jobKeys : stepKeys;
+  return [];
+}
+
+function hintFor(where: (string | number)[]): string | undefined {
+  if (where.includes('steps') || where[1] === 'stage-steps') {
+    return 'a step is a mapping like `{uses: actions/cache@v4, with: {...}}` or `{name: ..., run: ...}`';
+  }
+  if (where[1] === 'env' || where.includes('env')) return 'env is a mapping of NAME: value (string, number or boolean)';
+  return undefined;
+}

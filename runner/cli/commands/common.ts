@@ -1,0 +1,17 @@
+// What every command starts with: the config (with --set overrides applied) and the engine over it.
+import path from 'node:path';
+import { loadConfig } from '../../config/load.js';
+import { applyOverrides, parseSetArg } from '../../config/overrides.js';
+import type { GlobalOptions } from '../main.js';
+import type { PipelineConfig } from '../../config/types.js';
+
+/**
+ * The normalized config is kept in .pipeline/state keyed by the file's digest, so an unchanged pipeline.yaml
+ * loads without parsing; `readOnly` (dry runs) leaves that cache alone.
+ */
+export async function configFor(globals: GlobalOptions, sets: string[] = [], options: { readOnly?: boolean } = {}): Promise<PipelineConfig> {
+  const cwd = path.resolve(globals.cwd);
+  const overrides = sets.map(parseSetArg);
+  const config = await loadConfig({ cwd, configFile: globals.config, cacheDir: options.readOnly ? undefined : '.pipeline/state' });
+  return overrides.length > 0 ? applyOverrides(config, overrides) : config;
+}

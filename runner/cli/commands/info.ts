@@ -1,0 +1,85 @@
+// Read-only commands: dag, metrics, validate, fingerprint.
+import type { GlobalOptions } from '../main.js';
+import { renderDag, type DagFormat } from '../../graph/draw.js';
+import { openEngine } from '../../plan/engine.js';
+import { UsageError } from '../../core/errors.js';
+import { StageGraph } from '../../graph/graph.js';
+import { readHistory } from '../../report/history.js';
+import { collectMetrics, diffMetrics, sameMetrics, type MetricsSnapshot } from '../../report/metrics.js';
+import { configFor } from './common.js';
+
+export async function dagCommand(globals: GlobalOptions, flags: { format: DagFormat }): Promise<number> {
+  const graph = new StageGraph(await configFor(globals));
+  process.stdout.write(`${renderDag(graph, flags.format)}\n`);
+  return 0;
+}
+
+export async function validateCommand(globals: GlobalOptions): Promise<number> {
+  const config = await configFor(globals);
+  const graph = new StageGraph(config);
+  process.stdout.write(`${config.file}: valid, ${graph.order.length} stages (${graph.order.join(' → ')})\n`);
+  return 0;
+}
+
+export async function fingerprintCommand(globals: GlobalOptions, name: string): Promise<number> {
+  const engine = openEngine(await configFor(globals));
+  engine.graph.checkNames([name]);
+  const stage = engine.graph.stage(name);
+  const upstream = new Map();
+  for (const need of stage.needs) {
+    const { records, missing } = await engine.planner.workspaceOuts(engine.graph.stage(need));
+    if (missing.length > 0) {
+      throw new UsageError(`stage \`${name}\` reads \`${missing[0]}\` (an out of \`${need}\`), which is missing`, `run \`pipeline run ${need}\` or restore its outs first`);
+    }
+    upstream.set(need, records);
+  }
+  const decision = await engine.planner.decide(stage, await engine.planner.inputsOf(stage, upstream));
+  process.stdout.write(`${decision.fingerprint}\n`);
+  return 0;
+}
+
+function fmt(v: number | undefined): string {
+  return v === undefined ? '—' : Number.isInteger(v) ? String(v) : v.toPrecision(6).replace(/\.?0+$/, '');
+}
+
+export async function metricsCommand(globals: GlobalOptions, flags: { json?: boolean; diff?: boolean; all?: boolean }): Promise<number> {
+  const engine = openEngine(await configFor(globals));
+  const current = collectMetrics(engine);
+  if (!flags.diff) {
+    if (flags.json) {
+      process.stdout.write(`${JSON.stringify(current, null, 2)}\n`);
+      return 0;
+    }
+    const rows = Object.entries(current).flatMap(([file, values]) => Object.entries(values).map(([k, v]) => [file, k, fmt(v)]));
+    if (rows.length === 0) process.stdout.write('no metrics yet: declare `metrics:` files and run the pipeline\n');
+    else printTable(['file', 'metric', 'value'], rows);
+    return 0;
+  }
+  // The baseline: the newest recorded run whose metrics differ from the current ones.
+  const history = readHistory(engine);
+  let baseline: MetricsSnapshot = {};
+  for (let i = history.length - 1; i >= 0; i--) {
+    if (!sameMetrics(history[i].metrics, current)) {
+      baseline = history[i].metrics;
+      break;
+    }
+  }
+  const changes = diffMetrics(baseline, current, Boolean(flags.all));
+  if (flags.json) {
+    process.stdout.write(`${JSON.stringify(changes, null, 2)}\n`);
+    return 0;
+  }
+  if (changes.length === 0) process.stdout.write('no metric changed\n');
+  else
+    printTable(
+      ['file', 'metric', 'old', 'new', 'change'],
+      changes.map((c) => [c.file, c.key, fmt(c.old), fmt(c.new), c.old !== undefined && c.new !== undefined ? `${c.new - c.old >= 0 ? '+' : ''}${fmt(c.new - c.old)}` : '']),
+    );
+  return 0;
+}
+
+function printTable(header: string[], rows: string[][]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (r: string[]) => r.map((c, i) => (i === 0 || i === 1 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd();
+  process.stdout.write(`${line(header)}\n${rows.map(line).join('\n')}\n`);
+}

@@ -1,0 +1,49 @@
+// Commands that look after the store and the CI workflow: gc, cache verify, ci generate/check.
+import type { GlobalOptions } from '../main.js';
+import { openEngine } from '../../plan/engine.js';
+import { collectGarbage } from '../../store/gc.js';
+import { acquireRunLock } from '../../exec/run-lock.js';
+import { verifyCache } from '../../store/verify.js';
+import { configFor } from './common.js';
+
+export async function gcCommand(globals: GlobalOptions, flags: { keepRuns: number; dryRun?: boolean }): Promise<number> {
+  const config = await configFor(globals);
+  const lock = await acquireRunLock(config.root, { wait: true, command: 'pipeline gc' });
+  try {
+    const engine = openEngine(config);
+    const r = collectGarbage(engine, flags.keepRuns, Boolean(flags.dryRun));
+    const verb = flags.dryRun ? 'would remove' : 'removed';
+    process.stdout.write(
+      `${verb} ${r.removedObjects} objects (${(r.freedBytes / 1024 / 1024).toFixed(1)} MiB) and ${r.removedRuns} run records; ` +
+        `kept ${r.keptObjects} objects of ${r.keptRuns} fingerprints (pipeline.lock and the last ${flags.keepRuns} runs)\n`,
+    );
+    return 0;
+  } finally {
+    lock.release();
+  }
+}
+
+export async function verifyCommand(globals: GlobalOptions, flags: { repair?: boolean; json?: boolean }): Promise<number> {
+  const engine = openEngine(await configFor(globals));
+  const r = await verifyCache(engine, Boolean(flags.repair));
+  const problems = r.corrupt.length + r.dangling.length;
+  if (flags.json) {
+    process.stdout.write(`${JSON.stringify({ ok: problems === 0, ...r })}\n`);
+  } else {
+    for (const h of r.corrupt) process.stdout.write(`corrupt object ${h}${flags.repair ? ' (removed)' : ''}\n`);
+    for (const d of r.dangling) {
+      process.stdout.write(`dangling run record ${d.fingerprint.slice(0, 12)} of \`${d.stage}\`: missing ${d.missing.join(', ')}${flags.repair ? ' (removed)' : ''}\n`);
+    }
+    process.stdout.write(
+      `${r.objects} objects, ${r.runs} run records: ${problems === 0 ? 'all verified' : `${r.corrupt.length} corrupt, ${r.dangling.length} dangling`}\n`,
+    );
+    if (problems > 0 && !flags.repair) process.stdout.write('hint: `pipeline cache verify --repair` removes them; affected stages re-run\n');
+  }
+  return problems === 0 ? 0 : 1;
+}
+
+export async function ciCommand(globals: GlobalOptions, sub: 'generate' | 'check'): Promise<number> {
+  const config = await configFor(globals);
+  const { runCi } = await import('../../ci/generate.js');
+  return runCi(sub, { config, stdout: process.stdout, stderr: process.stderr });
+}

@@ -1,0 +1,28 @@
+// `pipeline status`: each stage fresh or stale, with every reason. Reads only (the stat cache aside).
+import type { GlobalOptions } from '../main.js';
+import { openEngine } from '../../plan/engine.js';
+import { preview } from '../../plan/preview.js';
+import { useColor } from '../../report/progress.js';
+import { styleText } from 'node:util';
+import { configFor } from './common.js';
+
+export async function statusCommand(globals: GlobalOptions, names: string[], flags: { json?: boolean; set: string[] }): Promise<number> {
+  const engine = openEngine(await configFor(globals, flags.set));
+  const plan = await preview(engine, { names, mode: 'needs', force: false });
+  const shown = names.length > 0 ? plan.filter((p) => names.includes(p.name)) : plan;
+  engine.stats.save();
+  if (flags.json) {
+    process.stdout.write(`${JSON.stringify({ stages: shown.map(({ name, state, reasons }) => ({ name, state, reasons })) })}\n`);
+    return 0;
+  }
+  const color = useColor(process.stdout);
+  const width = Math.max(8, ...shown.map((p) => p.name.length));
+  for (const p of shown) {
+    const state = p.state.padEnd(5);
+    const painted = color ? styleText(p.state === 'fresh' ? 'green' : 'yellow', state) : state;
+    process.stdout.write(`${p.name.padEnd(width)}  ${painted}  ${p.reasons.join('; ')}\n`);
+  }
+  const stale = shown.filter((p) => p.state === 'stale').length;
+  process.stdout.write(stale === 0 ? 'everything is up to date\n' : `${stale} of ${shown.length} stages stale; \`pipeline run\` brings them up to date\n`);
+  return 0;
+}

@@ -1,0 +1,201 @@
+// The `pipeline` command line. Each command's implementation is imported only when that command runs,
+// so start-up stays lean. Exit codes: 0 ok, 1 a stage failed, 2 usage or config error, 3 a gate failed,
+// 4 the workspace is busy (with --no-wait), 130 interrupted.
+import type * as CommanderModule from 'commander';
+import { createRequire } from 'node:module';
+import { BusyError, ExitCode, UsageError } from '../core/errors.js';
+
+// commander is CommonJS: require() loads it a few ms faster than the ESM wrapper, on every command.
+const { Command, CommanderError, InvalidArgumentError, Option } = createRequire(import.meta.url)('commander') as typeof CommanderModule;
+
+export interface GlobalOptions {
+  cwd: string;
+  config?: string;
+}
+
+function positiveInt(value: string): number {
+  if (!/^[1-9][0-9]*$/.test(value)) throw new InvalidArgumentError('expected a positive whole number, e.g. --jobs 4');
+  return Number(value);
+}
+
+function nonNegativeInt(value: string): number {
+  if (!/^[0-9]+$/.test(value)) throw new InvalidArgumentError('expected a whole number, e.g. --keep-runs 10');
+  return Number(value);
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+const BUILTINS = new Set(['run', 'status', 'dag', 'metrics', 'validate', 'gc', 'schema', 'ci', 'cache', 'fingerprint', 'help']);
+
+/** The first word that is not an option (or an option's value): the command. */
+function commandWord(argv: string[]): { index: number; word?: string } {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '-C' || a === '--config') {
+      i++;
+      continue;
+    }
+    if (a.startsWith('-')) continue;
+    return { index: i, word: a };
+  }
+  return { index: -1 };
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let code: number = ExitCode.ok;
+  const program = new Command('pipeline')
+    .description('Run a workflow as a DAG of stages; cache every output by content hash; re-run only what changed.')
+    .option('-C, --cwd <dir>', 'run as if started in <dir> (default: the current folder)')
+    .option('--config <file>', 'the pipeline file (default: pipeline.yaml here or in a parent folder)')
+    .showHelpAfterError('(run `pipeline help` for usage)')
+    .addHelpText(
+      'after',
+      '\nA workspace adds its own commands under `commands:` in pipeline.yaml; run them as `pipeline NAME [args]`.\n' +
+        '\nExit codes: 0 ok, 1 a stage failed, 2 usage or config error, 3 a gate failed, 4 workspace busy (--no-wait), 130 interrupted.',
+    )
+    .exitOverride();
+  const globals = (): GlobalOptions => {
+    const o = program.opts() as Partial<GlobalOptions>;
+    return { cwd: o.cwd ?? process.cwd(), config: o.config };
+  };
+
+  program
+    .command('run')
+    .description('run the named stages and whatever they need (every stage when none is named)')
+    .argument('[stages...]', 'stages to run')
+    .option('-f, --force', 're-execute the named stages even if fresh (all selected stages when none is named)')
+    .option('--single', 'only the named stages; their inputs must exist or be restorable from the cache')
+    .option('--downstream', 'the named stages and everything after them')
+    .option('-n, --dry-run', 'print the plan and the reason for each stage; execute and write nothing')
+    .option('-j, --jobs <n>', 'stages to run at once (default: CPU count)', positiveInt)
+    .option('-s, --set <stage.key=value>', 'override a param (value parsed as YAML); repeatable', collect, [])
+    .option('-k, --keep-going', 'after a failure, keep starting stages that do not depend on it')
+    .option('--json', 'print one JSON object describing the run on stdout (progress goes to stderr)')
+    .option('-v, --verbose', "replay the captured output of cached stages")
+    .option('-q, --quiet', 'do not print the output of stages that ran')
+    .option('--no-wait', 'fail with exit code 4 instead of waiting when another run holds the workspace')
+    .action(async (stages: string[], opts) => {
+      const { runCommand } = await import('./commands/run.js');
+      code = await runCommand(globals(), stages, opts);
+    });
+
+  program
+    .command('status')
+    .description('each stage fresh or stale, with every reason')
+    .argument('[stages...]', 'stages to report (default: all)')
+    .option('-s, --set <stage.key=value>', 'as with run: judge against overridden params', collect, [])
+    .option('--json', 'print JSON')
+    .action(async (stages: string[], opts) => {
+      const { statusCommand } = await import('./commands/status.js');
+      code = await statusCommand(globals(), stages, opts);
+    });
+
+  program
+    .command('dag')
+    .description('print the stage graph')
+    .addOption(new Option('--format <format>', 'output format').choices(['ascii', 'mermaid', 'dot', 'json']).default('ascii'))
+    .action(async (opts) => {
+      const { dagCommand } = await import('./commands/info.js');
+      code = await dagCommand(globals(), opts);
+    });
+
+  program
+    .command('metrics')
+    .description('show the metrics files of every stage')
+    .option('--json', 'print JSON')
+    .option('--diff', "compare with the metrics before the last change (changed values only)")
+    .option('--all', 'with --diff: show unchanged values too')
+    .action(async (opts) => {
+      const { metricsCommand } = await import('./commands/info.js');
+      code = await metricsCommand(globals(), opts);
+    });
+
+  program
+    .command('validate')
+    .description('check pipeline.yaml and exit 0 when it is valid')
+    .action(async () => {
+      const { validateCommand } = await import('./commands/info.js');
+      code = await validateCommand(globals());
+    });
+
+  program
+    .command('schema')
+    .description('print the JSON Schema of pipeline.yaml (for editor completion)')
+    .action(async () => {
+      const { pipelineJsonSchema } = await import('../config/schema.js');
+      process.stdout.write(`${JSON.stringify(pipelineJsonSchema(), null, 2)}\n`);
+    });
+
+  program
+    .command('gc')
+    .description('remove cache objects and run records no longer referenced by pipeline.lock or the last N runs')
+    .option('--keep-runs <n>', 'runs whose outputs to keep', nonNegativeInt, 10)
+    .option('-n, --dry-run', 'report what would be removed')
+    .action(async (opts) => {
+      const { gcCommand } = await import('./commands/maintenance.js');
+      code = await gcCommand(globals(), opts);
+    });
+
+  const cache = program.command('cache').description('inspect the content-addressed store');
+  cache
+    .command('verify')
+    .description('re-hash every object and check every run record; exit 1 on any problem')
+    .option('--repair', 'remove corrupt objects and dangling run records')
+    .option('--json', 'print JSON')
+    .action(async (opts) => {
+      const { verifyCommand } = await import('./commands/maintenance.js');
+      code = await verifyCommand(globals(), opts);
+    });
+
+  program
+    .command('fingerprint')
+    .description("print a stage's fingerprint for its current inputs (for CI cache keys)")
+    .argument('<stage>')
+    .action(async (stage: string) => {
+      const { fingerprintCommand } = await import('./commands/info.js');
+      code = await fingerprintCommand(globals(), stage);
+    });
+
+  const ci = program.command('ci').description('GitHub Actions workflow mirroring the DAG');
+  for (const sub of ['generate', 'check'] as const) {
+    ci.command(sub)
+      .description(sub === 'generate' ? 'write .github/workflows/pipeline.yml from pipeline.yaml' : 'exit 1 with a diff when the committed workflow is out of date')
+      .action(async () => {
+        const { ciCommand } = await import('./commands/maintenance.js');
+        code = await ciCommand(globals(), sub);
+      });
+  }
+
+  try {
+    const { index, word } = commandWord(argv);
+    if (word !== undefined && !BUILTINS.has(word)) {
+      // A command the workspace provides (`commands:` in pipeline.yaml), e.g. `pipeline predict`.
+      program.parseOptions(argv.slice(0, index));
+      const { workspaceCommand } = await import('./commands/workspace.js');
+      return await workspaceCommand(globals(), word, argv.slice(index + 1), [...BUILTINS]);
+    }
+    await program.parseAsync(argv, { from: 'user' });
+    return code;
+  } catch (err) {
+    return reportError(err);
+  }
+}
+
+export function reportError(err: unknown): number {
+  if (err instanceof CommanderError) {
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+    return ExitCode.usage;
+  }
+  if (err instanceof UsageError) {
+    process.stderr.write(`error: ${err.message}\n${err.hint ? `hint: ${err.hint}\n` : ''}`);
+    return err.exitCode;
+  }
+  if (err instanceof BusyError) {
+    process.stderr.write(`error: ${err.message}\nhint: wait for it to finish, or run without --no-wait to queue behind it\n`);
+    return err.exitCode;
+  }
+  process.stderr.write(`internal error: ${(err as Error)?.stack ?? String(err)}\n`);
+  return ExitCode.stageFailed;
+}

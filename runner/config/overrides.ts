@@ -1,0 +1,138 @@
+// `--set [stage.]key=value`: param overrides from the command line, the value parsed as YAML.
+//
+// Rules:
+// - `STAGE.key=v` sets a param the stage sees (its own or a global one) for that stage only.
+// - `key=v` (no stage) changes the global param `key`: every stage that takes `key` from the global
+//   params sees the new value; a stage that declares `key` in its own params keeps its own value.
+// - Stage names may contain `.` and `-`: the longest prefix before a `.` that names a stage wins
+//   (`quantize-8.bits=8`, `v1.2.alpha=3` with a stage `v1.2`).
+// - Stage overrides win over global ones whatever their order on the command line; among overrides of
+//   the same param, the last one wins.
+import { createRequire } from 'node:module';
+import type * as YamlModule from 'yaml';
+import { ConfigError, UsageError, suggestion } from '../core/errors.js';
+import type { ParamOverride, PipelineConfig, StageConfig } from './types.js';
+
+const FORM = 'expected --set [STAGE.]KEY=VALUE, e.g. --set fit.alpha=0.2 or --set seed=7';
+
+/** Parses one `--set` argument. The stage/key split is provisional (at the last `.`); applyOverrides resolves it. */
+export function parseSetArg(raw: string): ParamOverride {
+  const eq = raw.indexOf('=');
+  if (eq < 0) throw new UsageError(`--set ${raw}: missing \`=\``, FORM);
+  const name = raw.slice(0, eq).trim();
+  if (name === '') throw new UsageError(`--set ${raw}: empty param name before \`=\``, FORM);
+  if (name.startsWith('.') || name.endsWith('.') || name.includes('..') || /\s/.test(name))
+    throw new UsageError(`--set ${raw}: \`${name}\` is not a param name`, FORM);
+  const text = raw.slice(eq + 1);
+  let value: unknown = plainScalar(text);
+  if (value === NOT_PLAIN) try {
+    // yaml is loaded only for values that need it (it is not needed by a cached config).
+    const { parse } = createRequire(import.meta.url)('yaml') as typeof YamlModule;
+    value = parse(text, { prettyErrors: false });
+  } catch (err) {
+    throw new UsageError(
+      `--set ${raw}: the value is not valid YAML (${(err as Error).message.split('\n')[0]})`,
+      `${FORM}; quote strings that contain YAML syntax, e.g. --set 'note="a: b"'`,
+    );
+  }
+  if (value === undefined) value = null; // `key=` sets null, like `key:` in YAML
+  const dot = name.lastIndexOf('.');
+  return dot < 0 ? { key: name, value, raw } : { stage: name.slice(0, dot), key: name.slice(dot + 1), value, raw };
+}
+
+const NOT_PLAIN = Symbol('not plain');
+const DECIMAL = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?$/;
+// Words only: no YAML indicator, no leading dot, sign or digit (those can be numbers, .inf or .nan), no space.
+const WORD = /^(?:\.\.?\/|[A-Za-z_/])[A-Za-z0-9_./-]*$/;
+const YAML_WORDS = new Set(['true', 'True', 'TRUE', 'false', 'False', 'FALSE', 'null', 'Null', 'NULL']);
+
+/**
+ * The values most `--set`s carry — decimal numbers, true/false/null, and plain words or paths — read exactly as
+ * YAML 1.2's core schema reads them, without loading the YAML parser; anything else returns NOT_PLAIN.
+ */
+function plainScalar(text: string): unknown {
+  if (DECIMAL.test(text)) return Number(text);
+  if (text === 'true' || text === 'True' || text === 'TRUE') return true;
+  if (text === 'false' || text === 'False' || text === 'FALSE') return false;
+  if (text === 'null' || text === 'Null' || text === 'NULL') return null;
+  if (WORD.test(text) && !YAML_WORDS.has(text)) return text;
+  return NOT_PLAIN;
+}
+
+interface Resolved {
+  stage?: StageConfig;
+  key: string;
+  value: unknown;
+  raw: string;
+}
+
+function resolve(config: PipelineConfig, o: ParamOverride): Resolved {
+  const name = o.stage === undefined ? o.key : `${o.stage}.${o.key}`;
+  const stages = new Map(config.stages.map((s) => [s.name, s]));
+  // Longest prefix (ending before a `.`) that is a stage name, leaving a non-empty key.
+  for (let i = name.lastIndexOf('.'); i > 0; i = name.lastIndexOf('.', i - 1)) {
+    const stage = stages.get(name.slice(0, i));
+    if (stage) return checkKey(config, { stage, key: name.slice(i + 1), value: o.value, raw: o.raw });
+  }
+  if (!name.includes('.') || Object.hasOwn(config.params, name))
+    return checkKey(config, { key: name, value: o.value, raw: o.raw });
+  const stageName = name.slice(0, name.lastIndexOf('.'));
+  throw new UsageError(
+    `--set ${o.raw}: unknown stage \`${stageName}\`${suggestion(stageName, stages.keys())}`,
+    `stages are: ${[...stages.keys()].join(', ')}`,
+  );
+}
+
+function checkKey(config: PipelineConfig, r: Resolved): Resolved {
+  if (r.stage) {
+    if (!Object.hasOwn(r.stage.params, r.key)) {
+      const known = Object.keys(r.stage.params);
+      throw new ConfigError(
+        config.positionOf(['stages', r.stage.name, 'params']),
+        `--set ${r.raw}: stage \`${r.stage.name}\` has no param \`${r.key}\`${suggestion(r.key, known)}`,
+        known.length
+          ? `its params are: ${known.join(', ')} (declared here or in the global \`params\`)`
+          : `it has no params; declare \`${r.key}\` under its \`params:\` first`,
+      );
+    }
+  } else if (!Object.hasOwn(config.params, r.key)) {
+    const known = Object.keys(config.params);
+    const stageParams = config.stages.filter((s) => s.ownParams.includes(r.key)).map((s) => `${s.name}.${r.key}`);
+    throw new ConfigError(
+      config.positionOf(['params']),
+      `--set ${r.raw}: no global param \`${r.key}\`${suggestion(r.key, known)}`,
+      stageParams.length
+        ? `it is a stage param: use --set ${stageParams[0]}=...`
+        : known.length
+          ? `global params are: ${known.join(', ')}; stage params are set with --set STAGE.KEY=VALUE`
+          : 'there are no global params; stage params are set with --set STAGE.KEY=VALUE',
+    );
+  }
+  return r;
+}
+
+/** Returns a new config with the overrides applied (the input is not modified). Throws UsageError/ConfigError. */
+export function applyOverrides(config: PipelineConfig, sets: ParamOverride[]): PipelineConfig {
+  if (sets.length === 0) return config;
+  const resolved = sets.map((o) => resolve(config, o));
+  const globals = resolved.filter((r) => !r.stage);
+  const perStage = resolved.filter((r) => r.stage);
+
+  const params = { ...config.params };
+  for (const g of globals) params[g.key] = structuredClone(g.value);
+
+  const stages = config.stages.map((s) => {
+    const fromGlobal = globals.filter((g) => !s.ownParams.includes(g.key) && Object.hasOwn(s.params, g.key));
+    const own = perStage.filter((r) => r.stage!.name === s.name);
+    if (fromGlobal.length === 0 && own.length === 0) return s;
+    const p = { ...s.params };
+    for (const g of fromGlobal) p[g.key] = structuredClone(g.value);
+    for (const r of own) p[r.key] = structuredClone(r.value);
+    return { ...s, params: p };
+  });
+
+  const next = { ...config, params, stages } as PipelineConfig;
+  Object.defineProperty(next, 'positionOf', { value: config.positionOf, enumerable: false });
+  return next;
+}
+

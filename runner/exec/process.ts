@@ -1,0 +1,191 @@
+// Running one stage as a child process (execa): a `cmd:` stage directly, a `module:` stage through the host.
+// stdout and stderr are captured, interleaved, to the stage's log; the last line of stderr is kept as the
+// reason a failure or a gate shows.
+import { createWriteStream, existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { StageConfig } from '../config/types.js';
+
+export interface ExecRequest {
+  stage: StageConfig;
+  root: string;
+  /** Absolute paths: upstream outs by stage and out, deps, own outs. */
+  inputs: Record<string, Record<string, string>>;
+  deps: Record<string, string>;
+  outs: Record<string, string>;
+  /** The module bundle for `module:` stages. */
+  bundle?: string;
+  logFile: string;
+  verdictFile: string;
+  signal: AbortSignal;
+  /** Called with each chunk of output as it arrives (live output). */
+  onOutput?: (chunk: string) => void;
+}
+
+export interface ExecResult {
+  ok: boolean;
+  exitCode?: number;
+  timedOut: boolean;
+  interrupted: boolean;
+  /** A gate's verdict or the last line the stage wrote to stderr. */
+  message?: string;
+  durationMs: number;
+  log: string;
+}
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+/** Source-mapped stack traces cost ~25 ms per stage; they are shown only with PIPELINE_DEBUG. */
+function hostCommand(): string[] {
+  const maps = process.env.PIPELINE_DEBUG ? ['--enable-source-maps'] : [];
+  const js = path.join(here, 'host.js');
+  if (existsSync(js)) return [process.execPath, ...maps, js];
+  return [process.execPath, ...maps, '--import', 'tsx', path.join(here, 'host.ts')];
+}
+
+export async function executeStage(req: ExecRequest): Promise<ExecResult> {
+  const { stage } = req;
+  mkdirSync(path.dirname(req.logFile), { recursive: true });
+  // The stage may write its verdict there: the folder must exist.
+  mkdirSync(path.dirname(req.verdictFile), { recursive: true });
+  rmSync(req.verdictFile, { force: true });
+  const log = createWriteStream(req.logFile);
+  const chunks: string[] = [];
+  let stderrTail = '';
+  const env: Record<string, string> = {
+    ...stage.env,
+    PIPELINE_STAGE: stage.name,
+    PIPELINE_PARAMS: JSON.stringify(stage.params),
+    PIPELINE_WORKSPACE: req.root,
+    PIPELINE_VERDICT_FILE: req.verdictFile,
+  };
+  let file: string;
+  let args: string[];
+  if (stage.kind === 'module') {
+    [file, ...args] = hostCommand();
+    env.PIPELINE_CONTEXT = JSON.stringify({
+      bundle: req.bundle,
+      stage: stage.name,
+      workspace: req.root,
+      params: stage.params,
+      inputs: req.inputs,
+      deps: req.deps,
+      outs: req.outs,
+    });
+  } else {
+    [file, ...args] = stage.cmd!;
+  }
+  const { execa } = await import('execa');
+  const started = performance.now();
+  // Timeout and interruption stop the whole process tree: a shell stage's own children would otherwise live on,
+  // keep its output pipes open (the stage "runs" until they end) and write into the workspace after the run.
+  const stop = new AbortController();
+  let timedOut = false;
+  const stopTree = () => {
+    if (stop.signal.aborted || child.pid === undefined) return;
+    const tree = descendants(child.pid);
+    stop.abort();
+    signalAll(tree, 'SIGTERM');
+    setTimeout(() => signalAll(tree, 'SIGKILL'), 3000).unref();
+  };
+  const onAbort = () => stopTree();
+  const child = execa(file, args, {
+    cwd: req.root,
+    env,
+    extendEnv: true,
+    shell: stage.kind === 'cmd' && stage.shell,
+    stdin: 'ignore',
+    reject: false,
+    buffer: false,
+    cancelSignal: stop.signal,
+    forceKillAfterDelay: 3000,
+    windowsHide: true,
+  });
+  const take = (isErr: boolean) => (data: Buffer) => {
+    const text = data.toString();
+    chunks.push(text);
+    log.write(data);
+    req.onOutput?.(text);
+    if (isErr) stderrTail = (stderrTail + text).slice(-4096);
+  };
+  child.stdout?.on('data', take(false));
+  child.stderr?.on('data', take(true));
+  if (req.signal.aborted) stopTree();
+  else req.signal.addEventListener('abort', onAbort, { once: true });
+  const timer =
+    stage.timeoutMs === undefined
+      ? undefined
+      : setTimeout(() => {
+          timedOut = true;
+          stopTree();
+        }, stage.timeoutMs);
+  const result = await child;
+  if (timer) clearTimeout(timer);
+  req.signal.removeEventListener('abort', onAbort);
+  await new Promise<void>((resolve) => log.end(resolve));
+  const durationMs = performance.now() - started;
+  const ok = result.exitCode === 0 && !timedOut && !result.isCanceled;
+  let message: string | undefined;
+  if (!ok) {
+    const verdict = existsSync(req.verdictFile) ? readFileSync(req.verdictFile, 'utf8').trim() : '';
+    const lastLine = stderrTail.trimEnd().split('\n').at(-1)?.trim();
+    if (timedOut) message = `timed out after ${((stage.timeoutMs ?? 0) / 1000).toFixed(1)}s`;
+    else if (result.isCanceled) message = 'interrupted';
+    else if (result.failed && result.exitCode === undefined && !result.signal) message = result.shortMessage;
+    else message = verdict || lastLine || `exited with code ${result.exitCode ?? result.signal}`;
+  }
+  rmSync(req.verdictFile, { force: true });
+  return {
+    ok,
+    exitCode: result.exitCode,
+    timedOut,
+    interrupted: Boolean(result.isCanceled) && !timedOut,
+    message,
+    durationMs,
+    log: chunks.join(''),
+  };
+}
+
+/** Every descendant of a process, found through /proc (Linux); elsewhere none, and only the child is stopped. */
+function descendants(pid: number): number[] {
+  if (process.platform !== 'linux') return [];
+  const children = new Map<number, number[]>();
+  let names: string[];
+  try {
+    names = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  for (const name of names) {
+    if (!/^[0-9]+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      // pid (comm) state ppid …: comm may hold spaces and parentheses, so read after the last ')'.
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const list = children.get(ppid);
+      if (list) list.push(Number(name));
+      else children.set(ppid, [Number(name)]);
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  const found: number[] = [];
+  const stack = [pid];
+  while (stack.length > 0) {
+    for (const c of children.get(stack.pop()!) ?? []) {
+      found.push(c);
+      stack.push(c);
+    }
+  }
+  return found;
+}
+
+function signalAll(pids: number[], signal: NodeJS.Signals): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // already gone
+    }
+  }
+}

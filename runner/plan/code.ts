@@ -1,0 +1,125 @@
+// The code of a `module:` stage: the module file and every local module it imports, transitively.
+// esbuild bundles the module (packages stay external) into .pipeline/build/<hash>.mjs; its metafile is the
+// exact import closure, remembered per module so an unchanged closure is re-checked by stat alone.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { writeFileAtomic } from '../core/atomic.js';
+import { canonicalJson, hashBytes } from '../store/hash.js';
+import type { Workspace } from '../store/workspace.js';
+import { UsageError } from '../core/errors.js';
+
+interface ClosureIndex {
+  version: 2;
+  /** module → (file → hash) as last bundled. */
+  modules: Record<string, Record<string, string>>;
+}
+
+export class ModuleCode {
+  private index: ClosureIndex = { version: 2, modules: {} };
+  private dirty = false;
+
+  constructor(
+    private readonly ws: Workspace,
+    private readonly stateDir: string,
+  ) {
+    const file = this.indexFile;
+    if (existsSync(file)) {
+      try {
+        const data = JSON.parse(readFileSync(file, 'utf8')) as ClosureIndex;
+        if (data.version === 2) this.index = data;
+      } catch {
+        // rebuilt on demand
+      }
+    }
+  }
+
+  private get indexFile(): string {
+    return path.join(this.stateDir, 'modules.json');
+  }
+
+  /**
+   * Workspace-relative file → content hash, for the module and everything it imports locally. The closure can
+   * only change when one of its files changes, so when every recorded file still has its recorded hash the
+   * recorded closure stands; otherwise esbuild reads the imports again.
+   */
+  async closure(modulePath: string): Promise<Record<string, string>> {
+    const known = this.index.modules[modulePath];
+    if (known) {
+      const hashes = await this.hashAll(Object.keys(known));
+      if (hashes && Object.keys(hashes).every((f) => hashes[f] === known[f])) return hashes;
+    }
+    const { files, contents } = await this.bundle(modulePath, undefined);
+    const hashes = await this.hashAll(files);
+    if (!hashes) throw new UsageError(`the imports of \`${modulePath}\` changed while they were being read`, 'run again');
+    this.built.set(modulePath, { key: canonicalJson(hashes), contents });
+    this.index.modules[modulePath] = hashes;
+    this.dirty = true;
+    return hashes;
+  }
+
+  /** Hashes of the files, or undefined when one is gone. */
+  private async hashAll(files: string[]): Promise<Record<string, string> | undefined> {
+    const hashes: Record<string, string> = {};
+    for (const f of files) {
+      const rec = await this.ws.hashOut(f, 'module').catch(() => undefined);
+      if (!rec || rec.type !== 'file') return undefined;
+      hashes[f] = rec.hash;
+    }
+    return hashes;
+  }
+
+  /** The bundle to run for this exact code: written from the build that read the closure, or built when absent. */
+  async bundlePath(modulePath: string, code: Record<string, string>): Promise<string> {
+    const key = canonicalJson(code);
+    const file = path.join(this.stateDir, '..', 'build', `${hashBytes(key).slice(0, 24)}.mjs`);
+    if (!existsSync(file)) {
+      const built = this.built.get(modulePath);
+      if (built?.key === key && built.contents) writeFileAtomic(file, built.contents);
+      else await this.bundle(modulePath, file);
+    }
+    return file;
+  }
+
+  /** Builds esbuild made in this process (to read a closure), kept to be written as the bundle without a rebuild. */
+  private readonly built = new Map<string, { key: string; contents?: Uint8Array }>();
+
+  private async bundle(modulePath: string, outfile: string | undefined): Promise<{ files: string[]; contents?: Uint8Array }> {
+    const esbuild = await import('esbuild');
+    let result;
+    try {
+      result = await esbuild.build({
+        absWorkingDir: this.ws.root,
+        entryPoints: [path.join(this.ws.root, modulePath)],
+        bundle: true,
+        platform: 'node',
+        format: 'esm',
+        target: 'node20',
+        packages: 'external',
+        sourcemap: 'inline',
+        metafile: true,
+        write: false,
+        logLevel: 'silent',
+        outfile: outfile ?? path.join(this.ws.root, '.pipeline', 'build', 'probe.mjs'),
+      });
+    } catch (err) {
+      const errors = (err as { errors?: { text: string; location?: { file: string; line: number; column: number } }[] }).errors;
+      const first = errors?.[0];
+      const where = first?.location ? `${first.location.file}:${first.location.line}:${first.location.column + 1}: ` : '';
+      throw new UsageError(`${where}cannot build module \`${modulePath}\`: ${first?.text ?? String(err)}`, 'fix the module so that it compiles');
+    }
+    // Built for the same folder either way (.pipeline/build), so the bytes do not depend on the final name.
+    const contents = result.outputFiles?.[0]?.contents;
+    if (outfile && contents) writeFileAtomic(outfile, contents);
+    const inputs = Object.keys(result.metafile?.inputs ?? {})
+      .map((p) => p.split(path.sep).join('/'))
+      .filter((p) => !p.startsWith('..') && !p.includes('node_modules/') && !path.isAbsolute(p));
+    // The entry first, then the rest sorted: a stable order for the index.
+    const entry = modulePath;
+    return { files: [entry, ...inputs.filter((p) => p !== entry).sort()], contents };
+  }
+
+  save(): void {
+    if (this.dirty) writeFileAtomic(this.indexFile, JSON.stringify(this.index));
+    this.dirty = false;
+  }
+}

@@ -1,0 +1,55 @@
+// Everything a command needs about one workspace, opened once: config, graph, store, lock, stat cache.
+import path from 'node:path';
+import { Cache, defaultCacheDir } from '../store/cache.js';
+import { ModuleCode } from './code.js';
+import { StageGraph } from '../graph/graph.js';
+import { LockFile } from '../store/lockfile.js';
+import { Planner } from './decide.js';
+import { StatCache } from '../store/stat-cache.js';
+import type { PipelineConfig } from '../config/types.js';
+import { Workspace } from '../store/workspace.js';
+
+export interface Engine {
+  config: PipelineConfig;
+  graph: StageGraph;
+  root: string;
+  /** The workspace's private state: .pipeline/ */
+  stateDir: string;
+  cache: Cache;
+  lock: LockFile;
+  stats: StatCache;
+  ws: Workspace;
+  code: ModuleCode;
+  planner: Planner;
+  /** Persist the lock and the stat cache (never during a dry run). */
+  save(): void;
+}
+
+export function openEngine(config: PipelineConfig): Engine {
+  const root = config.root;
+  const stateDir = path.join(root, '.pipeline');
+  const cache = new Cache(defaultCacheDir(root));
+  const lock = LockFile.load(root);
+  const stats = StatCache.load(path.join(stateDir, 'state', 'stat-cache.json'));
+  const ws = new Workspace(root, cache, stats);
+  const code = new ModuleCode(ws, path.join(stateDir, 'state'));
+  const graph = new StageGraph(config);
+  const planner = new Planner(ws, cache, lock, code);
+  return {
+    config,
+    graph,
+    root,
+    stateDir,
+    cache,
+    lock,
+    stats,
+    ws,
+    code,
+    planner,
+    save() {
+      lock.save(graph.order);
+      stats.save();
+      code.save();
+    },
+  };
+}
