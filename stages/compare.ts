@@ -2,7 +2,7 @@
 // against the float model, packed size in bytes — as a metrics JSON, a Markdown table, the per-row predictions and
 // vega-lite plots (SVG).
 // Outs: build/compare/metrics.json, compare.md, test-predictions.csv, plots/.
-import type { StageContext } from '../runner/public/stage.js';
+import type { StageContext } from 'pipeline-dag/stage';
 import { outPath, PATHS } from './lib/artifacts.js';
 import { jsonText, writeFileAtomic } from './lib/atomic.js';
 import { evaluateAll, predictionsCsv, readEvaluationInputs, type Evaluation } from './lib/evaluate.js';

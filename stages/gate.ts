@@ -1,7 +1,7 @@
 // Stage `gate`: the test-set gate. Writes build/gate/metrics.json ({r2, mse, mae, mape}, scikit-learn's definitions)
 // and fails as a gate when R² ≤ r2_min (param, default 0.5), which blocks everything downstream.
-import type { StageContext } from '../runner/public/stage.js';
-import { GateVerdict } from '../runner/public/stage.js';
+import type { StageContext } from 'pipeline-dag/stage';
+import { GateVerdict } from 'pipeline-dag/stage';
 import { inputPath, outPath, PATHS } from './lib/artifacts.js';
 import { jsonText, writeFileAtomic } from './lib/atomic.js';
 import { readDataset } from './lib/dataset.js';

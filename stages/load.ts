@@ -2,7 +2,7 @@
 // derive scikit-learn's features and split exactly as train_test_split(test_size, random_state=seed).
 // Outs: build/data/train.bin, build/data/test.bin (format in lib/dataset.ts), build/data/summary.json.
 import { createHash } from 'node:crypto';
-import type { StageContext } from '../runner/public/stage.js';
+import type { StageContext } from 'pipeline-dag/stage';
 import { outPath, PATHS } from './lib/artifacts.js';
 import { jsonText, writeFileAtomic } from './lib/atomic.js';
 import { encodeDataset, takeRows } from './lib/dataset.js';

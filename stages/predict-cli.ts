@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
-import type { CommandContext } from '../runner/public/stage.js';
+import type { CommandContext } from 'pipeline-dag/command';
 import { PATHS } from './lib/artifacts.js';
 import { writeFileAtomic } from './lib/atomic.js';
 import { readDataset } from './lib/dataset.js';

@@ -1,7 +1,7 @@
 // Stage `predict`: predict the test set with the float model, each quantized model (integer weights in the dot
 // product, scales applied after) and each dequantized model (`<name>-dq`); print the metrics and the first 10 rows.
 // Outs: build/predict/predictions.csv, build/predict/metrics.json.
-import type { StageContext } from '../runner/public/stage.js';
+import type { StageContext } from 'pipeline-dag/stage';
 import { outPath, PATHS } from './lib/artifacts.js';
 import { jsonText, writeFileAtomic } from './lib/atomic.js';
 import { evaluateAll, firstRowsTable, metricsTable, predictionsCsv, readEvaluationInputs } from './lib/evaluate.js';

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import type { StageContext } from '../runner/public/stage.js';
+import type { StageContext } from 'pipeline-dag/stage';
 import { inputPath, outPath, PATHS } from './lib/artifacts.js';
 import { jsonText, writeFileAtomic } from './lib/atomic.js';
 import { readDataset } from './lib/dataset.js';

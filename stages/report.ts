@@ -2,11 +2,10 @@
 // stages) as one self-contained page, plus PNG copies of the plots for the README.
 import path from 'node:path';
 import { Command, CommanderError } from 'commander';
-import type { CommandContext, CommandFunction } from '../runner/public/stage.js';
-import { ExitCode, UsageError } from '../runner/core/errors.js';
+import { CommandError, ExitCode, type CommandContext, type CommandFunction } from 'pipeline-dag/command';
+import { renderDagSvg } from 'pipeline-dag/report';
 import { writeFileAtomic } from './lib/atomic.js';
 import { coefficientsSpec, errorDistributionSpec, predictedVsActualSpec, renderSvg, svgToPng } from './lib/plots.js';
-import { renderDagSvg } from './lib/report-dag.js';
 import { renderReportHtml } from './lib/report-html.js';
 import { loadReportInputs } from './lib/report-inputs.js';
 
@@ -18,7 +17,7 @@ export interface ReportResult {
   files: string[];
 }
 
-/** Build the report for the workspace `root` into `outDir` (absolute). Throws UsageError on missing/bad inputs. */
+/** Build the report for the workspace `root` into `outDir` (absolute). Throws CommandError on missing/bad inputs. */
 export async function buildReport(root: string, outDir: string): Promise<ReportResult> {
   const inputs = loadReportInputs(root);
   const coefficientSets = [
@@ -86,7 +85,7 @@ const report: CommandFunction = async (ctx) => {
     ctx.stdout.write(`plots:  ${files.slice(0, -1).map(rel).join(', ')}\n`);
     return ExitCode.ok;
   } catch (err) {
-    if (err instanceof UsageError) {
+    if (err instanceof CommandError) {
       ctx.stderr.write(`pipeline report: ${err.message}\n${err.hint ? `${err.hint}\n` : ''}`);
       return err.exitCode;
     }

@@ -2,7 +2,7 @@
 // Out: build/model/model.json (schema in lib/model.ts).
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import type { StageContext } from '../runner/public/stage.js';
+import type { StageContext } from 'pipeline-dag/stage';
 import { inputPath, outPath, PATHS } from './lib/artifacts.js';
 import { jsonText, writeFileAtomic } from './lib/atomic.js';
 import { decodeDataset } from './lib/dataset.js';

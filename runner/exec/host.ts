@@ -1,8 +1,11 @@
 // The host of a `module:` stage: a child process that imports the stage's bundle and calls its default export
 // with a StageContext. The context arrives as JSON in PIPELINE_CONTEXT. Exit 0 on success; on a thrown error,
-// the message is the last line of stderr (a gate's verdict) and the exit code is 1.
+// the message is the last line of stderr and the exit code is 1. A thrown GateVerdict (recognised by its brand,
+// whichever copy of `pipeline-dag/stage` the stage imported) is also written to PIPELINE_VERDICT_FILE, so it is
+// the stage's reason whatever else the stage printed, and never comes with a stack trace.
+import { writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import type { StageContext, StageFunction } from '../public/stage.js';
+import { isGateVerdict, type StageContext, type StageFunction } from '../public/stage.js';
 
 /** What the runner passes: the context minus what only exists in this process, plus the bundle to import. */
 type HostInput = Omit<StageContext, 'log' | 'signal'> & { bundle: string };
@@ -40,7 +43,9 @@ async function main(): Promise<number> {
     return 0;
   } catch (err) {
     const e = err as Error;
-    if (process.env.PIPELINE_DEBUG && e?.stack) process.stderr.write(`${e.stack}\n`);
+    if (isGateVerdict(err)) {
+      if (process.env.PIPELINE_VERDICT_FILE) writeFileSync(process.env.PIPELINE_VERDICT_FILE, `${err.message}\n`);
+    } else if (process.env.PIPELINE_DEBUG && e?.stack) process.stderr.write(`${e.stack}\n`);
     process.stderr.write(`${e?.message ?? String(err)}\n`);
     return 1;
   }

@@ -1,12 +1,16 @@
 // The code of a `module:` stage: the module file and every local module it imports, transitively.
-// esbuild bundles the module (packages stay external) into .pipeline/build/<hash>.mjs; its metafile is the
-// exact import closure, remembered per module so an unchanged closure is re-checked by stat alone.
+// esbuild bundles the module into .pipeline/build/<hash>.mjs, packages external (the engine's own public modules,
+// `pipeline-dag/...`, included); its metafile is the exact import closure, remembered per module so an unchanged
+// closure is re-checked by stat alone.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../core/atomic.js';
 import { canonicalJson, hashBytes } from '../store/hash.js';
 import type { Workspace } from '../store/workspace.js';
 import { UsageError } from '../core/errors.js';
+
+/** The engine's own package name and its subpaths, kept external however the workspace resolves them. */
+const ENGINE_PACKAGE = ['pipeline-dag', 'pipeline-dag/*'];
 
 interface ClosureIndex {
   version: 2;
@@ -94,7 +98,10 @@ export class ModuleCode {
         platform: 'node',
         format: 'esm',
         target: 'node20',
+        // Packages stay imports, the engine's public modules (`pipeline-dag/stage`, ...) included, whether they
+        // resolve to this workspace itself or to an installed copy: no engine file is ever part of a stage's code.
         packages: 'external',
+        external: [...ENGINE_PACKAGE],
         sourcemap: 'inline',
         metafile: true,
         write: false,

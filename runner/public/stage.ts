@@ -1,5 +1,7 @@
-// The contract between the engine and a `module:` stage. A stage module default-exports
-// `async function (ctx: StageContext): Promise<void>`; the host builds the context and calls it.
+// `pipeline-dag/stage`: everything a `module:` stage may import from the engine, and nothing else. A stage module
+// default-exports `async function (ctx: StageContext): Promise<void>`; the host builds the context and calls it.
+// This file imports nothing: a stage bundle keeps `pipeline-dag/...` as an external package import, so no engine
+// file is part of a stage's code and editing the engine never changes a stage's fingerprint.
 
 export interface StageLogger {
   info(message: string): void;
@@ -29,24 +31,33 @@ export interface StageContext {
 export type StageFunction = (ctx: StageContext) => Promise<void> | void;
 
 /**
+ * The brand of a GateVerdict. A stage may load its own copy of this module (the engine's compiled copy, a test's
+ * source copy, an installed package), so the host recognises a verdict by this registry-wide symbol rather than by
+ * `instanceof` one particular class.
+ */
+const GATE_VERDICT = Symbol.for('pipeline-dag.gate-verdict');
+
+/** True for a GateVerdict thrown by any copy of this module. */
+export function isGateVerdict(value: unknown): value is GateVerdict {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[GATE_VERDICT] === true;
+}
+
+/**
  * Thrown by a gate stage to fail with a verdict; the host prints the message as the last line of
  * stderr and exits non-zero, and the runner reports it as the gate's reason (exit code 3).
  */
 export class GateVerdict extends Error {
+  /** `err instanceof GateVerdict` holds for a verdict made by any copy of this module. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return isGateVerdict(value);
+  }
+
   constructor(message: string) {
     super(message);
     this.name = 'GateVerdict';
+    Object.defineProperty(this, GATE_VERDICT, { value: true });
   }
 }
 
-/** Context of a workspace command (`commands:` in pipeline.yaml), run as `pipeline NAME [args...]`. */
-export interface CommandContext {
-  workspace: string;
-  argv: string[];
-  stdin: NodeJS.ReadableStream;
-  stdout: NodeJS.WritableStream;
-  stderr: NodeJS.WritableStream;
-}
-
-/** A workspace command returns its exit code. */
-export type CommandFunction = (ctx: CommandContext) => Promise<number> | number;
+// Kept for the engine's command runner; workspace commands import these from `pipeline-dag/command`.
+export type { CommandContext, CommandFunction } from './command.js';

@@ -1,6 +1,6 @@
 // The fixed artifact paths of the California-housing pipeline (workspace-relative, as declared in pipeline.yaml),
 // and the model names used across compare, predict and the predict command.
-import type { StageContext } from '../../runner/public/stage.js';
+import type { StageContext } from 'pipeline-dag/stage';
 import { BITS, SCHEMES, type Bits, type Scheme } from './quant.js';
 
 export const PATHS = {

@@ -3,7 +3,7 @@
 // stage and the `pipeline predict` command.
 import path from 'node:path';
 import { readFile } from 'node:fs/promises';
-import type { StageContext } from '../../runner/public/stage.js';
+import type { StageContext } from 'pipeline-dag/stage';
 import { readDataset, type Dataset } from './dataset.js';
 import { regressionMetrics, type RegressionMetrics } from './metrics.js';
 import { readModel, type LinearModel } from './model.js';

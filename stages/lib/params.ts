@@ -1,5 +1,5 @@
 // Typed access to a stage's params with messages that say which param, what was given and what is expected.
-import type { StageContext } from '../../runner/public/stage.js';
+import type { StageContext } from 'pipeline-dag/stage';
 
 function bad(ctx: StageContext, name: string, value: unknown, expected: string): Error {
   return new Error(`${ctx.stage}.${name} is ${JSON.stringify(value)}; expected ${expected}. Set it in pipeline.yaml or with --set ${ctx.stage}.${name}=VALUE`);

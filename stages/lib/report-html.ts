@@ -1,7 +1,7 @@
 // The report page: one self-contained HTML document (inline CSS and SVG, no scripts, no external URLs).
 // Pure: the same inputs give the same bytes.
 import { parseModelKey } from './plots.js';
-import { formatDuration, STATUS_COLORS } from './report-dag.js';
+import { formatDuration, STATUS_COLORS } from 'pipeline-dag/report';
 import type { ReportInputs } from './report-inputs.js';
 
 export interface ReportSvgs {

@@ -1,9 +1,9 @@
 // The artifacts the report reads, loaded and checked against their contracts. A missing or malformed file is a
-// UsageError (exit code 2) that names the file, says what is wrong and how to get it right.
+// CommandError (exit code 2) that names the file, says what is wrong and how to get it right.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { UsageError } from '../../runner/core/errors.js';
+import { CommandError } from 'pipeline-dag/command';
 import { quantizedKeys, type ComparePlotData } from './plots.js';
 
 export const MODEL_FILE = 'build/model/model.json';
@@ -89,6 +89,11 @@ export interface ReportInputs {
   lastRun: LastRun;
 }
 
+/** A missing or malformed input: exit code 2, with how to fix it. */
+function inputError(message: string, hint: string): CommandError {
+  return new CommandError(message, { hint });
+}
+
 const RUN_FIRST = 'Run `npx pipeline run` first to produce them.';
 
 function lineCol(text: string, offset: number): string {
@@ -108,13 +113,13 @@ function readJson<T>(root: string, rel: string, schema: z.ZodType<T>): T {
     const pos = /position (\d+)/.exec(msg);
     const where = pos ? `${rel}:${lineCol(text, Number(pos[1]))}` : rel;
     const detail = msg.replace(/ in JSON at position \d+.*$/s, '').replace(/\s+/g, ' ').slice(0, 160);
-    throw new UsageError(`${where}: not valid JSON (${detail})`, `Re-run the stage that writes it: \`npx pipeline run\`.`);
+    throw inputError(`${where}: not valid JSON (${detail})`, `Re-run the stage that writes it: \`npx pipeline run\`.`);
   }
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const key = issue.path.length ? issue.path.map(String).join('.') : '(top level)';
-    throw new UsageError(
+    throw inputError(
       `${rel}: ${key}: ${issue.message}`,
       `The file does not have the shape the report expects; re-run the pipeline (\`npx pipeline run\`) to rewrite it.`,
     );
@@ -126,10 +131,10 @@ function readJson<T>(root: string, rel: string, schema: z.ZodType<T>): T {
 export function parsePredictionsCsv(text: string, rel = PREDICTIONS_FILE): ComparePlotData {
   const lines = text.split(/\r?\n/);
   while (lines.length && lines[lines.length - 1] === '') lines.pop();
-  if (lines.length < 2) throw new UsageError(`${rel}: has no data rows`, 'Re-run the compare stage: `npx pipeline run compare`.');
+  if (lines.length < 2) throw inputError(`${rel}: has no data rows`, 'Re-run the compare stage: `npx pipeline run compare`.');
   const header = lines[0].split(',').map((h) => h.trim());
   if (header[0] !== 'actual' || !header.includes('float')) {
-    throw new UsageError(
+    throw inputError(
       `${rel}:1:1: header must start with \`actual\` and include \`float\`, got \`${lines[0]}\``,
       'Re-run the compare stage: `npx pipeline run compare`.',
     );
@@ -138,12 +143,12 @@ export function parsePredictionsCsv(text: string, rel = PREDICTIONS_FILE): Compa
   for (let i = 1; i < lines.length; i++) {
     const fields = lines[i].split(',');
     if (fields.length !== header.length) {
-      throw new UsageError(`${rel}:${i + 1}: expected ${header.length} fields, found ${fields.length}`, 'Re-run the compare stage.');
+      throw inputError(`${rel}:${i + 1}: expected ${header.length} fields, found ${fields.length}`, 'Re-run the compare stage.');
     }
     for (let j = 0; j < fields.length; j++) {
       const v = Number(fields[j]);
       if (fields[j].trim() === '' || !Number.isFinite(v)) {
-        throw new UsageError(
+        throw inputError(
           `${rel}:${i + 1}: column ${j + 1} (${header[j]}): \`${fields[j]}\` is not a finite number`,
           'Re-run the compare stage.',
         );
@@ -154,7 +159,7 @@ export function parsePredictionsCsv(text: string, rel = PREDICTIONS_FILE): Compa
   return { actual: cols[0], predictions: Object.fromEntries(header.slice(1).map((h, j) => [h, cols[j + 1]])) };
 }
 
-/** Load every artifact the report needs from the workspace `root`, or throw a UsageError saying what is missing. */
+/** Load every artifact the report needs from the workspace `root`, or throw a CommandError saying what is missing. */
 export function loadReportInputs(root: string): ReportInputs {
   const base = [MODEL_FILE, COMPARE_METRICS_FILE, PREDICTIONS_FILE, GATE_METRICS_FILE, LAST_RUN_FILE];
   const missing = base.filter((f) => !existsSync(path.join(root, f)));
@@ -166,18 +171,18 @@ export function loadReportInputs(root: string): ReportInputs {
     if (!existsSync(path.join(root, f))) missing.push(f);
   }
   if (missing.length) {
-    throw new UsageError(
+    throw inputError(
       `the report needs pipeline artifacts that are missing in ${root}:\n${missing.map((f) => `  ${f}`).join('\n')}`,
       RUN_FIRST,
     );
   }
   if (!compareRows!.float) {
-    throw new UsageError(`${COMPARE_METRICS_FILE}: models.float: missing (the float model's row)`, 'Re-run the compare stage.');
+    throw inputError(`${COMPARE_METRICS_FILE}: models.float: missing (the float model's row)`, 'Re-run the compare stage.');
   }
 
   const model = readJson(root, MODEL_FILE, modelSchema);
   if (model.features.length !== model.coefficients.length) {
-    throw new UsageError(
+    throw inputError(
       `${MODEL_FILE}: ${model.features.length} features but ${model.coefficients.length} coefficients`,
       'Re-run the train stage: `npx pipeline run train`.',
     );
@@ -186,7 +191,7 @@ export function loadReportInputs(root: string): ReportInputs {
     const rel = quantFile(k.scheme!, k.bits!);
     const q = readJson(root, rel, quantSchema);
     if (q.coefficients.length !== model.features.length) {
-      throw new UsageError(
+      throw inputError(
         `${rel}: coefficients: ${q.coefficients.length} values but the model has ${model.features.length} features`,
         `Re-run the quantize stage: \`npx pipeline run quantize-${k.bits}\`.`,
       );

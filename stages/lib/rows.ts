@@ -1,6 +1,6 @@
 // Rows to score, as CSV (a header naming the columns) or JSON (an array of objects), with the model's feature columns
 // by name in any order; other columns are ignored. A bad row is an error naming its row and column.
-import { suggestion } from '../../runner/core/errors.js';
+import { suggestion } from './suggest.js';
 
 export type RowFormat = 'csv' | 'json';
 

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { formatDuration, impliedEdges, renderDagSvg } from '../../stages/lib/report-dag.js';
+import * as publicReport from 'pipeline-dag/report';
+import { formatDuration, impliedEdges, renderDagSvg } from '../../runner/graph/draw-svg.js';
 
 // The California-housing pipeline's `needs:` edges, as the engine records them in last-run.json.
 const NODES = ['load', 'train', 'gate', 'quantize-8', 'quantize-16', 'compare', 'predict'];
@@ -10,7 +11,7 @@ const EDGES: [string, string][] = [
   ['load', 'predict'], ['train', 'predict'], ['quantize-8', 'predict'], ['quantize-16', 'predict'],
 ];
 
-describe('report DAG drawing', function () {
+describe('DAG drawing as SVG (runner/graph/draw-svg.ts)', function () {
   it('finds the edges implied by longer paths (everything but the transitive reduction)', function () {
     const implied = [...impliedEdges(NODES, EDGES)].map((k) => k.replace('\n', ' → ')).sort();
     expect(implied).to.deep.equal([
@@ -44,5 +45,11 @@ describe('report DAG drawing', function () {
       '0 ms', '999 ms', '1.00 s', '12.3 s', '1 min 1 s', '2 min 5 s',
     ]);
     expect(formatDuration(undefined)).to.equal('');
+  });
+
+  it('is what the report imports as `pipeline-dag/report` (the compiled engine draws the same SVG)', async function () {
+    const statuses = { load: { status: 'ran', durationMs: 40 } };
+    expect(await publicReport.renderDagSvg(NODES, EDGES, statuses)).to.equal(await renderDagSvg(NODES, EDGES, statuses));
+    expect(publicReport.formatDuration(1500)).to.equal('1.50 s');
   });
 });

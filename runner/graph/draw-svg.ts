@@ -1,5 +1,6 @@
-// The pipeline's DAG drawn as a self-contained SVG: dagre lays it out, we emit rects, edge paths, arrowheads and
-// labels, each node coloured by the stage's status in the last run. No element ids, no scripts, no external fonts.
+// The stage graph drawn as a self-contained SVG (the HTML report's DAG; `pipeline-dag/report` exports it): dagre lays
+// it out, we emit rects, edge paths, arrowheads and labels, each node coloured by the stage's status in the last run.
+// No element ids, no scripts, no external fonts. Imports nothing from the engine, only @dagrejs/dagre.
 
 export type StageStatus = 'ran' | 'cached' | 'skipped' | 'failed' | 'blocked';
 
