@@ -33,7 +33,7 @@ export function makeCmd(cwd: string, args: string[] = []): Cmd {
   return { file: 'make', args: ['-s', `-j${JOBS}`, ...args], cwd };
 }
 
-/** The real California-housing pipeline in a scratch copy: pipeline.yaml, stages/, runner/ (the stages import its types). */
+/** The real California-housing pipeline in a scratch copy: pipeline.yaml, stages/, runner/, dist/ linked (the stages import `pipeline-dag/stage`). */
 export function realWorkspace(ctx: BenchContext, name: string): string {
   const dir = path.join(ctx.tmp, name);
   mkdirSync(dir, { recursive: true });
@@ -41,6 +41,8 @@ export function realWorkspace(ctx: BenchContext, name: string): string {
     cpSync(path.join(ctx.repo, f), path.join(dir, f), { recursive: true });
   }
   symlinkSync(path.join(ctx.repo, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
+  // The stages import `pipeline-dag/stage`, which package.json's exports resolve to the compiled dist/.
+  symlinkSync(path.join(ctx.repo, 'dist'), path.join(dir, 'dist'), 'dir');
   return dir;
 }
 

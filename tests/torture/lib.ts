@@ -36,7 +36,7 @@ export function workspace(prefix: string, yaml: string): string {
 }
 
 /**
- * A temp copy of the project (pipeline.yaml, stages/, runner/, package.json, node_modules symlinked) for running
+ * A temp copy of the project (pipeline.yaml, stages/, runner/, package.json; node_modules and dist symlinked) for running
  * the real ML pipeline without touching the repository.
  */
 export function projectCopy(prefix: string): string {
@@ -44,6 +44,8 @@ export function projectCopy(prefix: string): string {
   for (const name of ['pipeline.yaml', 'package.json', 'tsconfig.json']) cpSync(path.join(repoRoot, name), path.join(dir, name));
   for (const name of ['stages', 'runner']) cpSync(path.join(repoRoot, name), path.join(dir, name), { recursive: true });
   symlinkSync(path.join(repoRoot, 'node_modules'), path.join(dir, 'node_modules'));
+  // The stages import `pipeline-dag/stage`, which package.json's exports resolve to the compiled dist/.
+  symlinkSync(path.join(repoRoot, 'dist'), path.join(dir, 'dist'));
   return dir;
 }
 
