@@ -4,6 +4,7 @@
 import type * as CommanderModule from 'commander';
 import { createRequire } from 'node:module';
 import { BusyError, ExitCode, UsageError } from '../core/errors.js';
+import { BUILTIN_COMMANDS } from '../config/schema.js';
 
 // commander is CommonJS: require() loads it a few ms faster than the ESM wrapper, on every command.
 const { Command, CommanderError, InvalidArgumentError, Option } = createRequire(import.meta.url)('commander') as typeof CommanderModule;
@@ -27,7 +28,7 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-const BUILTINS = new Set(['run', 'status', 'dag', 'metrics', 'validate', 'gc', 'schema', 'ci', 'cache', 'fingerprint', 'help']);
+const BUILTINS = new Set<string>(BUILTIN_COMMANDS);
 
 /** The first word that is not an option (or an option's value): the command. */
 function commandWord(argv: string[]): { index: number; word?: string } {

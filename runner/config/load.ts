@@ -29,6 +29,7 @@ import {
   type RawStage,
 } from './schema.js';
 import { ConfigError, UsageError, suggestion } from '../core/errors.js';
+import { isGlobPattern } from '../core/paths.js';
 import type { Params, PipelineConfig, Position, StageConfig } from './types.js';
 
 export interface LoadOptions {
@@ -627,8 +628,6 @@ function entryPath(stage: string, field: string, value: string | string[] | null
   return typeof value === 'string' ? ['stages', stage, field] : ['stages', stage, field, i];
 }
 
-const GLOB_CHARS = /[*?[\]{}]/;
-
 /**
  * Normalizes a workspace-relative path (forward slashes, no `./`, no trailing `/`) or fails with a message
  * naming `what` (e.g. "stage `fit`: out").
@@ -647,7 +646,7 @@ function normalizePath(raw: string, what: string, pos: Position, opts: { glob: b
   if (norm === '..' || norm.startsWith('../'))
     fail('points outside the workspace (`..`)', 'inputs and outputs must live inside the folder of pipeline.yaml');
   if (norm === '.' || norm === '') fail('is the workspace itself', 'name a file or folder inside the workspace');
-  if (!opts.glob && GLOB_CHARS.test(norm)) fail('is a glob pattern', 'only `deps` may use patterns; name the exact path');
+  if (!opts.glob && isGlobPattern(norm)) fail('is a glob pattern', 'only `deps` may use patterns; name the exact path');
   return norm;
 }
 
@@ -940,7 +939,7 @@ function checkDepsProducedElsewhere(src: Source, raw: RawPipeline, stages: Stage
   };
   for (const s of stages) {
     s.deps.forEach((dep, i) => {
-      if (GLOB_CHARS.test(dep)) return;
+      if (isGlobPattern(dep)) return;
       let producer = owner.get(dep) ?? dirs.get(dep);
       const parts = dep.split('/');
       for (let k = parts.length - 1; k >= 1 && producer === undefined; k--) producer = owner.get(parts.slice(0, k).join('/'));

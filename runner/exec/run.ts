@@ -8,6 +8,7 @@ import path from 'node:path';
 import { RUN_RECORD_VERSION, type OutRecord } from '../store/cache.js';
 import type { Engine } from '../plan/engine.js';
 import { UsageError, ExitCode, formatPosition } from '../core/errors.js';
+import { isGlobPattern } from '../core/paths.js';
 import { executeStage } from './process.js';
 import { definitionOf } from '../plan/fingerprint.js';
 import { canonicalJson } from '../store/hash.js';
@@ -167,7 +168,7 @@ export async function runPipeline(engine: Engine, options: RunOptions, reporter:
 async function checkDeps(engine: Engine, selected: Set<string>): Promise<void> {
   for (const name of selected) {
     const stage = engine.graph.stage(name);
-    const missing = stage.deps.filter((d) => !/[*?[\]{}]/.test(d) && !existsSync(engine.ws.abs(d)));
+    const missing = stage.deps.filter((d) => !isGlobPattern(d) && !existsSync(engine.ws.abs(d)));
     if (missing.length > 0) {
       const i = stage.deps.indexOf(missing[0]);
       const pos = engine.config.positionOf(['stages', name, 'deps', i]);

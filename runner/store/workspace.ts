@@ -5,10 +5,9 @@ import path from 'node:path';
 import { removeStaleTemps } from '../core/atomic.js';
 import type { Cache, OutRecord } from './cache.js';
 import { UsageError } from '../core/errors.js';
+import { isGlobPattern } from '../core/paths.js';
 import { hashBytes, listFiles, manifestText, type DirManifest, type ManifestEntry } from './hash.js';
 import type { StatCache } from './stat-cache.js';
-
-const GLOB_CHARS = /[*?[\]{}]/;
 
 /** An out or dep that is unsafe (a symlink leaving the workspace, a non-regular file): exit 2. */
 export class WorkspaceError extends UsageError {
@@ -177,7 +176,7 @@ export class Workspace {
     const hashes: Record<string, string> = {};
     const missing: string[] = [];
     for (const pattern of patterns) {
-      if (GLOB_CHARS.test(pattern)) {
+      if (isGlobPattern(pattern)) {
         const { glob } = await import('tinyglobby');
         const matches = await glob(pattern, { cwd: this.root, onlyFiles: true, dot: false, expandDirectories: false });
         if (matches.length === 0) missing.push(pattern);
