@@ -68,7 +68,7 @@ export default async function predictCommand(ctx: CommandContext): Promise<numbe
       predict = (X, n) => predictLinear(X, n, model.features.length, model.coefficients, model.intercept);
     } else {
       const bits: Bits = opts.model === 'q8' ? 8 : 16;
-      const file = path.join(ws(PATHS.quantDir(bits)), `${opts.scheme}.bin`);
+      const file = ws(PATHS.quantFile(bits, opts.scheme, 'bin'));
       const bytes = await readFile(file).catch(() => {
         throw new ArtifactError(`${file} does not exist; run \`npx pipeline run\` first to build the quantized models`);
       });

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { StageContext } from 'pipeline-dag/stage';
-import { inputPath, outPath, PATHS } from './lib/artifacts.js';
+import { inputPath, outPath, PATHS, quantFileName } from './lib/artifacts.js';
 import { jsonText, writeFileAtomic } from './lib/atomic.js';
 import { readDataset } from './lib/dataset.js';
 import { checkCompatible } from './lib/evaluate.js';
@@ -67,10 +67,10 @@ export default async function quantize(ctx: StageContext): Promise<void> {
       float_intercept: model.intercept,
       bias_corrected: correct,
       bias_correction: q.intercept - model.intercept,
-      packed: { file: `${scheme}.bin`, size_bytes: packed.length, sha256: createHash('sha256').update(packed).digest('hex') },
+      packed: { file: quantFileName(scheme, 'bin'), size_bytes: packed.length, sha256: createHash('sha256').update(packed).digest('hex') },
     };
-    await writeFileAtomic(path.join(dir, `${scheme}.bin`), packed);
-    await writeFileAtomic(path.join(dir, `${scheme}.json`), jsonText(info));
+    await writeFileAtomic(path.join(dir, quantFileName(scheme, 'bin')), packed);
+    await writeFileAtomic(path.join(dir, quantFileName(scheme, 'json')), jsonText(info));
     ctx.log.info(`${scheme}-${bits}: q = [${info.q.join(', ')}], intercept ${q.intercept}, ${packed.length} bytes`);
   }
 }

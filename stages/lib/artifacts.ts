@@ -1,5 +1,5 @@
 // The fixed artifact paths of the California-housing pipeline (workspace-relative, as declared in pipeline.yaml),
-// and the model names used across compare, predict and the predict command.
+// and the model names used across compare, predict, the predict command and the report: the one place they are spelt.
 import type { StageContext } from 'pipeline-dag/stage';
 import { BITS, SCHEMES, type Bits, type Scheme } from './quant.js';
 
@@ -10,6 +10,8 @@ export const PATHS = {
   model: 'build/model/model.json',
   gateMetrics: 'build/gate/metrics.json',
   quantDir: (bits: Bits) => `build/quant/q${bits}`,
+  /** One quantized model in its stage's folder: `<scheme>.json` (parameters and weights), `<scheme>.bin` (packed). */
+  quantFile: (bits: Bits, scheme: Scheme, ext: 'json' | 'bin') => `build/quant/q${bits}/${quantFileName(scheme, ext)}`,
   compareMetrics: 'build/compare/metrics.json',
   compareMd: 'build/compare/compare.md',
   comparePredictions: 'build/compare/test-predictions.csv',
@@ -17,6 +19,11 @@ export const PATHS = {
   predictions: 'build/predict/predictions.csv',
   predictMetrics: 'build/predict/metrics.json',
 } as const;
+
+/** The file name of a quantized model inside `PATHS.quantDir(bits)`. */
+export function quantFileName(scheme: Scheme, ext: 'json' | 'bin'): string {
+  return `${scheme}.${ext}`;
+}
 
 export interface QuantKey {
   name: string;

@@ -9,7 +9,7 @@ import { regressionMetrics, type RegressionMetrics } from './metrics.js';
 import { readModel, type LinearModel } from './model.js';
 import { predictLinear } from './ols.js';
 import { dequantize, predictQuantized, unpackQuant, type Bits, type QuantModel } from './quant.js';
-import { inputPath, PATHS, QUANT_KEYS, quantDirInput } from './artifacts.js';
+import { inputPath, PATHS, QUANT_KEYS, quantDirInput, quantFileName } from './artifacts.js';
 import { fixed, textTable } from './table.js';
 
 /** What the compare and predict stages evaluate: the float model, the test set (checked to fit it), the quantized models. */
@@ -31,7 +31,7 @@ export interface NamedQuant {
 export async function readQuantModels(dirs: Record<Bits, string>): Promise<NamedQuant[]> {
   const out: NamedQuant[] = [];
   for (const k of QUANT_KEYS) {
-    const file = path.join(dirs[k.bits], `${k.scheme}.bin`);
+    const file = path.join(dirs[k.bits], quantFileName(k.scheme, 'bin'));
     const bytes = await readFile(file).catch((err: NodeJS.ErrnoException) => {
       throw new Error(`${file}: cannot read (${err.code ?? err.message}). Rebuild it with \`npx pipeline run\``);
     });

@@ -4,25 +4,27 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { CommandError } from 'pipeline-dag/command';
+import { PATHS } from './artifacts.js';
+import { ModelSchema } from './model.js';
 import { quantizedKeys, type ComparePlotData } from './plots.js';
+import { isScheme } from './quant.js';
 
-export const MODEL_FILE = 'build/model/model.json';
-export const COMPARE_METRICS_FILE = 'build/compare/metrics.json';
-export const PREDICTIONS_FILE = 'build/compare/test-predictions.csv';
-export const GATE_METRICS_FILE = 'build/gate/metrics.json';
-export const LAST_RUN_FILE = '.pipeline/last-run.json';
+const MODEL_FILE = PATHS.model;
+const COMPARE_METRICS_FILE = PATHS.compareMetrics;
+const PREDICTIONS_FILE = PATHS.comparePredictions;
+const GATE_METRICS_FILE = PATHS.gateMetrics;
+/** Written by the engine after every run: the stages' statuses and the graph. */
+const LAST_RUN_FILE = '.pipeline/last-run.json';
 
-export function quantFile(scheme: string, bits: number): string {
-  return `build/quant/q${bits}/${scheme}.json`;
+/** A quantized model's parameters file, for a `<scheme>-<bits>` key of the compare table. */
+function quantFile(scheme: string, bits: number): string {
+  if (!isScheme(scheme) || (bits !== 8 && bits !== 16)) {
+    throw inputError(`${COMPARE_METRICS_FILE}: models: \`${scheme}-${bits}\` is not a model the quantize stages write`, 'Re-run the compare stage.');
+  }
+  return PATHS.quantFile(bits, scheme, 'json');
 }
 
 const finite = z.number().refine(Number.isFinite, 'must be a finite number');
-
-const modelSchema = z.looseObject({
-  features: z.array(z.string()).min(1),
-  coefficients: z.array(finite).min(1),
-  intercept: finite,
-});
 
 const quantSchema = z.looseObject({
   scheme: z.string().optional(),
@@ -180,13 +182,7 @@ export function loadReportInputs(root: string): ReportInputs {
     throw inputError(`${COMPARE_METRICS_FILE}: models.float: missing (the float model's row)`, 'Re-run the compare stage.');
   }
 
-  const model = readJson(root, MODEL_FILE, modelSchema);
-  if (model.features.length !== model.coefficients.length) {
-    throw inputError(
-      `${MODEL_FILE}: ${model.features.length} features but ${model.coefficients.length} coefficients`,
-      'Re-run the train stage: `npx pipeline run train`.',
-    );
-  }
+  const model = readJson(root, MODEL_FILE, ModelSchema);
   const quantized: QuantizedModel[] = quantKeys.map((k) => {
     const rel = quantFile(k.scheme!, k.bits!);
     const q = readJson(root, rel, quantSchema);

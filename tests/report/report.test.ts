@@ -136,6 +136,22 @@ describe('pipeline report', function () {
     expect(existsSync(path.join(dir, 'reports'))).to.equal(false);
   });
 
+  it('reads the model with the train stage\'s own schema: a model the stages would refuse is refused, naming the key', async function () {
+    const dir = workspace();
+    const file = path.join(dir, 'build/model/model.json');
+    const m = JSON.parse(readFileSync(file, 'utf8'));
+    m.coefficients.pop();
+    writeFileSync(file, JSON.stringify(m));
+    const short = await runCommand(report, dir, []);
+    expect(short.code).to.equal(2);
+    expect(short.stderr).to.include('build/model/model.json: coefficients: 7 coefficients for 8 features');
+    writeFileSync(file, JSON.stringify({ features: m.features, coefficients: [...m.coefficients, 1], intercept: m.intercept }));
+    const partial = await runCommand(report, dir, []);
+    expect(partial.code).to.equal(2);
+    expect(partial.stderr).to.match(/build\/model\/model\.json: format: /);
+    expect(existsSync(path.join(dir, 'reports'))).to.equal(false);
+  });
+
   it('a bad predictions value names the row and the column', async function () {
     const dir = workspace({ rows: 20 });
     const file = path.join(dir, 'build/compare/test-predictions.csv');

@@ -1,7 +1,9 @@
 // A synthetic workspace with the artifacts a pipeline run leaves behind (shapes as the stages write them), with
 // realistic California-housing-like numbers from a seeded generator, so the report can be tested without a run.
+import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { MODEL_FORMAT, modelJson, type LinearModel } from '../../../stages/lib/model.js';
 
 export const FEATURES = ['MedInc', 'HouseAge', 'AveRooms', 'AveBedrms', 'Population', 'AveOccup', 'Latitude', 'Longitude'];
 // Coefficients of the float model on the real split (rounded; realistic magnitudes).
@@ -112,10 +114,21 @@ export function writeSyntheticWorkspace(dir: string, opts: SyntheticOptions = {}
   const g = metrics('float');
   write('build/gate/metrics.json', JSON.stringify({ r2: g.r2, mse: g.mse, mae: g.mae, mape: g.mape }, null, 2));
 
-  write(
-    'build/model/model.json',
-    JSON.stringify({ features: FEATURES, coefficients: FLOAT_COEFFICIENTS, intercept: FLOAT_INTERCEPT }, null, 2),
-  );
+  // The train stage's model file, in the shape stages/lib/model.ts checks (the report reads it with that schema).
+  const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+  const model: LinearModel = {
+    format: MODEL_FORMAT,
+    version: 1,
+    target: 'MedHouseVal',
+    features: FEATURES,
+    coefficients: FLOAT_COEFFICIENTS,
+    intercept: FLOAT_INTERCEPT,
+    train_rows: n * 4,
+    data_sha256: sha('synthetic data'),
+    source_sha256: sha('synthetic source'),
+    split: { seed: 42, test_size: 0.2 },
+  };
+  write('build/model/model.json', JSON.stringify(modelJson(model), null, 2));
   for (const scheme of SCHEMES) {
     for (const bits of [8, 16]) {
       const noise = scheme === 'minmax' ? (bits === 8 ? 0.004 : 0.00002) : bits === 8 ? 0.002 : 0.000008;
