@@ -5,6 +5,7 @@ import type * as CommanderModule from 'commander';
 import { createRequire } from 'node:module';
 import { BusyError, ExitCode, UsageError } from '../core/errors.js';
 import { BUILTIN_COMMANDS } from '../config/schema.js';
+import { isCommandError } from '../public/command.js';
 
 // commander is CommonJS: require() loads it a few ms faster than the ESM wrapper, on every command.
 const { Command, CommanderError, InvalidArgumentError, Option } = createRequire(import.meta.url)('commander') as typeof CommanderModule;
@@ -189,7 +190,7 @@ export function reportError(err: unknown): number {
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
     return ExitCode.usage;
   }
-  if (err instanceof UsageError) {
+  if (err instanceof UsageError || isCommandError(err)) {
     process.stderr.write(`error: ${err.message}\n${err.hint ? `hint: ${err.hint}\n` : ''}`);
     return err.exitCode;
   }

@@ -2,14 +2,9 @@
 import { createRequire } from 'node:module';
 import type { Position } from '../config/types.js';
 
-export const ExitCode = {
-  ok: 0,
-  stageFailed: 1,
-  usage: 2,
-  gateFailed: 3,
-  busy: 4,
-  interrupted: 130,
-} as const;
+// One list of exit codes, shared with workspace commands through `pipeline-dag/command`.
+import { ExitCode } from '../public/command.js';
+export { ExitCode };
 
 export function formatPosition(pos: Position): string {
   return `${pos.file}:${pos.line}:${pos.col}`;

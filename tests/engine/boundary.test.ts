@@ -170,12 +170,29 @@ stages:
     gate: true
     params: {value: 3, min: 2}
     outs: [build/score.txt]
+commands:
+  score: mod/score-cli.ts
+`;
+
+// A workspace command that fails the way the engine's own commands do: message, hint, exit code.
+const SCORE_CLI_TS = `import { CommandError, ExitCode, type CommandFunction } from 'pipeline-dag/command';
+
+const score: CommandFunction = (ctx) => {
+  if (ctx.argv[0] === undefined) throw new CommandError('score: which value? none given', { hint: 'run \\\`pipeline score 3\\\`' });
+  if (ctx.argv[0] === 'busy') throw new CommandError('score: busy', { exitCode: ExitCode.busy });
+  ctx.stdout.write(\`\${Number(ctx.argv[0]) * 2}\\n\`);
+  return ExitCode.ok;
+};
+export default score;
 `;
 
 describe('engine boundary: a workspace with the engine installed as a package', function () {
   let ws: Workspace;
   before(() => {
-    ws = makeWorkspace({ yaml: YAML, files: { 'mod/gate.ts': GATE_TS, 'mod/lib.ts': 'export const score = (v: number): number => v * 2;\n' } });
+    ws = makeWorkspace({
+      yaml: YAML,
+      files: { 'mod/gate.ts': GATE_TS, 'mod/lib.ts': 'export const score = (v: number): number => v * 2;\n', 'mod/score-cli.ts': SCORE_CLI_TS },
+    });
     mkdirSync(ws.path('node_modules'));
     symlinkSync(repoRoot, ws.path('node_modules/pipeline-dag'), 'dir');
   });
@@ -196,6 +213,15 @@ describe('engine boundary: a workspace with the engine installed as a package', 
     expect(r.exitCode, r.stderr + r.stdout).to.equal(3);
     const stage = (r.json as { stages: { name: string; status: string; reason: string }[] }).stages[0];
     expect([stage.status, stage.reason]).to.deep.equal(['failed', 'score 6 < min 10']);
+  });
+
+  it('a CommandError thrown by a workspace command prints its message and hint and exits with its code', async function () {
+    const ok = await ws.run(['score', '4']);
+    expect([ok.exitCode, ok.stdout, ok.stderr]).to.deep.equal([0, '8\n', '']);
+    const bad = await ws.run(['score']);
+    expect([bad.exitCode, bad.stderr]).to.deep.equal([2, 'error: score: which value? none given\nhint: run `pipeline score 3`\n']);
+    const busy = await ws.run(['score', 'busy']);
+    expect([busy.exitCode, busy.stderr]).to.deep.equal([4, 'error: score: busy\n']);
   });
 });
 
