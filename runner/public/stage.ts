@@ -58,6 +58,3 @@ export class GateVerdict extends Error {
     Object.defineProperty(this, GATE_VERDICT, { value: true });
   }
 }
-
-// Kept for the engine's command runner; workspace commands import these from `pipeline-dag/command`.
-export type { CommandContext, CommandFunction } from './command.js';

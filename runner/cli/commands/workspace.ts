@@ -1,7 +1,7 @@
 // Commands a workspace adds (`commands:` in pipeline.yaml): `pipeline NAME args…` bundles the module like a
 // stage's and calls its default export in this process with argv and the standard streams.
 import type { GlobalOptions } from '../main.js';
-import type { CommandFunction } from '../../public/stage.js';
+import type { CommandFunction } from '../../public/command.js';
 import { openEngine } from '../../plan/engine.js';
 import { UsageError, suggestion } from '../../core/errors.js';
 import { pathToFileURL } from 'node:url';

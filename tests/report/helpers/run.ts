@@ -1,6 +1,6 @@
 // Run a workspace command function in-process with captured stdout/stderr.
 import { PassThrough, Writable } from 'node:stream';
-import type { CommandFunction } from '../../../runner/public/stage.js';
+import type { CommandFunction } from 'pipeline-dag/command';
 
 export async function runCommand(
   fn: CommandFunction,
