@@ -13,13 +13,14 @@ import { UsageError } from '../core/errors.js';
 const ENGINE_PACKAGE = ['pipeline-dag', 'pipeline-dag/*'];
 
 interface ClosureIndex {
-  version: 2;
+  /** Bumped when the bundling rules change, so every closure is read again (3: the engine's package is external). */
+  version: 3;
   /** module → (file → hash) as last bundled. */
   modules: Record<string, Record<string, string>>;
 }
 
 export class ModuleCode {
-  private index: ClosureIndex = { version: 2, modules: {} };
+  private index: ClosureIndex = { version: 3, modules: {} };
   private dirty = false;
 
   constructor(
@@ -30,7 +31,7 @@ export class ModuleCode {
     if (existsSync(file)) {
       try {
         const data = JSON.parse(readFileSync(file, 'utf8')) as ClosureIndex;
-        if (data.version === 2) this.index = data;
+        if (data.version === 3) this.index = data;
       } catch {
         // rebuilt on demand
       }
