@@ -21,7 +21,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError, UsageError } from '../core/errors.js';
-import { DiagnosticList, MAX_DIAGNOSTICS } from '../core/diagnostic.js';
+import { DiagnosticList, MAX_DIAGNOSTICS, type Range } from '../core/diagnostic.js';
 import { buildCommands, checkCycles, checkDepsProducedElsewhere, checkOuts, stageDag } from './checks.js';
 import { digestOf, displayName, readCachedConfig, searchConfig, writeCachedConfig, type CachedConfig } from './find.js';
 import { Source, type KeyPath } from './positions.js';
@@ -123,10 +123,14 @@ function fromCache(src: Source, absFile: string, digest: string, cached: CachedC
   return finish(src, { file: absFile, root, version: 1, ...cached, digest });
 }
 
-/** Adds the (non-enumerable) positionOf; YAML is parsed only if a position is asked for. */
+/** Adds the (non-enumerable) positionOf and rangeOf; YAML is parsed only if a position is asked for. */
 function finish(src: Source, config: Omit<PipelineConfig, 'positionOf'>): PipelineConfig {
   Object.defineProperty(config, 'positionOf', {
     value: (keyPath: KeyPath): Position => src.valuePos(keyPath),
+    enumerable: false,
+  });
+  Object.defineProperty(config, 'rangeOf', {
+    value: (keyPath: KeyPath, part: 'key' | 'value' = 'value'): Range => (part === 'key' ? src.keyRange(keyPath) : src.valueRange(keyPath)),
     enumerable: false,
   });
   return config as PipelineConfig;
