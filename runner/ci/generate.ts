@@ -9,6 +9,7 @@ import { Document } from 'yaml';
 import { writeFileAtomic } from '../core/atomic.js';
 import { parseCiSettings, type CiJob, type CiSettings, type CiStep } from './settings.js';
 import { Dag } from '../core/dag.js';
+import { StageGraph } from '../graph/graph.js';
 import { ConfigError, ExitCode, UsageError, suggestion } from '../core/errors.js';
 import type { PipelineConfig, StageConfig } from '../config/types.js';
 
@@ -70,20 +71,9 @@ function nodeSetup(nodeVersion: string | number): Step[] {
   ];
 }
 
-/** The stage graph of a config (built once per config). */
 const dags = new WeakMap<PipelineConfig, Dag>();
-function stageDag(config: PipelineConfig): Dag {
-  let dag = dags.get(config);
-  if (!dag) {
-    const byName = new Map(config.stages.map((s) => [s.name, s]));
-    dag = new Dag(
-      config.stages.map((s) => s.name),
-      (n) => byName.get(n)!.needs,
-    );
-    dags.set(config, dag);
-  }
-  return dag;
-}
+/** The stage graph of a config (built once per config). */
+const stageDag = (config: PipelineConfig): Dag => dags.get(config) ?? dags.set(config, new StageGraph(config).dag).get(config)!;
 
 /** All stages downstream of `stage`, in declaration order. */
 function downstreamOf(config: PipelineConfig, stage: string): string[] {
