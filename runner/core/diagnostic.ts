@@ -129,7 +129,7 @@ export function formatDiagnostic(d: Diagnostic, prefix = 'error: '): string {
 export function formatDiagnostics(list: readonly Diagnostic[], omitted = 0): string {
   const blocks = list.map((d) => formatDiagnostic(d, d.severity === 'error' ? 'error: ' : 'warning: '));
   if (omitted > 0)
-    blocks.push(`… and ${omitted} more ${omitted === 1 ? 'error' : 'errors'} not shown (only the first ${list.length} are listed; fix these and run again)`);
+    blocks.push(`… and ${omitted} more ${omitted === 1 ? 'error' : 'errors'} not shown (fix these and run again)`);
   return blocks.join('\n') + '\n';
 }
 

@@ -241,7 +241,7 @@ describe('config diagnostics: the human form', () => {
       'error: pipeline.yaml:12:12: stage `report`: out `build/model.json` is also written by stage `train` (at 9:12)\n' +
         'hint: outs may not overlap: each file or folder out belongs to one stage as a whole\n' +
         '  related: pipeline.yaml:9:12: stage `train` writes `build/model.json`\n' +
-        '… and 3 more errors not shown (only the first 1 are listed; fix these and run again)\n',
+        '… and 3 more errors not shown (fix these and run again)\n',
     );
   });
 });
