@@ -8,6 +8,8 @@ import path from 'node:path';
 import { Document } from 'yaml';
 import { writeFileAtomic } from '../core/atomic.js';
 import { parseCiSettings, type CiJob, type CiSettings, type CiStep } from './settings.js';
+import { Dag } from '../core/dag.js';
+import { StageGraph } from '../graph/graph.js';
 import { ConfigError, ExitCode, UsageError, suggestion } from '../core/errors.js';
 import type { PipelineConfig, StageConfig } from '../config/types.js';
 
@@ -69,21 +71,14 @@ function nodeSetup(nodeVersion: string | number): Step[] {
   ];
 }
 
+const dags = new WeakMap<PipelineConfig, Dag>();
+/** The stage graph of a config (built once per config). */
+const stageDag = (config: PipelineConfig): Dag => dags.get(config) ?? dags.set(config, new StageGraph(config).dag).get(config)!;
+
 /** All stages downstream of `stage`, in declaration order. */
 function downstreamOf(config: PipelineConfig, stage: string): string[] {
-  const seen = new Set<string>([stage]);
-  let grew = true;
-  while (grew) {
-    grew = false;
-    for (const s of config.stages) {
-      if (!seen.has(s.name) && s.needs.some((n) => seen.has(n))) {
-        seen.add(s.name);
-        grew = true;
-      }
-    }
-  }
-  seen.delete(stage);
-  return config.stages.filter((s) => seen.has(s.name)).map((s) => s.name);
+  const after = stageDag(config).descendants([stage]);
+  return config.stages.filter((s) => after.has(s.name)).map((s) => s.name);
 }
 
 function checkOuts(config: PipelineConfig, stage: StageConfig): void {
@@ -93,6 +88,7 @@ function checkOuts(config: PipelineConfig, stage: StageConfig): void {
         config.positionOf(['stages', stage.name, 'outs', i]),
         `out \`${out}\` of stage \`${stage.name}\` cannot be carried between CI jobs (it contains \`\${{\` or a line break)`,
         'rename the out',
+        'ci-out-name',
       );
     }
   });
@@ -230,6 +226,7 @@ function checkJobs(config: PipelineConfig, ci: CiSettings): Map<string, string> 
         stage.pos,
         `stage \`${stage.name}\` would get the CI job id \`${id}\`, which ${owner.get(id)} already has`,
         'rename the stage',
+        'ci-job-id',
       );
     }
     ids.set(stage.name, id);
@@ -242,6 +239,7 @@ function checkJobs(config: PipelineConfig, ci: CiSettings): Map<string, string> 
         config.positionOf(['ci', 'jobs', id]),
         `CI job id \`${id}\` is not valid`,
         'a job id starts with a letter or `_` and holds only letters, digits, `_` and `-`',
+        'ci-job-id',
       );
     }
     if (owner.has(id)) {
@@ -249,6 +247,7 @@ function checkJobs(config: PipelineConfig, ci: CiSettings): Map<string, string> 
         config.positionOf(['ci', 'jobs', id]),
         `CI job \`${id}\` clashes with ${owner.get(id)}`,
         'pick another job id',
+        'ci-job-id',
       );
     }
     owner.set(id, `the job \`${id}\` of ci.jobs`);
@@ -261,35 +260,44 @@ function checkJobs(config: PipelineConfig, ci: CiSettings): Map<string, string> 
           config.positionOf(['ci', 'jobs', id, 'needs', i]),
           need === id ? `CI job \`${id}\` needs itself` : `CI job \`${id}\` needs unknown job or stage \`${need}\`${suggestion(need, known)}`,
           'list stage names, `test`, or other jobs of ci.jobs',
+          'unknown-need',
         );
       }
     });
   }
   // Cycles among the extra jobs, and artifacts that are not upstream.
-  const upstream = (id: string, trail: string[]): Set<string> => {
+  const jobIds = Object.keys(jobs);
+  const jobDag = new Dag(jobIds, (id) => jobs[id]?.needs ?? []);
+  const cycle = jobDag.findCycle();
+  if (cycle) {
+    const closing = cycle[cycle.length - 1];
+    throw new ConfigError(
+      config.positionOf(['ci', 'jobs', closing, 'needs']),
+      `CI jobs form a cycle: ${[...cycle, cycle[0]].join(' → ')}`,
+      'remove one of these needs',
+      'cycle',
+    );
+  }
+  /** Every job and stage that job `id` comes after. */
+  const upstream = (id: string): Set<string> => {
     const out = new Set<string>();
-    for (const need of jobs[id]?.needs ?? []) {
-      if (trail.includes(need)) {
-        throw new ConfigError(
-          config.positionOf(['ci', 'jobs', id, 'needs']),
-          `CI jobs form a cycle: ${[...trail, need].join(' → ')}`,
-          'remove one of these needs',
-        );
+    for (const job of [id, ...jobDag.ancestors([id])])
+      for (const need of jobs[job]?.needs ?? []) {
+        out.add(need);
+        if (!jobs[need]) for (const u of stageDag(config).ancestors([need])) out.add(u);
       }
-      out.add(need);
-      if (jobs[need]) for (const u of upstream(need, [...trail, need])) out.add(u);
-      else for (const u of stageAncestors(config, need)) out.add(u);
-    }
     return out;
   };
   for (const [id, spec] of Object.entries(jobs)) {
-    const before = upstream(id, [id]);
+    const before = upstream(id);
     (spec.artifacts ?? []).forEach((stage, i) => {
       const where = config.positionOf(['ci', 'jobs', id, 'artifacts', i]);
       if (!config.stages.some((s) => s.name === stage)) {
         throw new ConfigError(
           where,
           `CI job \`${id}\` downloads the outs of unknown stage \`${stage}\`${suggestion(stage, config.stages.map((s) => s.name))}`,
+          `stages: ${config.stages.map((s) => s.name).join(', ')}`,
+          'unknown-stage',
         );
       }
       if (!before.has(stage)) {
@@ -297,28 +305,15 @@ function checkJobs(config: PipelineConfig, ci: CiSettings): Map<string, string> 
           where,
           `CI job \`${id}\` downloads the outs of \`${stage}\`, which is not upstream of it`,
           `add \`${stage}\` (or a stage after it) to \`ci.jobs.${id}.needs\``,
+          'ci-artifact',
         );
       }
       if (config.stages.find((s) => s.name === stage)?.outs.length === 0) {
-        throw new ConfigError(where, `stage \`${stage}\` has no outs to download`, 'remove it from artifacts');
+        throw new ConfigError(where, `stage \`${stage}\` has no outs to download`, 'remove it from artifacts', 'ci-artifact');
       }
     });
   }
   return ids;
-}
-
-function stageAncestors(config: PipelineConfig, stage: string): Set<string> {
-  const out = new Set<string>();
-  const visit = (name: string): void => {
-    for (const need of config.stages.find((s) => s.name === name)?.needs ?? []) {
-      if (!out.has(need)) {
-        out.add(need);
-        visit(need);
-      }
-    }
-  };
-  visit(stage);
-  return out;
 }
 
 function unique<T>(items: T[]): T[] {

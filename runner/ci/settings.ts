@@ -1,7 +1,9 @@
 // The `ci:` mapping of pipeline.yaml: settings for `pipeline ci generate`, validated with zod.
 // Errors point at the offending node (`file:line:col`) and say how to fix it.
 import { z } from 'zod';
+import { diagnostic, pointRange } from '../core/diagnostic.js';
 import { ConfigError, suggestion } from '../core/errors.js';
+import { issuesToDiagnostics, type KeyPath, type SchemaIssue } from '../public/diagnostics.js';
 import type { PipelineConfig } from '../config/types.js';
 
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
@@ -74,39 +76,43 @@ export type CiStep = z.infer<typeof stepSchema>;
 export type CiJob = z.infer<typeof jobSchema>;
 export type CiSettings = z.infer<typeof ciSchema>;
 
-/** Parse and check the `ci:` mapping against the config's stages. Throws ConfigError. */
+/** Parse and check the `ci:` mapping against the config's stages. Throws a ConfigError with every problem found. */
 export function parseCiSettings(config: PipelineConfig): CiSettings {
   const raw = config.ci ?? {};
   const result = ciSchema.safeParse(raw);
+  const locate = (p: KeyPath, part: 'key' | 'value') => config.rangeOf?.(p, part) ?? pointRange(config.positionOf(p));
   if (!result.success) {
-    const issue = result.error.issues[0];
-    const where = ['ci', ...issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p))];
-    if (issue.code === 'unrecognized_keys') {
-      const key = issue.keys[0];
-      const known = knownKeysAt(issue.path.map(String));
-      throw new ConfigError(
-        config.positionOf([...where, key]),
-        `unknown key \`${key}\` in \`${where.join('.')}\`${suggestion(key, known)}`,
-        known.length > 0 ? `known keys: ${known.join(', ')}` : undefined,
-      );
-    }
-    let message = issue.message;
-    if (issue.code === 'invalid_key' && issue.issues[0]) message = issue.issues[0].message;
-    if (issue.code === 'invalid_union') message = 'expected a string, number or boolean';
-    throw new ConfigError(config.positionOf(where), `\`${where.join('.')}\`: ${message}`, hintFor(where));
+    const diagnostics = issuesToDiagnostics(result.error.issues as readonly SchemaIssue[], {
+      locate,
+      prefix: ['ci'],
+      valueAt: (p) => p.reduce<unknown>((v, k) => (v !== null && typeof v === 'object' && Object.hasOwn(v, k) ? (v as Record<string, unknown>)[k] : undefined), raw),
+      explain: (view) => {
+        const where = view.issue.path.map(String);
+        if (view.code === 'unknown-key') {
+          const known = knownKeysAt(where);
+          return { message: `${view.message}${suggestion(view.key!, known)}`, hint: known.length > 0 ? `known keys: ${known.join(', ')}` : undefined };
+        }
+        const at = ['ci', ...where].join('.');
+        if (view.code === 'invalid-name') return { message: `\`${at}\`: ${view.issue.issues?.[0]?.message ?? view.issue.message}`, hint: hintFor(['ci', ...where]) };
+        if (view.issue.code === 'invalid_union') return { message: `\`${at}\`: expected a string, number or boolean`, hint: hintFor(['ci', ...where]) };
+        return { hint: hintFor(view.path) };
+      },
+    });
+    throw ConfigError.of(diagnostics);
   }
   const ci = result.data;
   const stageNames = config.stages.map((s) => s.name);
-
-  for (const stage of Object.keys(ci['stage-steps'] ?? {})) {
-    if (!stageNames.includes(stage)) {
-      throw new ConfigError(
-        config.positionOf(['ci', 'stage-steps', stage]),
+  const unknown = Object.keys(ci['stage-steps'] ?? {})
+    .filter((stage) => !stageNames.includes(stage))
+    .map((stage) =>
+      diagnostic(
+        'unknown-stage',
+        locate(['ci', 'stage-steps', stage], 'key'),
         `\`ci.stage-steps\` names unknown stage \`${stage}\`${suggestion(stage, stageNames)}`,
         `stages: ${stageNames.join(', ')}`,
-      );
-    }
-  }
+      ),
+    );
+  if (unknown.length > 0) throw ConfigError.of(unknown);
   return ci;
 }
 

@@ -3,7 +3,7 @@
 // 4 the workspace is busy (with --no-wait), 130 interrupted.
 import type * as CommanderModule from 'commander';
 import { createRequire } from 'node:module';
-import { BusyError, ExitCode, UsageError } from '../core/errors.js';
+import { BusyError, ConfigError, ExitCode, UsageError } from '../core/errors.js';
 import { BUILTIN_COMMANDS } from '../config/schema.js';
 import { isCommandError } from '../public/command.js';
 
@@ -116,10 +116,11 @@ export async function main(argv: string[]): Promise<number> {
 
   program
     .command('validate')
-    .description('check pipeline.yaml and exit 0 when it is valid')
-    .action(async () => {
+    .description('check pipeline.yaml and exit 0 when it is valid; every error is reported at once')
+    .option('--json', 'print {"schemaVersion": 1, "ok": ..., "diagnostics": [...]} on stdout')
+    .action(async (opts: { json?: boolean }) => {
       const { validateCommand } = await import('./commands/info.js');
-      code = await validateCommand(globals());
+      code = await validateCommand(globals(), opts);
     });
 
   program
@@ -189,6 +190,10 @@ export function reportError(err: unknown): number {
   if (err instanceof CommanderError) {
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
     return ExitCode.usage;
+  }
+  if (err instanceof ConfigError) {
+    process.stderr.write(err.format());
+    return err.exitCode;
   }
   if (err instanceof UsageError || isCommandError(err)) {
     process.stderr.write(`error: ${err.message}\n${err.hint ? `hint: ${err.hint}\n` : ''}`);

@@ -93,6 +93,7 @@ function checkKey(config: PipelineConfig, r: Resolved): Resolved {
         known.length
           ? `its params are: ${known.join(', ')} (declared here or in the global \`params\`)`
           : `it has no params; declare \`${r.key}\` under its \`params:\` first`,
+        'unknown-param',
       );
     }
   } else if (!Object.hasOwn(config.params, r.key)) {
@@ -106,6 +107,7 @@ function checkKey(config: PipelineConfig, r: Resolved): Resolved {
         : known.length
           ? `global params are: ${known.join(', ')}; stage params are set with --set STAGE.KEY=VALUE`
           : 'there are no global params; stage params are set with --set STAGE.KEY=VALUE',
+      'unknown-param',
     );
   }
   return r;
@@ -133,6 +135,7 @@ export function applyOverrides(config: PipelineConfig, sets: ParamOverride[]): P
 
   const next = { ...config, params, stages } as PipelineConfig;
   Object.defineProperty(next, 'positionOf', { value: config.positionOf, enumerable: false });
+  Object.defineProperty(next, 'rangeOf', { value: config.rangeOf, enumerable: false });
   return next;
 }
 

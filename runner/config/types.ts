@@ -1,3 +1,5 @@
+import type { Range } from '../core/diagnostic.js';
+
 // The validated, normalized form of pipeline.yaml that the rest of the engine works on.
 // `config.ts` produces it; nothing else parses YAML.
 
@@ -59,6 +61,8 @@ export interface PipelineConfig {
   ci: Record<string, unknown>;
   /** Position of any node in the file by its key path, e.g. ['stages', 'fit', 'params', 'alpha']. */
   positionOf(path: (string | number)[]): Position;
+  /** Range of the key or the value at a key path (the nearest existing ancestor when it is missing). */
+  rangeOf?(path: (string | number)[], part?: 'key' | 'value'): Range;
   /**
    * sha256 (hex) of the config text and the normalization version: equal digests mean the same normalized
    * config (the key of the parsed-config cache, `LoadOptions.cacheDir`).

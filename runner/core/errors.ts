@@ -1,6 +1,7 @@
 // Errors meant for people: what went wrong, where, and how to fix it, each kind with its own exit code.
 import { createRequire } from 'node:module';
 import type { Position } from '../config/types.js';
+import { diagnostic, formatDiagnostics, type Diagnostic, type DiagnosticCode, type RelatedLocation } from './diagnostic.js';
 
 // One list of exit codes, shared with workspace commands through `pipeline-dag/command`.
 import { ExitCode } from '../public/command.js';
@@ -22,15 +23,40 @@ export class UsageError extends Error {
   }
 }
 
-/** A config error at a known place in pipeline.yaml. */
+/**
+ * A config that cannot be used: one or more diagnostics (each with its place in the file). `pos`, `detail` and
+ * `hint` are those of the first diagnostic, the one a reader fixes first; `diagnostics` holds every one found
+ * (up to the cap) and `omitted` how many more there were. Exit code 2, nothing written.
+ */
 export class ConfigError extends UsageError {
+  readonly pos: Position;
+  diagnostics: Diagnostic[];
+  omitted = 0;
   constructor(
-    readonly pos: Position,
+    at: Position & { endLine?: number; endCol?: number },
     readonly detail: string,
     hint?: string,
+    readonly code: DiagnosticCode = 'invalid-value',
+    related: RelatedLocation[] = [],
   ) {
-    super(`${formatPosition(pos)}: ${detail}`, hint);
+    super(`${formatPosition(at)}: ${detail}`, hint);
     this.name = 'ConfigError';
+    this.pos = { file: at.file, line: at.line, col: at.col };
+    this.diagnostics = [diagnostic(code, at, detail, hint, related)];
+  }
+
+  /** One error carrying every diagnostic found (at least one), the first one being its message. */
+  static of(diagnostics: Diagnostic[], omitted = 0): ConfigError {
+    const [first] = diagnostics;
+    const err = new ConfigError(first, first.message, first.hint, first.code, first.related);
+    err.diagnostics = diagnostics;
+    err.omitted = omitted;
+    return err;
+  }
+
+  /** Every diagnostic in the human form (see formatDiagnostic). */
+  format(): string {
+    return formatDiagnostics(this.diagnostics, this.omitted);
   }
 }
 

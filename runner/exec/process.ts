@@ -131,6 +131,7 @@ export async function executeStage(req: ExecRequest): Promise<ExecResult> {
     const lastLine = stderrTail.trimEnd().split('\n').at(-1)?.trim();
     if (timedOut) message = `timed out after ${((stage.timeoutMs ?? 0) / 1000).toFixed(1)}s`;
     else if (result.isCanceled) message = 'interrupted';
+    else if ((result as { code?: string }).code === 'E2BIG') message = tooBig(env);
     else if (result.failed && result.exitCode === undefined && !result.signal) message = result.shortMessage;
     else message = verdict || lastLine || `exited with code ${result.exitCode ?? result.signal}`;
   }
@@ -144,6 +145,16 @@ export async function executeStage(req: ExecRequest): Promise<ExecResult> {
     durationMs,
     log: chunks.join(''),
   };
+}
+
+/** Why a stage could not start when its environment is over the system's limit (one variable over 128 KiB on Linux). */
+function tooBig(env: Record<string, string>): string {
+  const [name, value] = Object.entries(env).reduce((a, b) => (b[1].length > a[1].length ? b : a));
+  const kib = Math.ceil(Buffer.byteLength(value) / 1024);
+  return (
+    `cannot start: its environment is too large for the system (E2BIG; the largest variable, ${name}, is ${kib} KiB). ` +
+    'Params and env travel in environment variables, each limited to 128 KiB: pass large data through a file listed in `deps`'
+  );
 }
 
 /** Every descendant of a process, found through /proc (Linux); elsewhere none, and only the child is stopped. */

@@ -1,6 +1,6 @@
 // `pipeline-dag/stage`: everything a `module:` stage may import from the engine, and nothing else. A stage module
 // default-exports `async function (ctx: StageContext): Promise<void>`; the host builds the context and calls it.
-// This file imports nothing: a stage bundle keeps `pipeline-dag/...` as an external package import, so no engine
+// It imports nothing from the engine beyond public/: a stage bundle keeps `pipeline-dag/...` as an external package import, so no engine
 // file is part of a stage's code and editing the engine never changes a stage's fingerprint.
 
 export interface StageLogger {
@@ -58,3 +58,6 @@ export class GateVerdict extends Error {
     Object.defineProperty(this, GATE_VERDICT, { value: true });
   }
 }
+
+// Artifact readers in stages turn schema issues into positioned diagnostics with the engine's one converter.
+export { issuesToDiagnostics, type KeyPath, type SchemaIssue, type SourceRange } from './diagnostics.js';

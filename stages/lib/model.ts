@@ -1,7 +1,10 @@
 // The float model artifact (build/model/model.json): plain JSON, checked against a strict schema when loaded, so a
 // model file can never run code and a damaged or hostile one is refused with a clear message.
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import type { Document as YamlDocument, LineCounter } from 'yaml';
 import { z } from 'zod';
+import { issuesToDiagnostics, type KeyPath, type SchemaIssue, type SourceRange } from 'pipeline-dag/stage';
 
 export const MODEL_FORMAT = 'pipeline.linear-model';
 
@@ -61,10 +64,46 @@ export function parseModel(text: string, file: string): LinearModel {
   }
   const r = ModelSchema.safeParse(data);
   if (!r.success) {
-    const issues = r.error.issues.slice(0, 5).map((i) => `${i.path.length ? i.path.join('.') : '(top level)'}: ${i.message}`);
-    throw new ModelError(`${file}: not a valid model: ${issues.join('; ')}. ${REBUILD}`);
+    const diagnostics = issuesToDiagnostics(r.error.issues as readonly SchemaIssue[], {
+      locate: jsonLocator(text, file),
+      explain: (v) => ({
+        message: `${v.issue.path.length ? v.issue.path.join('.') : '(top level)'}: ${v.code === 'unknown-key' ? `Unrecognized key: ${JSON.stringify(v.key)}` : v.issue.message}`,
+      }),
+    });
+    const [first, ...rest] = diagnostics.slice(0, 5);
+    const more = rest.map((d) => `; ${d.message} (at ${d.line}:${d.col})`).join('');
+    throw new ModelError(`${file}:${first.line}:${first.col}: not a valid model: ${first.message}${more}. ${REBUILD}`);
   }
   return r.data;
+}
+
+/** Ranges of keys and values in a JSON text (read as YAML, whose parser keeps positions), parsed on first use. */
+function jsonLocator(text: string, file: string): (path: KeyPath, part: 'key' | 'value') => SourceRange {
+  let parsed: { doc: YamlDocument; lines: LineCounter } | undefined;
+  return (path, part) => {
+    const { parseDocument, LineCounter: Lines, isMap, isSeq } = createRequire(import.meta.url)('yaml') as typeof import('yaml');
+    if (!parsed) {
+      const lines = new Lines();
+      parsed = { doc: parseDocument(text, { lineCounter: lines, uniqueKeys: false }), lines };
+    }
+    let node: unknown = parsed.doc.contents;
+    let range: [number, number] | undefined = (node as { range?: [number, number] } | null)?.range;
+    for (const seg of path) {
+      if (isMap(node)) {
+        const pair = node.items.find((p) => String((p.key as { value?: unknown })?.value) === String(seg));
+        if (!pair) break;
+        const target = (part === 'key' && seg === path[path.length - 1] ? pair.key : pair.value) as { range?: [number, number] } | null;
+        node = pair.value;
+        range = target?.range ?? range;
+      } else if (isSeq(node) && typeof seg === 'number' && node.items[seg] !== undefined) {
+        node = node.items[seg];
+        range = (node as { range?: [number, number] }).range ?? range;
+      } else break;
+    }
+    const a = parsed.lines.linePos(range?.[0] ?? 0);
+    const b = parsed.lines.linePos(range?.[1] ?? 0);
+    return { file, line: a.line, col: a.col, endLine: b.line, endCol: b.col };
+  };
 }
 
 export async function readModel(file: string): Promise<LinearModel> {

@@ -94,7 +94,7 @@ describe('ci generate / ci check', () => {
       error = err;
     }
     expect((error as { exitCode?: number }).exitCode).to.equal(2);
-    expect((error as Error).message).to.contain(':7:16: unknown key `nodeversion` in `ci` (did you mean `node-version`?)');
+    expect((error as Error).message).to.contain(':7:3: unknown key `nodeversion` in `ci` (did you mean `node-version`?)');
     expect(existsSync(path.join(root, '.github'))).to.equal(false);
   });
 });

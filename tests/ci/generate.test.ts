@@ -304,13 +304,13 @@ stages:
     {
       name: 'unknown key with a suggestion',
       ci: 'ci:\n  stage-step: {}\n',
-      where: '6:15',
+      where: '6:3',
       phrase: 'unknown key `stage-step` in `ci` (did you mean `stage-steps`?)',
     },
     {
       name: 'stage steps for an unknown stage',
       ci: 'ci:\n  stage-steps:\n    trian: [{run: echo}]\n',
-      where: '7:12',
+      where: '7:5',
       phrase: '`ci.stage-steps` names unknown stage `trian` (did you mean `train`?)',
     },
     {
@@ -322,13 +322,13 @@ stages:
     {
       name: 'an unknown step key',
       ci: 'ci:\n  stage-steps:\n    load:\n      - {run: echo, wiht: {a: 1}}\n',
-      where: '8:27',
+      where: '8:21',
       phrase: 'unknown key `wiht` in `ci.stage-steps.load.0` (did you mean `with`?)',
     },
     {
       name: 'a bad env name',
       ci: 'ci:\n  env: {BAD-NAME: 1}\n',
-      where: '6:19',
+      where: '6:9',
       phrase: 'environment variable name',
     },
     {

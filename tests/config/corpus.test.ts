@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig, parseConfigText } from '../../runner/config/load.js';
 import { ConfigError, ExitCode, UsageError } from '../../runner/core/errors.js';
+import { DIAGNOSTIC_CODES } from '../../runner/core/diagnostic.js';
 import { applyOverrides, parseSetArg } from '../../runner/config/overrides.js';
 import { corpusCases, corpusDir, expectation } from '../helpers/bad-configs.js';
 
@@ -41,6 +42,11 @@ describe('bad config corpus', () => {
         expect(e.message.startsWith(`${file}:${exp.at}: `), e.message).to.equal(true);
         const [line, col] = exp.at.split(':').map(Number);
         expect((e as ConfigError).pos).to.deep.equal({ file, line, col });
+        // The first diagnostic is this error; its range starts there and does not end before it.
+        const [first] = (e as ConfigError).diagnostics;
+        expect([first.file, first.line, first.col]).to.deep.equal([file, line, col]);
+        expect(first.endLine > line || (first.endLine === line && first.endCol >= col), 'a range that ends after it starts').to.equal(true);
+        expect(DIAGNOSTIC_CODES).to.include(first.code);
       } else {
         expect(e).not.to.be.instanceOf(ConfigError);
       }

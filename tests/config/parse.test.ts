@@ -4,7 +4,8 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import { durationMs, loadConfig, parseConfigText } from '../../runner/config/load.js';
+import { loadConfig, parseConfigText } from '../../runner/config/load.js';
+import { durationMs } from '../../runner/config/stage.js';
 import { ConfigError, UsageError } from '../../runner/core/errors.js';
 import type { PipelineConfig, StageConfig } from '../../runner/config/types.js';
 

@@ -1,6 +1,6 @@
 // `cmd:` strings become argv without a shell: POSIX word splitting and quoting, shell syntax refused.
 import { expect } from 'chai';
-import { CommandSyntaxError, splitCommand } from '../../runner/config/load.js';
+import { CommandSyntaxError, splitCommand } from '../../runner/config/command-line.js';
 
 function syntaxError(line: string): CommandSyntaxError {
   try {

@@ -34,7 +34,7 @@ describe('model.json schema', () => {
   });
 
   it('refuses extra keys, also a __proto__ key', () => {
-    expect(refused(edit({ extra: 1 }))).to.match(/^build\/model\/model\.json: not a valid model: \(top level\): Unrecognized key: "extra"\. Rebuild it with `npx pipeline run`/);
+    expect(refused(edit({ extra: 1 }))).to.match(/^build\/model\/model\.json:1:\d+: not a valid model: \(top level\): Unrecognized key: "extra"\. Rebuild it with `npx pipeline run`/);
     expect(refused(JSON.stringify(good).replace('{', '{"__proto__": {"polluted": true},'))).to.contain('Unrecognized key: "__proto__"');
     expect(({} as Record<string, unknown>).polluted).to.equal(undefined);
     expect(refused(edit({ split: { seed: 1, test_size: 0.2, shuffle: false } }))).to.contain('split: Unrecognized key: "shuffle"');

@@ -3,7 +3,7 @@
 // and leaves the workspace (and the folder around it) byte-for-byte as it was: no `.pipeline/`, no lock, no outs.
 // Bad `--set` forms likewise.
 import { expect } from 'chai';
-import { cpSync, existsSync, mkdirSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { corpusCases, corpusDir, expectation } from '../helpers/bad-configs.js';
 import { cleanup, cli, diffSnapshots, snapshot, tempDir } from './lib.js';
@@ -83,4 +83,93 @@ describe('torture: bad config corpus through `pipeline run`', function () {
       }
     });
   });
+
+  describe('every mistake at once', function () {
+    // Three independent mistakes: an unknown key, an unknown `needs`, two stages writing one out.
+    const three = [
+      'version: 1',
+      'stages:',
+      '  prepare:',
+      '    cmd: node prep.js',
+      '    ouths: [build/a.csv]',
+      '  train:',
+      '    cmd: node train.js',
+      '    needs: [prepar]',
+      '    outs: [build/model.json]',
+      '  report:',
+      '    cmd: node report.js',
+      '    outs: [build/model.json]',
+      '',
+    ].join('\n');
+
+    function threeMistakes(name: string): { parent: string; ws: string } {
+      const parent = tempDir(`badcfg-${name}`);
+      const ws = path.join(parent, 'ws');
+      mkdirSync(ws);
+      writeFileSync(path.join(ws, 'pipeline.yaml'), three);
+      return { parent, ws };
+    }
+
+    it('`pipeline run` reports all three in one run, each with its hint, exit 2, nothing written', async function () {
+      const { parent, ws } = threeMistakes('three');
+      const r = await refused(ws, parent, ['run']);
+      expect(r.code, r.stderr).to.equal(2);
+      const places = [...r.stderr.matchAll(/^error: pipeline\.yaml:(\d+:\d+): /gm)].map((m) => m[1]);
+      expect(places).to.deep.equal(['5:5', '8:13', '12:12']);
+      expect(r.stderr.match(/^hint: \S/gm)).to.have.length(3);
+      expect(r.stderr).to.match(/^ {2}related: pipeline\.yaml:9:12: /m);
+    });
+
+    it('`pipeline validate --json` lists the three diagnostics with ranges and related locations, exit 2', async function () {
+      const { parent, ws } = threeMistakes('three-json');
+      const r = await refused(ws, parent, ['validate', '--json']);
+      expect(r.code, r.stderr).to.equal(2);
+      const doc = JSON.parse(r.stdout) as { schemaVersion: number; ok: boolean; diagnostics: Record<string, unknown>[] };
+      expect([doc.schemaVersion, doc.ok]).to.deep.equal([1, false]);
+      expect(doc.diagnostics.map((d) => [d.code, d.file, d.line, d.col, d.endLine, d.endCol])).to.deep.equal([
+        ['unknown-key', 'pipeline.yaml', 5, 5, 5, 10],
+        ['unknown-need', 'pipeline.yaml', 8, 13, 8, 19],
+        ['out-overlap', 'pipeline.yaml', 12, 12, 12, 28],
+      ]);
+      expect(doc.diagnostics[2].related).to.deep.equal([
+        { file: 'pipeline.yaml', line: 9, col: 12, endLine: 9, endCol: 28, message: 'stage `train` writes `build/model.json`' },
+      ]);
+      for (const d of doc.diagnostics) expect(d.hint).to.be.a('string').and.not.equal('');
+    });
+
+    it('`pipeline validate --json` of a valid file: ok, no diagnostics, exit 0', async function () {
+      const { ws } = isolated('valid-json', path.join(corpus, 'set-no-equals.yaml'));
+      const r = await cli(ws, ['validate', '--json']);
+      expect(r.code, r.stderr).to.equal(0);
+      expect(JSON.parse(r.stdout)).to.deep.equal({ schemaVersion: 1, ok: true, omitted: 0, diagnostics: [] });
+    });
+
+    it('a glob dep matching the out of a stage it does not need is refused by `validate`', async function () {
+      const parent = tempDir('badcfg-glob');
+      const ws = path.join(parent, 'ws');
+      mkdirSync(ws);
+      writeFileSync(path.join(ws, 'pipeline.yaml'), 'version: 1\nstages:\n  split: {cmd: x, outs: [data/parts]}\n  fit: {cmd: y, deps: ["data/parts/*.csv"]}\n');
+      const r = await refused(ws, parent, ['validate', '--json']);
+      expect(r.code).to.equal(2);
+      const [d] = (JSON.parse(r.stdout) as { diagnostics: { code: string; line: number; col: number }[] }).diagnostics;
+      expect([d.code, d.line, d.col]).to.deep.equal(['dep-needs-producer', 4, 24]);
+    });
+  });
+
+  describe('params too large for the environment', function () {
+    it('a stage whose params exceed what exec accepts fails with E2BIG and the advice, not a stack trace', async function () {
+      const parent = tempDir('badcfg-e2big');
+      const ws = path.join(parent, 'ws');
+      mkdirSync(ws);
+      const big = 'x'.repeat(200 * 1024);
+      writeFileSync(path.join(ws, 'pipeline.yaml'), `version: 1\nstages:\n  a:\n    cmd: node -e "1"\n    params: {blob: ${big}}\n`);
+      const r = await cli(ws, ['run']);
+      expect(r.code, r.stderr).to.equal(1);
+      const out = r.stdout + r.stderr;
+      expect(out).to.contain('E2BIG');
+      expect(out).to.contain('pass large data through a file');
+      expect(out).to.not.contain('internal error');
+    });
+  });
 });
+

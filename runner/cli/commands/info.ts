@@ -2,7 +2,8 @@
 import type { GlobalOptions } from '../main.js';
 import { renderDag, type DagFormat } from '../../graph/draw.js';
 import { openEngine } from '../../plan/engine.js';
-import { UsageError } from '../../core/errors.js';
+import { ConfigError, ExitCode, UsageError } from '../../core/errors.js';
+import type { ValidationReport } from '../../core/diagnostic.js';
 import { StageGraph } from '../../graph/graph.js';
 import { readHistory } from '../../report/history.js';
 import { collectMetrics, diffMetrics, sameMetrics, type MetricsSnapshot } from '../../report/metrics.js';
@@ -14,7 +15,19 @@ export async function dagCommand(globals: GlobalOptions, flags: { format: DagFor
   return 0;
 }
 
-export async function validateCommand(globals: GlobalOptions): Promise<number> {
+export async function validateCommand(globals: GlobalOptions, flags: { json?: boolean } = {}): Promise<number> {
+  if (flags.json) {
+    let report: ValidationReport;
+    try {
+      await configFor(globals);
+      report = { schemaVersion: 1, ok: true, omitted: 0, diagnostics: [] };
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      report = { schemaVersion: 1, ok: false, omitted: err.omitted, diagnostics: err.diagnostics };
+    }
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    return report.ok ? 0 : ExitCode.usage;
+  }
   const config = await configFor(globals);
   const graph = new StageGraph(config);
   process.stdout.write(`${config.file}: valid, ${graph.order.length} stages (${graph.order.join(' → ')})\n`);

@@ -1,0 +1,93 @@
+// Where the config is: `--config FILE`, or pipeline.yaml / pipeline.yml in the folder or its nearest parent
+// (cosmiconfig walks the parents). And the digest cache: the normalized config of the last valid text, kept under
+// the text's digest so an unchanged file loads without parsing YAML or checking shapes.
+import { createHash } from 'node:crypto';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { PipelineConfig } from './types.js';
+
+export const CONFIG_NAMES = ['pipeline.yaml', 'pipeline.yml'];
+
+/**
+ * Part of every digest: bump it whenever what a given text normalizes to changes (shape rules, path
+ * normalization, defaults), so a config cached by an older version is not trusted.
+ */
+const CONFIG_FORMAT = 'pipeline.yaml normalized 2';
+const CACHE_FILE = 'config.json';
+
+export function digestOf(text: string): string {
+  return createHash('sha256').update(CONFIG_FORMAT).update('\0').update(text).digest('hex');
+}
+
+/** The file's name as shown in messages: relative to `cwd` when inside it, else absolute. */
+export function displayName(cwd: string, abs: string): string {
+  const rel = path.relative(cwd, abs);
+  return rel === '' || rel.startsWith('..') || path.isAbsolute(rel) ? abs : rel;
+}
+
+export type CachedConfig = Pick<PipelineConfig, 'params' | 'stages' | 'commands' | 'ci'>;
+
+/** The cached normalized config of the text with `digest`, if `dir` holds one. */
+export function readCachedConfig(dir: string, digest: string): CachedConfig | undefined {
+  try {
+    const entry = JSON.parse(readFileSync(path.join(dir, CACHE_FILE), 'utf8')) as { format?: string; digest?: string; config?: CachedConfig };
+    if (entry.format === CONFIG_FORMAT && entry.digest === digest && Array.isArray(entry.config?.stages)) return entry.config;
+  } catch {
+    // no cache yet, or an unreadable one: parse the file
+  }
+  return undefined;
+}
+
+/** Keeps a config that passed every check, atomically, only in a folder that exists. Best effort. */
+export function writeCachedConfig(dir: string, digest: string, config: PipelineConfig): void {
+  const cachePath = path.join(dir, CACHE_FILE);
+  try {
+    const tmp = `${cachePath}.${process.pid}.tmp`;
+    const body: CachedConfig = { params: config.params, stages: config.stages, commands: config.commands, ci: config.ci };
+    writeFileSync(tmp, JSON.stringify({ format: CONFIG_FORMAT, digest, config: body }));
+    renameSync(tmp, cachePath);
+  } catch {
+    // best effort: the next load parses again
+  }
+}
+
+/** cosmiconfig search for pipeline.yaml / pipeline.yml from `cwd` up to the filesystem root. */
+export async function searchConfig(cwd: string): Promise<{ file: string; text: string } | undefined> {
+  // The common case, a pipeline.yaml in the folder itself, costs one read; cosmiconfig (~10 ms) walks the parents.
+  for (const name of CONFIG_NAMES) {
+    try {
+      const file = path.join(cwd, name);
+      return { file, text: readFileSync(file, 'utf8') };
+    } catch {
+      // not here (or not readable): let the search decide
+    }
+  }
+  const { cosmiconfig } = await import('cosmiconfig');
+  const none = () => null;
+  // The YAML is parsed later, by Source (parseDocument + LineCounter), and only when needed: positions survive
+  // and an unchanged, cached config is not parsed at all. cosmiconfig also looks in a global config folder
+  // (config.yaml etc.): only our own names count there.
+  const yamlLoader = (filepath: string, content: string) =>
+    CONFIG_NAMES.includes(path.basename(filepath)) ? { text: content } : null;
+  const explorer = cosmiconfig('pipeline', {
+    searchPlaces: CONFIG_NAMES,
+    searchStrategy: 'global',
+    stopDir: path.parse(cwd).root,
+    cache: false,
+    ignoreEmptySearchPlaces: false,
+    loaders: {
+      '.yaml': yamlLoader,
+      '.yml': yamlLoader,
+      '.json': none,
+      '.js': none,
+      '.ts': none,
+      '.cjs': none,
+      '.mjs': none,
+      noExt: none,
+    },
+  });
+  const result = await explorer.search(cwd);
+  if (result === null) return undefined;
+  const config = result.config as { text: string } | undefined; // undefined: an empty file
+  return { file: result.filepath, text: config?.text ?? '' };
+}
