@@ -5,12 +5,14 @@ import path from 'node:path';
 import { z } from 'zod';
 import { UsageError } from '../../runner/core/errors.js';
 import { quantizedKeys, type ComparePlotData } from './plots.js';
+// The engine's record of the last run: its type and schema come from the engine's public API.
+import { LAST_RUN_FILE, lastRunSchema, type LastRun } from '../../runner/public/last-run.js';
 
 export const MODEL_FILE = 'build/model/model.json';
 export const COMPARE_METRICS_FILE = 'build/compare/metrics.json';
 export const PREDICTIONS_FILE = 'build/compare/test-predictions.csv';
 export const GATE_METRICS_FILE = 'build/gate/metrics.json';
-export const LAST_RUN_FILE = '.pipeline/last-run.json';
+export { LAST_RUN_FILE };
 
 export function quantFile(scheme: string, bits: number): string {
   return `build/quant/q${bits}/${scheme}.json`;
@@ -47,28 +49,7 @@ const compareSchema = z.looseObject({ models: z.record(z.string(), compareRowSch
 const gateSchema = z.looseObject({ r2: finite, mse: finite, mae: finite, mape: finite });
 export type GateMetrics = z.infer<typeof gateSchema>;
 
-const statusSchema = z.enum(['ran', 'cached', 'skipped', 'failed', 'blocked']);
-
-const lastRunSchema = z.looseObject({
-  ok: z.boolean(),
-  exitCode: z.number().int(),
-  startedAt: z.string(),
-  durationMs: z.number(),
-  stages: z.array(
-    z.looseObject({
-      name: z.string(),
-      status: statusSchema,
-      reason: z.string().nullish(),
-      durationMs: z.number().nullish(),
-      fingerprint: z.string().nullish(),
-    }),
-  ),
-  dag: z.object({
-    nodes: z.array(z.string()),
-    edges: z.array(z.tuple([z.string(), z.string()])),
-  }),
-});
-export type LastRun = z.infer<typeof lastRunSchema>;
+export type { LastRun };
 
 export interface QuantizedModel {
   /** `<scheme>-<bits>`, as in the compare table. */

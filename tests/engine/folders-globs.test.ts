@@ -61,7 +61,7 @@ describe('engine: folder outs and glob deps', function () {
   it('an extra file in a folder out is a modification: restored exactly, the extra file gone', async () => {
     ws.write('build/parts/extra.txt', 'junk');
     const s = await ws.run(['status', '--json']);
-    expect(statusReasons(s.json).parts).to.deep.equal(['stale', ['out `build/parts` was modified in the workspace', 'restorable from the run-cache']]);
+    expect(statusReasons(s.json).parts).to.deep.equal(['stale', [{ code: 'out-modified', path: 'build/parts' }, { code: 'restorable', from: 'run-cache' }]]);
     const json = await run();
     expect(statuses(json)).to.deep.equal({ parts: 'cached', use: 'cached' });
     expect(ws.snapshot('build')).to.deep.equal(first);
@@ -70,7 +70,7 @@ describe('engine: folder outs and glob deps', function () {
   it('a new file matching a glob dep is a new input; removing it restores the earlier state', async () => {
     ws.write('data/b.csv', '2\n');
     const s = await ws.run(['status', '--json']);
-    expect(statusReasons(s.json).parts).to.deep.equal(['stale', ['new input `data/b.csv`']]);
+    expect(statusReasons(s.json).parts).to.deep.equal(['stale', [{ code: 'input-added', path: 'data/b.csv' }]]);
     let json = await run();
     expect(statuses(json)).to.deep.equal({ parts: 'ran', use: 'ran' });
     expect(ws.read('build/use.txt')).to.equal('1\n2\n');

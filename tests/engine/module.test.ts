@@ -60,7 +60,7 @@ describe('engine: module stages', function () {
   it('a comment-only edit re-runs the module; its downstream stays cached (same output bytes)', async () => {
     ws.write('mod/stage.ts', STAGE_TS.replace('// The stage:', '// This stage:'));
     const s = await ws.run(['status', '--json']);
-    expect(statusReasons(s.json).fit).to.deep.equal(['stale', ['changed code `mod/stage.ts`']]);
+    expect(statusReasons(s.json).fit).to.deep.equal(['stale', [{ code: 'code-changed', file: 'mod/stage.ts' }]]);
     const n = executions(ws).length;
     const r = await ws.run(['run', '--json']);
     expect(r.exitCode, r.stderr).to.equal(0);
@@ -72,7 +72,7 @@ describe('engine: module stages', function () {
   it('editing a local module it imports re-runs it, and its downstream when the output changes', async () => {
     ws.write('mod/lib.ts', LIB_TS.replace('return { lines', 'return { lines: 0 + text.split("\\n").length - 1, alpha: alpha * 2 };\n  return { lines'));
     const s = await ws.run(['status', '--json']);
-    expect(statusReasons(s.json).fit).to.deep.equal(['stale', ['changed code `mod/lib.ts`']]);
+    expect(statusReasons(s.json).fit).to.deep.equal(['stale', [{ code: 'code-changed', file: 'mod/lib.ts' }]]);
     const n = executions(ws).length;
     const r = await ws.run(['run', '--json']);
     expect(r.exitCode, r.stderr).to.equal(0);
@@ -86,7 +86,7 @@ describe('engine: module stages', function () {
     ws.write('mod/extra.ts', 'export const EXTRA = 1;\n');
     ws.write('mod/lib.ts', `import { EXTRA } from './extra.js';\n${LIB_TS.replace('alpha };', 'alpha: alpha * EXTRA };')}`);
     const s = await ws.run(['status', '--json']);
-    expect(statusReasons(s.json).fit).to.deep.equal(['stale', ['new code `mod/extra.ts`', 'changed code `mod/lib.ts`']]);
+    expect(statusReasons(s.json).fit).to.deep.equal(['stale', [{ code: 'code-added', file: 'mod/extra.ts' }, { code: 'code-changed', file: 'mod/lib.ts' }]]);
     const r = await ws.run(['run', '--json']);
     expect(r.exitCode, r.stderr).to.equal(0);
     expect(ws.read('build/m.json')).to.equal('{"lines":3,"alpha":0.1}\n');

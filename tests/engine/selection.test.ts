@@ -1,7 +1,7 @@
 // Choosing what runs: --single, --downstream, --force, and --dry-run (prints the plan, writes nothing).
 import { expect } from 'chai';
 import { executions, type Workspace } from '../helpers/workspace.js';
-import { RAW, chainWorkspace, reasons, statuses } from './fixtures.js';
+import { RAW, chainWorkspace, reasonData, reasons, statuses, type ReasonJson } from './fixtures.js';
 
 describe('engine: --single, --downstream, --force', function () {
   let ws: Workspace;
@@ -156,9 +156,10 @@ describe('engine: --dry-run prints the plan and writes nothing', function () {
     );
     r = await unchanged(['run', '--dry-run', '--json', 'fit']);
     expect(r.json.dryRun).to.equal(true);
-    expect(r.json.stages.map((s: { name: string; action: string; reasons: string[] }) => [s.name, s.action, s.reasons])).to.deep.equal([
-      ['prepare', 'fresh', ['up to date']],
-      ['fit', 'restore', ['changed param `value` (11 → 10)', 'restorable from the run-cache']],
+    expect(r.json.schemaVersion).to.equal(1);
+    expect(r.json.stages.map((s: { name: string; action: string; reasons: ReasonJson[] }) => [s.name, s.action, s.reasons.map(reasonData)])).to.deep.equal([
+      ['prepare', 'fresh', [{ code: 'up-to-date' }]],
+      ['fit', 'restore', [{ code: 'param-changed', name: 'value', from: 11, to: 10 }, { code: 'restorable', from: 'run-cache' }]],
     ]);
     expect(executions(ws).slice(n)).to.deep.equal([]);
   });

@@ -2,7 +2,7 @@
 // `shell: true`, and PIPELINE_PARAMS / PIPELINE_STAGE.
 import { expect } from 'chai';
 import { STAGE_SCRIPT, executions, makeWorkspace, waitFor, type Workspace } from '../helpers/workspace.js';
-import { alive, intervals, overlap, pidsOf, reasons, statuses } from './fixtures.js';
+import { alive, intervals, overlap, pidsOf, reasons, statusReasons, statuses } from './fixtures.js';
 
 describe('engine: parallel stages', function () {
   let ws: Workspace;
@@ -134,7 +134,7 @@ stages:
     expect(reasons(r.json).always).to.equal('always runs (cache: false)');
     expect(executions(ws).slice(n)).to.deep.equal(['always']);
     const s = await ws.run(['status', '--json', 'always']);
-    expect(s.json.stages).to.deep.equal([{ name: 'always', state: 'stale', reasons: ['always runs (cache: false)'] }]);
+    expect(statusReasons(s.json)).to.deep.equal({ always: ['stale', [{ code: 'always-runs' }]] });
   });
 
   it('a change of a declared env value re-runs the stage', async () => {

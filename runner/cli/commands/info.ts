@@ -1,6 +1,7 @@
 // Read-only commands: dag, metrics, validate, fingerprint.
 import type { GlobalOptions } from '../main.js';
 import { renderDag, type DagFormat } from '../../graph/draw.js';
+import { missingDep, missingDepError } from '../../plan/selection.js';
 import { openEngine } from '../../plan/engine.js';
 import { UsageError } from '../../core/errors.js';
 import { StageGraph } from '../../graph/graph.js';
@@ -33,7 +34,12 @@ export async function fingerprintCommand(globals: GlobalOptions, name: string): 
     }
     upstream.set(need, records);
   }
-  const decision = await engine.planner.decide(stage, await engine.planner.inputsOf(stage, upstream));
+  const read = await engine.planner.inputsOf(stage, upstream);
+  if (!read.ok) {
+    if (read.problem.kind === 'dep-missing') throw missingDepError(stage, missingDep(engine, stage, read.problem.path));
+    throw new UsageError(read.problem.message, 'fix the module so that it compiles');
+  }
+  const decision = await engine.planner.decide(stage, read.inputs);
   process.stdout.write(`${decision.fingerprint}\n`);
   return 0;
 }
