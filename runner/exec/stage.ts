@@ -69,6 +69,8 @@ export class StageExecution {
       }
       case 'module-error':
         return problem;
+      case 'dep-refused':
+        return { kind: 'workspace', message: problem.message };
       default:
         return unreachable(problem);
     }
@@ -186,9 +188,8 @@ export class StageExecution {
     const { engine, stage } = this;
     const after = await engine.planner.inputsOf(stage, this.upstream);
     if (!after.ok) {
-      const cause: FailureCause =
-        after.problem.kind === 'dep-missing' ? { kind: 'inputs-changed', path: after.problem.path, what: 'input' } : after.problem;
-      return { ok: false, cause };
+      const { problem } = after;
+      return { ok: false, cause: problem.kind === 'dep-missing' ? { kind: 'inputs-changed', path: problem.path, what: 'input' } : this.inputsProblem(problem) };
     }
     if (canonicalJson(after.inputs) !== canonicalJson(before)) return { ok: false, cause: changedInput(before, after.inputs) };
     const missing = stage.outs.filter((out) => lstatSync(engine.ws.abs(out), { throwIfNoEntry: false }) === undefined);

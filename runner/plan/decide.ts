@@ -7,7 +7,7 @@ import { UsageError } from '../core/errors.js';
 import { definitionOf, fingerprintOf, upstreamKey, type StageInputs } from './fingerprint.js';
 import type { LockEntry, LockFile } from '../store/lockfile.js';
 import type { StageConfig } from '../config/types.js';
-import type { Workspace } from '../store/workspace.js';
+import { WorkspaceError, type Workspace } from '../store/workspace.js';
 
 export type Action = 'fresh' | 'restore' | 'run';
 
@@ -22,7 +22,11 @@ export interface Decision {
 }
 
 /** Why a stage's inputs cannot be read: a dep that does not exist, or a module that does not build. */
-export type InputsProblem = { kind: 'dep-missing'; path: string } | { kind: 'module-error'; message: string };
+export type InputsProblem =
+  | { kind: 'dep-missing'; path: string }
+  | { kind: 'module-error'; message: string }
+  /** A dep that may not be read: a symlink, a special file, a path outside the workspace. */
+  | { kind: 'dep-refused'; message: string };
 
 /** What a stage reads right now, or why that cannot be read. */
 export type InputsResult = { ok: true; inputs: StageInputs } | { ok: false; problem: InputsProblem };
@@ -52,7 +56,14 @@ export class Planner {
       if (err instanceof UsageError) return { ok: false, problem: { kind: 'module-error', message: err.message } };
       throw err;
     }
-    const { hashes: deps, missing } = await this.ws.hashDeps(stage.deps);
+    let read;
+    try {
+      read = await this.ws.hashDeps(stage.deps);
+    } catch (err) {
+      if (err instanceof WorkspaceError) return { ok: false, problem: { kind: 'dep-refused', message: err.message } };
+      throw err;
+    }
+    const { hashes: deps, missing } = read;
     if (missing.length > 0) return { ok: false, problem: { kind: 'dep-missing', path: missing[0] } };
     const upstream: Record<string, string> = {};
     for (const need of stage.needs) {

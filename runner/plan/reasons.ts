@@ -27,6 +27,8 @@ export type Reason =
   | { code: 'dep-missing'; path: string; position: string }
   /** A `module:` stage's code does not build; `message` says where and why. */
   | { code: 'module-error'; message: string }
+  /** A dep may not be read (a symlink, a special file, outside the workspace); `message` says which and why. */
+  | { code: 'dep-refused'; message: string }
   | { code: 'forced' }
   | { code: 'always-runs' }
   | { code: 'up-to-date' }
@@ -95,6 +97,7 @@ export function formatReason(reason: Reason): string {
     case 'dep-missing':
       return `dep ${quote(reason.path)} does not exist (${reason.position})`;
     case 'module-error':
+    case 'dep-refused':
       return reason.message;
     case 'forced':
       return 'forced (--force)';

@@ -5,7 +5,7 @@ import type { Engine } from './engine.js';
 import type { Selection } from '../graph/graph.js';
 import type { StageConfig } from '../config/types.js';
 import { formatPosition, UsageError } from '../core/errors.js';
-import type { Reason } from './reasons.js';
+import { unreachable, type Reason } from './reasons.js';
 import type { InputsProblem } from './decide.js';
 
 export interface SelectOptions {
@@ -50,7 +50,16 @@ export function missingDep(engine: Engine, stage: StageConfig, dep: string): Ext
 
 /** A problem reading a stage's inputs, as the reason a dry run gives. */
 export function inputsProblemReason(engine: Engine, stage: StageConfig, problem: InputsProblem): Reason {
-  return problem.kind === 'dep-missing' ? missingDep(engine, stage, problem.path) : { code: 'module-error', message: problem.message };
+  switch (problem.kind) {
+    case 'dep-missing':
+      return missingDep(engine, stage, problem.path);
+    case 'module-error':
+      return { code: 'module-error', message: problem.message };
+    case 'dep-refused':
+      return { code: 'dep-refused', message: problem.message };
+    default:
+      return unreachable(problem);
+  }
 }
 
 /** The error that stops a run before anything starts because of a missing dep (exit 2). */

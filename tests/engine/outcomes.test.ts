@@ -38,7 +38,7 @@ stages:
     outs: [build/after.txt]
 `;
 
-type Json = { schemaVersion: number; stages: { name: string; reasons: { code: string; message: string }[]; outcome: { kind: string; cause?: Record<string, unknown> } }[] };
+type Json = { schemaVersion: number; stages: { name: string; reasons: { code: string; message: string }[]; outcome: { kind: string; cause?: { kind: string } & Record<string, unknown> } }[] };
 
 function expectReasonsWithCodes(json: Json): void {
   expect(json.schemaVersion).to.equal(1);

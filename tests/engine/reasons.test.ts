@@ -27,6 +27,7 @@ const SENTENCES: Record<ReasonCode, [Reason, string]> = {
   'object-corrupt': [{ code: 'object-corrupt', path: 'build/a.txt' }, 'a cached object of `build/a.txt` was corrupt and was discarded'],
   'dep-missing': [{ code: 'dep-missing', path: 'data/x.csv', position: 'pipeline.yaml:5:12' }, 'dep `data/x.csv` does not exist (pipeline.yaml:5:12)'],
   'module-error': [{ code: 'module-error', message: 'mod/lib.ts:2:1: cannot build module `mod/stage.ts`: oops' }, 'mod/lib.ts:2:1: cannot build module `mod/stage.ts`: oops'],
+  'dep-refused': [{ code: 'dep-refused', message: 'dep `data/in.txt` is a symlink' }, 'dep `data/in.txt` is a symlink'],
   forced: [{ code: 'forced' }, 'forced (--force)'],
   'always-runs': [{ code: 'always-runs' }, 'always runs (cache: false)'],
   'up-to-date': [{ code: 'up-to-date' }, 'up to date'],

@@ -37,7 +37,7 @@ export async function fingerprintCommand(globals: GlobalOptions, name: string): 
   const read = await engine.planner.inputsOf(stage, upstream);
   if (!read.ok) {
     if (read.problem.kind === 'dep-missing') throw missingDepError(stage, missingDep(engine, stage, read.problem.path));
-    throw new UsageError(read.problem.message, 'fix the module so that it compiles');
+    throw new UsageError(read.problem.message, read.problem.kind === 'module-error' ? 'fix the module so that it compiles' : 'deps must be regular files or folders inside the workspace');
   }
   const decision = await engine.planner.decide(stage, read.inputs);
   process.stdout.write(`${decision.fingerprint}\n`);
