@@ -72,6 +72,20 @@ export function statusReasons(json: { stages: { name: string; state: string; rea
   return Object.fromEntries(json.stages.map((s) => [s.name, [s.state, s.reasons.map(reasonData)]]));
 }
 
+/** Stage name → reasons without sentences from a `run --json` result. */
+export function reasonFields(json: { stages: { name: string; reasons: ReasonJson[] }[] }): Record<string, Record<string, unknown>[]> {
+  return Object.fromEntries(json.stages.map((s) => [s.name, s.reasons.map(reasonData)]));
+}
+
+/** A failed stage's cause from a `run --json` result, without its sentence. */
+export function causeOf(json: { stages: { name: string; outcome: { cause?: { message: string } } }[] }, name: string): Record<string, unknown> | undefined {
+  const cause = json.stages.find((s) => s.name === name)?.outcome.cause;
+  if (!cause) return undefined;
+  const { message, ...data } = cause;
+  expect(message).to.be.a('string').and.not.equal('');
+  return data;
+}
+
 /** Stage name → reason codes from any `--json` document with `stages[].reasons`. */
 export function reasonCodes(json: { stages: { name: string; reasons: ReasonJson[] }[] }): Record<string, string[]> {
   return Object.fromEntries(json.stages.map((s) => [s.name, s.reasons.map((r) => r.code)]));

@@ -1,7 +1,7 @@
 // Folder outs (one content-addressed tree) and glob deps (a new or removed match is a changed input).
 import { expect } from 'chai';
 import { makeWorkspace, type Workspace } from '../helpers/workspace.js';
-import { reasons, statusReasons, statuses } from './fixtures.js';
+import { outcomes, reasonFields, statuses, statusReasons } from './fixtures.js';
 
 const DIR_SCRIPT = `const fs = require('node:fs');
 const p = JSON.parse(process.env.PIPELINE_PARAMS);
@@ -53,7 +53,8 @@ describe('engine: folder outs and glob deps', function () {
     const n = ws.lines().length;
     const json = await run();
     expect(statuses(json)).to.deep.equal({ parts: 'cached', use: 'cached' });
-    expect(reasons(json).parts).to.equal('restored: changed param `n` (2 → 1); restorable from the run-cache');
+    expect(reasonFields(json).parts).to.deep.equal([{ code: 'param-changed', name: 'n', from: 2, to: 1 }, { code: 'restorable', from: 'run-cache' }]);
+    expect(outcomes(json).parts).to.equal('restored');
     expect(ws.lines().length).to.equal(n);
     expect(ws.snapshot('build')).to.deep.equal(first);
   });
@@ -78,7 +79,8 @@ describe('engine: folder outs and glob deps', function () {
     const n = ws.lines().length;
     json = await run();
     expect(statuses(json)).to.deep.equal({ parts: 'cached', use: 'cached' });
-    expect(reasons(json).parts).to.equal('restored: removed input `data/b.csv`; restorable from the run-cache');
+    expect(reasonFields(json).parts).to.deep.equal([{ code: 'input-removed', path: 'data/b.csv' }, { code: 'restorable', from: 'run-cache' }]);
+    expect(outcomes(json).parts).to.equal('restored');
     expect(ws.lines().length).to.equal(n);
     expect(ws.snapshot('build')).to.deep.equal(first);
   });
