@@ -25,13 +25,13 @@ export async function buildReport(root: string, outDir: string): Promise<ReportR
     ...inputs.quantized.map((q) => ({ model: q.key, coefficients: q.coefficients })),
   ];
   const statusByStage = Object.fromEntries(
-    inputs.lastRun.stages.map((s) => [s.name, { status: s.status, durationMs: s.durationMs ?? undefined }]),
+    inputs.lastRun.stages.map((s) => [s.name, { status: s.status, durationMs: s.durationMs }]),
   );
   const [predictedVsActual, errorDistribution, coefficients, dag] = await Promise.all([
     renderSvg(predictedVsActualSpec(inputs.predictions)),
     renderSvg(errorDistributionSpec(inputs.predictions)),
     renderSvg(coefficientsSpec(inputs.model.features, coefficientSets)),
-    renderDagSvg(inputs.lastRun.dag.nodes, inputs.lastRun.dag.edges as [string, string][], statusByStage),
+    renderDagSvg(inputs.lastRun.dag.nodes, inputs.lastRun.dag.edges, statusByStage),
   ]);
   const html = renderReportHtml(inputs, { predictedVsActual, errorDistribution, coefficients, dag });
   const pngs: [string, Buffer][] = [

@@ -5,6 +5,7 @@ import { createWriteStream, existsSync, mkdirSync, readFileSync, readdirSync, rm
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { StageConfig } from '../config/types.js';
+import type { FailureCause } from './outcome.js';
 
 export interface ExecRequest {
   stage: StageConfig;
@@ -22,16 +23,13 @@ export interface ExecRequest {
   onOutput?: (chunk: string) => void;
 }
 
-export interface ExecResult {
-  ok: boolean;
-  exitCode?: number;
-  timedOut: boolean;
-  interrupted: boolean;
-  /** A gate's verdict or the last line the stage wrote to stderr. */
-  message?: string;
+/** How the process ended, when it did not succeed. */
+export type ProcessFailure = Extract<FailureCause, { kind: 'exit' | 'gate' | 'signal' | 'timeout' | 'interrupted' | 'spawn' }>;
+
+export type ExecResult = ({ ok: true } | { ok: false; cause: ProcessFailure }) & {
   durationMs: number;
   log: string;
-}
+};
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -124,27 +122,20 @@ export async function executeStage(req: ExecRequest): Promise<ExecResult> {
   req.signal.removeEventListener('abort', onAbort);
   await new Promise<void>((resolve) => log.end(resolve));
   const durationMs = performance.now() - started;
-  const ok = result.exitCode === 0 && !timedOut && !result.isCanceled;
-  let message: string | undefined;
-  if (!ok) {
-    const verdict = existsSync(req.verdictFile) ? readFileSync(req.verdictFile, 'utf8').trim() : '';
-    const lastLine = stderrTail.trimEnd().split('\n').at(-1)?.trim();
-    if (timedOut) message = `timed out after ${((stage.timeoutMs ?? 0) / 1000).toFixed(1)}s`;
-    else if (result.isCanceled) message = 'interrupted';
-    else if ((result as { code?: string }).code === 'E2BIG') message = tooBig(env);
-    else if (result.failed && result.exitCode === undefined && !result.signal) message = result.shortMessage;
-    else message = verdict || lastLine || `exited with code ${result.exitCode ?? result.signal}`;
-  }
+  const verdict = existsSync(req.verdictFile) ? readFileSync(req.verdictFile, 'utf8').trim() : '';
   rmSync(req.verdictFile, { force: true });
-  return {
-    ok,
-    exitCode: result.exitCode,
-    timedOut,
-    interrupted: Boolean(result.isCanceled) && !timedOut,
-    message,
-    durationMs,
-    log: chunks.join(''),
-  };
+  const lastLine = stderrTail.trimEnd().split('\n').at(-1)?.trim();
+  const said = verdict || lastLine || undefined;
+  const common = { durationMs, log: chunks.join('') };
+  let cause: ProcessFailure;
+  if (timedOut) cause = { kind: 'timeout', timeoutMs: stage.timeoutMs ?? 0 };
+  else if (result.isCanceled) cause = { kind: 'interrupted' };
+  else if (result.exitCode === 0) return { ok: true, ...common };
+  else if (result.signal) cause = { kind: 'signal', signal: result.signal, message: said };
+  else if ((result as { code?: string }).code === 'E2BIG') cause = { kind: 'spawn', message: tooBig(env) };
+  else if (result.exitCode === undefined) cause = { kind: 'spawn', message: result.shortMessage ?? 'the stage could not be started' };
+  else cause = { kind: stage.gate ? 'gate' : 'exit', exitCode: result.exitCode, message: said };
+  return { ok: false, cause, ...common };
 }
 
 /** Why a stage could not start when its environment is over the system's limit (one variable over 128 KiB on Linux). */

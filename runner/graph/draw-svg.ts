@@ -1,8 +1,9 @@
 // The stage graph drawn as a self-contained SVG (the HTML report's DAG; `pipeline-dag/report` exports it): dagre lays
 // it out, we emit rects, edge paths, arrowheads and labels, each node coloured by the stage's status in the last run.
-// No element ids, no scripts, no external fonts. Imports nothing from the engine, only @dagrejs/dagre.
+// No element ids, no scripts, no external fonts. Imports only @dagrejs/dagre and the public status type.
 
-export type StageStatus = 'ran' | 'cached' | 'skipped' | 'failed' | 'blocked';
+import type { StageStatus } from '../public/last-run.js';
+export type { StageStatus };
 
 export interface DagStageInfo {
   status?: StageStatus | string;

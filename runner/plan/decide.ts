@@ -2,11 +2,12 @@
 // run-cache), or run — and saying why, by comparing what it would read now with what pipeline.lock recorded.
 import type { Cache, OutRecord, RunRecord } from '../store/cache.js';
 import type { ModuleCode } from './code.js';
+import type { Reason } from './reasons.js';
 import { UsageError } from '../core/errors.js';
 import { definitionOf, fingerprintOf, upstreamKey, type StageInputs } from './fingerprint.js';
 import type { LockEntry, LockFile } from '../store/lockfile.js';
 import type { StageConfig } from '../config/types.js';
-import type { Workspace } from '../store/workspace.js';
+import { WorkspaceError, type Workspace } from '../store/workspace.js';
 
 export type Action = 'fresh' | 'restore' | 'run';
 
@@ -14,11 +15,21 @@ export interface Decision {
   action: Action;
   fingerprint: string;
   inputs: StageInputs;
-  /** Why, in words: `changed param \`alpha\` (0.1 → 0.2)`, `up to date`, … */
-  reasons: string[];
+  /** Why: `param-changed`, `up-to-date`, … (formatReason turns them into sentences). */
+  reasons: Reason[];
   /** Where a restore takes the outputs from. */
   source?: OutRecord[];
 }
+
+/** Why a stage's inputs cannot be read: a dep that does not exist, or a module that does not build. */
+export type InputsProblem =
+  | { kind: 'dep-missing'; path: string }
+  | { kind: 'module-error'; message: string }
+  /** A dep that may not be read: a symlink, a special file, a path outside the workspace. */
+  | { kind: 'dep-refused'; message: string };
+
+/** What a stage reads right now, or why that cannot be read. */
+export type InputsResult = { ok: true; inputs: StageInputs } | { ok: false; problem: InputsProblem };
 
 export interface EvaluateOptions {
   force?: boolean;
@@ -36,20 +47,29 @@ export class Planner {
    * What the stage reads right now. `upstreamOuts` gives, for each needed stage, the records of its outs as they
    * are (or will be) in the workspace.
    */
-  async inputsOf(stage: StageConfig, upstreamOuts: Map<string, OutRecord[]>): Promise<StageInputs> {
-    const code = stage.kind === 'module' && stage.module ? await this.code.closure(stage.module) : {};
-    const { hashes: deps, missing } = await this.ws.hashDeps(stage.deps);
-    if (missing.length > 0) {
-      throw new UsageError(
-        `stage \`${stage.name}\`: dep \`${missing[0]}\` does not exist (${stage.pos.file}:${stage.pos.line}:${stage.pos.col})`,
-        'create it, or fix the path in `deps`',
-      );
+  async inputsOf(stage: StageConfig, upstreamOuts: Map<string, OutRecord[]>): Promise<InputsResult> {
+    let code: Record<string, string> = {};
+    try {
+      if (stage.kind === 'module' && stage.module) code = await this.code.closure(stage.module);
+    } catch (err) {
+      // The module graph reader reports a module that does not build as an error; here it is a value.
+      if (err instanceof UsageError) return { ok: false, problem: { kind: 'module-error', message: err.message } };
+      throw err;
     }
+    let read;
+    try {
+      read = await this.ws.hashDeps(stage.deps);
+    } catch (err) {
+      if (err instanceof WorkspaceError) return { ok: false, problem: { kind: 'dep-refused', message: err.message } };
+      throw err;
+    }
+    const { hashes: deps, missing } = read;
+    if (missing.length > 0) return { ok: false, problem: { kind: 'dep-missing', path: missing[0] } };
     const upstream: Record<string, string> = {};
     for (const need of stage.needs) {
       for (const rec of upstreamOuts.get(need) ?? []) upstream[upstreamKey(need, rec.path)] = rec.hash;
     }
-    return { code, deps, upstream };
+    return { ok: true, inputs: { code, deps, upstream } };
   }
 
   /** The current workspace records of a stage's outs, with the names of those missing. */
@@ -75,79 +95,77 @@ export class Planner {
     const fingerprint = fingerprintOf(stage, inputs);
     const entry = this.lock.get(stage.name);
     const changes = explainChanges(stage, inputs, entry);
-    if (!stage.cache) return { action: 'run', fingerprint, inputs, reasons: ['always runs (cache: false)', ...changes] };
-    if (options.force) return { action: 'run', fingerprint, inputs, reasons: ['forced (--force)', ...changes] };
+    if (!stage.cache) return { action: 'run', fingerprint, inputs, reasons: [{ code: 'always-runs' }, ...changes] };
+    if (options.force) return { action: 'run', fingerprint, inputs, reasons: [{ code: 'forced' }, ...changes] };
 
-    const candidates: { outs: OutRecord[]; via: string }[] = [];
-    if (entry && entry.fingerprint === fingerprint) candidates.push({ outs: entry.outs, via: 'pipeline.lock' });
+    const candidates: { outs: OutRecord[]; via: 'lock' | 'run-cache' }[] = [];
+    if (entry && entry.fingerprint === fingerprint) candidates.push({ outs: entry.outs, via: 'lock' });
     const record: RunRecord | undefined = this.cache.readRun(fingerprint);
     if (record) candidates.push({ outs: record.outs, via: 'run-cache' });
     if (candidates.length === 0) {
-      return { action: 'run', fingerprint, inputs, reasons: changes.length > 0 ? changes : ['fingerprint format changed'] };
+      return { action: 'run', fingerprint, inputs, reasons: changes.length > 0 ? changes : [{ code: 'fingerprint-format-changed' }] };
     }
     const outDiff = await this.compareOuts(stage, candidates[0].outs);
     if (outDiff.length === 0) {
-      return { action: 'fresh', fingerprint, inputs, reasons: changes.length > 0 ? [...changes, 'same inputs seen before, outputs already in place'] : ['up to date'], source: candidates[0].outs };
+      return { action: 'fresh', fingerprint, inputs, reasons: changes.length > 0 ? [...changes, { code: 'seen-before' }] : [{ code: 'up-to-date' }], source: candidates[0].outs };
     }
     const why = changes.length > 0 ? changes : outDiff;
-    return { action: 'restore', fingerprint, inputs, reasons: [...why, `restorable from the ${candidates.at(-1)!.via}`], source: candidates.at(-1)!.outs };
+    return { action: 'restore', fingerprint, inputs, reasons: [...why, { code: 'restorable', from: candidates.at(-1)!.via }], source: candidates.at(-1)!.outs };
   }
 
-  /** Differences between the workspace and recorded outs, in words; empty when they match. */
-  async compareOuts(stage: StageConfig, recorded: OutRecord[]): Promise<string[]> {
-    const diffs: string[] = [];
+  /** Differences between the workspace and recorded outs; empty when they match. */
+  async compareOuts(stage: StageConfig, recorded: OutRecord[]): Promise<Reason[]> {
+    const diffs: Reason[] = [];
     const byPath = new Map(recorded.map((r) => [r.path, r]));
     for (const out of stage.outs) {
       const want = byPath.get(out);
       const have = await this.ws.hashOut(out);
-      if (!have) diffs.push(`out \`${out}\` is missing`);
-      else if (!want || want.hash !== have.hash) diffs.push(`out \`${out}\` was modified in the workspace`);
+      if (!have) diffs.push({ code: 'out-missing', path: out });
+      else if (!want || want.hash !== have.hash) diffs.push({ code: 'out-modified', path: out });
     }
     return diffs;
   }
 }
 
-function show(value: unknown): string {
-  return value === undefined ? 'unset' : JSON.stringify(value);
-}
-
-function keyDiff(prefix: string, before: Record<string, string>, after: Record<string, string>, name: (k: string) => string): string[] {
-  const reasons: string[] = [];
+function keyDiff(kind: 'code' | 'input', before: Record<string, string>, after: Record<string, string>): Reason[] {
+  const reasons: Reason[] = [];
+  const reason = (change: 'changed' | 'added' | 'removed', key: string): Reason =>
+    kind === 'code' ? { code: `code-${change}`, file: key } : { code: `input-${change}`, path: key };
   for (const k of Object.keys(after).sort()) {
-    if (!(k in before)) reasons.push(`new ${prefix} \`${name(k)}\``);
-    else if (before[k] !== after[k]) reasons.push(`changed ${prefix} \`${name(k)}\``);
+    if (!(k in before)) reasons.push(reason('added', k));
+    else if (before[k] !== after[k]) reasons.push(reason('changed', k));
   }
-  for (const k of Object.keys(before).sort()) if (!(k in after)) reasons.push(`removed ${prefix} \`${name(k)}\``);
+  for (const k of Object.keys(before).sort()) if (!(k in after)) reasons.push(reason('removed', k));
   return reasons;
 }
 
-/** Why a stage's fingerprint differs from the one pipeline.lock recorded, in words. */
-export function explainChanges(stage: StageConfig, inputs: StageInputs, entry: LockEntry | undefined): string[] {
-  if (!entry) return ['never run'];
-  const reasons: string[] = [];
+/** Why a stage's fingerprint differs from the one pipeline.lock recorded. */
+export function explainChanges(stage: StageConfig, inputs: StageInputs, entry: LockEntry | undefined): Reason[] {
+  if (!entry) return [{ code: 'never-run' }];
+  const reasons: Reason[] = [];
   const def = definitionOf(stage);
   const old = entry.definition;
   if (old.kind !== def.kind || JSON.stringify(old.cmd) !== JSON.stringify(def.cmd) || old.shell !== def.shell) {
-    reasons.push(def.kind === 'cmd' ? `changed command (${show(old.cmd)} → ${show(def.cmd)})` : 'changed stage kind');
+    reasons.push(def.kind === 'cmd' ? { code: 'command-changed', from: old.cmd, to: def.cmd } : { code: 'kind-changed' });
   }
-  if (old.module !== def.module) reasons.push(`changed module (${show(old.module)} → ${show(def.module)})`);
+  if (old.module !== def.module) reasons.push({ code: 'module-changed', from: old.module, to: def.module });
   const paramKeys = [...new Set([...Object.keys(old.params ?? {}), ...Object.keys(def.params)])].sort();
   for (const k of paramKeys) {
     const a = old.params?.[k];
     const b = def.params[k];
-    if (JSON.stringify(a) !== JSON.stringify(b)) reasons.push(`changed param \`${k}\` (${show(a)} → ${show(b)})`);
+    if (JSON.stringify(a) !== JSON.stringify(b)) reasons.push({ code: 'param-changed', name: k, from: a, to: b });
   }
   const envKeys = [...new Set([...Object.keys(old.env ?? {}), ...Object.keys(def.env)])].sort();
-  for (const k of envKeys) if (old.env?.[k] !== def.env[k]) reasons.push(`changed env \`${k}\` (${show(old.env?.[k])} → ${show(def.env[k])})`);
-  if (JSON.stringify(old.outs) !== JSON.stringify(def.outs)) reasons.push(`changed outs (${show(old.outs)} → ${show(def.outs)})`);
-  reasons.push(...keyDiff('code', entry.code ?? {}, inputs.code, (k) => k));
-  reasons.push(...keyDiff('input', entry.deps ?? {}, inputs.deps, (k) => k));
+  for (const k of envKeys) if (old.env?.[k] !== def.env[k]) reasons.push({ code: 'env-changed', name: k, from: old.env?.[k], to: def.env[k] });
+  if (JSON.stringify(old.outs) !== JSON.stringify(def.outs)) reasons.push({ code: 'outs-changed', from: old.outs, to: def.outs });
+  reasons.push(...keyDiff('code', entry.code ?? {}, inputs.code));
+  reasons.push(...keyDiff('input', entry.deps ?? {}, inputs.deps));
   const changedUpstream = new Set<string>();
   const before = entry.upstream ?? {};
   for (const k of new Set([...Object.keys(before), ...Object.keys(inputs.upstream)])) {
     if (before[k] !== inputs.upstream[k]) changedUpstream.add(k.slice(0, k.indexOf(':')));
   }
-  for (const need of stage.needs) if (changedUpstream.has(need)) reasons.push(`upstream \`${need}\` changed its outs`);
-  for (const gone of changedUpstream) if (!stage.needs.includes(gone)) reasons.push(`no longer needs \`${gone}\``);
+  for (const need of stage.needs) if (changedUpstream.has(need)) reasons.push({ code: 'upstream-changed', stage: need });
+  for (const gone of changedUpstream) if (!stage.needs.includes(gone)) reasons.push({ code: 'upstream-removed', stage: gone });
   return reasons;
 }

@@ -3,10 +3,11 @@
 // execute leaves its downstream undecided until then ("maybe": it runs only if those outs change).
 import type { OutRecord } from '../store/cache.js';
 import type { Engine } from './engine.js';
-import { UsageError } from '../core/errors.js';
 import type { Selection } from '../graph/graph.js';
 import { explainChanges } from './decide.js';
 import type { StageConfig } from '../config/types.js';
+import type { Reason } from './reasons.js';
+import { inputsProblemReason, selectStages, unselectedOuts } from './selection.js';
 
 export type PreviewAction = 'fresh' | 'restore' | 'run' | 'maybe' | 'skipped';
 
@@ -14,7 +15,7 @@ export interface StagePreview {
   name: string;
   action: PreviewAction;
   state: 'fresh' | 'stale';
-  reasons: string[];
+  reasons: Reason[];
   fingerprint?: string;
 }
 
@@ -25,9 +26,8 @@ export interface PreviewOptions {
 }
 
 export async function preview(engine: Engine, options: PreviewOptions): Promise<StagePreview[]> {
-  const { graph, planner } = engine;
-  const selected = graph.select(options.names, options.mode);
-  const forced = new Set(options.force ? (options.names.length > 0 ? options.names : [...selected]) : []);
+  const { graph } = engine;
+  const { selected, forced } = selectStages(engine, options);
   const known = new Map<string, OutRecord[] | undefined>();
   const byName = new Map<string, StagePreview>();
   const results: StagePreview[] = [];
@@ -35,20 +35,13 @@ export async function preview(engine: Engine, options: PreviewOptions): Promise<
   const outsOf = async (need: string): Promise<OutRecord[] | undefined> => {
     if (known.has(need)) return known.get(need);
     // Not selected: as it is in the workspace, or as recorded when it can be restored.
-    const { records, missing } = await planner.outsOrRecorded(graph.stage(need));
-    for (const { recorded } of missing) {
-      if (!recorded) return undefined;
-      records.push(recorded);
-    }
-    return records;
+    const { present, toRestore, unrecorded } = await unselectedOuts(engine, need);
+    return unrecorded.length > 0 ? undefined : [...present, ...toRestore];
   };
 
   for (const name of graph.order) {
-    const stage = graph.stage(name);
-    if (!selected.has(name)) {
-      continue;
-    }
-    const p = await previewOne(engine, stage, forced.has(name), outsOf, byName);
+    if (!selected.has(name)) continue;
+    const p = await previewOne(engine, graph.stage(name), forced.has(name), outsOf, byName);
     byName.set(name, p);
     known.set(name, p.action === 'fresh' || p.action === 'restore' ? p.outs : undefined);
     results.push({ name: p.name, action: p.action, state: p.state, reasons: p.reasons, fingerprint: p.fingerprint });
@@ -71,27 +64,21 @@ async function previewOne(
     if (outs) upstream.set(need, outs);
     else undecided.push(need);
   }
-  let inputs;
-  try {
-    inputs = await planner.inputsOf(stage, upstream);
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    return { name: stage.name, action: 'run', state: 'stale', reasons: [err.message] };
-  }
+  const read = await planner.inputsOf(stage, upstream);
+  if (!read.ok) return { name: stage.name, action: 'run', state: 'stale', reasons: [inputsProblemReason(engine, stage, read.problem)] };
+  const { inputs } = read;
   if (undecided.length > 0) {
     const entry = engine.lock.get(stage.name);
     // Judge the stage's own changes against the lock, taking the undecided upstream outs as recorded.
     const own = explainChanges(stage, { ...inputs, upstream: { ...(entry?.upstream ?? {}), ...inputs.upstream } }, entry);
-    const list = (names: string[]) => names.map((u) => `\`${u}\``).join(', ');
     const willRun = undecided.filter((u) => byName.has(u));
-    const absent = undecided.filter((u) => !byName.has(u));
-    const waits = [
-      ...(willRun.length === 1 ? [`upstream ${list(willRun)} will run; runs if its outs change`] : []),
-      ...(willRun.length > 1 ? [`upstreams ${list(willRun)} will run; runs if their outs change`] : []),
-      ...absent.map((u) => `upstream \`${u}\` has no outs yet`),
+    const waits: Reason[] = [
+      ...(willRun.length > 0 ? [{ code: 'upstream-will-run', stages: willRun } as const] : []),
+      ...undecided.filter((u) => !byName.has(u)).map((u): Reason => ({ code: 'upstream-has-no-outs', stage: u })),
     ];
     const definite = own.length > 0 || force || !stage.cache;
-    return { name: stage.name, action: definite ? 'run' : 'maybe', state: 'stale', reasons: [...own, ...(force ? ['forced (--force)'] : []), ...waits] };
+    const forcedReason: Reason[] = force ? [{ code: 'forced' }] : [];
+    return { name: stage.name, action: definite ? 'run' : 'maybe', state: 'stale', reasons: [...own, ...forcedReason, ...waits] };
   }
   const d = await planner.decide(stage, inputs, { force });
   return {

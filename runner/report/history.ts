@@ -5,7 +5,7 @@ import path from 'node:path';
 import { writeFileAtomic } from '../core/atomic.js';
 import type { Engine } from '../plan/engine.js';
 import type { MetricsSnapshot } from './metrics.js';
-import type { RunSummary } from '../exec/run.js';
+import type { RunSummary } from '../exec/events.js';
 
 export interface HistoryEntry {
   startedAt: string;

@@ -1,26 +1,11 @@
-// Progress for people: one line per stage with its state, duration, and why; the output of each stage that
-// ran, grouped under its line. Colour only on a terminal (never with NO_COLOR, CI=true or a pipe).
+// Progress for people, a listener on the run's events: one line per stage with its state, duration, and why;
+// the output of each stage that ran, grouped under its line; the summary at the end. Colour only on a terminal
+// (never with NO_COLOR, CI=true or a pipe).
 import { styleText } from 'node:util';
-
-export type StageStatus = 'ran' | 'cached' | 'skipped' | 'failed' | 'blocked';
-
-export interface StageResult {
-  name: string;
-  status: StageStatus;
-  /** Why the stage ran, was cached, failed or was blocked. */
-  reason: string;
-  durationMs: number;
-  fingerprint?: string;
-  gate?: boolean;
-}
-
-export interface Reporter {
-  start(name: string, reasons: string[]): void;
-  finish(result: StageResult, output?: string): void;
-  note(message: string): void;
-  /** The run is over: leave the terminal as plain lines. */
-  close?(): void;
-}
+import { ExitCode } from '../core/errors.js';
+import { formatReasons, unreachable } from '../plan/reasons.js';
+import { describeResult, formatCause, statusOf, type StageResult, type StageStatus } from '../exec/outcome.js';
+import type { RunEvent, RunListener, RunSummary } from '../exec/events.js';
 
 type Style = Parameters<typeof styleText>[0];
 
@@ -41,7 +26,7 @@ export function formatDuration(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)}ms` : `${(ms / 1000).toFixed(2)}s`;
 }
 
-export class LineReporter implements Reporter {
+export class LineReporter implements RunListener {
   private readonly color: boolean;
   private width = 8;
 
@@ -72,13 +57,28 @@ export class LineReporter implements Reporter {
     this.out.write(text);
   }
 
-  start(name: string, reasons: string[]): void {
-    this.line(name, 'running', reasons.join('; '));
+  event(event: RunEvent): void {
+    switch (event.type) {
+      case 'stage-started':
+        return this.start(event.name, formatReasons(event.reasons));
+      case 'stage-finished':
+        return this.finish(event.result, event.log);
+      case 'run-finished':
+        return this.summarize(event.summary);
+      default:
+        return unreachable(event);
+    }
   }
 
-  finish(result: StageResult, output?: string): void {
+  close(): void {}
+
+  protected start(name: string, why: string): void {
+    this.line(name, 'running', why);
+  }
+
+  protected finish(result: StageResult, output?: string): void {
     const time = formatDuration(result.durationMs).padStart(7);
-    let text = `${this.format(result.name, result.status, `${time}  ${result.reason}`)}\n`;
+    let text = `${this.format(result.name, statusOf(result.outcome), `${time}  ${describeResult(result)}`)}\n`;
     if (this.options.showOutput && output && output.trim().length > 0) {
       const bar = this.paint('gray', '│');
       const body = output.endsWith('\n') ? output.slice(0, -1) : output;
@@ -87,8 +87,18 @@ export class LineReporter implements Reporter {
     this.write(text);
   }
 
-  note(message: string): void {
-    this.write(`${message}\n`);
+  /** The failed gate's verdict, if the run failed on a gate, and one line of counts. */
+  protected summarize(summary: RunSummary): void {
+    this.close();
+    const count = (s: StageStatus) => summary.stages.filter((x) => statusOf(x.outcome) === s).length;
+    const failedGate = summary.stages.find((s) => s.outcome.kind === 'failed' && s.gate);
+    if (failedGate?.outcome.kind === 'failed' && summary.exitCode === ExitCode.gateFailed) {
+      this.write(`gate \`${failedGate.name}\` failed: ${formatCause(failedGate.outcome.cause)}\n`);
+    }
+    this.write(
+      `${summary.stages.length} stages: ${count('ran')} ran, ${count('cached')} cached, ${count('failed')} failed, ${count('blocked')} blocked${count('skipped') > 0 ? `, ${count('skipped')} skipped` : ''}` +
+        ` (${formatDuration(summary.durationMs)})${summary.exitCode === ExitCode.interrupted ? ' — interrupted' : ''}\n`,
+    );
   }
 }
 
@@ -135,17 +145,17 @@ export class LiveReporter extends LineReporter {
     this.render();
   }
 
-  override start(name: string, reasons: string[]): void {
-    this.running.set(name, { since: performance.now(), why: reasons.join('; ') });
+  protected override start(name: string, why: string): void {
+    this.running.set(name, { since: performance.now(), why });
     this.render();
   }
 
-  override finish(result: StageResult, output?: string): void {
+  protected override finish(result: StageResult, output?: string): void {
     this.running.delete(result.name);
     super.finish(result, output);
   }
 
-  close(): void {
+  override close(): void {
     if (this.timer) clearInterval(this.timer);
     this.update?.clear();
     this.update?.done();
@@ -154,7 +164,7 @@ export class LiveReporter extends LineReporter {
 }
 
 /** The live view on a terminal (not with CI=true or TERM=dumb), plain lines otherwise. */
-export async function reporterFor(out: NodeJS.WriteStream, names: string[], options: { showOutput: boolean }): Promise<Reporter> {
+export async function reporterFor(out: NodeJS.WriteStream, names: string[], options: { showOutput: boolean }): Promise<LineReporter> {
   const live = Boolean(out.isTTY) && process.env.CI !== 'true' && process.env.TERM !== 'dumb';
   return live ? LiveReporter.create(out, names, options) : new LineReporter(out, names, options);
 }

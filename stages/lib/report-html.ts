@@ -3,6 +3,7 @@
 import { parseModelKey } from './plots.js';
 import { formatDuration, STATUS_COLORS } from 'pipeline-dag/report';
 import type { ReportInputs } from './report-inputs.js';
+import type { OutcomeKind } from 'pipeline-dag/report';
 
 export interface ReportSvgs {
   predictedVsActual: string;
@@ -121,10 +122,13 @@ ${body.join('\n')}
 </tbody></table></div>`;
 }
 
+/** Whether the stage's outputs came from the cache: in place (fresh) or put back from the store (restored). */
+const CACHE_HIT: Record<OutcomeKind, string> = { fresh: 'yes', restored: 'yes (restored)', ran: 'no', failed: 'no', blocked: '—', skipped: '—' };
+
 function stagesTable(inputs: ReportInputs): string {
   const rows = inputs.lastRun.stages.map((s) => {
-    const hit = s.status === 'cached' ? 'yes' : s.status === 'ran' || s.status === 'failed' ? 'no' : '—';
-    return `<tr data-stage="${escapeHtml(s.name)}"><td>${escapeHtml(s.name)}</td><td class="text">${badge(s.status)}</td><td class="text">${hit}</td><td>${escapeHtml(formatDuration(s.durationMs ?? undefined))}</td><td class="text">${escapeHtml(s.reason ?? '')}</td><td class="text"><code>${escapeHtml((s.fingerprint ?? '').slice(0, 12))}</code></td></tr>`;
+    const hit = CACHE_HIT[s.outcome.kind];
+    return `<tr data-stage="${escapeHtml(s.name)}"><td>${escapeHtml(s.name)}</td><td class="text">${badge(s.status)}</td><td class="text">${hit}</td><td>${escapeHtml(formatDuration(s.durationMs))}</td><td class="text">${escapeHtml(s.reason)}</td><td class="text"><code>${escapeHtml((s.fingerprint ?? '').slice(0, 12))}</code></td></tr>`;
   });
   const counts = new Map<string, number>();
   for (const s of inputs.lastRun.stages) counts.set(s.status, (counts.get(s.status) ?? 0) + 1);

@@ -4,6 +4,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { CommandError } from 'pipeline-dag/command';
+// The engine's record of the last run: its type and schema come from the engine's public API.
+import { LAST_RUN_FILE, lastRunSchema, type LastRun } from 'pipeline-dag/report';
 import { PATHS } from './artifacts.js';
 import { ModelSchema } from './model.js';
 import { quantizedKeys, type ComparePlotData } from './plots.js';
@@ -13,8 +15,6 @@ const MODEL_FILE = PATHS.model;
 const COMPARE_METRICS_FILE = PATHS.compareMetrics;
 const PREDICTIONS_FILE = PATHS.comparePredictions;
 const GATE_METRICS_FILE = PATHS.gateMetrics;
-/** Written by the engine after every run: the stages' statuses and the graph. */
-const LAST_RUN_FILE = '.pipeline/last-run.json';
 
 /** A quantized model's parameters file, for a `<scheme>-<bits>` key of the compare table. */
 function quantFile(scheme: string, bits: number): string {
@@ -49,28 +49,7 @@ const compareSchema = z.looseObject({ models: z.record(z.string(), compareRowSch
 const gateSchema = z.looseObject({ r2: finite, mse: finite, mae: finite, mape: finite });
 export type GateMetrics = z.infer<typeof gateSchema>;
 
-const statusSchema = z.enum(['ran', 'cached', 'skipped', 'failed', 'blocked']);
-
-const lastRunSchema = z.looseObject({
-  ok: z.boolean(),
-  exitCode: z.number().int(),
-  startedAt: z.string(),
-  durationMs: z.number(),
-  stages: z.array(
-    z.looseObject({
-      name: z.string(),
-      status: statusSchema,
-      reason: z.string().nullish(),
-      durationMs: z.number().nullish(),
-      fingerprint: z.string().nullish(),
-    }),
-  ),
-  dag: z.object({
-    nodes: z.array(z.string()),
-    edges: z.array(z.tuple([z.string(), z.string()])),
-  }),
-});
-export type LastRun = z.infer<typeof lastRunSchema>;
+export type { LastRun };
 
 export interface QuantizedModel {
   /** `<scheme>-<bits>`, as in the compare table. */

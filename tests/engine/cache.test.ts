@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { STAGE_SCRIPT, executions, makeWorkspace, type Workspace } from '../helpers/workspace.js';
-import { CHAIN_YAML, RAW, chainWorkspace, reasons, statuses } from './fixtures.js';
+import { CHAIN_YAML, chainWorkspace, outcomes, RAW, reasonCodes, reasonFields, statuses } from './fixtures.js';
 
 function flipByte(file: string): void {
   const bytes = readFileSync(file);
@@ -28,9 +28,8 @@ describe('engine: corrupted cache objects', function () {
     const r = await ws.run(['run', '--json']);
     expect(r.exitCode, r.stderr).to.equal(0);
     expect(statuses(r.json)).to.deep.equal({ prepare: 'cached', fit: 'ran', side: 'cached', report: 'cached' });
-    expect(reasons(r.json).fit).to.equal(
-      'changed param `value` (11 → 10); restorable from the run-cache; a cached object was missing or corrupt and was discarded',
-    );
+    expect(reasonCodes(r.json).fit).to.deep.equal(['param-changed', 'restorable', 'object-corrupt']);
+    expect(outcomes(r.json).fit).to.equal('ran');
     expect(executions(ws).slice(n)).to.deep.equal(['fit']);
     expect(ws.read('build/model.txt')).to.equal(`10\n1\n${RAW}`);
     expect(ws.read('build/report.txt')).to.equal(`10\n1\n${RAW}${RAW}`);
@@ -138,7 +137,8 @@ describe('engine: a cache shared between workspaces (PIPELINE_CACHE_DIR)', funct
     const r = await second.run(['run', '--json']);
     expect(r.exitCode, r.stderr).to.equal(0);
     expect(statuses(r.json)).to.deep.equal({ prepare: 'cached', fit: 'cached', side: 'cached', report: 'cached' });
-    expect(reasons(r.json).fit).to.equal('restored: never run; restorable from the run-cache');
+    expect(reasonFields(r.json).fit).to.deep.equal([{ code: 'never-run' }, { code: 'restorable', from: 'run-cache' }]);
+    expect(outcomes(r.json).fit).to.equal('restored');
     expect(executions(second)).to.deep.equal([]);
     expect(second.snapshot('build')).to.deep.equal(first.snapshot('build'));
     expect(second.lock().stages).to.deep.equal(first.lock().stages);

@@ -2,7 +2,7 @@
 // early cutoff, and the run-cache restoring a state seen before without executing anything.
 import { expect } from 'chai';
 import { executions, type Workspace } from '../helpers/workspace.js';
-import { RAW, chainWorkspace, reasons, started, statuses } from './fixtures.js';
+import { chainWorkspace, outcomes, RAW, reasonFields, started, statuses } from './fixtures.js';
 
 describe('engine: what runs after each change', function () {
   let ws: Workspace;
@@ -26,7 +26,7 @@ describe('engine: what runs after each change', function () {
     const json = await run();
     expect(json.stages.map((s: { name: string }) => s.name)).to.deep.equal(['prepare', 'fit', 'side', 'report']);
     expect(statuses(json)).to.deep.equal({ prepare: 'ran', fit: 'ran', side: 'ran', report: 'ran' });
-    expect(reasons(json)).to.deep.equal({ prepare: 'never run', fit: 'never run', side: 'never run', report: 'never run' });
+    expect(reasonFields(json)).to.deep.equal({ prepare: [{ code: 'never-run' }], fit: [{ code: 'never-run' }], side: [{ code: 'never-run' }], report: [{ code: 'never-run' }] });
     for (const s of json.stages) {
       expect(s.fingerprint).to.match(/^[0-9a-f]{64}$/);
       expect(s.durationMs).to.be.a('number');
@@ -47,7 +47,7 @@ describe('engine: what runs after each change', function () {
     const n = executions(ws).length;
     const json = await run();
     expect(statuses(json)).to.deep.equal({ prepare: 'cached', fit: 'cached', side: 'cached', report: 'cached' });
-    expect(reasons(json)).to.deep.equal({ prepare: 'up to date', fit: 'up to date', side: 'up to date', report: 'up to date' });
+    expect(reasonFields(json)).to.deep.equal({ prepare: [{ code: 'up-to-date' }], fit: [{ code: 'up-to-date' }], side: [{ code: 'up-to-date' }], report: [{ code: 'up-to-date' }] });
     expect(since(n)).to.deep.equal([]);
   });
 
@@ -55,8 +55,8 @@ describe('engine: what runs after each change', function () {
     const n = executions(ws).length;
     const json = await run('--set', 'fit.alpha=0.2');
     expect(statuses(json)).to.deep.equal({ prepare: 'cached', fit: 'ran', side: 'cached', report: 'cached' });
-    expect(reasons(json).fit).to.equal('changed param `alpha` (0.1 → 0.2)');
-    expect(reasons(json).report).to.equal('up to date');
+    expect(reasonFields(json).fit).to.deep.equal([{ code: 'param-changed', name: 'alpha', from: 0.1, to: 0.2 }]);
+    expect(reasonFields(json).report).to.deep.equal([{ code: 'up-to-date' }]);
     expect(since(n)).to.deep.equal(['fit']);
     expect(ws.lock().stages.fit.definition.params.alpha).to.equal(0.2);
   });
@@ -65,7 +65,7 @@ describe('engine: what runs after each change', function () {
     const n = executions(ws).length;
     const json = await run();
     expect(statuses(json)).to.deep.equal({ prepare: 'cached', fit: 'cached', side: 'cached', report: 'cached' });
-    expect(reasons(json).fit).to.equal('changed param `alpha` (0.2 → 0.1); same inputs seen before, outputs already in place');
+    expect(reasonFields(json).fit).to.deep.equal([{ code: 'param-changed', name: 'alpha', from: 0.2, to: 0.1 }, { code: 'seen-before' }]);
     expect(since(n)).to.deep.equal([]);
     expect(ws.lock().stages.fit.definition.params.alpha).to.equal(0.1);
   });
@@ -74,7 +74,7 @@ describe('engine: what runs after each change', function () {
     const n = executions(ws).length;
     const json = await run('--set', 'fit.value=11');
     expect(statuses(json)).to.deep.equal({ prepare: 'cached', fit: 'ran', side: 'cached', report: 'ran' });
-    expect(reasons(json)).to.include({ fit: 'changed param `value` (10 → 11)', report: 'upstream `fit` changed its outs' });
+    expect(reasonFields(json)).to.deep.include({ fit: [{ code: 'param-changed', name: 'value', from: 10, to: 11 }], report: [{ code: 'upstream-changed', stage: 'fit' }] });
     expect(since(n).sort()).to.deep.equal(['fit', 'report']);
     expect(ws.read('build/report.txt')).to.equal(`11\n1\n${RAW}${RAW}`);
   });
@@ -83,12 +83,9 @@ describe('engine: what runs after each change', function () {
     const n = executions(ws).length;
     const json = await run();
     expect(statuses(json)).to.deep.equal({ prepare: 'cached', fit: 'cached', side: 'cached', report: 'cached' });
-    expect(reasons(json)).to.deep.equal({
-      prepare: 'up to date',
-      fit: 'restored: changed param `value` (11 → 10); restorable from the run-cache',
-      side: 'up to date',
-      report: 'restored: upstream `fit` changed its outs; restorable from the run-cache',
-    });
+    expect(reasonFields(json)).to.deep.equal({ prepare: [{ code: 'up-to-date' }], fit: [{ code: 'param-changed', name: 'value', from: 11, to: 10 }, { code: 'restorable', from: 'run-cache' }], side: [{ code: 'up-to-date' }], report: [{ code: 'upstream-changed', stage: 'fit' }, { code: 'restorable', from: 'run-cache' }] });
+    expect(outcomes(json).fit).to.equal('restored');
+    expect(outcomes(json).report).to.equal('restored');
     expect(since(n)).to.deep.equal([]);
     expect(ws.read('build/model.txt')).to.equal(`10\n1\n${RAW}`);
     expect(ws.read('build/report.txt')).to.equal(`10\n1\n${RAW}${RAW}`);
@@ -99,7 +96,7 @@ describe('engine: what runs after each change', function () {
     ws.write('fit.js', `${ws.read('fit.js')}// a comment\n`);
     const json = await run();
     expect(statuses(json)).to.deep.equal({ prepare: 'cached', fit: 'ran', side: 'cached', report: 'cached' });
-    expect(reasons(json).fit).to.equal('changed input `fit.js`');
+    expect(reasonFields(json).fit).to.deep.equal([{ code: 'input-changed', path: 'fit.js' }]);
     expect(since(n)).to.deep.equal(['fit']);
   });
 
@@ -108,12 +105,7 @@ describe('engine: what runs after each change', function () {
     ws.write('data/raw.txt', 'a,b\n3,4\n');
     const json = await run();
     expect(statuses(json)).to.deep.equal({ prepare: 'ran', fit: 'ran', side: 'ran', report: 'ran' });
-    expect(reasons(json)).to.deep.equal({
-      prepare: 'changed input `data/raw.txt`',
-      fit: 'upstream `prepare` changed its outs',
-      side: 'changed input `data/raw.txt`',
-      report: 'upstream `fit` changed its outs; upstream `side` changed its outs',
-    });
+    expect(reasonFields(json)).to.deep.equal({ prepare: [{ code: 'input-changed', path: 'data/raw.txt' }], fit: [{ code: 'upstream-changed', stage: 'prepare' }], side: [{ code: 'input-changed', path: 'data/raw.txt' }], report: [{ code: 'upstream-changed', stage: 'fit' }, { code: 'upstream-changed', stage: 'side' }] });
     expect(since(n).sort()).to.deep.equal(['fit', 'prepare', 'report', 'side']);
     expect(ws.read('build/report.txt')).to.equal('10\n1\na,b\n3,4\na,b\n3,4\n');
   });
@@ -122,9 +114,9 @@ describe('engine: what runs after each change', function () {
     const n = executions(ws).length;
     const json = await run('--force', '--downstream', 'prepare');
     expect(statuses(json)).to.deep.equal({ prepare: 'ran', fit: 'cached', side: 'skipped', report: 'cached' });
-    expect(reasons(json).side).to.equal('not selected');
-    expect(reasons(json).prepare).to.equal('forced (--force)');
-    expect(reasons(json).fit).to.equal('up to date');
+    expect(reasonFields(json).side).to.deep.equal([{ code: 'not-selected' }]);
+    expect(reasonFields(json).prepare).to.deep.equal([{ code: 'forced' }]);
+    expect(reasonFields(json).fit).to.deep.equal([{ code: 'up-to-date' }]);
     expect(since(n)).to.deep.equal(['prepare']);
   });
 
@@ -134,9 +126,10 @@ describe('engine: what runs after each change', function () {
     ws.write('build/model.txt', 'tampered\n');
     const json = await run();
     expect(statuses(json).fit).to.equal('cached');
-    expect(reasons(json).fit).to.equal('restored: out `build/model.txt` was modified in the workspace; restorable from the run-cache');
+    expect(reasonFields(json).fit).to.deep.equal([{ code: 'out-modified', path: 'build/model.txt' }, { code: 'restorable', from: 'run-cache' }]);
+    expect(outcomes(json).fit).to.equal('restored');
     expect(statuses(json).report).to.equal('cached');
-    expect(reasons(json).report).to.equal('up to date');
+    expect(reasonFields(json).report).to.deep.equal([{ code: 'up-to-date' }]);
     expect(ws.read('build/model.txt')).to.equal(before);
     expect(since(n)).to.deep.equal([]);
     expect(started(ws).length).to.equal(executions(ws).length);

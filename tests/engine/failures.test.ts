@@ -2,7 +2,7 @@
 // failed stage's previous outputs put back (never half-written), and what --keep-going changes.
 import { expect } from 'chai';
 import { STAGE_SCRIPT, executions, makeWorkspace, toResult, waitFor, type Workspace } from '../helpers/workspace.js';
-import { reasons, started, statuses } from './fixtures.js';
+import { causeOf, outcomes, reasonFields, reasons, started, statuses } from './fixtures.js';
 
 const GATE_SCRIPT = `const fs = require('node:fs');
 const p = JSON.parse(process.env.PIPELINE_PARAMS);
@@ -59,7 +59,9 @@ describe('engine: gate stages', function () {
     expect(r.json.ok).to.equal(false);
     expect(r.json.exitCode).to.equal(3);
     expect(statuses(r.json)).to.deep.equal({ train: 'cached', check: 'failed', ship: 'blocked' });
-    expect(reasons(r.json)).to.include({ check: 'score 3 is below the minimum 5', ship: 'gate `check` failed' });
+    expect(reasons(r.json).check).to.equal('score 3 is below the minimum 5');
+    expect(outcomes(r.json)).to.include({ check: 'failed:gate', ship: 'blocked' });
+    expect(reasonFields(r.json).ship).to.deep.equal([{ code: 'blocked-by', stage: 'check', gate: true }]);
     expect(r.stderr).to.include('gate `check` failed: score 3 is below the minimum 5\n');
     expect(started(ws).slice(n)).to.deep.equal(['check']);
     // The gate's own out is put back as it was, and the blocked stage's out is untouched.
@@ -78,6 +80,7 @@ describe('engine: gate stages', function () {
     const r = await ws.run(['run', '--json', '--set', 'check.min=5', '--set', 'check.verdict=model rejected (score 3 below 5)']);
     expect(r.exitCode).to.equal(3);
     expect(reasons(r.json).check).to.equal('model rejected (score 3 below 5)');
+    expect(outcomes(r.json).check).to.equal('failed:gate');
     expect(r.stderr).to.include('gate `check` failed: model rejected (score 3 below 5)\n');
     expect(statuses(r.json).ship).to.equal('blocked');
     expect(ws.exists('.pipeline/tmp') ? ws.snapshot('.pipeline/tmp') : {}).to.deep.equal({});
@@ -128,11 +131,12 @@ describe('engine: a failing stage', function () {
     expect(r.exitCode).to.equal(1);
     expect(r.json).to.include({ ok: false, exitCode: 1 });
     expect(statuses(r.json)).to.deep.equal({ bad: 'failed', slow: 'ran', after_bad: 'blocked', indep: 'blocked' });
-    expect(reasons(r.json)).to.deep.equal({
-      bad: 'boom',
-      slow: 'changed param `sleep` (0 → 1000)',
-      after_bad: 'upstream `bad` failed',
-      indep: 'not started: `bad` failed (--keep-going runs independent stages)',
+    expect(reasons(r.json).bad).to.equal('boom');
+    expect(outcomes(r.json)).to.deep.equal({ bad: 'failed:exit', slow: 'ran', after_bad: 'blocked', indep: 'blocked' });
+    expect(reasonFields(r.json)).to.deep.include({
+      slow: [{ code: 'param-changed', name: 'sleep', from: 0, to: 1000 }],
+      after_bad: [{ code: 'blocked-by', stage: 'bad', gate: false }],
+      indep: [{ code: 'not-started', failed: 'bad' }],
     });
     expect(started(ws).slice(n).sort()).to.deep.equal(['bad', 'slow']);
     // The failed stage wrote half an output before failing: its previous bytes are back.
@@ -171,7 +175,7 @@ describe('engine: a failing stage', function () {
     try {
       const r2 = await ws2.run(['run', '--json']);
       expect(r2.exitCode).to.equal(1);
-      expect(reasons(r2.json).lazy).to.equal('the stage did not write its out `build/never.txt`');
+      expect(causeOf(r2.json, 'lazy')).to.deep.equal({ kind: 'outs-missing', paths: ['build/never.txt'] });
       expect(ws2.lock()?.stages?.lazy).to.equal(undefined);
     } finally {
       ws2.cleanup();
@@ -203,7 +207,7 @@ stages:
     const r = toResult(await child);
     expect(r.exitCode).to.equal(1);
     expect(statuses(r.json)).to.deep.equal({ reader: 'failed' });
-    expect(reasons(r.json).reader).to.equal('input `data/in.txt` changed while the stage ran; its outputs were not recorded — run again');
+    expect(causeOf(r.json, 'reader')).to.deep.equal({ kind: 'inputs-changed', path: 'data/in.txt', what: 'input' });
     expect(ws.lock()?.stages?.reader).to.equal(undefined);
     expect(ws.exists('build/r.txt')).to.equal(false);
 

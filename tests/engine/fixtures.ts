@@ -1,5 +1,6 @@
 // Small generic pipelines for the engine tests, built from `cmd:` stages running the generic stage script.
 import { readFileSync } from 'node:fs';
+import { expect } from 'chai';
 import { STAGE_SCRIPT, makeWorkspace, type Workspace } from '../helpers/workspace.js';
 
 /**
@@ -52,9 +53,47 @@ export function reasons(json: { stages: { name: string; reason: string }[] }): R
   return Object.fromEntries(json.stages.map((s) => [s.name, s.reason]));
 }
 
-/** Stage name → reasons from a `status --json` result. */
-export function statusReasons(json: { stages: { name: string; state: string; reasons: string[] }[] }): Record<string, [string, string[]]> {
-  return Object.fromEntries(json.stages.map((s) => [s.name, [s.state, s.reasons]]));
+/** A reason as the JSON documents give it. */
+export interface ReasonJson {
+  code: string;
+  message: string;
+  [field: string]: unknown;
+}
+
+/** A reason's code and fields, without its sentence (tests match codes; the sentences are tested once). */
+export function reasonData(reason: ReasonJson): Record<string, unknown> {
+  const { message, ...data } = reason;
+  expect(message, `reason ${reason.code} has a message`).to.be.a('string').and.not.equal('');
+  return data;
+}
+
+/** Stage name → [state, reasons without sentences] from a `status --json` result. */
+export function statusReasons(json: { stages: { name: string; state: string; reasons: ReasonJson[] }[] }): Record<string, [string, Record<string, unknown>[]]> {
+  return Object.fromEntries(json.stages.map((s) => [s.name, [s.state, s.reasons.map(reasonData)]]));
+}
+
+/** Stage name → reasons without sentences from a `run --json` result. */
+export function reasonFields(json: { stages: { name: string; reasons: ReasonJson[] }[] }): Record<string, Record<string, unknown>[]> {
+  return Object.fromEntries(json.stages.map((s) => [s.name, s.reasons.map(reasonData)]));
+}
+
+/** A failed stage's cause from a `run --json` result, without its sentence. */
+export function causeOf(json: { stages: { name: string; outcome: { cause?: { message: string } } }[] }, name: string): Record<string, unknown> | undefined {
+  const cause = json.stages.find((s) => s.name === name)?.outcome.cause;
+  if (!cause) return undefined;
+  const { message, ...data } = cause;
+  expect(message).to.be.a('string').and.not.equal('');
+  return data;
+}
+
+/** Stage name → reason codes from any `--json` document with `stages[].reasons`. */
+export function reasonCodes(json: { stages: { name: string; reasons: ReasonJson[] }[] }): Record<string, string[]> {
+  return Object.fromEntries(json.stages.map((s) => [s.name, s.reasons.map((r) => r.code)]));
+}
+
+/** Stage name → outcome kind (and failure cause kind) from a `run --json` result. */
+export function outcomes(json: { stages: { name: string; outcome: { kind: string; cause?: { kind: string } } }[] }): Record<string, string> {
+  return Object.fromEntries(json.stages.map((s) => [s.name, s.outcome.cause ? `${s.outcome.kind}:${s.outcome.cause.kind}` : s.outcome.kind]));
 }
 
 /** Intervals [start, end] per stage from runs.log lines `STAGE START END`. */

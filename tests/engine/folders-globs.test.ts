@@ -1,7 +1,7 @@
 // Folder outs (one content-addressed tree) and glob deps (a new or removed match is a changed input).
 import { expect } from 'chai';
 import { makeWorkspace, type Workspace } from '../helpers/workspace.js';
-import { reasons, statusReasons, statuses } from './fixtures.js';
+import { outcomes, reasonFields, statuses, statusReasons } from './fixtures.js';
 
 const DIR_SCRIPT = `const fs = require('node:fs');
 const p = JSON.parse(process.env.PIPELINE_PARAMS);
@@ -53,7 +53,8 @@ describe('engine: folder outs and glob deps', function () {
     const n = ws.lines().length;
     const json = await run();
     expect(statuses(json)).to.deep.equal({ parts: 'cached', use: 'cached' });
-    expect(reasons(json).parts).to.equal('restored: changed param `n` (2 → 1); restorable from the run-cache');
+    expect(reasonFields(json).parts).to.deep.equal([{ code: 'param-changed', name: 'n', from: 2, to: 1 }, { code: 'restorable', from: 'run-cache' }]);
+    expect(outcomes(json).parts).to.equal('restored');
     expect(ws.lines().length).to.equal(n);
     expect(ws.snapshot('build')).to.deep.equal(first);
   });
@@ -61,7 +62,7 @@ describe('engine: folder outs and glob deps', function () {
   it('an extra file in a folder out is a modification: restored exactly, the extra file gone', async () => {
     ws.write('build/parts/extra.txt', 'junk');
     const s = await ws.run(['status', '--json']);
-    expect(statusReasons(s.json).parts).to.deep.equal(['stale', ['out `build/parts` was modified in the workspace', 'restorable from the run-cache']]);
+    expect(statusReasons(s.json).parts).to.deep.equal(['stale', [{ code: 'out-modified', path: 'build/parts' }, { code: 'restorable', from: 'run-cache' }]]);
     const json = await run();
     expect(statuses(json)).to.deep.equal({ parts: 'cached', use: 'cached' });
     expect(ws.snapshot('build')).to.deep.equal(first);
@@ -70,7 +71,7 @@ describe('engine: folder outs and glob deps', function () {
   it('a new file matching a glob dep is a new input; removing it restores the earlier state', async () => {
     ws.write('data/b.csv', '2\n');
     const s = await ws.run(['status', '--json']);
-    expect(statusReasons(s.json).parts).to.deep.equal(['stale', ['new input `data/b.csv`']]);
+    expect(statusReasons(s.json).parts).to.deep.equal(['stale', [{ code: 'input-added', path: 'data/b.csv' }]]);
     let json = await run();
     expect(statuses(json)).to.deep.equal({ parts: 'ran', use: 'ran' });
     expect(ws.read('build/use.txt')).to.equal('1\n2\n');
@@ -78,7 +79,8 @@ describe('engine: folder outs and glob deps', function () {
     const n = ws.lines().length;
     json = await run();
     expect(statuses(json)).to.deep.equal({ parts: 'cached', use: 'cached' });
-    expect(reasons(json).parts).to.equal('restored: removed input `data/b.csv`; restorable from the run-cache');
+    expect(reasonFields(json).parts).to.deep.equal([{ code: 'input-removed', path: 'data/b.csv' }, { code: 'restorable', from: 'run-cache' }]);
+    expect(outcomes(json).parts).to.equal('restored');
     expect(ws.lines().length).to.equal(n);
     expect(ws.snapshot('build')).to.deep.equal(first);
   });

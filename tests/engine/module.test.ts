@@ -2,7 +2,7 @@
 // context; its code is the module and every local module it imports.
 import { expect } from 'chai';
 import { STAGE_SCRIPT, executions, makeWorkspace, type Workspace } from '../helpers/workspace.js';
-import { reasons, statusReasons, statuses } from './fixtures.js';
+import { causeOf, reasonFields, reasons, statuses, statusReasons } from './fixtures.js';
 
 const STAGE_TS = `import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { summarize } from './lib.js';
@@ -60,24 +60,24 @@ describe('engine: module stages', function () {
   it('a comment-only edit re-runs the module; its downstream stays cached (same output bytes)', async () => {
     ws.write('mod/stage.ts', STAGE_TS.replace('// The stage:', '// This stage:'));
     const s = await ws.run(['status', '--json']);
-    expect(statusReasons(s.json).fit).to.deep.equal(['stale', ['changed code `mod/stage.ts`']]);
+    expect(statusReasons(s.json).fit).to.deep.equal(['stale', [{ code: 'code-changed', file: 'mod/stage.ts' }]]);
     const n = executions(ws).length;
     const r = await ws.run(['run', '--json']);
     expect(r.exitCode, r.stderr).to.equal(0);
     expect(statuses(r.json)).to.deep.equal({ prepare: 'cached', fit: 'ran', after: 'cached' });
-    expect(reasons(r.json)).to.deep.equal({ prepare: 'up to date', fit: 'changed code `mod/stage.ts`', after: 'up to date' });
+    expect(reasonFields(r.json)).to.deep.equal({ prepare: [{ code: 'up-to-date' }], fit: [{ code: 'code-changed', file: 'mod/stage.ts' }], after: [{ code: 'up-to-date' }] });
     expect(executions(ws).slice(n)).to.deep.equal(['fit']);
   });
 
   it('editing a local module it imports re-runs it, and its downstream when the output changes', async () => {
     ws.write('mod/lib.ts', LIB_TS.replace('return { lines', 'return { lines: 0 + text.split("\\n").length - 1, alpha: alpha * 2 };\n  return { lines'));
     const s = await ws.run(['status', '--json']);
-    expect(statusReasons(s.json).fit).to.deep.equal(['stale', ['changed code `mod/lib.ts`']]);
+    expect(statusReasons(s.json).fit).to.deep.equal(['stale', [{ code: 'code-changed', file: 'mod/lib.ts' }]]);
     const n = executions(ws).length;
     const r = await ws.run(['run', '--json']);
     expect(r.exitCode, r.stderr).to.equal(0);
     expect(statuses(r.json)).to.deep.equal({ prepare: 'cached', fit: 'ran', after: 'ran' });
-    expect(reasons(r.json)).to.deep.equal({ prepare: 'up to date', fit: 'changed code `mod/lib.ts`', after: 'upstream `fit` changed its outs' });
+    expect(reasonFields(r.json)).to.deep.equal({ prepare: [{ code: 'up-to-date' }], fit: [{ code: 'code-changed', file: 'mod/lib.ts' }], after: [{ code: 'upstream-changed', stage: 'fit' }] });
     expect(executions(ws).slice(n)).to.deep.equal(['fit', 'after']);
     expect(ws.read('build/m.json')).to.equal('{"lines":3,"alpha":0.2}\n');
   });
@@ -86,7 +86,7 @@ describe('engine: module stages', function () {
     ws.write('mod/extra.ts', 'export const EXTRA = 1;\n');
     ws.write('mod/lib.ts', `import { EXTRA } from './extra.js';\n${LIB_TS.replace('alpha };', 'alpha: alpha * EXTRA };')}`);
     const s = await ws.run(['status', '--json']);
-    expect(statusReasons(s.json).fit).to.deep.equal(['stale', ['new code `mod/extra.ts`', 'changed code `mod/lib.ts`']]);
+    expect(statusReasons(s.json).fit).to.deep.equal(['stale', [{ code: 'code-added', file: 'mod/extra.ts' }, { code: 'code-changed', file: 'mod/lib.ts' }]]);
     const r = await ws.run(['run', '--json']);
     expect(r.exitCode, r.stderr).to.equal(0);
     expect(ws.read('build/m.json')).to.equal('{"lines":3,"alpha":0.1}\n');
@@ -99,6 +99,7 @@ describe('engine: module stages', function () {
     expect(r.exitCode).to.equal(1);
     expect(statuses(r.json)).to.deep.equal({ prepare: 'cached', fit: 'failed', after: 'blocked' });
     expect(reasons(r.json).fit).to.equal('alpha must be >= 0, got -1');
+    expect(causeOf(r.json, 'fit')).to.deep.equal({ kind: 'exit', exitCode: 1 });
     expect(ws.read('build/m.json')).to.equal(before);
   });
 
@@ -119,7 +120,8 @@ describe('engine: module stages', function () {
       const r = await ws.run(['run', '--json']);
       expect(r.exitCode).to.equal(1);
       expect(statuses(r.json)).to.deep.equal({ prepare: 'cached', fit: 'failed', after: 'blocked' });
-      expect(reasons(r.json).fit).to.equal("mod/lib.ts:2:1: cannot build module `mod/stage.ts`: Expected identifier but found end of file");
+      expect(causeOf(r.json, 'fit')).to.deep.equal({ kind: 'module-error' });
+      expect(reasons(r.json).fit).to.equal('mod/lib.ts:2:1: cannot build module `mod/stage.ts`: Expected identifier but found end of file');
       expect(ws.snapshot('build')).to.deep.equal(before);
     } finally {
       ws.write('mod/lib.ts', good);

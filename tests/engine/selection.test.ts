@@ -1,7 +1,7 @@
 // Choosing what runs: --single, --downstream, --force, and --dry-run (prints the plan, writes nothing).
 import { expect } from 'chai';
 import { executions, type Workspace } from '../helpers/workspace.js';
-import { RAW, chainWorkspace, reasons, statuses } from './fixtures.js';
+import { RAW, chainWorkspace, reasonData, reasonFields, statuses, type ReasonJson } from './fixtures.js';
 
 describe('engine: --single, --downstream, --force', function () {
   let ws: Workspace;
@@ -49,7 +49,7 @@ describe('engine: --single, --downstream, --force', function () {
     const r = await ws.run(['run', 'fit', '--single', '--force', '--json']);
     expect(r.exitCode, r.stderr).to.equal(0);
     expect(statuses(r.json)).to.deep.equal({ prepare: 'skipped', fit: 'ran', side: 'skipped', report: 'skipped' });
-    expect(reasons(r.json).fit).to.equal('forced (--force)');
+    expect(reasonFields(r.json).fit).to.deep.equal([{ code: 'forced' }]);
     expect(executions(ws).slice(n)).to.deep.equal(['fit']);
     expect(ws.read('build/clean.txt')).to.equal(clean);
   });
@@ -61,7 +61,7 @@ describe('engine: --single, --downstream, --force', function () {
     const r = await ws.run(['run', 'report', '--single', '--json']);
     expect(r.exitCode, r.stderr).to.equal(0);
     expect(statuses(r.json)).to.deep.equal({ prepare: 'skipped', fit: 'skipped', side: 'skipped', report: 'cached' });
-    expect(reasons(r.json).report).to.equal('up to date');
+    expect(reasonFields(r.json).report).to.deep.equal([{ code: 'up-to-date' }]);
     expect(ws.read('build/model.txt')).to.equal(model);
     expect(executions(ws).slice(n)).to.deep.equal([]);
   });
@@ -71,12 +71,7 @@ describe('engine: --single, --downstream, --force', function () {
     const r = await ws.run(['run', 'fit', '--downstream', '--set', 'fit.value=12', '--json']);
     expect(r.exitCode, r.stderr).to.equal(0);
     expect(statuses(r.json)).to.deep.equal({ prepare: 'skipped', fit: 'ran', side: 'skipped', report: 'ran' });
-    expect(reasons(r.json)).to.deep.equal({
-      prepare: 'not selected',
-      fit: 'changed param `value` (10 → 12)',
-      side: 'not selected',
-      report: 'upstream `fit` changed its outs',
-    });
+    expect(reasonFields(r.json)).to.deep.equal({ prepare: [{ code: 'not-selected' }], fit: [{ code: 'param-changed', name: 'value', from: 10, to: 12 }], side: [{ code: 'not-selected' }], report: [{ code: 'upstream-changed', stage: 'fit' }] });
     expect(executions(ws).slice(n).sort()).to.deep.equal(['fit', 'report']);
     expect(ws.read('build/report.txt')).to.equal(`12\n1\n${RAW}${RAW}`);
   });
@@ -86,7 +81,7 @@ describe('engine: --single, --downstream, --force', function () {
     const r = await ws.run(['run', '--force', '--set', 'fit.value=12', '--json']);
     expect(r.exitCode, r.stderr).to.equal(0);
     expect(statuses(r.json)).to.deep.equal({ prepare: 'ran', fit: 'ran', side: 'ran', report: 'ran' });
-    expect(reasons(r.json)).to.deep.equal({ prepare: 'forced (--force)', fit: 'forced (--force)', side: 'forced (--force)', report: 'forced (--force)' });
+    expect(reasonFields(r.json)).to.deep.equal({ prepare: [{ code: 'forced' }], fit: [{ code: 'forced' }], side: [{ code: 'forced' }], report: [{ code: 'forced' }] });
     expect(executions(ws).slice(n).sort()).to.deep.equal(['fit', 'prepare', 'report', 'side']);
   });
 });
@@ -156,9 +151,10 @@ describe('engine: --dry-run prints the plan and writes nothing', function () {
     );
     r = await unchanged(['run', '--dry-run', '--json', 'fit']);
     expect(r.json.dryRun).to.equal(true);
-    expect(r.json.stages.map((s: { name: string; action: string; reasons: string[] }) => [s.name, s.action, s.reasons])).to.deep.equal([
-      ['prepare', 'fresh', ['up to date']],
-      ['fit', 'restore', ['changed param `value` (11 → 10)', 'restorable from the run-cache']],
+    expect(r.json.schemaVersion).to.equal(1);
+    expect(r.json.stages.map((s: { name: string; action: string; reasons: ReasonJson[] }) => [s.name, s.action, s.reasons.map(reasonData)])).to.deep.equal([
+      ['prepare', 'fresh', [{ code: 'up-to-date' }]],
+      ['fit', 'restore', [{ code: 'param-changed', name: 'value', from: 11, to: 10 }, { code: 'restorable', from: 'run-cache' }]],
     ]);
     expect(executions(ws).slice(n)).to.deep.equal([]);
   });

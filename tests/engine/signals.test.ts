@@ -3,7 +3,7 @@
 // exits 130.
 import { expect } from 'chai';
 import { STAGE_SCRIPT, executions, makeWorkspace, toResult, waitFor, type Workspace } from '../helpers/workspace.js';
-import { alive, pidsOf, reasons, started, statuses } from './fixtures.js';
+import { alive, outcomes, pidsOf, reasonCodes, started, statuses } from './fixtures.js';
 
 const YAML = `version: 1
 stages:
@@ -80,7 +80,8 @@ describe('engine: interrupted runs', function () {
     expect(r.stderr).to.match(/ — interrupted\n$/);
     expect(r.json.exitCode).to.equal(130);
     expect(statuses(r.json)).to.deep.equal({ first: 'cached', slow: 'failed', last: 'blocked' });
-    expect(reasons(r.json).slow).to.equal('interrupted');
+    expect(outcomes(r.json)).to.deep.equal({ first: 'fresh', slow: 'failed:interrupted', last: 'blocked' });
+    expect(reasonCodes(r.json).last).to.deep.equal(['blocked-by']);
     expect(alive(stagePid), 'the stage process was stopped').to.equal(false);
     expect(ws.snapshot('build')).to.deep.equal(before);
 

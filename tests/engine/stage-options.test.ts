@@ -2,7 +2,7 @@
 // `shell: true`, and PIPELINE_PARAMS / PIPELINE_STAGE.
 import { expect } from 'chai';
 import { STAGE_SCRIPT, executions, makeWorkspace, waitFor, type Workspace } from '../helpers/workspace.js';
-import { alive, intervals, overlap, pidsOf, reasons, statuses } from './fixtures.js';
+import { alive, causeOf, intervals, overlap, pidsOf, reasonFields, reasons, statuses, statusReasons } from './fixtures.js';
 
 describe('engine: parallel stages', function () {
   let ws: Workspace;
@@ -99,7 +99,7 @@ stages:
     expect(r.exitCode).to.equal(1);
     first = r.json;
     expect(statuses(r.json).slow).to.equal('failed');
-    expect(reasons(r.json).slow).to.equal('timed out after 0.5s');
+    expect(causeOf(r.json, 'slow')).to.deep.equal({ kind: 'timeout', timeoutMs: 500 });
     expect(ws.exists('build/slow.txt')).to.equal(false);
     const pids = pidsOf(ws, 'slow');
     expect(pids).to.have.length(1);
@@ -131,10 +131,10 @@ stages:
     const r = await ws.run(['run', '--json', 'always', 'envy', 'params', 'shelled']);
     expect(r.exitCode, r.stderr).to.equal(0);
     expect(statuses(r.json)).to.deep.equal({ always: 'ran', envy: 'cached', params: 'cached', shelled: 'cached', slow: 'skipped', tree: 'skipped' });
-    expect(reasons(r.json).always).to.equal('always runs (cache: false)');
+    expect(reasonFields(r.json).always).to.deep.equal([{ code: 'always-runs' }]);
     expect(executions(ws).slice(n)).to.deep.equal(['always']);
     const s = await ws.run(['status', '--json', 'always']);
-    expect(s.json.stages).to.deep.equal([{ name: 'always', state: 'stale', reasons: ['always runs (cache: false)'] }]);
+    expect(statusReasons(s.json)).to.deep.equal({ always: ['stale', [{ code: 'always-runs' }]] });
   });
 
   it('a change of a declared env value re-runs the stage', async () => {
@@ -143,7 +143,7 @@ stages:
     const r = await ws.run(['run', '--json', 'envy']);
     expect(r.exitCode, r.stderr).to.equal(0);
     expect(statuses(r.json).envy).to.equal('ran');
-    expect(reasons(r.json).envy).to.equal('changed env `GREETING` ("hello" → "bonjour")');
+    expect(reasonFields(r.json).envy).to.deep.equal([{ code: 'env-changed', name: 'GREETING', from: 'hello', to: 'bonjour' }]);
     expect(executions(ws).slice(n)).to.deep.equal(['envy']);
     expect(ws.read('build/env.txt')).to.equal('bonjour envy\n');
   });

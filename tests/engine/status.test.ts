@@ -15,14 +15,14 @@ describe('engine: status reasons', function () {
     expect(r.exitCode, r.stderr).to.equal(0);
     return statusReasons(r.json);
   };
-  const UPSTREAM_FIT_WILL_RUN = 'upstream `fit` will run; runs if its outs change';
+  const UPSTREAM_FIT_WILL_RUN = { code: 'upstream-will-run', stages: ['fit'] };
 
   it('never run', async () => {
     expect(await status()).to.deep.equal({
-      prepare: ['stale', ['never run']],
-      fit: ['stale', ['never run', 'upstream `prepare` will run; runs if its outs change']],
-      side: ['stale', ['never run']],
-      report: ['stale', ['never run', 'upstreams `fit`, `side` will run; runs if their outs change']],
+      prepare: ['stale', [{ code: 'never-run' }]],
+      fit: ['stale', [{ code: 'never-run' }, { code: 'upstream-will-run', stages: ['prepare'] }]],
+      side: ['stale', [{ code: 'never-run' }]],
+      report: ['stale', [{ code: 'never-run' }, { code: 'upstream-will-run', stages: ['fit', 'side'] }]],
     });
     const r = await ws.run(['status']);
     expect(r.stdout.split('\n').at(-2)).to.equal('4 of 4 stages stale; `pipeline run` brings them up to date');
@@ -32,10 +32,10 @@ describe('engine: status reasons', function () {
     expect((await ws.run(['run'])).exitCode).to.equal(0);
     const n = executions(ws).length;
     expect(await status()).to.deep.equal({
-      prepare: ['fresh', ['up to date']],
-      fit: ['fresh', ['up to date']],
-      side: ['fresh', ['up to date']],
-      report: ['fresh', ['up to date']],
+      prepare: ['fresh', [{ code: 'up-to-date' }]],
+      fit: ['fresh', [{ code: 'up-to-date' }]],
+      side: ['fresh', [{ code: 'up-to-date' }]],
+      report: ['fresh', [{ code: 'up-to-date' }]],
     });
     const r = await ws.run(['status']);
     expect(r.stdout).to.equal(
@@ -46,38 +46,38 @@ describe('engine: status reasons', function () {
 
   it('changed param, with old and new values', async () => {
     const s = await status('--set', 'fit.alpha=0.2');
-    expect(s.fit).to.deep.equal(['stale', ['changed param `alpha` (0.1 → 0.2)']]);
+    expect(s.fit).to.deep.equal(['stale', [{ code: 'param-changed', name: 'alpha', from: 0.1, to: 0.2 }]]);
     expect(s.report).to.deep.equal(['stale', [UPSTREAM_FIT_WILL_RUN]]);
     expect(s.prepare[0]).to.equal('fresh');
     const two = await status('--set', 'fit.alpha=0.2', '--set', 'seed=7');
-    expect(two.fit).to.deep.equal(['stale', ['changed param `alpha` (0.1 → 0.2)', 'changed param `seed` (42 → 7)', 'upstream `prepare` will run; runs if its outs change']]);
-    expect(two.prepare).to.deep.equal(['stale', ['changed param `seed` (42 → 7)']]);
+    expect(two.fit).to.deep.equal(['stale', [{ code: 'param-changed', name: 'alpha', from: 0.1, to: 0.2 }, { code: 'param-changed', name: 'seed', from: 42, to: 7 }, { code: 'upstream-will-run', stages: ['prepare'] }]]);
+    expect(two.prepare).to.deep.equal(['stale', [{ code: 'param-changed', name: 'seed', from: 42, to: 7 }]]);
   });
 
   it('changed code (the script a cmd stage declares in deps)', async () => {
     const code = ws.read('fit.js');
     ws.write('fit.js', `${code}\n// edited\n`);
     const s = await status();
-    expect(s.fit).to.deep.equal(['stale', ['changed input `fit.js`']]);
+    expect(s.fit).to.deep.equal(['stale', [{ code: 'input-changed', path: 'fit.js' }]]);
     expect(s.report).to.deep.equal(['stale', [UPSTREAM_FIT_WILL_RUN]]);
     ws.write('fit.js', code);
-    expect((await status()).fit).to.deep.equal(['fresh', ['up to date']]);
+    expect((await status()).fit).to.deep.equal(['fresh', [{ code: 'up-to-date' }]]);
   });
 
   it('changed input (a data dep), for every stage reading it', async () => {
     ws.write('data/raw.txt', 'changed\n');
     const s = await status();
-    expect(s.prepare).to.deep.equal(['stale', ['changed input `data/raw.txt`']]);
-    expect(s.side).to.deep.equal(['stale', ['changed input `data/raw.txt`']]);
-    expect(s.fit).to.deep.equal(['stale', ['upstream `prepare` will run; runs if its outs change']]);
+    expect(s.prepare).to.deep.equal(['stale', [{ code: 'input-changed', path: 'data/raw.txt' }]]);
+    expect(s.side).to.deep.equal(['stale', [{ code: 'input-changed', path: 'data/raw.txt' }]]);
+    expect(s.fit).to.deep.equal(['stale', [{ code: 'upstream-will-run', stages: ['prepare'] }]]);
   });
 
   it('upstream changed its outs (the upstream ran alone)', async () => {
     expect((await ws.run(['run', 'prepare'])).exitCode).to.equal(0);
     const s = await status();
-    expect(s.prepare).to.deep.equal(['fresh', ['up to date']]);
-    expect(s.fit).to.deep.equal(['stale', ['upstream `prepare` changed its outs']]);
-    expect((await status('fit')).fit).to.deep.equal(['stale', ['upstream `prepare` changed its outs']]);
+    expect(s.prepare).to.deep.equal(['fresh', [{ code: 'up-to-date' }]]);
+    expect(s.fit).to.deep.equal(['stale', [{ code: 'upstream-changed', stage: 'prepare' }]]);
+    expect((await status('fit')).fit).to.deep.equal(['stale', [{ code: 'upstream-changed', stage: 'prepare' }]]);
     const only = await ws.run(['status', '--json', 'fit']);
     expect(only.json.stages.map((x: { name: string }) => x.name)).to.deep.equal(['fit']);
     ws.write('data/raw.txt', RAW);
@@ -87,14 +87,14 @@ describe('engine: status reasons', function () {
   it('outs missing in the workspace', async () => {
     ws.remove('build/side.txt');
     const s = await status();
-    expect(s.side).to.deep.equal(['stale', ['out `build/side.txt` is missing', 'restorable from the run-cache']]);
-    expect(s.report).to.deep.equal(['fresh', ['up to date']]);
+    expect(s.side).to.deep.equal(['stale', [{ code: 'out-missing', path: 'build/side.txt' }, { code: 'restorable', from: 'run-cache' }]]);
+    expect(s.report).to.deep.equal(['fresh', [{ code: 'up-to-date' }]]);
   });
 
   it('outs modified in the workspace', async () => {
     ws.write('build/side.txt', 'edited by hand\n');
     const s = await status();
-    expect(s.side).to.deep.equal(['stale', ['out `build/side.txt` was modified in the workspace', 'restorable from the run-cache']]);
+    expect(s.side).to.deep.equal(['stale', [{ code: 'out-modified', path: 'build/side.txt' }, { code: 'restorable', from: 'run-cache' }]]);
     const r = await ws.run(['status']);
     expect(r.stdout).to.include('side      stale  out `build/side.txt` was modified in the workspace; restorable from the run-cache\n');
     expect(r.stdout).to.include('1 of 4 stages stale; `pipeline run` brings them up to date\n');

@@ -83,6 +83,11 @@ describe('torture: cache corruption', function () {
     for (const s of FAN_STAGES) {
       expect(back.statuses[s], `${what}: ${s}`).to.equal(damaged.has(s) ? 'ran' : 'cached');
     }
+    // The reason names the damage: an object gone from the store, or one whose bytes no longer match.
+    for (const s of damaged) {
+      const hows = new Set(plan.filter((p) => p.stage === s).map((p) => (p.how === 'delete' ? 'not-in-store' : 'object-corrupt')));
+      expect(back.codes[s].at(-1), `${what}: ${s}`).to.be.oneOf([...hows]);
+    }
     // Never a phantom hit: every out, cached or not, is back with exactly the right bytes.
     expect(filesUnder(ws, 'build'), what).to.deep.equal(reference[0]);
     expect(recordedOutsProblems(ws), what).to.deep.equal([]);

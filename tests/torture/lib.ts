@@ -89,18 +89,20 @@ export function cli(cwd: string, args: string[], env?: NodeJS.ProcessEnv): Promi
   return startCli(cwd, args, { env }).done;
 }
 
-/** `pipeline run --json ARGS`: the exit code and each stage's status by name. */
+/** `pipeline run --json ARGS`: the exit code, and each stage's status and reason codes by name. */
 export async function runJson(cwd: string, args: string[] = [], env?: NodeJS.ProcessEnv) {
   const r = await cli(cwd, ['run', '--json', ...args], env);
   let statuses: Record<string, string> = {};
+  let codes: Record<string, string[]> = {};
   const last = r.stdout.trim().split('\n').at(-1);
   try {
-    const parsed = JSON.parse(last ?? '') as { stages: { name: string; status: string }[] };
+    const parsed = JSON.parse(last ?? '') as { stages: { name: string; status: string; reasons: { code: string }[] }[] };
     statuses = Object.fromEntries(parsed.stages.map((s) => [s.name, s.status]));
+    codes = Object.fromEntries(parsed.stages.map((s) => [s.name, s.reasons.map((x) => x.code)]));
   } catch {
     // no JSON (a usage error): statuses stay empty
   }
-  return { ...r, statuses };
+  return { ...r, statuses, codes };
 }
 
 /** Wait until no process of the group is left (SIGKILL is delivered asynchronously). */

@@ -1,6 +1,7 @@
 // Read-only commands: dag, metrics, validate, fingerprint.
 import type { GlobalOptions } from '../main.js';
 import { renderDag, type DagFormat } from '../../graph/draw.js';
+import { missingDep, missingDepError } from '../../plan/selection.js';
 import { openEngine } from '../../plan/engine.js';
 import { ConfigError, ExitCode, UsageError } from '../../core/errors.js';
 import type { ValidationReport } from '../../core/diagnostic.js';
@@ -46,7 +47,12 @@ export async function fingerprintCommand(globals: GlobalOptions, name: string): 
     }
     upstream.set(need, records);
   }
-  const decision = await engine.planner.decide(stage, await engine.planner.inputsOf(stage, upstream));
+  const read = await engine.planner.inputsOf(stage, upstream);
+  if (!read.ok) {
+    if (read.problem.kind === 'dep-missing') throw missingDepError(stage, missingDep(engine, stage, read.problem.path));
+    throw new UsageError(read.problem.message, read.problem.kind === 'module-error' ? 'fix the module so that it compiles' : 'deps must be regular files or folders inside the workspace');
+  }
+  const decision = await engine.planner.decide(stage, read.inputs);
   process.stdout.write(`${decision.fingerprint}\n`);
   return 0;
 }

@@ -1,18 +1,17 @@
-// `pipeline run`: take the workspace lock, run the plan, record the run (last-run.json, history), report.
+// `pipeline run`: take the workspace lock and run the plan; the terminal, `--json`, last-run.json and the history
+// are listeners on the run's events.
 import os from 'node:os';
-import path from 'node:path';
-import { writeFileAtomic } from '../../core/atomic.js';
 import type { GlobalOptions } from '../main.js';
-import { dagJson } from '../../graph/draw.js';
 import { openEngine } from '../../plan/engine.js';
 import { ExitCode, UsageError } from '../../core/errors.js';
 import type { Selection } from '../../graph/graph.js';
-import { appendHistory } from '../../report/history.js';
-import { collectMetrics } from '../../report/metrics.js';
 import { preview } from '../../plan/preview.js';
-import { formatDuration, reporterFor } from '../../report/progress.js';
+import { formatReasons } from '../../plan/reasons.js';
+import { reporterFor } from '../../report/progress.js';
+import { CombinationListener, HistoryListener, JsonListener, LastRunListener } from '../../report/listeners.js';
+import { SCHEMA_VERSION, reasonsJson } from '../../report/json.js';
 import { acquireRunLock } from '../../exec/run-lock.js';
-import { runPipeline } from '../../exec/run.js';
+import { runPipeline } from '../../exec/scheduler.js';
 import { configFor } from './common.js';
 
 export interface RunFlags {
@@ -46,11 +45,12 @@ export async function runCommand(globals: GlobalOptions, names: string[], flags:
     const engine = openEngine(config);
     const plan = await preview(engine, { names, mode, force: Boolean(flags.force) });
     if (flags.json) {
-      process.stdout.write(`${JSON.stringify({ dryRun: true, stages: plan.map(({ name, action, reasons, fingerprint }) => ({ name, action, reasons, fingerprint })) })}\n`);
+      const stages = plan.map(({ name, action, reasons, fingerprint }) => ({ name, action, reasons: reasonsJson(reasons), fingerprint }));
+      process.stdout.write(`${JSON.stringify({ schemaVersion: SCHEMA_VERSION, dryRun: true, stages })}\n`);
     } else {
       const width = Math.max(8, ...plan.map((p) => p.name.length));
       const words = { fresh: 'fresh', restore: 'restore', run: 'run', maybe: 'maybe', skipped: 'skip' } as const;
-      for (const p of plan) out.write(`${p.name.padEnd(width)}  ${words[p.action].padEnd(7)}  ${p.reasons.join('; ')}\n`);
+      for (const p of plan) out.write(`${p.name.padEnd(width)}  ${words[p.action].padEnd(7)}  ${formatReasons(p.reasons)}\n`);
       const count = (a: string) => plan.filter((p) => p.action === a).length;
       out.write(`dry run: ${count('run')} to run, ${count('maybe')} maybe, ${count('restore')} to restore, ${count('fresh')} fresh; nothing was executed or written\n`);
     }
@@ -73,12 +73,16 @@ export async function runCommand(globals: GlobalOptions, names: string[], flags:
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    const startedAt = new Date();
     const engine = openEngine(config);
-    const reporter = await reporterFor(out, engine.graph.order, { showOutput: !flags.quiet });
-    let summary;
+    const terminal = await reporterFor(out, engine.graph.order, { showOutput: !flags.quiet });
+    const listener = new CombinationListener([
+      new LastRunListener(engine),
+      new HistoryListener(engine),
+      terminal,
+      ...(flags.json ? [new JsonListener(process.stdout)] : []),
+    ]);
     try {
-      summary = await runPipeline(
+      const summary = await runPipeline(
         engine,
         {
           names,
@@ -89,37 +93,12 @@ export async function runCommand(globals: GlobalOptions, names: string[], flags:
           verbose: Boolean(flags.verbose),
           signal: controller.signal,
         },
-        reporter,
+        listener,
       );
+      return summary.exitCode;
     } finally {
-      reporter.close?.();
+      listener.close();
     }
-    const record = {
-      ok: summary.ok,
-      exitCode: summary.exitCode,
-      stages: summary.stages.map(({ name, status, reason, durationMs, fingerprint }) => ({
-        name,
-        status,
-        reason,
-        durationMs: Math.round(durationMs),
-        fingerprint: fingerprint ?? null,
-      })),
-    };
-    writeFileAtomic(
-      path.join(engine.stateDir, 'last-run.json'),
-      JSON.stringify({ ...record, startedAt: startedAt.toISOString(), durationMs: Math.round(summary.durationMs), dag: dagJson(engine.graph) }, null, 2),
-    );
-    appendHistory(engine, startedAt, summary, collectMetrics(engine));
-
-    const count = (s: string) => summary.stages.filter((x) => x.status === s).length;
-    const failedGate = summary.stages.find((s) => s.status === 'failed' && s.gate);
-    if (failedGate && summary.exitCode === ExitCode.gateFailed) out.write(`gate \`${failedGate.name}\` failed: ${failedGate.reason}\n`);
-    out.write(
-      `${summary.stages.length} stages: ${count('ran')} ran, ${count('cached')} cached, ${count('failed')} failed, ${count('blocked')} blocked${count('skipped') > 0 ? `, ${count('skipped')} skipped` : ''}` +
-        ` (${formatDuration(summary.durationMs)})${summary.exitCode === ExitCode.interrupted ? ' — interrupted' : ''}\n`,
-    );
-    if (flags.json) process.stdout.write(`${JSON.stringify(record)}\n`);
-    return summary.exitCode;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

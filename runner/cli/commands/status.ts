@@ -2,7 +2,9 @@
 import type { GlobalOptions } from '../main.js';
 import { openEngine } from '../../plan/engine.js';
 import { preview } from '../../plan/preview.js';
+import { formatReasons } from '../../plan/reasons.js';
 import { useColor } from '../../report/progress.js';
+import { SCHEMA_VERSION, reasonsJson } from '../../report/json.js';
 import { styleText } from 'node:util';
 import { configFor } from './common.js';
 
@@ -12,7 +14,8 @@ export async function statusCommand(globals: GlobalOptions, names: string[], fla
   const shown = names.length > 0 ? plan.filter((p) => names.includes(p.name)) : plan;
   engine.stats.save();
   if (flags.json) {
-    process.stdout.write(`${JSON.stringify({ stages: shown.map(({ name, state, reasons }) => ({ name, state, reasons })) })}\n`);
+    const stages = shown.map(({ name, state, reasons }) => ({ name, state, reasons: reasonsJson(reasons) }));
+    process.stdout.write(`${JSON.stringify({ schemaVersion: SCHEMA_VERSION, stages })}\n`);
     return 0;
   }
   const color = useColor(process.stdout);
@@ -20,7 +23,7 @@ export async function statusCommand(globals: GlobalOptions, names: string[], fla
   for (const p of shown) {
     const state = p.state.padEnd(5);
     const painted = color ? styleText(p.state === 'fresh' ? 'green' : 'yellow', state) : state;
-    process.stdout.write(`${p.name.padEnd(width)}  ${painted}  ${p.reasons.join('; ')}\n`);
+    process.stdout.write(`${p.name.padEnd(width)}  ${painted}  ${formatReasons(p.reasons)}\n`);
   }
   const stale = shown.filter((p) => p.state === 'stale').length;
   process.stdout.write(stale === 0 ? 'everything is up to date\n' : `${stale} of ${shown.length} stages stale; \`pipeline run\` brings them up to date\n`);

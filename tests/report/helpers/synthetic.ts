@@ -142,6 +142,7 @@ export function writeSyntheticWorkspace(dir: string, opts: SyntheticOptions = {}
 
   const statuses = opts.statuses ?? {};
   const lastRun = {
+    schemaVersion: 1,
     ok: true,
     exitCode: 0,
     startedAt: '2025-01-01T12:00:00.000Z',
@@ -151,9 +152,16 @@ export function writeSyntheticWorkspace(dir: string, opts: SyntheticOptions = {}
       return {
         name,
         status,
-        reason: status === 'cached' ? 'inputs unchanged' : status === 'ran' ? 'params changed' : status,
+        reason: status === 'cached' ? 'up to date' : status === 'ran' ? 'changed param `seed` (1 → 2)' : status,
         durationMs: status === 'cached' ? 1 : 40 + 37 * i,
         fingerprint: (0x1234567 * (i + 1)).toString(16).padStart(16, '0'),
+        outcome: status === 'failed' ? { kind: 'failed', cause: { kind: 'exit', exitCode: 1, message: 'exited with code 1' } } : { kind: status === 'cached' ? 'fresh' : status },
+        reasons:
+          status === 'cached'
+            ? [{ code: 'up-to-date', message: 'up to date' }]
+            : status === 'ran'
+              ? [{ code: 'param-changed', message: 'changed param `seed` (1 → 2)', name: 'seed', from: 1, to: 2 }]
+              : [],
       };
     }),
     dag: { nodes: STAGES, edges: EDGES },

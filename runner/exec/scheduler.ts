@@ -1,0 +1,144 @@
+// Executing a plan: stages start as soon as everything they need is done, up to `jobs` at a time. Each stage
+// is decided when it becomes ready — on the actual bytes its upstream wrote — so an upstream that re-runs and
+// writes the same outputs leaves it fresh. A failure stops new launches (unless --keep-going); an interrupt
+// stops them too. Everything the run does is reported as events to one listener (report/ composes several).
+import type { OutRecord } from '../store/cache.js';
+import type { Engine } from '../plan/engine.js';
+import { ExitCode } from '../core/errors.js';
+import type { Selection } from '../graph/graph.js';
+import type { Reason } from '../plan/reasons.js';
+import { preflight } from './preflight.js';
+import { StageExecution, type StageDone } from './stage.js';
+import type { RunEvent, RunListener, RunSummary } from './events.js';
+import type { StageResult } from './outcome.js';
+
+export interface RunOptions {
+  names: string[];
+  mode: Selection;
+  force: boolean;
+  jobs: number;
+  keepGoing: boolean;
+  /** Replay the logs of cached stages. */
+  verbose: boolean;
+  signal: AbortSignal;
+}
+
+const SAVE_INTERVAL_MS = 250;
+
+export async function runPipeline(engine: Engine, options: RunOptions, listener: RunListener): Promise<RunSummary> {
+  const startedAt = new Date();
+  const started = performance.now();
+  const { graph } = engine;
+  const emit = (event: RunEvent) => listener.event(event);
+  const { selected, forced, unselected } = await preflight(engine, options);
+  const done = new Map<string, StageDone>();
+  for (const [need, outs] of unselected) done.set(need, { result: skipped(need), outs });
+
+  // Saving rewrites pipeline.lock and the stat cache whole: space the saves by their own cost, so a run of
+  // thousands of short stages does not spend its time rewriting them.
+  let lastSave = 0;
+  let saveCost = 0;
+  const saveSoon = (force = false) => {
+    const now = performance.now();
+    if (force || now - lastSave > Math.max(SAVE_INTERVAL_MS, 20 * saveCost)) {
+      engine.save();
+      lastSave = performance.now();
+      saveCost = lastSave - now;
+    }
+  };
+
+  // A ready queue fed by counts of unfinished needs: each stage is looked at once when it becomes ready.
+  const order = graph.order.filter((n) => selected.has(n));
+  const waiting = new Map<string, number>();
+  const ready: string[] = [];
+  let next = 0;
+  for (const name of order) {
+    const count = graph.upstream(name).filter((n) => !done.has(n)).length;
+    waiting.set(name, count);
+    if (count === 0) ready.push(name);
+  }
+  const finished = (name: string) => {
+    for (const d of graph.downstream(name)) {
+      const left = waiting.get(d);
+      if (left === undefined) continue; // not selected
+      waiting.set(d, left - 1);
+      if (left === 1) ready.push(d);
+    }
+  };
+  /** Why a stage cannot run because a stage it needs failed or was blocked (the root cause), if it cannot. */
+  const blockedBy = (name: string): Reason[] | undefined => {
+    const cause = graph
+      .upstream(name)
+      .map((n) => done.get(n)?.result)
+      .find((r) => r && (r.outcome.kind === 'failed' || r.outcome.kind === 'blocked'));
+    if (!cause) return undefined;
+    if (cause.outcome.kind === 'blocked') return cause.reasons;
+    return [{ code: 'blocked-by', stage: cause.name, gate: Boolean(cause.gate) }];
+  };
+  const block = (name: string, reasons: Reason[]) => {
+    const result: StageResult = { name, outcome: { kind: 'blocked' }, reasons, durationMs: 0 };
+    done.set(name, { result });
+    emit({ type: 'stage-finished', result });
+  };
+  const running = new Map<string, Promise<void>>();
+  let stopLaunching = false;
+  let firstFailure: string | undefined;
+
+  const launch = (name: string) => {
+    const stage = graph.stage(name);
+    const upstream = new Map(stage.needs.map((n) => [n, done.get(n)?.outs ?? []]));
+    const run = new StageExecution(engine, stage, upstream, { force: forced.has(name), verbose: options.verbose, signal: options.signal }, emit);
+    const task = run
+      .execute()
+      .then((d) => {
+        done.set(name, d);
+        if (d.result.outcome.kind === 'failed') {
+          firstFailure ??= name;
+          if (!options.keepGoing) stopLaunching = true;
+        }
+        saveSoon();
+        finished(name);
+      })
+      .finally(() => running.delete(name));
+    running.set(name, task);
+  };
+
+  for (;;) {
+    while (next < ready.length) {
+      const name = ready[next];
+      const why = blockedBy(name);
+      if (why !== undefined) {
+        next++;
+        block(name, why);
+        finished(name);
+        continue;
+      }
+      if (stopLaunching || options.signal.aborted || running.size >= options.jobs) break;
+      next++;
+      launch(name);
+    }
+    if (running.size === 0) break;
+    await Promise.race(running.values());
+  }
+  for (const name of order) {
+    if (done.has(name)) continue;
+    const notStarted: Reason = options.signal.aborted ? { code: 'interrupted' } : { code: 'not-started', failed: firstFailure! };
+    block(name, blockedBy(name) ?? [notStarted]);
+  }
+  saveSoon(true);
+
+  // Every stage, in run order; those outside the selection are reported as `skipped`.
+  const stages = graph.order.map((n) => (selected.has(n) ? done.get(n)!.result : skipped(n)));
+  const failed = stages.filter((s) => s.outcome.kind === 'failed');
+  let exitCode: number = ExitCode.ok;
+  if (options.signal.aborted) exitCode = ExitCode.interrupted;
+  else if (failed.some((s) => !s.gate)) exitCode = ExitCode.stageFailed;
+  else if (failed.length > 0) exitCode = ExitCode.gateFailed;
+  const summary: RunSummary = { ok: exitCode === 0, exitCode, stages, startedAt, durationMs: performance.now() - started };
+  emit({ type: 'run-finished', summary });
+  return summary;
+}
+
+function skipped(name: string): StageResult {
+  return { name, outcome: { kind: 'skipped' }, reasons: [{ code: 'not-selected' }], durationMs: 0 };
+}

@@ -1,0 +1,262 @@
+// One stage of a run, one method per decision (fresh, restore, run) and one for rolling a failed run back. Each
+// returns the stage's result; nothing here throws to mean "the stage failed". A stage's outputs are recorded
+// (objects, then run record, then pipeline.lock, each written atomically) only after it succeeded on inputs
+// that did not change while it ran; a stage that fails gets its previous outputs back.
+import { lstatSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { RUN_RECORD_VERSION, type OutRecord } from '../store/cache.js';
+import type { Engine } from '../plan/engine.js';
+import { executeStage } from './process.js';
+import { definitionOf, type StageInputs } from '../plan/fingerprint.js';
+import { canonicalJson } from '../store/hash.js';
+import type { Decision, InputsProblem } from '../plan/decide.js';
+import type { Reason } from '../plan/reasons.js';
+import { unreachable } from '../plan/reasons.js';
+import { missingDep } from '../plan/selection.js';
+import type { StageConfig } from '../config/types.js';
+import { WorkspaceError } from '../store/workspace.js';
+import type { RunEvent } from './events.js';
+import type { FailureCause, StageResult } from './outcome.js';
+
+export interface StageRunOptions {
+  force: boolean;
+  /** Replay the logs of cached stages. */
+  verbose: boolean;
+  signal: AbortSignal;
+}
+
+export interface StageDone {
+  result: StageResult;
+  /** The stage's outs as they now are in the workspace (undefined when it failed or was blocked). */
+  outs?: OutRecord[];
+}
+
+export class StageExecution {
+  private readonly t0 = performance.now();
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly stage: StageConfig,
+    /** The outs of each stage it needs, as they now are in the workspace. */
+    private readonly upstream: Map<string, OutRecord[]>,
+    private readonly options: StageRunOptions,
+    private readonly emit: (event: RunEvent) => void,
+  ) {}
+
+  /** Decide, then carry the decision out. */
+  async execute(): Promise<StageDone> {
+    const { planner } = this.engine;
+    const read = await planner.inputsOf(this.stage, this.upstream);
+    if (!read.ok) return this.failed(this.inputsProblem(read.problem), [], this.elapsed());
+    const decision = await planner.decide(this.stage, read.inputs, { force: this.options.force });
+    switch (decision.action) {
+      case 'fresh':
+        return this.fresh(decision);
+      case 'restore':
+        return this.restore(decision);
+      case 'run':
+        return this.run(decision);
+      default:
+        return unreachable(decision.action);
+    }
+  }
+
+  private inputsProblem(problem: InputsProblem): FailureCause {
+    switch (problem.kind) {
+      case 'dep-missing': {
+        const { path: dep, position } = missingDep(this.engine, this.stage, problem.path);
+        return { kind: 'dep-missing', path: dep, position };
+      }
+      case 'module-error':
+        return problem;
+      case 'dep-refused':
+        return { kind: 'workspace', message: problem.message };
+      default:
+        return unreachable(problem);
+    }
+  }
+
+  private elapsed(): number {
+    return performance.now() - this.t0;
+  }
+
+  private finish(done: StageDone, log?: string): StageDone {
+    this.emit({ type: 'stage-finished', result: done.result, log });
+    return done;
+  }
+
+  private failed(cause: FailureCause, reasons: Reason[], durationMs: number, fingerprint?: string, log?: string): StageDone {
+    const result: StageResult = { name: this.stage.name, outcome: { kind: 'failed', cause }, reasons, durationMs, fingerprint, gate: this.stage.gate };
+    return this.finish({ result }, log);
+  }
+
+  /** The outputs are in place: record them where they are not yet (a clone with an empty store, a new lock). */
+  private async fresh(decision: Decision, kind: 'fresh' | 'restored' = 'fresh'): Promise<StageDone> {
+    const { engine, stage } = this;
+    const source = decision.source!;
+    const entry = engine.lock.get(stage.name);
+    const lockCurrent = entry?.fingerprint === decision.fingerprint && canonicalJson(entry.outs) === canonicalJson(source);
+    const hasRecord = !stage.cache || engine.cache.hasRun(decision.fingerprint);
+    // Fresh by pipeline.lock alone (a clone with an empty store): keep the outputs so they can be restored later.
+    if (!hasRecord) for (const rec of source) await engine.ws.captureOut(rec.path);
+    if (!lockCurrent || !hasRecord) this.record(decision, source, undefined, 0);
+    const log = this.options.verbose ? this.replayLog(decision.fingerprint) : undefined;
+    const result: StageResult = {
+      name: stage.name,
+      outcome: { kind },
+      reasons: decision.reasons,
+      durationMs: this.elapsed(),
+      fingerprint: decision.fingerprint,
+      gate: stage.gate,
+    };
+    return this.finish({ result, outs: source }, log);
+  }
+
+  /** Put the recorded outputs back; when a stored object is missing or corrupt, run the stage instead. */
+  private async restore(decision: Decision): Promise<StageDone> {
+    const { ws } = this.engine;
+    for (const rec of decision.source!) {
+      const have = await ws.hashOut(rec.path).catch(() => undefined);
+      if (have?.hash === rec.hash) continue;
+      const stored = this.objectsPresent(rec);
+      if (await ws.restoreOut(rec)) continue;
+      const lost: Reason = stored ? { code: 'object-corrupt', path: rec.path } : { code: 'not-in-store', path: rec.path };
+      return this.run({ ...decision, reasons: [...decision.reasons, lost] });
+    }
+    return this.fresh(decision, 'restored');
+  }
+
+  /** Whether every stored object an out record needs is in the store (before verifying their bytes). */
+  private objectsPresent(rec: OutRecord): boolean {
+    const { cache } = this.engine;
+    if (!cache.hasObject(rec.hash)) return false;
+    if (rec.type === 'file') return true;
+    const text = cache.readObjectText(rec.hash);
+    if (text === undefined) return true; // present but corrupt
+    const manifest = JSON.parse(text) as { entries: { hash: string }[] };
+    return manifest.entries.every((e) => cache.hasObject(e.hash));
+  }
+
+  /** Run it. Keep the current outs (in the store) so a failure can put them back, then clear them. */
+  private async run(decision: Decision): Promise<StageDone> {
+    const { engine, stage } = this;
+    const { fingerprint } = decision;
+    this.emit({ type: 'stage-started', name: stage.name, reasons: decision.reasons });
+    const previous = await this.clearOuts();
+    if (!previous.ok) return this.failed({ kind: 'workspace', message: previous.message }, decision.reasons, this.elapsed(), fingerprint);
+
+    const paths = this.contextPaths(decision.inputs.deps);
+    for (const abs of Object.values(paths.outs)) mkdirSync(path.dirname(abs), { recursive: true });
+    const bundle = stage.kind === 'module' ? await engine.code.bundlePath(stage.module!, decision.inputs.code) : undefined;
+    const exec = await executeStage({
+      stage,
+      root: engine.root,
+      ...paths,
+      bundle,
+      logFile: path.join(engine.stateDir, 'logs', `${stage.name}.log`),
+      verdictFile: path.join(engine.stateDir, 'tmp', `${stage.name}.${process.pid}.verdict`),
+      signal: this.options.signal,
+    });
+    const captured = exec.ok ? await this.capture(decision.inputs) : { ok: false as const, cause: exec.cause };
+    if (!captured.ok) {
+      await this.rollBack(previous.records);
+      return this.failed(captured.cause, decision.reasons, exec.durationMs, fingerprint, exec.log);
+    }
+    this.record(decision, captured.outs, engine.cache.storeBytes(exec.log), exec.durationMs);
+    const result: StageResult = { name: stage.name, outcome: { kind: 'ran' }, reasons: decision.reasons, durationMs: exec.durationMs, fingerprint, gate: stage.gate };
+    return this.finish({ result, outs: captured.outs }, exec.log);
+  }
+
+  private async clearOuts(): Promise<{ ok: true; records: OutRecord[] } | { ok: false; message: string }> {
+    const { ws } = this.engine;
+    const records: OutRecord[] = [];
+    try {
+      for (const out of this.stage.outs) {
+        const rec = await ws.captureOut(out, { optional: true });
+        if (rec) records.push(rec);
+      }
+      for (const out of this.stage.outs) ws.removeOut(out);
+    } catch (err) {
+      if (err instanceof WorkspaceError) return { ok: false, message: err.message };
+      throw err;
+    }
+    return { ok: true, records };
+  }
+
+  /** After a successful run: never record a result whose inputs changed while it ran; store the outs. */
+  private async capture(before: StageInputs): Promise<{ ok: true; outs: OutRecord[] } | { ok: false; cause: FailureCause }> {
+    const { engine, stage } = this;
+    const after = await engine.planner.inputsOf(stage, this.upstream);
+    if (!after.ok) {
+      const { problem } = after;
+      return { ok: false, cause: problem.kind === 'dep-missing' ? { kind: 'inputs-changed', path: problem.path, what: 'input' } : this.inputsProblem(problem) };
+    }
+    if (canonicalJson(after.inputs) !== canonicalJson(before)) return { ok: false, cause: changedInput(before, after.inputs) };
+    const missing = stage.outs.filter((out) => lstatSync(engine.ws.abs(out), { throwIfNoEntry: false }) === undefined);
+    if (missing.length > 0) return { ok: false, cause: { kind: 'outs-missing', paths: missing } };
+    const outs: OutRecord[] = [];
+    try {
+      for (const out of stage.outs) outs.push(await engine.ws.captureOut(out));
+    } catch (err) {
+      if (err instanceof WorkspaceError) return { ok: false, cause: { kind: 'workspace', message: err.message } };
+      throw err;
+    }
+    return { ok: true, outs };
+  }
+
+  /** A failed run: put each out back as it was before, or remove what the stage left. */
+  private async rollBack(previous: OutRecord[]): Promise<void> {
+    const { ws } = this.engine;
+    for (const out of this.stage.outs) {
+      const prev = previous.find((p) => p.path === out);
+      if (prev && (await ws.restoreOut(prev))) continue;
+      ws.removeOut(out);
+    }
+  }
+
+  private record(decision: Decision, outs: OutRecord[], log: string | undefined, durationMs: number): void {
+    const { engine, stage } = this;
+    const existing = engine.cache.readRun(decision.fingerprint);
+    if (stage.cache && (!existing || log !== undefined)) {
+      engine.cache.writeRun({
+        version: RUN_RECORD_VERSION,
+        fingerprint: decision.fingerprint,
+        stage: stage.name,
+        outs,
+        log: log ?? existing?.log,
+        durationMs: Math.round(durationMs),
+        createdAt: new Date().toISOString(),
+      });
+    }
+    engine.lock.set(stage.name, { fingerprint: decision.fingerprint, definition: definitionOf(stage), ...decision.inputs, outs });
+  }
+
+  private replayLog(fingerprint: string): string | undefined {
+    const record = this.engine.cache.readRun(fingerprint);
+    return record?.log ? this.engine.cache.readObjectText(record.log) : undefined;
+  }
+
+  private contextPaths(deps: Record<string, string>) {
+    const { engine, stage } = this;
+    const inputs: Record<string, Record<string, string>> = {};
+    for (const need of stage.needs) {
+      inputs[need] = Object.fromEntries(engine.graph.stage(need).outs.map((o) => [o, engine.ws.abs(o)]));
+    }
+    return {
+      inputs,
+      deps: Object.fromEntries(Object.keys(deps).map((d) => [d, engine.ws.abs(d)])),
+      outs: Object.fromEntries(stage.outs.map((o) => [o, engine.ws.abs(o)])),
+    };
+  }
+}
+
+function changedInput(before: StageInputs, after: StageInputs): FailureCause {
+  for (const part of ['deps', 'code', 'upstream'] as const) {
+    for (const k of new Set([...Object.keys(before[part]), ...Object.keys(after[part])])) {
+      if (before[part][k] === after[part][k]) continue;
+      if (part === 'upstream') return { kind: 'inputs-changed', path: k.slice(k.indexOf(':') + 1), what: 'input' };
+      return { kind: 'inputs-changed', path: k, what: part === 'code' ? 'code' : 'input' };
+    }
+  }
+  return { kind: 'inputs-changed', path: '', what: 'input' };
+}

@@ -1,0 +1,53 @@
+// Listeners on a run's event stream besides the terminal: `--json` on stdout, .pipeline/last-run.json, the
+// history; and the combination that hands every event to several listeners, in order.
+import path from 'node:path';
+import { writeFileAtomic } from '../core/atomic.js';
+import { dagJson } from '../graph/draw.js';
+import type { Engine } from '../plan/engine.js';
+import type { RunEvent, RunListener } from '../exec/events.js';
+import { appendHistory } from './history.js';
+import { collectMetrics } from './metrics.js';
+import { lastRunJson, runJson } from './json.js';
+import { LAST_RUN_FILE } from '../public/last-run.js';
+
+/** Every event to each listener, in the order given. */
+export class CombinationListener implements RunListener {
+  constructor(private readonly listeners: readonly RunListener[]) {}
+
+  event(event: RunEvent): void {
+    for (const l of this.listeners) l.event(event);
+  }
+
+  close(): void {
+    for (const l of this.listeners) l.close?.();
+  }
+}
+
+/** `run --json`: the run's document on `out` when it finishes. */
+export class JsonListener implements RunListener {
+  constructor(private readonly out: NodeJS.WritableStream) {}
+
+  event(event: RunEvent): void {
+    if (event.type === 'run-finished') this.out.write(`${JSON.stringify(runJson(event.summary))}\n`);
+  }
+}
+
+/** .pipeline/last-run.json, rewritten (atomically) when the run finishes. */
+export class LastRunListener implements RunListener {
+  constructor(private readonly engine: Engine) {}
+
+  event(event: RunEvent): void {
+    if (event.type !== 'run-finished') return;
+    const doc = lastRunJson(event.summary, dagJson(this.engine.graph));
+    writeFileAtomic(path.join(this.engine.root, LAST_RUN_FILE), JSON.stringify(doc, null, 2));
+  }
+}
+
+/** .pipeline/history/: the fingerprints and metrics the run ended with. */
+export class HistoryListener implements RunListener {
+  constructor(private readonly engine: Engine) {}
+
+  event(event: RunEvent): void {
+    if (event.type === 'run-finished') appendHistory(this.engine, event.summary.startedAt, event.summary, collectMetrics(this.engine));
+  }
+}
