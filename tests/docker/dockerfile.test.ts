@@ -93,7 +93,7 @@ describe('.dockerignore', () => {
       '!build/data/test.bin',
       '!build/data/summary.json',
     ]);
-    for (const needed of ['package.json', 'package-lock.json', 'tsconfig.json', 'runner', 'stages', 'bin', 'pipeline.yaml']) {
+    for (const needed of ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'runner', 'stages', 'bin', 'pipeline.yaml']) {
       expect(lines, needed).not.to.include(needed);
       expect(lines.some((l) => !l.startsWith('!') && (l === '*' || l === needed.split('.')[0] + '.*' || l === '*.json' || l === '*.yaml')), needed).to.equal(false);
     }
