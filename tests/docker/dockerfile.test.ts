@@ -20,7 +20,7 @@ const args = (keyword: string, list = instructions) =>
 
 describe('Dockerfile (offline lint)', () => {
   it('passes dockerfile-utils validate() with no diagnostics', () => {
-    const diagnostics = validate(text).map((d) => `${d.range.start.line + 1}:${d.range.start.character + 1} ${d.message}`);
+    const diagnostics = validate(text).map((d) => `${d.range.start.line + 1}:${d.range.start.character + 1} ${typeof d.message === 'string' ? d.message : d.message.value}`);
     expect(diagnostics).to.deep.equal([]);
   });
 

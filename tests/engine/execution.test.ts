@@ -7,7 +7,7 @@ import { RAW, chainWorkspace, reasons, started, statuses } from './fixtures.js';
 describe('engine: what runs after each change', function () {
   let ws: Workspace;
 
-  before(async () => {
+  before(() => {
     ws = chainWorkspace();
   });
   after(() => ws.cleanup());

@@ -227,14 +227,22 @@ export function cleanupAll(): void {
 interface RawResult {
   exitCode?: number;
   signal?: string;
-  stdout?: unknown;
-  stderr?: unknown;
+  stdout?: string | Uint8Array | unknown[];
+  stderr?: string | Uint8Array | unknown[];
+}
+
+/** Output execa captured, as text (a string unless an option asked for bytes or lines). */
+function text(out: RawResult['stdout']): string {
+  if (out === undefined) return '';
+  if (typeof out === 'string') return out;
+  if (out instanceof Uint8Array) return Buffer.from(out).toString('utf8');
+  return out.join('\n');
 }
 
 /** A finished execa result as {exitCode, stdout, stderr, json}; a signal death maps to 128 + signal number. */
 export function toResult(r: RawResult): CliResult {
-  const stdout = String(r.stdout ?? '');
-  const stderr = String(r.stderr ?? '');
+  const stdout = text(r.stdout);
+  const stderr = text(r.stderr);
   let exitCode = r.exitCode;
   if (exitCode === undefined) exitCode = r.signal ? 128 + (os.constants.signals[r.signal as NodeJS.Signals] ?? 0) : -1;
   let json: unknown;
