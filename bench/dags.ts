@@ -134,7 +134,7 @@ export interface DagDirs {
 /** Writes the three equivalent projects under `base`. Make and Snakemake get an `out/` folder ready. */
 export function writeDag(base: string, dag: Dag, opts: { snakefile?: 'explicit' | 'table' } = {}): DagDirs {
   const dirs: DagDirs = { pipeline: path.join(base, 'pipeline'), snakemake: path.join(base, 'snakemake'), make: path.join(base, 'make') };
-  for (const d of Object.values(dirs)) mkdirSync(path.join(d, 'out'), { recursive: true });
+  for (const d of [dirs.pipeline, dirs.snakemake, dirs.make]) mkdirSync(path.join(d, 'out'), { recursive: true });
   writeFileSync(path.join(dirs.pipeline, 'pipeline.yaml'), pipelineYaml(dag));
   const style = opts.snakefile ?? (dag.stages.length > 50 ? 'table' : 'explicit');
   writeFileSync(path.join(dirs.snakemake, 'Snakefile'), style === 'table' ? snakefileTable(dag) : snakefileExplicit(dag));

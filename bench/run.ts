@@ -34,7 +34,7 @@ const SECTIONS: Section[] = [
   { key: 'ols', title: 'OLS fit on 2,000,000 × 8 synthetic rows', make: (c) => [olsFigure(c)] },
 ];
 
-async function main(): Promise<number> {
+function main(): number {
   const { values } = parseArgs({
     options: {
       quick: { type: 'boolean', default: false },
@@ -123,12 +123,9 @@ async function main(): Promise<number> {
   return failedChecks.length ? 1 : 0;
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err) => {
-    process.stderr.write(`bench: ${(err as Error)?.stack ?? err}\n`);
-    process.exitCode = 2;
-  },
-);
+try {
+  process.exitCode = main();
+} catch (err) {
+  process.stderr.write(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exitCode = 2;
+}

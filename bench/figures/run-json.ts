@@ -10,7 +10,7 @@ export interface StageResult {
 export function runJson(stdout: string): { ok: boolean; exitCode: number; stages: StageResult[] } {
   const line = stdout.trim().split('\n').pop() ?? '';
   try {
-    return JSON.parse(line);
+    return JSON.parse(line) as { ok: boolean; exitCode: number; stages: StageResult[] };
   } catch {
     throw new Error(`run --json printed no JSON object: ${stdout.slice(-500)}`);
   }

@@ -28,7 +28,7 @@ async function prepareCheckout(dir: string, edit: (doc: ReturnType<typeof parseD
   edit(doc);
   writeFileSync(path.join(dir, 'pipeline.yaml'), doc.toString());
   symlinkSync(path.join(repoRoot, 'node_modules'), path.join(dir, 'node_modules'));
-  const tsc = await execa(process.execPath, [path.join(repoRoot, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], {
+  const tsc = await execa(process.execPath, [path.join(repoRoot, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
     cwd: dir,
     reject: false,
     all: true,

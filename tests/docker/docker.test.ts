@@ -8,7 +8,7 @@
 //     --input rows.csv` does on the host, and refuses a bad row with its row and column (exit 2).
 // If the engine cannot start, the suite fails with the reason.
 import { expect } from 'chai';
-import { execa, type Options } from 'execa';
+import { execa } from 'execa';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -45,9 +45,11 @@ describe('Docker image (real engine)', function () {
   let engineStarted = false;
   let built = false;
 
-  const run = (args: string[], opts: Options = {}) =>
+  // Only the options the calls use, so that execa types stdout, stderr and all as strings.
+  type Opts = { all?: boolean; input?: string };
+  const run = (args: string[], opts: Opts = {}) =>
     execa('timeout', ['600', docker, ...args], { reject: false, env: dockerEnv, ...opts });
-  const host = (args: string[], opts: Options = {}) =>
+  const host = (args: string[], opts: Opts = {}) =>
     execa(process.execPath, ['bin/pipeline.js', ...args], { cwd: work, reject: false, env: { NO_COLOR: '1' }, ...opts });
 
   before(async function () {
@@ -78,7 +80,7 @@ describe('Docker image (real engine)', function () {
       cpSync(path.join(repo, f), path.join(work, f));
     }
     symlinkSync(path.join(repo, 'node_modules'), path.join(work, 'node_modules'));
-    const tsc = await execa(process.execPath, [path.join(repo, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], {
+    const tsc = await execa(process.execPath, [path.join(repo, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
       cwd: work,
       reject: false,
       all: true,

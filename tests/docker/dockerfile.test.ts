@@ -20,7 +20,7 @@ const args = (keyword: string, list = instructions) =>
 
 describe('Dockerfile (offline lint)', () => {
   it('passes dockerfile-utils validate() with no diagnostics', () => {
-    const diagnostics = validate(text).map((d) => `${d.range.start.line + 1}:${d.range.start.character + 1} ${d.message}`);
+    const diagnostics = validate(text).map((d) => `${d.range.start.line + 1}:${d.range.start.character + 1} ${typeof d.message === 'string' ? d.message : d.message.value}`);
     expect(diagnostics).to.deep.equal([]);
   });
 
@@ -93,7 +93,7 @@ describe('.dockerignore', () => {
       '!build/data/test.bin',
       '!build/data/summary.json',
     ]);
-    for (const needed of ['package.json', 'package-lock.json', 'tsconfig.json', 'runner', 'stages', 'bin', 'pipeline.yaml']) {
+    for (const needed of ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'runner', 'stages', 'bin', 'pipeline.yaml']) {
       expect(lines, needed).not.to.include(needed);
       expect(lines.some((l) => !l.startsWith('!') && (l === '*' || l === needed.split('.')[0] + '.*' || l === '*.json' || l === '*.yaml')), needed).to.equal(false);
     }

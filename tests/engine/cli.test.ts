@@ -185,7 +185,7 @@ describe('engine: command line', function () {
     expect(r.exitCode, r.stderr).to.equal(0);
     const s = await ws.run(['status'], { env });
     for (const text of [r.stdout, r.stderr, s.stdout]) expect(text).to.not.include('\u001b');
-    expect(r.stdout).to.match(/^prepare +ran +[\d.]+m?s  never run$/m);
+    expect(r.stdout).to.match(/^prepare +ran +[\d.]+m?s {2}never run$/m);
     expect(r.stdout).to.match(/^4 stages: 4 ran, 0 cached, 0 failed, 0 blocked \([\d.]+m?s\)$/m);
   });
 });

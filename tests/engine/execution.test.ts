@@ -7,7 +7,7 @@ import { chainWorkspace, outcomes, RAW, reasonFields, started, statuses } from '
 describe('engine: what runs after each change', function () {
   let ws: Workspace;
 
-  before(async () => {
+  before(() => {
     ws = chainWorkspace();
   });
   after(() => ws.cleanup());

@@ -70,8 +70,8 @@ describe('engine: gate stages', function () {
 
     const text = await ws.run(['run', '--set', 'check.min=5']);
     expect(text.exitCode).to.equal(3);
-    expect(text.stdout).to.match(/^check +failed +[\d.]+m?s  score 3 is below the minimum 5$/m);
-    expect(text.stdout).to.match(/^ship +blocked +0ms  gate `check` failed$/m);
+    expect(text.stdout).to.match(/^check +failed +[\d.]+m?s {2}score 3 is below the minimum 5$/m);
+    expect(text.stdout).to.match(/^ship +blocked +0ms {2}gate `check` failed$/m);
     expect(text.stdout).to.include('gate `check` failed: score 3 is below the minimum 5\n');
     expect(ws.snapshot('build')).to.deep.equal(before);
   });
@@ -146,7 +146,7 @@ describe('engine: a failing stage', function () {
     expect(after['after.txt']).to.equal(before['after.txt']);
     expect(after['indep.txt']).to.equal(before['indep.txt']);
     expect(ws.lock().stages.bad.definition.params.fail).to.equal('');
-    expect(r.stderr).to.match(/^bad +failed +[\d.]+m?s  boom$/m);
+    expect(r.stderr).to.match(/^bad +failed +[\d.]+m?s {2}boom$/m);
   });
 
   it('with --keep-going, stages not depending on the failure still start', async () => {

@@ -109,7 +109,7 @@ describe('engine: module stages', function () {
     expect(quiet.stdout).to.not.include('│');
     const r = await ws.run(['run', '--verbose']);
     expect(r.exitCode, r.stderr).to.equal(0);
-    expect(r.stdout).to.match(/^fit +cached +[\d.]+m?s  up to date\n  │ wrote build\/m\.json for fit\n/m);
+    expect(r.stdout).to.match(/^fit +cached +[\d.]+m?s {2}up to date\n {2}│ wrote build\/m\.json for fit\n/m);
   });
 
   it('a module that does not compile: the stage fails with file:line:col, its outputs and its downstream untouched', async () => {

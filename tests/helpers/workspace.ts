@@ -1,10 +1,13 @@
-// Temp workspaces for end-to-end tests: a pipeline.yaml and its files in a fresh folder under os.tmpdir(),
-// the real CLI run in it as a child process (`node bin/pipeline.js ...`), and small readers for what it left:
+// The CLI test rig shared by the engine, torture and stage suites: the repository's paths, the real CLI run as a
+// child process (`node bin/pipeline.js ...`) with one environment and one result shape, and temp workspaces (a
+// pipeline.yaml and its files in a fresh folder under os.tmpdir()) with small readers for what a run left:
 // pipeline.lock, a log of stage executions, byte snapshots of folders.
 //
 //   const ws = makeWorkspace({ yaml, files: { 'data/raw.csv': 'a,b\n' } });
-//   const r = await ws.run(['run', '--json']);   // { exitCode, stdout, stderr, json }
+//   const r = await ws.run(['run', '--json']);   // { exitCode, signal, stdout, stderr, json }
 //   ws.cleanup();
+//
+//   const r = await runCli(dir, ['status']);      // any folder; the store where users have it (.pipeline/cache)
 //
 // Each workspace gets its own cache folder (PIPELINE_CACHE_DIR) beside it, outside the workspace, so a
 // snapshot of the workspace never includes the store; pass `cacheDir` to share one between workspaces.
@@ -16,11 +19,16 @@ import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-/** The CLI entry point: it runs dist/, so build (`npx tsc -p .`) after changing runner/. */
+/** The CLI entry point: it runs dist/, so build (`npm run build`) after changing runner/. */
 export const cliPath = path.join(repoRoot, 'bin', 'pipeline.js');
+/** The real California-housing data set, shared beside the repository (never committed). */
+export const realData = path.resolve(repoRoot, '../shared/data/cal_housing.data');
 
 export interface CliResult {
+  /** The exit code; a death by signal maps to 128 + the signal's number. */
   exitCode: number;
+  /** The signal that ended the CLI (e.g. 'SIGKILL'), undefined when it exited. */
+  signal?: string;
   stdout: string;
   stderr: string;
   /** stdout parsed as JSON when it is one JSON value (e.g. `run --json`), else undefined. */
@@ -33,13 +41,58 @@ export interface RunOptions {
   env?: Record<string, string | undefined>;
   /** Folder to run in, relative to the workspace (default: the workspace). */
   cwd?: string;
-  /** Kill the CLI after this many ms (default 60 s). */
+  /** Kill the CLI after this many ms (default 60 s; 0: never). */
   timeoutMs?: number;
 }
 
 export interface SpawnOptions extends RunOptions {
   /** Own process group, so the test can kill the runner and its stages together: process.kill(-pid, sig). */
   detached?: boolean;
+}
+
+export interface CliOptions extends Omit<SpawnOptions, 'cwd'> {
+  /** PIPELINE_CACHE_DIR; undefined keeps the store where users have it, in the workspace's .pipeline/cache. */
+  cacheDir?: string;
+}
+
+/** A running CLI: await it for the finished execa result (toResult turns it into a CliResult); `.pid` is known. */
+export type CliProcess = ResultPromise<{ reject: false; all: false }>;
+
+/** The environment every CLI run gets: no colours, nothing inherited from a parent pipeline, the given store. */
+export function cliEnv(cacheDir: string | undefined, extra: Record<string, string | undefined> = {}): Record<string, string | undefined> {
+  return {
+    PIPELINE_CACHE_DIR: cacheDir,
+    NO_COLOR: '1',
+    FORCE_COLOR: undefined,
+    CI: 'true',
+    PIPELINE_DEBUG: undefined,
+    PIPELINE_PARAMS: undefined,
+    PIPELINE_STAGE: undefined,
+    PIPELINE_CONTEXT: undefined,
+    PIPELINE_VERDICT_FILE: undefined,
+    PIPELINE_WORKSPACE: undefined,
+    ...extra,
+  };
+}
+
+/** Start `pipeline ARGS` in `cwd` without waiting (for signals and concurrent runs); output is buffered. */
+export function startCli(cwd: string, args: string[], options: CliOptions = {}): CliProcess {
+  return execa(process.execPath, [cliPath, ...args], {
+    cwd,
+    // Variables set to undefined are left out of the child's environment.
+    env: cliEnv(options.cacheDir, options.env) as Record<string, string>,
+    extendEnv: true,
+    reject: false,
+    stdin: 'ignore',
+    detached: Boolean(options.detached),
+    timeout: options.timeoutMs ?? 60_000,
+    stripFinalNewline: false,
+  }) as unknown as CliProcess;
+}
+
+/** Run `pipeline ARGS` in `cwd` to completion. */
+export async function runCli(cwd: string, args: string[], options: CliOptions = {}): Promise<CliResult> {
+  return toResult(await startCli(cwd, args, options));
 }
 
 export interface WorkspaceSpec {
@@ -56,7 +109,7 @@ export interface WorkspaceSpec {
 /** Every file, folder and symlink below a folder: relative path → `file <sha256>` / `dir` / `link <target>`. */
 export type Snapshot = Record<string, string>;
 
-function sha256(data: Uint8Array | string): string {
+export function sha256(data: Uint8Array | string): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
@@ -129,34 +182,15 @@ export class Workspace {
     rmSync(this.path(rel), { recursive: true, force: true });
   }
 
-  /** The environment every CLI run gets: a private cache, no colours, nothing inherited from a parent pipeline. */
+  /** The environment every CLI run of this workspace gets: its private cache, see cliEnv. */
   env(extra: Record<string, string | undefined> = {}): Record<string, string | undefined> {
-    return {
-      PIPELINE_CACHE_DIR: this.cacheDir,
-      NO_COLOR: '1',
-      FORCE_COLOR: undefined,
-      CI: 'true',
-      PIPELINE_PARAMS: undefined,
-      PIPELINE_STAGE: undefined,
-      PIPELINE_CONTEXT: undefined,
-      PIPELINE_VERDICT_FILE: undefined,
-      PIPELINE_WORKSPACE: undefined,
-      ...extra,
-    };
+    return cliEnv(this.cacheDir, extra);
   }
 
   /** Start the CLI without waiting (for signals and concurrent runs). stdout/stderr are buffered on the result. */
-  spawn(args: string[], options: SpawnOptions = {}): ResultPromise<{ reject: false; all: false }> {
-    return execa(process.execPath, [cliPath, ...args], {
-      cwd: options.cwd ? this.path(options.cwd) : this.dir,
-      env: this.env(options.env) as Record<string, string>,
-      extendEnv: true,
-      reject: false,
-      stdin: 'ignore',
-      detached: Boolean(options.detached),
-      timeout: options.timeoutMs ?? 60_000,
-      stripFinalNewline: false,
-    }) as unknown as ResultPromise<{ reject: false; all: false }>;
+  spawn(args: string[], options: SpawnOptions = {}): CliProcess {
+    const { cwd, ...rest } = options;
+    return startCli(cwd ? this.path(cwd) : this.dir, args, { ...rest, cacheDir: this.cacheDir });
   }
 
   /** Run the CLI to completion. */
@@ -227,14 +261,22 @@ export function cleanupAll(): void {
 interface RawResult {
   exitCode?: number;
   signal?: string;
-  stdout?: unknown;
-  stderr?: unknown;
+  stdout?: string | Uint8Array | unknown[];
+  stderr?: string | Uint8Array | unknown[];
 }
 
-/** A finished execa result as {exitCode, stdout, stderr, json}; a signal death maps to 128 + signal number. */
+/** Output execa captured, as text (a string unless an option asked for bytes or lines). */
+function text(out: RawResult['stdout']): string {
+  if (out === undefined) return '';
+  if (typeof out === 'string') return out;
+  if (out instanceof Uint8Array) return Buffer.from(out).toString('utf8');
+  return out.join('\n');
+}
+
+/** A finished execa result as {exitCode, signal, stdout, stderr, json}; a signal death maps to 128 + signal number. */
 export function toResult(r: RawResult): CliResult {
-  const stdout = String(r.stdout ?? '');
-  const stderr = String(r.stderr ?? '');
+  const stdout = text(r.stdout);
+  const stderr = text(r.stderr);
   let exitCode = r.exitCode;
   if (exitCode === undefined) exitCode = r.signal ? 128 + (os.constants.signals[r.signal as NodeJS.Signals] ?? 0) : -1;
   let json: unknown;
@@ -246,7 +288,7 @@ export function toResult(r: RawResult): CliResult {
       json = undefined;
     }
   }
-  return { exitCode, stdout, stderr, json };
+  return { exitCode, signal: r.signal, stdout, stderr, json };
 }
 
 /** Poll until `predicate` holds (or throw after `timeoutMs`). */

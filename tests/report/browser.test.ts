@@ -1,5 +1,7 @@
 // The report in a real browser: headless Chromium loads reports/index.html from a synthetic workspace; the page must
 // load without errors or network requests, draw every plot and the DAG, and show the expected table rows.
+// The page functions given to page.$eval/$$eval run in the browser: the DOM types describe their arguments.
+/// <reference lib="dom" />
 import { expect } from 'chai';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';

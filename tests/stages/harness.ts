@@ -1,11 +1,11 @@
-// A hand-built StageContext for running stage modules directly, without the engine.
+// A hand-built StageContext for running stage modules directly, without the engine (the suites that run the
+// CLI use the rig in tests/helpers/workspace.ts, whose repository paths are shared here).
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { StageContext } from '../../runner/public/stage.js';
+import { realData, repoRoot } from '../helpers/workspace.js';
 
-export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const realData = path.resolve(repoRoot, '../shared/data/cal_housing.data');
+export { realData, repoRoot };
 export const referenceFile = path.join(repoRoot, 'tests/fixtures/sklearn/reference.json');
 
 export interface StageSpec {

@@ -46,7 +46,7 @@ describe('torture: bad config corpus through `pipeline run`', function () {
       const { parent, ws } = isolated(name, path.join(corpus, `${name}.yaml`));
       const args = ['run', ...(exp.set ?? []).flatMap((s) => ['--set', s])];
       const r = await refused(ws, parent, args);
-      expect(r.code, r.stderr).to.equal(2);
+      expect(r.exitCode, r.stderr).to.equal(2);
       expect(r.stdout, 'nothing on stdout').to.equal('');
       if (exp.at) expect(r.stderr, 'file:line:col').to.include(`error: pipeline.yaml:${exp.at}: `);
       expect(r.stderr).to.include(exp.message);
@@ -69,7 +69,7 @@ describe('torture: bad config corpus through `pipeline run`', function () {
       it(`pipeline run ${args.join(' ')}: exit 2, nothing written`, async function () {
         const { parent, ws } = isolated('set', valid);
         const r = await refused(ws, parent, ['run', ...args]);
-        expect(r.code, r.stderr).to.equal(2);
+        expect(r.exitCode, r.stderr).to.equal(2);
         expect(r.stderr).to.match(pattern);
       });
     }
@@ -78,7 +78,7 @@ describe('torture: bad config corpus through `pipeline run`', function () {
       for (const cmd of [['status'], ['run', '--dry-run']]) {
         const { parent, ws } = isolated('set-status', valid);
         const r = await refused(ws, parent, [...cmd, '--set', 'fit.alpah=0.2']);
-        expect(r.code, r.stderr).to.equal(2);
+        expect(r.exitCode, r.stderr).to.equal(2);
         expect(r.stderr).to.include('pipeline.yaml:13:7: --set fit.alpah=0.2: stage `fit` has no param `alpah` (did you mean `alpha`?)');
       }
     });

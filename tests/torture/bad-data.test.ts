@@ -63,7 +63,7 @@ describe('torture: bad data corpus through `pipeline run load`', function () {
     expect(readFileSync(path.join(project, 'pipeline.yaml'), 'utf8')).to.match(/^ {6}sha256: null\b/m);
     dataDir = tempDir('baddata-files');
     const r = await cli(project, ['run', 'load', '--set', `load.source=${realData}`]);
-    expect(r.code, r.stdout + r.stderr).to.equal(0);
+    expect(r.exitCode, r.stdout + r.stderr).to.equal(0);
     intact = filesUnder(project, 'build/data');
     tgz = await archive(dataDir, 'CaliforniaHousing/cal_housing.data', readFileSync(realData));
   });
@@ -114,7 +114,7 @@ describe('torture: bad data corpus through `pipeline run load`', function () {
       const r = await cli(project, ['run', 'load', '--set', `load.source=${file}`, ...(c.extraSets ?? []).flatMap((s) => ['--set', s])]);
       const output = r.stdout + r.stderr;
       if (c.rows !== undefined) {
-        expect(r.code, output).to.equal(0);
+        expect(r.exitCode, output).to.equal(0);
         const summary = JSON.parse(readFileSync(path.join(project, 'build/data/summary.json'), 'utf8')) as { rows: number; train_rows: number; test_rows: number };
         expect(summary.rows).to.equal(c.rows);
         expect(summary.train_rows + summary.test_rows).to.equal(c.rows);
@@ -125,7 +125,7 @@ describe('torture: bad data corpus through `pipeline run load`', function () {
         }
         return;
       }
-      expect(r.code, output).to.equal(1);
+      expect(r.exitCode, output).to.equal(1);
       if (c.at) {
         const [line, col] = c.at;
         // Binary garbage: the row is 1, the column whatever the parser found first.
@@ -143,7 +143,7 @@ describe('torture: bad data corpus through `pipeline run load`', function () {
 
   it('the intact data loads again afterwards, restored from the cache', async function () {
     const r = await cli(project, ['run', 'load', '--json', '--set', `load.source=${realData}`]);
-    expect(r.code, r.stderr).to.equal(0);
+    expect(r.exitCode, r.stderr).to.equal(0);
     expect(filesUnder(project, 'build/data')).to.deep.equal(intact);
   });
 });

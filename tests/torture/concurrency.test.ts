@@ -44,7 +44,7 @@ describe('torture: concurrent runs in one workspace', function () {
     // The intervals file is part of each command line, so every workspace uses the same path to the same effect.
     const ws = workspace('conc-ref', chainPipeline(path.join(tempDir('conc-ref-iv'), 'intervals.txt')));
     const r = await cli(ws, ['run']);
-    expect(r.code, r.stdout + r.stderr).to.equal(0);
+    expect(r.exitCode, r.stdout + r.stderr).to.equal(0);
     reference = filesUnder(ws, 'build');
   });
 
@@ -59,7 +59,7 @@ describe('torture: concurrent runs in one workspace', function () {
 
   it('4 runs of an empty workspace: all exit 0, each stage executes once, one at a time', async function () {
     const { ws, runs, intervals: iv } = await together([]);
-    for (const r of runs) expect(r.code, r.stdout + r.stderr).to.equal(0);
+    for (const r of runs) expect(r.exitCode, r.stdout + r.stderr).to.equal(0);
     expect(iv.map((i) => i.stage).sort()).to.deep.equal(['a', 'b', 'c']);
     expect(overlaps(iv)).to.deep.equal([]);
     const ran = runs.flatMap((r) => Object.entries(r.statuses).filter(([, s]) => s === 'ran').map(([n]) => n));
@@ -74,7 +74,7 @@ describe('torture: concurrent runs in one workspace', function () {
   it('4 forced runs: 12 executions, none overlapping, identical outputs', async function () {
     const { ws, runs, intervals: iv } = await together(['--force']);
     for (const r of runs) {
-      expect(r.code, r.stdout + r.stderr).to.equal(0);
+      expect(r.exitCode, r.stdout + r.stderr).to.equal(0);
       expect(r.statuses).to.deep.equal({ a: 'ran', b: 'ran', c: 'ran' });
     }
     expect(iv).to.have.length(12);
@@ -84,7 +84,7 @@ describe('torture: concurrent runs in one workspace', function () {
     expect(order).to.equal('abc'.repeat(4));
     expect(filesUnder(ws, 'build')).to.deep.equal(reference);
     const verify = await cli(ws, ['cache', 'verify']);
-    expect(verify.code, verify.stdout).to.equal(0);
+    expect(verify.exitCode, verify.stdout).to.equal(0);
   });
 
   it('a lock left by a SIGKILLed run is taken over; while it is held, --no-wait exits 4', async function () {
@@ -105,7 +105,7 @@ stages:
     expect(existsSync(started), 'the stage started').to.equal(true);
 
     const busy = await cli(ws, ['run', '--no-wait']);
-    expect(busy.code, busy.stderr).to.equal(4);
+    expect(busy.exitCode, busy.stderr).to.equal(4);
     expect(busy.stderr).to.include(`another run holds this workspace (pid ${child.pid}`);
 
     process.kill(-child.pid!, 'SIGKILL');
@@ -114,7 +114,7 @@ stages:
 
     writeFileSync(go, '');
     const after = await runJson(ws, ['--no-wait']);
-    expect(after.code, after.stdout + after.stderr).to.equal(0);
+    expect(after.exitCode, after.stdout + after.stderr).to.equal(0);
     expect(after.statuses).to.deep.equal({ hold: 'ran' });
     expect(after.stderr).to.not.include('waiting for another run');
   });

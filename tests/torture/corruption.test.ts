@@ -51,7 +51,7 @@ describe('torture: cache corruption', function () {
     ws = workspace('corrupt', fanPipeline({ kb: 1024, sleep: 0 }));
     for (const v of [0, 1, 0]) {
       const r = await cli(ws, ['run', '--set', `variant=${v}`]);
-      expect(r.code, r.stdout + r.stderr).to.equal(0);
+      expect(r.exitCode, r.stdout + r.stderr).to.equal(0);
       reference[v] = filesUnder(ws, 'build');
     }
     const lock = readLock(ws);
@@ -64,13 +64,13 @@ describe('torture: cache corruption', function () {
   /** Switch the workspace to variant 1 (restoring it), damage variant-0 objects, switch back and check. */
   async function round(plan: { stage: string; object: string; how: Damage }[]) {
     const away = await runJson(ws, ['--set', 'variant=1']);
-    expect(away.code, away.stdout + away.stderr).to.equal(0);
+    expect(away.exitCode, away.stdout + away.stderr).to.equal(0);
     for (const p of plan) damage(objectPath(ws, p.object), p.how, rand);
     const what = plan.map((p) => `${p.how} ${p.object.slice(0, 12)} (${p.stage})`).join(', ');
 
     // `cache verify` sees the damage too (a deletion only shows as a run record with a missing object).
     const verify = await cli(ws, ['cache', 'verify', '--json']);
-    expect(verify.code, `${what}: cache verify\n${verify.stdout}`).to.equal(1);
+    expect(verify.exitCode, `${what}: cache verify\n${verify.stdout}`).to.equal(1);
     const report = JSON.parse(verify.stdout) as { corrupt: string[]; dangling: { stage: string }[] };
     for (const p of plan) {
       if (p.how === 'delete') expect(report.dangling.map((d) => d.stage), what).to.include(p.stage);
@@ -78,7 +78,7 @@ describe('torture: cache corruption', function () {
     }
 
     const back = await runJson(ws, ['--set', 'variant=0']);
-    expect(back.code, `${what}\n${back.stdout}${back.stderr}`).to.equal(0);
+    expect(back.exitCode, `${what}\n${back.stdout}${back.stderr}`).to.equal(0);
     const damaged = new Set(plan.map((p) => p.stage));
     for (const s of FAN_STAGES) {
       expect(back.statuses[s], `${what}: ${s}`).to.equal(damaged.has(s) ? 'ran' : 'cached');
@@ -92,7 +92,7 @@ describe('torture: cache corruption', function () {
     expect(filesUnder(ws, 'build'), what).to.deep.equal(reference[0]);
     expect(recordedOutsProblems(ws), what).to.deep.equal([]);
     const after = await cli(ws, ['cache', 'verify']);
-    expect(after.code, `${what}: cache verify after the run\n${after.stdout}`).to.equal(0);
+    expect(after.exitCode, `${what}: cache verify after the run\n${after.stdout}`).to.equal(0);
   }
 
   const pick = <T>(items: T[]): T => items[Math.floor(rand() * items.length)];
@@ -123,17 +123,17 @@ describe('torture: cache corruption', function () {
 
   it('a truncated run record is reported by cache verify and costs a re-run, never a wrong restore', async function () {
     const fingerprint = readLock(ws).stages.left.fingerprint;
-    expect((await runJson(ws, ['--set', 'variant=1'])).code).to.equal(0);
+    expect((await runJson(ws, ['--set', 'variant=1'])).exitCode).to.equal(0);
     const record = path.join(ws, '.pipeline', 'cache', 'runs', fingerprint.slice(0, 2), `${fingerprint.slice(2)}.json`);
     truncateSync(record, Math.floor(statSync(record).size / 2));
     const verify = await cli(ws, ['cache', 'verify']);
-    expect(verify.code).to.equal(1);
+    expect(verify.exitCode).to.equal(1);
     expect(verify.stdout).to.include(`dangling run record ${fingerprint.slice(0, 12)} of \`?\`: missing (unreadable run record)`);
     const back = await runJson(ws, ['--set', 'variant=0']);
-    expect(back.code, back.stdout + back.stderr).to.equal(0);
+    expect(back.exitCode, back.stdout + back.stderr).to.equal(0);
     for (const s of FAN_STAGES) expect(back.statuses[s], s).to.equal(s === 'left' ? 'ran' : 'cached');
     expect(filesUnder(ws, 'build')).to.deep.equal(reference[0]);
-    expect((await cli(ws, ['cache', 'verify'])).code).to.equal(0);
+    expect((await cli(ws, ['cache', 'verify'])).exitCode).to.equal(0);
   });
 
   it('a damaged object of the outputs in place costs nothing until it is needed, and is never restored', async function () {
@@ -146,9 +146,9 @@ describe('torture: cache corruption', function () {
     expect(Object.values(noop.statuses)).to.deep.equal(FAN_STAGES.map(() => 'cached'));
     expect(filesUnder(ws, 'build')).to.deep.equal(reference[0]);
     const away = await runJson(ws, ['--set', 'variant=1']);
-    expect(away.code).to.equal(0);
+    expect(away.exitCode).to.equal(0);
     const back = await runJson(ws, ['--set', 'variant=0']);
-    expect(back.code, back.stdout + back.stderr).to.equal(0);
+    expect(back.exitCode, back.stdout + back.stderr).to.equal(0);
     for (const s of FAN_STAGES) expect(back.statuses[s], s).to.equal(s === stage ? 'ran' : 'cached');
     expect(filesUnder(ws, 'build')).to.deep.equal(reference[0]);
     expect(recordedOutsProblems(ws)).to.deep.equal([]);

@@ -17,7 +17,7 @@ describe('torture: hostile model artifacts through `pipeline predict`', function
   before(async function () {
     project = projectCopy('artifacts');
     const r = await cli(project, ['run', '--set', `load.source=${realData}`]);
-    expect(r.code, r.stdout + r.stderr).to.equal(0);
+    expect(r.exitCode, r.stdout + r.stderr).to.equal(0);
     modelFile = path.join(project, 'build', 'model', 'model.json');
     original = readFileSync(modelFile, 'utf8');
     rowsFile = path.join(project, 'rows.csv');
@@ -29,7 +29,7 @@ describe('torture: hostile model artifacts through `pipeline predict`', function
 
   it('the intact model predicts (exit 0)', async function () {
     const r = await cli(project, ['predict', '--input', rowsFile]);
-    expect(r.code, r.stderr).to.equal(0);
+    expect(r.exitCode, r.stderr).to.equal(0);
     expect(r.stdout).to.match(/^row,prediction\n1,4\.\d+\n$/);
   });
 
@@ -67,7 +67,7 @@ describe('torture: hostile model artifacts through `pipeline predict`', function
       writeFileSync(modelFile, make());
       for (const args of [['predict', '--input', rowsFile], ['predict']]) {
         const r = await cli(project, args);
-        expect(r.code, `${args.join(' ')}\n${r.stdout}${r.stderr}`).to.equal(2);
+        expect(r.exitCode, `${args.join(' ')}\n${r.stdout}${r.stderr}`).to.equal(2);
         expect(r.stdout, 'no predictions').to.equal('');
         expect(r.stderr).to.include(`error: ${modelFile}: `);
         expect(r.stderr).to.match(pattern);
@@ -80,7 +80,7 @@ describe('torture: hostile model artifacts through `pipeline predict`', function
   it('a tampered model is noticed by the pipeline too: the next run puts the recorded one back', async function () {
     writeFileSync(modelFile, edit((m) => (m.evil = 1))());
     const r = await cli(project, ['run', '--json', '--set', `load.source=${realData}`]);
-    expect(r.code, r.stderr).to.equal(0);
+    expect(r.exitCode, r.stderr).to.equal(0);
     expect(readFileSync(modelFile, 'utf8')).to.equal(original);
   });
 });

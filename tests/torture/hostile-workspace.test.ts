@@ -39,7 +39,7 @@ describe('torture: hostile workspace', function () {
     mkdirSync(path.join(ws, 'build'));
     symlinkSync(path.join(outside, 'precious.txt'), path.join(ws, 'build', 'out.bin'));
     const r = await cli(ws, ['run']);
-    expect(r.code, r.stdout + r.stderr).to.equal(2);
+    expect(r.exitCode, r.stdout + r.stderr).to.equal(2);
     expect(r.stderr).to.include('out `build/out.bin` is a symlink');
     expect(r.stderr).to.match(/pipeline\.yaml:\d+:\d+: /);
     expect(diffSnapshots(before, snapshot(outside))).to.deep.equal([]);
@@ -51,7 +51,7 @@ describe('torture: hostile workspace', function () {
     const { ws, outside, before } = hostile('hw-dirlink', `version: 1\nstages:\n  w:\n    cmd: ${writer('build/out.bin', 'w')}\n    outs: [build/out.bin]\n`);
     symlinkSync(path.join(outside, 'dir'), path.join(ws, 'build'));
     const r = await cli(ws, ['run']);
-    expect(r.code, r.stdout + r.stderr).to.equal(2);
+    expect(r.exitCode, r.stdout + r.stderr).to.equal(2);
     expect(r.stderr).to.include(`out \`build/out.bin\` resolves outside the workspace (to ${path.join(outside, 'dir')})`);
     expect(diffSnapshots(before, snapshot(outside))).to.deep.equal([]);
   });
@@ -61,7 +61,7 @@ describe('torture: hostile workspace', function () {
     mkdirSync(path.join(ws, 'build'));
     symlinkSync(path.join(outside, 'dir'), path.join(ws, 'build', 'd'));
     const r = await cli(ws, ['run']);
-    expect(r.code, r.stdout + r.stderr).to.equal(2);
+    expect(r.exitCode, r.stdout + r.stderr).to.equal(2);
     expect(r.stderr).to.include('out `build/d` is a symlink');
     expect(diffSnapshots(before, snapshot(outside))).to.deep.equal([]);
   });
@@ -74,7 +74,7 @@ describe('torture: hostile workspace', function () {
     mkdirSync(path.join(ws, 'data'));
     symlinkSync(path.join(outside, 'precious.txt'), path.join(ws, 'data', 'in.txt'));
     const r = await cli(ws, ['run']);
-    expect([1, 2], r.stdout + r.stderr).to.include(r.code);
+    expect([1, 2], r.stdout + r.stderr).to.include(r.exitCode);
     expect(r.stdout + r.stderr).to.include('dep `data/in.txt` is a symlink');
     expect(existsSync(path.join(ws, 'build', 'out.bin')), 'the stage did not run').to.equal(false);
     expect(diffSnapshots(before, snapshot(outside))).to.deep.equal([]);
@@ -102,10 +102,10 @@ stages:
       );
       if (previous) {
         const good = await runJson(ws);
-        expect(good.code, good.stdout + good.stderr).to.equal(0);
+        expect(good.exitCode, good.stdout + good.stderr).to.equal(0);
       }
       const r = await runJson(ws, ['--set', 'mode=evil', '--keep-going']);
-      expect(r.code, r.stdout + r.stderr).to.equal(1);
+      expect(r.exitCode, r.stdout + r.stderr).to.equal(1);
       expect(r.statuses.evil).to.equal('failed');
       expect(r.statuses.other, 'the rest of the run is recorded normally').to.be.oneOf(['ran', 'cached']);
       expect(r.stdout + r.stderr).to.include('out `build/out.txt` is a symlink');
@@ -133,7 +133,7 @@ stages:
 `,
     );
     const r = await cli(ws, ['run']);
-    expect(r.code, r.stdout + r.stderr).to.equal(1);
+    expect(r.exitCode, r.stdout + r.stderr).to.equal(1);
     expect(r.stdout + r.stderr).to.include('out `build/d/escape` is a symlink or special file');
     expect(existsSync(path.join(ws, 'build', 'd'))).to.equal(false);
     expect(diffSnapshots(before, snapshot(outside))).to.deep.equal([]);
@@ -155,10 +155,10 @@ stages:
     outs: [build/dir]
 `,
     );
-    expect((await runJson(ws)).code).to.equal(0);
+    expect((await runJson(ws)).exitCode).to.equal(0);
     const reference = filesUnder(ws, 'build');
     const lock = readLock(ws);
-    expect((await runJson(ws, ['--set', 'variant=1'])).code).to.equal(0);
+    expect((await runJson(ws, ['--set', 'variant=1'])).exitCode).to.equal(0);
 
     // Replace the file object of `w` and one file object of `d` by symlinks to copies outside with the same bytes.
     const fileObj = lock.stages.w.outs[0].hash;
@@ -173,16 +173,16 @@ stages:
     const before = snapshot(outside);
 
     const verify = await cli(ws, ['cache', 'verify', '--json']);
-    expect(verify.code).to.equal(1);
+    expect(verify.exitCode).to.equal(1);
     expect((JSON.parse(verify.stdout) as { corrupt: string[] }).corrupt.sort()).to.deep.equal([fileObj, dirObj].sort());
 
     const back = await runJson(ws, ['--set', 'variant=0']);
-    expect(back.code, back.stdout + back.stderr).to.equal(0);
+    expect(back.exitCode, back.stdout + back.stderr).to.equal(0);
     expect(back.statuses).to.deep.equal({ w: 'ran', d: 'ran' });
     expect(filesUnder(ws, 'build')).to.deep.equal(reference);
     for (const h of [fileObj, dirObj]) expect(lstatSync(objectPath(ws, h)).isFile(), 'a real object again').to.equal(true);
     expect(diffSnapshots(before, snapshot(outside)), 'the targets are neither changed nor removed').to.deep.equal([]);
-    expect((await cli(ws, ['cache', 'verify'])).code).to.equal(0);
+    expect((await cli(ws, ['cache', 'verify'])).exitCode).to.equal(0);
   });
 
   describe('`..` in a stage name or a path: exit 2, nothing written', function () {
@@ -207,7 +207,7 @@ stages:
         writeFileSync(path.join(parent, 'evil.ts'), 'export default () => {};\n');
         const before = snapshot(parent);
         const r = await cli(ws, ['run']);
-        expect(r.code, r.stderr).to.equal(2);
+        expect(r.exitCode, r.stderr).to.equal(2);
         expect(r.stderr).to.match(pattern);
         expect(r.stderr).to.match(/\nhint: \S/);
         expect(diffSnapshots(before, snapshot(parent))).to.deep.equal([]);

@@ -1,17 +1,23 @@
-// Shared pieces of the torture suite: temp workspaces, the real CLI as a child process, byte-level snapshots of
-// a folder, a seeded PRNG, and the cache-invariant checks every scenario ends with. Unlike the engine tests'
-// helper (tests/helpers/workspace.ts, whose repo paths are reused here), workspaces keep the store where users
-// have it, in .pipeline/cache, so that damage and symlinks inside the workspace reach it.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
+// Shared pieces of the torture suite: temp workspaces, the real CLI as a child process (through the shared rig,
+// tests/helpers/workspace.ts), byte-level snapshots of a folder, a seeded PRNG, and the cache-invariant checks
+// every scenario ends with. Unlike the engine tests' workspaces, these keep the store where users have it, in
+// .pipeline/cache, so that damage and symlinks inside the workspace reach it.
 import { cpSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { cliPath, repoRoot } from '../helpers/workspace.js';
+import {
+  cliPath,
+  realData,
+  repoRoot,
+  sha256,
+  startCli as startRigCli,
+  toResult,
+  type CliProcess,
+  type CliResult,
+} from '../helpers/workspace.js';
 
-export { cliPath, repoRoot };
+export { cliPath, realData, repoRoot, sha256, type CliResult };
 export const writerPath = path.join(repoRoot, 'tests', 'torture', 'fixtures', 'writer.mjs');
-export const realData = path.resolve(repoRoot, '../shared/data/cal_housing.data');
 
 const scratch: string[] = [];
 
@@ -49,40 +55,16 @@ export function projectCopy(prefix: string): string {
   return dir;
 }
 
-export interface CliResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-const baseEnv = (): NodeJS.ProcessEnv => {
-  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', CI: 'true' };
-  delete env.PIPELINE_CACHE_DIR;
-  delete env.PIPELINE_DEBUG;
-  return env;
-};
-
-/** Start `pipeline ARGS` in `cwd`; `detached` puts it (and its stages) in a process group of its own. */
+/**
+ * Start `pipeline ARGS` in `cwd` through the shared rig, the store in the workspace (.pipeline/cache) and no
+ * timeout; `detached` puts it (and its stages) in a process group of its own.
+ */
 export function startCli(cwd: string, args: string[], options: { detached?: boolean; env?: NodeJS.ProcessEnv } = {}): {
-  child: ChildProcess;
+  child: CliProcess;
   done: Promise<CliResult>;
 } {
-  const child = spawn(process.execPath, [cliPath, ...args], {
-    cwd,
-    env: { ...baseEnv(), ...options.env },
-    detached: options.detached ?? false,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const done = new Promise<CliResult>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
-  return { child, done };
+  const child = startRigCli(cwd, args, { detached: options.detached, env: options.env, timeoutMs: 0 });
+  return { child, done: child.then(toResult) };
 }
 
 export function cli(cwd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<CliResult> {
@@ -145,10 +127,6 @@ export function diffSnapshots(before: Map<string, string>, after: Map<string, st
   else if (before.get(k) !== v) diffs.push(`changed ${k}`);
   for (const k of before.keys()) if (!after.has(k)) diffs.push(`removed ${k}`);
   return diffs;
-}
-
-export function sha256(data: string | Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
 }
 
 /** The bytes of every file below `rel` (or `rel` itself), keyed by workspace-relative path. */

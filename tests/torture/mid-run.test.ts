@@ -50,7 +50,7 @@ stages:
     writeFileSync(input, 'version two\n');
     writeFileSync(go, '');
     const first = await run.done;
-    expect(first.code, first.stdout + first.stderr).to.equal(1);
+    expect(first.exitCode, first.stdout + first.stderr).to.equal(1);
     expect(first.stdout + first.stderr).to.match(/input `data\/input\.txt` changed while the stage ran; its outputs were not recorded/);
     const statuses = JSON.parse(first.stdout.trim().split('\n').at(-1)!) as { stages: { name: string; status: string }[] };
     expect(statuses.stages.map((s) => `${s.name}:${s.status}`)).to.deep.equal(['digest:failed', 'after:blocked']);
@@ -61,7 +61,7 @@ stages:
     // The next run executes on the new content and records it; the output is the one for "version two".
     rmSync(started);
     const second = await runJson(ws);
-    expect(second.code, second.stdout + second.stderr).to.equal(0);
+    expect(second.exitCode, second.stdout + second.stderr).to.equal(0);
     expect(second.statuses).to.deep.equal({ digest: 'ran', after: 'ran' });
     const entry = readLock(ws).stages.digest as unknown as { deps: Record<string, string>; outs: { hash: string }[] };
     expect(entry.deps['data/input.txt']).to.equal(sha256('version two\n'));
@@ -72,7 +72,7 @@ stages:
     mkdirSync(path.join(ref, 'data'));
     writeFileSync(path.join(ref, 'data', 'input.txt'), 'version two\n');
     const r = await runJson(ref, ['digest']);
-    expect(r.code, r.stdout + r.stderr).to.equal(0);
+    expect(r.exitCode, r.stdout + r.stderr).to.equal(0);
     expect(readFileSync(path.join(ref, 'build', 'digest.bin')).equals(readFileSync(path.join(ws, 'build', 'digest.bin')))).to.equal(true);
     expect(recordedOutsProblems(ws)).to.deep.equal([]);
 
@@ -98,7 +98,7 @@ stages:
     const input = path.join(ws, 'data', 'input.txt');
     writeFileSync(input, 'first\n');
     writeFileSync(go, '');
-    expect((await runJson(ws)).code).to.equal(0);
+    expect((await runJson(ws)).exitCode).to.equal(0);
     const before = readFileSync(path.join(ws, 'build', 'digest.bin'));
     const lockBefore = readFileSync(path.join(ws, 'pipeline.lock'), 'utf8');
 
@@ -110,7 +110,7 @@ stages:
     writeFileSync(input, 'third!\n');
     writeFileSync(go, '');
     const r = await run.done;
-    expect(r.code, r.stdout + r.stderr).to.equal(1);
+    expect(r.exitCode, r.stdout + r.stderr).to.equal(1);
     expect(r.stdout + r.stderr).to.include('input `data/input.txt` changed while the stage ran');
     // The last good result is back in place and pipeline.lock still describes it.
     expect(readFileSync(path.join(ws, 'build', 'digest.bin')).equals(before)).to.equal(true);
@@ -152,12 +152,12 @@ export default async function (ctx: { outs: Record<string, string> }) {
     writeFileSync(path.join(ws, 'stages', 'helper.ts'), 'export const helper = (w: string): string => `<${w}>\\n`;\n');
     writeFileSync(go, '');
     const r = await run.done;
-    expect(r.code, r.stdout + r.stderr).to.equal(1);
+    expect(r.exitCode, r.stdout + r.stderr).to.equal(1);
     expect(r.stdout + r.stderr).to.include('code `stages/helper.ts` changed while the stage ran');
     expect(readLock(ws).stages.mod).to.equal(undefined);
 
     const next = await runJson(ws);
-    expect(next.code, next.stdout + next.stderr).to.equal(0);
+    expect(next.exitCode, next.stdout + next.stderr).to.equal(0);
     expect(next.statuses).to.deep.equal({ mod: 'ran' });
     expect(readFileSync(path.join(ws, 'build', 'mod.txt'), 'utf8')).to.equal('<one>\n');
   });

@@ -44,7 +44,7 @@ describe('torture: SIGKILL fuzz', function () {
       const t0 = performance.now();
       const r = await cli(ws, ['run', '-j', '4', '--set', `variant=${v}`]);
       const durationMs = performance.now() - t0;
-      expect(r.code, r.stderr + r.stdout).to.equal(0);
+      expect(r.exitCode, r.stderr + r.stdout).to.equal(0);
       const lock = readLock(ws);
       const outs = new Map(FAN_STAGES.map((s) => [s, new Map(lock.stages[s].outs.map((o) => [o.path, o.hash]))]));
       references.push({ files: filesUnder(ws, 'build'), outs, durationMs });
@@ -96,11 +96,11 @@ describe('torture: SIGKILL fuzz', function () {
       }
       const first = await done;
       await waitGroupGone(child.pid!);
-      if (process.env.TORTURE_VERBOSE) console.log(`      ${where}: ${first.signal ?? first.code}`);
+      if (process.env.TORTURE_VERBOSE) console.log(`      ${where}: ${first.signal ?? first.exitCode}`);
       if (first.signal === 'SIGKILL') stats.killedMidRun++;
       else {
         stats.finishedBeforeKill++;
-        expect(first.code, `${where}: uninterrupted run\n${first.stdout}${first.stderr}`).to.equal(0);
+        expect(first.exitCode, `${where}: uninterrupted run\n${first.stdout}${first.stderr}`).to.equal(0);
       }
 
       // Right after the kill: whatever is recorded is whole and is exactly what an uninterrupted run records.
@@ -109,7 +109,7 @@ describe('torture: SIGKILL fuzz', function () {
       checkRunRecordsAgainstReferences(ws, references, where);
 
       const second = await runJson(ws, ['-j', '4', '--set', `variant=${variant}`]);
-      expect(second.code, `${where}: completion run\n${second.stdout}${second.stderr}`).to.equal(0);
+      expect(second.exitCode, `${where}: completion run\n${second.stdout}${second.stderr}`).to.equal(0);
       stats.ranAfter += Object.values(second.statuses).filter((s) => s === 'ran').length;
       stats.cachedAfter += Object.values(second.statuses).filter((s) => s === 'cached').length;
 
@@ -121,11 +121,11 @@ describe('torture: SIGKILL fuzz', function () {
       checkLockAgainstReferences(ws, references, where, variant);
 
       const verify = await cli(ws, ['cache', 'verify']);
-      expect(verify.code, `${where}: cache verify\n${verify.stdout}${verify.stderr}`).to.equal(0);
+      expect(verify.exitCode, `${where}: cache verify\n${verify.stdout}${verify.stderr}`).to.equal(0);
 
       // And the state is settled: nothing left to do.
       const third = await runJson(ws, ['--set', `variant=${variant}`]);
-      expect(third.code, `${where}: no-op run`).to.equal(0);
+      expect(third.exitCode, `${where}: no-op run`).to.equal(0);
       expect(Object.values(third.statuses), `${where}: no-op run`).to.deep.equal(FAN_STAGES.map(() => 'cached'));
     }
     console.log(
@@ -137,7 +137,7 @@ describe('torture: SIGKILL fuzz', function () {
 
   it('temp files a killed run left beside outs and pipeline.lock are removed by the next run; live ones are kept', async function () {
     const ws = workspace('stale', fanPipeline({ kb: 64, sleep: 0 }));
-    for (const v of [0, 1]) expect((await cli(ws, ['run', '--set', `variant=${v}`])).code).to.equal(0);
+    for (const v of [0, 1]) expect((await cli(ws, ['run', '--set', `variant=${v}`])).exitCode).to.equal(0);
     // The pid of a process that has exited, as a SIGKILLed runner's is.
     const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
     const stale = [`build/.source.bin.${dead}.0a1b2c3d.tmp`, `build/middle.${dead}.restore.tmp/part-0.bin`, `build/.join.bin.${dead}.deadbeef.tmp`, `.pipeline.lock.${dead}.0badf00d.tmp`];
@@ -148,7 +148,7 @@ describe('torture: SIGKILL fuzz', function () {
     }
     // variant 0 again: every stage restored from the run-cache (and pipeline.lock rewritten).
     const r = await runJson(ws, ['--set', 'variant=0']);
-    expect(r.code, r.stdout + r.stderr).to.equal(0);
+    expect(r.exitCode, r.stdout + r.stderr).to.equal(0);
     expect(Object.values(r.statuses)).to.deep.equal(FAN_STAGES.map(() => 'cached'));
     for (const rel of stale) expect(existsSync(path.join(ws, rel)), `${rel} removed`).to.equal(false);
     expect(existsSync(path.join(ws, `build/middle.${dead}.restore.tmp`))).to.equal(false);
