@@ -113,7 +113,7 @@ describe('torture: bad config corpus through `pipeline run`', function () {
     it('`pipeline run` reports all three in one run, each with its hint, exit 2, nothing written', async function () {
       const { parent, ws } = threeMistakes('three');
       const r = await refused(ws, parent, ['run']);
-      expect(r.code, r.stderr).to.equal(2);
+      expect(r.exitCode, r.stderr).to.equal(2);
       const places = [...r.stderr.matchAll(/^error: pipeline\.yaml:(\d+:\d+): /gm)].map((m) => m[1]);
       expect(places).to.deep.equal(['5:5', '8:13', '12:12']);
       expect(r.stderr.match(/^hint: \S/gm)).to.have.length(3);
@@ -123,7 +123,7 @@ describe('torture: bad config corpus through `pipeline run`', function () {
     it('`pipeline validate --json` lists the three diagnostics with ranges and related locations, exit 2', async function () {
       const { parent, ws } = threeMistakes('three-json');
       const r = await refused(ws, parent, ['validate', '--json']);
-      expect(r.code, r.stderr).to.equal(2);
+      expect(r.exitCode, r.stderr).to.equal(2);
       const doc = JSON.parse(r.stdout) as { schemaVersion: number; ok: boolean; diagnostics: Record<string, unknown>[] };
       expect([doc.schemaVersion, doc.ok]).to.deep.equal([1, false]);
       expect(doc.diagnostics.map((d) => [d.code, d.file, d.line, d.col, d.endLine, d.endCol])).to.deep.equal([
@@ -140,7 +140,7 @@ describe('torture: bad config corpus through `pipeline run`', function () {
     it('`pipeline validate --json` of a valid file: ok, no diagnostics, exit 0', async function () {
       const { ws } = isolated('valid-json', path.join(corpus, 'set-no-equals.yaml'));
       const r = await cli(ws, ['validate', '--json']);
-      expect(r.code, r.stderr).to.equal(0);
+      expect(r.exitCode, r.stderr).to.equal(0);
       expect(JSON.parse(r.stdout)).to.deep.equal({ schemaVersion: 1, ok: true, omitted: 0, diagnostics: [] });
     });
 
@@ -150,7 +150,7 @@ describe('torture: bad config corpus through `pipeline run`', function () {
       mkdirSync(ws);
       writeFileSync(path.join(ws, 'pipeline.yaml'), 'version: 1\nstages:\n  split: {cmd: x, outs: [data/parts]}\n  fit: {cmd: y, deps: ["data/parts/*.csv"]}\n');
       const r = await refused(ws, parent, ['validate', '--json']);
-      expect(r.code).to.equal(2);
+      expect(r.exitCode).to.equal(2);
       const [d] = (JSON.parse(r.stdout) as { diagnostics: { code: string; line: number; col: number }[] }).diagnostics;
       expect([d.code, d.line, d.col]).to.deep.equal(['dep-needs-producer', 4, 24]);
     });
@@ -164,7 +164,7 @@ describe('torture: bad config corpus through `pipeline run`', function () {
       const big = 'x'.repeat(200 * 1024);
       writeFileSync(path.join(ws, 'pipeline.yaml'), `version: 1\nstages:\n  a:\n    cmd: node -e "1"\n    params: {blob: ${big}}\n`);
       const r = await cli(ws, ['run']);
-      expect(r.code, r.stderr).to.equal(1);
+      expect(r.exitCode, r.stderr).to.equal(1);
       const out = r.stdout + r.stderr;
       expect(out).to.contain('E2BIG');
       expect(out).to.contain('pass large data through a file');
