@@ -85,6 +85,7 @@ export function renderMarkdown(figures: Figure[], m: Machine, runs: number, comm
         ['node', m.node],
         ['snakemake', m.peers.snakemake?.version ?? `not measured: ${m.peers.snakemake?.skipped}`],
         ['make', m.peers.make?.version ?? `not measured: ${m.peers.make?.skipped}`],
+        ['Python peer', m.peers.python?.version ?? `not measured: ${m.peers.python?.skipped}`],
         ['date', m.date],
       ],
     ),

@@ -11,6 +11,7 @@ import type { BenchContext } from './context.js';
 import { failedFigure, type Figure } from './figure.js';
 import { bigOutputFigure } from './figures/big-output.js';
 import { coldFigures } from './figures/cold.js';
+import { moduleChainFigure } from './figures/module-chain.js';
 import { noopFigure } from './figures/noop.js';
 import { olsFigure } from './figures/ols.js';
 import { paramFigure } from './figures/param.js';
@@ -29,6 +30,7 @@ const SECTIONS: Section[] = [
   { key: 'noop', title: 'No-op `pipeline run`, the 7-stage pipeline', needsData: true, make: (c) => [noopFigure(c)] },
   { key: 'cold', title: 'Cold full run of the real pipeline', needsData: true, make: coldFigures },
   { key: 'param', title: 'One param of `quantize-8` changed → run', needsData: true, make: (c) => [paramFigure(c)] },
+  { key: 'chain', title: 'A chain of 20 module stages', make: (c) => [moduleChainFigure(c)] },
   { key: 'synthetic', title: 'Synthetic DAGs', make: syntheticFigures },
   { key: 'big', title: 'A large output', make: (c) => [bigOutputFigure(c)] },
   { key: 'ols', title: 'OLS fit on 2,000,000 × 8 synthetic rows', make: (c) => [olsFigure(c)] },
@@ -46,7 +48,7 @@ async function main(): Promise<number> {
   });
   if (values.help) {
     process.stdout.write(
-      'usage: npm run bench [-- --quick] [--only noop,cold,param,synthetic,big,ols] [--runs N]\n' +
+      'usage: npm run bench [-- --quick] [--only noop,cold,param,chain,synthetic,big,ols,profile,cli] [--runs N]\n' +
         '  full: every figure, peers installed when missing, writes bench/RESULTS.md\n' +
         '  --quick: smaller sizes and fewer runs, prints only; exit 1 when a figure is > 10× off its target\n' +
         '  --out FILE: write the Markdown there (also for a partial run) instead of bench/RESULTS.md\n',
@@ -65,7 +67,7 @@ async function main(): Promise<number> {
   const started = Date.now();
   const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
   ensureBuilt(repo, log);
-  const peers = preparePeers(!quick, log);
+  const peers = preparePeers(!quick, log, quick);
   const m = machine(peers);
   const dataFile = path.resolve(repo, '../shared/data/cal_housing.data');
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'pipeline-bench-'));
