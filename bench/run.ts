@@ -10,11 +10,13 @@ import { ensureBuilt } from './build.js';
 import type { BenchContext } from './context.js';
 import { failedFigure, type Figure } from './figure.js';
 import { bigOutputFigure } from './figures/big-output.js';
+import { cliFigure } from './figures/cli.js';
 import { coldFigures } from './figures/cold.js';
 import { moduleChainFigure } from './figures/module-chain.js';
 import { noopFigure } from './figures/noop.js';
 import { olsFigure } from './figures/ols.js';
 import { paramFigure } from './figures/param.js';
+import { profileFigure } from './figures/profile.js';
 import { syntheticFigures } from './figures/synthetic.js';
 import { preparePeers } from './peers.js';
 import { loadAverage, machine, printFigures, printSummary, renderMarkdown } from './report.js';
@@ -23,6 +25,8 @@ interface Section {
   key: string;
   title: string;
   needsData?: boolean;
+  /** Only in the full bench (no target to check with --quick). */
+  full?: boolean;
   make(ctx: BenchContext): Figure[];
 }
 
@@ -34,6 +38,8 @@ const SECTIONS: Section[] = [
   { key: 'synthetic', title: 'Synthetic DAGs', make: syntheticFigures },
   { key: 'big', title: 'A large output', make: (c) => [bigOutputFigure(c)] },
   { key: 'ols', title: 'OLS fit on 2,000,000 × 8 synthetic rows', make: (c) => [olsFigure(c)] },
+  { key: 'profile', title: "Where the cold run's time goes", needsData: true, full: true, make: (c) => [profileFigure(c)] },
+  { key: 'cli', title: 'Starting the CLI', needsData: true, full: true, make: (c) => [cliFigure(c)] },
 ];
 
 async function main(): Promise<number> {
@@ -79,6 +85,7 @@ async function main(): Promise<number> {
   try {
     for (const s of SECTIONS) {
       if (only && !only.includes(s.key)) continue;
+      if (s.full && quick) continue;
       if (s.needsData && !ctx.dataFile) {
         skipped.push(`${s.title}: the real data set is not at ${dataFile}`);
         log(`skipping ${s.title}: the real data set is not at ${dataFile}`);
