@@ -6,14 +6,12 @@ import { createRequire } from 'node:module';
 import { BusyError, ConfigError, ExitCode, UsageError } from '../core/errors.js';
 import { BUILTIN_COMMANDS } from '../config/schema.js';
 import { isCommandError } from '../public/command.js';
+import type { GlobalOptions } from './options.js';
 
 // commander is CommonJS: require() loads it a few ms faster than the ESM wrapper, on every command.
 const { Command, CommanderError, InvalidArgumentError, Option } = createRequire(import.meta.url)('commander') as typeof CommanderModule;
 
-export interface GlobalOptions {
-  cwd: string;
-  config?: string;
-}
+export type { GlobalOptions };
 
 function positiveInt(value: string): number {
   if (!/^[1-9][0-9]*$/.test(value)) throw new InvalidArgumentError('expected a positive whole number, e.g. --jobs 4');

@@ -1,5 +1,5 @@
 // Read-only commands: dag, metrics, validate, fingerprint.
-import type { GlobalOptions } from '../main.js';
+import type { GlobalOptions } from '../options.js';
 import { renderDag, type DagFormat } from '../../graph/draw.js';
 import { missingDep, missingDepError } from '../../plan/selection.js';
 import { openEngine } from '../../plan/engine.js';

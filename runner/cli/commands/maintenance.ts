@@ -1,5 +1,5 @@
 // Commands that look after the store and the CI workflow: gc, cache verify, ci generate/check.
-import type { GlobalOptions } from '../main.js';
+import type { GlobalOptions } from '../options.js';
 import { openEngine } from '../../plan/engine.js';
 import { collectGarbage } from '../../store/gc.js';
 import { acquireRunLock } from '../../exec/run-lock.js';

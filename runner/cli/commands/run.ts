@@ -1,7 +1,7 @@
 // `pipeline run`: take the workspace lock and run the plan; the terminal, `--json`, last-run.json and the history
 // are listeners on the run's events.
 import os from 'node:os';
-import type { GlobalOptions } from '../main.js';
+import type { GlobalOptions } from '../options.js';
 import { openEngine } from '../../plan/engine.js';
 import { ExitCode, UsageError } from '../../core/errors.js';
 import type { Selection } from '../../graph/graph.js';

@@ -1,5 +1,5 @@
 // `pipeline status`: each stage fresh or stale, with every reason. Reads only (the stat cache aside).
-import type { GlobalOptions } from '../main.js';
+import type { GlobalOptions } from '../options.js';
 import { openEngine } from '../../plan/engine.js';
 import { preview } from '../../plan/preview.js';
 import { formatReasons } from '../../plan/reasons.js';
