@@ -1,7 +1,8 @@
 // What `pipeline init` writes: a commented starter pipeline with one `cmd:` stage and one `module:` stage.
 // Kept apart from the command so the text reads as the files it becomes.
 
-export const STARTER_CONFIG = `# A starter pipeline written by \`pipeline init\`. Run it with \`npx pipeline run\`; run it again and nothing
+export const STARTER_CONFIG = `# yaml-language-server: $schema=./node_modules/pipeline-dag/pipeline.schema.json
+# A starter pipeline written by \`pipeline init\`. Run it with \`npx pipeline run\`; run it again and nothing
 # executes (every stage is fresh); change a param, an input or a stage's code and only what it affects runs again.
 #   npx pipeline status          each stage fresh or stale, and why
 #   npx pipeline dag             the stage graph
