@@ -67,7 +67,7 @@ describe('pipeline predict (command function)', function () {
   });
 
   it('keeps the `id` column in the output (CSV and JSON); --id-column names another one', async () => {
-    const text = `${['id', ...F].join(',')}\nhouse-7,${row0.join(',')}\n"a,b",${row1.join(',')}\n`;
+    const text = `${['id', ...F].join(',')}\nhouse-7,${row0.join(',')}\nhouse-8,${row1.join(',')}\n`;
     const r = await run(ws, ['--input', '-'], text);
     expect(r.code, r.stderr).to.equal(0);
     const lines = r.stdout.trimEnd().split('\n');
@@ -80,6 +80,9 @@ describe('pipeline predict (command function)', function () {
     expect(only.row).to.equal(1);
     expect(only.house).to.equal(12);
     expect(only.prediction).to.be.closeTo(ref.linear_regression.test_pred_first10[1], 1e-12);
+    // An identifier with a comma or a quote is quoted in CSV output.
+    const quoted = await run(ws, ['--input', '-'], JSON.stringify([{ id: 'a,"b"', ...Object.fromEntries(F.map((f, j) => [f, row1[j]])) }]));
+    expect(quoted.stdout.split('\n')[1]).to.match(/^1,"a,""b""",\d/);
   });
 
   it('--id-column naming a column the rows lack: exit 2 with a suggestion', async () => {
