@@ -189,7 +189,7 @@ stages:
     cmd: node stage.js build/r.txt data/in.txt
     deps: [stage.js, data/in.txt]
     outs: [build/r.txt]
-    params: {sleep: 1000}
+    params: {hold: go}
 `,
       files: { 'stage.js': STAGE_SCRIPT, 'data/in.txt': 'old\n' },
     });
@@ -200,6 +200,7 @@ stages:
     const child = ws.spawn(['run', '--json']);
     await waitFor(() => started(ws).length > 0, 20_000, 'the stage to start');
     ws.write('data/in.txt', 'new content\n');
+    ws.write('go', '');
     const r = toResult(await child);
     expect(r.exitCode).to.equal(1);
     expect(statuses(r.json)).to.deep.equal({ reader: 'failed' });

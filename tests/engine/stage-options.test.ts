@@ -13,11 +13,11 @@ stages:
   one:
     cmd: node stage.js build/one.txt
     outs: [build/one.txt]
-    params: {value: 1, sleep: 1000}
+    params: {value: 1, await: ''}
   two:
     cmd: node stage.js build/two.txt
     outs: [build/two.txt]
-    params: {value: 2, sleep: 1000}
+    params: {value: 2, await: ''}
   both:
     cmd: node stage.js build/both.txt build/one.txt build/two.txt
     needs: [one, two]
@@ -28,8 +28,8 @@ stages:
   });
   after(() => ws.cleanup());
 
-  it('--jobs 2: two independent sleeping stages run at the same time; their downstream after both', async () => {
-    const r = await ws.run(['run', '--jobs', '2']);
+  it('--jobs 2: two independent stages run at the same time (each waits for the other to start); their downstream after both', async () => {
+    const r = await ws.run(['run', '--jobs', '2', '--set', 'one.await=two', '--set', 'two.await=one']);
     expect(r.exitCode, r.stderr).to.equal(0);
     const t = intervals(ws);
     expect(overlap(t.one[0], t.two[0]), JSON.stringify(t)).to.equal(true);
