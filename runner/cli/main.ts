@@ -66,7 +66,8 @@ export async function main(argv: string[]): Promise<number> {
     .description('Run a workflow as a DAG of stages; cache every output by content hash; re-run only what changed.')
     .option('-C, --cwd <dir>', 'run as if started in <dir> (default: the current folder)')
     .option('--config <file>', 'the pipeline file (default: pipeline.yaml here or in a parent folder)')
-    .version(packageVersion(), '-V, --version', 'print the version')
+    // package.json is read only when the version is asked for: no file reads on every command's path.
+    .version(argv.includes('--version') || argv.includes('-V') ? packageVersion() : '', '-V, --version', 'print the version')
     .showHelpAfterError('(run `pipeline help` for usage)')
     .addHelpText(
       'after',
