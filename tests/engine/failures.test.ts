@@ -95,7 +95,7 @@ stages:
     cmd: node stage.js build/slow.txt
     deps: [stage.js]
     outs: [build/slow.txt]
-    params: {value: slow, sleep: 0}
+    params: {value: slow, hold: ''}
   after_bad:
     cmd: node stage.js build/after.txt build/bad.txt
     needs: [bad]
@@ -124,13 +124,19 @@ describe('engine: a failing stage', function () {
   it('exit 1, downstream blocked, running branches finish, nothing new starts; previous outs restored', async () => {
     const before = ws.snapshot('build');
     const n = started(ws).length;
-    const r = await ws.run(['run', '--json', '--jobs', '2', '--set', 'bad.fail=boom', '--set', 'slow.sleep=1000', '--set', 'indep.value=two']);
+    // slow is held until the runner has reported bad's failure: it is still running then, whatever the machine's speed.
+    const child = ws.spawn(['run', '--json', '--jobs', '2', '--set', 'bad.fail=boom', '--set', 'slow.hold=go', '--set', 'indep.value=two']);
+    let progress = '';
+    child.stderr?.on('data', (d: Buffer) => (progress += d.toString()));
+    await waitFor(() => /^bad +failed/m.test(progress), 60_000, 'the runner to report the failure of `bad`');
+    ws.write('go', '');
+    const r = toResult(await child);
     expect(r.exitCode).to.equal(1);
     expect(r.json).to.include({ ok: false, exitCode: 1 });
     expect(statuses(r.json)).to.deep.equal({ bad: 'failed', slow: 'ran', after_bad: 'blocked', indep: 'blocked' });
     expect(reasons(r.json)).to.deep.equal({
       bad: 'boom',
-      slow: 'changed param `sleep` (0 → 1000)',
+      slow: 'changed param `hold` ("" → "go")',
       after_bad: 'upstream `bad` failed',
       indep: 'not started: `bad` failed (--keep-going runs independent stages)',
     });
