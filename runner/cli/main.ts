@@ -2,8 +2,11 @@
 // so start-up stays lean. Exit codes: 0 ok, 1 a stage failed, 2 usage or config error, 3 a gate failed,
 // 4 the workspace is busy (with --no-wait), 130 interrupted.
 import type * as CommanderModule from 'commander';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { BusyError, ConfigError, ExitCode, UsageError } from '../core/errors.js';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BusyError, ConfigError, ExitCode, UsageError, suggestion } from '../core/errors.js';
 import { BUILTIN_COMMANDS } from '../config/schema.js';
 import { isCommandError } from '../public/command.js';
 import type { GlobalOptions } from './options.js';
@@ -25,6 +28,20 @@ function nonNegativeInt(value: string): number {
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
+}
+
+/** The version in the package's package.json: the nearest one above this file (from runner/ or dist/runner/). */
+function packageVersion(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    try {
+      return (JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { version: string }).version;
+    } catch {
+      const parent = path.dirname(dir);
+      if (parent === dir) return 'unknown';
+      dir = parent;
+    }
+  }
 }
 
 const BUILTINS = new Set<string>(BUILTIN_COMMANDS);
@@ -49,6 +66,8 @@ export async function main(argv: string[]): Promise<number> {
     .description('Run a workflow as a DAG of stages; cache every output by content hash; re-run only what changed.')
     .option('-C, --cwd <dir>', 'run as if started in <dir> (default: the current folder)')
     .option('--config <file>', 'the pipeline file (default: pipeline.yaml here or in a parent folder)')
+    // package.json is read only when the version is asked for: no file reads on every command's path.
+    .version(argv.includes('--version') || argv.includes('-V') ? packageVersion() : '', '-V, --version', 'print the version')
     .showHelpAfterError('(run `pipeline help` for usage)')
     .addHelpText(
       'after',
@@ -60,6 +79,14 @@ export async function main(argv: string[]): Promise<number> {
     const o = program.opts() as Partial<GlobalOptions>;
     return { cwd: o.cwd ?? process.cwd(), config: o.config };
   };
+
+  program
+    .command('init')
+    .description('write a commented starter pipeline.yaml (a cmd stage and a module stage) here; never overwrites')
+    .action(async () => {
+      const { initCommand } = await import('./commands/init.js');
+      code = await initCommand(globals());
+    });
 
   program
     .command('run')
@@ -87,6 +114,7 @@ export async function main(argv: string[]): Promise<number> {
     .argument('[stages...]', 'stages to report (default: all)')
     .option('-s, --set <stage.key=value>', 'as with run: judge against overridden params', collect, [])
     .option('--json', 'print JSON')
+    .option('--exit-code', 'exit 1 when any stage is stale (for scripts and CI)')
     .action(async (stages: string[], opts) => {
       const { statusCommand } = await import('./commands/status.js');
       code = await statusCommand(globals(), stages, opts);
@@ -171,6 +199,7 @@ export async function main(argv: string[]): Promise<number> {
 
   try {
     const { index, word } = commandWord(argv);
+    if (word === 'help') checkHelpTopic(argv.slice(index + 1));
     if (word !== undefined && !BUILTINS.has(word)) {
       // A command the workspace provides (`commands:` in pipeline.yaml), e.g. `pipeline predict`.
       program.parseOptions(argv.slice(0, index));
@@ -182,6 +211,17 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     return reportError(err);
   }
+}
+
+/** `pipeline help NAME` for a NAME that is no built-in command: an error, not the general help. */
+function checkHelpTopic(rest: string[]): void {
+  const topic = rest.find((a) => !a.startsWith('-'));
+  if (topic === undefined || BUILTINS.has(topic)) return;
+  const known = [...BUILTINS].filter((b) => b !== 'help');
+  throw new UsageError(
+    `no help for \`${topic}\`: it is not a built-in command${suggestion(topic, known)}`,
+    `commands: ${known.join(', ')}; a command from \`commands:\` in pipeline.yaml documents itself: \`pipeline ${topic} --help\``,
+  );
 }
 
 export function reportError(err: unknown): number {
