@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
-import type { GlobalOptions } from '../main.js';
+import type { GlobalOptions } from '../options.js';
 import { ExitCode, UsageError } from '../../core/errors.js';
 import { STARTER_CONFIG, STARTER_MODULE, STARTER_MODULE_PATH } from './init-template.js';
 

@@ -44,6 +44,6 @@ export async function verifyCommand(globals: GlobalOptions, flags: { repair?: bo
 
 export async function ciCommand(globals: GlobalOptions, sub: 'generate' | 'check'): Promise<number> {
   const config = await configFor(globals);
-  const { runCi } = await import('../../ci/generate.js');
+  const { runCi } = await import('../../ci/check.js');
   return runCi(sub, { config, stdout: process.stdout, stderr: process.stderr });
 }
