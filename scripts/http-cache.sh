@@ -114,7 +114,7 @@ start() {
   local t0 pid i
   t0=$(date +%s.%N)
   /usr/sbin/nginx -t -c "$CONF" -p "$W" >"$W/configtest.log" 2>&1 || { cat "$W/configtest.log" >&2; die "nginx refused $CONF"; }
-  setsid /usr/sbin/nginx -c "$CONF" -p "$W" >"$W/nginx.out" 2>&1 </dev/null &
+  setsid /usr/sbin/nginx -c "$CONF" -p "$W" >"$W/nginx.out" 2>&1 </dev/null 9>&- &
   pid=$!
   for ((i = 0; i < 200; i++)); do
     kill -0 "$pid" 2>/dev/null || { tail -n 20 "$W/error.log" "$W/nginx.out" >&2 || true; die "nginx exited during start-up"; }

@@ -158,7 +158,7 @@ create_cluster() {
 spawn() {
   local name=$1
   shift
-  setsid "$@" >"$W/log/$name.out" 2>&1 </dev/null &
+  setsid "$@" >"$W/log/$name.out" 2>&1 </dev/null 9>&- &
   echo $! >"$W/run/$name.pid"
 }
 
