@@ -27,7 +27,7 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-const BUILTINS = new Set(['run', 'status', 'dag', 'metrics', 'validate', 'gc', 'schema', 'ci', 'cache', 'fingerprint', 'help']);
+const BUILTINS = new Set(['run', 'status', 'dag', 'metrics', 'validate', 'gc', 'schema', 'ci', 'cache', 'fingerprint', 'push', 'pull', 'help']);
 
 /** The first word that is not an option (or an option's value): the command. */
 function commandWord(argv: string[]): { index: number; word?: string } {
@@ -156,6 +156,24 @@ export async function main(argv: string[]): Promise<number> {
     .action(async (stage: string) => {
       const { fingerprintCommand } = await import('./commands/info.js');
       code = await fingerprintCommand(globals(), stage);
+    });
+
+  program
+    .command('push')
+    .description('upload the results pipeline.lock records (all stages, or the named ones) to the remote cache')
+    .argument('[stages...]', 'stages to push (default: all)')
+    .action(async (stages: string[]) => {
+      const { pushCommand } = await import('./commands/remote.js');
+      code = await pushCommand(globals(), stages);
+    });
+
+  program
+    .command('pull')
+    .description('download the results pipeline.lock records from the remote cache and put the outs in the workspace')
+    .argument('[stages...]', 'stages to pull (default: all)')
+    .action(async (stages: string[]) => {
+      const { pullCommand } = await import('./commands/remote.js');
+      code = await pullCommand(globals(), stages);
     });
 
   const ci = program.command('ci').description('GitHub Actions workflow mirroring the DAG');
