@@ -6,7 +6,7 @@
 #   scripts/http-cache.sh stop    stop it by PID (its stored objects are kept; `stop --purge` removes them)
 #   scripts/http-cache.sh env     print the `export` lines of the running server; exit 1 when it is not running
 #
-# Layout: PUT/GET/HEAD /cas/<sha256> and /ac/<key> (no authentication), and the same below /private/ behind
+# Layout: PUT/GET/HEAD [/<prefix>]/cas/<sha256> and [/<prefix>]/ac/<key> (no authentication), and the same below /private/ behind
 # HTTP basic auth with a fixed test user. Uploads land in a temp file on the same filesystem and are renamed into
 # place, so a reader never sees half an object. nginx checks nothing: the client verifies what it downloads.
 #
@@ -86,14 +86,15 @@ http {
     listen 127.0.0.1:$PORT;
     root $W/data;
     log_not_found off;
-    location ~ ^/(cas|ac)/[A-Za-z0-9._-]+\$ {
+    # Any prefix (one per test, or per team) before cas/ and ac/; the private tree first, regexes match in order.
+    location ~ ^/private/([A-Za-z0-9._-]+/)*(cas|ac)/[A-Za-z0-9._-]+\$ {
+      auth_basic "pipeline cache";
+      auth_basic_user_file $W/htpasswd;
       dav_methods PUT DELETE;
       create_full_put_path on;
       dav_access user:rw group:r all:r;
     }
-    location ~ ^/private/(cas|ac)/[A-Za-z0-9._-]+\$ {
-      auth_basic "pipeline cache";
-      auth_basic_user_file $W/htpasswd;
+    location ~ ^/([A-Za-z0-9._-]+/)*(cas|ac)/[A-Za-z0-9._-]+\$ {
       dav_methods PUT DELETE;
       create_full_put_path on;
       dav_access user:rw group:r all:r;
