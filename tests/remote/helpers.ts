@@ -36,6 +36,7 @@ let bucketReady: Promise<void> | undefined;
 export function ensureBucket(): Promise<void> {
   bucketReady ??= (async () => {
     const env = s3Env();
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
     const { S3Client, CreateBucketCommand } = await import('@aws-sdk/client-s3');
     const client = new S3Client({
       endpoint: env.AWS_ENDPOINT_URL,

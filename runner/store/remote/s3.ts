@@ -41,6 +41,9 @@ export class S3Backend implements Backend {
   private async open(): Promise<{ client: S3Client; sdk: typeof import('@aws-sdk/client-s3') }> {
     if (!this.client || !this.sdk) {
       // Loaded only when a command talks to S3: the SDK is large.
+      // The pinned SDK supports Node 20; its notice that later releases will not is not the user's concern on
+      // every push, so it is silenced unless the user set the variable themselves.
+      process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
       this.sdk = await import('@aws-sdk/client-s3');
       const env = process.env;
       const endpoint = env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
