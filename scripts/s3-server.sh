@@ -60,10 +60,11 @@ daemon_pid() {
   [[ -f "$f" ]] || return 1
   pid=$(cat "$f" 2>/dev/null) || return 1
   [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
-  # Just after the spawn, the child may still be `setsid` about to exec the daemon.
-  local comm
-  comm=$(cat "/proc/$pid/comm" 2>/dev/null) || return 1
-  [[ "$comm" == "$2" || "$comm" == setsid ]] || return 1
+  # The command line, not the thread name: Ceph renames its threads, and just after the spawn the child may
+  # still be `setsid` about to exec the daemon.
+  local cmdline
+  cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+  [[ " $cmdline" == *" $2 "* ]] || return 1
   echo "$pid"
 }
 
