@@ -108,7 +108,7 @@ export async function pullCommand(globals: GlobalOptions, stages: string[]): Pro
         const current = await engine.ws.hashOut(out.path).catch(() => undefined);
         if (current?.hash === out.hash && current.type === out.type) continue;
         if (await engine.ws.restoreOut(out)) restored++;
-        else stats.refused.push(`\`${stage}\`: ${out.path} failed verification after download; not restored`);
+        else stats.refused.push(`\`${stage}\`: ${out.path} failed verification in the local store (removed); not restored — pull again`);
       }
     }
     engine.save();
