@@ -56,7 +56,12 @@ export class RemoteSync {
   private progress(hash: string, size: number | undefined): ProgressFn | undefined {
     const report = this.options.onProgress;
     if (!report || (size !== undefined && size < PROGRESS_THRESHOLD)) return undefined;
-    return (done, total) => report(hash, done, total ?? size);
+    return (done, total) => {
+      const of = total ?? size;
+      // A download's size is known only once the answer arrives.
+      if (of !== undefined && of < PROGRESS_THRESHOLD) return;
+      report(hash, done, of);
+    };
   }
 
   /** Every object hash a result names, read from the local store (folder manifests must be stored locally). */
