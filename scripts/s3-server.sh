@@ -167,7 +167,9 @@ wait_for() { # wait_for NAME COMM SECONDS CHECK...
   local name=$1 comm=$2 seconds=$3 i
   shift 3
   for ((i = 0; i < seconds * 5; i++)); do
-    daemon_pid "$name" "$comm" >/dev/null || { tail -n 20 "$W/log/$name.out" >&2 || true; die "$comm exited during start-up (logs: $W/log)"; }
+    # Our own child: its pid cannot be reused before we reap it, and just after the spawn it may not have
+    # exec'd the daemon yet, so liveness is the whole check here.
+    kill -0 "$(cat "$W/run/$name.pid")" 2>/dev/null || { tail -n 20 "$W/log/$name.out" >&2 || true; die "$comm exited during start-up (logs: $W/log)"; }
     "$@" >/dev/null 2>&1 && return 0
     sleep 0.2
   done

@@ -61,7 +61,9 @@ wait_for() { # wait_for NAME SECONDS CHECK...
   local name=$1 seconds=$2 i
   shift 2
   for ((i = 0; i < seconds * 10; i++)); do
-    daemon_pid "$name" >/dev/null || { tail -n 20 "$W/log/$name.out" "$W/log/$name.log" 2>/dev/null >&2 || true; die "$name exited during start-up (logs: $W/log)"; }
+    # Our own child: its pid cannot be reused before we reap it, and just after the spawn it may not have
+    # exec'd the daemon yet, so liveness is the whole check here.
+    kill -0 "$(cat "$W/run/$name.pid")" 2>/dev/null || { tail -n 20 "$W/log/$name.out" "$W/log/$name.log" 2>/dev/null >&2 || true; die "$name exited during start-up (logs: $W/log)"; }
     "$@" >/dev/null 2>&1 && return 0
     sleep 0.1
   done
