@@ -4,6 +4,7 @@
 #   scripts/http-cache.sh start   install nginx if missing, start it in the background with its own folders,
 #                                 print the `export` lines below (reuses a running server)
 #   scripts/http-cache.sh stop    stop it by PID (its stored objects are kept; `stop --purge` removes them)
+#                                 (only when no other caller that ran `start` still holds a lease on it: see below)
 #   scripts/http-cache.sh env     print the `export` lines of the running server; exit 1 when it is not running
 #
 # Layout: PUT/GET/HEAD [/<prefix>]/cas/<sha256> and [/<prefix>]/ac/<key> (no authentication), and the same below /private/ behind
@@ -138,6 +139,22 @@ stop_server() {
   rm -f "$PIDFILE"
 }
 
+# Leases: each `start` takes one for its caller (the parent process, or $PIPELINE_SERVERS_LEASE); `stop` returns it
+# and stops the daemons only when no other live caller holds one (`stop --force` stops them regardless), so
+# concurrent test runs sharing this folder do not pull the server from under each other.
+LEASES="$W/leases"
+LEASE="${PIPELINE_SERVERS_LEASE:-$PPID}"
+take_lease() { mkdir -p "$LEASES" && : >"$LEASES/$LEASE"; }
+other_leases() {
+  local f name
+  rm -f "$LEASES/$LEASE"
+  for f in "$LEASES"/*; do
+    [[ -e "$f" ]] || continue
+    name=$(basename "$f")
+    if [[ "$name" =~ ^[0-9]+$ ]] && ! kill -0 "$name" 2>/dev/null; then rm -f "$f"; else printf '%s ' "$name"; fi
+  done
+}
+
 case "${1:-}" in
 start)
   mkdir -p "$W"
@@ -147,18 +164,24 @@ start)
   start
   log "ready in $(elapsed "$T0")"
   print_env
+  take_lease
   ;;
 stop)
   [[ -d "$W" ]] || exit 0
   exec 9>"$W/lock"; flock -w 120 9 || die "another http-cache.sh holds $W/lock"
+  others=$(other_leases)
+  if [[ -n "$others" && " $* " != *" --force "* ]]; then
+    log "left running: still used by ${others% } (\`$0 stop --force\` stops it anyway)"
+    exit 0
+  fi
   stop_server
-  if [[ "${2:-}" == --purge ]]; then rm -rf "$W/data"; log "stopped, data removed"; else log "stopped (data kept in $W/data)"; fi
+  if [[ " $* " == *" --purge "* ]]; then rm -rf "$W/data"; log "stopped, data removed"; else log "stopped (data kept in $W/data)"; fi
   ;;
 env)
   if server_pid >/dev/null && answers; then print_env; else log "not running"; exit 1; fi
   ;;
 *)
-  echo "usage: $0 start|stop [--purge]|env" >&2
+  echo "usage: $0 start|stop [--force] [--purge]|env" >&2
   exit 2
   ;;
 esac

@@ -5,6 +5,7 @@
 #                                (first time only: monitor, one bluestore OSD on a sparse file, S3 user), start the
 #                                monitor, the OSD and radosgw in the background, print the `export` lines below
 #   scripts/s3-server.sh stop    stop the daemons by PID (the cluster is kept; `stop --purge` removes it)
+#                                 (only when no other caller that ran `start` still holds a lease on it: see below)
 #   scripts/s3-server.sh env     print the `export` lines; exit 1 when radosgw is not answering
 #
 # No cephx (auth none, crc message mode), pool size 1, no manager: enough for S3 and nothing else.
@@ -221,6 +222,22 @@ on_exit() {
   exit "$rc"
 }
 
+# Leases: each `start` takes one for its caller (the parent process, or $PIPELINE_SERVERS_LEASE); `stop` returns it
+# and stops the daemons only when no other live caller holds one (`stop --force` stops them regardless), so
+# concurrent test runs sharing this folder do not pull the server from under each other.
+LEASES="$W/leases"
+LEASE="${PIPELINE_SERVERS_LEASE:-$PPID}"
+take_lease() { mkdir -p "$LEASES" && : >"$LEASES/$LEASE"; }
+other_leases() {
+  local f name
+  rm -f "$LEASES/$LEASE"
+  for f in "$LEASES"/*; do
+    [[ -e "$f" ]] || continue
+    name=$(basename "$f")
+    if [[ "$name" =~ ^[0-9]+$ ]] && ! kill -0 "$name" 2>/dev/null; then rm -f "$f"; else printf '%s ' "$name"; fi
+  done
+}
+
 case "${1:-}" in
 start)
   mkdir -p "$W"
@@ -244,12 +261,18 @@ start)
   phase_end
   log "$(awk -v a="$T0" -v b="$(date +%s.%N)" 'BEGIN { printf "ready in %.1f s", b - a }')"
   print_env
+  take_lease
   ;;
 stop)
   [[ -d "$W" ]] || exit 0
   exec 9>"$W/lock"; flock -w 900 9 || die "another s3-server.sh holds $W/lock"
+  others=$(other_leases)
+  if [[ -n "$others" && " $* " != *" --force "* ]]; then
+    log "left running: still used by ${others% } (\`$0 stop --force\` stops it anyway)"
+    exit 0
+  fi
   stop_daemons
-  if [[ "${2:-}" == --purge ]]; then
+  if [[ " $* " == *" --purge "* ]]; then
     rm -rf "$W"
     log "stopped, cluster removed"
   else
@@ -260,7 +283,7 @@ env)
   if daemon_pid rgw radosgw >/dev/null && rgw_answers; then print_env; else log "not running"; exit 1; fi
   ;;
 *)
-  echo "usage: $0 start|stop [--purge]|env" >&2
+  echo "usage: $0 start|stop [--force] [--purge]|env" >&2
   exit 2
   ;;
 esac
