@@ -187,6 +187,24 @@ export async function main(argv: string[]): Promise<number> {
       code = await fingerprintCommand(globals(), stage);
     });
 
+  program
+    .command('push')
+    .description('upload the results pipeline.lock records (all stages, or the named ones) to the remote cache')
+    .argument('[stages...]', 'stages to push (default: all)')
+    .action(async (stages: string[]) => {
+      const { pushCommand } = await import('./commands/remote.js');
+      code = await pushCommand(globals(), stages);
+    });
+
+  program
+    .command('pull')
+    .description('download the results pipeline.lock records from the remote cache and put the outs in the workspace')
+    .argument('[stages...]', 'stages to pull (default: all)')
+    .action(async (stages: string[]) => {
+      const { pullCommand } = await import('./commands/remote.js');
+      code = await pullCommand(globals(), stages);
+    });
+
   const ci = program.command('ci').description('GitHub Actions workflow mirroring the DAG');
   for (const sub of ['generate', 'check'] as const) {
     ci.command(sub)

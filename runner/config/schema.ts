@@ -28,6 +28,8 @@ export const BUILTIN_COMMANDS = [
   'ci',
   'cache',
   'fingerprint',
+  'push',
+  'pull',
   'help',
 ] as const;
 

@@ -130,6 +130,19 @@ export class Cache {
     }
   }
 
+  /** A fresh temp file name in the store's tmp folder (same filesystem as the objects), for downloads. */
+  tempFile(hash: string): string {
+    mkdirSync(this.tmpDir, { recursive: true });
+    return path.join(this.tmpDir, `${hash.slice(0, 16)}.${process.pid}.${randomBytes(4).toString('hex')}`);
+  }
+
+  /** Move a file whose bytes were verified to hash to `hash` (e.g. a download) into the store. */
+  adoptFile(file: string, hash: string): void {
+    const target = this.objectPath(hash);
+    mkdirSync(path.dirname(target), { recursive: true });
+    renameSync(file, target);
+  }
+
   hasRun(fingerprint: string): boolean {
     return existsSync(this.runPath(fingerprint));
   }
