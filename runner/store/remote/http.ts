@@ -117,6 +117,6 @@ export class HttpBackend implements Backend {
   }
 
   async putBytes(ns: Namespace, key: string, data: Buffer): Promise<void> {
-    await this.send('PUT', ns, key, { body: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), headers: { 'content-type': 'application/octet-stream' } });
+    await this.send('PUT', ns, key, { body: data as unknown as Uint8Array<ArrayBuffer>, headers: { 'content-type': 'application/octet-stream' } });
   }
 }
