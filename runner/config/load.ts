@@ -29,6 +29,7 @@ import {
   type RawStage,
 } from './schema.js';
 import { ConfigError, UsageError, suggestion } from '../core/errors.js';
+import { tempPathFor } from '../core/atomic.js';
 import type { Params, PipelineConfig, Position, StageConfig } from './types.js';
 
 export interface LoadOptions {
@@ -127,7 +128,7 @@ function loadSource(src: Source, absFile: string, cacheDir: string | undefined):
   if (cached) return fromCache(src, absFile, digest, cached);
   const config = buildConfig(src, absFile, digest);
   try {
-    const tmp = `${cachePath}.${process.pid}.tmp`;
+    const tmp = tempPathFor(cachePath);
     const body: CachedConfig = { params: config.params, stages: config.stages, commands: config.commands, ci: config.ci };
     writeFileSync(tmp, JSON.stringify({ format: CONFIG_FORMAT, digest, config: body }));
     renameSync(tmp, cachePath);

@@ -46,6 +46,7 @@ const SAVE_INTERVAL_MS = 250;
 export async function runPipeline(engine: Engine, options: RunOptions, reporter: Reporter): Promise<RunSummary> {
   const started = performance.now();
   const { graph } = engine;
+  engine.ws.signal = options.signal;
   const selected = graph.select(options.names, options.mode);
   await checkDeps(engine, selected);
   checkOuts(engine, selected);
@@ -273,10 +274,15 @@ async function runOne(
       for (const rec of decision.source!) {
         const have = await engine.ws.hashOut(rec.path).catch(() => undefined);
         if (have?.hash === rec.hash) continue;
-        if (!(await engine.ws.restoreOut(rec))) {
+        try {
+          restored = await engine.ws.restoreOut(rec);
+        } catch (err) {
+          if (options.signal.aborted) return fail('interrupted while restoring its outputs (the outs are as they were)', fingerprint);
+          if (!(err instanceof UsageError)) throw err;
+          decision.reasons.push(err.message);
           restored = false;
-          break;
         }
+        if (!restored) break;
       }
     }
     if (restored) {
@@ -311,7 +317,8 @@ async function runOne(
     }
     for (const out of stage.outs) engine.ws.removeOut(out);
   } catch (err) {
-    if (err instanceof WorkspaceError) return fail(err.message, fingerprint);
+    if (options.signal.aborted) return fail('interrupted before it started', fingerprint);
+    if (err instanceof UsageError) return fail(err.message, fingerprint);
     throw err;
   }
   const paths = contextPaths(engine, stage, decision.inputs.deps);
@@ -342,8 +349,17 @@ async function runOne(
         for (const out of stage.outs) outs.push(await engine.ws.captureOut(out));
       }
     } catch (err) {
+      if (options.signal.aborted) failure = 'interrupted while its outputs were stored';
+      else if (!(err instanceof UsageError)) throw err;
+      else failure = err.message;
+    }
+  }
+  if (failure === undefined) {
+    try {
+      recordSuccess(engine, stage, decision, outs, engine.cache.storeBytes(exec.log), exec.durationMs);
+    } catch (err) {
       if (!(err instanceof UsageError)) throw err;
-      failure = err.message;
+      failure = `${err.message} (${err.hint ?? 'nothing was recorded'})`;
     }
   }
   if (failure !== undefined) {
@@ -359,8 +375,6 @@ async function runOne(
     reporter.finish(result, exec.log);
     return { result };
   }
-  const logHash = engine.cache.storeBytes(exec.log);
-  recordSuccess(engine, stage, decision, outs, logHash, exec.durationMs);
   const result: StageResult = {
     name: stage.name,
     status: 'ran',
@@ -385,8 +399,13 @@ function changedInput(before: Decision['inputs'], after: Decision['inputs']): st
 async function rollBack(engine: Engine, stage: StageConfig, previous: OutRecord[]): Promise<void> {
   for (const out of stage.outs) {
     const prev = previous.find((p) => p.path === out);
-    if (prev && (await engine.ws.restoreOut(prev))) continue;
-    engine.ws.removeOut(out);
+    try {
+      if (prev && (await engine.ws.restoreOut(prev))) continue;
+      engine.ws.removeOut(out);
+    } catch (err) {
+      if (!(err instanceof UsageError) && !engine.ws.signal?.aborted) throw err;
+      // Interrupted, or an I/O error: the stage failed already; what it left stays, and is never recorded.
+    }
   }
 }
 

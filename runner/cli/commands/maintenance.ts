@@ -26,7 +26,7 @@ export async function gcCommand(globals: GlobalOptions, flags: { keepRuns: numbe
 export async function verifyCommand(globals: GlobalOptions, flags: { repair?: boolean; json?: boolean }): Promise<number> {
   const engine = openEngine(await configFor(globals));
   const r = await verifyCache(engine, Boolean(flags.repair));
-  const problems = r.corrupt.length + r.dangling.length;
+  const problems = r.corrupt.length + r.dangling.length + r.unsafe.length;
   if (flags.json) {
     process.stdout.write(`${JSON.stringify({ ok: problems === 0, ...r })}\n`);
   } else {
@@ -34,8 +34,12 @@ export async function verifyCommand(globals: GlobalOptions, flags: { repair?: bo
     for (const d of r.dangling) {
       process.stdout.write(`dangling run record ${d.fingerprint.slice(0, 12)} of \`${d.stage}\`: missing ${d.missing.join(', ')}${flags.repair ? ' (removed)' : ''}\n`);
     }
+    for (const u of r.unsafe) {
+      process.stdout.write(`unsafe ${u.source} of \`${u.stage}\`: ${u.problem}${flags.repair && u.source !== 'pipeline.lock' ? ' (removed)' : ''}\n`);
+    }
+    const unsafe = r.unsafe.length > 0 ? `, ${r.unsafe.length} unsafe` : '';
     process.stdout.write(
-      `${r.objects} objects, ${r.runs} run records: ${problems === 0 ? 'all verified' : `${r.corrupt.length} corrupt, ${r.dangling.length} dangling`}\n`,
+      `${r.objects} objects, ${r.runs} run records: ${problems === 0 ? 'all verified' : `${r.corrupt.length} corrupt, ${r.dangling.length} dangling${unsafe}`}\n`,
     );
     if (problems > 0 && !flags.repair) process.stdout.write('hint: `pipeline cache verify --repair` removes them; affected stages re-run\n');
   }
