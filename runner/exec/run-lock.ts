@@ -1,14 +1,16 @@
-// One run per workspace, however it is reached. The lock is an flock(2) on `.pipeline/run.lock`: a lock on the
-// file's inode, so a path through a symlink, a bind mount or another mount of the same folder meets the same
-// lock, and unlike an abstract socket it is not confined to one network namespace (a container sharing the
-// folder). Node cannot call flock itself; util-linux `flock` holds it for us, running `cat` on a pipe from this
+// One run per workspace, however it is reached. The lock is an flock(2) on the workspace folder itself: a lock on
+// its inode, so a path through a symlink, a bind mount or another mount of the same folder meets the same lock,
+// and unlike an abstract socket it is not confined to one network namespace (a container sharing the folder);
+// taking it writes nothing. Node cannot call flock itself; util-linux `flock` holds it for us, running `cat` on a pipe from this
 // process: when this process ends in any way (even SIGKILL) the pipe closes, cat and flock exit and the kernel
-// drops the lock at once, with no stale-file guessing. Who holds it is written to `.pipeline/run-holder.json`.
+// drops the lock at once, with no stale-file guessing. Who holds it is written to `.pipeline/run-holder.json` (or,
+// before .pipeline/ exists, to a file in the temp folder named after the folder's device and inode).
 // Where `flock` is not installed the lock falls back to a listening unix socket named after the workspace's
 // device and inode (in the abstract namespace on Linux: per network namespace only).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
 import { writeFileAtomic } from '../core/atomic.js';
@@ -65,12 +67,15 @@ function flockOnce(file: string, wait: boolean): Promise<ChildProcess | 'busy'> 
   });
 }
 
-function readHolder(file: string): Holder {
-  try {
-    return JSON.parse(readFileSync(file, 'utf8')) as Holder;
-  } catch {
-    return { pid: 0, started: '?', command: '?' };
+function readHolder(files: string[]): Holder {
+  for (const file of files) {
+    try {
+      return JSON.parse(readFileSync(file, 'utf8')) as Holder;
+    } catch {
+      // not there: the next place
+    }
   }
+  return { pid: 0, started: '?', command: '?' };
 }
 
 export async function acquireRunLock(
@@ -79,20 +84,24 @@ export async function acquireRunLock(
 ): Promise<RunLock> {
   const info: Holder = { pid: process.pid, started: new Date().toISOString(), command: options.command };
   if (!hasFlock()) return acquireSocketLock(root, info, options);
-  const dir = path.join(root, '.pipeline');
-  const file = path.join(dir, 'run.lock');
-  const holderFile = path.join(dir, 'run-holder.json');
-  withIo('create', dir, () => mkdirSync(dir, { recursive: true }));
-  let child = await flockOnce(file, false);
+  const st = withIo('open', root, () => statSync(root));
+  const holderFiles = [path.join(root, '.pipeline', 'run-holder.json'), path.join(os.tmpdir(), `pipeline-run-${st.dev}-${st.ino}.json`)];
+  let child = await flockOnce(root, false);
   if (child === 'busy') {
-    const holder = readHolder(holderFile);
+    const holder = readHolder(holderFiles);
     const busy = `another run holds this workspace (pid ${holder.pid}, \`${holder.command}\`, started ${holder.started})`;
     if (!options.wait) throw new BusyError(busy);
     options.onWait?.(holder);
-    child = (await flockOnce(file, true)) as ChildProcess;
+    child = (await flockOnce(root, true)) as ChildProcess;
   }
   const held = child;
-  withIo('write', holderFile, () => writeFileAtomic(holderFile, JSON.stringify(info)));
+  const holderFile = existsSync(path.dirname(holderFiles[0])) ? holderFiles[0] : holderFiles[1];
+  try {
+    writeFileAtomic(holderFile, JSON.stringify(info));
+    for (const other of holderFiles) if (other !== holderFile) rmSync(other, { force: true });
+  } catch {
+    // a read-only place: a waiting run cannot say who holds the lock, nothing else is lost
+  }
   return {
     release: () => {
       held.stdin!.end();

@@ -271,6 +271,7 @@ async function runOne(
   if (decision.action === 'fresh' || decision.action === 'restore') {
     let restored = true;
     if (decision.action === 'restore') {
+      engine.cache.touchRun(fingerprint);
       for (const rec of decision.source!) {
         const have = await engine.ws.hashOut(rec.path).catch(() => undefined);
         if (have?.hash === rec.hash) continue;

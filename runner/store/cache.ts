@@ -77,7 +77,10 @@ export class Cache {
     if (this.intact.has(hash)) return this.hasObject(hash);
     if (!this.hasObject(hash)) return false;
     const ok = await this.verifyObject(hash);
-    if (ok) this.intact.add(hash);
+    if (ok) {
+      this.intact.add(hash);
+      this.touchObject(hash);
+    }
     return ok;
   }
 
@@ -99,7 +102,7 @@ export class Cache {
     if (this.readObjectText(hash) === undefined) {
       const target = this.objectPath(hash);
       withIo('store an object in', target, () => writeFileAtomic(target, data, { durable: true }));
-    }
+    } else this.touchObject(hash);
     this.intact.add(hash);
     return hash;
   }
@@ -177,6 +180,16 @@ export class Cache {
   writeRun(record: RunRecord): void {
     const file = this.runPath(record.fingerprint);
     withIo('write a run record to', file, () => writeFileAtomic(file, JSON.stringify(record, null, 1), { durable: true }));
+  }
+
+  /** Mark an object as used now: `gc` keeps every object at least as new as the start of a running run. */
+  private touchObject(hash: string): void {
+    try {
+      const now = new Date();
+      utimesSync(this.objectPath(hash), now, now);
+    } catch {
+      // a read-only store: nothing to protect against, gc cannot run there either
+    }
   }
 
   /** Mark a run record as used now (its mtime is its last use, which `gc --max-age` goes by); best effort. */

@@ -75,8 +75,8 @@ export class LockFile {
   }
 
   /** Write the file if anything changed, stages in the given order (pipeline order); unknown stages are dropped. */
-  save(order: string[]): void {
-    if (!this.dirty) return;
+  save(order: string[]): boolean {
+    if (!this.dirty) return false;
     const stages: Record<string, LockEntry> = {};
     for (const name of order) {
       const entry = this.get(name);
@@ -85,6 +85,12 @@ export class LockFile {
     removeStaleTemps(this.file);
     withIo('write', this.file, () => writeFileAtomic(this.file, `${JSON.stringify({ version: LOCK_VERSION, stages }, null, 2)}\n`, { durable: true }));
     this.dirty = false;
+    return true;
+  }
+
+  /** Every entry, for the store's record of what this workspace references. */
+  entries(): LockEntry[] {
+    return Object.values(this.data.stages);
   }
 }
 

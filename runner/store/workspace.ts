@@ -39,6 +39,11 @@ export class Workspace {
     this.realRoot = realpathSync(root);
   }
 
+  /** The workspace's real path (symlinks resolved). */
+  get realRootPath(): string {
+    return this.realRoot;
+  }
+
   abs(rel: string): string {
     return path.join(this.root, rel);
   }
