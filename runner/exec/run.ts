@@ -16,6 +16,7 @@ import type { Decision } from '../plan/decide.js';
 import type { Reporter, StageResult } from '../report/progress.js';
 import type { StageConfig } from '../config/types.js';
 import { WorkspaceError } from '../store/workspace.js';
+import { checkStore } from '../store/preflight.js';
 
 export interface RunOptions {
   names: string[];
@@ -50,6 +51,7 @@ export async function runPipeline(engine: Engine, options: RunOptions, reporter:
   const selected = graph.select(options.names, options.mode);
   await checkDeps(engine, selected);
   checkOuts(engine, selected);
+  checkStore(engine.cache, engine.root, [...selected].flatMap((s) => engine.graph.stage(s).outs.map((out) => ({ stage: s, out }))));
   const forced = new Set(options.force ? (options.names.length > 0 ? options.names : [...selected]) : []);
   const done = new Map<string, Done>();
 
