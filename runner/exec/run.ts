@@ -17,6 +17,7 @@ import type { Reporter, StageResult } from '../report/progress.js';
 import type { StageConfig } from '../config/types.js';
 import { WorkspaceError } from '../store/workspace.js';
 import { checkStore } from '../store/preflight.js';
+import { IoError } from '../store/io-error.js';
 
 export interface RunOptions {
   names: string[];
@@ -354,7 +355,7 @@ async function runOne(
     } catch (err) {
       if (options.signal.aborted) failure = 'interrupted while its outputs were stored';
       else if (!(err instanceof UsageError)) throw err;
-      else failure = err.message;
+      else failure = err instanceof IoError ? `${err.message} (${err.hint})` : err.message;
     }
   }
   if (failure === undefined) {

@@ -31,7 +31,7 @@ export function ioError(err: unknown, doing: string, file: string): unknown {
   const e = err as NodeJS.ErrnoException;
   const remedy = e && typeof e.code === 'string' ? REMEDIES[e.code] : undefined;
   if (!remedy || err instanceof UsageError) return err;
-  const where = e.path ?? file;
+  const where = file;
   return new IoError(`cannot ${doing} \`${where}\`: ${e.code} (${e.message.replace(/^[A-Z]+: /, '').replace(/, \w+ '.*'$/, '')})`, remedy(where), e.code!);
 }
 

@@ -20,7 +20,12 @@ export function checkStore(cache: Cache, root: string, outs: { stage: string; ou
   }
   // The nearest existing ancestor must be a folder (a file there: ENOTDIR for everything below).
   for (let probe = dir; ; probe = path.dirname(probe)) {
-    const st = lstatSync(probe, { throwIfNoEntry: false });
+    let st;
+    try {
+      st = lstatSync(probe, { throwIfNoEntry: false });
+    } catch {
+      st = undefined; // ENOTDIR: a file further up, found on the way
+    }
     if (st) {
       if (!statSync(probe).isDirectory()) {
         throw new UsageError(

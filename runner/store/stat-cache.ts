@@ -94,7 +94,11 @@ export class StatCache {
 
   save(): void {
     if (!this.dirty) return;
-    writeFileAtomic(this.file, JSON.stringify({ version: VERSION, entries: Object.fromEntries(this.entries) }));
+    try {
+      writeFileAtomic(this.file, JSON.stringify({ version: VERSION, entries: Object.fromEntries(this.entries) }));
+    } catch {
+      // A read-only or full workspace (`status` there must work): the stat cache only saves re-hashing.
+    }
     this.dirty = false;
   }
 }
