@@ -51,7 +51,8 @@ export function removeStaleTemps(target: string): void {
   }
 }
 
-function flush(file: string): void {
+/** fsync a file by path. */
+export function flushFile(file: string): void {
   const fd = openSync(file, 'r+');
   try {
     fsyncSync(fd);
@@ -85,7 +86,7 @@ export function copyFileAtomic(source: string, target: string, options: { durabl
   const tmp = tempPathFor(target);
   try {
     copyFileSync(source, tmp, constants.COPYFILE_FICLONE);
-    if (options.durable) flush(tmp);
+    if (options.durable) flushFile(tmp);
     renameSync(tmp, target);
   } catch (err) {
     rmSync(tmp, { force: true });

@@ -143,10 +143,7 @@ export class Workspace {
     if (!entries) {
       await this.cache.storeFile(this.abs(rel), record.hash);
     } else {
-      for (const [i, e] of entries.entries()) {
-        if (i % YIELD_EVERY === YIELD_EVERY - 1) await yieldToSignals(this.signal);
-        await this.cache.storeFile(path.join(this.abs(rel), e.path), e.hash);
-      }
+      await this.cache.storeFiles(entries.map((e) => ({ source: path.join(this.abs(rel), e.path), hash: e.hash })), this.signal);
       this.cache.storeBytes(manifestText(entries, emptyDirs));
     }
     return record;
