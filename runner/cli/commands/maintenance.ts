@@ -55,7 +55,16 @@ export async function gcCommand(globals: GlobalOptions, flags: { keepRuns: numbe
 
 export async function verifyCommand(globals: GlobalOptions, flags: { repair?: boolean; json?: boolean }): Promise<number> {
   const engine = openEngine(await configFor(globals));
-  const r = await verifyCache(engine, Boolean(flags.repair));
+  let r: Awaited<ReturnType<typeof verifyCache>> | undefined;
+  const code = await interruptible(async (signal) => {
+    r = await verifyCache(engine, Boolean(flags.repair), signal);
+    return 0;
+  });
+  if (!r) return code;
+  return report(r, flags);
+}
+
+function report(r: Awaited<ReturnType<typeof verifyCache>>, flags: { repair?: boolean; json?: boolean }): number {
   const problems = r.corrupt.length + r.dangling.length + r.unsafe.length;
   if (flags.json) {
     process.stdout.write(`${JSON.stringify({ ok: problems === 0, ...r })}\n`);
