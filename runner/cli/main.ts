@@ -160,7 +160,8 @@ export async function main(argv: string[]): Promise<number> {
   program
     .command('gc')
     .description('remove cache objects and run records no longer referenced by pipeline.lock or the last N runs')
-    .option('--keep-runs <n>', 'runs whose outputs to keep', nonNegativeInt, 10)
+    .option('--keep-runs <n>', "this workspace's last N runs whose outputs to keep", nonNegativeInt, 10)
+    .option('--max-age <days>', 'keep what any workspace used within this many days (0: only what is referenced)', nonNegativeInt, 7)
     .option('-n, --dry-run', 'report what would be removed')
     .action(async (opts) => {
       const { gcCommand } = await import('./commands/maintenance.js');

@@ -13,6 +13,8 @@ import { SCHEMA_VERSION, reasonsJson } from '../../report/json.js';
 import { acquireRunLock } from '../../exec/run-lock.js';
 import { runPipeline } from '../../exec/scheduler.js';
 import { configFor } from './common.js';
+import { Cache, defaultCacheDir } from '../../store/cache.js';
+import { openLease } from '../../store/uses.js';
 
 export interface RunFlags {
   force?: boolean;
@@ -62,6 +64,7 @@ export async function runCommand(globals: GlobalOptions, names: string[], flags:
     command: `pipeline run ${names.join(' ')}`.trim(),
     onWait: (h) => process.stderr.write(`waiting for another run of this workspace to finish (pid ${h.pid}, started ${h.started})…\n`),
   });
+  const lease = openLease(new Cache(defaultCacheDir(config.root)), config.root);
   const controller = new AbortController();
   let interrupts = 0;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -102,6 +105,7 @@ export async function runCommand(globals: GlobalOptions, names: string[], flags:
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    lease.release();
     lock.release();
   }
 }
