@@ -47,7 +47,12 @@ export function removeStaleTemps(target: string): void {
     let pid: string | undefined;
     if (name.startsWith(`.${base}.`) && name.endsWith('.tmp')) pid = /^(\d+)\.[0-9a-f]{8}$/.exec(name.slice(base.length + 2, -4))?.[1];
     else if (name.startsWith(`${base}.`) && name.endsWith('.restore.tmp')) pid = /^(\d+)$/.exec(name.slice(base.length + 1, -12))?.[1];
-    if (pid !== undefined && !processAlive(Number(pid))) rmSync(path.join(dir, name), { recursive: true, force: true });
+    if (pid === undefined || processAlive(Number(pid))) continue;
+    try {
+      rmSync(path.join(dir, name), { recursive: true, force: true });
+    } catch {
+      // a read-only folder: the leftover stays until a run can write there
+    }
   }
 }
 

@@ -76,13 +76,14 @@ export class LockFile {
 
   /** Write the file if anything changed, stages in the given order (pipeline order); unknown stages are dropped. */
   save(order: string[]): boolean {
+    // A killed run may have left its temp copy of the lock even when this run has nothing new to write.
+    removeStaleTemps(this.file);
     if (!this.dirty) return false;
     const stages: Record<string, LockEntry> = {};
     for (const name of order) {
       const entry = this.get(name);
       if (entry) stages[name] = entry;
     }
-    removeStaleTemps(this.file);
     withIo('write', this.file, () => writeFileAtomic(this.file, `${JSON.stringify({ version: LOCK_VERSION, stages }, null, 2)}\n`, { durable: true }));
     this.dirty = false;
     return true;
