@@ -78,6 +78,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('-v, --verbose', "replay the captured output of cached stages")
     .option('-q, --quiet', 'do not print the output of stages that ran')
     .option('--no-wait', 'fail with exit code 4 instead of waiting when another run holds the workspace')
+    .addOption(new Option('--executor <name>', 'where stages run: local processes or one Slurm job each (default: `executor:` in pipeline.yaml, else local)').choices(['local', 'slurm']))
     .action(async (stages: string[], opts) => {
       const { runCommand } = await import('./commands/run.js');
       code = await runCommand(globals(), stages, opts);
