@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import { BusyError, ConfigError, ExitCode, UsageError } from '../core/errors.js';
 import { BUILTIN_COMMANDS } from '../config/schema.js';
 import { isCommandError } from '../public/command.js';
+import type { RunFlags } from './commands/run.js';
 
 // commander is CommonJS: require() loads it a few ms faster than the ESM wrapper, on every command.
 const { Command, CommanderError, InvalidArgumentError, Option } = createRequire(import.meta.url)('commander') as typeof CommanderModule;
@@ -59,7 +60,7 @@ export async function main(argv: string[]): Promise<number> {
     )
     .exitOverride();
   const globals = (): GlobalOptions => {
-    const o = program.opts() as Partial<GlobalOptions>;
+    const o = program.opts<Partial<GlobalOptions>>();
     return { cwd: o.cwd ?? process.cwd(), config: o.config };
   };
 
@@ -79,7 +80,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('-q, --quiet', 'do not print the output of stages that ran')
     .option('--no-wait', 'fail with exit code 4 instead of waiting when another run holds the workspace')
     .addOption(new Option('--executor <name>', 'where stages run: local processes or one Slurm job each (default: `executor:` in pipeline.yaml, else local)').choices(['local', 'slurm']))
-    .action(async (stages: string[], opts) => {
+    .action(async (stages: string[], opts: RunFlags) => {
       const { runCommand } = await import('./commands/run.js');
       code = await runCommand(globals(), stages, opts);
     });
@@ -90,7 +91,7 @@ export async function main(argv: string[]): Promise<number> {
     .argument('[stages...]', 'stages to report (default: all)')
     .option('-s, --set <stage.key=value>', 'as with run: judge against overridden params', collect, [])
     .option('--json', 'print JSON')
-    .action(async (stages: string[], opts) => {
+    .action(async (stages: string[], opts: Parameters<typeof import('./commands/status.js').statusCommand>[2]) => {
       const { statusCommand } = await import('./commands/status.js');
       code = await statusCommand(globals(), stages, opts);
     });
@@ -99,7 +100,7 @@ export async function main(argv: string[]): Promise<number> {
     .command('dag')
     .description('print the stage graph')
     .addOption(new Option('--format <format>', 'output format').choices(['ascii', 'mermaid', 'dot', 'json']).default('ascii'))
-    .action(async (opts) => {
+    .action(async (opts: Parameters<typeof import('./commands/info.js').dagCommand>[1]) => {
       const { dagCommand } = await import('./commands/info.js');
       code = await dagCommand(globals(), opts);
     });
@@ -110,7 +111,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--json', 'print JSON')
     .option('--diff', "compare with the metrics before the last change (changed values only)")
     .option('--all', 'with --diff: show unchanged values too')
-    .action(async (opts) => {
+    .action(async (opts: Parameters<typeof import('./commands/info.js').metricsCommand>[1]) => {
       const { metricsCommand } = await import('./commands/info.js');
       code = await metricsCommand(globals(), opts);
     });
@@ -137,7 +138,7 @@ export async function main(argv: string[]): Promise<number> {
     .description('remove cache objects and run records no longer referenced by pipeline.lock or the last N runs')
     .option('--keep-runs <n>', 'runs whose outputs to keep', nonNegativeInt, 10)
     .option('-n, --dry-run', 'report what would be removed')
-    .action(async (opts) => {
+    .action(async (opts: Parameters<typeof import('./commands/maintenance.js').gcCommand>[1]) => {
       const { gcCommand } = await import('./commands/maintenance.js');
       code = await gcCommand(globals(), opts);
     });
@@ -148,7 +149,7 @@ export async function main(argv: string[]): Promise<number> {
     .description('re-hash every object and check every run record; exit 1 on any problem')
     .option('--repair', 'remove corrupt objects and dangling run records')
     .option('--json', 'print JSON')
-    .action(async (opts) => {
+    .action(async (opts: Parameters<typeof import('./commands/maintenance.js').verifyCommand>[1]) => {
       const { verifyCommand } = await import('./commands/maintenance.js');
       code = await verifyCommand(globals(), opts);
     });
