@@ -15,6 +15,7 @@ import { noopFigure } from './figures/noop.js';
 import { olsFigure } from './figures/ols.js';
 import { paramFigure } from './figures/param.js';
 import { syntheticFigures } from './figures/synthetic.js';
+import { slurmFigure, slurmUnavailable } from './figures/slurm.js';
 import { preparePeers } from './peers.js';
 import { loadAverage, machine, printFigures, printSummary, renderMarkdown } from './report.js';
 
@@ -22,6 +23,8 @@ interface Section {
   key: string;
   title: string;
   needsData?: boolean;
+  /** Why the figure cannot run here (a missing cluster), or undefined. */
+  unavailable?(ctx: BenchContext): string | undefined;
   make(ctx: BenchContext): Figure[];
 }
 
@@ -32,6 +35,12 @@ const SECTIONS: Section[] = [
   { key: 'synthetic', title: 'Synthetic DAGs', make: syntheticFigures },
   { key: 'big', title: 'A large output', make: (c) => [bigOutputFigure(c)] },
   { key: 'ols', title: 'OLS fit on 2,000,000 × 8 synthetic rows', make: (c) => [olsFigure(c)] },
+  {
+    key: 'slurm',
+    title: 'Per-stage overhead under Slurm',
+    unavailable: (c) => (c.quick ? 'not part of --quick' : slurmUnavailable()),
+    make: (c) => [slurmFigure(c)],
+  },
 ];
 
 function main(): number {
@@ -46,7 +55,7 @@ function main(): number {
   });
   if (values.help) {
     process.stdout.write(
-      'usage: npm run bench [-- --quick] [--only noop,cold,param,synthetic,big,ols] [--runs N]\n' +
+      'usage: npm run bench [-- --quick] [--only noop,cold,param,synthetic,big,ols,slurm] [--runs N]\n' +
         '  full: every figure, peers installed when missing, writes bench/RESULTS.md\n' +
         '  --quick: smaller sizes and fewer runs, prints only; exit 1 when a figure is > 10× off its target\n' +
         '  --out FILE: write the Markdown there (also for a partial run) instead of bench/RESULTS.md\n',
@@ -80,6 +89,12 @@ function main(): number {
       if (s.needsData && !ctx.dataFile) {
         skipped.push(`${s.title}: the real data set is not at ${dataFile}`);
         log(`skipping ${s.title}: the real data set is not at ${dataFile}`);
+        continue;
+      }
+      const why = s.unavailable?.(ctx);
+      if (why) {
+        if (!quick) skipped.push(`${s.title}: ${why}`);
+        log(`skipping ${s.title}: ${why}`);
         continue;
       }
       const t0 = Date.now();

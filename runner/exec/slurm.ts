@@ -20,6 +20,9 @@ const ACTIVE = new Set(['PENDING', 'CONFIGURING', 'RUNNING', 'COMPLETING', 'SUSP
 /** How often squeue is asked at most, and the backoff of the status-file polls. */
 const STATE_INTERVAL_MS = 1000;
 const FIRST_POLL_MS = 25;
+/** Most jobs end within seconds: poll their status file often at first (a stat), then back off to once a second. */
+const EARLY_POLL_MS = 200;
+const EARLY_MS = 10_000;
 const MAX_POLL_MS = 1000;
 /** How long a cancelled job may take to stop before the stage's outs are put back anyway. */
 const STOP_WAIT_MS = 60_000;
@@ -102,7 +105,8 @@ export class SlurmExecutor implements Executor {
   /** Until the job wrote its status, or ended without (then why), or the run stopped it. */
   private async wait(jobId: string, stage: StageConfig, statusFile: string, signal: AbortSignal): Promise<{ ok: true } | { ok: false; cause: ProcessFailure }> {
     let delay = FIRST_POLL_MS;
-    let lastAsked = performance.now();
+    const submitted = performance.now();
+    let lastAsked = submitted;
     let runningSince: number | undefined;
     let stopping: ProcessFailure | undefined;
     let stopAsked = 0;
@@ -133,7 +137,7 @@ export class SlurmExecutor implements Executor {
         }
       }
       await new Promise((r) => setTimeout(r, stopping ? Math.min(delay, 200) : delay));
-      delay = Math.min(MAX_POLL_MS, delay * 1.5);
+      delay = Math.min(performance.now() - submitted < EARLY_MS ? EARLY_POLL_MS : MAX_POLL_MS, delay * 1.5);
     }
   }
 
