@@ -6,6 +6,7 @@
 #                                    start munged, slurmctld and slurmd in the background, wait until the node is
 #                                    idle, print `export SLURM_CONF=…`
 #   scripts/slurm-cluster.sh stop    stop the daemons by PID (their state is kept; `stop --purge` removes it)
+#                                 (only when no other caller that ran `start` still holds a lease on it: see below)
 #   scripts/slurm-cluster.sh env     print the `export` line; exit 1 when the controller does not answer
 #   scripts/slurm-cluster.sh smoke   submit one job with `sbatch --wait` and check its output
 #
@@ -50,14 +51,6 @@ daemon_pid() {
   echo "$pid"
 }
 
-# Whether the process spawned as NAME is alive. Just after the spawn its command line may still be this script's
-# (forked, not yet exec'd) or setsid's, so only the pid is checked here; `stop` checks the program too.
-spawned_alive() {
-  local pid
-  pid=$(cat "$W/run/$1.pid" 2>/dev/null) || return 1
-  [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null
-}
-
 spawn() {
   local name=$1
   shift
@@ -69,7 +62,9 @@ wait_for() { # wait_for NAME SECONDS CHECK...
   local name=$1 seconds=$2 i
   shift 2
   for ((i = 0; i < seconds * 10; i++)); do
-    spawned_alive "$name" || { tail -n 20 "$W/log/$name.out" "$W/log/$name.log" 2>/dev/null >&2 || true; die "$name exited during start-up (logs: $W/log)"; }
+    # Our own child: its pid cannot be reused before we reap it, and just after the spawn it may not have
+    # exec'd the daemon yet, so liveness is the whole check here.
+    kill -0 "$(cat "$W/run/$name.pid")" 2>/dev/null || { tail -n 20 "$W/log/$name.out" "$W/log/$name.log" 2>/dev/null >&2 || true; die "$name exited during start-up (logs: $W/log)"; }
     "$@" >/dev/null 2>&1 && return 0
     sleep 0.1
   done
@@ -178,6 +173,22 @@ on_exit() {
   exit "$rc"
 }
 
+# Leases: each `start` takes one for its caller (the parent process, or $PIPELINE_SERVERS_LEASE); `stop` returns it
+# and stops the daemons only when no other live caller holds one (`stop --force` stops them regardless), so
+# concurrent test runs sharing this folder do not pull the server from under each other.
+LEASES="$W/leases"
+LEASE="${PIPELINE_SERVERS_LEASE:-$PPID}"
+take_lease() { mkdir -p "$LEASES" && : >"$LEASES/$LEASE"; }
+other_leases() {
+  local f name
+  rm -f "$LEASES/$LEASE"
+  for f in "$LEASES"/*; do
+    [[ -e "$f" ]] || continue
+    name=$(basename "$f")
+    if [[ "$name" =~ ^[0-9]+$ ]] && ! kill -0 "$name" 2>/dev/null; then rm -f "$f"; else printf '%s ' "$name"; fi
+  done
+}
+
 case "${1:-}" in
 start)
   mkdir -p "$W"
@@ -190,12 +201,18 @@ start)
   STARTED=0
   log "ready in $(elapsed "$T0")"
   echo "export SLURM_CONF=$CONF"
+  take_lease
   ;;
 stop)
   [[ -d "$W" ]] || exit 0
   exec 9>"$W/lock"; flock -w 300 9 || die "another slurm-cluster.sh holds $W/lock"
+  others=$(other_leases)
+  if [[ -n "$others" && " $* " != *" --force "* ]]; then
+    log "left running: still used by ${others% } (\`$0 stop --force\` stops it anyway)"
+    exit 0
+  fi
   stop_daemons
-  if [[ "${2:-}" == --purge ]]; then rm -rf "$W"; log "stopped, state removed"; else log "stopped (state kept in $W)"; fi
+  if [[ " $* " == *" --purge "* ]]; then rm -rf "$W"; log "stopped, state removed"; else log "stopped (state kept in $W)"; fi
   ;;
 env)
   if daemon_pid slurmctld >/dev/null && SLURM_CONF="$CONF" scontrol ping 2>/dev/null | grep -q UP; then echo "export SLURM_CONF=$CONF"; else log "not running"; exit 1; fi
@@ -204,7 +221,7 @@ smoke)
   smoke
   ;;
 *)
-  echo "usage: $0 start|stop [--purge]|env|smoke" >&2
+  echo "usage: $0 start|stop [--force] [--purge]|env|smoke" >&2
   exit 2
   ;;
 esac
