@@ -17,6 +17,8 @@ import { stageCommand, tooBig, type ExecRequest, type ExecResult, type ProcessFa
 
 /** Job states in which the job may still run or write (squeue's long names). */
 const ACTIVE = new Set(['PENDING', 'CONFIGURING', 'RUNNING', 'COMPLETING', 'SUSPENDED', 'REQUEUED', 'REQUEUE_HOLD', 'REQUEUE_FED', 'RESIZING', 'SIGNALING', 'STAGE_OUT', 'STOPPED']);
+/** Final states in which Slurm, not the command, ended the job. */
+const SLURM_ENDED = new Set(['CANCELLED', 'TIMEOUT', 'NODE_FAIL', 'OUT_OF_MEMORY', 'PREEMPTED', 'BOOT_FAIL', 'DEADLINE']);
 /** How often squeue is asked at most, and the backoff of the status-file polls. */
 const STATE_INTERVAL_MS = 1000;
 const FIRST_POLL_MS = 25;
@@ -55,7 +57,7 @@ export class SlurmExecutor implements Executor {
       throw new UsageError('executor `slurm`: the Slurm commands (sinfo, sbatch, squeue, scancel) are not on PATH', 'run on a Slurm login node, or use `--executor local`');
     if (r.code !== 0)
       throw new UsageError(
-        `executor \`slurm\`: the Slurm controller does not answer (sinfo: ${lastLine(r.stderr) || r.error || `exit ${r.code}`})`,
+        `executor \`slurm\`: the Slurm controller does not answer (sinfo: ${lastLine(r.stderr).replace(/^sinfo: /, '') || r.error || `exit ${r.code}`})`,
         'check SLURM_CONF and that slurmctld runs (`scontrol ping`), or use `--executor local`',
       );
     return new SlurmExecutor();
@@ -115,6 +117,9 @@ export class SlurmExecutor implements Executor {
       const code = readStatus(statusFile);
       if (code !== undefined && !stopping) {
         if (code === 0) return { ok: true };
+        // Killed by a signal (128 + n): Slurm may have sent it (scancel, time limit) before the script could stop.
+        const ended = code > 128 ? await this.endedBySlurm(jobId) : undefined;
+        if (ended) return { ok: false, cause: { kind: 'job-ended', jobId, state: ended.state, reason: ended.reason } };
         return { ok: false, cause: { kind: stage.gate ? 'gate' : 'exit', exitCode: code } };
       }
       const timedOut = stage.timeoutMs !== undefined && runningSince !== undefined && performance.now() - runningSince > stage.timeoutMs;
@@ -138,6 +143,17 @@ export class SlurmExecutor implements Executor {
       }
       await new Promise((r) => setTimeout(r, stopping ? Math.min(delay, 200) : delay));
       delay = Math.min(performance.now() - submitted < EARLY_MS ? EARLY_POLL_MS : MAX_POLL_MS, delay * 1.5);
+    }
+  }
+
+  /** When a job's command died of a signal: the job's final state if Slurm ended it (cancelled, time limit, …). */
+  private async endedBySlurm(jobId: string): Promise<JobState | undefined> {
+    const until = performance.now() + 10_000;
+    for (;;) {
+      const state = await this.stateOf(jobId);
+      if (state && !ACTIVE.has(state.state)) return SLURM_ENDED.has(state.state) ? state : undefined;
+      if (performance.now() > until) return undefined;
+      await new Promise((r) => setTimeout(r, 200));
     }
   }
 

@@ -151,6 +151,16 @@ describe('slurm: generic pipelines', function () {
     expect(ws.snapshot('build')).to.deep.equal(before);
   });
 
+  it('a stage timeout is enforced by the runner too: the job is cancelled and the stage fails with `timeout`', async () => {
+    const ws = make('version: 1\nstages:\n  slow:\n    cmd: "sleep 120 && echo done > out.txt"\n    shell: true\n    outs: [out.txt]\n    timeout: 2\n');
+    const r = await ws.run(['run', '--executor', 'slurm', '--json'], { timeoutMs: 120_000 });
+    expect(r.exitCode, r.stderr).to.equal(1);
+    const s = byName(r.json);
+    expect(s.slow.outcome.cause).to.include({ kind: 'timeout', timeoutMs: 2000 });
+    expect(activeJobs('pipeline-slow')).to.deep.equal([]);
+    expect(ws.exists('out.txt')).to.equal(false);
+  });
+
   it('resources reach sbatch: cpus, memory, time limit, partition, extra options', async () => {
     const partition = defaultPartition();
     const ws = make(`version: 1
