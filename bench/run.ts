@@ -10,10 +10,13 @@ import { ensureBuilt } from './build.js';
 import type { BenchContext } from './context.js';
 import { failedFigure, type Figure } from './figure.js';
 import { bigOutputFigure } from './figures/big-output.js';
+import { cliFigure } from './figures/cli.js';
 import { coldFigures } from './figures/cold.js';
+import { moduleChainFigure } from './figures/module-chain.js';
 import { noopFigure } from './figures/noop.js';
 import { olsFigure } from './figures/ols.js';
 import { paramFigure } from './figures/param.js';
+import { profileFigure } from './figures/profile.js';
 import { syntheticFigures } from './figures/synthetic.js';
 import { slurmFigure, slurmUnavailable } from './figures/slurm.js';
 import { preparePeers } from './peers.js';
@@ -25,6 +28,8 @@ interface Section {
   needsData?: boolean;
   /** Why the figure cannot run here (a missing cluster), or undefined. */
   unavailable?(ctx: BenchContext): string | undefined;
+  /** Only in the full bench (no target to check with --quick). */
+  full?: boolean;
   make(ctx: BenchContext): Figure[];
 }
 
@@ -32,13 +37,17 @@ const SECTIONS: Section[] = [
   { key: 'noop', title: 'No-op `pipeline run`, the 7-stage pipeline', needsData: true, make: (c) => [noopFigure(c)] },
   { key: 'cold', title: 'Cold full run of the real pipeline', needsData: true, make: coldFigures },
   { key: 'param', title: 'One param of `quantize-8` changed → run', needsData: true, make: (c) => [paramFigure(c)] },
+  { key: 'chain', title: 'A chain of 20 module stages', make: (c) => [moduleChainFigure(c)] },
   { key: 'synthetic', title: 'Synthetic DAGs', make: syntheticFigures },
   { key: 'big', title: 'A large output', make: (c) => [bigOutputFigure(c)] },
   { key: 'ols', title: 'OLS fit on 2,000,000 × 8 synthetic rows', make: (c) => [olsFigure(c)] },
+  { key: 'profile', title: "Where the cold run's time goes", needsData: true, full: true, make: (c) => [profileFigure(c)] },
+  { key: 'cli', title: 'Starting the CLI', needsData: true, full: true, make: (c) => [cliFigure(c)] },
   {
     key: 'slurm',
     title: 'Per-stage overhead under Slurm',
-    unavailable: (c) => (c.quick ? 'not part of --quick' : slurmUnavailable()),
+    full: true,
+    unavailable: () => slurmUnavailable(),
     make: (c) => [slurmFigure(c)],
   },
 ];
@@ -55,7 +64,7 @@ function main(): number {
   });
   if (values.help) {
     process.stdout.write(
-      'usage: npm run bench [-- --quick] [--only noop,cold,param,synthetic,big,ols,slurm] [--runs N]\n' +
+      'usage: npm run bench [-- --quick] [--only noop,cold,param,chain,synthetic,big,ols,profile,cli,slurm] [--runs N]\n' +
         '  full: every figure, peers installed when missing, writes bench/RESULTS.md\n' +
         '  --quick: smaller sizes and fewer runs, prints only; exit 1 when a figure is > 10× off its target\n' +
         '  --out FILE: write the Markdown there (also for a partial run) instead of bench/RESULTS.md\n',
@@ -74,7 +83,7 @@ function main(): number {
   const started = Date.now();
   const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
   ensureBuilt(repo, log);
-  const peers = preparePeers(!quick, log);
+  const peers = preparePeers(!quick, log, quick);
   const m = machine(peers);
   const dataFile = path.resolve(repo, '../shared/data/cal_housing.data');
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'pipeline-bench-'));
@@ -86,6 +95,7 @@ function main(): number {
   try {
     for (const s of SECTIONS) {
       if (only && !only.includes(s.key)) continue;
+      if (s.full && quick) continue;
       if (s.needsData && !ctx.dataFile) {
         skipped.push(`${s.title}: the real data set is not at ${dataFile}`);
         log(`skipping ${s.title}: the real data set is not at ${dataFile}`);
@@ -93,7 +103,7 @@ function main(): number {
       }
       const why = s.unavailable?.(ctx);
       if (why) {
-        if (!quick) skipped.push(`${s.title}: ${why}`);
+        skipped.push(`${s.title}: ${why}`);
         log(`skipping ${s.title}: ${why}`);
         continue;
       }

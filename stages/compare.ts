@@ -1,7 +1,8 @@
 // Stage `compare`: float vs every scheme × bits on the test set — R², MSE, MAE, MAPE, max and mean |Δprediction|
 // against the float model, packed size in bytes — as a metrics JSON, a Markdown table, the per-row predictions and
-// vega-lite plots (SVG).
-// Outs: build/compare/metrics.json, compare.md, test-predictions.csv, plots/.
+// the plots as vega-lite specs. Nothing in the DAG reads the plots, so they are not rendered here (that would load
+// vega, ~0.3 s on the run's longest chain): `pipeline report` renders them to SVG and PNG when someone looks.
+// Outs: build/compare/metrics.json, compare.md, test-predictions.csv, plots/*.vl.json.
 import type { StageContext } from 'pipeline-dag/stage';
 import { outPath, PATHS } from './lib/artifacts.js';
 import { jsonText, writeFileAtomic } from './lib/atomic.js';
@@ -78,10 +79,10 @@ export default async function compare(ctx: StageContext): Promise<void> {
   const metricsOut = outPath(ctx, PATHS.compareMetrics);
   const mdOut = outPath(ctx, PATHS.compareMd);
   const csvOut = outPath(ctx, PATHS.comparePredictions);
-  const { renderComparePlots } = await import('./lib/plots.js');
+  const { writeComparePlotSpecs } = await import('./lib/plots.js');
   const predictions: Record<string, number[]> = {};
   for (const [k, v] of ev.predictions) predictions[k] = Array.from(v);
-  const plots = await renderComparePlots(plotsDir, { actual: Array.from(ev.actual), predictions });
+  const plots = await writeComparePlotSpecs(plotsDir, { actual: Array.from(ev.actual), predictions });
 
   await writeFileAtomic(csvOut, predictionsCsv(ev));
   await writeFileAtomic(mdOut, compareMarkdown(models, test.n));

@@ -1,6 +1,8 @@
 // `pipeline predict [--model float|q8|q16] [--scheme minmax|pow2] [--input rows.csv|rows.json|-] [--output FILE]
-// [--format csv|json]`: score new rows with the trained model, or without --input predict the test set like the
-// predict stage (metrics and the first 10 rows). Exit codes: 0 ok, 2 bad usage, bad rows or missing artifacts.
+// [--format csv|json] [--id-column NAME]`: score new rows with the trained model, or without --input predict the
+// test set like the predict stage (metrics and the first 10 rows). The rows' identifier column (`id` by default)
+// is kept in the output; values far outside the training rows' range are warned about on stderr.
+// Exit codes: 0 ok, 2 bad usage, bad rows or missing artifacts.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
@@ -12,7 +14,7 @@ import { checkCompatible, evaluateAll, firstRowsTable, metricsTable, predictions
 import { ModelError, readModel } from './lib/model.js';
 import { predictLinear } from './lib/ols.js';
 import { predictQuantized, SCHEMES, unpackQuant, type Bits } from './lib/quant.js';
-import { detectFormat, formatPredictions, parseRows, RowError, type RowFormat } from './lib/rows.js';
+import { DEFAULT_ID_COLUMN, FAR_FRACTION, detectFormat, farOutside, featureRanges, formatPredictions, parseRows, RowError, type FeatureRange, type RowFormat, type Rows } from './lib/rows.js';
 
 const USAGE_EXIT = 2;
 
@@ -25,6 +27,7 @@ interface Options {
   input?: string;
   output?: string;
   format?: RowFormat;
+  idColumn?: string;
 }
 
 async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
@@ -41,6 +44,7 @@ export default async function predictCommand(ctx: CommandContext): Promise<numbe
     .option('--input <file>', 'rows to score: a .csv with a header, a .json array of objects, or - for stdin')
     .option('--output <file>', 'write the predictions to FILE instead of stdout')
     .addOption(new Option('--format <format>', 'output format (default: from --output, else csv)').choices(['csv', 'json']))
+    .option('--id-column <name>', `the column identifying each row, kept in the output (default: \`${DEFAULT_ID_COLUMN}\` when the rows have one)`)
     .helpOption('-h, --help', 'show this help')
     .exitOverride()
     .configureOutput({ writeOut: (s) => ctx.stdout.write(s), writeErr: (s) => ctx.stderr.write(s) });
@@ -83,10 +87,12 @@ export default async function predictCommand(ctx: CommandContext): Promise<numbe
       throw new RowError(`--input ${opts.input}: cannot read ${inputFile}`);
     });
     const label = fromStdin ? '<stdin>' : opts.input;
-    const rows = parseRows(text, model.features, label, detectFormat(inputFile, text));
+    const id = opts.idColumn === undefined ? { name: DEFAULT_ID_COLUMN, required: false } : { name: opts.idColumn, required: true };
+    const rows = parseRows(text, model.features, label, detectFormat(inputFile, text), id);
+    await warnFarOutside(ctx, rows, label, await trainingRanges(ws(PATHS.train), model));
     const pred = predict(rows.X, rows.n);
     const format: RowFormat = opts.format ?? (opts.output && /\.json$/i.test(opts.output) ? 'json' : 'csv');
-    const out = formatPredictions(pred, format);
+    const out = formatPredictions(pred, format, rows.ids);
     if (opts.output) {
       await writeFileAtomic(path.resolve(opts.output), out);
       ctx.stderr.write(`wrote ${rows.n} predictions (${opts.model}${opts.model === 'float' ? '' : ` ${opts.scheme}`}) to ${opts.output}\n`);
@@ -100,6 +106,44 @@ export default async function predictCommand(ctx: CommandContext): Promise<numbe
   }
 }
 
+/**
+ * Each feature's range in the rows the model was trained on (build/data/train.bin), or a reason why not: the
+ * training rows are missing or are not the ones the model was fitted on.
+ */
+async function trainingRanges(file: string, model: Awaited<ReturnType<typeof readModel>>): Promise<FeatureRange[] | string> {
+  const train = await readDataset(file).catch((err: Error) => err);
+  if (train instanceof Error) {
+    return `${(train as NodeJS.ErrnoException).code === 'ENOENT' ? `${file} does not exist` : train.message}; \`npx pipeline run\` writes it`;
+  }
+  if (train.p !== model.features.length || train.n !== model.train_rows) {
+    return `${file} (${train.n} rows × ${train.p}) is not what the model was trained on (${model.train_rows} rows × ${model.features.length}); run \`npx pipeline run\``;
+  }
+  return featureRanges(train.X, train.n, model.features);
+}
+
+const num = (v: number) => String(Number(v.toPrecision(6)));
+
+/** Warns on stderr about feature values far outside the training range; the predictions are still written. */
+async function warnFarOutside(ctx: CommandContext, rows: Rows, label: string, ranges: FeatureRange[] | string): Promise<void> {
+  if (typeof ranges === 'string') {
+    ctx.stderr.write(`warning: cannot check the rows against the training range: ${ranges}\n`);
+    return;
+  }
+  const far = farOutside(rows, ranges);
+  if (far.length === 0) return;
+  const shown = 10;
+  const rowsHit = new Set(far.map((f) => f.row)).size;
+  const name = (row: number) => (rows.ids ? `row ${row} (${rows.ids.name} ${rows.ids.values[row - 1]})` : `row ${row}`);
+  ctx.stderr.write(
+    `warning: ${label}: ${rowsHit} of ${rows.n} rows have values far outside the training range ` +
+      `(beyond its min or max by more than ${FAR_FRACTION * 100}% of its width); their predictions are extrapolations:\n` +
+      far
+        .slice(0, shown)
+        .map((f) => `  ${name(f.row)}: ${f.feature} ${num(f.value)} (trained on ${num(f.min)} to ${num(f.max)})\n`)
+        .join('') +
+      (far.length > shown ? `  … and ${far.length - shown} more\n` : ''),
+  );
+}
 
 async function predictTestSet(ctx: CommandContext, model: Awaited<ReturnType<typeof readModel>>, opts: Options): Promise<number> {
   const ws = (p: string) => path.join(ctx.workspace, p);

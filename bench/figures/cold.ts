@@ -1,7 +1,11 @@
-// Cold full run of the real pipeline on the real data (empty cache, no outputs), and its peak memory.
+// Cold full run of the real pipeline on the real data (empty cache, no outputs), next to the original project's
+// three Python scripts (bench/peers/python: train, quantize, predict with scikit-learn) on the same file; and its
+// peak memory.
+import { mkdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
 import { pipelineCmd, realSource, realWorkspace, resetPipeline, type BenchContext } from '../context.js';
 import { newFigure, type Figure } from '../figure.js';
-import { canMeasureRss, repeat } from '../measure.js';
+import { canMeasureRss, repeat, type Repeated } from '../measure.js';
 import { summarize } from '../stats.js';
 import { allStatus } from './run-json.js';
 
@@ -21,11 +25,23 @@ export function coldFigures(ctx: BenchContext): Figure[] {
   });
   f.rows.push({ label: 'pipeline, 7 stages executed', unit: 'ms', stats: r.ms });
   for (const [name, ms] of perStage) f.rows.push({ label: `  stage \`${name}\` (its own duration, from run --json)`, unit: 'ms', stats: summarize(ms) });
-  f.targets.push({ what: 'cold full run', value: r.ms.median, limit: 600, dir: 'max', strict: true, unit: 'ms' });
+  const py = pythonPeer(ctx);
+  if (py) {
+    f.rows.push({ label: 'Python scripts: train.py, quantize.py, predict.py (scikit-learn), one after another', unit: 'ms', stats: py.ms });
+    const ratio = r.ms.median / py.ms.median;
+    f.rows.push({ label: 'ratio pipeline / Python scripts', unit: '×', value: ratio });
+    f.targets.push({ what: 'cold full run / the Python scripts', value: ratio, limit: 0.25, dir: 'max', unit: '×' });
+  } else {
+    f.notes.push(`Python peer not measured: ${ctx.peers.python.skipped}`);
+  }
   f.notes.push(
     'Before every run the scratch copy loses `.pipeline/` (cache, run-cache, stat cache, module bundles), `pipeline.lock` and `build/`; ' +
       '`run --json` confirms all 7 stages `ran`. The stage rows are each stage\'s own wall time (child process spawn to exit); ' +
-      'stages run 2 at a time (`--jobs` defaults to the CPU count).',
+      'stages run 2 at a time (`--jobs` defaults to the CPU count). ' +
+      'The Python peer is `sh bench/peers/python/run.sh DATA OUT`: the original project\'s three scripts in three `/usr/bin/python3` processes ' +
+      '(Debian\'s python3-sklearn), reading the same cal_housing.data, splitting like `train_test_split(test_size=0.2, random_state=42)`, ' +
+      'fitting `LinearRegression`, quantizing the coefficients to 8 and 16 bits (min-max) and predicting the test set with all three models, ' +
+      'each writing its outputs (joblib, npz, CSV, JSON); its output folder is emptied before every run, its bytecode cache kept.',
   );
 
   if (r.rssKiB) {
@@ -38,4 +54,21 @@ export function coldFigures(ctx: BenchContext): Figure[] {
     mem.notes.push(canMeasureRss ? 'no RSS figure was reported' : '/usr/bin/time is not installed: RSS not measured');
   }
   return [f, mem];
+}
+
+/** The original project's three Python scripts on the same data, output folder emptied before every run. */
+function pythonPeer(ctx: BenchContext): Repeated | undefined {
+  if (!ctx.peers.python.version || !ctx.dataFile) return undefined;
+  const dir = path.join(ctx.tmp, 'python-peer');
+  const out = path.join(dir, 'out');
+  mkdirSync(dir, { recursive: true });
+  return repeat(
+    () => ({
+      file: 'sh',
+      args: [path.join(ctx.repo, 'bench', 'peers', 'python', 'run.sh'), ctx.dataFile!, out],
+      cwd: dir,
+      env: { PYTHONPYCACHEPREFIX: path.join(dir, 'pycache') },
+    }),
+    { runs: ctx.runs, before: () => rmSync(out, { recursive: true, force: true }) },
+  );
 }

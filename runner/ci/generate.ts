@@ -1,16 +1,13 @@
-// `pipeline ci generate|check`: a GitHub Actions workflow that mirrors the stage DAG.
+// The GitHub Actions workflow that mirrors the stage DAG (written and checked by check.ts).
 // A `test` job, then one job per stage whose `needs:` are exactly the stage's upstream stages (plus `test`);
 // each stage job restores its upstream outs (one artifact per stage), restores the pipeline cache keyed by the
 // stage's fingerprint, runs `pipeline run STAGE --single` and uploads its outs; then the extra jobs of `ci.jobs`.
 // Knows nothing about what the stages compute.
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
 import { Document } from 'yaml';
-import { writeFileAtomic } from '../core/atomic.js';
 import { parseCiSettings, type CiJob, type CiSettings, type CiStep } from './settings.js';
 import { Dag } from '../core/dag.js';
 import { StageGraph } from '../graph/graph.js';
-import { ConfigError, ExitCode, UsageError, suggestion } from '../core/errors.js';
+import { ConfigError, suggestion } from '../core/errors.js';
 import type { PipelineConfig, StageConfig } from '../config/types.js';
 
 /** Where the generated workflow lives, relative to the workspace root. */
@@ -358,53 +355,4 @@ export function generateWorkflow(config: PipelineConfig): string {
     ' Generated from pipeline.yaml by `npx pipeline ci generate`; do not edit by hand.\n' +
     ' `npx pipeline ci check` fails when this file differs from what pipeline.yaml generates.';
   return doc.toString({ lineWidth: 0, minContentWidth: 0, nullStr: '' });
-}
-
-async function unifiedDiff(file: string, expected: string, actual: string): Promise<string> {
-  const { createTwoFilesPatch } = await import('diff');
-  return createTwoFilesPatch(`${file} (committed)`, `${file} (generated)`, actual, expected, undefined, undefined, {
-    context: 3,
-  })
-    .split('\n')
-    .filter((line) => !line.startsWith('===='))
-    .join('\n');
-}
-
-export interface CiOptions {
-  config: PipelineConfig;
-  stdout: NodeJS.WritableStream;
-  stderr: NodeJS.WritableStream;
-}
-
-/** `pipeline ci generate` writes the workflow; `pipeline ci check` exits 1 with a diff when it is out of date. */
-export async function runCi(subcommand: 'generate' | 'check', opts: CiOptions): Promise<number> {
-  const { config, stdout, stderr } = opts;
-  const file = path.join(config.root, WORKFLOW_PATH);
-  if (subcommand !== 'generate' && subcommand !== 'check') {
-    throw new UsageError(`unknown ci command \`${String(subcommand)}\``, 'use `pipeline ci generate` or `pipeline ci check`');
-  }
-  const expected = generateWorkflow(config);
-  if (subcommand === 'generate') {
-    const before = existsSync(file) ? readFileSync(file, 'utf8') : undefined;
-    if (before === expected) {
-      stdout.write(`${WORKFLOW_PATH} is up to date\n`);
-    } else {
-      writeFileAtomic(file, expected);
-      stdout.write(`wrote ${WORKFLOW_PATH} (${config.stages.length} stage jobs)\n`);
-    }
-    return ExitCode.ok;
-  }
-  if (!existsSync(file)) {
-    stderr.write(`${WORKFLOW_PATH} does not exist; run \`npx pipeline ci generate\` and commit it\n`);
-    return ExitCode.stageFailed;
-  }
-  const actual = readFileSync(file, 'utf8');
-  if (actual === expected) {
-    stdout.write(`${WORKFLOW_PATH} matches pipeline.yaml\n`);
-    return ExitCode.ok;
-  }
-  stderr.write(`${WORKFLOW_PATH} differs from what pipeline.yaml generates:\n`);
-  stderr.write(await unifiedDiff(WORKFLOW_PATH, expected, actual));
-  stderr.write(`\nrun \`npx pipeline ci generate\` to rewrite it (hand edits belong in the \`ci:\` section of pipeline.yaml)\n`);
-  return ExitCode.stageFailed;
 }

@@ -2,19 +2,20 @@
 // so start-up stays lean. Exit codes: 0 ok, 1 a stage failed, 2 usage or config error, 3 a gate failed,
 // 4 the workspace is busy (with --no-wait), 130 interrupted.
 import type * as CommanderModule from 'commander';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { BusyError, ConfigError, ExitCode, UsageError } from '../core/errors.js';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BusyError, ConfigError, ExitCode, UsageError, suggestion } from '../core/errors.js';
 import { BUILTIN_COMMANDS } from '../config/schema.js';
 import { isCommandError } from '../public/command.js';
 import type { RunFlags } from './commands/run.js';
+import type { GlobalOptions } from './options.js';
 
 // commander is CommonJS: require() loads it a few ms faster than the ESM wrapper, on every command.
 const { Command, CommanderError, InvalidArgumentError, Option } = createRequire(import.meta.url)('commander') as typeof CommanderModule;
 
-export interface GlobalOptions {
-  cwd: string;
-  config?: string;
-}
+export type { GlobalOptions };
 
 function positiveInt(value: string): number {
   if (!/^[1-9][0-9]*$/.test(value)) throw new InvalidArgumentError('expected a positive whole number, e.g. --jobs 4');
@@ -28,6 +29,20 @@ function nonNegativeInt(value: string): number {
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
+}
+
+/** The version in the package's package.json: the nearest one above this file (from runner/ or dist/runner/). */
+function packageVersion(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    try {
+      return (JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { version: string }).version;
+    } catch {
+      const parent = path.dirname(dir);
+      if (parent === dir) return 'unknown';
+      dir = parent;
+    }
+  }
 }
 
 const BUILTINS = new Set<string>(BUILTIN_COMMANDS);
@@ -52,6 +67,8 @@ export async function main(argv: string[]): Promise<number> {
     .description('Run a workflow as a DAG of stages; cache every output by content hash; re-run only what changed.')
     .option('-C, --cwd <dir>', 'run as if started in <dir> (default: the current folder)')
     .option('--config <file>', 'the pipeline file (default: pipeline.yaml here or in a parent folder)')
+    // package.json is read only when the version is asked for: no file reads on every command's path.
+    .version(argv.includes('--version') || argv.includes('-V') ? packageVersion() : '', '-V, --version', 'print the version')
     .showHelpAfterError('(run `pipeline help` for usage)')
     .addHelpText(
       'after',
@@ -63,6 +80,14 @@ export async function main(argv: string[]): Promise<number> {
     const o = program.opts<Partial<GlobalOptions>>();
     return { cwd: o.cwd ?? process.cwd(), config: o.config };
   };
+
+  program
+    .command('init')
+    .description('write a commented starter pipeline.yaml (a cmd stage and a module stage) here; never overwrites')
+    .action(async () => {
+      const { initCommand } = await import('./commands/init.js');
+      code = await initCommand(globals());
+    });
 
   program
     .command('run')
@@ -91,6 +116,7 @@ export async function main(argv: string[]): Promise<number> {
     .argument('[stages...]', 'stages to report (default: all)')
     .option('-s, --set <stage.key=value>', 'as with run: judge against overridden params', collect, [])
     .option('--json', 'print JSON')
+    .option('--exit-code', 'exit 1 when any stage is stale (for scripts and CI)')
     .action(async (stages: string[], opts: Parameters<typeof import('./commands/status.js').statusCommand>[2]) => {
       const { statusCommand } = await import('./commands/status.js');
       code = await statusCommand(globals(), stages, opts);
@@ -136,7 +162,8 @@ export async function main(argv: string[]): Promise<number> {
   program
     .command('gc')
     .description('remove cache objects and run records no longer referenced by pipeline.lock or the last N runs')
-    .option('--keep-runs <n>', 'runs whose outputs to keep', nonNegativeInt, 10)
+    .option('--keep-runs <n>', "this workspace's last N runs whose outputs to keep", nonNegativeInt, 10)
+    .option('--max-age <days>', 'keep what any workspace used within this many days (0: only what is referenced)', nonNegativeInt, 7)
     .option('-n, --dry-run', 'report what would be removed')
     .action(async (opts: Parameters<typeof import('./commands/maintenance.js').gcCommand>[1]) => {
       const { gcCommand } = await import('./commands/maintenance.js');
@@ -163,6 +190,24 @@ export async function main(argv: string[]): Promise<number> {
       code = await fingerprintCommand(globals(), stage);
     });
 
+  program
+    .command('push')
+    .description('upload the results pipeline.lock records (all stages, or the named ones) to the remote cache')
+    .argument('[stages...]', 'stages to push (default: all)')
+    .action(async (stages: string[]) => {
+      const { pushCommand } = await import('./commands/remote.js');
+      code = await pushCommand(globals(), stages);
+    });
+
+  program
+    .command('pull')
+    .description('download the results pipeline.lock records from the remote cache and put the outs in the workspace')
+    .argument('[stages...]', 'stages to pull (default: all)')
+    .action(async (stages: string[]) => {
+      const { pullCommand } = await import('./commands/remote.js');
+      code = await pullCommand(globals(), stages);
+    });
+
   const ci = program.command('ci').description('GitHub Actions workflow mirroring the DAG');
   for (const sub of ['generate', 'check'] as const) {
     ci.command(sub)
@@ -175,6 +220,7 @@ export async function main(argv: string[]): Promise<number> {
 
   try {
     const { index, word } = commandWord(argv);
+    if (word === 'help') checkHelpTopic(argv.slice(index + 1));
     if (word !== undefined && !BUILTINS.has(word)) {
       // A command the workspace provides (`commands:` in pipeline.yaml), e.g. `pipeline predict`.
       program.parseOptions(argv.slice(0, index));
@@ -186,6 +232,17 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     return reportError(err);
   }
+}
+
+/** `pipeline help NAME` for a NAME that is no built-in command: an error, not the general help. */
+function checkHelpTopic(rest: string[]): void {
+  const topic = rest.find((a) => !a.startsWith('-'));
+  if (topic === undefined || BUILTINS.has(topic)) return;
+  const known = [...BUILTINS].filter((b) => b !== 'help');
+  throw new UsageError(
+    `no help for \`${topic}\`: it is not a built-in command${suggestion(topic, known)}`,
+    `commands: ${known.join(', ')}; a command from \`commands:\` in pipeline.yaml documents itself: \`pipeline ${topic} --help\``,
+  );
 }
 
 export function reportError(err: unknown): number {

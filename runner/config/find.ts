@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { PipelineConfig } from './types.js';
+import { tempPathFor } from '../core/atomic.js';
 
 export const CONFIG_NAMES = ['pipeline.yaml', 'pipeline.yml'];
 
@@ -42,7 +43,7 @@ export function readCachedConfig(dir: string, digest: string): CachedConfig | un
 export function writeCachedConfig(dir: string, digest: string, config: PipelineConfig): void {
   const cachePath = path.join(dir, CACHE_FILE);
   try {
-    const tmp = `${cachePath}.${process.pid}.tmp`;
+    const tmp = tempPathFor(cachePath);
     const body: CachedConfig = { executor: config.executor, params: config.params, stages: config.stages, commands: config.commands, ci: config.ci };
     writeFileSync(tmp, JSON.stringify({ format: CONFIG_FORMAT, digest, config: body }));
     renameSync(tmp, cachePath);

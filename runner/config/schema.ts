@@ -17,6 +17,7 @@ export const ENV_NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_]*$';
 
 /** Commands the CLI provides itself; a workspace command may not take one of these names. */
 export const BUILTIN_COMMANDS = [
+  'init',
   'run',
   'status',
   'dag',
@@ -27,6 +28,8 @@ export const BUILTIN_COMMANDS = [
   'ci',
   'cache',
   'fingerprint',
+  'push',
+  'pull',
   'help',
 ] as const;
 

@@ -1,14 +1,9 @@
-import type { Range } from '../core/diagnostic.js';
+import type { Position, Range } from '../core/diagnostic.js';
 
 // The validated, normalized form of pipeline.yaml that the rest of the engine works on.
 // `config.ts` produces it; nothing else parses YAML.
 
-/** A place in a config file, 1-based, for error messages (`file:line:col`). */
-export interface Position {
-  file: string;
-  line: number;
-  col: number;
-}
+export type { Position };
 
 export type Params = Record<string, unknown>;
 

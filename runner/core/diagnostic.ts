@@ -3,6 +3,13 @@
 // prints them all (people) or as JSON (`pipeline validate --json`). The list of codes lives here, in one union:
 // new checks add their code to it (and a line to the README's table of codes).
 
+/** A place in a config file, 1-based, for error messages (`file:line:col`). */
+export interface Position {
+  file: string;
+  line: number;
+  col: number;
+}
+
 /** Stable, kebab-case identifiers of every kind of diagnostic. Never rename one: tools match on them. */
 export const DIAGNOSTIC_CODES = [
   // reading the file

@@ -1,7 +1,6 @@
 // Errors meant for people: what went wrong, where, and how to fix it, each kind with its own exit code.
 import { createRequire } from 'node:module';
-import type { Position } from '../config/types.js';
-import { diagnostic, formatDiagnostics, type Diagnostic, type DiagnosticCode, type RelatedLocation } from './diagnostic.js';
+import { diagnostic, formatDiagnostics, type Diagnostic, type Position, type DiagnosticCode, type RelatedLocation } from './diagnostic.js';
 
 // One list of exit codes, shared with workspace commands through `pipeline-dag/command`.
 import { ExitCode } from '../public/command.js';

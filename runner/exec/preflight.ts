@@ -7,6 +7,7 @@ import type { Engine } from '../plan/engine.js';
 import { UsageError, formatPosition } from '../core/errors.js';
 import { isGlobPattern } from '../core/paths.js';
 import { WorkspaceError } from '../store/workspace.js';
+import { checkStore } from '../store/preflight.js';
 import { missingDep, missingDepError, selectStages, unselectedOuts, type SelectOptions, type StageSelection } from '../plan/selection.js';
 
 export interface Preflight extends StageSelection {
@@ -19,6 +20,7 @@ export async function preflight(engine: Engine, options: SelectOptions): Promise
   const { selected } = selection;
   checkDeps(engine, selected);
   checkOuts(engine, selected);
+  checkStore(engine.cache, engine.root, [...selected].flatMap((s) => engine.graph.stage(s).outs.map((out) => ({ stage: s, out }))));
   // Upstream stages outside the selection: their outs must be in the workspace, or restorable from the cache.
   const unselected = new Map<string, OutRecord[]>();
   for (const name of selected) {

@@ -32,6 +32,8 @@ export async function runPipeline(engine: Engine, options: RunOptions, listener:
   const started = performance.now();
   const { graph } = engine;
   const emit = (event: RunEvent) => listener.event(event);
+  // Long loops of the store (restoring, storing, hashing thousands of files) stop when the run is interrupted.
+  engine.ws.signal = options.signal;
   const { selected, forced, unselected } = await preflight(engine, options);
   const done = new Map<string, StageDone>();
   for (const [need, outs] of unselected) done.set(need, { result: skipped(need), outs });

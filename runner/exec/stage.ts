@@ -14,7 +14,8 @@ import type { Reason } from '../plan/reasons.js';
 import { unreachable } from '../plan/reasons.js';
 import { missingDep } from '../plan/selection.js';
 import type { StageConfig } from '../config/types.js';
-import { WorkspaceError } from '../store/workspace.js';
+import { UsageError } from '../core/errors.js';
+import { IoError } from '../store/io-error.js';
 import type { RunEvent } from './events.js';
 import type { FailureCause, StageResult } from './outcome.js';
 
@@ -116,13 +117,22 @@ export class StageExecution {
 
   /** Put the recorded outputs back; when a stored object is missing or corrupt, run the stage instead. */
   private async restore(decision: Decision): Promise<StageDone> {
-    const { ws } = this.engine;
+    const { ws, cache } = this.engine;
+    cache.touchRun(decision.fingerprint);
     for (const rec of decision.source!) {
       const have = await ws.hashOut(rec.path).catch(() => undefined);
       if (have?.hash === rec.hash) continue;
       const stored = this.objectsPresent(rec);
-      if (await ws.restoreOut(rec)) continue;
-      const lost: Reason = stored ? { code: 'object-corrupt', path: rec.path } : { code: 'not-in-store', path: rec.path };
+      let lost: Reason;
+      try {
+        if (await ws.restoreOut(rec)) continue;
+        lost = stored ? { code: 'object-corrupt', path: rec.path } : { code: 'not-in-store', path: rec.path };
+      } catch (err) {
+        if (this.options.signal.aborted) return this.failed({ kind: 'interrupted' }, decision.reasons, this.elapsed(), decision.fingerprint);
+        if (!(err instanceof UsageError)) throw err;
+        // A stored manifest that would write outside the out, or an I/O error: refused, the stage runs instead.
+        lost = { code: 'restore-refused', path: rec.path, message: err.message };
+      }
       return this.run({ ...decision, reasons: [...decision.reasons, lost] });
     }
     return this.fresh(decision, 'restored');
@@ -161,13 +171,13 @@ export class StageExecution {
     });
     const captured = exec.ok ? await this.capture(decision.inputs) : { ok: false as const, cause: exec.cause };
     const jobId = exec.jobId !== undefined ? { jobId: exec.jobId } : {};
-    if (!captured.ok) {
+    const recorded = captured.ok ? this.recordRan(decision, captured.outs, exec.log, exec.durationMs) : captured;
+    if (!recorded.ok) {
       await this.rollBack(previous.records);
-      return this.failed(captured.cause, decision.reasons, exec.durationMs, fingerprint, exec.log, jobId);
+      return this.failed(recorded.cause, decision.reasons, exec.durationMs, fingerprint, exec.log, jobId);
     }
-    this.record(decision, captured.outs, engine.cache.storeBytes(exec.log), exec.durationMs);
     const result: StageResult = { name: stage.name, outcome: { kind: 'ran' }, reasons: decision.reasons, durationMs: exec.durationMs, fingerprint, gate: stage.gate, ...jobId };
-    return this.finish({ result, outs: captured.outs }, exec.log);
+    return this.finish({ result, outs: recorded.outs }, exec.log);
   }
 
   private async clearOuts(): Promise<{ ok: true; records: OutRecord[] } | { ok: false; message: string }> {
@@ -180,10 +190,22 @@ export class StageExecution {
       }
       for (const out of this.stage.outs) ws.removeOut(out);
     } catch (err) {
-      if (err instanceof WorkspaceError) return { ok: false, message: err.message };
+      if (this.options.signal.aborted) return { ok: false, message: 'interrupted before it started' };
+      if (err instanceof UsageError) return { ok: false, message: messageOf(err) };
       throw err;
     }
     return { ok: true, records };
+  }
+
+  /** Store the log and record the result; an I/O error fails the stage with nothing half-recorded. */
+  private recordRan(decision: Decision, outs: OutRecord[], log: string, durationMs: number): { ok: true; outs: OutRecord[] } | { ok: false; cause: FailureCause } {
+    try {
+      this.record(decision, outs, this.engine.cache.storeBytes(log), durationMs);
+      return { ok: true, outs };
+    } catch (err) {
+      if (!(err instanceof UsageError)) throw err;
+      return { ok: false, cause: { kind: 'workspace', message: `${err.message} (${err.hint ?? 'nothing was recorded'})` } };
+    }
   }
 
   /** After a successful run: never record a result whose inputs changed while it ran; store the outs. */
@@ -201,7 +223,8 @@ export class StageExecution {
     try {
       for (const out of stage.outs) outs.push(await engine.ws.captureOut(out));
     } catch (err) {
-      if (err instanceof WorkspaceError) return { ok: false, cause: { kind: 'workspace', message: err.message } };
+      if (this.options.signal.aborted) return { ok: false, cause: { kind: 'interrupted' } };
+      if (err instanceof UsageError) return { ok: false, cause: { kind: 'workspace', message: messageOf(err) } };
       throw err;
     }
     return { ok: true, outs };
@@ -212,8 +235,13 @@ export class StageExecution {
     const { ws } = this.engine;
     for (const out of this.stage.outs) {
       const prev = previous.find((p) => p.path === out);
-      if (prev && (await ws.restoreOut(prev))) continue;
-      ws.removeOut(out);
+      try {
+        if (prev && (await ws.restoreOut(prev))) continue;
+        ws.removeOut(out);
+      } catch (err) {
+        if (!(err instanceof UsageError) && !this.options.signal.aborted) throw err;
+        // Interrupted, or an I/O error: the stage failed already; what it left stays, and is never recorded.
+      }
     }
   }
 
@@ -262,4 +290,9 @@ function changedInput(before: StageInputs, after: StageInputs): FailureCause {
     }
   }
   return { kind: 'inputs-changed', path: '', what: 'input' };
+}
+
+/** An error from the store or the workspace as one line: an I/O error carries its remedy. */
+function messageOf(err: UsageError): string {
+  return err instanceof IoError ? `${err.message} (${err.hint})` : err.message;
 }

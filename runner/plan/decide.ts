@@ -1,6 +1,6 @@
 // Deciding what a stage needs: fresh (nothing to do), restore (its outputs for these exact inputs are in the
 // run-cache), or run — and saying why, by comparing what it would read now with what pipeline.lock recorded.
-import type { Cache, OutRecord, RunRecord } from '../store/cache.js';
+import { checkRecordedOuts, type Cache, type OutRecord, type RunRecord } from '../store/cache.js';
 import type { ModuleCode } from './code.js';
 import type { Reason } from './reasons.js';
 import { UsageError } from '../core/errors.js';
@@ -88,7 +88,8 @@ export class Planner {
   async outsOrRecorded(stage: StageConfig): Promise<{ records: OutRecord[]; missing: { out: string; recorded?: OutRecord }[] }> {
     const { records, missing } = await this.workspaceOuts(stage);
     const entry = this.lock.get(stage.name);
-    return { records, missing: missing.map((out) => ({ out, recorded: entry?.outs.find((o) => o.path === out) })) };
+    const trusted = entry && checkRecordedOuts(stage.outs, entry.outs, 'pipeline.lock') === undefined ? entry.outs : [];
+    return { records, missing: missing.map((out) => ({ out, recorded: trusted.find((o) => o.path === out) })) };
   }
 
   async decide(stage: StageConfig, inputs: StageInputs, options: EvaluateOptions = {}): Promise<Decision> {
@@ -99,11 +100,19 @@ export class Planner {
     if (options.force) return { action: 'run', fingerprint, inputs, reasons: [{ code: 'forced' }, ...changes] };
 
     const candidates: { outs: OutRecord[]; via: 'lock' | 'run-cache' }[] = [];
-    if (entry && entry.fingerprint === fingerprint) candidates.push({ outs: entry.outs, via: 'lock' });
+    const refused: Reason[] = [];
+    // Records and lock entries are untrusted: one whose outs are not exactly the declared outs is refused.
+    const consider = (outs: OutRecord[], via: 'lock' | 'run-cache') => {
+      const problem = checkRecordedOuts(stage.outs, outs, via === 'lock' ? 'pipeline.lock' : 'run-cache');
+      if (problem) refused.push({ code: 'record-refused', from: via, message: problem });
+      else candidates.push({ outs, via });
+    };
+    if (entry && entry.fingerprint === fingerprint) consider(entry.outs, 'lock');
     const record: RunRecord | undefined = this.cache.readRun(fingerprint);
-    if (record) candidates.push({ outs: record.outs, via: 'run-cache' });
+    if (record) consider(record.outs, 'run-cache');
     if (candidates.length === 0) {
-      return { action: 'run', fingerprint, inputs, reasons: changes.length > 0 ? changes : [{ code: 'fingerprint-format-changed' }] };
+      const why: Reason[] = changes.length > 0 ? changes : refused.length > 0 ? [] : [{ code: 'fingerprint-format-changed' }];
+      return { action: 'run', fingerprint, inputs, reasons: [...refused, ...why] };
     }
     const outDiff = await this.compareOuts(stage, candidates[0].outs);
     if (outDiff.length === 0) {

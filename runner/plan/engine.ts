@@ -8,6 +8,7 @@ import { Planner } from './decide.js';
 import { StatCache } from '../store/stat-cache.js';
 import type { PipelineConfig } from '../config/types.js';
 import { Workspace } from '../store/workspace.js';
+import { writeRoots } from '../store/uses.js';
 
 export interface Engine {
   config: PipelineConfig;
@@ -47,7 +48,7 @@ export function openEngine(config: PipelineConfig): Engine {
     code,
     planner,
     save() {
-      lock.save(graph.order);
+      if (lock.save(graph.order)) writeRoots(cache, root, lock.entries());
       stats.save();
       code.save();
     },

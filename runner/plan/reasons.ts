@@ -35,6 +35,10 @@ export type Reason =
   /** Inputs differ from pipeline.lock but match a run whose outputs are in place. */
   | { code: 'seen-before' }
   | { code: 'restorable'; from: 'lock' | 'run-cache' }
+  /** A stored out that may not be restored (a manifest with unsafe paths, an I/O error): the stage runs. */
+  | { code: 'restore-refused'; path: string; message: string }
+  /** A lock entry or run record whose outs are not exactly the declared outs: refused, the stage runs. */
+  | { code: 'record-refused'; from: 'lock' | 'run-cache'; message: string }
   /** Dry run: the stage waits on stages that will run; it runs only if their outs change. */
   | { code: 'upstream-will-run'; stages: string[] }
   | { code: 'upstream-has-no-outs'; stage: string }
@@ -109,6 +113,10 @@ export function formatReason(reason: Reason): string {
       return 'same inputs seen before, outputs already in place';
     case 'restorable':
       return `restorable from the ${reason.from === 'lock' ? 'pipeline.lock' : 'run-cache'}`;
+    case 'record-refused':
+      return reason.message;
+    case 'restore-refused':
+      return `out \`${reason.path}\` could not be restored: ${reason.message}`;
     case 'upstream-will-run':
       return reason.stages.length === 1
         ? `upstream ${quote(reason.stages[0])} will run; runs if its outs change`

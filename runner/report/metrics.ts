@@ -1,5 +1,8 @@
-// Metrics: the numbers in the JSON files a stage lists under `metrics:`, flattened to dotted keys.
+// Metrics: the numbers in the JSON or YAML files a stage lists under `metrics:`, flattened to dotted keys.
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import type * as Yaml from 'yaml';
 import type { Engine } from '../plan/engine.js';
 
 /** file → dotted key → value. */
@@ -13,20 +16,69 @@ function flatten(value: unknown, prefix: string, into: Record<string, number>): 
   }
 }
 
-export function collectMetrics(engine: Engine): MetricsSnapshot {
-  const snapshot: MetricsSnapshot = {};
-  for (const name of engine.graph.order) {
-    for (const file of engine.graph.stage(name).metrics) {
+/** The formats a metrics file may have, by extension. */
+export const METRICS_EXTENSIONS = ['.json', '.yaml', '.yml'] as const;
+
+export interface MetricsRead {
+  snapshot: MetricsSnapshot;
+  /** Declared metrics files absent from the workspace (the stage has not run, or its outs were removed). */
+  missing: { stage: string; file: string }[];
+  /** Present but not readable as metrics: what is wrong with each. */
+  unreadable: { stage: string; file: string; problem: string }[];
+}
+
+function parseMetrics(file: string, text: string): unknown {
+  const ext = path.extname(file).toLowerCase();
+  if (ext === '.json') return JSON.parse(text);
+  if (ext === '.yaml' || ext === '.yml') {
+    // require(): loaded only for YAML metrics, and synchronously (the run records metrics as it ends).
+    const { parse } = createRequire(import.meta.url)('yaml') as typeof Yaml;
+    return parse(text);
+  }
+  throw new Error(`a metrics file must be JSON (.json) or YAML (.yaml, .yml), not \`${ext || 'no extension'}\``);
+}
+
+/** Every declared metrics file: its numbers, or why there are none. */
+export function readMetrics(engine: Engine): MetricsRead {
+  const read: MetricsRead = { snapshot: {}, missing: [], unreadable: [] };
+  for (const stage of engine.graph.order) {
+    for (const file of engine.graph.stage(stage).metrics) {
+      let text: string;
+      try {
+        text = readFileSync(engine.ws.abs(file), 'utf8');
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' || code === 'ENOTDIR') read.missing.push({ stage, file });
+        else read.unreadable.push({ stage, file, problem: (err as Error).message });
+        continue;
+      }
       try {
         const values: Record<string, number> = {};
-        flatten(JSON.parse(readFileSync(engine.ws.abs(file), 'utf8')), '', values);
-        snapshot[file] = values;
-      } catch {
-        // missing or not JSON: nothing to show for it yet
+        flatten(parseMetrics(file, text), '', values);
+        read.snapshot[file] = values;
+      } catch (err) {
+        read.unreadable.push({ stage, file, problem: (err as Error).message.split('\n')[0] });
       }
     }
   }
-  return snapshot;
+  return read;
+}
+
+export function collectMetrics(engine: Engine): MetricsSnapshot {
+  return readMetrics(engine).snapshot;
+}
+
+/** What to say instead of a table when no metrics file could be read. */
+export function noMetricsMessage(engine: Engine, read: MetricsRead): string {
+  const declared = engine.graph.order.some((s) => engine.graph.stage(s).metrics.length > 0);
+  if (!declared) return 'no metrics: no stage declares `metrics:` files (JSON or YAML among its outs)';
+  const lines: string[] = [];
+  if (read.missing.length > 0) {
+    const stages = [...new Set(read.missing.map((m) => m.stage))];
+    lines.push(`metrics files missing: ${read.missing.map((m) => `${m.file} (stage \`${m.stage}\`)`).join(', ')}; \`pipeline run ${stages.join(' ')}\` writes them`);
+  }
+  for (const u of read.unreadable) lines.push(`metrics file ${u.file} (stage \`${u.stage}\`) is unreadable: ${u.problem}`);
+  return lines.join('\n');
 }
 
 export interface MetricChange {

@@ -1,5 +1,7 @@
 // Plots as vega-lite specs, rendered to SVG in Node (no browser, no canvas) and to PNG with resvg.
-// The rendering libraries are heavy, so they are imported only when a plot is drawn.
+// The rendering libraries are heavy (vega and vega-lite take ~0.3 s to load and render), so they are imported only
+// when a plot is drawn: the `compare` stage writes the specs (`writeComparePlotSpecs`), and `pipeline report`, which
+// shows the plots, renders them.
 import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -262,4 +264,19 @@ export async function renderComparePlots(outDir: string, data: ComparePlotData):
   await mkdir(outDir, { recursive: true });
   for (const [name, svg] of rendered) await writeFileAtomic(path.join(outDir, name), svg);
   return rendered.map(([name]) => name);
+}
+
+/**
+ * The compare stage's plots as vega-lite specs with their data inline, `error-distribution.vl.json` and
+ * `predicted-vs-actual.vl.json` in `outDir` (created): the same specs `pipeline report` renders, written without
+ * loading vega. Any vega-lite tool draws them. Returns the file names written, in that order.
+ */
+export async function writeComparePlotSpecs(outDir: string, data: ComparePlotData): Promise<string[]> {
+  const specs: [string, TopLevelSpec][] = [
+    ['error-distribution.vl.json', errorDistributionSpec(data)],
+    ['predicted-vs-actual.vl.json', predictedVsActualSpec(data)],
+  ];
+  await mkdir(outDir, { recursive: true });
+  for (const [name, spec] of specs) await writeFileAtomic(path.join(outDir, name), `${JSON.stringify(spec)}\n`);
+  return specs.map(([name]) => name);
 }

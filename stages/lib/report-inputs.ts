@@ -7,7 +7,7 @@ import { CommandError } from 'pipeline-dag/command';
 // The engine's record of the last run: its type and schema come from the engine's public API.
 import { LAST_RUN_FILE, lastRunSchema, type LastRun } from 'pipeline-dag/report';
 import { PATHS } from './artifacts.js';
-import { ModelSchema } from './model.js';
+import { modelSchema } from './model.js';
 import { quantizedKeys, type ComparePlotData } from './plots.js';
 import { isScheme } from './quant.js';
 
@@ -161,7 +161,7 @@ export function loadReportInputs(root: string): ReportInputs {
     throw inputError(`${COMPARE_METRICS_FILE}: models.float: missing (the float model's row)`, 'Re-run the compare stage.');
   }
 
-  const model = readJson(root, MODEL_FILE, ModelSchema);
+  const model = readJson(root, MODEL_FILE, modelSchema());
   const quantized: QuantizedModel[] = quantKeys.map((k) => {
     const rel = quantFile(k.scheme!, k.bits!);
     const q = readJson(root, rel, quantSchema);

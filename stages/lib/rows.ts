@@ -15,7 +15,18 @@ export interface Rows {
   n: number;
   /** Row-major n × features.length, in the order of `features`. */
   X: Float64Array;
+  /** The identifier column, kept for the output: its name and each row's value as written. */
+  ids?: { name: string; values: (string | number)[] };
 }
+
+/** Which column identifies a row: `name`, and whether its absence is an error (--id-column) or not (the default `id`). */
+export interface IdColumn {
+  name: string;
+  required: boolean;
+}
+
+/** The identifier column used when --id-column is not given and the rows have it. */
+export const DEFAULT_ID_COLUMN = 'id';
 
 const NUMBER = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 
@@ -26,8 +37,12 @@ export function detectFormat(name: string | undefined, text: string): RowFormat 
   return /^\s*[[{]/.test(text) ? 'json' : 'csv';
 }
 
-export function parseRows(text: string, features: readonly string[], label: string, format: RowFormat): Rows {
-  return format === 'json' ? parseJsonRows(text, features, label) : parseCsvRows(text, features, label);
+export function parseRows(text: string, features: readonly string[], label: string, format: RowFormat, id?: IdColumn): Rows {
+  return format === 'json' ? parseJsonRows(text, features, label, id) : parseCsvRows(text, features, label, id);
+}
+
+function missingId(label: string, id: IdColumn, columns: string[]): RowError {
+  return new RowError(`${label}: --id-column ${id.name}: the rows have no column ${id.name}${suggestion(id.name, columns)}; columns: ${columns.join(', ')}`);
 }
 
 function unquote(s: string): string {
@@ -35,7 +50,7 @@ function unquote(s: string): string {
   return t.length >= 2 && t.startsWith('"') && t.endsWith('"') ? t.slice(1, -1).trim() : t;
 }
 
-export function parseCsvRows(text: string, features: readonly string[], label: string): Rows {
+export function parseCsvRows(text: string, features: readonly string[], label: string, id?: IdColumn): Rows {
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const lines = text.split('\n').map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
   while (lines.length > 0 && lines[lines.length - 1].trim() === '') lines.pop();
@@ -56,9 +71,12 @@ export function parseCsvRows(text: string, features: readonly string[], label: s
     }
     return c;
   });
+  const idIndex = id ? header.indexOf(id.name) : -1;
+  if (id?.required && idIndex < 0) throw missingId(`${label}:1`, id, header);
   const n = lines.length - 1;
   if (n === 0) throw new RowError(`${label}: no rows after the header`);
   const X = new Float64Array(n * features.length);
+  const ids: string[] = [];
   for (let r = 1; r <= n; r++) {
     const fields = lines[r].split(',');
     if (fields.length !== header.length) {
@@ -72,11 +90,12 @@ export function parseCsvRows(text: string, features: readonly string[], label: s
       }
       X[(r - 1) * features.length + j] = v;
     }
+    if (idIndex >= 0) ids.push(unquote(fields[idIndex]));
   }
-  return { n, X };
+  return idIndex >= 0 ? { n, X, ids: { name: id!.name, values: ids } } : { n, X };
 }
 
-export function parseJsonRows(text: string, features: readonly string[], label: string): Rows {
+export function parseJsonRows(text: string, features: readonly string[], label: string, id?: IdColumn): Rows {
   let data: unknown;
   try {
     data = JSON.parse(text);
@@ -88,6 +107,10 @@ export function parseJsonRows(text: string, features: readonly string[], label: 
   }
   if (data.length === 0) throw new RowError(`${label}: the array has no rows`);
   const X = new Float64Array(data.length * features.length);
+  const first = data[0] as unknown;
+  const keepIds = id !== undefined && typeof first === 'object' && first !== null && Object.hasOwn(first, id.name);
+  if (id?.required && !keepIds) throw missingId(`${label}: row 1`, id, typeof first === 'object' && first !== null ? Object.keys(first) : []);
+  const ids: (string | number)[] = [];
   data.forEach((row: unknown, i) => {
     if (typeof row !== 'object' || row === null || Array.isArray(row)) {
       throw new RowError(`${label}: row ${i + 1} is ${Array.isArray(row) ? 'an array' : JSON.stringify(row)}; each row must be an object with the columns ${features.join(', ')}`);
@@ -105,16 +128,81 @@ export function parseJsonRows(text: string, features: readonly string[], label: 
       }
       X[i * features.length + j] = v;
     }
+    if (keepIds) {
+      const v = obj[id!.name];
+      if (typeof v !== 'string' && !(typeof v === 'number' && Number.isFinite(v))) {
+        throw new RowError(`${label}: row ${i + 1}, column ${id!.name} (the identifier): ${JSON.stringify(v) ?? String(v)} is not a string or a number`);
+      }
+      ids.push(v);
+    }
   });
-  return { n: data.length, X };
+  return keepIds ? { n: data.length, X, ids: { name: id!.name, values: ids } } : { n: data.length, X };
 }
 
-export function formatPredictions(pred: ArrayLike<number>, format: RowFormat): string {
+/** A CSV field: quoted when it holds a comma, a quote or a line break. */
+function csvField(v: string | number): string {
+  const t = String(v);
+  return /[",\r\n]/.test(t) ? `"${t.replace(/"/g, '""')}"` : t;
+}
+
+/** Predictions with each row's number and, when the rows had one, its identifier (`row,id,prediction`). */
+export function formatPredictions(pred: ArrayLike<number>, format: RowFormat, ids?: Rows['ids']): string {
   if (format === 'json') {
-    const rows = Array.from(pred, (v, i) => `  {"row": ${i + 1}, "prediction": ${JSON.stringify(v)}}`);
+    const id = (i: number) => (ids ? `${JSON.stringify(ids.name)}: ${JSON.stringify(ids.values[i])}, ` : '');
+    const rows = Array.from(pred, (v, i) => `  {"row": ${i + 1}, ${id(i)}"prediction": ${JSON.stringify(v)}}`);
     return `[\n${rows.join(',\n')}\n]\n`;
   }
-  const lines = ['row,prediction'];
-  for (let i = 0; i < pred.length; i++) lines.push(`${i + 1},${pred[i]}`);
+  const lines = [ids ? `row,${csvField(ids.name)},prediction` : 'row,prediction'];
+  for (let i = 0; i < pred.length; i++) lines.push(ids ? `${i + 1},${csvField(ids.values[i])},${pred[i]}` : `${i + 1},${pred[i]}`);
   return `${lines.join('\n')}\n`;
+}
+
+/** Each feature's smallest and largest value in the training rows. */
+export interface FeatureRange {
+  feature: string;
+  min: number;
+  max: number;
+}
+
+export function featureRanges(X: Float64Array, n: number, features: readonly string[]): FeatureRange[] {
+  const p = features.length;
+  return features.map((feature, j) => {
+    let min = Infinity;
+    let max = -Infinity;
+    for (let i = 0; i < n; i++) {
+      const v = X[i * p + j];
+      if (v < min) min = v;
+      if (v > max) max = v;
+    }
+    return { feature, min, max };
+  });
+}
+
+/** How far beyond the training range a value may lie before it is reported: this fraction of the range's width. */
+export const FAR_FRACTION = 0.1;
+
+export interface FarValue {
+  /** 1-based row of the input. */
+  row: number;
+  feature: string;
+  value: number;
+  min: number;
+  max: number;
+}
+
+/**
+ * Values far outside what the model was trained on: below min or above max by more than FAR_FRACTION of
+ * (max − min). A linear model extrapolates there without any sign of it in its output.
+ */
+export function farOutside(rows: Rows, ranges: readonly FeatureRange[], fraction = FAR_FRACTION): FarValue[] {
+  const p = ranges.length;
+  const found: FarValue[] = [];
+  for (let i = 0; i < rows.n; i++) {
+    ranges.forEach(({ feature, min, max }, j) => {
+      const value = rows.X[i * p + j];
+      const margin = fraction * (max - min);
+      if (value < min - margin || value > max + margin) found.push({ row: i + 1, feature, value, min, max });
+    });
+  }
+  return found;
 }

@@ -3,9 +3,11 @@
 //
 //   cli → report, ci → exec → plan → graph → config → store → core
 //
-// a folder imports only folders to its right (and itself); runner/public/ is the boundary stage modules build
-// on and imports nothing from the rest of runner/; stages/ import nothing of the engine but runner/public/, as a
-// relative path or by the package's own name (`pipeline-dag/stage`).
+// a folder imports only folders to its right (and itself); runner/public/ is the package's public API and imports
+// nothing from the rest of runner/, except that `pipeline-dag/report` re-exports the engine's DAG drawing;
+// stages/ import nothing of the engine but its public entry points, by the package's own name
+// (`pipeline-dag/stage` for stage modules — tests/engine/boundary.test.ts holds stage closures to that one —
+// and `/command`, `/report` for the workspace commands) or as a relative path into runner/public/.
 import { expect } from 'chai';
 import { cruise, type ICruiseResult, type IForbiddenRuleType } from 'dependency-cruiser';
 import { repoRoot } from '../helpers/workspace.js';
@@ -34,15 +36,21 @@ const RULES: IForbiddenRuleType[] = [
   {
     name: 'runner/public imports nothing from the rest of runner/',
     severity: 'error',
-    from: { path: '^runner/public/' },
+    from: { path: '^runner/public/', pathNot: '^runner/public/report[.]ts$' },
     to: { path: '^runner/', pathNot: '^runner/public/' },
+  },
+  {
+    name: 'runner/public/report.ts re-exports only the DAG drawing',
+    severity: 'error',
+    from: { path: '^runner/public/report[.]ts$' },
+    to: { path: '^runner/', pathNot: ['^runner/public/', '^runner/graph/draw-svg[.]ts$'] },
   },
   {
     name: 'stages import only the public module of the engine',
     severity: 'error',
     from: { path: '^stages/' },
-    // The engine's sources, its compiled copy, or the package name with any subpath but `/stage`.
-    to: { path: ['^(dist/)?runner/', '^pipeline-dag(/|$)'], pathNot: ['^(dist/)?runner/public/', '^pipeline-dag/stage$'] },
+    // The engine's sources, its compiled copy, or the package name with any subpath but its public entry points.
+    to: { path: ['^(dist/)?runner/', '^pipeline-dag(/|$)'], pathNot: ['^(dist/)?runner/public/', '^pipeline-dag/(stage|command|report)$'] },
   },
 ];
 
@@ -82,7 +90,7 @@ describe('architecture: imports of runner/ and stages/', function () {
   it('reads the whole engine and every stage', async () => {
     await violations(() => false);
     const sources = result!.modules.map((m) => m.source);
-    for (const file of ['runner/cli/main.ts', 'runner/exec/run.ts', 'runner/public/stage.ts', 'stages/train.ts']) {
+    for (const file of ['runner/cli/main.ts', 'runner/exec/scheduler.ts', 'runner/public/stage.ts', 'stages/train.ts']) {
       expect(sources, file).to.include(file);
     }
   });
@@ -105,7 +113,7 @@ describe('architecture: imports of runner/ and stages/', function () {
     expectNone(await violations((r) => r.startsWith('runner/public')), 'imports of the engine from runner/public/');
   });
 
-  it('stages/ import nothing of the engine but runner/public/ (pipeline-dag/stage)', async () => {
+  it('stages/ import nothing of the engine but its public entry points (pipeline-dag/stage, /command, /report)', async () => {
     expectNone(await violations((r) => r.startsWith('stages')), 'imports of engine internals from stages/');
   });
 });

@@ -4,7 +4,8 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { WORKFLOW_PATH, generateWorkflow, runCi } from '../../runner/ci/generate.js';
+import { runCi } from '../../runner/ci/check.js';
+import { WORKFLOW_PATH, generateWorkflow } from '../../runner/ci/generate.js';
 import { configFromYaml } from './build-config.js';
 
 const YAML = `version: 1

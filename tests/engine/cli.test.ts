@@ -26,8 +26,34 @@ describe('engine: dag and metrics', function () {
     return r.stdout;
   };
 
-  it('dag --format ascii (the default): run order, indented by depth, gates marked', async () => {
-    const ascii = ['prepare', '  └─ fit  ← prepare', 'side', '    └─ report [gate]  ← fit, side', '      └─ score  ← report', ''].join('\n');
+  it('dag --format ascii (the default): boxes and lines, fan-in drawn as lines meeting, gates marked', async () => {
+    const ascii = [
+      '+---------+',
+      '| prepare |',
+      '+---------+',
+      '      *',
+      '      *',
+      '      *',
+      '      *',
+      '  +-----+   +------+',
+      '  | fit |   | side |',
+      '  +-----+   +------+',
+      '      *         *',
+      '      *         *',
+      '      *         *',
+      '       **     **',
+      '  +---------------+',
+      '  | report [gate] |',
+      '  +---------------+',
+      '           *',
+      '           *',
+      '           *',
+      '           *',
+      '      +-------+',
+      '      | score |',
+      '      +-------+',
+      '',
+    ].join('\n');
     expect(await out('dag', '--format', 'ascii')).to.equal(ascii);
     expect(await out('dag')).to.equal(ascii);
   });
@@ -85,7 +111,7 @@ describe('engine: dag and metrics', function () {
   });
 
   it('metrics before any run, then as a table and as JSON (numbers only, flattened keys)', async () => {
-    expect(await out('metrics')).to.equal('no metrics yet: declare `metrics:` files and run the pipeline\n');
+    expect(await out('metrics')).to.equal('metrics files missing: build/metrics.json (stage `score`); `pipeline run score` writes them\n');
     expect((await ws.run(['run'])).exitCode).to.equal(0);
     expect(await out('metrics')).to.equal(
       ['file                metric  value', 'build/metrics.json  rmse      0.5', 'build/metrics.json  fit.r2    0.8', 'build/metrics.json  fit.n       3', ''].join('\n'),
@@ -160,7 +186,7 @@ describe('engine: command line', function () {
   });
 
   it('an unknown command or option: exit 2', async () => {
-    await usage(['runn'], 'error: unknown command `runn` (did you mean `run`?)\nhint: commands: run, status, dag, metrics, validate, gc, schema, ci, cache, fingerprint\n');
+    await usage(['runn'], 'error: unknown command `runn` (did you mean `run`?)\nhint: commands: init, run, status, dag, metrics, validate, gc, schema, ci, cache, fingerprint, push, pull\n');
     await usage(['run', '--bogus'], "error: unknown option '--bogus'\n(run `pipeline help` for usage)\n");
     await usage(['dag', '--format', 'png'], /^error: option '--format <format>' argument 'png' is invalid\. Allowed choices are ascii, mermaid, dot, json\.\n/);
   });
@@ -173,7 +199,7 @@ describe('engine: command line', function () {
       expect(r.json.stages.map((s: { name: string }) => s.name)).to.deep.equal(['prepare', 'fit', 'side', 'report']);
       const v = await here.run(['--config', ws.path('pipeline.yaml'), 'validate']);
       expect(v.exitCode, v.stderr).to.equal(0);
-      expect(v.stdout).to.equal(`${ws.path('pipeline.yaml')}: valid, 4 stages (prepare → fit → side → report)\n`);
+      expect(v.stdout).to.equal(`${ws.path('pipeline.yaml')}: valid, 4 stages (prepare, side → fit → report)\n`);
     } finally {
       here.cleanup();
     }

@@ -98,7 +98,7 @@ stages:
     cmd: node stage.js build/slow.txt
     deps: [stage.js]
     outs: [build/slow.txt]
-    params: {value: slow, sleep: 0}
+    params: {value: slow, hold: ''}
   after_bad:
     cmd: node stage.js build/after.txt build/bad.txt
     needs: [bad]
@@ -127,14 +127,20 @@ describe('engine: a failing stage', function () {
   it('exit 1, downstream blocked, running branches finish, nothing new starts; previous outs restored', async () => {
     const before = ws.snapshot('build');
     const n = started(ws).length;
-    const r = await ws.run(['run', '--json', '--jobs', '2', '--set', 'bad.fail=boom', '--set', 'slow.sleep=1000', '--set', 'indep.value=two']);
+    // slow is held until the runner has reported bad's failure: it is still running then, whatever the machine's speed.
+    const child = ws.spawn(['run', '--json', '--jobs', '2', '--set', 'bad.fail=boom', '--set', 'slow.hold=go', '--set', 'indep.value=two']);
+    let progress = '';
+    child.stderr?.on('data', (d: Buffer) => (progress += d.toString()));
+    await waitFor(() => /^bad +failed/m.test(progress), 60_000, 'the runner to report the failure of `bad`');
+    ws.write('go', '');
+    const r = toResult(await child);
     expect(r.exitCode).to.equal(1);
     expect(r.json).to.include({ ok: false, exitCode: 1 });
     expect(statuses(r.json)).to.deep.equal({ bad: 'failed', slow: 'ran', after_bad: 'blocked', indep: 'blocked' });
     expect(reasons(r.json).bad).to.equal('boom');
     expect(outcomes(r.json)).to.deep.equal({ bad: 'failed:exit', slow: 'ran', after_bad: 'blocked', indep: 'blocked' });
     expect(reasonFields(r.json)).to.deep.include({
-      slow: [{ code: 'param-changed', name: 'sleep', from: 0, to: 1000 }],
+      slow: [{ code: 'param-changed', name: 'hold', from: '', to: 'go' }],
       after_bad: [{ code: 'blocked-by', stage: 'bad', gate: false }],
       indep: [{ code: 'not-started', failed: 'bad' }],
     });
@@ -193,7 +199,7 @@ stages:
     cmd: node stage.js build/r.txt data/in.txt
     deps: [stage.js, data/in.txt]
     outs: [build/r.txt]
-    params: {sleep: 1000}
+    params: {hold: go}
 `,
       files: { 'stage.js': STAGE_SCRIPT, 'data/in.txt': 'old\n' },
     });
@@ -204,6 +210,7 @@ stages:
     const child = ws.spawn(['run', '--json']);
     await waitFor(() => started(ws).length > 0, 20_000, 'the stage to start');
     ws.write('data/in.txt', 'new content\n');
+    ws.write('go', '');
     const r = toResult(await child);
     expect(r.exitCode).to.equal(1);
     expect(statuses(r.json)).to.deep.equal({ reader: 'failed' });

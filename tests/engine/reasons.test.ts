@@ -33,6 +33,8 @@ const SENTENCES: Record<ReasonCode, [Reason, string]> = {
   'up-to-date': [{ code: 'up-to-date' }, 'up to date'],
   'seen-before': [{ code: 'seen-before' }, 'same inputs seen before, outputs already in place'],
   restorable: [{ code: 'restorable', from: 'run-cache' }, 'restorable from the run-cache'],
+  'record-refused': [{ code: 'record-refused', from: 'lock', message: 'pipeline.lock lists `x`, which is not an out' }, 'pipeline.lock lists `x`, which is not an out'],
+  'restore-refused': [{ code: 'restore-refused', path: 'build/d', message: 'manifest entry `../x` leaves the out' }, 'out `build/d` could not be restored: manifest entry `../x` leaves the out'],
   'upstream-will-run': [{ code: 'upstream-will-run', stages: ['fit'] }, 'upstream `fit` will run; runs if its outs change'],
   'upstream-has-no-outs': [{ code: 'upstream-has-no-outs', stage: 'prepare' }, 'upstream `prepare` has no outs yet'],
   'fingerprint-format-changed': [{ code: 'fingerprint-format-changed' }, 'fingerprint format changed'],

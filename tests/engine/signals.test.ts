@@ -17,7 +17,7 @@ stages:
     needs: [first]
     deps: [stage.js]
     outs: [build/slow.txt]
-    params: {value: two, sleep: 1500}
+    params: {value: two, hold: go}
   last:
     cmd: node stage.js build/last.txt build/slow.txt
     needs: [slow]
@@ -37,7 +37,10 @@ describe('engine: interrupted runs', function () {
   after(() => spaces.forEach((w) => w.cleanup()));
 
   it('SIGKILL of the runner and its stages mid-stage, then a plain run: only the interrupted part executes, same outputs', async () => {
+    // The slow stage waits for the file `go`: the reference run has it from the start; the killed run gets it only
+    // after the kill, so the kill lands mid-stage however slowly the machine runs.
     const reference = make();
+    reference.write('go', '');
     expect((await reference.run(['run'])).exitCode).to.equal(0);
 
     const ws = make();
@@ -49,6 +52,7 @@ describe('engine: interrupted runs', function () {
     const stagePid = pidsOf(ws, 'slow')[0];
     await waitFor(() => !alive(stagePid), 5_000, 'the killed stage to be gone');
     expect(ws.exists('build/last.txt')).to.equal(false);
+    ws.write('go', '');
 
     // --no-wait: the lock of the killed run must be free already.
     const r = await ws.run(['run', '--json', '--no-wait']);
@@ -68,7 +72,8 @@ describe('engine: interrupted runs', function () {
 
   it('SIGINT: running stages are stopped, exit 130, previous outputs kept; the next run completes', async () => {
     const ws = make();
-    expect((await ws.run(['run', '--set', 'slow.sleep=0'])).exitCode).to.equal(0);
+    ws.write('go-now', '');
+    expect((await ws.run(['run', '--set', 'slow.hold=go-now'])).exitCode).to.equal(0);
     const before = ws.snapshot('build');
     const child = ws.spawn(['run', '--json']);
     await waitFor(() => pidsOf(ws, 'slow').length > 1, 20_000, 'the slow stage to start');
@@ -85,6 +90,7 @@ describe('engine: interrupted runs', function () {
     expect(alive(stagePid), 'the stage process was stopped').to.equal(false);
     expect(ws.snapshot('build')).to.deep.equal(before);
 
+    ws.write('go', '');
     const next = await ws.run(['run', '--json']);
     expect(next.exitCode, next.stderr).to.equal(0);
     expect(statuses(next.json)).to.deep.equal({ first: 'cached', slow: 'ran', last: 'cached' });

@@ -13,11 +13,11 @@ stages:
   one:
     cmd: node stage.js build/one.txt
     outs: [build/one.txt]
-    params: {value: 1, sleep: 1000}
+    params: {value: 1, await: ''}
   two:
     cmd: node stage.js build/two.txt
     outs: [build/two.txt]
-    params: {value: 2, sleep: 1000}
+    params: {value: 2, await: ''}
   both:
     cmd: node stage.js build/both.txt build/one.txt build/two.txt
     needs: [one, two]
@@ -28,8 +28,8 @@ stages:
   });
   after(() => ws.cleanup());
 
-  it('--jobs 2: two independent sleeping stages run at the same time; their downstream after both', async () => {
-    const r = await ws.run(['run', '--jobs', '2']);
+  it('--jobs 2: two independent stages run at the same time (each waits for the other to start); their downstream after both', async () => {
+    const r = await ws.run(['run', '--jobs', '2', '--set', 'one.await=two', '--set', 'two.await=one']);
     expect(r.exitCode, r.stderr).to.equal(0);
     const t = intervals(ws);
     expect(overlap(t.one[0], t.two[0]), JSON.stringify(t)).to.equal(true);
@@ -47,9 +47,9 @@ stages:
   });
 });
 
-// A process the shell stage starts, which would outlive the shell and hold its output pipes for 20 s.
-const TREE_SCRIPT = `require('node:fs').writeFileSync('tree.pid', String(process.pid));
-setTimeout(() => require('node:fs').writeFileSync('build/late.txt', 'too late'), 20000);
+// A process the shell stage starts, which would outlive the shell and hold its output pipes for 20 s. The shell
+// records its pid first thing, well inside the stage's timeout even on a loaded machine.
+const TREE_SCRIPT = `setTimeout(() => require('node:fs').writeFileSync('build/late.txt', 'too late'), 20000);
 `;
 
 describe('engine: stage settings and environment', function () {
@@ -77,15 +77,15 @@ stages:
     outs: [build/sh.txt]
     params: {k: v}
   slow:
-    cmd: node stage.js build/slow.txt
+    cmd: echo "slow started $$" >> started.log; exec sleep 30
+    shell: true
     outs: [build/slow.txt]
-    timeout: 0.5
-    params: {sleep: 10000}
+    timeout: 2
   tree:
-    cmd: node tree.js; echo never > build/tree.txt
+    cmd: node tree.js & echo $! > tree.pid; wait; echo never > build/tree.txt
     shell: true
     outs: [build/tree.txt]
-    timeout: 0.5
+    timeout: 2
 `;
   before(() => {
     ws = makeWorkspace({ yaml: yaml('hello'), files: { 'stage.js': STAGE_SCRIPT, 'build/.keep': '', 'tree.js': TREE_SCRIPT } });
@@ -99,7 +99,7 @@ stages:
     expect(r.exitCode).to.equal(1);
     first = r.json;
     expect(statuses(r.json).slow).to.equal('failed');
-    expect(causeOf(r.json, 'slow')).to.deep.equal({ kind: 'timeout', timeoutMs: 500 });
+    expect(causeOf(r.json, 'slow')).to.deep.equal({ kind: 'timeout', timeoutMs: 2000 });
     expect(ws.exists('build/slow.txt')).to.equal(false);
     const pids = pidsOf(ws, 'slow');
     expect(pids).to.have.length(1);
@@ -109,7 +109,7 @@ stages:
 
   it('a timeout stops the whole process tree of a shell stage, not only the shell', async () => {
     expect(statuses(first).tree).to.equal('failed');
-    expect(reasons(first).tree).to.equal('timed out after 0.5s');
+    expect(reasons(first).tree).to.equal('timed out after 2.0s');
     const pid = Number(ws.read('tree.pid'));
     await waitFor(() => !alive(pid), 5_000, 'the shell stage\'s child to be stopped');
     expect(ws.exists('build/tree.txt')).to.equal(false);

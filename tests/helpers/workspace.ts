@@ -307,7 +307,9 @@ export async function waitFor(predicate: () => boolean, timeoutMs = 20_000, what
  *
  * Writes OUT as the param `value` (from PIPELINE_PARAMS, '' when unset) followed by the bytes of every IN, so
  * params other than `value` change the fingerprint but not the output (early cutoff). Params: `sleep` (ms,
- * before writing), `fail` (exit 1 after writing half of OUT, with `fail` as the last stderr line). Appends
+ * before writing), `hold` (a file: wait until it exists before writing, so a test decides when the stage ends),
+ * `await` (a stage name: wait until that stage has started, so two stages provably run at once), `fail` (exit 1
+ * after writing half of OUT, with `fail` as the last stderr line). Appends
  * `STAGE START END` (ms timestamps) to `runs.log` in the workspace once it finished writing, and
  * `STAGE started PID` to `started.log` when it starts.
  */
@@ -321,6 +323,9 @@ const [out, ...ins] = process.argv.slice(2);
 let text = params.value === undefined ? '' : String(params.value) + '\\n';
 for (const f of ins) text += fs.readFileSync(f, 'utf8');
 if (params.sleep) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Number(params.sleep));
+const until = (cond) => { while (!cond()) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20); };
+if (params.hold) until(() => fs.existsSync(params.hold));
+if (params.await) until(() => fs.readFileSync('started.log', 'utf8').split('\\n').some((l) => l.startsWith(params.await + ' started ')));
 fs.mkdirSync(path.dirname(out), { recursive: true });
 if (params.fail) {
   fs.writeFileSync(out, text.slice(0, Math.floor(text.length / 2)) + 'HALF-WRITTEN');

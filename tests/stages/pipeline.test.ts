@@ -115,7 +115,7 @@ describe('the California-housing stages on the real data', function () {
     expect([models.float, models['minmax-8'], models['minmax-16'], models['pow2-8'], models['pow2-16']].map((m) => m.size_bytes)).to.deep.equal([72, 32, 40, 36, 44]);
   });
 
-  it('compare: Markdown table, per-row predictions CSV and SVG plots; the table is printed', () => {
+  it('compare: Markdown table, per-row predictions CSV and the plots as vega-lite specs; the table is printed', () => {
     const md = readFileSync(path.join(ws, 'build/compare/compare.md'), 'utf8');
     expect(md).to.contain('| model | R² | ΔR² | MSE | MAE | MAPE | max \\|Δpred\\| | mean \\|Δpred\\| | bytes |');
     expect(md).to.match(/\| minmax-8 \| 0\.2990 \| -0\.2768 \|/);
@@ -125,8 +125,13 @@ describe('the California-housing stages on the real data', function () {
     expect(csv.length).to.equal(4129);
     expect(Number(csv[1].split(',')[1])).to.be.closeTo(ref.linear_regression.test_pred_first10[0], 1e-12);
     const plots = readdirSync(path.join(ws, 'build/compare/plots')).sort();
-    expect(plots).to.include.members(['error-distribution.svg', 'predicted-vs-actual.svg']);
-    for (const p of plots) expect(readFileSync(path.join(ws, 'build/compare/plots', p), 'utf8')).to.match(/^<svg/);
+    expect(plots).to.deep.equal(['error-distribution.vl.json', 'predicted-vs-actual.vl.json']);
+    for (const p of plots) {
+      const spec = JSON.parse(readFileSync(path.join(ws, 'build/compare/plots', p), 'utf8'));
+      expect(spec.$schema).to.match(/vega-lite/);
+      const values = spec.data?.values ?? spec.layer[0].data.values;
+      expect(values.length).to.be.at.least(csv.length - 1);
+    }
     expect(logs.compare.info.join('\n')).to.match(/minmax-8 +0\.2990 +-0\.2768/);
   });
 

@@ -8,6 +8,7 @@ import predictCommand from '../../stages/predict-cli.js';
 import { parseCsvRows, parseJsonRows } from '../../stages/lib/rows.js';
 import { ref } from './reference.js';
 import { runPipeline } from './run.js';
+import { repoRoot } from '../helpers/workspace.js';
 
 interface Result {
   code: number;
@@ -58,10 +59,63 @@ describe('pipeline predict (command function)', function () {
 
   it('takes columns by name in any order, ignores extra columns, accepts CRLF and quoted names', async () => {
     const cols = [...F].reverse();
-    const text = `id,${cols.map((c) => `"${c}"`).join(',')}\r\n7,${[...row0].reverse().join(',')}\r\n`;
+    const text = `extra,${cols.map((c) => `"${c}"`).join(',')}\r\n7,${[...row0].reverse().join(',')}\r\n`;
     const r = await run(ws, ['--input', '-'], text);
     expect(r.code).to.equal(0);
+    expect(r.stdout.split('\n')[0]).to.equal('row,prediction');
     expect(Number(r.stdout.split('\n')[1].split(',')[1])).to.be.closeTo(ref.linear_regression.test_pred_first10[0], 1e-12);
+  });
+
+  it('keeps the `id` column in the output (CSV and JSON); --id-column names another one', async () => {
+    const text = `${['id', ...F].join(',')}\nhouse-7,${row0.join(',')}\nhouse-8,${row1.join(',')}\n`;
+    const r = await run(ws, ['--input', '-'], text);
+    expect(r.code, r.stderr).to.equal(0);
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines[0]).to.equal('row,id,prediction');
+    expect(lines[1]).to.match(/^1,house-7,/);
+    expect(Number(lines[1].split(',')[2])).to.be.closeTo(ref.linear_regression.test_pred_first10[0], 1e-12);
+    const json = await run(ws, ['--input', '-', '--format', 'json', '--id-column', 'house'], JSON.stringify([{ house: 12, ...Object.fromEntries(F.map((f, j) => [f, row1[j]])) }]));
+    expect(json.code, json.stderr).to.equal(0);
+    const [only] = JSON.parse(json.stdout) as { row: number; house: number; prediction: number }[];
+    expect(only.row).to.equal(1);
+    expect(only.house).to.equal(12);
+    expect(only.prediction).to.be.closeTo(ref.linear_regression.test_pred_first10[1], 1e-12);
+    // An identifier with a comma or a quote is quoted in CSV output.
+    const quoted = await run(ws, ['--input', '-'], JSON.stringify([{ id: 'a,"b"', ...Object.fromEntries(F.map((f, j) => [f, row1[j]])) }]));
+    expect(quoted.stdout.split('\n')[1]).to.match(/^1,"a,""b""",\d/);
+  });
+
+  it('--id-column naming a column the rows lack: exit 2 with a suggestion', async () => {
+    const r = await run(ws, ['--input', '-', '--id-column', 'houseid'], `${['house_id', ...F].join(',')}\nx,${row0.join(',')}\n`);
+    expect(r.code).to.equal(2);
+    expect(r.stdout).to.equal('');
+    expect(r.stderr).to.match(/^error: <stdin>:1: --id-column houseid: the rows have no column houseid \(did you mean `house_id`\?\); columns: house_id, MedInc/);
+  });
+
+  it('warns on stderr about values far outside the training range, and still predicts', async () => {
+    const far = [...row0];
+    far[F.indexOf('Population')] = 400000;
+    far[F.indexOf('Latitude')] = 60;
+    const r = await run(ws, ['--input', '-'], `${['id', ...F].join(',')}\nok,${row0.join(',')}\nodd,${far.join(',')}\n`);
+    expect(r.code).to.equal(0);
+    expect(r.stdout.trimEnd().split('\n')).to.have.length(3);
+    expect(r.stderr).to.match(/^warning: <stdin>: 1 of 2 rows have values far outside the training range \(beyond its min or max by more than 10% of its width\); their predictions are extrapolations:\n/);
+    expect(r.stderr).to.match(/\n {2}row 2 \(id odd\): Population 400000 \(trained on 3 to 35682\)\n/);
+    expect(r.stderr).to.match(/\n {2}row 2 \(id odd\): Latitude 60 \(trained on 32\.5\d* to 41\.95\)\n$/);
+    // Slightly outside (within 10% of the width) is no warning.
+    const near = [...row0];
+    near[F.indexOf('HouseAge')] = 53;
+    expect((await run(ws, ['--input', '-'], csv([near]))).stderr).to.equal('');
+  });
+
+  it('scores examples/rows.csv (the README’s example) with its ids and no warning', async () => {
+    const r = await run(ws, ['--input', path.join(repoRoot, 'examples/rows.csv')]);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stderr).to.equal('');
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines[0]).to.equal('row,id,prediction');
+    expect(lines.slice(1).map((l) => l.split(',')[1])).to.deep.equal(['berkeley-1', 'berkeley-2', 'oakland-1', 'los-angeles-1', 'san-diego-1']);
+    for (const l of lines.slice(1)) expect(Number(l.split(',')[2])).to.be.within(0, 6);
   });
 
   it('scores JSON from stdin with the 8-bit pow2 model and writes JSON', async () => {

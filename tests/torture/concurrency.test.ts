@@ -37,6 +37,19 @@ function overlaps(list: Interval[]): string[] {
   return found;
 }
 
+/** Poll for an event, as long as the test's own timeout allows. */
+async function until(cond: () => boolean, what: string): Promise<void> {
+  while (!cond()) await new Promise((r) => setTimeout(r, 10));
+  expect(cond(), what).to.equal(true);
+}
+
+/** A `run --json` result with each stage's status by name. */
+function withStatuses<T extends { stdout: string }>(r: T) {
+  const last = r.stdout.trim().split('\n').at(-1) ?? '';
+  const parsed = JSON.parse(last) as { stages: { name: string; status: string }[] };
+  return { ...r, statuses: Object.fromEntries(parsed.stages.map((s) => [s.name, s.status])) };
+}
+
 describe('torture: concurrent runs in one workspace', function () {
   let reference: Map<string, string>;
 
@@ -58,7 +71,26 @@ describe('torture: concurrent runs in one workspace', function () {
   }
 
   it('4 runs of an empty workspace: all exit 0, each stage executes once, one at a time', async function () {
-    const { ws, runs, intervals: iv } = await together([]);
+    // The first run's stage a is held until the three others have said they wait: all four overlap, however
+    // slowly the processes start.
+    const marks = tempDir('conc-hold');
+    const hold = { started: path.join(marks, 'started'), go: path.join(marks, 'go') };
+    const log = path.join(tempDir('conc-iv'), 'intervals.txt');
+    const ws = workspace('conc', chainPipeline(log, hold));
+    const first = startCli(ws, ['run', '--json']);
+    await until(() => existsSync(hold.started), 'the first run to start stage a');
+    const others = [0, 1, 2].map(() => {
+      const started = startCli(ws, ['run', '--json']);
+      const said = { waiting: false };
+      started.child.stderr!.on('data', (d: Buffer) => {
+        if (d.toString().includes('waiting for another run of this workspace')) said.waiting = true;
+      });
+      return { ...started, said };
+    });
+    await until(() => others.every((o) => o.said.waiting), 'the three other runs to say they wait');
+    writeFileSync(hold.go, '');
+    const runs = (await Promise.all([first.done, ...others.map((o) => o.done)])).map(withStatuses);
+    const iv = intervals(log);
     for (const r of runs) expect(r.exitCode, r.stdout + r.stderr).to.equal(0);
     expect(iv.map((i) => i.stage).sort()).to.deep.equal(['a', 'b', 'c']);
     expect(overlaps(iv)).to.deep.equal([]);
@@ -66,7 +98,7 @@ describe('torture: concurrent runs in one workspace', function () {
     expect(ran.sort()).to.deep.equal(['a', 'b', 'c']);
     // The three that waited found everything done.
     expect(runs.filter((r) => Object.values(r.statuses).every((s) => s === 'cached'))).to.have.length(3);
-    expect(runs.filter((r) => r.stderr.includes('waiting for another run of this workspace'))).to.have.length.at.least(1);
+    expect(runs.filter((r) => r.stderr.includes('waiting for another run of this workspace'))).to.have.length(3);
     expect(filesUnder(ws, 'build')).to.deep.equal(reference);
     expect(recordedOutsProblems(ws)).to.deep.equal([]);
   });

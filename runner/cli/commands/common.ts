@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { loadConfig } from '../../config/load.js';
 import { applyOverrides, parseSetArg } from '../../config/overrides.js';
-import type { GlobalOptions } from '../main.js';
+import type { GlobalOptions } from '../options.js';
 import type { PipelineConfig } from '../../config/types.js';
 
 /**

@@ -1,13 +1,13 @@
 // Read-only commands: dag, metrics, validate, fingerprint.
-import type { GlobalOptions } from '../main.js';
-import { renderDag, type DagFormat } from '../../graph/draw.js';
+import type { GlobalOptions } from '../options.js';
+import { layerSummary, renderDag, type DagFormat } from '../../graph/draw.js';
 import { missingDep, missingDepError } from '../../plan/selection.js';
 import { openEngine } from '../../plan/engine.js';
 import { ConfigError, ExitCode, UsageError } from '../../core/errors.js';
 import type { ValidationReport } from '../../core/diagnostic.js';
 import { StageGraph } from '../../graph/graph.js';
 import { readHistory } from '../../report/history.js';
-import { collectMetrics, diffMetrics, sameMetrics, type MetricsSnapshot } from '../../report/metrics.js';
+import { diffMetrics, noMetricsMessage, readMetrics, sameMetrics, type MetricsSnapshot } from '../../report/metrics.js';
 import { configFor } from './common.js';
 
 export async function dagCommand(globals: GlobalOptions, flags: { format: DagFormat }): Promise<number> {
@@ -31,7 +31,7 @@ export async function validateCommand(globals: GlobalOptions, flags: { json?: bo
   }
   const config = await configFor(globals);
   const graph = new StageGraph(config);
-  process.stdout.write(`${config.file}: valid, ${graph.order.length} stages (${graph.order.join(' → ')})\n`);
+  process.stdout.write(`${config.file}: valid, ${graph.order.length} stages (${layerSummary(graph)})\n`);
   return 0;
 }
 
@@ -63,15 +63,19 @@ function fmt(v: number | undefined): string {
 
 export async function metricsCommand(globals: GlobalOptions, flags: { json?: boolean; diff?: boolean; all?: boolean }): Promise<number> {
   const engine = openEngine(await configFor(globals));
-  const current = collectMetrics(engine);
+  const read = readMetrics(engine);
+  const current = read.snapshot;
   if (!flags.diff) {
     if (flags.json) {
       process.stdout.write(`${JSON.stringify(current, null, 2)}\n`);
       return 0;
     }
     const rows = Object.entries(current).flatMap(([file, values]) => Object.entries(values).map(([k, v]) => [file, k, fmt(v)]));
-    if (rows.length === 0) process.stdout.write('no metrics yet: declare `metrics:` files and run the pipeline\n');
-    else printTable(['file', 'metric', 'value'], rows);
+    if (rows.length === 0) process.stdout.write(`${noMetricsMessage(engine, read)}\n`);
+    else {
+      printTable(['file', 'metric', 'value'], rows);
+      if (read.missing.length + read.unreadable.length > 0) process.stderr.write(`${noMetricsMessage(engine, read)}\n`);
+    }
     return 0;
   }
   // The baseline: the newest recorded run whose metrics differ from the current ones.

@@ -1,7 +1,7 @@
 // `pipeline run`: take the workspace lock and run the plan; the terminal, `--json`, last-run.json and the history
 // are listeners on the run's events.
 import os from 'node:os';
-import type { GlobalOptions } from '../main.js';
+import type { GlobalOptions } from '../options.js';
 import { openEngine } from '../../plan/engine.js';
 import { ExitCode, UsageError } from '../../core/errors.js';
 import type { Selection } from '../../graph/graph.js';
@@ -14,6 +14,8 @@ import { acquireRunLock } from '../../exec/run-lock.js';
 import { runPipeline } from '../../exec/scheduler.js';
 import { localExecutor, type Executor, type ExecutorName } from '../../exec/executor.js';
 import { configFor } from './common.js';
+import { Cache, defaultCacheDir } from '../../store/cache.js';
+import { openLease } from '../../store/uses.js';
 
 export interface RunFlags {
   force?: boolean;
@@ -64,6 +66,7 @@ export async function runCommand(globals: GlobalOptions, names: string[], flags:
     command: `pipeline run ${names.join(' ')}`.trim(),
     onWait: (h) => process.stderr.write(`waiting for another run of this workspace to finish (pid ${h.pid}, started ${h.started})…\n`),
   });
+  const lease = openLease(new Cache(defaultCacheDir(config.root)), config.root);
   const controller = new AbortController();
   let executor: Executor = localExecutor;
   let interrupts = 0;
@@ -113,6 +116,7 @@ export async function runCommand(globals: GlobalOptions, names: string[], flags:
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    lease.release();
     lock.release();
   }
 }

@@ -1,5 +1,5 @@
 // `pipeline status`: each stage fresh or stale, with every reason. Reads only (the stat cache aside).
-import type { GlobalOptions } from '../main.js';
+import type { GlobalOptions } from '../options.js';
 import { openEngine } from '../../plan/engine.js';
 import { preview } from '../../plan/preview.js';
 import { formatReasons } from '../../plan/reasons.js';
@@ -8,15 +8,17 @@ import { SCHEMA_VERSION, reasonsJson } from '../../report/json.js';
 import { styleText } from 'node:util';
 import { configFor } from './common.js';
 
-export async function statusCommand(globals: GlobalOptions, names: string[], flags: { json?: boolean; set: string[] }): Promise<number> {
+export async function statusCommand(globals: GlobalOptions, names: string[], flags: { json?: boolean; set: string[]; exitCode?: boolean }): Promise<number> {
   const engine = openEngine(await configFor(globals, flags.set));
   const plan = await preview(engine, { names, mode: 'needs', force: false });
   const shown = names.length > 0 ? plan.filter((p) => names.includes(p.name)) : plan;
   engine.stats.save();
+  // --exit-code: 1 when anything shown is stale, for scripts and CI.
+  const exit = flags.exitCode && shown.some((p) => p.state === 'stale') ? 1 : 0;
   if (flags.json) {
     const stages = shown.map(({ name, state, reasons }) => ({ name, state, reasons: reasonsJson(reasons) }));
     process.stdout.write(`${JSON.stringify({ schemaVersion: SCHEMA_VERSION, stages })}\n`);
-    return 0;
+    return exit;
   }
   const color = useColor(process.stdout);
   const width = Math.max(8, ...shown.map((p) => p.name.length));
@@ -27,5 +29,5 @@ export async function statusCommand(globals: GlobalOptions, names: string[], fla
   }
   const stale = shown.filter((p) => p.state === 'stale').length;
   process.stdout.write(stale === 0 ? 'everything is up to date\n' : `${stale} of ${shown.length} stages stale; \`pipeline run\` brings them up to date\n`);
-  return 0;
+  return exit;
 }

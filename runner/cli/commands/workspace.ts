@@ -1,6 +1,6 @@
 // Commands a workspace adds (`commands:` in pipeline.yaml): `pipeline NAME args…` bundles the module like a
 // stage's and calls its default export in this process with argv and the standard streams.
-import type { GlobalOptions } from '../main.js';
+import type { GlobalOptions } from '../options.js';
 import type { CommandFunction } from '../../public/command.js';
 import { openEngine } from '../../plan/engine.js';
 import { UsageError, suggestion } from '../../core/errors.js';

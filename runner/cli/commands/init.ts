@@ -1,0 +1,57 @@
+// `pipeline init`: a commented starter pipeline in the current folder (one `cmd:` stage, one `module:` stage and
+// the module it runs), with `.pipeline/` and the outs added to .gitignore. It never overwrites a file.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse } from 'yaml';
+import type { GlobalOptions } from '../options.js';
+import { ExitCode, UsageError } from '../../core/errors.js';
+import { STARTER_CONFIG, STARTER_MODULE, STARTER_MODULE_PATH } from './init-template.js';
+
+const CONFIG_NAMES = ['pipeline.yaml', 'pipeline.yml'];
+
+/** The lines .gitignore needs: the engine's state folder and every out of the starter stages. */
+function ignoreLines(): string[] {
+  const config = parse(STARTER_CONFIG) as { stages: Record<string, { outs?: string[] }> };
+  return ['.pipeline/', ...Object.values(config.stages).flatMap((s) => (s.outs ?? []).map((o) => `/${o}`))];
+}
+
+/** Appends the missing lines to .gitignore (created when absent); returns the lines added. */
+function updateGitignore(dir: string, wanted: string[]): string[] {
+  const file = path.join(dir, '.gitignore');
+  const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  const present = new Set(text.split(/\r?\n/).map((l) => l.trim()));
+  // `/build/x` and `build/x` name the same file here; `.pipeline` and `.pipeline/` the same folder.
+  const has = (line: string) => present.has(line) || present.has(line.replace(/^\//, '')) || present.has(line.replace(/\/$/, ''));
+  const added = wanted.filter((l) => !has(l));
+  if (added.length > 0) {
+    const sep = text.length === 0 || text.endsWith('\n') ? '' : '\n';
+    writeFileSync(file, `${text}${sep}${added.join('\n')}\n`);
+  }
+  return added;
+}
+
+const rel = (f: string) => path.relative(process.cwd(), f) || '.';
+
+export async function initCommand(globals: GlobalOptions): Promise<number> {
+  const dir = path.resolve(globals.cwd);
+  if (!existsSync(dir)) throw new UsageError(`${dir} does not exist`, 'create the folder first, or pass an existing one to -C');
+  const configFile = path.resolve(dir, globals.config ?? 'pipeline.yaml');
+  const existing = [...new Set([configFile, ...CONFIG_NAMES.map((n) => path.join(dir, n))])].find((f) => existsSync(f));
+  if (existing) {
+    throw new UsageError(`${rel(existing)} already exists; \`pipeline init\` does not overwrite it`, 'edit it, or remove it to start over');
+  }
+  const moduleFile = path.join(dir, STARTER_MODULE_PATH);
+  if (existsSync(moduleFile)) {
+    throw new UsageError(`${rel(moduleFile)} already exists; \`pipeline init\` does not overwrite it`, 'move it away, or write pipeline.yaml yourself');
+  }
+  writeFileSync(configFile, STARTER_CONFIG, { flag: 'wx' });
+  mkdirSync(path.dirname(moduleFile), { recursive: true });
+  writeFileSync(moduleFile, STARTER_MODULE, { flag: 'wx' });
+  const added = updateGitignore(dir, ignoreLines());
+  process.stdout.write(
+    `wrote ${rel(configFile)} (stages \`greet\`, a cmd stage, and \`hello\`, a module stage) and ${rel(moduleFile)}\n` +
+      (added.length > 0 ? `added to .gitignore: ${added.join(' ')}\n` : '.gitignore already ignores .pipeline/ and the outs\n') +
+      'next: `npx pipeline run`, then `npx pipeline status`\n',
+  );
+  return ExitCode.ok;
+}

@@ -1,0 +1,106 @@
+// A remote on a shared filesystem: <root>/cas/ab/<sha256>, <root>/ac/ab/<fingerprint>. Writes go to a temp file
+// in <root>/tmp and are renamed into place, so a reader never sees half an object.
+import { randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { RemoteError, type Backend, type Namespace, type ProgressFn } from './backend.js';
+
+export class FolderBackend implements Backend {
+  constructor(readonly root: string) {}
+
+  describe(): string {
+    return this.root;
+  }
+
+  private file(ns: Namespace, key: string): string {
+    return path.join(this.root, ns, key.slice(0, 2), key);
+  }
+
+  private fail(err: unknown, action: string): never {
+    const e = err as NodeJS.ErrnoException;
+    throw new RemoteError(this.root, `${action} failed: ${e.code ?? ''} ${e.message}`.trim(), false, 'check that the folder exists and is writable');
+  }
+
+  private async present(): Promise<void> {
+    try {
+      if (!(await stat(this.root)).isDirectory()) throw new Error('not a folder');
+    } catch (err) {
+      throw new RemoteError(this.root, `not reachable (${(err as Error).message})`, false, 'create the folder, or mount the shared filesystem');
+    }
+  }
+
+  async has(ns: Namespace, key: string): Promise<boolean> {
+    await this.present();
+    try {
+      return (await stat(this.file(ns, key))).isFile();
+    } catch {
+      return false;
+    }
+  }
+
+  async download(ns: Namespace, key: string, file: string, onProgress?: ProgressFn): Promise<boolean> {
+    if (!(await this.has(ns, key))) return false;
+    const source = this.file(ns, key);
+    const total = (await stat(source)).size;
+    let done = 0;
+    const counter = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        done += chunk.length;
+        onProgress?.(done, total);
+        cb(null, chunk);
+      },
+    });
+    try {
+      await pipeline(createReadStream(source), counter, createWriteStream(file));
+    } catch (err) {
+      this.fail(err, `reading ${ns}/${key}`);
+    }
+    return true;
+  }
+
+  private async place(ns: Namespace, key: string, write: (tmp: string) => Promise<void>): Promise<void> {
+    await this.present();
+    const target = this.file(ns, key);
+    const tmpDir = path.join(this.root, 'tmp');
+    const tmp = path.join(tmpDir, `${key.slice(0, 16)}.${process.pid}.${randomBytes(4).toString('hex')}`);
+    try {
+      await mkdir(tmpDir, { recursive: true });
+      await mkdir(path.dirname(target), { recursive: true });
+      await write(tmp);
+      await rename(tmp, target);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      this.fail(err, `writing ${ns}/${key}`);
+    }
+  }
+
+  async upload(ns: Namespace, key: string, file: string, size: number, onProgress?: ProgressFn): Promise<void> {
+    await this.place(ns, key, async (tmp) => {
+      let done = 0;
+      const counter = new Transform({
+        transform(chunk: Buffer, _enc, cb) {
+          done += chunk.length;
+          onProgress?.(done, size);
+          cb(null, chunk);
+        },
+      });
+      await pipeline(createReadStream(file), counter, createWriteStream(tmp));
+    });
+  }
+
+  async getBytes(ns: Namespace, key: string): Promise<Buffer | undefined> {
+    if (!(await this.has(ns, key))) return undefined;
+    try {
+      return await readFile(this.file(ns, key));
+    } catch (err) {
+      this.fail(err, `reading ${ns}/${key}`);
+    }
+  }
+
+  async putBytes(ns: Namespace, key: string, data: Buffer): Promise<void> {
+    await this.place(ns, key, (tmp) => writeFile(tmp, data));
+  }
+}

@@ -1,0 +1,132 @@
+// `pipeline dag` as text draws fan-out and fan-in as lines leaving and meeting boxes (the real 7-stage DAG and a
+// diamond); `validate` lists the stages in layers; `metrics` reads JSON and YAML and names the files it misses.
+import { expect } from 'chai';
+import { execa } from 'execa';
+import { cliPath, makeWorkspace, repoRoot, type Workspace } from '../helpers/workspace.js';
+
+/** Row of the line `| name |` (or `| name [gate] |`) in a drawing, and its column. */
+function place(drawing: string, name: string): { row: number; col: number } {
+  const lines = drawing.split('\n');
+  const hits = lines.flatMap((l, row) => {
+    const col = l.search(new RegExp(`\\| ${name.replace(/[-.]/g, '\\$&')}( \\[gate\\])? \\|`));
+    return col >= 0 ? [{ row, col }] : [];
+  });
+  expect(hits, `the box of ${name}`).to.have.length(1);
+  return hits[0];
+}
+
+describe('cli: dag as text', function () {
+  it('the real pipeline: one box per stage in five layers, parallel stages side by side, implied needs listed', async () => {
+    const r = await execa(process.execPath, [cliPath, 'dag'], { cwd: repoRoot, env: { NO_COLOR: '1' }, reject: false });
+    expect(r.exitCode, String(r.stderr)).to.equal(0);
+    const text = String(r.stdout);
+    const [drawing, note] = text.split('\n\nalso needed, through the lines above:\n');
+    const at = Object.fromEntries(['load', 'train', 'gate', 'quantize-8', 'quantize-16', 'compare', 'predict'].map((n) => [n, place(drawing, n)]));
+    expect(at.load.row).to.be.lessThan(at.train.row);
+    expect(at.train.row).to.be.lessThan(at.gate.row);
+    expect(at.gate.row).to.be.lessThan(at['quantize-8'].row);
+    expect(at['quantize-8'].row).to.equal(at['quantize-16'].row);
+    expect(at['quantize-8'].row).to.be.lessThan(at.compare.row);
+    expect(at.compare.row).to.equal(at.predict.row);
+    expect(drawing).to.include('| gate [gate] |');
+    // Fan-out of gate: the row under its box holds two line ends; fan-in: the row above compare/predict four.
+    const lines = drawing.split('\n');
+    expect(lines[at.gate.row + 1].trim()).to.match(/^\+-+\+$/);
+    expect((lines[at.gate.row + 2].match(/\*+/g) ?? []).length).to.equal(2);
+    expect((lines[at.compare.row - 2].match(/\*+/g) ?? []).length).to.be.at.least(3);
+    expect(note.split('\n')).to.deep.equal([
+      '  gate ← load',
+      '  quantize-8 ← train, load',
+      '  quantize-16 ← train, load',
+      '  compare ← load, train',
+      '  predict ← load, train',
+    ]);
+    const v = await execa(process.execPath, [cliPath, 'validate'], { cwd: repoRoot, reject: false });
+    expect(String(v.stdout)).to.match(/: valid, 7 stages \(load → train → gate → quantize-8, quantize-16 → compare, predict\)\n?$/);
+  });
+
+  it('a diamond: two lines leave the top box and two meet at the bottom one; nothing listed as implied', async () => {
+    const ws = makeWorkspace({
+      yaml: 'version: 1\nstages:\n  a: {cmd: echo a}\n  b: {cmd: echo b, needs: [a]}\n  c: {cmd: echo c, needs: [a]}\n  d: {cmd: echo d, needs: [b, c], gate: true}\n',
+    });
+    try {
+      const r = await ws.run(['dag']);
+      expect(r.exitCode, r.stderr).to.equal(0);
+      expect(r.stdout).to.equal(
+        [
+          '    +---+',
+          '    | a |',
+          '    +---+',
+          '     *  *',
+          '    *    **',
+          '   *       *',
+          '   *       *',
+          '+---+   +---+',
+          '| c |   | b |',
+          '+---+   +---+',
+          '   *       *',
+          '   *       *',
+          '   *       *',
+          '    *    **',
+          ' +----------+',
+          ' | d [gate] |',
+          ' +----------+',
+          '',
+        ].join('\n'),
+      );
+      expect((await ws.run(['validate'])).stdout).to.match(/valid, 4 stages \(a → b, c → d\)\n$/);
+    } finally {
+      ws.cleanup();
+    }
+  });
+});
+
+const METRICS_YAML = `version: 1
+stages:
+  json:
+    cmd: [node, -e, "require('fs').writeFileSync('build/m.json', JSON.stringify({ r2: 0.5 }))"]
+    outs: [build/m.json]
+    metrics: [build/m.json]
+  yaml:
+    cmd: [node, -e, "require('fs').writeFileSync('build/m.yaml', 'loss: 0.25\\\\nsplit:\\\\n  test: 3\\\\nname: x\\\\n')"]
+    outs: [build/m.yaml]
+    metrics: [build/m.yaml]
+  late:
+    cmd: [node, -e, "require('fs').writeFileSync('build/late.yml', 'n: 7\\\\n')"]
+    needs: [json]
+    outs: [build/late.yml]
+    metrics: [build/late.yml]
+`;
+
+describe('cli: metrics files', function () {
+  let ws: Workspace;
+  before(() => {
+    ws = makeWorkspace({ yaml: METRICS_YAML });
+  });
+  after(() => ws.cleanup());
+
+  it('before any run: names every missing file and the run that writes them', async () => {
+    const r = await ws.run(['metrics']);
+    expect(r.exitCode).to.equal(0);
+    expect(r.stdout).to.equal('metrics files missing: build/m.json (stage `json`), build/m.yaml (stage `yaml`), build/late.yml (stage `late`); `pipeline run json yaml late` writes them\n');
+  });
+
+  it('JSON and YAML files are read alike; a file still missing is named on stderr below the table', async () => {
+    expect((await ws.run(['run', 'json', 'yaml'])).exitCode).to.equal(0);
+    const r = await ws.run(['metrics']);
+    expect(r.stdout).to.equal(['file          metric      value', 'build/m.json  r2            0.5', 'build/m.yaml  loss         0.25', 'build/m.yaml  split.test      3', ''].join('\n'));
+    expect(r.stderr).to.equal('metrics files missing: build/late.yml (stage `late`); `pipeline run late` writes them\n');
+    expect((await ws.run(['run'])).exitCode).to.equal(0);
+    const all = await ws.run(['metrics', '--json']);
+    expect(all.json).to.deep.equal({ 'build/m.json': { r2: 0.5 }, 'build/m.yaml': { loss: 0.25, 'split.test': 3 }, 'build/late.yml': { n: 7 } });
+    expect(all.stderr).to.equal('');
+  });
+
+  it('a metrics file that does not parse is named with the reason', async () => {
+    ws.write('build/m.json', '{ not json');
+    ws.remove('build/m.yaml');
+    ws.remove('build/late.yml');
+    const r = await ws.run(['metrics']);
+    expect(r.stdout).to.match(/^metrics files missing: build\/m\.yaml \(stage `yaml`\), build\/late\.yml \(stage `late`\); `pipeline run yaml late` writes them\nmetrics file build\/m\.json \(stage `json`\) is unreadable: .*JSON/);
+  });
+});
