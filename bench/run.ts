@@ -18,6 +18,7 @@ import { olsFigure } from './figures/ols.js';
 import { paramFigure } from './figures/param.js';
 import { profileFigure } from './figures/profile.js';
 import { syntheticFigures } from './figures/synthetic.js';
+import { slurmFigure, slurmUnavailable } from './figures/slurm.js';
 import { preparePeers } from './peers.js';
 import { loadAverage, machine, printFigures, printSummary, renderMarkdown } from './report.js';
 
@@ -25,6 +26,8 @@ interface Section {
   key: string;
   title: string;
   needsData?: boolean;
+  /** Why the figure cannot run here (a missing cluster), or undefined. */
+  unavailable?(ctx: BenchContext): string | undefined;
   /** Only in the full bench (no target to check with --quick). */
   full?: boolean;
   make(ctx: BenchContext): Figure[];
@@ -40,6 +43,13 @@ const SECTIONS: Section[] = [
   { key: 'ols', title: 'OLS fit on 2,000,000 × 8 synthetic rows', make: (c) => [olsFigure(c)] },
   { key: 'profile', title: "Where the cold run's time goes", needsData: true, full: true, make: (c) => [profileFigure(c)] },
   { key: 'cli', title: 'Starting the CLI', needsData: true, full: true, make: (c) => [cliFigure(c)] },
+  {
+    key: 'slurm',
+    title: 'Per-stage overhead under Slurm',
+    full: true,
+    unavailable: () => slurmUnavailable(),
+    make: (c) => [slurmFigure(c)],
+  },
 ];
 
 function main(): number {
@@ -54,7 +64,7 @@ function main(): number {
   });
   if (values.help) {
     process.stdout.write(
-      'usage: npm run bench [-- --quick] [--only noop,cold,param,chain,synthetic,big,ols,profile,cli] [--runs N]\n' +
+      'usage: npm run bench [-- --quick] [--only noop,cold,param,chain,synthetic,big,ols,profile,cli,slurm] [--runs N]\n' +
         '  full: every figure, peers installed when missing, writes bench/RESULTS.md\n' +
         '  --quick: smaller sizes and fewer runs, prints only; exit 1 when a figure is > 10× off its target\n' +
         '  --out FILE: write the Markdown there (also for a partial run) instead of bench/RESULTS.md\n',
@@ -89,6 +99,12 @@ function main(): number {
       if (s.needsData && !ctx.dataFile) {
         skipped.push(`${s.title}: the real data set is not at ${dataFile}`);
         log(`skipping ${s.title}: the real data set is not at ${dataFile}`);
+        continue;
+      }
+      const why = s.unavailable?.(ctx);
+      if (why) {
+        skipped.push(`${s.title}: ${why}`);
+        log(`skipping ${s.title}: ${why}`);
         continue;
       }
       const t0 = Date.now();

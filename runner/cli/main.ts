@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { BusyError, ConfigError, ExitCode, UsageError, suggestion } from '../core/errors.js';
 import { BUILTIN_COMMANDS } from '../config/schema.js';
 import { isCommandError } from '../public/command.js';
+import type { RunFlags } from './commands/run.js';
 import type { GlobalOptions } from './options.js';
 
 // commander is CommonJS: require() loads it a few ms faster than the ESM wrapper, on every command.
@@ -76,7 +77,7 @@ export async function main(argv: string[]): Promise<number> {
     )
     .exitOverride();
   const globals = (): GlobalOptions => {
-    const o = program.opts() as Partial<GlobalOptions>;
+    const o = program.opts<Partial<GlobalOptions>>();
     return { cwd: o.cwd ?? process.cwd(), config: o.config };
   };
 
@@ -103,7 +104,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('-v, --verbose', "replay the captured output of cached stages")
     .option('-q, --quiet', 'do not print the output of stages that ran')
     .option('--no-wait', 'fail with exit code 4 instead of waiting when another run holds the workspace')
-    .action(async (stages: string[], opts) => {
+    .addOption(new Option('--executor <name>', 'where stages run: local processes or one Slurm job each (default: `executor:` in pipeline.yaml, else local)').choices(['local', 'slurm']))
+    .action(async (stages: string[], opts: RunFlags) => {
       const { runCommand } = await import('./commands/run.js');
       code = await runCommand(globals(), stages, opts);
     });
@@ -115,7 +117,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('-s, --set <stage.key=value>', 'as with run: judge against overridden params', collect, [])
     .option('--json', 'print JSON')
     .option('--exit-code', 'exit 1 when any stage is stale (for scripts and CI)')
-    .action(async (stages: string[], opts) => {
+    .action(async (stages: string[], opts: Parameters<typeof import('./commands/status.js').statusCommand>[2]) => {
       const { statusCommand } = await import('./commands/status.js');
       code = await statusCommand(globals(), stages, opts);
     });
@@ -124,7 +126,7 @@ export async function main(argv: string[]): Promise<number> {
     .command('dag')
     .description('print the stage graph')
     .addOption(new Option('--format <format>', 'output format').choices(['ascii', 'mermaid', 'dot', 'json']).default('ascii'))
-    .action(async (opts) => {
+    .action(async (opts: Parameters<typeof import('./commands/info.js').dagCommand>[1]) => {
       const { dagCommand } = await import('./commands/info.js');
       code = await dagCommand(globals(), opts);
     });
@@ -135,7 +137,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--json', 'print JSON')
     .option('--diff', "compare with the metrics before the last change (changed values only)")
     .option('--all', 'with --diff: show unchanged values too')
-    .action(async (opts) => {
+    .action(async (opts: Parameters<typeof import('./commands/info.js').metricsCommand>[1]) => {
       const { metricsCommand } = await import('./commands/info.js');
       code = await metricsCommand(globals(), opts);
     });
@@ -163,7 +165,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--keep-runs <n>', "this workspace's last N runs whose outputs to keep", nonNegativeInt, 10)
     .option('--max-age <days>', 'keep what any workspace used within this many days (0: only what is referenced)', nonNegativeInt, 7)
     .option('-n, --dry-run', 'report what would be removed')
-    .action(async (opts) => {
+    .action(async (opts: Parameters<typeof import('./commands/maintenance.js').gcCommand>[1]) => {
       const { gcCommand } = await import('./commands/maintenance.js');
       code = await gcCommand(globals(), opts);
     });
@@ -174,7 +176,7 @@ export async function main(argv: string[]): Promise<number> {
     .description('re-hash every object and check every run record; exit 1 on any problem')
     .option('--repair', 'remove corrupt objects and dangling run records')
     .option('--json', 'print JSON')
-    .action(async (opts) => {
+    .action(async (opts: Parameters<typeof import('./commands/maintenance.js').verifyCommand>[1]) => {
       const { verifyCommand } = await import('./commands/maintenance.js');
       code = await verifyCommand(globals(), opts);
     });

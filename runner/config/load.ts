@@ -166,5 +166,5 @@ function buildConfig(src: Source, absFile: string, digest: string): PipelineConf
   const commands = buildCommands(ctx, raw.commands ?? {});
 
   if (out.size > 0) fail();
-  return finish(src, { file: absFile, root, version: 1, params: globalParams, stages, commands, ci: raw.ci ?? {}, digest });
+  return finish(src, { file: absFile, root, version: 1, ...(raw.executor ? { executor: raw.executor } : {}), params: globalParams, stages, commands, ci: raw.ci ?? {}, digest });
 }

@@ -56,10 +56,17 @@ export const EXPECTED: Record<string, string> = {
   timeout: 'seconds (a number > 0) or a duration like `30s`, `10m`, `1h`',
   cache: 'true or false',
   gate: 'true or false',
+  executor: '`local` (child processes on this machine) or `slurm` (one Slurm batch job per stage that runs)',
+  resources: 'a mapping of what a Slurm job asks for: `cpus`, `memory`, `time`, `partition`, `sbatch`',
+  cpus: 'a whole number > 0 (CPUs per job, `--cpus-per-task`)',
+  memory: 'megabytes (a whole number) or a size like `512M`, `4G` (`--mem`)',
+  time: 'seconds (a number > 0) or a duration like `30s`, `10m`, `1h` (`--time`)',
+  partition: 'a Slurm partition name (`--partition`)',
+  sbatch: 'a list of extra sbatch options, e.g. [--qos=low, --account=ml]',
 };
 
 /** Keys of pipeline.yaml and of a stage, in the order of the schema (a test checks they match it). */
-export const TOP_KEYS = ['version', 'params', 'stages', 'commands', 'ci'];
+export const TOP_KEYS = ['version', 'executor', 'params', 'stages', 'commands', 'ci'];
 export const STAGE_KEYS = [
   'desc',
   'cmd',
@@ -74,7 +81,12 @@ export const STAGE_KEYS = [
   'timeout',
   'cache',
   'gate',
+  'resources',
 ];
+/** Keys of a stage's `resources:`. */
+export const RESOURCE_KEYS = ['cpus', 'memory', 'time', 'partition', 'sbatch'];
+/** A memory size: megabytes, or a number with a unit (K, M, G, T; Slurm's). */
+export const MEMORY_PATTERN = '^[0-9]+[KMGT]?$';
 
 const doc = (key: string, extra = '') => ({ description: EXPECTED[key] + extra });
 
@@ -114,12 +126,30 @@ function build() {
         .boolean()
         .meta(doc('gate', '; true: a non-zero exit ends the run with exit code 3 and blocks downstream'))
         .optional(),
+      resources: z
+        .strictObject({
+          cpus: z.number().int().positive().meta(doc('cpus')).optional(),
+          memory: z
+            .union([z.number().int().positive(), z.string().regex(new RegExp(MEMORY_PATTERN))])
+            .meta(doc('memory'))
+            .optional(),
+          time: z
+            .union([z.number().positive(), z.string().regex(new RegExp(DURATION_PATTERN))])
+            .meta(doc('time'))
+            .optional(),
+          partition: z.string().min(1).meta(doc('partition')).optional(),
+          sbatch: z.array(z.string().min(1)).meta(doc('sbatch')).optional(),
+        })
+        .nullable()
+        .meta(doc('resources', '; used by the `slurm` executor, ignored by `local`'))
+        .optional(),
     })
     .meta(doc('stage'));
 
   const pipelineSchema = z
     .strictObject({
       version: z.literal(1).meta(doc('version')),
+      executor: z.enum(['local', 'slurm']).meta(doc('executor', '; `pipeline run --executor` overrides it')).optional(),
       params: mapping('params').optional(),
       stages: z.record(z.string().regex(NAME_RE), stageSchema).meta(doc('stages')),
       commands: z.record(z.string().regex(NAME_RE), z.string().min(1)).nullable().meta(doc('commands')).optional(),

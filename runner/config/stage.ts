@@ -10,7 +10,7 @@ import { CONFIG_NAMES } from './find.js';
 import type { KeyPath, Source } from './positions.js';
 import type { RawStage } from './schema.js';
 import { fieldHint } from './shapes.js';
-import type { Params, StageConfig } from './types.js';
+import type { Params, StageConfig, StageResources } from './types.js';
 import { isGlobPattern } from '../core/paths.js';
 
 /** Workspace paths that belong to the runner (or to git) and can never be a stage's out. */
@@ -215,6 +215,8 @@ export function buildStage(ctx: CheckContext, name: string, raw: RawStage, globa
   const own = raw.params ?? {};
   const params: Params = { ...structuredClone(globalParams), ...own };
 
+  const resources = raw.resources ? buildResources(ctx, name, raw.resources) : undefined;
+
   const stage: StageConfig = {
     name,
     kind: raw.module !== undefined && raw.cmd === undefined ? 'module' : 'cmd',
@@ -232,7 +234,34 @@ export function buildStage(ctx: CheckContext, name: string, raw: RawStage, globa
     cache: raw.cache ?? true,
     gate: raw.gate ?? false,
     ...(raw.desc !== undefined ? { desc: raw.desc } : {}),
+    ...(resources ? { resources } : {}),
     pos: src.keyPos(['stages', name]),
   };
   return { stage, entry: { deps: deps.map((d) => d.index), outs: outs.map((o) => o.index) } };
+}
+
+/** sbatch options the runner sets for every job (output, status, working folder, environment, ordering). */
+const RUNNER_SBATCH = ['--output', '-o', '--error', '-e', '--open-mode', '--parsable', '--wrap', '--chdir', '-D', '--export', '--wait', '-W', '--dependency', '-d', '--array', '-a'];
+
+/** `resources:` → the flags' values; an extra sbatch option the runner sets itself is reported. */
+function buildResources(ctx: CheckContext, name: string, raw: NonNullable<RawStage['resources']>): StageResources {
+  (raw.sbatch ?? []).forEach((opt, i) => {
+    const flag = opt.split('=')[0];
+    const short = /^-[A-Za-z]/.test(opt) && !opt.startsWith('--') ? opt.slice(0, 2) : flag;
+    if (!RUNNER_SBATCH.includes(flag) && !RUNNER_SBATCH.includes(short)) return;
+    report(
+      ctx,
+      'sbatch-option',
+      ctx.src.valueRange(['stages', name, 'resources', 'sbatch', i]),
+      `stage \`${name}\`: sbatch option \`${opt}\` is set by the runner`,
+      'the runner chooses each job\'s output, working folder, environment and order; remove it (cpus, memory, time and partition have their own keys)',
+    );
+  });
+  return {
+    ...(raw.cpus !== undefined ? { cpus: raw.cpus } : {}),
+    ...(raw.memory !== undefined ? { memory: String(raw.memory) } : {}),
+    ...(raw.time !== undefined ? { timeMs: durationMs(raw.time) } : {}),
+    ...(raw.partition !== undefined ? { partition: raw.partition } : {}),
+    sbatch: raw.sbatch ?? [],
+  };
 }

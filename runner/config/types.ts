@@ -37,8 +37,24 @@ export interface StageConfig {
   /** A gate stage's non-zero exit ends the run with exit code 3 and blocks its downstream. */
   gate: boolean;
   desc?: string;
+  /** What a cluster job running it asks for (`resources:`); only the `slurm` executor reads it. */
+  resources?: StageResources;
   /** Where the stage is declared. */
   pos: Position;
+}
+
+/** A stage's `resources:`, each mapped to an sbatch flag. */
+export interface StageResources {
+  /** `--cpus-per-task`. */
+  cpus?: number;
+  /** `--mem`: megabytes, or a number with K, M, G or T. */
+  memory?: string;
+  /** `--time`, in milliseconds. */
+  timeMs?: number;
+  /** `--partition`. */
+  partition?: string;
+  /** Extra sbatch options, passed as they are. */
+  sbatch: string[];
 }
 
 export interface PipelineConfig {
@@ -47,6 +63,8 @@ export interface PipelineConfig {
   /** Absolute path of the workspace (the config file's folder). */
   root: string;
   version: 1;
+  /** Where stages run unless `pipeline run --executor` says otherwise (default `local`). */
+  executor?: 'local' | 'slurm';
   params: Params;
   /** Stages in declaration order. */
   stages: StageConfig[];

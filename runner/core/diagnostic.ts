@@ -45,6 +45,7 @@ export const DIAGNOSTIC_CODES = [
   'self-need',
   'unknown-need',
   'reserved-env',
+  'sbatch-option',
   // across stages
   'out-overlap',
   'cycle',

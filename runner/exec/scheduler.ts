@@ -2,7 +2,6 @@
 // is decided when it becomes ready — on the actual bytes its upstream wrote — so an upstream that re-runs and
 // writes the same outputs leaves it fresh. A failure stops new launches (unless --keep-going); an interrupt
 // stops them too. Everything the run does is reported as events to one listener (report/ composes several).
-import type { OutRecord } from '../store/cache.js';
 import type { Engine } from '../plan/engine.js';
 import { ExitCode } from '../core/errors.js';
 import type { Selection } from '../graph/graph.js';
@@ -11,6 +10,7 @@ import { preflight } from './preflight.js';
 import { StageExecution, type StageDone } from './stage.js';
 import type { RunEvent, RunListener, RunSummary } from './events.js';
 import type { StageResult } from './outcome.js';
+import { localExecutor, type Executor } from './executor.js';
 
 export interface RunOptions {
   names: string[];
@@ -21,6 +21,8 @@ export interface RunOptions {
   /** Replay the logs of cached stages. */
   verbose: boolean;
   signal: AbortSignal;
+  /** Where stages that must run are executed (default: child processes here). `jobs` bounds them in flight. */
+  executor?: Executor;
 }
 
 const SAVE_INTERVAL_MS = 250;
@@ -89,7 +91,7 @@ export async function runPipeline(engine: Engine, options: RunOptions, listener:
   const launch = (name: string) => {
     const stage = graph.stage(name);
     const upstream = new Map(stage.needs.map((n) => [n, done.get(n)?.outs ?? []]));
-    const run = new StageExecution(engine, stage, upstream, { force: forced.has(name), verbose: options.verbose, signal: options.signal }, emit);
+    const run = new StageExecution(engine, stage, upstream, { force: forced.has(name), verbose: options.verbose, signal: options.signal, executor: options.executor ?? localExecutor }, emit);
     const task = run
       .execute()
       .then((d) => {

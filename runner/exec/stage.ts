@@ -6,7 +6,7 @@ import { lstatSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { RUN_RECORD_VERSION, type OutRecord } from '../store/cache.js';
 import type { Engine } from '../plan/engine.js';
-import { executeStage } from './process.js';
+import type { Executor } from './executor.js';
 import { definitionOf, type StageInputs } from '../plan/fingerprint.js';
 import { canonicalJson } from '../store/hash.js';
 import type { Decision, InputsProblem } from '../plan/decide.js';
@@ -24,6 +24,8 @@ export interface StageRunOptions {
   /** Replay the logs of cached stages. */
   verbose: boolean;
   signal: AbortSignal;
+  /** Where the stage's command runs. */
+  executor: Executor;
 }
 
 export interface StageDone {
@@ -86,8 +88,8 @@ export class StageExecution {
     return done;
   }
 
-  private failed(cause: FailureCause, reasons: Reason[], durationMs: number, fingerprint?: string, log?: string): StageDone {
-    const result: StageResult = { name: this.stage.name, outcome: { kind: 'failed', cause }, reasons, durationMs, fingerprint, gate: this.stage.gate };
+  private failed(cause: FailureCause, reasons: Reason[], durationMs: number, fingerprint?: string, log?: string, extra: { jobId?: string } = {}): StageDone {
+    const result: StageResult = { name: this.stage.name, outcome: { kind: 'failed', cause }, reasons, durationMs, fingerprint, gate: this.stage.gate, ...extra };
     return this.finish({ result }, log);
   }
 
@@ -158,7 +160,7 @@ export class StageExecution {
     const paths = this.contextPaths(decision.inputs.deps);
     for (const abs of Object.values(paths.outs)) mkdirSync(path.dirname(abs), { recursive: true });
     const bundle = stage.kind === 'module' ? await engine.code.bundlePath(stage.module!, decision.inputs.code) : undefined;
-    const exec = await executeStage({
+    const exec = await this.options.executor.execute({
       stage,
       root: engine.root,
       ...paths,
@@ -168,12 +170,13 @@ export class StageExecution {
       signal: this.options.signal,
     });
     const captured = exec.ok ? await this.capture(decision.inputs) : { ok: false as const, cause: exec.cause };
+    const jobId = exec.jobId !== undefined ? { jobId: exec.jobId } : {};
     const recorded = captured.ok ? this.recordRan(decision, captured.outs, exec.log, exec.durationMs) : captured;
     if (!recorded.ok) {
       await this.rollBack(previous.records);
-      return this.failed(recorded.cause, decision.reasons, exec.durationMs, fingerprint, exec.log);
+      return this.failed(recorded.cause, decision.reasons, exec.durationMs, fingerprint, exec.log, jobId);
     }
-    const result: StageResult = { name: stage.name, outcome: { kind: 'ran' }, reasons: decision.reasons, durationMs: exec.durationMs, fingerprint, gate: stage.gate };
+    const result: StageResult = { name: stage.name, outcome: { kind: 'ran' }, reasons: decision.reasons, durationMs: exec.durationMs, fingerprint, gate: stage.gate, ...jobId };
     return this.finish({ result, outs: recorded.outs }, exec.log);
   }
 

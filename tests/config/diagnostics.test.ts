@@ -86,6 +86,7 @@ const cases: { code: DiagnosticCode; name: string; text: string; token: string; 
   { code: 'self-need', name: 'a stage that needs itself', text: `${V}  a: {cmd: x, needs: [a]}\n`, token: 'a]' },
   { code: 'unknown-need', name: 'an unknown need', text: `${V}  a: {cmd: x}\n  b: {cmd: x, needs: [c]}\n`, token: 'c]' },
   { code: 'reserved-env', name: 'PIPELINE_PARAMS in env', text: `${V}  a: {cmd: x, env: {PIPELINE_PARAMS: 1}}\n`, token: 'PIPELINE_PARAMS' },
+  { code: 'sbatch-option', name: 'an sbatch option the runner sets', text: `${V}  a: {cmd: x, resources: {sbatch: [--qos=low, --output=x.log]}}\n`, token: '--output' },
   { code: 'out-overlap', name: 'two stages, one out', text: `${V}  a: {cmd: x, outs: [o]}\n  b: {cmd: x, outs: [o]}\n`, token: 'o]', nth: 2 },
   { code: 'cycle', name: 'a two-stage cycle', text: `${V}  a: {cmd: x, needs: [b]}\n  b: {cmd: x, needs: [a]}\n`, token: 'a]' },
   { code: 'dep-needs-producer', name: 'a glob dep matching another stage\'s out', text: `${V}  a: {cmd: x, outs: [data/a.csv]}\n  b: {cmd: x, deps: ["data/*.csv"]}\n`, token: '"data' },

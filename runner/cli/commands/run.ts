@@ -12,6 +12,7 @@ import { CombinationListener, HistoryListener, JsonListener, LastRunListener } f
 import { SCHEMA_VERSION, reasonsJson } from '../../report/json.js';
 import { acquireRunLock } from '../../exec/run-lock.js';
 import { runPipeline } from '../../exec/scheduler.js';
+import { localExecutor, type Executor, type ExecutorName } from '../../exec/executor.js';
 import { configFor } from './common.js';
 import { Cache, defaultCacheDir } from '../../store/cache.js';
 import { openLease } from '../../store/uses.js';
@@ -28,6 +29,7 @@ export interface RunFlags {
   verbose?: boolean;
   quiet?: boolean;
   wait: boolean;
+  executor?: ExecutorName;
 }
 
 function selectionOf(flags: RunFlags): Selection {
@@ -66,16 +68,24 @@ export async function runCommand(globals: GlobalOptions, names: string[], flags:
   });
   const lease = openLease(new Cache(defaultCacheDir(config.root)), config.root);
   const controller = new AbortController();
+  let executor: Executor = localExecutor;
   let interrupts = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     interrupts++;
-    if (interrupts > 1) process.exit(ExitCode.interrupted);
-    process.stderr.write(`\n${signal}: stopping running stages (again to quit at once)…\n`);
+    if (interrupts > 1) {
+      executor.abandon?.();
+      process.exit(ExitCode.interrupted);
+    }
+    process.stderr.write(`\n${signal}: stopping running ${executor.name === 'slurm' ? 'stages (cancelling their Slurm jobs)' : 'stages'} (again to quit at once)…\n`);
     controller.abort();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
+    if ((flags.executor ?? config.executor ?? 'local') === 'slurm') {
+      const { SlurmExecutor } = await import('../../exec/slurm.js');
+      executor = await SlurmExecutor.open();
+    }
     const engine = openEngine(config);
     const terminal = await reporterFor(out, engine.graph.order, { showOutput: !flags.quiet });
     const listener = new CombinationListener([
@@ -95,6 +105,7 @@ export async function runCommand(globals: GlobalOptions, names: string[], flags:
           keepGoing: Boolean(flags.keepGoing),
           verbose: Boolean(flags.verbose),
           signal: controller.signal,
+          executor,
         },
         listener,
       );
