@@ -118,7 +118,8 @@ export async function main(argv: string[]): Promise<number> {
     .command('validate')
     .description('check pipeline.yaml and exit 0 when it is valid; every error is reported at once')
     .option('--json', 'print {"schemaVersion": 1, "ok": ..., "diagnostics": [...]} on stdout')
-    .action(async (opts: { json?: boolean }) => {
+    .option('-s, --set <stage.key=value>', 'as with run: check overridden params too', collect, [])
+    .action(async (opts: { json?: boolean; set: string[] }) => {
       const { validateCommand } = await import('./commands/info.js');
       code = await validateCommand(globals(), opts);
     });

@@ -50,6 +50,7 @@ export const EXPECTED: Record<string, string> = {
   needs: 'a stage name or a list of stage names',
   metrics: 'a workspace-relative path of a JSON file among `outs`, or a list of them',
   env: 'a mapping of variable names to strings, numbers or booleans',
+  uses: 'a global param name or a list of them: the global params this stage reads (the others are not passed to it)',
   timeout: 'seconds (a number > 0) or a duration like `30s`, `10m`, `1h`',
   cache: 'true or false',
   gate: 'true or false',
@@ -67,6 +68,7 @@ export const STAGE_KEYS = [
   'needs',
   'metrics',
   'params',
+  'uses',
   'env',
   'timeout',
   'cache',
@@ -97,6 +99,7 @@ function build() {
       needs: stringOrList('needs', '; their outs become inputs of this stage').optional(),
       metrics: stringOrList('metrics').optional(),
       params: mapping('params').optional(),
+      uses: stringOrList('uses').optional(),
       env: z
         .record(z.string().regex(new RegExp(ENV_NAME_PATTERN)), z.union([z.string(), z.number(), z.boolean()]))
         .nullable()

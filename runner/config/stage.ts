@@ -213,7 +213,18 @@ export function buildStage(ctx: CheckContext, name: string, raw: RawStage, globa
 
   // params: global, overridden by the stage's own
   const own = raw.params ?? {};
-  const params: Params = { ...structuredClone(globalParams), ...own };
+  const uses = raw.uses === undefined ? undefined : list(raw.uses);
+  uses?.forEach((u, i) => {
+    if (!Object.hasOwn(globalParams, u))
+      fail(
+        'unknown-param',
+        at(...(typeof raw.uses === 'string' ? ['uses'] : ['uses', i])),
+        `uses unknown global param \`${u}\`${suggestion(u, Object.keys(globalParams))}`,
+        Object.keys(globalParams).length ? `global params are: ${Object.keys(globalParams).join(', ')}` : 'declare it under the top-level `params:` first',
+      );
+  });
+  const globalsRead = uses === undefined ? structuredClone(globalParams) : Object.fromEntries(uses.filter((u) => Object.hasOwn(globalParams, u)).map((u) => [u, structuredClone(globalParams[u])]));
+  const params: Params = { ...globalsRead, ...own };
 
   const stage: StageConfig = {
     name,
@@ -225,6 +236,7 @@ export function buildStage(ctx: CheckContext, name: string, raw: RawStage, globa
     needs,
     params,
     ownParams: Object.keys(own),
+    ...(uses !== undefined ? { uses } : {}),
     outs: outs.map((o) => o.path),
     metrics: metrics.map((m) => m.path),
     env,

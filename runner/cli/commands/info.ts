@@ -8,7 +8,7 @@ import type { ValidationReport } from '../../core/diagnostic.js';
 import { StageGraph } from '../../graph/graph.js';
 import { readHistory } from '../../report/history.js';
 import { collectMetrics, diffMetrics, sameMetrics, type MetricsSnapshot } from '../../report/metrics.js';
-import { configFor } from './common.js';
+import { configFor, plannedConfigFor } from './common.js';
 
 export async function dagCommand(globals: GlobalOptions, flags: { format: DagFormat }): Promise<number> {
   const graph = new StageGraph(await configFor(globals));
@@ -16,11 +16,11 @@ export async function dagCommand(globals: GlobalOptions, flags: { format: DagFor
   return 0;
 }
 
-export async function validateCommand(globals: GlobalOptions, flags: { json?: boolean } = {}): Promise<number> {
+export async function validateCommand(globals: GlobalOptions, flags: { json?: boolean; set?: string[] } = {}): Promise<number> {
   if (flags.json) {
     let report: ValidationReport;
     try {
-      await configFor(globals);
+      await plannedConfigFor(globals, flags.set);
       report = { schemaVersion: 1, ok: true, omitted: 0, diagnostics: [] };
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
@@ -29,7 +29,7 @@ export async function validateCommand(globals: GlobalOptions, flags: { json?: bo
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     return report.ok ? 0 : ExitCode.usage;
   }
-  const config = await configFor(globals);
+  const config = await plannedConfigFor(globals, flags.set);
   const graph = new StageGraph(config);
   process.stdout.write(`${config.file}: valid, ${graph.order.length} stages (${graph.order.join(' → ')})\n`);
   return 0;

@@ -12,7 +12,7 @@ import { CombinationListener, HistoryListener, JsonListener, LastRunListener } f
 import { SCHEMA_VERSION, reasonsJson } from '../../report/json.js';
 import { acquireRunLock } from '../../exec/run-lock.js';
 import { runPipeline } from '../../exec/scheduler.js';
-import { configFor } from './common.js';
+import { plannedConfigFor } from './common.js';
 
 export interface RunFlags {
   force?: boolean;
@@ -38,7 +38,7 @@ export async function runCommand(globals: GlobalOptions, names: string[], flags:
   if ((flags.single || flags.downstream) && names.length === 0) {
     throw new UsageError(`--${flags.single ? 'single' : 'downstream'} needs at least one stage name`, 'e.g. pipeline run train --single');
   }
-  const config = await configFor(globals, flags.set, { readOnly: flags.dryRun });
+  const config = await plannedConfigFor(globals, flags.set, { readOnly: flags.dryRun });
   const out = flags.json ? process.stderr : process.stdout;
 
   if (flags.dryRun) {
