@@ -78,9 +78,20 @@ export async function main(argv: string[]): Promise<number> {
     .option('-v, --verbose', "replay the captured output of cached stages")
     .option('-q, --quiet', 'do not print the output of stages that ran')
     .option('--no-wait', 'fail with exit code 4 instead of waiting when another run holds the workspace')
+    .option('-u, --update', 'first ask the servers of URL deps whether their data changed (as `pipeline update`)')
     .action(async (stages: string[], opts) => {
       const { runCommand } = await import('./commands/run.js');
       code = await runCommand(globals(), stages, opts);
+    });
+
+  program
+    .command('update')
+    .description('ask the servers of URL deps whether their data changed (the only command that does)')
+    .argument('[stages...]', 'stages whose URL deps to check (default: all)')
+    .option('-s, --set <stage.key=value>', 'as with run', collect, [])
+    .action(async (stages: string[], opts) => {
+      const { updateCommand } = await import('./commands/update.js');
+      code = await updateCommand(globals(), stages, opts);
     });
 
   program

@@ -27,6 +27,7 @@ export const BUILTIN_COMMANDS = [
   'ci',
   'cache',
   'fingerprint',
+  'update',
   'help',
 ] as const;
 

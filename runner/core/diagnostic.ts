@@ -48,6 +48,7 @@ export const DIAGNOSTIC_CODES = [
   'param-type',
   'param-missing',
   'params-schema',
+  'unknown-interpolation',
   // `ci:` settings and `pipeline ci generate`
   'unknown-stage',
   'ci-job-id',

@@ -26,6 +26,7 @@ export interface RunFlags {
   verbose?: boolean;
   quiet?: boolean;
   wait: boolean;
+  update?: boolean;
 }
 
 function selectionOf(flags: RunFlags): Selection {
@@ -74,6 +75,10 @@ export async function runCommand(globals: GlobalOptions, names: string[], flags:
   process.on('SIGTERM', onSignal);
   try {
     const engine = openEngine(config);
+    if (flags.update) {
+      const { updateUrls } = await import('./update.js');
+      await updateUrls(engine, names, out);
+    }
     const terminal = await reporterFor(out, engine.graph.order, { showOutput: !flags.quiet });
     const listener = new CombinationListener([
       new LastRunListener(engine),
