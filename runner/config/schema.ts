@@ -46,7 +46,7 @@ export const EXPECTED: Record<string, string> = {
   cmd: 'a command line (string, split into argv without a shell) or an argv list of strings',
   module: 'a workspace-relative path of a TypeScript stage module',
   shell: 'true or false',
-  deps: 'a workspace-relative path (file, folder or glob) or a list of them',
+  deps: 'a path (file, folder or glob in the workspace; a file or folder outside it), an http(s):// URL, or a list of them; `${param}` is replaced by the param',
   outs: 'a workspace-relative path or a list of them',
   needs: 'a stage name or a list of stage names',
   metrics: 'a workspace-relative path of a JSON file among `outs`, or a list of them',
