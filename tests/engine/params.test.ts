@@ -106,6 +106,13 @@ describe('engine: typed and scoped params', function () {
     expect(state()).to.have.length(4);
   });
 
+  it('`pipeline fingerprint` scopes params like the run (the fingerprint pipeline.lock recorded)', async () => {
+    for (const name of ['a', 'm', 'z']) {
+      const r = await ws.run(['fingerprint', name]);
+      expect(r.stdout.trim(), name).to.equal(ws.lock().stages[name].fingerprint);
+    }
+  });
+
   it('a wrongly typed value from the file exits 2 with its position, before anything ran', async () => {
     const bad = workspace(YAML.replace('rate: 0.5', 'rate: fast'));
     try {

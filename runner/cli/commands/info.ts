@@ -9,6 +9,7 @@ import { StageGraph } from '../../graph/graph.js';
 import { readHistory } from '../../report/history.js';
 import { collectMetrics, diffMetrics, sameMetrics, type MetricsSnapshot } from '../../report/metrics.js';
 import { configFor, plannedConfigFor } from './common.js';
+import type { OutRecord } from '../../store/cache.js';
 
 export async function dagCommand(globals: GlobalOptions, flags: { format: DagFormat }): Promise<number> {
   const graph = new StageGraph(await configFor(globals));
@@ -36,10 +37,10 @@ export async function validateCommand(globals: GlobalOptions, flags: { json?: bo
 }
 
 export async function fingerprintCommand(globals: GlobalOptions, name: string): Promise<number> {
-  const engine = openEngine(await configFor(globals));
+  const engine = openEngine(await plannedConfigFor(globals));
   engine.graph.checkNames([name]);
   const stage = engine.graph.stage(name);
-  const upstream = new Map();
+  const upstream = new Map<string, OutRecord[]>();
   for (const need of stage.needs) {
     const { records, missing } = await engine.planner.workspaceOuts(engine.graph.stage(need));
     if (missing.length > 0) {
