@@ -37,9 +37,6 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 export class ParamSchemas {
   private state: SchemaState = { version: 1, byCode: {}, valid: [] };
   private dirty = false;
-  /** Modules imported by this process to read their schema (tests count them through the state file). */
-  probed = 0;
-
   constructor(private readonly stateDir: string) {
     try {
       const data = JSON.parse(readFileSync(this.file, 'utf8')) as SchemaState;
@@ -68,7 +65,6 @@ export class ParamSchemas {
     const answers = JSON.parse(result.stdout) as Record<string, ProbeAnswer>;
     for (const w of wanted) {
       this.state.byCode[w.codeHash] = answers[w.bundle] ?? { error: 'the module gave no answer' };
-      this.probed++;
     }
     this.dirty = true;
   }

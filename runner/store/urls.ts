@@ -27,9 +27,6 @@ export type UrlCheck =
 export class UrlDeps {
   private states: Record<string, UrlState> = {};
   private dirty = false;
-  /** Requests made by this process (a no-op makes none). */
-  requests = 0;
-
   constructor(
     private readonly stateDir: string,
     /** The hash pipeline.lock recorded for a URL, if any. */
@@ -67,7 +64,6 @@ export class UrlDeps {
     const headers: Record<string, string> = {};
     if (before?.etag) headers['if-none-match'] = before.etag;
     if (before?.lastModified) headers['if-modified-since'] = before.lastModified;
-    this.requests++;
     let res: Response;
     try {
       res = await fetch(url, { headers, redirect: 'follow', signal: AbortSignal.timeout(timeoutMs) });
