@@ -105,9 +105,20 @@ export async function main(argv: string[]): Promise<number> {
     .option('-q, --quiet', 'do not print the output of stages that ran')
     .option('--no-wait', 'fail with exit code 4 instead of waiting when another run holds the workspace')
     .addOption(new Option('--executor <name>', 'where stages run: local processes or one Slurm job each (default: `executor:` in pipeline.yaml, else local)').choices(['local', 'slurm']))
+    .option('-u, --update', 'first ask the servers of URL deps whether their data changed (as `pipeline update`)')
     .action(async (stages: string[], opts: RunFlags) => {
       const { runCommand } = await import('./commands/run.js');
       code = await runCommand(globals(), stages, opts);
+    });
+
+  program
+    .command('update')
+    .description('ask the servers of URL deps whether their data changed (the only command that does)')
+    .argument('[stages...]', 'stages whose URL deps to check (default: all)')
+    .option('-s, --set <stage.key=value>', 'as with run', collect, [])
+    .action(async (stages: string[], opts) => {
+      const { updateCommand } = await import('./commands/update.js');
+      code = await updateCommand(globals(), stages, opts);
     });
 
   program
@@ -146,7 +157,8 @@ export async function main(argv: string[]): Promise<number> {
     .command('validate')
     .description('check pipeline.yaml and exit 0 when it is valid; every error is reported at once')
     .option('--json', 'print {"schemaVersion": 1, "ok": ..., "diagnostics": [...]} on stdout')
-    .action(async (opts: { json?: boolean }) => {
+    .option('-s, --set <stage.key=value>', 'as with run: check overridden params too', collect, [])
+    .action(async (opts: { json?: boolean; set: string[] }) => {
       const { validateCommand } = await import('./commands/info.js');
       code = await validateCommand(globals(), opts);
     });

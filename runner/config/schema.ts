@@ -30,6 +30,7 @@ export const BUILTIN_COMMANDS = [
   'fingerprint',
   'push',
   'pull',
+  'update',
   'help',
 ] as const;
 
@@ -48,11 +49,12 @@ export const EXPECTED: Record<string, string> = {
   cmd: 'a command line (string, split into argv without a shell) or an argv list of strings',
   module: 'a workspace-relative path of a TypeScript stage module',
   shell: 'true or false',
-  deps: 'a workspace-relative path (file, folder or glob) or a list of them',
+  deps: 'a path (file, folder or glob in the workspace; a file or folder outside it), an http(s):// URL, or a list of them; `${param}` is replaced by the param',
   outs: 'a workspace-relative path or a list of them',
   needs: 'a stage name or a list of stage names',
   metrics: 'a workspace-relative path of a JSON file among `outs`, or a list of them',
   env: 'a mapping of variable names to strings, numbers or booleans',
+  uses: 'a global param name or a list of them: the global params this stage reads (the others are not passed to it)',
   timeout: 'seconds (a number > 0) or a duration like `30s`, `10m`, `1h`',
   cache: 'true or false',
   gate: 'true or false',
@@ -77,6 +79,7 @@ export const STAGE_KEYS = [
   'needs',
   'metrics',
   'params',
+  'uses',
   'env',
   'timeout',
   'cache',
@@ -112,6 +115,7 @@ function build() {
       needs: stringOrList('needs', '; their outs become inputs of this stage').optional(),
       metrics: stringOrList('metrics').optional(),
       params: mapping('params').optional(),
+      uses: stringOrList('uses').optional(),
       env: z
         .record(z.string().regex(new RegExp(ENV_NAME_PATTERN)), z.union([z.string(), z.number(), z.boolean()]))
         .nullable()

@@ -11,7 +11,7 @@ import type { KeyPath, Source } from './positions.js';
 import type { RawStage } from './schema.js';
 import { fieldHint } from './shapes.js';
 import type { Params, StageConfig, StageResources } from './types.js';
-import { isGlobPattern } from '../core/paths.js';
+import { isExternalDep, isGlobPattern, isUrlDep } from '../core/paths.js';
 
 /** Workspace paths that belong to the runner (or to git) and can never be a stage's out. */
 const RESERVED_OUTS = ['.pipeline', '.git', 'pipeline.lock', ...CONFIG_NAMES];
@@ -64,6 +64,25 @@ export function normalizePath(ctx: CheckContext, raw: string, what: string, at: 
   if (norm === '.' || norm === '') return fail('bad-path', 'is the workspace itself', 'name a file or folder inside the workspace');
   if (!opts.glob && isGlobPattern(norm)) return fail('glob-not-allowed', 'is a glob pattern', 'only `deps` may use patterns; name the exact path');
   return norm;
+}
+
+/**
+ * A dep: a workspace path or glob (normalizePath), a file or folder outside the workspace (absolute or `../`,
+ * normalized, no glob), an `http(s)://` URL, or a text with `${param}` references, resolved once params are known
+ * (config/interpolate.ts).
+ */
+export function normalizeDep(ctx: CheckContext, raw: string, what: string, at: () => Range): string | undefined {
+  if (raw.includes('${') || isUrlDep(raw)) return raw;
+  const slashed = raw.replace(/\\/g, '/');
+  if (!raw.includes('\0') && isExternalDep(path.posix.normalize(slashed))) {
+    const norm = path.posix.normalize(slashed).replace(/\/+$/, '');
+    if (isGlobPattern(norm)) {
+      report(ctx, 'glob-not-allowed', at(), `${what} \`${raw}\` is a glob pattern outside the workspace`, 'name the file or folder itself; patterns work inside the workspace only');
+      return undefined;
+    }
+    return norm;
+  }
+  return normalizePath(ctx, raw, what, at(), { glob: true });
 }
 
 /** A module file must exist, be a file, and stay inside the workspace after following symlinks. */
@@ -151,7 +170,8 @@ export function buildStage(ctx: CheckContext, name: string, raw: RawStage, globa
     const value = raw[field];
     const outPaths: { path: string; index: number }[] = [];
     list(value).forEach((p, i) => {
-      const norm = normalizePath(ctx, p, `stage \`${name}\`: ${what}`, src.valueRange(entryPath(name, field, value, i)), { glob });
+      const where = () => src.valueRange(entryPath(name, field, value, i));
+      const norm = field === 'deps' ? normalizeDep(ctx, p, `stage \`${name}\`: ${what}`, where) : normalizePath(ctx, p, `stage \`${name}\`: ${what}`, where(), { glob });
       if (norm !== undefined) outPaths.push({ path: norm, index: i });
     });
     return outPaths;
@@ -213,7 +233,18 @@ export function buildStage(ctx: CheckContext, name: string, raw: RawStage, globa
 
   // params: global, overridden by the stage's own
   const own = raw.params ?? {};
-  const params: Params = { ...structuredClone(globalParams), ...own };
+  const uses = raw.uses === undefined ? undefined : list(raw.uses);
+  uses?.forEach((u, i) => {
+    if (!Object.hasOwn(globalParams, u))
+      fail(
+        'unknown-param',
+        at(...(typeof raw.uses === 'string' ? ['uses'] : ['uses', i])),
+        `uses unknown global param \`${u}\`${suggestion(u, Object.keys(globalParams))}`,
+        Object.keys(globalParams).length ? `global params are: ${Object.keys(globalParams).join(', ')}` : 'declare it under the top-level `params:` first',
+      );
+  });
+  const globalsRead = uses === undefined ? structuredClone(globalParams) : Object.fromEntries(uses.filter((u) => Object.hasOwn(globalParams, u)).map((u) => [u, structuredClone(globalParams[u])]));
+  const params: Params = { ...globalsRead, ...own };
 
   const resources = raw.resources ? buildResources(ctx, name, raw.resources) : undefined;
 
@@ -227,6 +258,7 @@ export function buildStage(ctx: CheckContext, name: string, raw: RawStage, globa
     needs,
     params,
     ownParams: Object.keys(own),
+    ...(uses !== undefined ? { uses } : {}),
     outs: outs.map((o) => o.path),
     metrics: metrics.map((m) => m.path),
     env,

@@ -24,6 +24,10 @@ export interface StageConfig {
   params: Params;
   /** Names of the params that the stage declares itself (the rest come from the global `params:`). */
   ownParams: string[];
+  /** `uses:` — the global params the stage reads; when given, the others are not passed to it. */
+  uses?: string[];
+  /** Params set by `--set`: name → the argument as typed (for error messages). */
+  setBy?: Record<string, string>;
   /** Workspace-relative outputs (files or directories), normalized with forward slashes, no `./`. */
   outs: string[];
   /** The subset of `outs` that are JSON metrics files. */
@@ -72,6 +76,8 @@ export interface PipelineConfig {
   commands: Record<string, string>;
   /** Settings for `pipeline ci generate` (validated by the generator). */
   ci: Record<string, unknown>;
+  /** Global params set by `--set`: name → the argument as typed. */
+  setBy?: Record<string, string>;
   /** Position of any node in the file by its key path, e.g. ['stages', 'fit', 'params', 'alpha']. */
   positionOf(path: (string | number)[]): Position;
   /** Range of the key or the value at a key path (the nearest existing ancestor when it is missing). */

@@ -51,8 +51,12 @@ export const DIAGNOSTIC_CODES = [
   'cycle',
   'dep-needs-producer',
   'command-builtin',
-  // `--set` on the command line
+  // `--set` on the command line, params and their types
   'unknown-param',
+  'param-type',
+  'param-missing',
+  'params-schema',
+  'unknown-interpolation',
   // `ci:` settings and `pipeline ci generate`
   'unknown-stage',
   'ci-job-id',

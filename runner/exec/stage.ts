@@ -275,7 +275,7 @@ export class StageExecution {
     }
     return {
       inputs,
-      deps: Object.fromEntries(Object.keys(deps).map((d) => [d, engine.ws.abs(d)])),
+      deps: Object.fromEntries(Object.keys(deps).map((d) => [d, engine.ws.depPath(d)])),
       outs: Object.fromEntries(stage.outs.map((o) => [o, engine.ws.abs(o)])),
     };
   }

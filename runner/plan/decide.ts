@@ -1,6 +1,7 @@
 // Deciding what a stage needs: fresh (nothing to do), restore (its outputs for these exact inputs are in the
 // run-cache), or run — and saying why, by comparing what it would read now with what pipeline.lock recorded.
 import { checkRecordedOuts, type Cache, type OutRecord, type RunRecord } from '../store/cache.js';
+import type { DirManifest } from '../store/hash.js';
 import type { ModuleCode } from './code.js';
 import type { Reason } from './reasons.js';
 import { UsageError } from '../core/errors.js';
@@ -119,7 +120,37 @@ export class Planner {
       return { action: 'fresh', fingerprint, inputs, reasons: changes.length > 0 ? [...changes, { code: 'seen-before' }] : [{ code: 'up-to-date' }], source: candidates[0].outs };
     }
     const why = changes.length > 0 ? changes : outDiff;
-    return { action: 'restore', fingerprint, inputs, reasons: [...why, { code: 'restorable', from: candidates.at(-1)!.via }], source: candidates.at(-1)!.outs };
+    // Promise a restore only when every object it needs is in the store (existence checks, no hashing).
+    const usable = candidates.filter((c) => this.missingObject(c.outs) === undefined).at(-1);
+    if (usable) return { action: 'restore', fingerprint, inputs, reasons: [...why, { code: 'restorable', from: usable.via }], source: usable.outs };
+    const best = candidates.at(-1)!;
+    const lost = this.missingObject(best.outs)!;
+    const notInStore: Reason = { code: 'not-in-store', path: lost.out, recordedIn: best.via, ...(this.remoteHas?.(lost.hash) ? { pullable: true } : {}) };
+    return { action: 'run', fingerprint, inputs, reasons: [...why, notInStore] };
+  }
+
+  /**
+   * The hook for a remote store: true when the remote holds this object. A `not-in-store` reason then says that the
+   * outs can be pulled.
+   */
+  remoteHas?: (hash: string) => boolean;
+
+  /** The first out whose object (or, for a folder, its manifest or one of its files) is not in the store. */
+  missingObject(outs: OutRecord[]): { out: string; hash: string } | undefined {
+    for (const rec of outs) {
+      if (!this.cache.hasObject(rec.hash)) return { out: rec.path, hash: rec.hash };
+      if (rec.type !== 'dir') continue;
+      const text = this.cache.readObjectText(rec.hash);
+      let entries: { hash: string }[];
+      try {
+        entries = text === undefined ? [] : (JSON.parse(text) as DirManifest).entries;
+      } catch {
+        return { out: rec.path, hash: rec.hash };
+      }
+      const gone = entries.find((e) => !this.cache.hasObject(e.hash));
+      if (gone) return { out: rec.path, hash: gone.hash };
+    }
+    return undefined;
   }
 
   /** Differences between the workspace and recorded outs; empty when they match. */

@@ -8,10 +8,12 @@ import path from 'node:path';
 import { removeStaleTemps, tempPathFor } from '../core/atomic.js';
 import type { Cache, OutRecord } from './cache.js';
 import { UsageError } from '../core/errors.js';
-import { isGlobPattern } from '../core/paths.js';
-import { hashBytes, listFiles, manifestText, parseManifest, unsafeRelPath, yieldToSignals, YIELD_EVERY, type ManifestEntry } from './hash.js';
+import { isExternalDep, isGlobPattern, isUrlDep } from '../core/paths.js';
+import { hashBytes, listFiles, manifestText, parseManifest, unsafeRelPath, yieldToSignals, YIELD_EVERY, type DirManifest, type ManifestEntry } from './hash.js';
 import { withIo } from './io-error.js';
 import type { StatCache } from './stat-cache.js';
+import type { UrlDeps } from './urls.js';
+import { statSync } from 'node:fs';
 
 /** Paths (first segment) a restore never writes, whatever a record says. */
 const RESERVED = new Set(['.git', '.pipeline', 'pipeline.yaml', 'pipeline.lock']);
@@ -42,9 +44,40 @@ export class Workspace {
   get realRootPath(): string {
     return this.realRoot;
   }
+  /** URL deps' recorded states (set by the engine); without it a URL dep hashes to its address alone. */
+  urls?: UrlDeps;
 
   abs(rel: string): string {
     return path.join(this.root, rel);
+  }
+
+  /** Where a stage reads a dep: the absolute path (inside or outside the workspace), or the URL itself. */
+  depPath(dep: string): string {
+    return isUrlDep(dep) ? dep : path.resolve(this.root, dep);
+  }
+
+  /**
+   * A dep outside the workspace (absolute or `../`), hashed by content like any dep (stat cache included); symlinks
+   * are followed, since the data is not the workspace's. Undefined when it is missing.
+   */
+  private async hashExternal(dep: string): Promise<string | undefined> {
+    const abs = path.resolve(this.root, dep);
+    let st;
+    try {
+      st = statSync(abs, { bigint: true });
+    } catch {
+      return undefined;
+    }
+    if (st.isFile()) return this.stats.hash(abs, st);
+    if (!st.isDirectory()) throw new WorkspaceError(`dep \`${dep}\` is neither a file nor a folder`);
+    const entries: ManifestEntry[] = [];
+    for (const file of (await listFiles(abs)).files) {
+      const full = path.join(abs, file);
+      const fst = statSync(full, { bigint: true });
+      if (!fst.isFile()) continue;
+      entries.push({ path: file, hash: await this.stats.hash(full, fst), size: Number(fst.size) });
+    }
+    return hashBytes(manifestText(entries));
   }
 
   /** Throws when the nearest existing ancestor of `rel` resolves outside the workspace. */
@@ -243,6 +276,16 @@ export class Workspace {
     const hashes: Record<string, string> = {};
     const missing: string[] = [];
     for (const pattern of patterns) {
+      if (isUrlDep(pattern)) {
+        hashes[pattern] = this.urls?.hashOf(pattern) ?? hashBytes(`url ${pattern}`);
+        continue;
+      }
+      if (isExternalDep(pattern)) {
+        const hash = await this.hashExternal(pattern);
+        if (hash) hashes[pattern] = hash;
+        else missing.push(pattern);
+        continue;
+      }
       if (isGlobPattern(pattern)) {
         const { glob } = await import('tinyglobby');
         const matches = await glob(pattern, { cwd: this.root, onlyFiles: true, dot: false, expandDirectories: false });

@@ -13,7 +13,7 @@ import { SCHEMA_VERSION, reasonsJson } from '../../report/json.js';
 import { acquireRunLock } from '../../exec/run-lock.js';
 import { runPipeline } from '../../exec/scheduler.js';
 import { localExecutor, type Executor, type ExecutorName } from '../../exec/executor.js';
-import { configFor } from './common.js';
+import { plannedConfigFor } from './common.js';
 import { Cache, defaultCacheDir } from '../../store/cache.js';
 import { openLease } from '../../store/uses.js';
 
@@ -30,6 +30,7 @@ export interface RunFlags {
   quiet?: boolean;
   wait: boolean;
   executor?: ExecutorName;
+  update?: boolean;
 }
 
 function selectionOf(flags: RunFlags): Selection {
@@ -42,7 +43,7 @@ export async function runCommand(globals: GlobalOptions, names: string[], flags:
   if ((flags.single || flags.downstream) && names.length === 0) {
     throw new UsageError(`--${flags.single ? 'single' : 'downstream'} needs at least one stage name`, 'e.g. pipeline run train --single');
   }
-  const config = await configFor(globals, flags.set, { readOnly: flags.dryRun });
+  const config = await plannedConfigFor(globals, flags.set, { readOnly: flags.dryRun });
   const out = flags.json ? process.stderr : process.stdout;
 
   if (flags.dryRun) {
@@ -87,6 +88,10 @@ export async function runCommand(globals: GlobalOptions, names: string[], flags:
       executor = await SlurmExecutor.open();
     }
     const engine = openEngine(config);
+    if (flags.update) {
+      const { updateUrls } = await import('./update.js');
+      await updateUrls(engine, names, out);
+    }
     const terminal = await reporterFor(out, engine.graph.order, { showOutput: !flags.quiet });
     const listener = new CombinationListener([
       new LastRunListener(engine),
