@@ -10,6 +10,8 @@ import { BusyError, ConfigError, ExitCode, UsageError, suggestion } from '../cor
 import { BUILTIN_COMMANDS } from '../config/schema.js';
 import { isCommandError } from '../public/command.js';
 import type { GlobalOptions } from './options.js';
+import type { RunFlags } from './commands/run.js';
+import type { DagFormat } from '../graph/draw.js';
 
 // commander is CommonJS: require() loads it a few ms faster than the ESM wrapper, on every command.
 const { Command, CommanderError, InvalidArgumentError, Option } = createRequire(import.meta.url)('commander') as typeof CommanderModule;
@@ -76,7 +78,7 @@ export async function main(argv: string[]): Promise<number> {
     )
     .exitOverride();
   const globals = (): GlobalOptions => {
-    const o = program.opts() as Partial<GlobalOptions>;
+    const o = program.opts<Partial<GlobalOptions>>();
     return { cwd: o.cwd ?? process.cwd(), config: o.config };
   };
 
@@ -85,7 +87,7 @@ export async function main(argv: string[]): Promise<number> {
     .description('write a commented starter pipeline.yaml (a cmd stage and a module stage) here; never overwrites')
     .action(async () => {
       const { initCommand } = await import('./commands/init.js');
-      code = await initCommand(globals());
+      code = initCommand(globals());
     });
 
   program
@@ -103,7 +105,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('-v, --verbose', "replay the captured output of cached stages")
     .option('-q, --quiet', 'do not print the output of stages that ran')
     .option('--no-wait', 'fail with exit code 4 instead of waiting when another run holds the workspace')
-    .action(async (stages: string[], opts) => {
+    .action(async (stages: string[], opts: RunFlags) => {
       const { runCommand } = await import('./commands/run.js');
       code = await runCommand(globals(), stages, opts);
     });
@@ -115,7 +117,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('-s, --set <stage.key=value>', 'as with run: judge against overridden params', collect, [])
     .option('--json', 'print JSON')
     .option('--exit-code', 'exit 1 when any stage is stale (for scripts and CI)')
-    .action(async (stages: string[], opts) => {
+    .action(async (stages: string[], opts: { json?: boolean; set: string[]; exitCode?: boolean }) => {
       const { statusCommand } = await import('./commands/status.js');
       code = await statusCommand(globals(), stages, opts);
     });
@@ -124,7 +126,7 @@ export async function main(argv: string[]): Promise<number> {
     .command('dag')
     .description('print the stage graph')
     .addOption(new Option('--format <format>', 'output format').choices(['ascii', 'mermaid', 'dot', 'json']).default('ascii'))
-    .action(async (opts) => {
+    .action(async (opts: { format: DagFormat }) => {
       const { dagCommand } = await import('./commands/info.js');
       code = await dagCommand(globals(), opts);
     });
@@ -135,7 +137,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--json', 'print JSON')
     .option('--diff', "compare with the metrics before the last change (changed values only)")
     .option('--all', 'with --diff: show unchanged values too')
-    .action(async (opts) => {
+    .action(async (opts: { json?: boolean; diff?: boolean; all?: boolean }) => {
       const { metricsCommand } = await import('./commands/info.js');
       code = await metricsCommand(globals(), opts);
     });
@@ -163,7 +165,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--keep-runs <n>', "this workspace's last N runs whose outputs to keep", nonNegativeInt, 10)
     .option('--max-age <days>', 'keep what any workspace used within this many days (0: only what is referenced)', nonNegativeInt, 7)
     .option('-n, --dry-run', 'report what would be removed')
-    .action(async (opts) => {
+    .action(async (opts: { keepRuns: number; maxAge: number; dryRun?: boolean }) => {
       const { gcCommand } = await import('./commands/maintenance.js');
       code = await gcCommand(globals(), opts);
     });
@@ -174,7 +176,7 @@ export async function main(argv: string[]): Promise<number> {
     .description('re-hash every object and check every run record; exit 1 on any problem')
     .option('--repair', 'remove corrupt objects and dangling run records')
     .option('--json', 'print JSON')
-    .action(async (opts) => {
+    .action(async (opts: { repair?: boolean; json?: boolean }) => {
       const { verifyCommand } = await import('./commands/maintenance.js');
       code = await verifyCommand(globals(), opts);
     });

@@ -2,7 +2,6 @@
 // is decided when it becomes ready — on the actual bytes its upstream wrote — so an upstream that re-runs and
 // writes the same outputs leaves it fresh. A failure stops new launches (unless --keep-going); an interrupt
 // stops them too. Everything the run does is reported as events to one listener (report/ composes several).
-import type { OutRecord } from '../store/cache.js';
 import type { Engine } from '../plan/engine.js';
 import { ExitCode } from '../core/errors.js';
 import type { Selection } from '../graph/graph.js';

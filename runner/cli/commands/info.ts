@@ -3,6 +3,7 @@ import type { GlobalOptions } from '../options.js';
 import { layerSummary, renderDag, type DagFormat } from '../../graph/draw.js';
 import { missingDep, missingDepError } from '../../plan/selection.js';
 import { openEngine } from '../../plan/engine.js';
+import type { OutRecord } from '../../store/cache.js';
 import { ConfigError, ExitCode, UsageError } from '../../core/errors.js';
 import type { ValidationReport } from '../../core/diagnostic.js';
 import { StageGraph } from '../../graph/graph.js';
@@ -39,7 +40,7 @@ export async function fingerprintCommand(globals: GlobalOptions, name: string): 
   const engine = openEngine(await configFor(globals));
   engine.graph.checkNames([name]);
   const stage = engine.graph.stage(name);
-  const upstream = new Map();
+  const upstream = new Map<string, OutRecord[]>();
   for (const need of stage.needs) {
     const { records, missing } = await engine.planner.workspaceOuts(engine.graph.stage(need));
     if (missing.length > 0) {
