@@ -41,7 +41,7 @@ export default async function load(ctx: StageContext): Promise<void> {
   try {
     split = trainTestSplit(h.n, testSize, seed);
   } catch (err) {
-    throw new Error(`${ctx.stage}.test_size: ${(err as Error).message}`);
+    throw new Error(`${ctx.stage}.test_size: ${(err as Error).message}`, { cause: err });
   }
   const p = FEATURES.length;
   const train = encodeDataset(takeRows(h.X, h.y, p, split.train));

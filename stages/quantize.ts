@@ -38,7 +38,7 @@ export default async function quantize(ctx: StageContext): Promise<void> {
   try {
     bits = checkBits(intParam(ctx, 'bits', 8, 1, 64));
   } catch (err) {
-    throw new Error(`${ctx.stage}.bits: ${(err as Error).message}`);
+    throw new Error(`${ctx.stage}.bits: ${(err as Error).message}`, { cause: err });
   }
   const correct = ctx.params.bias_correction ?? true;
   if (typeof correct !== 'boolean') {

@@ -86,7 +86,7 @@ export async function main(argv: string[]): Promise<number> {
     .description('write a commented starter pipeline.yaml (a cmd stage and a module stage) here; never overwrites')
     .action(async () => {
       const { initCommand } = await import('./commands/init.js');
-      code = await initCommand(globals());
+      code = initCommand(globals());
     });
 
   program
@@ -116,7 +116,7 @@ export async function main(argv: string[]): Promise<number> {
     .description('ask the servers of URL deps whether their data changed (the only command that does)')
     .argument('[stages...]', 'stages whose URL deps to check (default: all)')
     .option('-s, --set <stage.key=value>', 'as with run', collect, [])
-    .action(async (stages: string[], opts) => {
+    .action(async (stages: string[], opts: { set: string[] }) => {
       const { updateCommand } = await import('./commands/update.js');
       code = await updateCommand(globals(), stages, opts);
     });

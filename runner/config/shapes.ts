@@ -69,7 +69,7 @@ function shapeDiagnostics(src: Source, data: unknown, issues: readonly SchemaIss
 
 /** The wording of each issue for pipeline.yaml: what is wrong, where (the stage) and how to fix it. */
 function explain(view: IssueView, data: unknown): { message: string; hint?: string } {
-  const p: KeyPath = view.issue.path.map((x) => (typeof x === 'number' ? x : String(x)));
+  const p = view.issue.path.map<string | number>((x) => (typeof x === 'number' ? x : String(x)));
   const inStage = p[0] === 'stages' && p.length >= 2;
   const stagePrefix = inStage ? `stage \`${p[1]}\`: ` : '';
 

@@ -79,9 +79,9 @@ export interface PipelineConfig {
   /** Global params set by `--set`: name → the argument as typed. */
   setBy?: Record<string, string>;
   /** Position of any node in the file by its key path, e.g. ['stages', 'fit', 'params', 'alpha']. */
-  positionOf(path: (string | number)[]): Position;
+  positionOf: (path: (string | number)[]) => Position;
   /** Range of the key or the value at a key path (the nearest existing ancestor when it is missing). */
-  rangeOf?(path: (string | number)[], part?: 'key' | 'value'): Range;
+  rangeOf?: (path: (string | number)[], part?: 'key' | 'value') => Range;
   /**
    * sha256 (hex) of the config text and the normalization version: equal digests mean the same normalized
    * config (the key of the parsed-config cache, `LoadOptions.cacheDir`).

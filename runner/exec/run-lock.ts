@@ -36,6 +36,8 @@ function hasFlock(): boolean {
 }
 
 /** Start `flock` on the lock file: resolves to the holding child once locked, or 'busy' (only when not waiting). */
+function flockOnce(file: string, wait: true): Promise<ChildProcess>;
+function flockOnce(file: string, wait: boolean): Promise<ChildProcess | 'busy'>;
 function flockOnce(file: string, wait: boolean): Promise<ChildProcess | 'busy'> {
   return new Promise((resolve, reject) => {
     const args = [...(wait ? [] : ['-n']), '-E', String(BUSY), file, 'sh', '-c', 'echo locked; exec cat >/dev/null'];
@@ -43,18 +45,18 @@ function flockOnce(file: string, wait: boolean): Promise<ChildProcess | 'busy'> 
     let out = '';
     let err = '';
     let settled = false;
-    child.stdout!.on('data', (d: Buffer) => {
+    child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       if (!settled && out.includes('locked')) {
         settled = true;
-        child.stdout!.destroy();
-        child.stderr!.destroy();
+        child.stdout.destroy();
+        child.stderr.destroy();
         child.unref();
         (child.stdin as net.Socket).unref();
         resolve(child);
       }
     });
-    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     child.on('error', (e) => {
       if (!settled) reject(e);
     });
@@ -92,7 +94,7 @@ export async function acquireRunLock(
     const busy = `another run holds this workspace (pid ${holder.pid}, \`${holder.command}\`, started ${holder.started})`;
     if (!options.wait) throw new BusyError(busy);
     options.onWait?.(holder);
-    child = (await flockOnce(root, true)) as ChildProcess;
+    child = await flockOnce(root, true);
   }
   const held = child;
   const holderFile = existsSync(path.dirname(holderFiles[0])) ? holderFiles[0] : holderFiles[1];

@@ -145,7 +145,7 @@ export class Cache {
    */
   async verifyObject(hash: string): Promise<boolean> {
     const file = this.objectPath(hash);
-    let ok = false;
+    let ok: boolean;
     try {
       const st = lstatSync(file);
       ok = st.isFile() && (await hashFile(file, st.size)) === hash;

@@ -11,9 +11,9 @@
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { processAlive, tempOwner } from '../core/atomic.js';
-import type { Engine } from '../plan/engine.js';
+import type { Cache } from './cache.js';
 import { parseManifest, yieldToSignals, YIELD_EVERY } from './hash.js';
-import { readHistory } from '../report/history.js';
+import type { LockEntry } from './lockfile.js';
 import { liveLeases, readRoots } from './uses.js';
 
 export interface GcResult {
@@ -27,8 +27,17 @@ export interface GcResult {
   runningRuns: number;
 }
 
+/** What this workspace keeps, gathered by the caller. */
+export interface GcRoots {
+  /** The workspace's real path: its roots file in the store is superseded by `lockEntries`. */
+  workspaceRoot: string;
+  /** The pipeline.lock entries of the workspace's current stages. */
+  lockEntries: Pick<LockEntry, 'fingerprint' | 'outs'>[];
+  /** The fingerprints of the workspace's last N runs (--keep-runs), from its history. */
+  recentRuns: string[];
+}
+
 export interface GcOptions {
-  keepRuns: number;
   /** Keep what was used within this many days (0: only what is referenced). */
   maxAgeDays: number;
   dryRun: boolean;
@@ -37,8 +46,7 @@ export interface GcOptions {
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-export async function collectGarbage(engine: Engine, options: GcOptions): Promise<GcResult> {
-  const { cache } = engine;
+export async function collectGarbage(cache: Cache, kept: GcRoots, options: GcOptions): Promise<GcResult> {
   const { dryRun, signal } = options;
   const now = Date.now();
   const cutoff = now - options.maxAgeDays * DAY_MS;
@@ -58,18 +66,15 @@ export async function collectGarbage(engine: Engine, options: GcOptions): Promis
       }
     }
   };
-  for (const name of engine.graph.order) {
-    const entry = engine.lock.get(name);
-    if (entry) {
-      liveRuns.add(entry.fingerprint);
-      keepOuts(entry.outs);
-    }
+  for (const entry of kept.lockEntries) {
+    liveRuns.add(entry.fingerprint);
+    keepOuts(entry.outs);
   }
   // Other workspaces on this store: their pipeline.lock, as they last wrote it.
   let workspaces = 1;
   for (const { file, roots, mtimeMs } of readRoots(cache)) {
     await tick();
-    if (roots.root === engine.ws.realRootPath) continue;
+    if (roots.root === kept.workspaceRoot) continue;
     const gone = !existsSync(path.join(roots.root, 'pipeline.lock'));
     if (gone && (existsSync(roots.root) || mtimeMs < cutoff)) {
       // The workspace was deleted (or is out of sight and unused for --max-age): it protects nothing.
@@ -80,8 +85,7 @@ export async function collectGarbage(engine: Engine, options: GcOptions): Promis
     for (const fp of roots.fingerprints) liveRuns.add(fp);
     keepOuts(roots.outs);
   }
-  const history = readHistory(engine);
-  for (const h of history.slice(Math.max(0, history.length - options.keepRuns))) for (const fp of Object.values(h.fingerprints)) liveRuns.add(fp);
+  for (const fp of kept.recentRuns) liveRuns.add(fp);
   const leases = liveLeases(cache, Math.max(options.maxAgeDays, 1) * DAY_MS, dryRun);
   const leasedSince = Math.min(...leases.map((l) => l.started - 2000), Infinity);
 
@@ -91,7 +95,7 @@ export async function collectGarbage(engine: Engine, options: GcOptions): Promis
   for (const fp of cache.listRuns()) {
     await tick();
     const record = cache.readRun(fp);
-    let usedAt = 0;
+    let usedAt: number;
     try {
       usedAt = statSync(cache.runPath(fp)).mtimeMs;
     } catch {
@@ -124,7 +128,7 @@ export async function collectGarbage(engine: Engine, options: GcOptions): Promis
   // Partial writes left by killed processes: temp files (core/atomic.ts naming) beside objects and run records,
   // and the copies of older versions in tmp/. Those of live processes stay.
   const sweep = (dir: string, owner: (name: string) => number | undefined) => {
-    let names: string[] = [];
+    let names: string[];
     try {
       names = readdirSync(dir);
     } catch {
@@ -149,7 +153,7 @@ export async function collectGarbage(engine: Engine, options: GcOptions): Promis
   sweep(cache.dir, tempOwner);
   for (const top of [cache.objectsDir, cache.runsDir, path.join(cache.dir, 'roots'), path.join(cache.dir, 'leases')]) {
     sweep(top, tempOwner);
-    let shards: string[] = [];
+    let shards: string[];
     try {
       shards = readdirSync(top).filter((s) => /^[0-9a-f]{2}$/.test(s));
     } catch {

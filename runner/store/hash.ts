@@ -26,8 +26,13 @@ export function canonicalJson(value: unknown): string {
 const CHUNK = 4 * 1024 * 1024;
 let chunk: Buffer | undefined;
 
+/** sha256 of a file's bytes, as a promise (a read error rejects it); see hashFileSync. */
+export function hashFile(file: string, size?: number): Promise<string> {
+  return new Promise((resolve) => resolve(hashFileSync(file, size)));
+}
+
 /** sha256 of a file's bytes: read whole when small, else in 4 MiB reads into one reused buffer. */
-export async function hashFile(file: string, size?: number): Promise<string> {
+function hashFileSync(file: string, size?: number): string {
   if (size !== undefined && size <= SMALL_FILE) return hashBytes(readFileSync(file));
   const hash = createHash(HASH_ALGORITHM);
   const buffer = (chunk ??= Buffer.allocUnsafe(CHUNK));
@@ -138,7 +143,7 @@ export function parseManifest(text: string): { manifest: DirManifest } | { probl
       if (seen.has(d.slice(0, i))) return { problem: `manifest folder \`${d.slice(0, i)}\` is listed as empty but holds \`${d}\`` };
     }
   }
-  return { manifest: { type: 'dir', entries: m.entries as ManifestEntry[], ...(seen.size > 0 ? { dirs: [...seen] } : {}) } };
+  return { manifest: { type: 'dir', entries: m.entries, ...(seen.size > 0 ? { dirs: [...seen] } : {}) } };
 }
 
 /** Calls `onEach` every this many files in long loops: they yield to the event loop there so signals are heard. */

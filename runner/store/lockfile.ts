@@ -9,10 +9,30 @@ import { validOutRecords, type OutRecord } from './cache.js';
 import { withIo } from './io-error.js';
 import { removeStaleTemps, writeFileAtomic } from '../core/atomic.js';
 import { UsageError } from '../core/errors.js';
-import type { StageDefinition, StageInputs } from '../plan/fingerprint.js';
 
 export const LOCK_VERSION = 1;
 export const LOCK_FILE = 'pipeline.lock';
+
+/** What a stage read, by content: the three parts that, with its definition, decide its outputs. */
+export interface StageInputs {
+  /** Module stages: the module and its local imports, file → hash. */
+  code: Record<string, string>;
+  /** Declared deps (patterns expanded), file or folder → hash. */
+  deps: Record<string, string>;
+  /** Upstream outs, `stage:out` → hash. */
+  upstream: Record<string, string>;
+}
+
+/** The parts of a stage's definition that can change what it writes. */
+export interface StageDefinition {
+  kind: 'cmd' | 'module';
+  cmd?: string[];
+  shell?: boolean;
+  module?: string;
+  params: Record<string, unknown>;
+  env: Record<string, string>;
+  outs: string[];
+}
 
 export interface LockEntry extends StageInputs {
   fingerprint: string;

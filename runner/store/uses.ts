@@ -55,7 +55,7 @@ export function writeRoots(cache: Cache, root: string, entries: { fingerprint: s
 export function readRoots(cache: Cache): { file: string; roots: Roots; mtimeMs: number }[] {
   const dir = path.join(cache.dir, 'roots');
   const found: { file: string; roots: Roots; mtimeMs: number }[] = [];
-  let names: string[] = [];
+  let names: string[];
   try {
     names = readdirSync(dir).filter((n) => /^[0-9a-f]{32}\.json$/.test(n));
   } catch {
@@ -90,7 +90,7 @@ export function openLease(cache: Cache, root: string): { release(): void } {
 export function liveLeases(cache: Cache, staleMs: number, dryRun: boolean): Lease[] {
   const dir = path.join(cache.dir, 'leases');
   const live: Lease[] = [];
-  let names: string[] = [];
+  let names: string[];
   try {
     names = readdirSync(dir).filter((n) => n.endsWith('.json') && !n.startsWith('.'));
   } catch {

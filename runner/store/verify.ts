@@ -2,9 +2,9 @@
 // is unreadable), its folder manifests validated as a restore validates them (safe relative paths, no duplicates,
 // no file that is also a folder) and checked for the objects they point to; every pipeline.lock entry checked
 // against its stage's declared outs.
-import type { Engine } from '../plan/engine.js';
-import { checkRecordedOuts } from './cache.js';
+import { checkRecordedOuts, type Cache } from './cache.js';
 import { hashFile, parseManifest, yieldToSignals, YIELD_EVERY } from './hash.js';
+import type { LockFile } from './lockfile.js';
 import { lstatSync } from 'node:fs';
 
 export interface VerifyResult {
@@ -16,8 +16,14 @@ export interface VerifyResult {
   unsafe: { source: string; stage: string; problem: string }[];
 }
 
-export async function verifyCache(engine: Engine, repair: boolean, signal?: AbortSignal): Promise<VerifyResult> {
-  const { cache } = engine;
+/** `stages`: the workspace's stages in pipeline order, with their declared outs, whose `lock` entries are checked. */
+export async function verifyCache(
+  cache: Cache,
+  lock: LockFile,
+  stages: readonly { name: string; outs: readonly string[] }[],
+  repair: boolean,
+  signal?: AbortSignal,
+): Promise<VerifyResult> {
   const objects = cache.listObjects();
   const corrupt: string[] = [];
   for (const [i, hash] of objects.entries()) {
@@ -71,10 +77,10 @@ export async function verifyCache(engine: Engine, repair: boolean, signal?: Abor
       if (repair) cache.deleteRun(fp);
     }
   }
-  for (const name of engine.graph.order) {
-    const entry = engine.lock.get(name);
+  for (const { name, outs } of stages) {
+    const entry = lock.get(name);
     if (!entry) continue;
-    const problem = checkRecordedOuts(engine.graph.stage(name).outs, entry.outs, 'the entry');
+    const problem = checkRecordedOuts(outs, entry.outs, 'the entry');
     if (problem) unsafe.push({ source: 'pipeline.lock', stage: name, problem: problem.replace(/: refused.*$/, '') });
   }
   return { objects: objects.length, corrupt, runs: runs.length, dangling, unsafe };

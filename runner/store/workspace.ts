@@ -9,7 +9,7 @@ import { removeStaleTemps, tempPathFor } from '../core/atomic.js';
 import type { Cache, OutRecord } from './cache.js';
 import { UsageError } from '../core/errors.js';
 import { isExternalDep, isGlobPattern, isUrlDep } from '../core/paths.js';
-import { hashBytes, listFiles, manifestText, parseManifest, unsafeRelPath, yieldToSignals, YIELD_EVERY, type DirManifest, type ManifestEntry } from './hash.js';
+import { hashBytes, listFiles, manifestText, parseManifest, unsafeRelPath, yieldToSignals, YIELD_EVERY, type ManifestEntry } from './hash.js';
 import { withIo } from './io-error.js';
 import type { StatCache } from './stat-cache.js';
 import type { UrlDeps } from './urls.js';

@@ -52,7 +52,7 @@ describe('torture: one workspace, one lock, however it is reached', function () 
     // Waiting says for whom, then gets the lock once the holder is SIGKILLed (at once, no stale guessing).
     const waiter = startCli(links, ['-C', path.join(links, 'via'), 'run']);
     let told = '';
-    waiter.child.stderr!.on('data', (d: Buffer) => (told += d.toString()));
+    waiter.child.stderr.on('data', (d: Buffer) => (told += d.toString()));
     for (let i = 0; i < 3000 && !told.includes('waiting for another run'); i++) await new Promise((r) => setTimeout(r, 10));
     expect(told).to.include(`waiting for another run of this workspace to finish (pid ${h.child.pid}, started `);
     process.kill(-h.child.pid!, 'SIGKILL');

@@ -101,7 +101,6 @@ stages:
       execFileSync('mkfs.ext4', ['-q', '-I', '128', '-F', image], { stdio: 'ignore' });
       execFileSync('mount', ['-o', 'loop', image, mnt]);
     } catch (err) {
-      // eslint-disable-next-line no-console
       console.log(`      skipped: cannot make a loop-mounted ext4 here (${(err as Error).message.split('\n')[0]})`);
       this.skip();
     }

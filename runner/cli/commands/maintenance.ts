@@ -1,7 +1,8 @@
 // Commands that look after the store and the CI workflow: gc, cache verify, ci generate/check.
 import type { GlobalOptions } from '../options.js';
-import { openEngine } from '../../plan/engine.js';
-import { collectGarbage } from '../../store/gc.js';
+import { openEngine, type Engine } from '../../plan/engine.js';
+import { readHistory } from '../../report/history.js';
+import { collectGarbage, type GcRoots } from '../../store/gc.js';
 import { acquireRunLock } from '../../exec/run-lock.js';
 import { verifyCache } from '../../store/verify.js';
 import { configFor } from './common.js';
@@ -37,7 +38,7 @@ export async function gcCommand(globals: GlobalOptions, flags: { keepRuns: numbe
   try {
     const engine = openEngine(config);
     return await interruptible(async (signal) => {
-      const r = await collectGarbage(engine, { keepRuns: flags.keepRuns, maxAgeDays: flags.maxAge, dryRun: Boolean(flags.dryRun), signal });
+      const r = await collectGarbage(engine.cache, gcRoots(engine, flags.keepRuns), { maxAgeDays: flags.maxAge, dryRun: Boolean(flags.dryRun), signal });
       const verb = flags.dryRun ? 'would remove' : 'removed';
       const shared = r.workspaces > 1 ? `, ${r.workspaces - 1} other workspaces' pipeline.lock` : '';
       const running = r.runningRuns > 0 ? `, what ${r.runningRuns} running runs may need` : '';
@@ -53,11 +54,20 @@ export async function gcCommand(globals: GlobalOptions, flags: { keepRuns: numbe
   }
 }
 
+/** What gc keeps for this workspace: its pipeline.lock entries and the fingerprints of its last `keepRuns` runs. */
+function gcRoots(engine: Engine, keepRuns: number): GcRoots {
+  const lockEntries = engine.graph.order.flatMap((name) => engine.lock.get(name) ?? []);
+  const history = readHistory(engine);
+  const recentRuns = history.slice(Math.max(0, history.length - keepRuns)).flatMap((h) => Object.values(h.fingerprints));
+  return { workspaceRoot: engine.ws.realRootPath, lockEntries, recentRuns };
+}
+
 export async function verifyCommand(globals: GlobalOptions, flags: { repair?: boolean; json?: boolean }): Promise<number> {
   const engine = openEngine(await configFor(globals));
   let r: Awaited<ReturnType<typeof verifyCache>> | undefined;
   const code = await interruptible(async (signal) => {
-    r = await verifyCache(engine, Boolean(flags.repair), signal);
+    const stages = engine.graph.order.map((name) => engine.graph.stage(name));
+    r = await verifyCache(engine.cache, engine.lock, stages, Boolean(flags.repair), signal);
     return 0;
   });
   if (!r) return code;

@@ -7,7 +7,7 @@ import { isUrlDep } from '../../core/paths.js';
 import type { Engine } from '../../plan/engine.js';
 import { openEngine } from '../../plan/engine.js';
 import type { UrlCheck } from '../../store/urls.js';
-import type { GlobalOptions } from '../main.js';
+import type { GlobalOptions } from '../options.js';
 import { configFor } from './common.js';
 
 export interface UpdateSummary {
