@@ -107,6 +107,9 @@ export function checkFile(ctx: Pick<CheckContext, 'root' | 'out'>, rel: string, 
 }
 
 /** `30` (seconds), `"30s"`, `"10m"`, `"1h"`, `"500ms"` → milliseconds. */
+/** The files `pipeline metrics` reads (report/metrics.ts parses them by extension). */
+export const METRICS_EXTENSIONS = ['.json', '.yaml', '.yml'];
+
 export function durationMs(value: number | string): number {
   if (typeof value === 'number') return Math.round(value * 1000);
   const m = /^([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)$/.exec(value);
@@ -198,8 +201,15 @@ export function buildStage(ctx: CheckContext, name: string, raw: RawStage, globa
     );
   }
 
-  // metrics among outs
+  // metrics among outs, in a format `pipeline metrics` reads
   for (const { path: m, index } of metrics) {
+    if (!METRICS_EXTENSIONS.some((ext) => m.endsWith(ext)))
+      fail(
+        'metrics-format',
+        src.valueRange(entryPath(name, 'metrics', raw.metrics, index)),
+        `metrics file \`${m}\` is neither JSON nor YAML`,
+        `name a file ending in ${METRICS_EXTENSIONS.join(', ')}: \`pipeline metrics\` reads those formats only`,
+      );
     if (!outs.some(({ path: o }) => o === m || isInside(m, o)))
       fail(
         'metrics-not-out',

@@ -42,6 +42,7 @@ export const DIAGNOSTIC_CODES = [
   'reserved-out',
   'dep-is-out',
   'metrics-not-out',
+  'metrics-format',
   'self-need',
   'unknown-need',
   'reserved-env',

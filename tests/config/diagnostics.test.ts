@@ -85,6 +85,7 @@ const cases: { code: DiagnosticCode; name: string; text: string; token: string; 
   { code: 'reserved-out', name: 'pipeline.lock as an out', text: `${V}  a: {cmd: x, outs: [pipeline.lock]}\n`, token: 'pipeline.lock' },
   { code: 'dep-is-out', name: 'a dep inside its own out', text: `${V}  a: {cmd: x, deps: [build/x], outs: [build]}\n`, token: 'build/x' },
   { code: 'metrics-not-out', name: 'metrics not among outs', text: `${V}  a: {cmd: x, outs: [o], metrics: [m.json]}\n`, token: 'm.json' },
+  { code: 'metrics-format', name: 'metrics neither JSON nor YAML', text: `${V}  a: {cmd: x, outs: [m], metrics: [m/x.csv]}\n`, token: 'm/x.csv' },
   { code: 'self-need', name: 'a stage that needs itself', text: `${V}  a: {cmd: x, needs: [a]}\n`, token: 'a]' },
   { code: 'unknown-need', name: 'an unknown need', text: `${V}  a: {cmd: x}\n  b: {cmd: x, needs: [c]}\n`, token: 'c]' },
   { code: 'reserved-env', name: 'PIPELINE_PARAMS in env', text: `${V}  a: {cmd: x, env: {PIPELINE_PARAMS: 1}}\n`, token: 'PIPELINE_PARAMS' },
