@@ -106,6 +106,12 @@ export async function acquireRunLock(
   }
   return {
     release: () => {
+      // Who holds the lock is said only while it is held: the file goes before the lock does.
+      try {
+        rmSync(holderFile, { force: true });
+      } catch {
+        // a read-only place: the file was never written
+      }
       held.stdin!.end();
     },
   };
