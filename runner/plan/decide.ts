@@ -1,5 +1,6 @@
 // Deciding what a stage needs: fresh (nothing to do), restore (its outputs for these exact inputs are in the
 // run-cache), or run — and saying why, by comparing what it would read now with what pipeline.lock recorded.
+import { readFileSync } from 'node:fs';
 import { checkRecordedOuts, type Cache, type OutRecord, type RunRecord } from '../store/cache.js';
 import type { DirManifest } from '../store/hash.js';
 import type { ModuleCode } from './code.js';
@@ -140,12 +141,14 @@ export class Planner {
     for (const rec of outs) {
       if (!this.cache.hasObject(rec.hash)) return { out: rec.path, hash: rec.hash };
       if (rec.type !== 'dir') continue;
-      const text = this.cache.readObjectText(rec.hash);
+      // Read as it is, without verifying: verifying discards a corrupt object, and the restore must find it to say
+      // `object-corrupt` rather than `not-in-store`.
       let entries: { hash: string }[];
       try {
-        entries = text === undefined ? [] : (JSON.parse(text) as DirManifest).entries;
+        entries = (JSON.parse(readFileSync(this.cache.objectPath(rec.hash), 'utf8')) as DirManifest).entries;
+        if (!Array.isArray(entries)) continue;
       } catch {
-        return { out: rec.path, hash: rec.hash };
+        continue; // present but corrupt: the restore re-hashes it and says so
       }
       const gone = entries.find((e) => !this.cache.hasObject(e.hash));
       if (gone) return { out: rec.path, hash: gone.hash };
