@@ -3,9 +3,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { LAST_RUN_FILE, SCHEMA_VERSION } from './last-run-file.js';
 
-export const LAST_RUN_FILE = '.pipeline/last-run.json';
-export const SCHEMA_VERSION = 1;
+export { LAST_RUN_FILE, SCHEMA_VERSION };
 
 /** The coarse status of a stage (`cached` covers fresh and restored). */
 export const stageStatusSchema = z.enum(['ran', 'cached', 'skipped', 'failed', 'blocked']);

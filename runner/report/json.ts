@@ -1,6 +1,7 @@
 // The `--json` shapes of stages, reasons and outcomes, shared by `run --json`, `status --json`,
 // `run --dry-run --json` and .pipeline/last-run.json. Every document carries `schemaVersion`.
-import { SCHEMA_VERSION, type LastRun, type ReasonRecord, type StageRecord } from '../public/last-run.js';
+import { SCHEMA_VERSION } from '../public/last-run-file.js';
+import type { LastRun, ReasonRecord, StageRecord } from '../public/last-run.js';
 import { reasonJson, type Reason } from '../plan/reasons.js';
 import { describeResult, outcomeJson, statusOf, type StageResult } from '../exec/outcome.js';
 import type { RunSummary } from '../exec/events.js';

@@ -8,7 +8,7 @@ import type { RunEvent, RunListener } from '../exec/events.js';
 import { appendHistory } from './history.js';
 import { collectMetrics } from './metrics.js';
 import { lastRunJson, runJson } from './json.js';
-import { LAST_RUN_FILE } from '../public/last-run.js';
+import { LAST_RUN_FILE } from '../public/last-run-file.js';
 
 /** Every event to each listener, in the order given. */
 export class CombinationListener implements RunListener {
