@@ -11,6 +11,7 @@ RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY runner ./runner
 COPY stages ./stages
+COPY scripts/build-cli.mjs ./scripts/
 RUN npm run build
 
 # ---- runtime: production dependencies, the compiled engine, the stage sources and the model artifacts

@@ -88,6 +88,7 @@ describe('.dockerignore', () => {
 
   it('lets in exactly the artifacts the image needs, and nothing the Dockerfile copies is excluded', () => {
     expect(lines.filter((l) => l.startsWith('!'))).to.deep.equal([
+      '!scripts/build-cli.mjs',
       '!build/model',
       '!build/quant',
       '!build/data/test.bin',
