@@ -1,15 +1,17 @@
 // One run per workspace, however it is reached. The lock is an flock(2) on the workspace folder itself: a lock on
 // its inode, so a path through a symlink, a bind mount or another mount of the same folder meets the same lock,
 // and unlike an abstract socket it is not confined to one network namespace (a container sharing the folder);
-// taking it writes nothing. Node cannot call flock itself; util-linux `flock` holds it for us, running `cat` on a pipe from this
-// process: when this process ends in any way (even SIGKILL) the pipe closes, cat and flock exit and the kernel
-// drops the lock at once, with no stale-file guessing. Who holds it is written to `.pipeline/run-holder.json` (or,
-// before .pipeline/ exists, to a file in the temp folder named after the folder's device and inode).
+// taking it writes nothing. Node cannot call flock itself: this process opens the folder and util-linux `flock`
+// locks that open file (handed to it as fd 3) and exits. The lock belongs to the open file, which only this
+// process then holds: closing it releases the lock, and when this process ends in any way (even SIGKILL) the
+// kernel closes it and drops the lock at once, with no stale-file guessing and no helper process left running.
+// Who holds it is written to `.pipeline/run-holder.json` (or, before .pipeline/ exists, to a file in the temp
+// folder named after the folder's device and inode).
 // Where `flock` is not installed the lock falls back to a listening unix socket named after the workspace's
 // device and inode (in the abstract namespace on Linux: per network namespace only).
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
@@ -28,43 +30,21 @@ interface Holder {
 }
 
 const BUSY = 75;
-let flockAvailable: boolean | undefined;
 
-function hasFlock(): boolean {
-  if (process.platform !== 'linux') return false;
-  return (flockAvailable ??= spawnSync('flock', ['--version'], { stdio: 'ignore' }).status === 0);
-}
-
-/** Start `flock` on the lock file: resolves to the holding child once locked, or 'busy' (only when not waiting). */
-function flockOnce(file: string, wait: true): Promise<ChildProcess>;
-function flockOnce(file: string, wait: boolean): Promise<ChildProcess | 'busy'>;
-function flockOnce(file: string, wait: boolean): Promise<ChildProcess | 'busy'> {
+/**
+ * `flock` on the open folder `fd`: 'locked' once this process's open file holds the lock, 'busy' (only when not
+ * waiting), or 'no-flock' when the command is not installed.
+ */
+function flockOnce(fd: number, wait: boolean): Promise<'locked' | 'busy' | 'no-flock'> {
   return new Promise((resolve, reject) => {
-    const args = [...(wait ? [] : ['-n']), '-E', String(BUSY), file, 'sh', '-c', 'echo locked; exec cat >/dev/null'];
-    const child = spawn('flock', args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
+    const child = spawn('flock', [...(wait ? [] : ['-n']), '-E', String(BUSY), '3'], { stdio: ['ignore', 'ignore', 'pipe', fd] });
     let err = '';
-    let settled = false;
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (!settled && out.includes('locked')) {
-        settled = true;
-        child.stdout.destroy();
-        child.stderr.destroy();
-        child.unref();
-        (child.stdin as net.Socket).unref();
-        resolve(child);
-      }
-    });
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', (e) => {
-      if (!settled) reject(e);
-    });
-    child.on('exit', (code) => {
-      if (settled) return;
-      settled = true;
-      if (code === BUSY) resolve('busy');
-      else reject(new Error(`flock on ${file} failed (exit ${code}): ${err.trim()}`));
+    child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', (e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? resolve('no-flock') : reject(e)));
+    child.on('close', (code, signal) => {
+      if (code === 0) resolve('locked');
+      else if (code === BUSY) resolve('busy');
+      else reject(new Error(`flock on the workspace folder failed (${signal ?? `exit ${code}`}): ${err.trim()}`));
     });
   });
 }
@@ -85,18 +65,31 @@ export async function acquireRunLock(
   options: { wait: boolean; command: string; onWait?: (holder: Holder) => void },
 ): Promise<RunLock> {
   const info: Holder = { pid: process.pid, started: new Date().toISOString(), command: options.command };
-  if (!hasFlock()) return acquireSocketLock(root, info, options);
-  const st = withIo('open', root, () => statSync(root));
-  const holderFiles = [path.join(root, '.pipeline', 'run-holder.json'), path.join(os.tmpdir(), `pipeline-run-${st.dev}-${st.ino}.json`)];
-  let child = await flockOnce(root, false);
-  if (child === 'busy') {
-    const holder = readHolder(holderFiles);
-    const busy = `another run holds this workspace (pid ${holder.pid}, \`${holder.command}\`, started ${holder.started})`;
-    if (!options.wait) throw new BusyError(busy);
-    options.onWait?.(holder);
-    child = await flockOnce(root, true);
+  if (process.platform !== 'linux') return acquireSocketLock(root, info, options);
+  const fd = withIo('open', root, () => openSync(root, 'r'));
+  let state: Awaited<ReturnType<typeof flockOnce>>;
+  try {
+    const st = fstatSync(fd);
+    const holderFiles = [path.join(root, '.pipeline', 'run-holder.json'), path.join(os.tmpdir(), `pipeline-run-${st.dev}-${st.ino}.json`)];
+    state = await flockOnce(fd, false);
+    if (state === 'busy') {
+      const holder = readHolder(holderFiles);
+      const busy = `another run holds this workspace (pid ${holder.pid}, \`${holder.command}\`, started ${holder.started})`;
+      if (!options.wait) throw new BusyError(busy);
+      options.onWait?.(holder);
+      state = await flockOnce(fd, true);
+    }
+    if (state === 'locked') return holdLock(fd, holderFiles, info);
+  } catch (err) {
+    closeSync(fd);
+    throw err;
   }
-  const held = child;
+  closeSync(fd);
+  return acquireSocketLock(root, info, options);
+}
+
+/** The lock is held through `fd`: say who holds it, and release it by closing `fd`. */
+function holdLock(fd: number, holderFiles: string[], info: Holder): RunLock {
   const holderFile = existsSync(path.dirname(holderFiles[0])) ? holderFiles[0] : holderFiles[1];
   try {
     writeFileAtomic(holderFile, JSON.stringify(info));
@@ -104,15 +97,18 @@ export async function acquireRunLock(
   } catch {
     // a read-only place: a waiting run cannot say who holds the lock, nothing else is lost
   }
+  let held = true;
   return {
     release: () => {
+      if (!held) return;
+      held = false;
       // Who holds the lock is said only while it is held: the file goes before the lock does.
       try {
         rmSync(holderFile, { force: true });
       } catch {
         // a read-only place: the file was never written
       }
-      held.stdin!.end();
+      closeSync(fd);
     },
   };
 }
