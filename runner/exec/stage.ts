@@ -46,8 +46,17 @@ export class StageExecution {
     private readonly emit: (event: RunEvent) => void,
   ) {}
 
-  /** Decide, then carry the decision out. */
+  /** Decide, then carry the decision out. Interrupted while reading its inputs (hashing thousands of files), it fails as `interrupted`. */
   async execute(): Promise<StageDone> {
+    try {
+      return await this.decideAndAct();
+    } catch (err) {
+      if (this.options.signal.aborted) return this.failed({ kind: 'interrupted' }, [], this.elapsed());
+      throw err;
+    }
+  }
+
+  private async decideAndAct(): Promise<StageDone> {
     const { planner } = this.engine;
     const read = await planner.inputsOf(this.stage, this.upstream);
     if (!read.ok) return this.failed(this.inputsProblem(read.problem), [], this.elapsed());
