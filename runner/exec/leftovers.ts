@@ -77,6 +77,15 @@ function members(pgid: number, since: number): number[] {
   return found;
 }
 
+/** Whether a process carries the environment a stage of the workspace at `root` is started with. */
+function startedHere(pid: number, root: string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`PIPELINE_WORKSPACE=${root}`);
+  } catch {
+    return false;
+  }
+}
+
 function groupAlive(pgid: number): boolean {
   try {
     process.kill(-pgid, 0);
@@ -199,7 +208,9 @@ export async function stopLeftovers(root: string): Promise<string[]> {
     }
     if (entry.kind === 'group' && Number.isInteger(entry.pgid) && entry.pgid > 1 && entry.boot === boot) {
       const found = members(entry.pgid, entry.since);
-      if (found.length > 0) {
+      // The record is only a hint: a group is stopped only when one of its processes was started by a run of this
+      // workspace (its environment says so), so an edited record cannot make a run kill anything else.
+      if (found.length > 0 && (!LINUX || found.some((pid) => startedHere(pid, root)))) {
         const left = await killGroup(entry.pgid, entry.since);
         if (left.length > 0) {
           throw new BusyError(

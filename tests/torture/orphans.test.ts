@@ -6,8 +6,8 @@
 // environment (PIPELINE_WORKSPACE), so none can hide by name.
 // Reproduce a failure with TORTURE_SEED=<printed seed>.
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { cleanup, cli, prng, readLock, seedFromEnv, sha256, startCli, waitGroupGone, workspace } from './lib.js';
 
@@ -137,6 +137,26 @@ describe('torture: no stage outlives its runner', function () {
     const r = await cli(ws, ['run', '--set', 'variant=7']);
     expect(r.exitCode, r.stdout + r.stderr).to.equal(0);
     await expectSettled(ws, 7);
+  });
+
+  it('a forged record in .pipeline/running never makes a run kill a process it did not start', async function () {
+    const ws = workspace('orphan-forged', SHELL_STAGE.replace('sleep 3', 'sleep 0.1'));
+    // A process group and session of its own, like a stage's, but started by someone else.
+    const bystander = spawn('sleep', ['60'], { detached: true, stdio: 'ignore' });
+    try {
+      const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+      mkdirSync(path.join(ws, '.pipeline', 'running'), { recursive: true });
+      const forged = { kind: 'group', stage: 'writer', pgid: bystander.pid, boot, since: 0, runner: 1 };
+      writeFileSync(path.join(ws, '.pipeline', 'running', `writer.g${bystander.pid}.json`), JSON.stringify(forged));
+      writeFileSync(path.join(ws, '.pipeline', 'running', 'torn.json'), '{"kind":"gro');
+      const r = await cli(ws, ['run']);
+      expect(r.exitCode, r.stdout + r.stderr).to.equal(0);
+      expect(r.stderr).to.not.include('stopped');
+      expect(bystander.exitCode, 'the bystander was killed').to.equal(null);
+      expect(readdirSync(path.join(ws, '.pipeline', 'running')), 'records are consumed').to.deep.equal([]);
+    } finally {
+      bystander.kill('SIGKILL');
+    }
   });
 
   it('SIGHUP (a closed terminal) stops the run like Ctrl-C: exit 130, no process of the stage left, no record', async function () {
