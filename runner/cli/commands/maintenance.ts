@@ -18,6 +18,7 @@ async function interruptible(fn: (signal: AbortSignal) => Promise<number>): Prom
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
   try {
     return await fn(controller.signal);
   } catch (err) {
@@ -29,6 +30,7 @@ async function interruptible(fn: (signal: AbortSignal) => Promise<number>): Prom
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', onSignal);
   }
 }
 
