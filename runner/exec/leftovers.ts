@@ -243,13 +243,31 @@ async function cancelJob(jobId: string): Promise<boolean> {
   return true;
 }
 
-let pdeathsig: boolean | undefined;
+let setpriv: string | false | undefined;
+
+/**
+ * util-linux's setpriv on PATH when it knows `--pdeathsig` (2.33 and later): found by reading the program for the
+ * option's name rather than by starting it, which would cost a process start on every run.
+ */
+function findSetpriv(): string | false {
+  if (!LINUX) return false;
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    if (!dir) continue;
+    const file = path.join(dir, 'setpriv');
+    try {
+      if (readFileSync(file).includes('pdeathsig')) return file;
+    } catch {
+      // not here
+    }
+  }
+  return false;
+}
 
 /**
  * The argv that starts a stage's command with a parent-death signal: `setpriv --pdeathsig KILL -- argv` where
- * util-linux's setpriv supports it (checked once), else the argv as it is.
+ * setpriv supports it, else the argv as it is.
  */
 export function withParentDeathSignal(argv: string[]): string[] {
-  pdeathsig ??= LINUX && spawnSync('setpriv', ['--pdeathsig', 'KILL', '--', 'true'], { stdio: 'ignore' }).status === 0;
-  return pdeathsig ? ['setpriv', '--pdeathsig', 'KILL', '--', ...argv] : argv;
+  setpriv ??= findSetpriv();
+  return setpriv ? [setpriv, '--pdeathsig', 'KILL', '--', ...argv] : argv;
 }

@@ -150,7 +150,7 @@ export async function executeStage(req: ExecRequest): Promise<ExecResult> {
   else if (result.signal) cause = { kind: 'signal', signal: result.signal, message: said };
   else if ((result as { code?: string }).code === 'E2BIG') cause = { kind: 'spawn', message: tooBig(env) };
   else if (result.exitCode === undefined) cause = { kind: 'spawn', message: result.shortMessage ?? 'the stage could not be started' };
-  else if (file === 'setpriv' && notStarted(lastLine)) cause = { kind: 'spawn', message: notStarted(lastLine)! };
+  else if (path.basename(file) === 'setpriv' && notStarted(lastLine)) cause = { kind: 'spawn', message: notStarted(lastLine)! };
   else cause = { kind: stage.gate ? 'gate' : 'exit', exitCode: result.exitCode, message: said };
   return { ok: false, cause, ...common };
 }
