@@ -103,6 +103,10 @@ export async function main(argv: string[]): Promise<number> {
     .option('-v, --verbose', "replay the captured output of cached stages")
     .option('-q, --quiet', 'do not print the output of stages that ran')
     .option('--no-wait', 'fail with exit code 4 instead of waiting when another run holds the workspace')
+    .option('--pull', 'take from the remote cache what a stage can restore instead of executing it')
+    .option('--no-pull', 'do not pull, even when `remote:` sets `pull: true`')
+    .option('--push', 'upload the results of the run that the remote cache lacks')
+    .option('--no-push', 'do not push, even when `remote:` sets `push: true`')
     .action(async (stages: string[], opts) => {
       const { runCommand } = await import('./commands/run.js');
       code = await runCommand(globals(), stages, opts);
@@ -115,6 +119,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('-s, --set <stage.key=value>', 'as with run: judge against overridden params', collect, [])
     .option('--json', 'print JSON')
     .option('--exit-code', 'exit 1 when any stage is stale (for scripts and CI)')
+    .option('--remote', 'also say which stale stages the remote cache can restore (asks the remote)')
     .action(async (stages: string[], opts) => {
       const { statusCommand } = await import('./commands/status.js');
       code = await statusCommand(globals(), stages, opts);

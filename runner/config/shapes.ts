@@ -83,6 +83,7 @@ function explain(view: IssueView, data: unknown): { message: string; hint?: stri
       const guess = STAGE_KEYS.includes(key) ? '' : suggestion(key, allowed);
       return { message: `unknown top-level key \`${key}\`${guess}`, hint };
     }
+    if (p[0] === 'remote') return { message: `remote: unknown key \`${key}\`${suggestion(key, ['url', 'pull', 'push'])}`, hint: 'remote keys are: url, pull, push' };
     return {
       message: `${stagePrefix}unknown key \`${key}\`${suggestion(key, allowed)}`,
       hint: allowed.length ? `stage keys are: ${allowed.join(', ')}` : undefined,
@@ -126,6 +127,10 @@ function explain(view: IssueView, data: unknown): { message: string; hint?: stri
       detail = `\`${field}\` must be ${EXPECTED[field]}; entry ${entry[0] + 1} is ${describe(got)}`;
     return { message: stagePrefix + detail, hint: fieldHint(field) };
   }
+  if (p[0] === 'remote') {
+    const detail = `\`${p.join('.')}\` must be ${p[1] === 'url' ? 'a non-empty string' : 'true or false'}; got ${describe(got)}`;
+    return { message: `remote: ${detail}`, hint: 'remote keys are: url, pull, push' };
+  }
   return { message: `\`${p.join('.')}\` is invalid: ${view.issue.message}` };
 }
 
@@ -134,6 +139,7 @@ const TOP_HINTS: Record<string, string> = {
   stages: 'e.g. `stages: {hello: {cmd: echo hi}}`: each stage is a key under `stages:`, not a list item',
   commands: 'e.g. `commands: {report: tools/report.ts}`',
   ci: 'e.g. `ci: {node: 20}`',
+  remote: 'e.g. `remote: s3://team-cache/housing` or `remote: {url: s3://team-cache/housing, pull: true, push: true}`',
 };
 
 export function fieldHint(field: string): string | undefined {
@@ -150,6 +156,8 @@ export function fieldHint(field: string): string | undefined {
       return 'e.g. `timeout: 90` (seconds) or `timeout: 10m`';
     case 'env':
       return 'e.g. `env: {OMP_NUM_THREADS: 1}`';
+    case 'passEnv':
+      return 'e.g. `passEnv: [HF_TOKEN]` (names only: the values come from the environment)';
     case 'cache':
     case 'gate':
     case 'shell':

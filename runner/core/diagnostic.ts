@@ -45,11 +45,15 @@ export const DIAGNOSTIC_CODES = [
   'self-need',
   'unknown-need',
   'reserved-env',
+  'pass-env-declared',
+  'pass-env-duplicate',
   // across stages
   'out-overlap',
   'cycle',
   'dep-needs-producer',
   'command-builtin',
+  // `remote:`
+  'bad-remote',
   // `--set` on the command line
   'unknown-param',
   // `ci:` settings and `pipeline ci generate`

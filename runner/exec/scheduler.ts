@@ -11,6 +11,7 @@ import { preflight } from './preflight.js';
 import { StageExecution, type StageDone } from './stage.js';
 import type { RunEvent, RunListener, RunSummary } from './events.js';
 import type { StageResult } from './outcome.js';
+import type { RemotePuller } from '../store/remote/run-sync.js';
 
 export interface RunOptions {
   names: string[];
@@ -21,6 +22,8 @@ export interface RunOptions {
   /** Replay the logs of cached stages. */
   verbose: boolean;
   signal: AbortSignal;
+  /** `run --pull`: where stages that would run (or lack stored objects) look for a result first. */
+  remote?: RemotePuller;
 }
 
 const SAVE_INTERVAL_MS = 250;
@@ -87,7 +90,7 @@ export async function runPipeline(engine: Engine, options: RunOptions, listener:
   const launch = (name: string) => {
     const stage = graph.stage(name);
     const upstream = new Map(stage.needs.map((n) => [n, done.get(n)?.outs ?? []]));
-    const run = new StageExecution(engine, stage, upstream, { force: forced.has(name), verbose: options.verbose, signal: options.signal }, emit);
+    const run = new StageExecution(engine, stage, upstream, { force: forced.has(name), verbose: options.verbose, signal: options.signal, remote: options.remote }, emit);
     const task = run
       .execute()
       .then((d) => {

@@ -35,6 +35,10 @@ export type Reason =
   /** Inputs differ from pipeline.lock but match a run whose outputs are in place. */
   | { code: 'seen-before' }
   | { code: 'restorable'; from: 'lock' | 'run-cache' }
+  /** The remote cache has a result for this fingerprint (`status --remote`, `run --pull`). */
+  | { code: 'restorable-from-remote' }
+  /** `run --pull`: the remote's result could not be used (unreachable, refused, incomplete); `detail` says why. */
+  | { code: 'remote-unusable'; detail: string }
   /** Dry run: the stage waits on stages that will run; it runs only if their outs change. */
   | { code: 'upstream-will-run'; stages: string[] }
   | { code: 'upstream-has-no-outs'; stage: string }
@@ -71,7 +75,7 @@ export function formatReason(reason: Reason): string {
     case 'outs-changed':
       return `changed outs (${show(reason.from)} → ${show(reason.to)})`;
     case 'code-changed':
-      return `changed code ${quote(reason.file)}`;
+      return toolchainChange(reason.file) ?? `changed code ${quote(reason.file)}`;
     case 'code-added':
       return `new code ${quote(reason.file)}`;
     case 'code-removed':
@@ -109,6 +113,10 @@ export function formatReason(reason: Reason): string {
       return 'same inputs seen before, outputs already in place';
     case 'restorable':
       return `restorable from the ${reason.from === 'lock' ? 'pipeline.lock' : 'run-cache'}`;
+    case 'restorable-from-remote':
+      return 'restorable from the remote';
+    case 'remote-unusable':
+      return `the remote's result was not used: ${reason.detail}`;
     case 'upstream-will-run':
       return reason.stages.length === 1
         ? `upstream ${quote(reason.stages[0])} will run; runs if its outs change`
@@ -128,6 +136,14 @@ export function formatReason(reason: Reason): string {
     default:
       return unreachable(reason);
   }
+}
+
+/** A changed toolchain entry of a module stage's code (runner/plan/code.ts), in words. */
+function toolchainChange(key: string): string | undefined {
+  if (key === 'toolchain:node') return 'changed Node major version';
+  if (key === 'toolchain:platform') return 'changed platform';
+  if (key.startsWith('package:')) return `changed version of package ${quote(key.slice('package:'.length))}`;
+  return undefined;
 }
 
 export function formatReasons(reasons: readonly Reason[]): string {

@@ -13,6 +13,7 @@ import { SCHEMA_VERSION, reasonsJson } from '../../report/json.js';
 import { acquireRunLock } from '../../exec/run-lock.js';
 import { runPipeline } from '../../exec/scheduler.js';
 import { configFor } from './common.js';
+import { openRunRemote, pushRunResults, reportRunRemote } from './run-remote.js';
 
 export interface RunFlags {
   force?: boolean;
@@ -26,6 +27,9 @@ export interface RunFlags {
   verbose?: boolean;
   quiet?: boolean;
   wait: boolean;
+  /** undefined: as `remote:` in pipeline.yaml says. */
+  pull?: boolean;
+  push?: boolean;
 }
 
 function selectionOf(flags: RunFlags): Selection {
@@ -74,6 +78,7 @@ export async function runCommand(globals: GlobalOptions, names: string[], flags:
   process.on('SIGTERM', onSignal);
   try {
     const engine = openEngine(config);
+    const remote = openRunRemote(engine, flags);
     const terminal = await reporterFor(out, engine.graph.order, { showOutput: !flags.quiet });
     const listener = new CombinationListener([
       new LastRunListener(engine),
@@ -92,9 +97,12 @@ export async function runCommand(globals: GlobalOptions, names: string[], flags:
           keepGoing: Boolean(flags.keepGoing),
           verbose: Boolean(flags.verbose),
           signal: controller.signal,
+          remote: remote?.pull ? remote.run : undefined,
         },
         listener,
       );
+      if (remote?.push && !controller.signal.aborted) await pushRunResults(engine, remote.run, summary);
+      if (remote) reportRunRemote(remote.run);
       return summary.exitCode;
     } finally {
       listener.close();

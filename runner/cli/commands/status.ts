@@ -7,12 +7,19 @@ import { useColor } from '../../report/progress.js';
 import { SCHEMA_VERSION, reasonsJson } from '../../report/json.js';
 import { styleText } from 'node:util';
 import { configFor } from './common.js';
+import { markRestorableFromRemote } from './run-remote.js';
 
-export async function statusCommand(globals: GlobalOptions, names: string[], flags: { json?: boolean; set: string[]; exitCode?: boolean }): Promise<number> {
+export async function statusCommand(
+  globals: GlobalOptions,
+  names: string[],
+  flags: { json?: boolean; set: string[]; exitCode?: boolean; remote?: boolean },
+): Promise<number> {
   const engine = openEngine(await configFor(globals, flags.set));
   const plan = await preview(engine, { names, mode: 'needs', force: false });
   const shown = names.length > 0 ? plan.filter((p) => names.includes(p.name)) : plan;
   engine.stats.save();
+  // Only when asked: a plain status never touches the network.
+  if (flags.remote) await markRestorableFromRemote(engine, shown);
   // --exit-code: 1 when anything shown is stale, for scripts and CI.
   const exit = flags.exitCode && shown.some((p) => p.state === 'stale') ? 1 : 0;
   if (flags.json) {
