@@ -167,6 +167,8 @@ export async function main(argv: string[]): Promise<number> {
     .description('remove cache objects and run records no longer referenced by pipeline.lock or the last N runs')
     .option('--keep-runs <n>', 'runs whose outputs to keep', nonNegativeInt, 10)
     .option('-n, --dry-run', 'report what would be removed')
+    .option('--remote', 'collect the remote cache instead: remove what no kept record references (folder and S3 remotes)')
+    .option('--older-than <age>', 'with --remote: only what is older than this (45s, 90m, 12h, 30d, 2w; default 30d)')
     .action(async (opts) => {
       const { gcCommand } = await import('./commands/maintenance.js');
       code = await gcCommand(globals(), opts);
