@@ -113,6 +113,10 @@ function explain(view: IssueView, data: unknown): { message: string; hint?: stri
   }
   if (p.length === 1 && p[0] === 'version')
     return { message: `\`version\` must be 1; got ${describe(got)}`, hint: 'this pipeline understands `version: 1` only' };
+  if (p[0] === 'remote' && deep.length === 2) {
+    const what = deep[1] === 'url' ? 'a non-empty string' : 'true or false';
+    return { message: `remote: \`remote.${String(deep[1])}\` must be ${what}; got ${describe(got)}`, hint: TOP_HINTS.remote };
+  }
   if (p.length === 1) return { message: `\`${p[0]}\` must be ${EXPECTED[p[0]]}; got ${describe(got)}`, hint: TOP_HINTS[p[0]] };
   if (p[0] === 'commands')
     return { message: `command \`${p[1]}\` must be ${EXPECTED.module}; got ${describe(got)}`, hint: TOP_HINTS.commands };
