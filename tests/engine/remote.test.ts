@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:net';
 import { mkdtempSync, readdirSync, readFileSync, utimesSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { makeWorkspace, type Workspace } from '../helpers/workspace.js';
+import { makeWorkspace } from '../helpers/workspace.js';
 import { statuses } from './fixtures.js';
 
 const SECRET = 'tok-0123456789-very-secret';
