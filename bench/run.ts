@@ -17,6 +17,7 @@ import { noopFigure } from './figures/noop.js';
 import { olsFigure } from './figures/ols.js';
 import { paramFigure } from './figures/param.js';
 import { profileFigure } from './figures/profile.js';
+import { remoteFigures, remoteServers } from './figures/remote.js';
 import { syntheticFigures } from './figures/synthetic.js';
 import { preparePeers } from './peers.js';
 import { loadAverage, machine, printFigures, printSummary, renderMarkdown } from './report.js';
@@ -27,6 +28,8 @@ interface Section {
   needsData?: boolean;
   /** Only in the full bench (no target to check with --quick). */
   full?: boolean;
+  /** Only when the test servers' environment is present (PIPELINE_TEST_S3_ENDPOINT, PIPELINE_TEST_HTTP_URL, …). */
+  needsServers?: boolean;
   make(ctx: BenchContext): Figure[];
 }
 
@@ -40,6 +43,7 @@ const SECTIONS: Section[] = [
   { key: 'ols', title: 'OLS fit on 2,000,000 × 8 synthetic rows', make: (c) => [olsFigure(c)] },
   { key: 'profile', title: "Where the cold run's time goes", needsData: true, full: true, make: (c) => [profileFigure(c)] },
   { key: 'cli', title: 'Starting the CLI', needsData: true, full: true, make: (c) => [cliFigure(c)] },
+  { key: 'remote', title: 'The remote cache against the local servers', needsData: true, full: true, needsServers: true, make: remoteFigures },
 ];
 
 function main(): number {
@@ -54,7 +58,7 @@ function main(): number {
   });
   if (values.help) {
     process.stdout.write(
-      'usage: npm run bench [-- --quick] [--only noop,cold,param,chain,synthetic,big,ols,profile,cli] [--runs N]\n' +
+      'usage: npm run bench [-- --quick] [--only noop,cold,param,chain,synthetic,big,ols,profile,cli,remote] [--runs N]\n' +
         '  full: every figure, peers installed when missing, writes bench/RESULTS.md\n' +
         '  --quick: smaller sizes and fewer runs, prints only; exit 1 when a figure is > 10× off its target\n' +
         '  --out FILE: write the Markdown there (also for a partial run) instead of bench/RESULTS.md\n',
@@ -89,6 +93,12 @@ function main(): number {
       if (s.needsData && !ctx.dataFile) {
         skipped.push(`${s.title}: the real data set is not at ${dataFile}`);
         log(`skipping ${s.title}: the real data set is not at ${dataFile}`);
+        continue;
+      }
+      const servers = s.needsServers ? remoteServers() : undefined;
+      if (typeof servers === 'string') {
+        skipped.push(`${s.title}: ${servers}`);
+        log(`skipping ${s.title}: ${servers}`);
         continue;
       }
       const t0 = Date.now();
