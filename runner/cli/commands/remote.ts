@@ -7,7 +7,7 @@ import { openEngine, type Engine } from '../../plan/engine.js';
 import { remoteFromConfig } from '../../store/remote/open.js';
 import { RemoteSync, emptyStats, recordFromLock, type TransferStats } from '../../store/remote/transfer.js';
 import type { Remote } from '../../store/remote/remote.js';
-import type { GlobalOptions } from '../main.js';
+import type { GlobalOptions } from '../options.js';
 import { configFor } from './common.js';
 
 function openRemote(engine: Engine): Remote {
