@@ -77,9 +77,9 @@ export function formatReason(reason: Reason): string {
     case 'code-changed':
       return toolchainChange(reason.file) ?? `changed code ${quote(reason.file)}`;
     case 'code-added':
-      return `new code ${quote(reason.file)}`;
+      return toolchainChange(reason.file, 'now imports package') ?? `new code ${quote(reason.file)}`;
     case 'code-removed':
-      return `removed code ${quote(reason.file)}`;
+      return toolchainChange(reason.file, 'no longer imports package') ?? `removed code ${quote(reason.file)}`;
     case 'input-changed':
       return `changed input ${quote(reason.path)}`;
     case 'input-added':
@@ -139,10 +139,10 @@ export function formatReason(reason: Reason): string {
 }
 
 /** A changed toolchain entry of a module stage's code (runner/plan/code.ts), in words. */
-function toolchainChange(key: string): string | undefined {
+function toolchainChange(key: string, packageVerb = 'changed version of package'): string | undefined {
   if (key === 'toolchain:node') return 'changed Node major version';
   if (key === 'toolchain:platform') return 'changed platform';
-  if (key.startsWith('package:')) return `changed version of package ${quote(key.slice('package:'.length))}`;
+  if (key.startsWith('package:')) return `${packageVerb} ${quote(key.slice('package:'.length))}`;
   return undefined;
 }
 

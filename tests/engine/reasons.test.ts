@@ -57,6 +57,8 @@ describe('reasons and outcomes: the sentences', () => {
     expect(formatReason({ code: 'restorable', from: 'lock' })).to.equal('restorable from the pipeline.lock');
     expect(formatReason({ code: 'code-changed', file: 'toolchain:node' })).to.equal('changed Node major version');
     expect(formatReason({ code: 'code-changed', file: 'package:zod' })).to.equal('changed version of package `zod`');
+    expect(formatReason({ code: 'code-added', file: 'package:zod' })).to.equal('now imports package `zod`');
+    expect(formatReason({ code: 'code-removed', file: 'toolchain:platform' })).to.equal('changed platform');
     expect(formatReason({ code: 'blocked-by', stage: 'bad', gate: false })).to.equal('upstream `bad` failed');
     expect(formatReasons([{ code: 'never-run' }, { code: 'forced' }])).to.equal('never run; forced (--force)');
   });
