@@ -19,6 +19,7 @@ import { paramFigure } from './figures/param.js';
 import { profileFigure } from './figures/profile.js';
 import { remoteFigures, remoteServers } from './figures/remote.js';
 import { syntheticFigures } from './figures/synthetic.js';
+import { slurmFigure, slurmUnavailable } from './figures/slurm.js';
 import { preparePeers } from './peers.js';
 import { loadAverage, machine, printFigures, printSummary, renderMarkdown } from './report.js';
 
@@ -26,10 +27,10 @@ interface Section {
   key: string;
   title: string;
   needsData?: boolean;
+  /** Why the figure cannot run here (a missing cluster), or undefined. */
+  unavailable?(ctx: BenchContext): string | undefined;
   /** Only in the full bench (no target to check with --quick). */
   full?: boolean;
-  /** Only when the test servers' environment is present (PIPELINE_TEST_S3_ENDPOINT, PIPELINE_TEST_HTTP_URL, …). */
-  needsServers?: boolean;
   make(ctx: BenchContext): Figure[];
 }
 
@@ -43,7 +44,24 @@ const SECTIONS: Section[] = [
   { key: 'ols', title: 'OLS fit on 2,000,000 × 8 synthetic rows', make: (c) => [olsFigure(c)] },
   { key: 'profile', title: "Where the cold run's time goes", needsData: true, full: true, make: (c) => [profileFigure(c)] },
   { key: 'cli', title: 'Starting the CLI', needsData: true, full: true, make: (c) => [cliFigure(c)] },
-  { key: 'remote', title: 'The remote cache against the local servers', needsData: true, full: true, needsServers: true, make: remoteFigures },
+  {
+    key: 'slurm',
+    title: 'Per-stage overhead under Slurm',
+    full: true,
+    unavailable: () => slurmUnavailable(),
+    make: (c) => [slurmFigure(c)],
+  },
+  {
+    key: 'remote',
+    title: 'The remote cache against the local servers',
+    needsData: true,
+    full: true,
+    unavailable: () => {
+      const servers = remoteServers();
+      return typeof servers === 'string' ? servers : undefined;
+    },
+    make: remoteFigures,
+  },
 ];
 
 function main(): number {
@@ -58,7 +76,7 @@ function main(): number {
   });
   if (values.help) {
     process.stdout.write(
-      'usage: npm run bench [-- --quick] [--only noop,cold,param,chain,synthetic,big,ols,profile,cli,remote] [--runs N]\n' +
+      'usage: npm run bench [-- --quick] [--only noop,cold,param,chain,synthetic,big,ols,profile,cli,slurm,remote] [--runs N]\n' +
         '  full: every figure, peers installed when missing, writes bench/RESULTS.md\n' +
         '  --quick: smaller sizes and fewer runs, prints only; exit 1 when a figure is > 10× off its target\n' +
         '  --out FILE: write the Markdown there (also for a partial run) instead of bench/RESULTS.md\n',
@@ -95,10 +113,10 @@ function main(): number {
         log(`skipping ${s.title}: the real data set is not at ${dataFile}`);
         continue;
       }
-      const servers = s.needsServers ? remoteServers() : undefined;
-      if (typeof servers === 'string') {
-        skipped.push(`${s.title}: ${servers}`);
-        log(`skipping ${s.title}: ${servers}`);
+      const why = s.unavailable?.(ctx);
+      if (why) {
+        skipped.push(`${s.title}: ${why}`);
+        log(`skipping ${s.title}: ${why}`);
         continue;
       }
       const t0 = Date.now();

@@ -4,6 +4,7 @@
 // vega, ~0.3 s on the run's longest chain): `pipeline report` renders them to SVG and PNG when someone looks.
 // Outs: build/compare/metrics.json, compare.md, test-predictions.csv, plots/*.vl.json.
 import type { StageContext } from 'pipeline-dag/stage';
+import { z } from 'zod';
 import { outPath, PATHS } from './lib/artifacts.js';
 import { jsonText, writeFileAtomic } from './lib/atomic.js';
 import { evaluateAll, predictionsCsv, readEvaluationInputs, type Evaluation } from './lib/evaluate.js';
@@ -67,6 +68,9 @@ export function compareMarkdown(models: Record<string, CompareRow>, testRows: nu
     '',
   ].join('\n');
 }
+
+/** This stage reads no params: changing one never re-runs it. */
+export const params = z.object({});
 
 export default async function compare(ctx: StageContext): Promise<void> {
   const { model, test, quants } = await readEvaluationInputs(ctx);

@@ -3,6 +3,7 @@
 // Outs: build/data/train.bin, build/data/test.bin (format in lib/dataset.ts), build/data/summary.json.
 import { createHash } from 'node:crypto';
 import type { StageContext } from 'pipeline-dag/stage';
+import { z } from 'zod';
 import { outPath, PATHS } from './lib/artifacts.js';
 import { jsonText, writeFileAtomic } from './lib/atomic.js';
 import { encodeDataset, takeRows } from './lib/dataset.js';
@@ -10,6 +11,14 @@ import { FEATURES, parseHousing, TARGET } from './lib/housing.js';
 import { intParam, numberParam, stringParam } from './lib/params.js';
 import { ARCHIVE_MEMBER, CANONICAL_URL, locateSource, readSourceData } from './lib/source.js';
 import { trainTestSplit } from './lib/split.js';
+
+/** The params this stage reads (the engine checks them before anything runs and passes only these). */
+export const params = z.object({
+  source: z.string().min(1).optional(),
+  sha256: z.string().regex(/^[0-9a-fA-F]{64}$/).nullable().optional(),
+  seed: z.number().int().min(0).max(0xffffffff).optional(),
+  test_size: z.number().positive().optional(),
+});
 
 export default async function load(ctx: StageContext): Promise<void> {
   const source = stringParam(ctx, 'source', CANONICAL_URL)!;
@@ -32,7 +41,7 @@ export default async function load(ctx: StageContext): Promise<void> {
   try {
     split = trainTestSplit(h.n, testSize, seed);
   } catch (err) {
-    throw new Error(`${ctx.stage}.test_size: ${(err as Error).message}`);
+    throw new Error(`${ctx.stage}.test_size: ${(err as Error).message}`, { cause: err });
   }
   const p = FEATURES.length;
   const train = encodeDataset(takeRows(h.X, h.y, p, split.train));

@@ -32,7 +32,7 @@ interface Options {
 
 async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const c of stream) chunks.push(typeof c === 'string' ? Buffer.from(c) : (c as Buffer));
+  for await (const c of stream) chunks.push(typeof c === 'string' ? Buffer.from(c) : c);
   return Buffer.concat(chunks).toString('utf8');
 }
 
@@ -89,7 +89,7 @@ export default async function predictCommand(ctx: CommandContext): Promise<numbe
     const label = fromStdin ? '<stdin>' : opts.input;
     const id = opts.idColumn === undefined ? { name: DEFAULT_ID_COLUMN, required: false } : { name: opts.idColumn, required: true };
     const rows = parseRows(text, model.features, label, detectFormat(inputFile, text), id);
-    await warnFarOutside(ctx, rows, label, await trainingRanges(ws(PATHS.train), model));
+    warnFarOutside(ctx, rows, label, await trainingRanges(ws(PATHS.train), model));
     const pred = predict(rows.X, rows.n);
     const format: RowFormat = opts.format ?? (opts.output && /\.json$/i.test(opts.output) ? 'json' : 'csv');
     const out = formatPredictions(pred, format, rows.ids);
@@ -101,7 +101,7 @@ export default async function predictCommand(ctx: CommandContext): Promise<numbe
     }
     return 0;
   } catch (err) {
-    if (err instanceof RowError || err instanceof ArtifactError || err instanceof ModelError) return fail((err as Error).message);
+    if (err instanceof RowError || err instanceof ArtifactError || err instanceof ModelError) return fail(err.message);
     throw err;
   }
 }
@@ -124,7 +124,7 @@ async function trainingRanges(file: string, model: Awaited<ReturnType<typeof rea
 const num = (v: number) => String(Number(v.toPrecision(6)));
 
 /** Warns on stderr about feature values far outside the training range; the predictions are still written. */
-async function warnFarOutside(ctx: CommandContext, rows: Rows, label: string, ranges: FeatureRange[] | string): Promise<void> {
+function warnFarOutside(ctx: CommandContext, rows: Rows, label: string, ranges: FeatureRange[] | string): void {
   if (typeof ranges === 'string') {
     ctx.stderr.write(`warning: cannot check the rows against the training range: ${ranges}\n`);
     return;

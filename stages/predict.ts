@@ -2,9 +2,13 @@
 // product, scales applied after) and each dequantized model (`<name>-dq`); print the metrics and the first 10 rows.
 // Outs: build/predict/predictions.csv, build/predict/metrics.json.
 import type { StageContext } from 'pipeline-dag/stage';
+import { z } from 'zod';
 import { outPath, PATHS } from './lib/artifacts.js';
 import { jsonText, writeFileAtomic } from './lib/atomic.js';
 import { evaluateAll, firstRowsTable, metricsTable, predictionsCsv, readEvaluationInputs } from './lib/evaluate.js';
+
+/** This stage reads no params: changing one never re-runs it. */
+export const params = z.object({});
 
 export default async function predict(ctx: StageContext): Promise<void> {
   const { model, test, quants } = await readEvaluationInputs(ctx);

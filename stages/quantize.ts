@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { StageContext } from 'pipeline-dag/stage';
+import { z } from 'zod';
 import { inputPath, outPath, PATHS, quantFileName } from './lib/artifacts.js';
 import { jsonText, writeFileAtomic } from './lib/atomic.js';
 import { readDataset } from './lib/dataset.js';
@@ -26,12 +27,18 @@ import {
 } from './lib/quant.js';
 import { columnStd } from './lib/stats.js';
 
+/** The params this stage reads (the engine checks them before anything runs and passes only these). */
+export const params = z.object({
+  bits: z.union([z.literal(8), z.literal(16)]),
+  bias_correction: z.boolean().optional(),
+});
+
 export default async function quantize(ctx: StageContext): Promise<void> {
   let bits;
   try {
     bits = checkBits(intParam(ctx, 'bits', 8, 1, 64));
   } catch (err) {
-    throw new Error(`${ctx.stage}.bits: ${(err as Error).message}`);
+    throw new Error(`${ctx.stage}.bits: ${(err as Error).message}`, { cause: err });
   }
   const correct = ctx.params.bias_correction ?? true;
   if (typeof correct !== 'boolean') {

@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { StageContext } from 'pipeline-dag/stage';
+import { z } from 'zod';
 import { inputPath, outPath, PATHS } from './lib/artifacts.js';
 import { jsonText, writeFileAtomic } from './lib/atomic.js';
 import { decodeDataset } from './lib/dataset.js';
@@ -15,6 +16,9 @@ interface Summary {
   source_sha256: string;
   split: { seed: number; test_size: number };
 }
+
+/** This stage reads no params: changing one never re-runs it. */
+export const params = z.object({});
 
 export default async function train(ctx: StageContext): Promise<void> {
   const trainFile = inputPath(ctx, 'load', PATHS.train);

@@ -12,7 +12,7 @@ export function cliFigure(ctx: BenchContext): Figure {
   cpSync(path.join(ctx.repo, 'bin'), path.join(ws, 'bin'), { recursive: true });
   symlinkSync(path.join(ctx.repo, 'dist'), path.join(ws, 'dist'), 'dir');
   const pkgFile = path.join(ws, 'package.json');
-  const pkg = JSON.parse(readFileSync(pkgFile, 'utf8'));
+  const pkg = JSON.parse(readFileSync(pkgFile, 'utf8')) as { scripts?: Record<string, string> };
   pkg.scripts = { ...pkg.scripts, pipeline: 'node bin/pipeline.js' };
   writeFileSync(pkgFile, `${JSON.stringify(pkg, null, 2)}\n`);
   exec(pipelineCmd(ctx, ws, ['run', '-q', ...realSource(ctx)]));

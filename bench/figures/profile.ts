@@ -128,7 +128,7 @@ export function profileFigure(ctx: BenchContext): Figure {
   for (const s of stagesJson) {
     const file = path.join(prof, `${s.name}.context.json`);
     const runs: Replay[] = [];
-    for (let i = 0; i < ctx.runs; i++) runs.push(JSON.parse(exec({ file: process.execPath, args: [replay, file], cwd: ws }).stdout.trim().split('\n').pop()!));
+    for (let i = 0; i < ctx.runs; i++) runs.push(JSON.parse(exec({ file: process.execPath, args: [replay, file], cwd: ws }).stdout.trim().split('\n').pop()!) as Replay);
     const pkgs = Object.keys(runs[0].packages);
     const imports = median(runs.map((r) => Object.values(r.packages).reduce((a, b) => a + b, 0)));
     const each = pkgs.map((p) => `${p} ${Math.round(median(runs.map((r) => r.packages[p])).median)} ms`).join(', ');
@@ -148,7 +148,7 @@ export function profileFigure(ctx: BenchContext): Figure {
   const bundler = path.join(ws, 'bundle-probe.mjs');
   writeFileSync(bundler, BUNDLE);
   const b: { load: number; builds: Record<string, number> }[] = [];
-  for (let i = 0; i < ctx.runs; i++) b.push(JSON.parse(exec({ file: process.execPath, args: [bundler, ...mods], cwd: ws }).stdout.trim()));
+  for (let i = 0; i < ctx.runs; i++) b.push(JSON.parse(exec({ file: process.execPath, args: [bundler, ...mods], cwd: ws }).stdout.trim()) as (typeof b)[number]);
   f.rows.push({ label: 'bundling: loading esbuild', unit: 'ms', stats: median(b.map((x) => x.load)) });
   mods.forEach((m, i) =>
     f.rows.push({ label: `bundling: \`${m}\`${i === 0 ? ' (first build, starts esbuild\'s service)' : ''}`, unit: 'ms', stats: median(b.map((x) => x.builds[m])) }),

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { diagnostic, pointRange } from '../core/diagnostic.js';
 import { ConfigError, suggestion } from '../core/errors.js';
-import { issuesToDiagnostics, type KeyPath, type SchemaIssue } from '../public/diagnostics.js';
+import { issuesToDiagnostics, type KeyPath } from '../public/diagnostics.js';
 import type { PipelineConfig } from '../config/types.js';
 
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
@@ -82,7 +82,7 @@ export function parseCiSettings(config: PipelineConfig): CiSettings {
   const result = ciSchema.safeParse(raw);
   const locate = (p: KeyPath, part: 'key' | 'value') => config.rangeOf?.(p, part) ?? pointRange(config.positionOf(p));
   if (!result.success) {
-    const diagnostics = issuesToDiagnostics(result.error.issues as readonly SchemaIssue[], {
+    const diagnostics = issuesToDiagnostics(result.error.issues, {
       locate,
       prefix: ['ci'],
       valueAt: (p) => p.reduce<unknown>((v, k) => (v !== null && typeof v === 'object' && Object.hasOwn(v, k) ? (v as Record<string, unknown>)[k] : undefined), raw),

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { BusyError, ConfigError, ExitCode, UsageError, suggestion } from '../core/errors.js';
 import { BUILTIN_COMMANDS } from '../config/schema.js';
 import { isCommandError } from '../public/command.js';
+import type { RunFlags } from './commands/run.js';
 import type { GlobalOptions } from './options.js';
 
 // commander is CommonJS: require() loads it a few ms faster than the ESM wrapper, on every command.
@@ -76,7 +77,7 @@ export async function main(argv: string[]): Promise<number> {
     )
     .exitOverride();
   const globals = (): GlobalOptions => {
-    const o = program.opts() as Partial<GlobalOptions>;
+    const o = program.opts<Partial<GlobalOptions>>();
     return { cwd: o.cwd ?? process.cwd(), config: o.config };
   };
 
@@ -85,7 +86,7 @@ export async function main(argv: string[]): Promise<number> {
     .description('write a commented starter pipeline.yaml (a cmd stage and a module stage) here; never overwrites')
     .action(async () => {
       const { initCommand } = await import('./commands/init.js');
-      code = await initCommand(globals());
+      code = initCommand(globals());
     });
 
   program
@@ -107,9 +108,21 @@ export async function main(argv: string[]): Promise<number> {
     .option('--no-pull', 'do not pull, even when `remote:` sets `pull: true`')
     .option('--push', 'upload the results of the run that the remote cache lacks')
     .option('--no-push', 'do not push, even when `remote:` sets `push: true`')
-    .action(async (stages: string[], opts) => {
+    .addOption(new Option('--executor <name>', 'where stages run: local processes or one Slurm job each (default: `executor:` in pipeline.yaml, else local)').choices(['local', 'slurm']))
+    .option('-u, --update', 'first ask the servers of URL deps whether their data changed (as `pipeline update`)')
+    .action(async (stages: string[], opts: RunFlags) => {
       const { runCommand } = await import('./commands/run.js');
       code = await runCommand(globals(), stages, opts);
+    });
+
+  program
+    .command('update')
+    .description('ask the servers of URL deps whether their data changed (the only command that does)')
+    .argument('[stages...]', 'stages whose URL deps to check (default: all)')
+    .option('-s, --set <stage.key=value>', 'as with run', collect, [])
+    .action(async (stages: string[], opts: { set: string[] }) => {
+      const { updateCommand } = await import('./commands/update.js');
+      code = await updateCommand(globals(), stages, opts);
     });
 
   program
@@ -120,7 +133,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--json', 'print JSON')
     .option('--exit-code', 'exit 1 when any stage is stale (for scripts and CI)')
     .option('--remote', 'also say which stale stages the remote cache can restore (asks the remote)')
-    .action(async (stages: string[], opts) => {
+    .action(async (stages: string[], opts: Parameters<typeof import('./commands/status.js').statusCommand>[2]) => {
       const { statusCommand } = await import('./commands/status.js');
       code = await statusCommand(globals(), stages, opts);
     });
@@ -129,7 +142,7 @@ export async function main(argv: string[]): Promise<number> {
     .command('dag')
     .description('print the stage graph')
     .addOption(new Option('--format <format>', 'output format').choices(['ascii', 'mermaid', 'dot', 'json']).default('ascii'))
-    .action(async (opts) => {
+    .action(async (opts: Parameters<typeof import('./commands/info.js').dagCommand>[1]) => {
       const { dagCommand } = await import('./commands/info.js');
       code = await dagCommand(globals(), opts);
     });
@@ -140,7 +153,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--json', 'print JSON')
     .option('--diff', "compare with the metrics before the last change (changed values only)")
     .option('--all', 'with --diff: show unchanged values too')
-    .action(async (opts) => {
+    .action(async (opts: Parameters<typeof import('./commands/info.js').metricsCommand>[1]) => {
       const { metricsCommand } = await import('./commands/info.js');
       code = await metricsCommand(globals(), opts);
     });
@@ -149,7 +162,8 @@ export async function main(argv: string[]): Promise<number> {
     .command('validate')
     .description('check pipeline.yaml and exit 0 when it is valid; every error is reported at once')
     .option('--json', 'print {"schemaVersion": 1, "ok": ..., "diagnostics": [...]} on stdout')
-    .action(async (opts: { json?: boolean }) => {
+    .option('-s, --set <stage.key=value>', 'as with run: check overridden params too', collect, [])
+    .action(async (opts: { json?: boolean; set: string[] }) => {
       const { validateCommand } = await import('./commands/info.js');
       code = await validateCommand(globals(), opts);
     });
@@ -165,11 +179,12 @@ export async function main(argv: string[]): Promise<number> {
   program
     .command('gc')
     .description('remove cache objects and run records no longer referenced by pipeline.lock or the last N runs')
-    .option('--keep-runs <n>', 'runs whose outputs to keep', nonNegativeInt, 10)
+    .option('--keep-runs <n>', "this workspace's last N runs whose outputs to keep", nonNegativeInt, 10)
+    .option('--max-age <days>', 'keep what any workspace used within this many days (0: only what is referenced)', nonNegativeInt, 7)
     .option('-n, --dry-run', 'report what would be removed')
     .option('--remote', 'collect the remote cache instead: remove what no kept record references (folder and S3 remotes)')
     .option('--older-than <age>', 'with --remote: only what is older than this (45s, 90m, 12h, 30d, 2w; default 30d)')
-    .action(async (opts) => {
+    .action(async (opts: Parameters<typeof import('./commands/maintenance.js').gcCommand>[1]) => {
       const { gcCommand } = await import('./commands/maintenance.js');
       code = await gcCommand(globals(), opts);
     });
@@ -180,7 +195,7 @@ export async function main(argv: string[]): Promise<number> {
     .description('re-hash every object and check every run record; exit 1 on any problem')
     .option('--repair', 'remove corrupt objects and dangling run records')
     .option('--json', 'print JSON')
-    .action(async (opts) => {
+    .action(async (opts: Parameters<typeof import('./commands/maintenance.js').verifyCommand>[1]) => {
       const { verifyCommand } = await import('./commands/maintenance.js');
       code = await verifyCommand(globals(), opts);
     });

@@ -7,7 +7,7 @@ import { diagnostic, related, type RelatedLocation } from '../core/diagnostic.js
 import { BUILTIN_COMMANDS, type RawPipeline } from './schema.js';
 import { checkFile, entryPath, isInside, list, normalizePath, type BuiltStage, type CheckContext } from './stage.js';
 import type { StageConfig } from './types.js';
-import { isGlobPattern } from '../core/paths.js';
+import { isExternalDep, isGlobPattern, isUrlDep } from '../core/paths.js';
 
 /** Range of entry `i` (its index in the file) of a stage's list field. */
 function entryRange(ctx: CheckContext, raw: RawPipeline, stage: string, field: 'deps' | 'outs' | 'needs', i: number) {
@@ -116,6 +116,8 @@ export function checkDepsProducedElsewhere(ctx: CheckContext, raw: RawPipeline, 
       }
     });
   const producersOf = (dep: string): Out[] => {
+    // Outside the workspace, or known only once params are in (`${name}`): no stage of this file writes it.
+    if (dep.includes('${') || isUrlDep(dep) || isExternalDep(dep)) return [];
     if (!isGlobPattern(dep)) {
       let producer = owner.get(dep) ?? dirs.get(dep);
       const parts = dep.split('/');

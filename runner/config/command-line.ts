@@ -53,6 +53,9 @@ export function splitCommand(line: string): string[] {
         if (d === '\\' && i + 1 < n && '"\\$`\n'.includes(line[i + 1])) {
           if (line[i + 1] !== '\n') cur += line[i + 1];
           i += 2;
+        } else if (d === '$' && paramRef(line, i) !== undefined) {
+          cur += paramRef(line, i)!;
+          i += paramRef(line, i)!.length;
         } else if (d === '$' && /[A-Za-z_{(]/.test(line[i + 1] ?? '')) {
           throw new CommandSyntaxError('`$` expansion needs a shell', i, SHELL_HINT + " (or use '...' quotes)");
         } else if (d === '`') {
@@ -73,6 +76,10 @@ export function splitCommand(line: string): string[] {
       throw new CommandSyntaxError('backquote substitution needs a shell', i, SHELL_HINT);
     } else if ('|&;<>()'.includes(c)) {
       throw new CommandSyntaxError(`\`${c}\` is shell syntax`, i, SHELL_HINT);
+    } else if (c === '$' && paramRef(line, i) !== undefined) {
+      cur += paramRef(line, i)!;
+      i += paramRef(line, i)!.length;
+      inWord = true;
     } else if (c === '$' && /[A-Za-z_{(]/.test(line[i + 1] ?? '')) {
       throw new CommandSyntaxError('`$` expansion needs a shell', i, SHELL_HINT);
     } else {
@@ -83,4 +90,9 @@ export function splitCommand(line: string): string[] {
   }
   if (inWord) args.push(cur);
   return args;
+}
+
+/** A param reference `${name}` starting at `i` (kept in the word, resolved from params later), or undefined. */
+function paramRef(line: string, i: number): string | undefined {
+  return /^\$\{[A-Za-z_][A-Za-z0-9_.-]*\}/.exec(line.slice(i, i + 200))?.[0];
 }

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { PipelineConfig } from './types.js';
+import { tempPathFor } from '../core/atomic.js';
 
 export const CONFIG_NAMES = ['pipeline.yaml', 'pipeline.yml'];
 
@@ -25,7 +26,7 @@ export function displayName(cwd: string, abs: string): string {
   return rel === '' || rel.startsWith('..') || path.isAbsolute(rel) ? abs : rel;
 }
 
-export type CachedConfig = Pick<PipelineConfig, 'params' | 'stages' | 'commands' | 'ci' | 'remote'>;
+export type CachedConfig = Pick<PipelineConfig, 'executor' | 'params' | 'stages' | 'commands' | 'ci' | 'remote'>;
 
 /** The cached normalized config of the text with `digest`, if `dir` holds one. */
 export function readCachedConfig(dir: string, digest: string): CachedConfig | undefined {
@@ -42,8 +43,8 @@ export function readCachedConfig(dir: string, digest: string): CachedConfig | un
 export function writeCachedConfig(dir: string, digest: string, config: PipelineConfig): void {
   const cachePath = path.join(dir, CACHE_FILE);
   try {
-    const tmp = `${cachePath}.${process.pid}.tmp`;
-    const body: CachedConfig = { params: config.params, stages: config.stages, commands: config.commands, ci: config.ci, ...(config.remote ? { remote: config.remote } : {}) };
+    const tmp = tempPathFor(cachePath);
+    const body: CachedConfig = { executor: config.executor, params: config.params, stages: config.stages, commands: config.commands, ci: config.ci, ...(config.remote ? { remote: config.remote } : {}) };
     writeFileSync(tmp, JSON.stringify({ format: CONFIG_FORMAT, digest, config: body }));
     renameSync(tmp, cachePath);
   } catch {

@@ -168,5 +168,5 @@ function buildConfig(src: Source, absFile: string, digest: string): PipelineConf
   const remote = buildRemote(ctx, raw.remote);
 
   if (out.size > 0) fail();
-  return finish(src, { file: absFile, root, version: 1, params: globalParams, stages, commands, ci: raw.ci ?? {}, ...(remote ? { remote } : {}), digest });
+  return finish(src, { file: absFile, root, version: 1, ...(raw.executor ? { executor: raw.executor } : {}), params: globalParams, stages, commands, ci: raw.ci ?? {}, ...(remote ? { remote } : {}), digest });
 }

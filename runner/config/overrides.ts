@@ -121,19 +121,30 @@ export function applyOverrides(config: PipelineConfig, sets: ParamOverride[]): P
   const perStage = resolved.filter((r) => r.stage);
 
   const params = { ...config.params };
-  for (const g of globals) params[g.key] = structuredClone(g.value);
+  const setBy: Record<string, string> = { ...config.setBy };
+  for (const g of globals) {
+    params[g.key] = structuredClone(g.value);
+    setBy[g.key] = g.raw;
+  }
 
   const stages = config.stages.map((s) => {
     const fromGlobal = globals.filter((g) => !s.ownParams.includes(g.key) && Object.hasOwn(s.params, g.key));
     const own = perStage.filter((r) => r.stage!.name === s.name);
     if (fromGlobal.length === 0 && own.length === 0) return s;
     const p = { ...s.params };
-    for (const g of fromGlobal) p[g.key] = structuredClone(g.value);
-    for (const r of own) p[r.key] = structuredClone(r.value);
-    return { ...s, params: p };
+    const by: Record<string, string> = { ...s.setBy };
+    for (const g of fromGlobal) {
+      p[g.key] = structuredClone(g.value);
+      by[g.key] = g.raw;
+    }
+    for (const r of own) {
+      p[r.key] = structuredClone(r.value);
+      by[r.key] = r.raw;
+    }
+    return { ...s, params: p, setBy: by };
   });
 
-  const next = { ...config, params, stages } as PipelineConfig;
+  const next = { ...config, params, stages, setBy } as PipelineConfig;
   Object.defineProperty(next, 'positionOf', { value: config.positionOf, enumerable: false });
   Object.defineProperty(next, 'rangeOf', { value: config.rangeOf, enumerable: false });
   return next;

@@ -30,6 +30,7 @@ export const BUILTIN_COMMANDS = [
   'fingerprint',
   'push',
   'pull',
+  'update',
   'help',
 ] as const;
 
@@ -50,19 +51,27 @@ export const EXPECTED: Record<string, string> = {
   cmd: 'a command line (string, split into argv without a shell) or an argv list of strings',
   module: 'a workspace-relative path of a TypeScript stage module',
   shell: 'true or false',
-  deps: 'a workspace-relative path (file, folder or glob) or a list of them',
+  deps: 'a path (file, folder or glob in the workspace; a file or folder outside it), an http(s):// URL, or a list of them; `${param}` is replaced by the param',
   outs: 'a workspace-relative path or a list of them',
   needs: 'a stage name or a list of stage names',
   metrics: 'a workspace-relative path of a JSON file among `outs`, or a list of them',
   env: 'a mapping of variable names to strings, numbers or booleans',
+  uses: 'a global param name or a list of them: the global params this stage reads (the others are not passed to it)',
   timeout: 'seconds (a number > 0) or a duration like `30s`, `10m`, `1h`',
   cache: 'true or false',
   gate: 'true or false',
+  executor: '`local` (child processes on this machine) or `slurm` (one Slurm batch job per stage that runs)',
+  resources: 'a mapping of what a Slurm job asks for: `cpus`, `memory`, `time`, `partition`, `sbatch`',
+  cpus: 'a whole number > 0 (CPUs per job, `--cpus-per-task`)',
+  memory: 'megabytes (a whole number) or a size like `512M`, `4G` (`--mem`)',
+  time: 'seconds (a number > 0) or a duration like `30s`, `10m`, `1h` (`--time`)',
+  partition: 'a Slurm partition name (`--partition`)',
+  sbatch: 'a list of extra sbatch options, e.g. [--qos=low, --account=ml]',
   passEnv: 'a variable name or a list of them: passed to the stage from the environment, never hashed or recorded (secrets)',
 };
 
 /** Keys of pipeline.yaml and of a stage, in the order of the schema (a test checks they match it). */
-export const TOP_KEYS = ['version', 'params', 'stages', 'commands', 'ci', 'remote'];
+export const TOP_KEYS = ['version', 'executor', 'params', 'stages', 'commands', 'ci', 'remote'];
 export const STAGE_KEYS = [
   'desc',
   'cmd',
@@ -73,12 +82,18 @@ export const STAGE_KEYS = [
   'needs',
   'metrics',
   'params',
+  'uses',
   'env',
   'passEnv',
   'timeout',
   'cache',
   'gate',
+  'resources',
 ];
+/** Keys of a stage's `resources:`. */
+export const RESOURCE_KEYS = ['cpus', 'memory', 'time', 'partition', 'sbatch'];
+/** A memory size: megabytes, or a number with a unit (K, M, G, T; Slurm's). */
+export const MEMORY_PATTERN = '^[0-9]+[KMGT]?$';
 
 const doc = (key: string, extra = '') => ({ description: EXPECTED[key] + extra });
 
@@ -105,6 +120,7 @@ function build() {
       needs: stringOrList('needs', '; their outs become inputs of this stage').optional(),
       metrics: stringOrList('metrics').optional(),
       params: mapping('params').optional(),
+      uses: stringOrList('uses').optional(),
       env: z
         .record(z.string().regex(new RegExp(ENV_NAME_PATTERN)), z.union([z.string(), z.number(), z.boolean()]))
         .nullable()
@@ -123,12 +139,30 @@ function build() {
         .boolean()
         .meta(doc('gate', '; true: a non-zero exit ends the run with exit code 3 and blocks downstream'))
         .optional(),
+      resources: z
+        .strictObject({
+          cpus: z.number().int().positive().meta(doc('cpus')).optional(),
+          memory: z
+            .union([z.number().int().positive(), z.string().regex(new RegExp(MEMORY_PATTERN))])
+            .meta(doc('memory'))
+            .optional(),
+          time: z
+            .union([z.number().positive(), z.string().regex(new RegExp(DURATION_PATTERN))])
+            .meta(doc('time'))
+            .optional(),
+          partition: z.string().min(1).meta(doc('partition')).optional(),
+          sbatch: z.array(z.string().min(1)).meta(doc('sbatch')).optional(),
+        })
+        .nullable()
+        .meta(doc('resources', '; used by the `slurm` executor, ignored by `local`'))
+        .optional(),
     })
     .meta(doc('stage'));
 
   const pipelineSchema = z
     .strictObject({
       version: z.literal(1).meta(doc('version')),
+      executor: z.enum(['local', 'slurm']).meta(doc('executor', '; `pipeline run --executor` overrides it')).optional(),
       params: mapping('params').optional(),
       stages: z.record(z.string().regex(NAME_RE), stageSchema).meta(doc('stages')),
       commands: z.record(z.string().regex(NAME_RE), z.string().min(1)).nullable().meta(doc('commands')).optional(),

@@ -3,7 +3,7 @@
 import { suggestion } from '../core/errors.js';
 import { DiagnosticList, type Diagnostic } from '../core/diagnostic.js';
 import { issuesToDiagnostics, type IssueView, type SchemaIssue } from '../public/diagnostics.js';
-import { EXPECTED, schemas, STAGE_KEYS, TOP_KEYS, type RawPipeline } from './schema.js';
+import { EXPECTED, RESOURCE_KEYS, schemas, STAGE_KEYS, TOP_KEYS, type RawPipeline } from './schema.js';
 import type { KeyPath, Source } from './positions.js';
 
 /** The checked file, and the names of every stage it declares (a stage with a bad shape is left out of `raw`). */
@@ -69,7 +69,7 @@ function shapeDiagnostics(src: Source, data: unknown, issues: readonly SchemaIss
 
 /** The wording of each issue for pipeline.yaml: what is wrong, where (the stage) and how to fix it. */
 function explain(view: IssueView, data: unknown): { message: string; hint?: string } {
-  const p = view.issue.path.map((x) => (typeof x === 'number' ? x : String(x))) as KeyPath;
+  const p = view.issue.path.map<string | number>((x) => (typeof x === 'number' ? x : String(x)));
   const inStage = p[0] === 'stages' && p.length >= 2;
   const stagePrefix = inStage ? `stage \`${p[1]}\`: ` : '';
 
@@ -83,6 +83,11 @@ function explain(view: IssueView, data: unknown): { message: string; hint?: stri
       const guess = STAGE_KEYS.includes(key) ? '' : suggestion(key, allowed);
       return { message: `unknown top-level key \`${key}\`${guess}`, hint };
     }
+    if (inStage && p.length === 3 && p[2] === 'resources')
+      return {
+        message: `${stagePrefix}unknown key \`${key}\` in \`resources\`${suggestion(key, RESOURCE_KEYS)}`,
+        hint: `resources keys are: ${RESOURCE_KEYS.join(', ')}; pass any other sbatch option in \`sbatch: [--option=value]\``,
+      };
     if (p[0] === 'remote') return { message: `remote: unknown key \`${key}\`${suggestion(key, ['url', 'pull', 'push'])}`, hint: 'remote keys are: url, pull, push' };
     return {
       message: `${stagePrefix}unknown key \`${key}\`${suggestion(key, allowed)}`,
@@ -126,6 +131,11 @@ function explain(view: IssueView, data: unknown): { message: string; hint?: stri
     const field = String(p[2]);
     const entry = deep.length > 3 ? deep.slice(3) : [];
     let detail = `\`${field}\` must be ${EXPECTED[field] ?? 'something else'}; got ${describe(got)}`;
+    if (field === 'resources' && entry.length >= 1) {
+      const sub = String(entry[0]);
+      detail = `\`resources.${sub}\` must be ${EXPECTED[sub] ?? 'something else'}; got ${describe(got)}`;
+      return { message: stagePrefix + detail, hint: resourceHint(sub) };
+    }
     if (field === 'env' && entry.length >= 1) detail = `\`env.${entry[0]}\` must be a string, number or boolean; got ${describe(got)}`;
     else if (entry.length === 1 && typeof entry[0] === 'number')
       detail = `\`${field}\` must be ${EXPECTED[field]}; entry ${entry[0] + 1} is ${describe(got)}`;
@@ -146,6 +156,11 @@ const TOP_HINTS: Record<string, string> = {
   remote: 'e.g. `remote: s3://team-cache/housing` or `remote: {url: s3://team-cache/housing, pull: true, push: true}`',
 };
 
+function resourceHint(key: string): string | undefined {
+  const examples: Record<string, string> = { cpus: 'cpus: 4', memory: 'memory: 8G', time: 'time: 2h', partition: 'partition: gpu', sbatch: 'sbatch: [--qos=low]' };
+  return examples[key] && `e.g. \`resources: {${examples[key]}}\``;
+}
+
 export function fieldHint(field: string): string | undefined {
   switch (field) {
     case 'outs':
@@ -162,6 +177,8 @@ export function fieldHint(field: string): string | undefined {
       return 'e.g. `env: {OMP_NUM_THREADS: 1}`';
     case 'passEnv':
       return 'e.g. `passEnv: [HF_TOKEN]` (names only: the values come from the environment)';
+    case 'resources':
+      return 'e.g. `resources: {cpus: 4, memory: 8G, time: 2h, partition: batch, sbatch: [--qos=low]}`';
     case 'cache':
     case 'gate':
     case 'shell':

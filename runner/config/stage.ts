@@ -10,8 +10,8 @@ import { CONFIG_NAMES } from './find.js';
 import type { KeyPath, Source } from './positions.js';
 import type { RawStage } from './schema.js';
 import { fieldHint } from './shapes.js';
-import type { Params, StageConfig } from './types.js';
-import { isGlobPattern } from '../core/paths.js';
+import type { Params, StageConfig, StageResources } from './types.js';
+import { isExternalDep, isGlobPattern, isUrlDep } from '../core/paths.js';
 
 /** Workspace paths that belong to the runner (or to git) and can never be a stage's out. */
 const RESERVED_OUTS = ['.pipeline', '.git', 'pipeline.lock', ...CONFIG_NAMES];
@@ -66,6 +66,25 @@ export function normalizePath(ctx: CheckContext, raw: string, what: string, at: 
   return norm;
 }
 
+/**
+ * A dep: a workspace path or glob (normalizePath), a file or folder outside the workspace (absolute or `../`,
+ * normalized, no glob), an `http(s)://` URL, or a text with `${param}` references, resolved once params are known
+ * (config/interpolate.ts).
+ */
+export function normalizeDep(ctx: CheckContext, raw: string, what: string, at: () => Range): string | undefined {
+  if (raw.includes('${') || isUrlDep(raw)) return raw;
+  const slashed = raw.replace(/\\/g, '/');
+  if (!raw.includes('\0') && isExternalDep(path.posix.normalize(slashed))) {
+    const norm = path.posix.normalize(slashed).replace(/\/+$/, '');
+    if (isGlobPattern(norm)) {
+      report(ctx, 'glob-not-allowed', at(), `${what} \`${raw}\` is a glob pattern outside the workspace`, 'name the file or folder itself; patterns work inside the workspace only');
+      return undefined;
+    }
+    return norm;
+  }
+  return normalizePath(ctx, raw, what, at(), { glob: true });
+}
+
 /** A module file must exist, be a file, and stay inside the workspace after following symlinks. */
 export function checkFile(ctx: Pick<CheckContext, 'root' | 'out'>, rel: string, what: string, at: () => Range): boolean {
   const { root } = ctx;
@@ -88,6 +107,9 @@ export function checkFile(ctx: Pick<CheckContext, 'root' | 'out'>, rel: string, 
 }
 
 /** `30` (seconds), `"30s"`, `"10m"`, `"1h"`, `"500ms"` → milliseconds. */
+/** The files `pipeline metrics` reads (report/metrics.ts parses them by extension). */
+export const METRICS_EXTENSIONS = ['.json', '.yaml', '.yml'];
+
 export function durationMs(value: number | string): number {
   if (typeof value === 'number') return Math.round(value * 1000);
   const m = /^([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)$/.exec(value);
@@ -151,7 +173,8 @@ export function buildStage(ctx: CheckContext, name: string, raw: RawStage, globa
     const value = raw[field];
     const outPaths: { path: string; index: number }[] = [];
     list(value).forEach((p, i) => {
-      const norm = normalizePath(ctx, p, `stage \`${name}\`: ${what}`, src.valueRange(entryPath(name, field, value, i)), { glob });
+      const where = () => src.valueRange(entryPath(name, field, value, i));
+      const norm = field === 'deps' ? normalizeDep(ctx, p, `stage \`${name}\`: ${what}`, where) : normalizePath(ctx, p, `stage \`${name}\`: ${what}`, where(), { glob });
       if (norm !== undefined) outPaths.push({ path: norm, index: i });
     });
     return outPaths;
@@ -178,8 +201,15 @@ export function buildStage(ctx: CheckContext, name: string, raw: RawStage, globa
     );
   }
 
-  // metrics among outs
+  // metrics among outs, in a format `pipeline metrics` reads
   for (const { path: m, index } of metrics) {
+    if (!METRICS_EXTENSIONS.some((ext) => m.endsWith(ext)))
+      fail(
+        'metrics-format',
+        src.valueRange(entryPath(name, 'metrics', raw.metrics, index)),
+        `metrics file \`${m}\` is neither JSON nor YAML`,
+        `name a file ending in ${METRICS_EXTENSIONS.join(', ')}: \`pipeline metrics\` reads those formats only`,
+      );
     if (!outs.some(({ path: o }) => o === m || isInside(m, o)))
       fail(
         'metrics-not-out',
@@ -224,7 +254,20 @@ export function buildStage(ctx: CheckContext, name: string, raw: RawStage, globa
 
   // params: global, overridden by the stage's own
   const own = raw.params ?? {};
-  const params: Params = { ...structuredClone(globalParams), ...own };
+  const uses = raw.uses === undefined ? undefined : list(raw.uses);
+  uses?.forEach((u, i) => {
+    if (!Object.hasOwn(globalParams, u))
+      fail(
+        'unknown-param',
+        at(...(typeof raw.uses === 'string' ? ['uses'] : ['uses', i])),
+        `uses unknown global param \`${u}\`${suggestion(u, Object.keys(globalParams))}`,
+        Object.keys(globalParams).length ? `global params are: ${Object.keys(globalParams).join(', ')}` : 'declare it under the top-level `params:` first',
+      );
+  });
+  const globalsRead = uses === undefined ? structuredClone(globalParams) : Object.fromEntries(uses.filter((u) => Object.hasOwn(globalParams, u)).map((u) => [u, structuredClone(globalParams[u])]));
+  const params: Params = { ...globalsRead, ...own };
+
+  const resources = raw.resources ? buildResources(ctx, name, raw.resources) : undefined;
 
   const stage: StageConfig = {
     name,
@@ -236,6 +279,7 @@ export function buildStage(ctx: CheckContext, name: string, raw: RawStage, globa
     needs,
     params,
     ownParams: Object.keys(own),
+    ...(uses !== undefined ? { uses } : {}),
     outs: outs.map((o) => o.path),
     metrics: metrics.map((m) => m.path),
     env,
@@ -244,7 +288,34 @@ export function buildStage(ctx: CheckContext, name: string, raw: RawStage, globa
     cache: raw.cache ?? true,
     gate: raw.gate ?? false,
     ...(raw.desc !== undefined ? { desc: raw.desc } : {}),
+    ...(resources ? { resources } : {}),
     pos: src.keyPos(['stages', name]),
   };
   return { stage, entry: { deps: deps.map((d) => d.index), outs: outs.map((o) => o.index) } };
+}
+
+/** sbatch options the runner sets for every job (output, status, working folder, environment, ordering). */
+const RUNNER_SBATCH = ['--output', '-o', '--error', '-e', '--open-mode', '--parsable', '--wrap', '--chdir', '-D', '--export', '--wait', '-W', '--dependency', '-d', '--array', '-a'];
+
+/** `resources:` → the flags' values; an extra sbatch option the runner sets itself is reported. */
+function buildResources(ctx: CheckContext, name: string, raw: NonNullable<RawStage['resources']>): StageResources {
+  (raw.sbatch ?? []).forEach((opt, i) => {
+    const flag = opt.split('=')[0];
+    const short = /^-[A-Za-z]/.test(opt) && !opt.startsWith('--') ? opt.slice(0, 2) : flag;
+    if (!RUNNER_SBATCH.includes(flag) && !RUNNER_SBATCH.includes(short)) return;
+    report(
+      ctx,
+      'sbatch-option',
+      ctx.src.valueRange(['stages', name, 'resources', 'sbatch', i]),
+      `stage \`${name}\`: sbatch option \`${opt}\` is set by the runner`,
+      'the runner chooses each job\'s output, working folder, environment and order; remove it (cpus, memory, time and partition have their own keys)',
+    );
+  });
+  return {
+    ...(raw.cpus !== undefined ? { cpus: raw.cpus } : {}),
+    ...(raw.memory !== undefined ? { memory: String(raw.memory) } : {}),
+    ...(raw.time !== undefined ? { timeMs: durationMs(raw.time) } : {}),
+    ...(raw.partition !== undefined ? { partition: raw.partition } : {}),
+    sbatch: raw.sbatch ?? [],
+  };
 }

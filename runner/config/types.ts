@@ -24,6 +24,10 @@ export interface StageConfig {
   params: Params;
   /** Names of the params that the stage declares itself (the rest come from the global `params:`). */
   ownParams: string[];
+  /** `uses:` — the global params the stage reads; when given, the others are not passed to it. */
+  uses?: string[];
+  /** Params set by `--set`: name → the argument as typed (for error messages). */
+  setBy?: Record<string, string>;
   /** Workspace-relative outputs (files or directories), normalized with forward slashes, no `./`. */
   outs: string[];
   /** The subset of `outs` that are JSON metrics files. */
@@ -42,8 +46,24 @@ export interface StageConfig {
   /** A gate stage's non-zero exit ends the run with exit code 3 and blocks its downstream. */
   gate: boolean;
   desc?: string;
+  /** What a cluster job running it asks for (`resources:`); only the `slurm` executor reads it. */
+  resources?: StageResources;
   /** Where the stage is declared. */
   pos: Position;
+}
+
+/** A stage's `resources:`, each mapped to an sbatch flag. */
+export interface StageResources {
+  /** `--cpus-per-task`. */
+  cpus?: number;
+  /** `--mem`: megabytes, or a number with K, M, G or T. */
+  memory?: string;
+  /** `--time`, in milliseconds. */
+  timeMs?: number;
+  /** `--partition`. */
+  partition?: string;
+  /** Extra sbatch options, passed as they are. */
+  sbatch: string[];
 }
 
 export interface PipelineConfig {
@@ -52,6 +72,8 @@ export interface PipelineConfig {
   /** Absolute path of the workspace (the config file's folder). */
   root: string;
   version: 1;
+  /** Where stages run unless `pipeline run --executor` says otherwise (default `local`). */
+  executor?: 'local' | 'slurm';
   params: Params;
   /** Stages in declaration order. */
   stages: StageConfig[];
@@ -61,10 +83,12 @@ export interface PipelineConfig {
   ci: Record<string, unknown>;
   /** The `remote:` setting (PIPELINE_REMOTE overrides its url); absent when the file has none. */
   remote?: RemoteSetting;
+  /** Global params set by `--set`: name → the argument as typed. */
+  setBy?: Record<string, string>;
   /** Position of any node in the file by its key path, e.g. ['stages', 'fit', 'params', 'alpha']. */
-  positionOf(path: (string | number)[]): Position;
+  positionOf: (path: (string | number)[]) => Position;
   /** Range of the key or the value at a key path (the nearest existing ancestor when it is missing). */
-  rangeOf?(path: (string | number)[], part?: 'key' | 'value'): Range;
+  rangeOf?: (path: (string | number)[], part?: 'key' | 'value') => Range;
   /**
    * sha256 (hex) of the config text and the normalization version: equal digests mean the same normalized
    * config (the key of the parsed-config cache, `LoadOptions.cacheDir`).

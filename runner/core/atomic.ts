@@ -1,11 +1,21 @@
 // Every file the engine writes goes through a temp file in the same folder and a rename,
-// so a crash at any moment leaves either the old bytes or the new ones, never a mix.
+// so a crash at any moment leaves either the old bytes or the new ones, never a mix. This module is the one
+// place that names those temp files (`.NAME.PID.HEX.tmp` beside NAME), so one sweep finds the leftovers of
+// killed processes wherever they are. Durable writes (objects, run records, pipeline.lock) are flushed to disk
+// before the rename, so a power loss cannot leave a renamed but empty file.
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, constants, copyFileSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
 
+/** A fresh temp name beside `target` for a file or a folder about to be renamed onto it. */
 export function tempPathFor(target: string): string {
   return path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+}
+
+/** The pid of the process that made a temp name (of `tempPathFor`, or a legacy `NAME.PID.restore.tmp`), if it is one. */
+export function tempOwner(name: string): number | undefined {
+  const m = /^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$/.exec(name) ?? /^.+\.(\d+)\.restore\.tmp$/.exec(name);
+  return m ? Number(m[1]) : undefined;
 }
 
 /** Whether a process with this id exists (signal 0 probes without signalling). */
@@ -21,8 +31,8 @@ export function processAlive(pid: number): boolean {
 
 /**
  * Remove the temp files of `target` left by processes that died before renaming them into place (a crash, a
- * SIGKILL): `.NAME.PID.HEX.tmp` (tempPathFor) and `NAME.PID.restore.tmp` (a folder being restored). Those of
- * live processes are left alone.
+ * SIGKILL): `.NAME.PID.HEX.tmp` (tempPathFor) and the legacy `NAME.PID.restore.tmp`. Those of live processes
+ * are left alone.
  */
 export function removeStaleTemps(target: string): void {
   const dir = path.dirname(target);
@@ -37,21 +47,51 @@ export function removeStaleTemps(target: string): void {
     let pid: string | undefined;
     if (name.startsWith(`.${base}.`) && name.endsWith('.tmp')) pid = /^(\d+)\.[0-9a-f]{8}$/.exec(name.slice(base.length + 2, -4))?.[1];
     else if (name.startsWith(`${base}.`) && name.endsWith('.restore.tmp')) pid = /^(\d+)$/.exec(name.slice(base.length + 1, -12))?.[1];
-    if (pid !== undefined && !processAlive(Number(pid))) rmSync(path.join(dir, name), { recursive: true, force: true });
+    if (pid === undefined || processAlive(Number(pid))) continue;
+    try {
+      rmSync(path.join(dir, name), { recursive: true, force: true });
+    } catch {
+      // a read-only folder: the leftover stays until a run can write there
+    }
   }
 }
 
-export function writeFileAtomic(target: string, data: string | Uint8Array, options: { fsync?: boolean } = {}): void {
+/** fsync a file by path. */
+export function flushFile(file: string): void {
+  const fd = openSync(file, 'r+');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Write `data` to `target` atomically; `durable` flushes the bytes to disk before the rename. */
+export function writeFileAtomic(target: string, data: string | Uint8Array, options: { durable?: boolean } = {}): void {
   mkdirSync(path.dirname(target), { recursive: true });
   const tmp = tempPathFor(target);
   try {
     const fd = openSync(tmp, 'w');
     try {
       writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
-      if (options.fsync) fsyncSync(fd);
+      if (options.durable) fsyncSync(fd);
     } finally {
       closeSync(fd);
     }
+    renameSync(tmp, target);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+}
+
+/** Copy `source` onto `target` atomically (a reflink where the filesystem can); `durable` as for writeFileAtomic. */
+export function copyFileAtomic(source: string, target: string, options: { durable?: boolean } = {}): void {
+  mkdirSync(path.dirname(target), { recursive: true });
+  const tmp = tempPathFor(target);
+  try {
+    copyFileSync(source, tmp, constants.COPYFILE_FICLONE);
+    if (options.durable) flushFile(tmp);
     renameSync(tmp, target);
   } catch (err) {
     rmSync(tmp, { force: true });

@@ -48,7 +48,7 @@ export class Dag {
   }
 
   successors(node: string): string[] {
-    return (this.graph.successors(node) ?? []) as string[];
+    return this.graph.successors(node) ?? [];
   }
 
   /**
@@ -103,7 +103,7 @@ export class Dag {
       walk.push(x);
       x = this.predecessors(x).find((p) => isStuck.has(p) && !skip.has(`${p}\0${x}`))!;
     }
-    const cycle = walk.slice(seenAt.get(x)!);
+    const cycle = walk.slice(seenAt.get(x));
     const first = cycle.reduce((best, n, i) => (this.index.get(n)! < this.index.get(cycle[best])! ? i : best), 0);
     return [...cycle.slice(first), ...cycle.slice(0, first)];
   }

@@ -42,11 +42,13 @@ export const DIAGNOSTIC_CODES = [
   'reserved-out',
   'dep-is-out',
   'metrics-not-out',
+  'metrics-format',
   'self-need',
   'unknown-need',
   'reserved-env',
   'pass-env-declared',
   'pass-env-duplicate',
+  'sbatch-option',
   // across stages
   'out-overlap',
   'cycle',
@@ -54,8 +56,12 @@ export const DIAGNOSTIC_CODES = [
   'command-builtin',
   // `remote:`
   'bad-remote',
-  // `--set` on the command line
+  // `--set` on the command line, params and their types
   'unknown-param',
+  'param-type',
+  'param-missing',
+  'params-schema',
+  'unknown-interpolation',
   // `ci:` settings and `pipeline ci generate`
   'unknown-stage',
   'ci-job-id',

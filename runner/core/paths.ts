@@ -7,3 +7,13 @@ const GLOB_CHARS = /[*?[\]{}]/;
 export function isGlobPattern(p: string): boolean {
   return GLOB_CHARS.test(p);
 }
+
+/** A dep read from a server: `http://` or `https://`. */
+export function isUrlDep(p: string): boolean {
+  return /^https?:\/\//i.test(p);
+}
+
+/** A dep outside the workspace: an absolute path or one that leaves it with `../`. */
+export function isExternalDep(p: string): boolean {
+  return p.startsWith('/') || p === '..' || p.startsWith('../');
+}

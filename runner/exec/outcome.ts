@@ -14,6 +14,12 @@ export type FailureCause =
   | { kind: 'timeout'; timeoutMs: number }
   /** The run was interrupted (SIGINT/SIGTERM) while the stage ran. */
   | { kind: 'interrupted' }
+  /**
+   * A cluster job ended without writing its exit status: cancelled outside the run, past its time limit, lost
+   * with its node, out of memory. `state` is the scheduler's (CANCELLED, TIMEOUT, NODE_FAIL, …), `gone` when it
+   * no longer knows the job.
+   */
+  | { kind: 'job-ended'; jobId: string; state: string; reason?: string }
   /** The process could not be started (command not found, …). */
   | { kind: 'spawn'; message: string }
   /** An input (dep, code or upstream out) changed while the stage ran: its outputs were not recorded. */
@@ -49,6 +55,8 @@ export interface StageResult {
   durationMs: number;
   fingerprint?: string;
   gate?: boolean;
+  /** The cluster job that executed it (executor `slurm`). */
+  jobId?: string;
 }
 
 /** The coarse status `run --json` and last-run.json have always shown (`cached` for fresh and restored). */
@@ -81,6 +89,8 @@ export function formatCause(cause: FailureCause): string {
       return `timed out after ${(cause.timeoutMs / 1000).toFixed(1)}s`;
     case 'interrupted':
       return 'interrupted';
+    case 'job-ended':
+      return `Slurm job ${cause.jobId} ${JOB_STATES[cause.state] ?? `ended ${cause.state}`} without writing its exit status${cause.reason && cause.reason !== 'None' ? ` (${cause.reason})` : ''}`;
     case 'spawn':
     case 'workspace':
     case 'module-error':
@@ -97,6 +107,18 @@ export function formatCause(cause: FailureCause): string {
       return unreachable(cause);
   }
 }
+
+/** How a Slurm job state reads in a cause's sentence. */
+const JOB_STATES: Record<string, string> = {
+  CANCELLED: 'was cancelled',
+  TIMEOUT: 'reached its time limit',
+  NODE_FAIL: 'was lost with its node',
+  OUT_OF_MEMORY: 'ran out of memory',
+  PREEMPTED: 'was preempted',
+  BOOT_FAIL: 'could not boot its node',
+  DEADLINE: 'missed its deadline',
+  gone: 'is no longer known to Slurm',
+};
 
 /** The one-line account of a stage (`reason` in `run --json`, the text after the status on the terminal). */
 export function describeResult(result: StageResult): string {

@@ -5,8 +5,9 @@ import path from 'node:path';
 import type { OutRecord } from '../store/cache.js';
 import type { Engine } from '../plan/engine.js';
 import { UsageError, formatPosition } from '../core/errors.js';
-import { isGlobPattern } from '../core/paths.js';
+import { isGlobPattern, isUrlDep } from '../core/paths.js';
 import { WorkspaceError } from '../store/workspace.js';
+import { checkStore } from '../store/preflight.js';
 import { missingDep, missingDepError, selectStages, unselectedOuts, type SelectOptions, type StageSelection } from '../plan/selection.js';
 
 export interface Preflight extends StageSelection {
@@ -19,6 +20,7 @@ export async function preflight(engine: Engine, options: SelectOptions): Promise
   const { selected } = selection;
   checkDeps(engine, selected);
   checkOuts(engine, selected);
+  checkStore(engine.cache, engine.root, [...selected].flatMap((s) => engine.graph.stage(s).outs.map((out) => ({ stage: s, out }))));
   // Upstream stages outside the selection: their outs must be in the workspace, or restorable from the cache.
   const unselected = new Map<string, OutRecord[]>();
   for (const name of selected) {
@@ -34,7 +36,7 @@ export async function preflight(engine: Engine, options: SelectOptions): Promise
 function checkDeps(engine: Engine, selected: Set<string>): void {
   for (const name of selected) {
     const stage = engine.graph.stage(name);
-    const missing = stage.deps.find((d) => !isGlobPattern(d) && !existsSync(engine.ws.abs(d)));
+    const missing = stage.deps.find((d) => !isGlobPattern(d) && !isUrlDep(d) && !existsSync(engine.ws.depPath(d)));
     if (missing !== undefined) throw missingDepError(stage, missingDep(engine, stage, missing));
   }
 }

@@ -24,21 +24,46 @@ export interface ExecRequest {
 }
 
 /** How the process ended, when it did not succeed. */
-export type ProcessFailure = Extract<FailureCause, { kind: 'exit' | 'gate' | 'signal' | 'timeout' | 'interrupted' | 'spawn' }>;
+export type ProcessFailure = Extract<FailureCause, { kind: 'exit' | 'gate' | 'signal' | 'timeout' | 'interrupted' | 'spawn' | 'job-ended' }>;
 
 export type ExecResult = ({ ok: true } | { ok: false; cause: ProcessFailure }) & {
   durationMs: number;
   log: string;
+  /** The cluster job that ran it (executors that submit jobs). */
+  jobId?: string;
 };
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
 /** Source-mapped stack traces cost ~25 ms per stage; they are shown only with PIPELINE_DEBUG. */
-function hostCommand(): string[] {
+export function hostCommand(): string[] {
   const maps = process.env.PIPELINE_DEBUG ? ['--enable-source-maps'] : [];
   const js = path.join(here, 'host.js');
   if (existsSync(js)) return [process.execPath, ...maps, js];
   return [process.execPath, ...maps, '--import', 'tsx', path.join(here, 'host.ts')];
+}
+
+/** What runs for a stage, wherever it runs: its argv (a module stage through the host) and its environment. */
+export function stageCommand(req: ExecRequest): { argv: string[]; env: Record<string, string> } {
+  const { stage } = req;
+  const env: Record<string, string> = {
+    ...stage.env,
+    PIPELINE_STAGE: stage.name,
+    PIPELINE_PARAMS: JSON.stringify(stage.params),
+    PIPELINE_WORKSPACE: req.root,
+    PIPELINE_VERDICT_FILE: req.verdictFile,
+  };
+  if (stage.kind !== 'module') return { argv: [...stage.cmd!], env };
+  env.PIPELINE_CONTEXT = JSON.stringify({
+    bundle: req.bundle,
+    stage: stage.name,
+    workspace: req.root,
+    params: stage.params,
+    inputs: req.inputs,
+    deps: req.deps,
+    outs: req.outs,
+  });
+  return { argv: hostCommand(), env };
 }
 
 export async function executeStage(req: ExecRequest): Promise<ExecResult> {
@@ -50,29 +75,8 @@ export async function executeStage(req: ExecRequest): Promise<ExecResult> {
   const log = createWriteStream(req.logFile);
   const chunks: string[] = [];
   let stderrTail = '';
-  const env: Record<string, string> = {
-    ...stage.env,
-    PIPELINE_STAGE: stage.name,
-    PIPELINE_PARAMS: JSON.stringify(stage.params),
-    PIPELINE_WORKSPACE: req.root,
-    PIPELINE_VERDICT_FILE: req.verdictFile,
-  };
-  let file: string;
-  let args: string[];
-  if (stage.kind === 'module') {
-    [file, ...args] = hostCommand();
-    env.PIPELINE_CONTEXT = JSON.stringify({
-      bundle: req.bundle,
-      stage: stage.name,
-      workspace: req.root,
-      params: stage.params,
-      inputs: req.inputs,
-      deps: req.deps,
-      outs: req.outs,
-    });
-  } else {
-    [file, ...args] = stage.cmd!;
-  }
+  const { env, argv } = stageCommand(req);
+  const [file, ...args] = argv;
   const { execa } = await import('execa');
   const started = performance.now();
   // Timeout and interruption stop the whole process tree: a shell stage's own children would otherwise live on,
@@ -139,7 +143,7 @@ export async function executeStage(req: ExecRequest): Promise<ExecResult> {
 }
 
 /** Why a stage could not start when its environment is over the system's limit (one variable over 128 KiB on Linux). */
-function tooBig(env: Record<string, string>): string {
+export function tooBig(env: Record<string, string>): string {
   const [name, value] = Object.entries(env).reduce((a, b) => (b[1].length > a[1].length ? b : a));
   const kib = Math.ceil(Buffer.byteLength(value) / 1024);
   return (

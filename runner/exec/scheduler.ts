@@ -2,7 +2,6 @@
 // is decided when it becomes ready — on the actual bytes its upstream wrote — so an upstream that re-runs and
 // writes the same outputs leaves it fresh. A failure stops new launches (unless --keep-going); an interrupt
 // stops them too. Everything the run does is reported as events to one listener (report/ composes several).
-import type { OutRecord } from '../store/cache.js';
 import type { Engine } from '../plan/engine.js';
 import { ExitCode } from '../core/errors.js';
 import type { Selection } from '../graph/graph.js';
@@ -12,6 +11,7 @@ import { StageExecution, type StageDone } from './stage.js';
 import type { RunEvent, RunListener, RunSummary } from './events.js';
 import type { StageResult } from './outcome.js';
 import type { RemotePuller } from '../store/remote/run-sync.js';
+import { localExecutor, type Executor } from './executor.js';
 
 export interface RunOptions {
   names: string[];
@@ -24,6 +24,8 @@ export interface RunOptions {
   signal: AbortSignal;
   /** `run --pull`: where stages that would run (or lack stored objects) look for a result first. */
   remote?: RemotePuller;
+  /** Where stages that must run are executed (default: child processes here). `jobs` bounds them in flight. */
+  executor?: Executor;
 }
 
 const SAVE_INTERVAL_MS = 250;
@@ -33,6 +35,8 @@ export async function runPipeline(engine: Engine, options: RunOptions, listener:
   const started = performance.now();
   const { graph } = engine;
   const emit = (event: RunEvent) => listener.event(event);
+  // Long loops of the store (restoring, storing, hashing thousands of files) stop when the run is interrupted.
+  engine.ws.signal = options.signal;
   const { selected, forced, unselected } = await preflight(engine, options);
   const done = new Map<string, StageDone>();
   for (const [need, outs] of unselected) done.set(need, { result: skipped(need), outs });
@@ -90,7 +94,13 @@ export async function runPipeline(engine: Engine, options: RunOptions, listener:
   const launch = (name: string) => {
     const stage = graph.stage(name);
     const upstream = new Map(stage.needs.map((n) => [n, done.get(n)?.outs ?? []]));
-    const run = new StageExecution(engine, stage, upstream, { force: forced.has(name), verbose: options.verbose, signal: options.signal, remote: options.remote }, emit);
+    const run = new StageExecution(
+      engine,
+      stage,
+      upstream,
+      { force: forced.has(name), verbose: options.verbose, signal: options.signal, executor: options.executor ?? localExecutor, remote: options.remote },
+      emit,
+    );
     const task = run
       .execute()
       .then((d) => {

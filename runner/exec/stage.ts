@@ -6,7 +6,7 @@ import { lstatSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { RUN_RECORD_VERSION, type OutRecord } from '../store/cache.js';
 import type { Engine } from '../plan/engine.js';
-import { executeStage } from './process.js';
+import type { Executor } from './executor.js';
 import { definitionOf, type StageInputs } from '../plan/fingerprint.js';
 import { canonicalJson } from '../store/hash.js';
 import type { Decision, InputsProblem } from '../plan/decide.js';
@@ -14,7 +14,8 @@ import type { Reason } from '../plan/reasons.js';
 import { unreachable } from '../plan/reasons.js';
 import { missingDep } from '../plan/selection.js';
 import type { StageConfig } from '../config/types.js';
-import { WorkspaceError } from '../store/workspace.js';
+import { UsageError } from '../core/errors.js';
+import { IoError } from '../store/io-error.js';
 import type { RunEvent } from './events.js';
 import type { FailureCause, StageResult } from './outcome.js';
 import type { RemotePuller } from '../store/remote/run-sync.js';
@@ -26,6 +27,8 @@ export interface StageRunOptions {
   signal: AbortSignal;
   /** `run --pull`: asked for the result of a stage that would run, or whose stored objects are missing. */
   remote?: RemotePuller;
+  /** Where the stage's command runs. */
+  executor: Executor;
 }
 
 export interface StageDone {
@@ -106,8 +109,8 @@ export class StageExecution {
     return done;
   }
 
-  private failed(cause: FailureCause, reasons: Reason[], durationMs: number, fingerprint?: string, log?: string): StageDone {
-    const result: StageResult = { name: this.stage.name, outcome: { kind: 'failed', cause }, reasons, durationMs, fingerprint, gate: this.stage.gate };
+  private failed(cause: FailureCause, reasons: Reason[], durationMs: number, fingerprint?: string, log?: string, extra: { jobId?: string } = {}): StageDone {
+    const result: StageResult = { name: this.stage.name, outcome: { kind: 'failed', cause }, reasons, durationMs, fingerprint, gate: this.stage.gate, ...extra };
     return this.finish({ result }, log);
   }
 
@@ -135,13 +138,22 @@ export class StageExecution {
 
   /** Put the recorded outputs back; when a stored object is missing or corrupt, run the stage instead. */
   private async restore(decision: Decision): Promise<StageDone> {
-    const { ws } = this.engine;
+    const { ws, cache } = this.engine;
+    cache.touchRun(decision.fingerprint);
     for (const rec of decision.source!) {
       const have = await ws.hashOut(rec.path).catch(() => undefined);
       if (have?.hash === rec.hash) continue;
       const stored = this.objectsPresent(rec);
-      if (await ws.restoreOut(rec)) continue;
-      const lost: Reason = stored ? { code: 'object-corrupt', path: rec.path } : { code: 'not-in-store', path: rec.path };
+      let lost: Reason;
+      try {
+        if (await ws.restoreOut(rec)) continue;
+        lost = stored ? { code: 'object-corrupt', path: rec.path } : { code: 'not-in-store', path: rec.path };
+      } catch (err) {
+        if (this.options.signal.aborted) return this.failed({ kind: 'interrupted' }, decision.reasons, this.elapsed(), decision.fingerprint);
+        if (!(err instanceof UsageError)) throw err;
+        // A stored manifest that would write outside the out, or an I/O error: refused, the stage runs instead.
+        lost = { code: 'restore-refused', path: rec.path, message: err.message };
+      }
       return this.run({ ...decision, reasons: [...decision.reasons, lost] });
     }
     return this.fresh(decision, 'restored');
@@ -170,7 +182,7 @@ export class StageExecution {
     for (const abs of Object.values(paths.outs)) mkdirSync(path.dirname(abs), { recursive: true });
     const bundle = stage.kind === 'module' ? await engine.code.bundlePath(stage.module!, decision.inputs.code) : undefined;
     const logFile = path.join(engine.stateDir, 'logs', `${stage.name}.log`);
-    const exec = await executeStage({
+    const exec = await this.options.executor.execute({
       stage,
       root: engine.root,
       ...paths,
@@ -184,13 +196,14 @@ export class StageExecution {
       writeFileSync(logFile, exec.log);
     }
     const captured = exec.ok ? await this.capture(decision.inputs) : { ok: false as const, cause: exec.cause };
-    if (!captured.ok) {
+    const jobId = exec.jobId !== undefined ? { jobId: exec.jobId } : {};
+    const recorded = captured.ok ? this.recordRan(decision, captured.outs, exec.log, exec.durationMs) : captured;
+    if (!recorded.ok) {
       await this.rollBack(previous.records);
-      return this.failed(captured.cause, decision.reasons, exec.durationMs, fingerprint, exec.log);
+      return this.failed(recorded.cause, decision.reasons, exec.durationMs, fingerprint, exec.log, jobId);
     }
-    this.record(decision, captured.outs, engine.cache.storeBytes(exec.log), exec.durationMs);
-    const result: StageResult = { name: stage.name, outcome: { kind: 'ran' }, reasons: decision.reasons, durationMs: exec.durationMs, fingerprint, gate: stage.gate };
-    return this.finish({ result, outs: captured.outs }, exec.log);
+    const result: StageResult = { name: stage.name, outcome: { kind: 'ran' }, reasons: decision.reasons, durationMs: exec.durationMs, fingerprint, gate: stage.gate, ...jobId };
+    return this.finish({ result, outs: recorded.outs }, exec.log);
   }
 
   private async clearOuts(): Promise<{ ok: true; records: OutRecord[] } | { ok: false; message: string }> {
@@ -203,10 +216,22 @@ export class StageExecution {
       }
       for (const out of this.stage.outs) ws.removeOut(out);
     } catch (err) {
-      if (err instanceof WorkspaceError) return { ok: false, message: err.message };
+      if (this.options.signal.aborted) return { ok: false, message: 'interrupted before it started' };
+      if (err instanceof UsageError) return { ok: false, message: messageOf(err) };
       throw err;
     }
     return { ok: true, records };
+  }
+
+  /** Store the log and record the result; an I/O error fails the stage with nothing half-recorded. */
+  private recordRan(decision: Decision, outs: OutRecord[], log: string, durationMs: number): { ok: true; outs: OutRecord[] } | { ok: false; cause: FailureCause } {
+    try {
+      this.record(decision, outs, this.engine.cache.storeBytes(log), durationMs);
+      return { ok: true, outs };
+    } catch (err) {
+      if (!(err instanceof UsageError)) throw err;
+      return { ok: false, cause: { kind: 'workspace', message: `${err.message} (${err.hint ?? 'nothing was recorded'})` } };
+    }
   }
 
   /** After a successful run: never record a result whose inputs changed while it ran; store the outs. */
@@ -224,7 +249,8 @@ export class StageExecution {
     try {
       for (const out of stage.outs) outs.push(await engine.ws.captureOut(out));
     } catch (err) {
-      if (err instanceof WorkspaceError) return { ok: false, cause: { kind: 'workspace', message: err.message } };
+      if (this.options.signal.aborted) return { ok: false, cause: { kind: 'interrupted' } };
+      if (err instanceof UsageError) return { ok: false, cause: { kind: 'workspace', message: messageOf(err) } };
       throw err;
     }
     return { ok: true, outs };
@@ -235,8 +261,13 @@ export class StageExecution {
     const { ws } = this.engine;
     for (const out of this.stage.outs) {
       const prev = previous.find((p) => p.path === out);
-      if (prev && (await ws.restoreOut(prev))) continue;
-      ws.removeOut(out);
+      try {
+        if (prev && (await ws.restoreOut(prev))) continue;
+        ws.removeOut(out);
+      } catch (err) {
+        if (!(err instanceof UsageError) && !this.options.signal.aborted) throw err;
+        // Interrupted, or an I/O error: the stage failed already; what it left stays, and is never recorded.
+      }
     }
   }
 
@@ -270,7 +301,7 @@ export class StageExecution {
     }
     return {
       inputs,
-      deps: Object.fromEntries(Object.keys(deps).map((d) => [d, engine.ws.abs(d)])),
+      deps: Object.fromEntries(Object.keys(deps).map((d) => [d, engine.ws.depPath(d)])),
       outs: Object.fromEntries(stage.outs.map((o) => [o, engine.ws.abs(o)])),
     };
   }
@@ -285,6 +316,11 @@ function changedInput(before: StageInputs, after: StageInputs): FailureCause {
     }
   }
   return { kind: 'inputs-changed', path: '', what: 'input' };
+}
+
+/** An error from the store or the workspace as one line: an I/O error carries its remedy. */
+function messageOf(err: UsageError): string {
+  return err instanceof IoError ? `${err.message} (${err.hint})` : err.message;
 }
 
 /** A stage's log with the values of its `passEnv` variables (secrets) masked, before it is stored or shown. */

@@ -1,12 +1,15 @@
 // The stage graph drawn as a self-contained SVG (the HTML report's DAG; `pipeline-dag/report` exports it): dagre lays
 // it out, we emit rects, edge paths, arrowheads and labels, each node coloured by the stage's status in the last run.
-// No element ids, no scripts, no external fonts. Imports only @dagrejs/dagre and the public status type.
+// No element ids, no scripts, no external fonts. Imports only @dagrejs/dagre (its types in dagre.ts) and the public
+// status type.
 
 import type { StageStatus } from '../public/last-run.js';
+import type { Dagre, LayoutNodeLabel } from './dagre.js';
 export type { StageStatus };
 
 export interface DagStageInfo {
-  status?: StageStatus | string;
+  /** A `StageStatus`; any other value is drawn as `unknown`. */
+  status?: string;
   durationMs?: number;
 }
 
@@ -73,7 +76,7 @@ export async function renderDagSvg(
   edges: [string, string][],
   stages: Record<string, DagStageInfo> = {},
 ): Promise<string> {
-  const { default: dagre } = await import('@dagrejs/dagre');
+  const { default: dagre } = (await import('@dagrejs/dagre')) as { default: Dagre };
   const g = new dagre.graphlib.Graph({ multigraph: false });
   g.setGraph({ rankdir: 'LR', nodesep: 22, ranksep: 56, marginx: 12, marginy: 12 });
   g.setDefaultEdgeLabel(() => ({}));
@@ -98,7 +101,7 @@ export async function renderDagSvg(
     maxX = Math.max(maxX, x + 12);
     maxY = Math.max(maxY, y + 12);
   };
-  for (const [from, to] of edges) for (const p of (g.edge(from, to) as { points?: { x: number; y: number }[] })?.points ?? []) grow(p.x, p.y);
+  for (const [from, to] of edges) for (const p of g.edge(from, to)?.points ?? []) grow(p.x, p.y);
   const width = Math.ceil(maxX - Math.floor(minX));
   const height = Math.ceil(maxY - Math.floor(minY));
   const parts: string[] = [];
@@ -106,8 +109,7 @@ export async function renderDagSvg(
     `<svg xmlns="http://www.w3.org/2000/svg" class="dag" width="${width}" height="${height}" viewBox="${Math.floor(minX)} ${Math.floor(minY)} ${width} ${height}" role="img" aria-label="Pipeline DAG" font-family="${FONT}">`,
   );
   for (const [from, to] of edges) {
-    const e = g.edge(from, to) as { points?: { x: number; y: number }[] } | undefined;
-    const pts = e?.points ?? [];
+    const pts = g.edge(from, to)?.points ?? [];
     if (pts.length < 2) continue;
     // Stop the line short of the arrowhead, then draw the head as a triangle at the last point.
     const last = pts[pts.length - 1];
@@ -138,7 +140,7 @@ export async function renderDagSvg(
     );
   }
   for (const name of nodes) {
-    const n = g.node(name) as { x: number; y: number; width: number; height: number };
+    const n = g.node(name) as Required<LayoutNodeLabel>; // placed by layout()
     const info = stages[name] ?? {};
     const status = info.status ?? 'unknown';
     const c = STATUS_COLORS[status] ?? STATUS_COLORS.unknown;

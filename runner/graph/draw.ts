@@ -1,5 +1,5 @@
 // `pipeline dag`: the stage graph as text, Mermaid, Graphviz dot or JSON.
-import type * as Dagre from '@dagrejs/dagre';
+import type { Dagre, LayoutNodeLabel } from './dagre.js';
 import { createRequire } from 'node:module';
 import type { StageGraph } from './graph.js';
 
@@ -78,7 +78,7 @@ export function transitiveReduction(nodes: string[], edges: [string, string][]):
 function drawAscii(graph: StageGraph, nodes: string[], allEdges: [string, string][]): string {
   const { kept: edges, implied } = transitiveReduction(nodes, allEdges);
   // CommonJS through require(): renderDag is synchronous, and dagre is loaded only for this command.
-  const dagre = createRequire(import.meta.url)('@dagrejs/dagre') as typeof Dagre;
+  const dagre = createRequire(import.meta.url)('@dagrejs/dagre') as Dagre;
   const g = new dagre.graphlib.Graph();
   g.setGraph({ rankdir: 'TB', nodesep: 3, ranksep: 4, edgesep: 1, marginx: 0, marginy: 0 });
   g.setDefaultEdgeLabel(() => ({}));
@@ -87,8 +87,8 @@ function drawAscii(graph: StageGraph, nodes: string[], allEdges: [string, string
   for (const [a, b] of edges) g.setEdge(a, b);
   dagre.layout(g);
 
-  type Box = { x: number; y: number; width: number; height: number };
-  const box = (n: string) => g.node(n) as unknown as Box;
+  // layout() has placed every node: its centre is set.
+  const box = (n: string) => g.node(n) as Required<LayoutNodeLabel>;
   const left = (n: string) => Math.round(box(n).x - box(n).width / 2);
   const top = (n: string) => Math.round(box(n).y - box(n).height / 2);
   let width = 0;
@@ -97,8 +97,13 @@ function drawAscii(graph: StageGraph, nodes: string[], allEdges: [string, string
     width = Math.max(width, left(n) + box(n).width);
     height = Math.max(height, top(n) + box(n).height);
   }
-  const routes = edges.map(([a, b]) => ((g.edge(a, b) as { points?: { x: number; y: number }[] }).points ?? []).map((p) => ({ x: Math.round(p.x), y: Math.round(p.y) })));
-  for (const r of routes) for (const p of r) (width = Math.max(width, p.x + 1)), (height = Math.max(height, p.y + 1));
+  const routes = edges.map(([a, b]) => (g.edge(a, b).points ?? []).map((p) => ({ x: Math.round(p.x), y: Math.round(p.y) })));
+  for (const r of routes) {
+    for (const p of r) {
+      width = Math.max(width, p.x + 1);
+      height = Math.max(height, p.y + 1);
+    }
+  }
   const minX = Math.min(0, ...routes.flat().map((p) => p.x));
   const grid = Array.from({ length: height }, () => Array<string>(width - minX).fill(' '));
   const put = (x: number, y: number, c: string) => {
@@ -118,8 +123,14 @@ function drawAscii(graph: StageGraph, nodes: string[], allEdges: [string, string
         put(x0, y0, '*');
         if (x0 === x1 && y0 === y1) break;
         const e2 = 2 * err;
-        if (e2 >= dy) (err += dy), (x0 += sx);
-        if (e2 <= dx) (err += dx), (y0 += sy);
+        if (e2 >= dy) {
+          err += dy;
+          x0 += sx;
+        }
+        if (e2 <= dx) {
+          err += dx;
+          y0 += sy;
+        }
       }
     }
   }

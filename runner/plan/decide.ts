@@ -1,6 +1,8 @@
 // Deciding what a stage needs: fresh (nothing to do), restore (its outputs for these exact inputs are in the
 // run-cache), or run — and saying why, by comparing what it would read now with what pipeline.lock recorded.
-import type { Cache, OutRecord, RunRecord } from '../store/cache.js';
+import { readFileSync } from 'node:fs';
+import { checkRecordedOuts, type Cache, type OutRecord, type RunRecord } from '../store/cache.js';
+import type { DirManifest } from '../store/hash.js';
 import type { ModuleCode } from './code.js';
 import type { Reason } from './reasons.js';
 import { UsageError } from '../core/errors.js';
@@ -88,7 +90,8 @@ export class Planner {
   async outsOrRecorded(stage: StageConfig): Promise<{ records: OutRecord[]; missing: { out: string; recorded?: OutRecord }[] }> {
     const { records, missing } = await this.workspaceOuts(stage);
     const entry = this.lock.get(stage.name);
-    return { records, missing: missing.map((out) => ({ out, recorded: entry?.outs.find((o) => o.path === out) })) };
+    const trusted = entry && checkRecordedOuts(stage.outs, entry.outs, 'pipeline.lock') === undefined ? entry.outs : [];
+    return { records, missing: missing.map((out) => ({ out, recorded: trusted.find((o) => o.path === out) })) };
   }
 
   async decide(stage: StageConfig, inputs: StageInputs, options: EvaluateOptions = {}): Promise<Decision> {
@@ -99,18 +102,58 @@ export class Planner {
     if (options.force) return { action: 'run', fingerprint, inputs, reasons: [{ code: 'forced' }, ...changes] };
 
     const candidates: { outs: OutRecord[]; via: 'lock' | 'run-cache' }[] = [];
-    if (entry && entry.fingerprint === fingerprint) candidates.push({ outs: entry.outs, via: 'lock' });
+    const refused: Reason[] = [];
+    // Records and lock entries are untrusted: one whose outs are not exactly the declared outs is refused.
+    const consider = (outs: OutRecord[], via: 'lock' | 'run-cache') => {
+      const problem = checkRecordedOuts(stage.outs, outs, via === 'lock' ? 'pipeline.lock' : 'run-cache');
+      if (problem) refused.push({ code: 'record-refused', from: via, message: problem });
+      else candidates.push({ outs, via });
+    };
+    if (entry && entry.fingerprint === fingerprint) consider(entry.outs, 'lock');
     const record: RunRecord | undefined = this.cache.readRun(fingerprint);
-    if (record) candidates.push({ outs: record.outs, via: 'run-cache' });
+    if (record) consider(record.outs, 'run-cache');
     if (candidates.length === 0) {
-      return { action: 'run', fingerprint, inputs, reasons: changes.length > 0 ? changes : [{ code: 'fingerprint-format-changed' }] };
+      const why: Reason[] = changes.length > 0 ? changes : refused.length > 0 ? [] : [{ code: 'fingerprint-format-changed' }];
+      return { action: 'run', fingerprint, inputs, reasons: [...refused, ...why] };
     }
     const outDiff = await this.compareOuts(stage, candidates[0].outs);
     if (outDiff.length === 0) {
       return { action: 'fresh', fingerprint, inputs, reasons: changes.length > 0 ? [...changes, { code: 'seen-before' }] : [{ code: 'up-to-date' }], source: candidates[0].outs };
     }
     const why = changes.length > 0 ? changes : outDiff;
-    return { action: 'restore', fingerprint, inputs, reasons: [...why, { code: 'restorable', from: candidates.at(-1)!.via }], source: candidates.at(-1)!.outs };
+    // Promise a restore only when every object it needs is in the store (existence checks, no hashing).
+    const usable = candidates.filter((c) => this.missingObject(c.outs) === undefined).at(-1);
+    if (usable) return { action: 'restore', fingerprint, inputs, reasons: [...why, { code: 'restorable', from: usable.via }], source: usable.outs };
+    const best = candidates.at(-1)!;
+    const lost = this.missingObject(best.outs)!;
+    const notInStore: Reason = { code: 'not-in-store', path: lost.out, recordedIn: best.via, ...(this.remoteHas?.(lost.hash) ? { pullable: true } : {}) };
+    return { action: 'run', fingerprint, inputs, reasons: [...why, notInStore] };
+  }
+
+  /**
+   * The hook for a remote store: true when the remote holds this object. A `not-in-store` reason then says that the
+   * outs can be pulled.
+   */
+  remoteHas?: (hash: string) => boolean;
+
+  /** The first out whose object (or, for a folder, its manifest or one of its files) is not in the store. */
+  missingObject(outs: OutRecord[]): { out: string; hash: string } | undefined {
+    for (const rec of outs) {
+      if (!this.cache.hasObject(rec.hash)) return { out: rec.path, hash: rec.hash };
+      if (rec.type !== 'dir') continue;
+      // Read as it is, without verifying: verifying discards a corrupt object, and the restore must find it to say
+      // `object-corrupt` rather than `not-in-store`.
+      let entries: { hash: string }[];
+      try {
+        entries = (JSON.parse(readFileSync(this.cache.objectPath(rec.hash), 'utf8')) as DirManifest).entries;
+        if (!Array.isArray(entries)) continue;
+      } catch {
+        continue; // present but corrupt: the restore re-hashes it and says so
+      }
+      const gone = entries.find((e) => !this.cache.hasObject(e.hash));
+      if (gone) return { out: rec.path, hash: gone.hash };
+    }
+    return undefined;
   }
 
   /** Differences between the workspace and recorded outs; empty when they match. */

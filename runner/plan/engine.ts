@@ -8,6 +8,8 @@ import { Planner } from './decide.js';
 import { StatCache } from '../store/stat-cache.js';
 import type { PipelineConfig } from '../config/types.js';
 import { Workspace } from '../store/workspace.js';
+import { writeRoots } from '../store/uses.js';
+import { UrlDeps } from '../store/urls.js';
 
 export interface Engine {
   config: PipelineConfig;
@@ -32,6 +34,8 @@ export function openEngine(config: PipelineConfig): Engine {
   const lock = LockFile.load(root);
   const stats = StatCache.load(path.join(stateDir, 'state', 'stat-cache.json'));
   const ws = new Workspace(root, cache, stats);
+  const recorded = (url: string) => config.stages.map((s) => lock.get(s.name)?.deps?.[url]).find((h) => h !== undefined);
+  ws.urls = new UrlDeps(path.join(stateDir, 'state'), recorded);
   const code = new ModuleCode(ws, path.join(stateDir, 'state'));
   const graph = new StageGraph(config);
   const planner = new Planner(ws, cache, lock, code);
@@ -47,7 +51,7 @@ export function openEngine(config: PipelineConfig): Engine {
     code,
     planner,
     save() {
-      lock.save(graph.order);
+      if (lock.save(graph.order)) writeRoots(cache, root, lock.entries());
       stats.save();
       code.save();
     },

@@ -76,9 +76,15 @@ async function previewOne(
       ...(willRun.length > 0 ? [{ code: 'upstream-will-run', stages: willRun } as const] : []),
       ...undecided.filter((u) => !byName.has(u)).map((u): Reason => ({ code: 'upstream-has-no-outs', stage: u })),
     ];
-    const definite = own.length > 0 || force || !stage.cache;
+    // Outs missing from the workspace whose recorded bytes are not in the store either: no restore can help.
+    const lost = entry && stage.cache ? planner.missingObject(entry.outs) : undefined;
+    const gone: Reason[] =
+      lost && (await planner.workspaceOuts(stage)).missing.length > 0
+        ? [{ code: 'not-in-store', path: lost.out, recordedIn: 'lock', ...(planner.remoteHas?.(lost.hash) ? { pullable: true } : {}) }]
+        : [];
+    const definite = own.length > 0 || force || !stage.cache || gone.length > 0;
     const forcedReason: Reason[] = force ? [{ code: 'forced' }] : [];
-    return { name: stage.name, action: definite ? 'run' : 'maybe', state: 'stale', reasons: [...own, ...forcedReason, ...waits] };
+    return { name: stage.name, action: definite ? 'run' : 'maybe', state: 'stale', reasons: [...own, ...gone, ...forcedReason, ...waits] };
   }
   const d = await planner.decide(stage, inputs, { force });
   return {

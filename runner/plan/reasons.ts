@@ -20,8 +20,12 @@ export type Reason =
   | { code: 'upstream-removed'; stage: string }
   | { code: 'out-missing'; path: string }
   | { code: 'out-modified'; path: string }
-  /** A restore needed a stored object that is not in the store. */
-  | { code: 'not-in-store'; path: string }
+  /**
+   * An out's bytes are not in the store: a restore found an object missing, or (with `recordedIn`) the plan saw that
+   * the outs recorded in pipeline.lock or the run-cache cannot be restored (a fresh clone with an empty store).
+   * `pullable`: a remote store has them.
+   */
+  | { code: 'not-in-store'; path: string; recordedIn?: 'lock' | 'run-cache'; pullable?: boolean }
   /** A restore found a stored object whose bytes no longer match its hash (it was discarded). */
   | { code: 'object-corrupt'; path: string }
   | { code: 'dep-missing'; path: string; position: string }
@@ -39,6 +43,10 @@ export type Reason =
   | { code: 'restorable-from-remote' }
   /** `run --pull`: the remote's result could not be used (unreachable, refused, incomplete); `detail` says why. */
   | { code: 'remote-unusable'; detail: string }
+  /** A stored out that may not be restored (a manifest with unsafe paths, an I/O error): the stage runs. */
+  | { code: 'restore-refused'; path: string; message: string }
+  /** A lock entry or run record whose outs are not exactly the declared outs: refused, the stage runs. */
+  | { code: 'record-refused'; from: 'lock' | 'run-cache'; message: string }
   /** Dry run: the stage waits on stages that will run; it runs only if their outs change. */
   | { code: 'upstream-will-run'; stages: string[] }
   | { code: 'upstream-has-no-outs'; stage: string }
@@ -95,7 +103,8 @@ export function formatReason(reason: Reason): string {
     case 'out-modified':
       return `out ${quote(reason.path)} was modified in the workspace`;
     case 'not-in-store':
-      return `a cached object of ${quote(reason.path)} was missing`;
+      if (reason.recordedIn === undefined) return `a cached object of ${quote(reason.path)} was missing`;
+      return `out ${quote(reason.path)} is recorded in ${reason.recordedIn === 'lock' ? 'pipeline.lock' : 'the run-cache'} but not in the store${reason.pullable ? '; it can be pulled from the remote' : ''}`;
     case 'object-corrupt':
       return `a cached object of ${quote(reason.path)} was corrupt and was discarded`;
     case 'dep-missing':
@@ -117,6 +126,10 @@ export function formatReason(reason: Reason): string {
       return 'restorable from the remote';
     case 'remote-unusable':
       return `the remote's result was not used: ${reason.detail}`;
+    case 'record-refused':
+      return reason.message;
+    case 'restore-refused':
+      return `out \`${reason.path}\` could not be restored: ${reason.message}`;
     case 'upstream-will-run':
       return reason.stages.length === 1
         ? `upstream ${quote(reason.stages[0])} will run; runs if its outs change`

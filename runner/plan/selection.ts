@@ -35,7 +35,8 @@ export async function unselectedOuts(engine: Engine, need: string): Promise<{ pr
   const toRestore: OutRecord[] = [];
   const unrecorded: string[] = [];
   for (const { out, recorded } of missing) {
-    if (recorded) toRestore.push(recorded);
+    // Recorded but not in the store (a fresh clone): as good as unrecorded.
+    if (recorded && engine.planner.missingObject([recorded]) === undefined) toRestore.push(recorded);
     else unrecorded.push(out);
   }
   return { present: records, toRestore, unrecorded };

@@ -36,6 +36,8 @@ export const stageRecordSchema = z.looseObject({
   fingerprint: z.string().nullable(),
   outcome: z.looseObject({ kind: outcomeKindSchema, cause: causeSchema.optional() }),
   reasons: z.array(reasonSchema),
+  /** The Slurm job that executed it (`pipeline run --executor slurm`); absent for stages that ran locally or did not run. */
+  jobId: z.string().optional(),
 });
 export type StageRecord = z.infer<typeof stageRecordSchema>;
 

@@ -20,6 +20,7 @@ export function stageJson(result: StageResult): StageRecord {
     fingerprint: result.fingerprint ?? null,
     outcome: outcomeJson(result.outcome),
     reasons: reasonsJson(result.reasons),
+    ...(result.jobId !== undefined ? { jobId: result.jobId } : {}),
   };
 }
 

@@ -16,9 +16,6 @@ function flatten(value: unknown, prefix: string, into: Record<string, number>): 
   }
 }
 
-/** The formats a metrics file may have, by extension. */
-export const METRICS_EXTENSIONS = ['.json', '.yaml', '.yml'] as const;
-
 export interface MetricsRead {
   snapshot: MetricsSnapshot;
   /** Declared metrics files absent from the workspace (the stage has not run, or its outs were removed). */

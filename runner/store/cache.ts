@@ -1,13 +1,17 @@
 // The content-addressed store and the run-cache.
 //   objects/ab/cdef…    every output file (and folder manifest, and stage log) ever produced, named by its sha256
 //   runs/ab/cdef….json  fingerprint → the outputs it produced, so any state ever seen restores without executing
-// Writes go to a temp file and are renamed into place; objects are re-hashed before they are restored and a bad
-// one is discarded, so a corrupt or tampered store costs a re-run, never a wrong result.
-import { randomBytes } from 'node:crypto';
-import { copyFileSync, constants, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
+//   leases/PID.HEX.json every object a running stage may still need to put its previous outs back (see gc.ts)
+// Writes go to a temp file, are flushed to disk and renamed into place; objects are re-hashed before they are
+// restored, and before a store trusts an object already there, and a bad one is discarded, so a corrupt or
+// tampered store costs a re-run, never a wrong result. Run records are untrusted input too: one whose shape is
+// wrong is ignored, and `checkRecordedOuts` refuses one whose outs are not exactly the stage's declared outs.
+import { chmodSync, constants, copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, utimesSync } from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomic } from '../core/atomic.js';
-import { hashBytes, hashFile } from './hash.js';
+import { flushFile, tempPathFor, writeFileAtomic } from '../core/atomic.js';
+import { spawnSync } from 'node:child_process';
+import { HASH_PATTERN, hashBytes, hashFile, unsafeRelPath, yieldToSignals, YIELD_EVERY } from './hash.js';
+import { withIo } from './io-error.js';
 
 export const RUN_RECORD_VERSION = 1;
 
@@ -18,6 +22,8 @@ export interface OutRecord {
   /** File: sha256 of the bytes. Folder: sha256 of its manifest (stored as an object too). */
   hash: string;
   size: number;
+  /** A file out that is executable (by its owner); restored with mode 0755. */
+  x?: true;
 }
 
 export interface RunRecord {
@@ -64,26 +70,72 @@ export class Cache {
     }
   }
 
-  /** Copy a workspace file into the store under its (already computed) hash. */
-  storeFile(source: string, hash: string): void {
-    if (this.hasObject(hash)) return;
-    const target = this.objectPath(hash);
-    mkdirSync(path.dirname(target), { recursive: true });
-    mkdirSync(this.tmpDir, { recursive: true });
-    const tmp = path.join(this.tmpDir, `${hash.slice(0, 16)}.${process.pid}.${randomBytes(4).toString('hex')}`);
+  /** Objects this process re-hashed and found intact (or wrote itself): stored again without reading them. */
+  private readonly intact = new Set<string>();
+
+  /** Whether an object already stored holds the right bytes; a corrupt one is removed (and then stored again). */
+  private async existingIntact(hash: string): Promise<boolean> {
+    if (this.intact.has(hash)) return this.hasObject(hash);
+    if (!this.hasObject(hash)) return false;
+    const ok = await this.verifyObject(hash);
+    if (ok) {
+      this.intact.add(hash);
+      this.touchObject(hash);
+    }
+    return ok;
+  }
+
+  /**
+   * Copy a workspace file into the store under its (already computed) hash. An object already stored under that
+   * name is trusted only once re-hashed: a corrupt one is replaced, so what is secured here can be put back.
+   */
+  async storeFile(source: string, hash: string): Promise<void> {
+    await this.storeFiles([{ source, hash }]);
+  }
+
+  /**
+   * Store many files: each is copied to a temp name beside its object, then all are flushed to disk at once (one
+   * syncfs of the store's filesystem, `sync -f`, instead of one fsync per file; fsync each where that is
+   * missing), then renamed into place.
+   */
+  async storeFiles(files: { source: string; hash: string }[], signal?: AbortSignal): Promise<void> {
+    const pending: { tmp: string; target: string; hash: string }[] = [];
+    const queued = new Set<string>();
     try {
-      copyFileSync(source, tmp, constants.COPYFILE_FICLONE);
-      renameSync(tmp, target);
-    } catch (err) {
-      rmSync(tmp, { force: true });
-      throw err;
+      for (const [i, { source, hash }] of files.entries()) {
+        if (i % YIELD_EVERY === YIELD_EVERY - 1) await yieldToSignals(signal);
+        if (queued.has(hash) || (await this.existingIntact(hash))) continue;
+        queued.add(hash);
+        const target = this.objectPath(hash);
+        const tmp = tempPathFor(target);
+        pending.push({ tmp, target, hash });
+        withIo('store an object in', target, () => {
+          mkdirSync(path.dirname(target), { recursive: true });
+          copyFileSync(source, tmp, constants.COPYFILE_FICLONE);
+        });
+      }
+      if (pending.length === 0) return;
+      if (pending.length === 1 || spawnSync('sync', ['-f', pending[0].tmp], { stdio: 'ignore' }).status !== 0) {
+        for (const p of pending) withIo('store an object in', p.target, () => flushFile(p.tmp));
+      }
+      for (const p of pending) {
+        withIo('store an object in', p.target, () => renameSync(p.tmp, p.target));
+        this.intact.add(p.hash);
+      }
+    } finally {
+      for (const p of pending) rmSync(p.tmp, { force: true });
     }
   }
 
-  /** Store bytes (a manifest, a log) and return their hash. */
+  /** Store bytes (a manifest, a log) and return their hash; a corrupt object of that name is replaced. */
   storeBytes(data: string | Uint8Array): string {
     const hash = hashBytes(data);
-    if (!this.hasObject(hash)) writeFileAtomic(this.objectPath(hash), data);
+    if (this.intact.has(hash) && this.hasObject(hash)) return hash;
+    if (this.readObjectText(hash) === undefined) {
+      const target = this.objectPath(hash);
+      withIo('store an object in', target, () => writeFileAtomic(target, data, { durable: true }));
+    } else this.touchObject(hash);
+    this.intact.add(hash);
     return hash;
   }
 
@@ -93,7 +145,7 @@ export class Cache {
    */
   async verifyObject(hash: string): Promise<boolean> {
     const file = this.objectPath(hash);
-    let ok = false;
+    let ok: boolean;
     try {
       const st = lstatSync(file);
       ok = st.isFile() && (await hashFile(file, st.size)) === hash;
@@ -117,23 +169,29 @@ export class Cache {
     }
   }
 
-  /** Copy an object to `target` through a temp file beside it. The caller verifies first. */
-  copyObjectTo(hash: string, target: string): void {
-    mkdirSync(path.dirname(target), { recursive: true });
-    const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-    try {
-      copyFileSync(this.objectPath(hash), tmp, constants.COPYFILE_FICLONE);
-      renameSync(tmp, target);
-    } catch (err) {
-      rmSync(tmp, { force: true });
-      throw err;
-    }
+  /**
+   * Copy an object to `target` through a temp file beside it, with mode 0755 when `executable`, else 0644 (less
+   * the umask). The caller verifies first.
+   */
+  copyObjectTo(hash: string, target: string, executable = false): void {
+    withIo('restore', target, () => {
+      mkdirSync(path.dirname(target), { recursive: true });
+      const tmp = tempPathFor(target);
+      try {
+        copyFileSync(this.objectPath(hash), tmp, constants.COPYFILE_FICLONE);
+        chmodSync(tmp, (executable ? 0o777 : 0o666) & ~umask());
+        renameSync(tmp, target);
+      } catch (err) {
+        rmSync(tmp, { force: true });
+        throw err;
+      }
+    });
   }
 
   /** A fresh temp file name in the store's tmp folder (same filesystem as the objects), for downloads. */
   tempFile(hash: string): string {
     mkdirSync(this.tmpDir, { recursive: true });
-    return path.join(this.tmpDir, `${hash.slice(0, 16)}.${process.pid}.${randomBytes(4).toString('hex')}`);
+    return tempPathFor(path.join(this.tmpDir, hash.slice(0, 16)));
   }
 
   /** Move a file whose bytes were verified to hash to `hash` (e.g. a download) into the store. */
@@ -153,9 +211,11 @@ export class Cache {
       const st = lstatSync(file);
       if (!st.isFile()) return undefined;
       const record = JSON.parse(readFileSync(file, 'utf8')) as RunRecord;
-      if (record.version !== RUN_RECORD_VERSION || record.fingerprint !== fingerprint || !Array.isArray(record.outs)) {
+      if (record === null || typeof record !== 'object') return undefined;
+      if (record.version !== RUN_RECORD_VERSION || record.fingerprint !== fingerprint || !validOutRecords(record.outs)) {
         return undefined;
       }
+      if (typeof record.stage !== 'string' || (record.log !== undefined && !(typeof record.log === 'string' && HASH_PATTERN.test(record.log)))) return undefined;
       return record;
     } catch {
       return undefined;
@@ -163,7 +223,28 @@ export class Cache {
   }
 
   writeRun(record: RunRecord): void {
-    writeFileAtomic(this.runPath(record.fingerprint), JSON.stringify(record, null, 1));
+    const file = this.runPath(record.fingerprint);
+    withIo('write a run record to', file, () => writeFileAtomic(file, JSON.stringify(record, null, 1), { durable: true }));
+  }
+
+  /** Mark an object as used now: `gc` keeps every object at least as new as the start of a running run. */
+  private touchObject(hash: string): void {
+    try {
+      const now = new Date();
+      utimesSync(this.objectPath(hash), now, now);
+    } catch {
+      // a read-only store: nothing to protect against, gc cannot run there either
+    }
+  }
+
+  /** Mark a run record as used now (its mtime is its last use, which `gc --max-age` goes by); best effort. */
+  touchRun(fingerprint: string): void {
+    try {
+      const now = new Date();
+      utimesSync(this.runPath(fingerprint), now, now);
+    } catch {
+      // a read-only store, or a record just removed: the use is not recorded
+    }
   }
 
   deleteRun(fingerprint: string): void {
@@ -186,6 +267,47 @@ export class Cache {
   exists(): boolean {
     return existsSync(this.dir);
   }
+}
+
+let cachedUmask: number | undefined;
+function umask(): number {
+  // process.umask() with no argument is the only way to read it; read it once.
+  return (cachedUmask ??= process.umask());
+}
+
+/** Whether `outs` is a list of well-formed out records (paths safe, types known, hashes sha256). */
+export function validOutRecords(outs: unknown): outs is OutRecord[] {
+  if (!Array.isArray(outs)) return false;
+  return outs.every((o: Partial<OutRecord> | null) => {
+    if (typeof o !== 'object' || o === null) return false;
+    return (
+      unsafeRelPath(o.path) === undefined &&
+      (o.type === 'file' || o.type === 'dir') &&
+      typeof o.hash === 'string' &&
+      HASH_PATTERN.test(o.hash) &&
+      typeof o.size === 'number' &&
+      o.size >= 0 &&
+      (o.x === undefined || o.x === true)
+    );
+  });
+}
+
+/**
+ * Why recorded outs (from a run record or pipeline.lock, both untrusted) may not be restored for a stage whose
+ * declared outs are `declared`: an out it does not declare, a declared one missing, one listed twice.
+ * Undefined when they are exactly the declared outs.
+ */
+export function checkRecordedOuts(declared: readonly string[], outs: readonly OutRecord[], via: string): string | undefined {
+  const want = new Set(declared);
+  const seen = new Set<string>();
+  for (const o of outs) {
+    if (!want.has(o.path)) return `${via} lists out \`${o.path}\`, which the stage does not declare: refused, the stage runs instead`;
+    if (seen.has(o.path)) return `${via} lists out \`${o.path}\` twice: refused, the stage runs instead`;
+    seen.add(o.path);
+  }
+  const missing = declared.find((d) => !seen.has(d));
+  if (missing !== undefined) return `${via} does not list out \`${missing}\`: refused, the stage runs instead`;
+  return undefined;
 }
 
 function listSharded(dir: string): string[] {

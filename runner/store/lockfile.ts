@@ -1,15 +1,38 @@
 // pipeline.lock: the committed record of the last successful state of every stage — its fingerprint,
 // definition, params, and the hashes of what it read and wrote (the analogue of dvc.lock). JSON, stages in
-// pipeline order, written atomically.
-import { existsSync, readFileSync } from 'node:fs';
+// pipeline order, written atomically and flushed to disk. A committed file, so untrusted input: an entry of the
+// wrong shape is ignored with a warning (its stage is re-checked), and the outs an entry lists are checked
+// against the stage's declared outs before anything is restored from them (checkRecordedOuts).
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { OutRecord } from './cache.js';
+import { validOutRecords, type OutRecord } from './cache.js';
+import { withIo } from './io-error.js';
 import { removeStaleTemps, writeFileAtomic } from '../core/atomic.js';
 import { UsageError } from '../core/errors.js';
-import type { StageDefinition, StageInputs } from '../plan/fingerprint.js';
 
 export const LOCK_VERSION = 1;
 export const LOCK_FILE = 'pipeline.lock';
+
+/** What a stage read, by content: the three parts that, with its definition, decide its outputs. */
+export interface StageInputs {
+  /** Module stages: the module and its local imports, file → hash. */
+  code: Record<string, string>;
+  /** Declared deps (patterns expanded), file or folder → hash. */
+  deps: Record<string, string>;
+  /** Upstream outs, `stage:out` → hash. */
+  upstream: Record<string, string>;
+}
+
+/** The parts of a stage's definition that can change what it writes. */
+export interface StageDefinition {
+  kind: 'cmd' | 'module';
+  cmd?: string[];
+  shell?: boolean;
+  module?: string;
+  params: Record<string, unknown>;
+  env: Record<string, string>;
+  outs: string[];
+}
 
 export interface LockEntry extends StageInputs {
   fingerprint: string;
@@ -30,21 +53,35 @@ export class LockFile {
 
   static load(root: string): LockFile {
     const lock = new LockFile(path.join(root, LOCK_FILE));
-    if (existsSync(lock.file)) {
-      let parsed: LockData;
-      try {
-        parsed = JSON.parse(readFileSync(lock.file, 'utf8')) as LockData;
-      } catch (err) {
-        throw new UsageError(
-          `${lock.file}: not valid JSON (${(err as Error).message})`,
-          `restore it from version control, or delete it to rebuild it (every stage then re-checks its outputs)`,
-        );
-      }
-      if (parsed.version !== LOCK_VERSION || typeof parsed.stages !== 'object' || parsed.stages === null) {
-        throw new UsageError(`${lock.file}: unsupported lock format (version ${String(parsed.version)})`, 'delete it to rebuild it');
-      }
-      lock.data = parsed;
+    let text: string;
+    try {
+      text = readFileSync(lock.file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return lock;
+      return withIo('read', lock.file, () => {
+        throw err;
+      });
     }
+    const remedy =
+      'restore it from version control (`git checkout -- pipeline.lock`), or delete it: the next run rebuilds it, ' +
+      'restoring from the store every stage whose inputs it has seen and running the others';
+    if (text.trim() === '') throw new UsageError(`${lock.file} is damaged: it is empty (an interrupted write or copy)`, remedy);
+    let parsed: LockData;
+    try {
+      parsed = JSON.parse(text) as LockData;
+    } catch (err) {
+      throw new UsageError(`${lock.file} is damaged: not valid JSON, ${text.length} bytes, truncated or edited (${(err as Error).message})`, remedy);
+    }
+    if (parsed === null || typeof parsed !== 'object' || parsed.version !== LOCK_VERSION || typeof parsed.stages !== 'object' || parsed.stages === null) {
+      throw new UsageError(`${lock.file}: unsupported or damaged lock format (version ${String((parsed as LockData | null)?.version)})`, remedy);
+    }
+    const stages: Record<string, LockEntry> = {};
+    for (const [name, entry] of Object.entries(parsed.stages)) {
+      const problem = entryProblem(entry);
+      if (problem) process.stderr.write(`warning: ${lock.file}: entry of stage \`${name}\` ignored: ${problem}; the stage is checked again\n`);
+      else stages[name] = entry;
+    }
+    lock.data = { version: LOCK_VERSION, stages };
     return lock;
   }
 
@@ -58,15 +95,36 @@ export class LockFile {
   }
 
   /** Write the file if anything changed, stages in the given order (pipeline order); unknown stages are dropped. */
-  save(order: string[]): void {
-    if (!this.dirty) return;
+  save(order: string[]): boolean {
+    // A killed run may have left its temp copy of the lock even when this run has nothing new to write.
+    removeStaleTemps(this.file);
+    if (!this.dirty) return false;
     const stages: Record<string, LockEntry> = {};
     for (const name of order) {
       const entry = this.get(name);
       if (entry) stages[name] = entry;
     }
-    removeStaleTemps(this.file);
-    writeFileAtomic(this.file, `${JSON.stringify({ version: LOCK_VERSION, stages }, null, 2)}\n`);
+    withIo('write', this.file, () => writeFileAtomic(this.file, `${JSON.stringify({ version: LOCK_VERSION, stages }, null, 2)}\n`, { durable: true }));
     this.dirty = false;
+    return true;
   }
+
+  /** Every entry, for the store's record of what this workspace references. */
+  entries(): LockEntry[] {
+    return Object.values(this.data.stages);
+  }
+}
+
+/** Why an entry of pipeline.lock cannot be used, or undefined when its shape is right. */
+function entryProblem(entry: unknown): string | undefined {
+  const e = entry as Partial<LockEntry> | null;
+  if (typeof e !== 'object' || e === null) return 'not an object';
+  if (typeof e.fingerprint !== 'string' || !/^[0-9a-f]{64}$/.test(e.fingerprint)) return 'no valid fingerprint';
+  if (typeof e.definition !== 'object' || e.definition === null) return 'no definition';
+  if (!validOutRecords(e.outs)) return 'its `outs` are malformed (unsafe paths, unknown types or bad hashes)';
+  for (const part of ['deps', 'code', 'upstream'] as const) {
+    const v = e[part];
+    if (v !== undefined && (typeof v !== 'object' || v === null || Object.values(v).some((h) => typeof h !== 'string'))) return `its \`${part}\` are malformed`;
+  }
+  return undefined;
 }

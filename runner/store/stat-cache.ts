@@ -1,19 +1,51 @@
-// Unchanged files are not re-hashed: (path, size, mtime, inode) → hash, kept between runs.
-// An entry is trusted only when the file's mtime is older than the moment it was hashed, so a
-// file rewritten within the same clock tick (the "racy clean" case) is hashed again.
-import { existsSync, lstatSync, readFileSync, type BigIntStats } from 'node:fs';
+// Unchanged files are not re-hashed: path → (device, inode, size, mtime, ctime, hash, when hashed), kept between
+// runs. Every field must match, to the nanosecond where the filesystem has it: an edit that puts the old mtime
+// back (`touch -d`, `cp -p`, a checkout or archive tool) still moves ctime, which no user tool can set.
+// The "racy" rule, as git applies it: an entry is trusted only for a file whose mtime and ctime are older than
+// the moment it was hashed by more than the filesystem's timestamp granularity (2 s assumed: FAT has 2 s, some
+// network filesystems 1 s), so an edit within the same tick as the hashing, which leaves every stamp equal, is
+// never missed; such a file is simply hashed again until it has aged.
+import { lstatSync, readFileSync, type BigIntStats } from 'node:fs';
 import { writeFileAtomic } from '../core/atomic.js';
 import { hashFile } from './hash.js';
 
-const VERSION = 1;
+const VERSION = 2;
+/** Timestamp granularity assumed for every filesystem, in ns. */
+export const RACY_NS = 2_000_000_000n;
 
 interface Entry {
-  size: number;
+  dev: string;
+  ino: string;
+  size: string;
   mtimeNs: string;
-  ino: number;
+  ctimeNs: string;
   hash: string;
-  /** When the hash was taken, in ns since the epoch. */
+  /** When the hash was taken (the stat before reading), in ns since the epoch. */
   at: string;
+}
+
+function matches(known: Entry, s: BigIntStats): boolean {
+  return (
+    known.size === String(s.size) &&
+    known.mtimeNs === String(s.mtimeNs) &&
+    known.ctimeNs === String(s.ctimeNs) &&
+    known.ino === String(s.ino) &&
+    known.dev === String(s.dev) &&
+    s.mtimeNs + RACY_NS < BigInt(known.at) &&
+    s.ctimeNs + RACY_NS < BigInt(known.at)
+  );
+}
+
+function entryOf(s: BigIntStats, hash: string, at: bigint): Entry {
+  return {
+    dev: String(s.dev),
+    ino: String(s.ino),
+    size: String(s.size),
+    mtimeNs: String(s.mtimeNs),
+    ctimeNs: String(s.ctimeNs),
+    hash,
+    at: String(at),
+  };
 }
 
 export class StatCache {
@@ -26,13 +58,11 @@ export class StatCache {
 
   static load(file: string): StatCache {
     const cache = new StatCache(file);
-    if (existsSync(file)) {
-      try {
-        const data = JSON.parse(readFileSync(file, 'utf8')) as { version: number; entries: Record<string, Entry> };
-        if (data.version === VERSION) cache.entries = new Map(Object.entries(data.entries));
-      } catch {
-        // A damaged stat cache only costs re-hashing.
-      }
+    try {
+      const data = JSON.parse(readFileSync(file, 'utf8')) as { version: number; entries: Record<string, Entry> };
+      if (data.version === VERSION && data.entries && typeof data.entries === 'object') cache.entries = new Map(Object.entries(data.entries));
+    } catch {
+      // Missing or damaged: that only costs re-hashing.
     }
     return cache;
   }
@@ -41,21 +71,16 @@ export class StatCache {
   async hash(file: string, st?: BigIntStats): Promise<string> {
     const s = st ?? lstatSync(file, { bigint: true });
     const known = this.entries.get(file);
-    if (
-      known &&
-      known.size === Number(s.size) &&
-      known.mtimeNs === String(s.mtimeNs) &&
-      known.ino === Number(s.ino) &&
-      s.mtimeNs < BigInt(known.at)
-    ) {
+    if (known && matches(known, s)) {
       this.hits++;
       return known.hash;
     }
-    const at = BigInt(Date.now()) * 1_000_000n;
+    // The clock is read before the bytes: a write after this moment moves a stamp past `at - granularity`.
+    const at = nowNs();
     const hash = await hashFile(file, Number(s.size));
     this.hashed++;
-    // Record against the stat taken before hashing: a write during hashing changes mtime and misses next time.
-    this.entries.set(file, { size: Number(s.size), mtimeNs: String(s.mtimeNs), ino: Number(s.ino), hash, at: String(at) });
+    // Recorded against the stat taken before hashing: a write during hashing changes mtime/ctime and misses next time.
+    this.entries.set(file, entryOf(s, hash, at));
     this.dirty = true;
     return hash;
   }
@@ -63,19 +88,21 @@ export class StatCache {
   /** Record a hash already known (a file just restored from the cache). */
   remember(file: string, hash: string): void {
     const s = lstatSync(file, { bigint: true });
-    this.entries.set(file, {
-      size: Number(s.size),
-      mtimeNs: String(s.mtimeNs),
-      ino: Number(s.ino),
-      hash,
-      at: String(BigInt(Date.now()) * 1_000_000n),
-    });
+    this.entries.set(file, entryOf(s, hash, nowNs()));
     this.dirty = true;
   }
 
   save(): void {
     if (!this.dirty) return;
-    writeFileAtomic(this.file, JSON.stringify({ version: VERSION, entries: Object.fromEntries(this.entries) }));
+    try {
+      writeFileAtomic(this.file, JSON.stringify({ version: VERSION, entries: Object.fromEntries(this.entries) }));
+    } catch {
+      // A read-only or full workspace (`status` there must work): the stat cache only saves re-hashing.
+    }
     this.dirty = false;
   }
+}
+
+function nowNs(): bigint {
+  return BigInt(Date.now()) * 1_000_000n;
 }

@@ -1,13 +1,22 @@
 // The workspace side of the cache: hashing deps and outs where they live, capturing outs into the store,
-// and restoring them from it. Every path is checked to stay inside the workspace, symlinks included.
+// and restoring them from it. Every path is checked to stay inside the workspace, symlinks included. What a
+// restore writes comes from the store, which is untrusted: the out path must be a normalised relative path
+// that is not reserved (`.git`, `.pipeline`, pipeline.yaml, pipeline.lock) and is reached through no symlink, and
+// a folder's manifest is validated whole (parseManifest) before anything in the workspace changes.
 import { lstatSync, mkdirSync, realpathSync, renameSync, rmSync, type BigIntStats } from 'node:fs';
 import path from 'node:path';
-import { removeStaleTemps } from '../core/atomic.js';
+import { removeStaleTemps, tempPathFor } from '../core/atomic.js';
 import type { Cache, OutRecord } from './cache.js';
 import { UsageError } from '../core/errors.js';
-import { isGlobPattern } from '../core/paths.js';
-import { hashBytes, listFiles, manifestText, type DirManifest, type ManifestEntry } from './hash.js';
+import { isExternalDep, isGlobPattern, isUrlDep } from '../core/paths.js';
+import { hashBytes, listFiles, manifestText, parseManifest, unsafeRelPath, yieldToSignals, YIELD_EVERY, type ManifestEntry } from './hash.js';
+import { withIo } from './io-error.js';
 import type { StatCache } from './stat-cache.js';
+import type { UrlDeps } from './urls.js';
+import { statSync } from 'node:fs';
+
+/** Paths (first segment) a restore never writes, whatever a record says. */
+const RESERVED = new Set(['.git', '.pipeline', 'pipeline.yaml', 'pipeline.lock']);
 
 /** An out or dep that is unsafe (a symlink leaving the workspace, a non-regular file): exit 2. */
 export class WorkspaceError extends UsageError {
@@ -20,6 +29,8 @@ export class WorkspaceError extends UsageError {
 export class Workspace {
   private readonly realRoot: string;
   private readonly insideFolders = new Set<string>();
+  /** Aborts long loops (restoring, hashing thousands of files) when the run is interrupted. */
+  signal?: AbortSignal;
 
   constructor(
     readonly root: string,
@@ -29,8 +40,44 @@ export class Workspace {
     this.realRoot = realpathSync(root);
   }
 
+  /** The workspace's real path (symlinks resolved). */
+  get realRootPath(): string {
+    return this.realRoot;
+  }
+  /** URL deps' recorded states (set by the engine); without it a URL dep hashes to its address alone. */
+  urls?: UrlDeps;
+
   abs(rel: string): string {
     return path.join(this.root, rel);
+  }
+
+  /** Where a stage reads a dep: the absolute path (inside or outside the workspace), or the URL itself. */
+  depPath(dep: string): string {
+    return isUrlDep(dep) ? dep : path.resolve(this.root, dep);
+  }
+
+  /**
+   * A dep outside the workspace (absolute or `../`), hashed by content like any dep (stat cache included); symlinks
+   * are followed, since the data is not the workspace's. Undefined when it is missing.
+   */
+  private async hashExternal(dep: string): Promise<string | undefined> {
+    const abs = path.resolve(this.root, dep);
+    let st;
+    try {
+      st = statSync(abs, { bigint: true });
+    } catch {
+      return undefined;
+    }
+    if (st.isFile()) return this.stats.hash(abs, st);
+    if (!st.isDirectory()) throw new WorkspaceError(`dep \`${dep}\` is neither a file nor a folder`);
+    const entries: ManifestEntry[] = [];
+    for (const file of (await listFiles(abs)).files) {
+      const full = path.join(abs, file);
+      const fst = statSync(full, { bigint: true });
+      if (!fst.isFile()) continue;
+      entries.push({ path: file, hash: await this.stats.hash(full, fst), size: Number(fst.size) });
+    }
+    return hashBytes(manifestText(entries));
   }
 
   /** Throws when the nearest existing ancestor of `rel` resolves outside the workspace. */
@@ -70,7 +117,7 @@ export class Workspace {
   }
 
   /** An out's record and, for a folder, its entries (read once for both hashing and storing). */
-  private async describe(rel: string, what: string): Promise<{ record: OutRecord; entries?: ManifestEntry[] } | undefined> {
+  private async describe(rel: string, what: string): Promise<{ record: OutRecord; entries?: ManifestEntry[]; emptyDirs?: string[] } | undefined> {
     const st = this.lstat(rel);
     if (!st) return undefined;
     if (st.isSymbolicLink()) {
@@ -83,28 +130,36 @@ export class Workspace {
       this.assertInside(folder === '.' ? '' : folder, what);
       this.insideFolders.add(folder);
     }
-    if (st.isFile()) return { record: { path: rel, type: 'file', hash: await this.stats.hash(this.abs(rel), st), size: Number(st.size) } };
+    if (st.isFile()) {
+      const record: OutRecord = { path: rel, type: 'file', hash: await this.stats.hash(this.abs(rel), st), size: Number(st.size) };
+      if (st.mode & 0o100n) record.x = true;
+      return { record };
+    }
     if (st.isDirectory()) {
-      const entries = await this.dirEntries(rel, what);
+      const { entries, emptyDirs } = await this.dirEntries(rel, what);
       const size = entries.reduce((sum, e) => sum + e.size, 0);
-      return { record: { path: rel, type: 'dir', hash: hashBytes(manifestText(entries)), size }, entries };
+      return { record: { path: rel, type: 'dir', hash: hashBytes(manifestText(entries, emptyDirs)), size }, entries, emptyDirs };
     }
     throw new WorkspaceError(`${what} \`${rel}\` is neither a file nor a folder`);
   }
 
 
-  private async dirEntries(rel: string, what: string): Promise<ManifestEntry[]> {
+  private async dirEntries(rel: string, what: string): Promise<{ entries: ManifestEntry[]; emptyDirs: string[] }> {
     const dir = this.abs(rel);
     const entries: ManifestEntry[] = [];
-    for (const file of await listFiles(dir)) {
+    const { files, emptyDirs } = await listFiles(dir, this.signal);
+    for (const [i, file] of files.entries()) {
+      if (i % YIELD_EVERY === YIELD_EVERY - 1) await yieldToSignals(this.signal);
       const full = path.join(dir, file);
       const st = lstatSync(full, { bigint: true });
       if (!st.isFile()) {
-        throw new WorkspaceError(`${what} \`${rel}/${file}\` is a symlink or special file`, 'folders in outs may hold only regular files');
+        throw new WorkspaceError(`${what} \`${rel}/${file}\` is a symlink or special file`, 'folders in outs may hold only regular files and folders');
       }
-      entries.push({ path: file, hash: await this.stats.hash(full, st), size: Number(st.size) });
+      const entry: ManifestEntry = { path: file, hash: await this.stats.hash(full, st), size: Number(st.size) };
+      if (st.mode & 0o100n) entry.x = true;
+      entries.push(entry);
     }
-    return entries;
+    return { entries, emptyDirs };
   }
 
   /** Hash an out and copy it (and, for a folder, its manifest and files) into the store. */
@@ -116,49 +171,94 @@ export class Workspace {
       if (options.optional) return undefined;
       throw new WorkspaceError(`the stage did not write its out \`${rel}\``, 'write every declared out, or remove it from `outs`');
     }
-    const { record, entries } = found;
+    const { record, entries, emptyDirs } = found;
     if (!entries) {
-      this.cache.storeFile(this.abs(rel), record.hash);
+      await this.cache.storeFile(this.abs(rel), record.hash);
     } else {
-      for (const e of entries) this.cache.storeFile(path.join(this.abs(rel), e.path), e.hash);
-      this.cache.storeBytes(manifestText(entries));
+      await this.cache.storeFiles(entries.map((e) => ({ source: path.join(this.abs(rel), e.path), hash: e.hash })), this.signal);
+      this.cache.storeBytes(manifestText(entries, emptyDirs));
     }
     return record;
   }
 
 
   /**
-   * Put an out back as recorded. Every object is verified before anything in the workspace changes;
-   * returns false (and changes nothing) when one is missing or corrupt.
+   * Put an out back as recorded. The record's path and, for a folder, its whole manifest are validated and every
+   * object verified before anything in the workspace changes; returns false (and changes nothing) when an object
+   * is missing or corrupt, throws a WorkspaceError when the record or manifest is unsafe. A folder is assembled
+   * beside its place (a temp name) with its files' executable bits and its empty folders, then renamed into
+   * place, so an interrupted restore leaves the old out (or none), never a mix.
    */
   async restoreOut(record: OutRecord): Promise<boolean> {
-    this.assertReplaceable(record.path);
+    this.assertWritable(record.path);
     const target = this.abs(record.path);
     removeStaleTemps(target);
     if (record.type === 'file') {
       if (!(await this.cache.verifyObject(record.hash))) return false;
       if (this.lstat(record.path)?.isDirectory()) rmSync(target, { recursive: true, force: true });
-      this.cache.copyObjectTo(record.hash, target);
+      this.cache.copyObjectTo(record.hash, target, record.x === true);
       this.stats.remember(target, record.hash);
       return true;
     }
     const text = this.cache.readObjectText(record.hash);
     if (text === undefined) return false;
-    const manifest = JSON.parse(text) as DirManifest;
-    for (const e of manifest.entries) if (!(await this.cache.verifyObject(e.hash))) return false;
-    const staging = `${target}.${process.pid}.restore.tmp`;
-    rmSync(staging, { recursive: true, force: true });
-    mkdirSync(staging, { recursive: true });
-    for (const e of manifest.entries) this.cache.copyObjectTo(e.hash, path.join(staging, e.path));
-    rmSync(target, { recursive: true, force: true });
-    mkdirSync(path.dirname(target), { recursive: true });
-    renameSync(staging, target);
+    const parsed = parseManifest(text);
+    if ('problem' in parsed) {
+      this.cache.deleteObject(record.hash);
+      throw new WorkspaceError(
+        `the stored manifest of folder out \`${record.path}\` is unsafe: ${parsed.problem}; it was removed from the store`,
+        'nothing was written; run `pipeline cache verify --repair` to find other damage, then run the stage again',
+      );
+    }
+    const { manifest } = parsed;
+    for (const [i, e] of manifest.entries.entries()) {
+      if (i % YIELD_EVERY === YIELD_EVERY - 1) await yieldToSignals(this.signal);
+      if (!(await this.cache.verifyObject(e.hash))) return false;
+    }
+    const staging = tempPathFor(target);
+    try {
+      withIo('restore', staging, () => mkdirSync(staging, { recursive: true }));
+      for (const d of manifest.dirs ?? []) withIo('restore', staging, () => mkdirSync(path.join(staging, d), { recursive: true }));
+      for (const [i, e] of manifest.entries.entries()) {
+        if (i % YIELD_EVERY === YIELD_EVERY - 1) await yieldToSignals(this.signal);
+        this.cache.copyObjectTo(e.hash, path.join(staging, e.path), e.x === true);
+      }
+      withIo('restore', target, () => {
+        rmSync(target, { recursive: true, force: true });
+        mkdirSync(path.dirname(target), { recursive: true });
+        renameSync(staging, target);
+      });
+    } catch (err) {
+      rmSync(staging, { recursive: true, force: true });
+      throw err;
+    }
     for (const e of manifest.entries) this.stats.remember(path.join(target, e.path), e.hash);
     return true;
   }
 
-  removeOut(rel: string): void {
+  /**
+   * An out path a restore or removal may write: a safe relative path, not reserved, whose folders are real
+   * folders (no symlink on the way: a symlink even to a place inside the workspace could lead into `.git`), and
+   * which is inside the workspace.
+   */
+  private assertWritable(rel: string): void {
+    const bad = unsafeRelPath(rel);
+    if (bad) throw new WorkspaceError(`refused to write out ${JSON.stringify(rel)}: it is ${bad}`, 'outs are normalised paths inside the workspace; the record naming it is damaged');
+    if (RESERVED.has(rel.split('/')[0])) {
+      throw new WorkspaceError(`refused to write out \`${rel}\`: \`${rel.split('/')[0]}\` is reserved`, 'outs may not lie in .git or .pipeline, nor be pipeline.yaml or pipeline.lock');
+    }
+    const segments = rel.split('/');
+    for (let i = 1; i < segments.length; i++) {
+      const folder = segments.slice(0, i).join('/');
+      if (this.lstat(folder)?.isSymbolicLink()) {
+        throw new WorkspaceError(`refused to write out \`${rel}\`: its folder \`${folder}\` is a symlink`, 'replace the symlink with a real folder');
+      }
+    }
     this.assertReplaceable(rel);
+  }
+
+  removeOut(rel: string): void {
+    this.assertWritable(rel);
     removeStaleTemps(this.abs(rel));
     rmSync(this.abs(rel), { recursive: true, force: true });
   }
@@ -176,6 +276,16 @@ export class Workspace {
     const hashes: Record<string, string> = {};
     const missing: string[] = [];
     for (const pattern of patterns) {
+      if (isUrlDep(pattern)) {
+        hashes[pattern] = this.urls?.hashOf(pattern) ?? hashBytes(`url ${pattern}`);
+        continue;
+      }
+      if (isExternalDep(pattern)) {
+        const hash = await this.hashExternal(pattern);
+        if (hash) hashes[pattern] = hash;
+        else missing.push(pattern);
+        continue;
+      }
       if (isGlobPattern(pattern)) {
         const { glob } = await import('tinyglobby');
         const matches = await glob(pattern, { cwd: this.root, onlyFiles: true, dot: false, expandDirectories: false });

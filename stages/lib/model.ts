@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { Document as YamlDocument, LineCounter } from 'yaml';
 import type { z as Zod } from 'zod';
-import { issuesToDiagnostics, type KeyPath, type SchemaIssue, type SourceRange } from 'pipeline-dag/stage';
+import { issuesToDiagnostics, type KeyPath, type SourceRange } from 'pipeline-dag/stage';
 
 export const MODEL_FORMAT = 'pipeline.linear-model';
 
@@ -127,7 +127,7 @@ export function parseModel(text: string, file: string): LinearModel {
   if (isValidModel(data)) return modelJson(data);
   const r = modelSchema().safeParse(data);
   if (!r.success) {
-    const diagnostics = issuesToDiagnostics(r.error.issues as readonly SchemaIssue[], {
+    const diagnostics = issuesToDiagnostics(r.error.issues, {
       locate: jsonLocator(text, file),
       explain: (v) => ({
         message: `${v.issue.path.length ? v.issue.path.join('.') : '(top level)'}: ${v.code === 'unknown-key' ? `Unrecognized key: ${JSON.stringify(v.key)}` : v.issue.message}`,

@@ -140,7 +140,7 @@ export function errorDistributionSpec(data: ComparePlotData): TopLevelSpec {
     },
     resolve: { scale: { y: 'shared' } },
     config: baseConfig,
-  } as TopLevelSpec;
+  };
 }
 
 /** Scatter of predicted vs actual for one model (the float model by default), with the y = x line. */
@@ -177,7 +177,7 @@ export function predictedVsActualSpec(data: ComparePlotData, model = 'float'): T
       },
     ],
     config: baseConfig,
-  } as TopLevelSpec;
+  };
 }
 
 /**
@@ -221,7 +221,7 @@ export function coefficientsSpec(features: string[], sets: CoefficientSet[]): To
       color: { field: 'model', type: 'nominal', title: 'model', sort: models, scale: { domain: models, range } },
     },
     config: baseConfig,
-  } as TopLevelSpec;
+  };
 }
 
 /** Compile a vega-lite spec and render it to an SVG string (headless, deterministic). */

@@ -68,7 +68,7 @@ function clamp(v: number, lo: number, hi: number): number {
 /** Per-tensor min/max quantization of float32 weights (intercept to be set by the caller). */
 export function quantizeMinmax(coef: ArrayLike<number>, bits: Bits): QuantModel {
   const p = coef.length;
-  const w = Float32Array.from(coef as ArrayLike<number>);
+  const w = Float32Array.from(coef);
   let lo = Infinity;
   let hi = -Infinity;
   for (let j = 0; j < p; j++) {

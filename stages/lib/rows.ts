@@ -129,14 +129,14 @@ export function parseJsonRows(text: string, features: readonly string[], label: 
       X[i * features.length + j] = v;
     }
     if (keepIds) {
-      const v = obj[id!.name];
+      const v = obj[id.name];
       if (typeof v !== 'string' && !(typeof v === 'number' && Number.isFinite(v))) {
-        throw new RowError(`${label}: row ${i + 1}, column ${id!.name} (the identifier): ${JSON.stringify(v) ?? String(v)} is not a string or a number`);
+        throw new RowError(`${label}: row ${i + 1}, column ${id.name} (the identifier): ${JSON.stringify(v) ?? String(v)} is not a string or a number`);
       }
       ids.push(v);
     }
   });
-  return keepIds ? { n: data.length, X, ids: { name: id!.name, values: ids } } : { n: data.length, X };
+  return keepIds ? { n: data.length, X, ids: { name: id.name, values: ids } } : { n: data.length, X };
 }
 
 /** A CSV field: quoted when it holds a comma, a quote or a line break. */

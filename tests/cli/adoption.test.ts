@@ -126,7 +126,7 @@ describe('cli: status --exit-code', function () {
  */
 function runIntoClosedPipe(ws: Workspace, args: string[], closeStderr: boolean): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cliPath, ...args], { cwd: ws.dir, env: { ...process.env, ...ws.env() } as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [cliPath, ...args], { cwd: ws.dir, env: { ...process.env, ...ws.env() }, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout.destroy();
     let stderr = '';
     if (closeStderr) child.stderr.destroy();

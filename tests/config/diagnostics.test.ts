@@ -5,6 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseConfigText, MAX_CONFIG_BYTES } from '../../runner/config/load.js';
+import { interpolate } from '../../runner/config/interpolate.js';
 import { applyOverrides, parseSetArg } from '../../runner/config/overrides.js';
 import { generateWorkflow } from '../../runner/ci/generate.js';
 import { DIAGNOSTIC_CODES, formatDiagnostics, MAX_DIAGNOSTICS, type Diagnostic, type DiagnosticCode } from '../../runner/core/diagnostic.js';
@@ -30,7 +31,7 @@ after(() => {
 function diagnosticsOf(text: string, sets: string[] = []): Diagnostic[] {
   try {
     const config = parseConfigText(text, file);
-    if (sets.length) applyOverrides(config, sets.map(parseSetArg));
+    interpolate(sets.length ? applyOverrides(config, sets.map(parseSetArg)) : config);
     generateWorkflow(config);
   } catch (err) {
     expect(err, String(err)).to.be.instanceOf(ConfigError);
@@ -78,16 +79,19 @@ const cases: { code: DiagnosticCode; name: string; text: string; token: string; 
   { code: 'module-not-file', name: 'a module that is a folder', text: `${V}  a: {module: stages/dir}\n`, token: 'stages/dir' },
   { code: 'module-escapes', name: 'a module symlinked outside', text: `${V}  a: {module: stages/evil.ts}\n`, token: 'stages/evil.ts' },
   { code: 'bad-path', name: 'an absolute out', text: `${V}  a: {cmd: x, outs: [/etc/x]}\n`, token: '/etc/x' },
-  { code: 'path-escapes', name: 'a dep outside the workspace', text: `${V}  a: {cmd: x, deps: [../x]}\n`, token: '../x' },
+  { code: 'path-escapes', name: 'an out outside the workspace', text: `${V}  a: {cmd: x, outs: [../x]}\n`, token: '../x' },
+  { code: 'unknown-interpolation', name: 'a reference to no param', text: `${V}  a: {cmd: x, deps: ["\${nope}"], params: {note: y}}\n`, token: '"${nope}"' },
   { code: 'glob-not-allowed', name: 'a glob out', text: `${V}  a: {cmd: x, outs: ["build/*.csv"]}\n`, token: '"build' },
   { code: 'reserved-out', name: 'pipeline.lock as an out', text: `${V}  a: {cmd: x, outs: [pipeline.lock]}\n`, token: 'pipeline.lock' },
   { code: 'dep-is-out', name: 'a dep inside its own out', text: `${V}  a: {cmd: x, deps: [build/x], outs: [build]}\n`, token: 'build/x' },
   { code: 'metrics-not-out', name: 'metrics not among outs', text: `${V}  a: {cmd: x, outs: [o], metrics: [m.json]}\n`, token: 'm.json' },
+  { code: 'metrics-format', name: 'metrics neither JSON nor YAML', text: `${V}  a: {cmd: x, outs: [m], metrics: [m/x.csv]}\n`, token: 'm/x.csv' },
   { code: 'self-need', name: 'a stage that needs itself', text: `${V}  a: {cmd: x, needs: [a]}\n`, token: 'a]' },
   { code: 'unknown-need', name: 'an unknown need', text: `${V}  a: {cmd: x}\n  b: {cmd: x, needs: [c]}\n`, token: 'c]' },
   { code: 'reserved-env', name: 'PIPELINE_PARAMS in env', text: `${V}  a: {cmd: x, env: {PIPELINE_PARAMS: 1}}\n`, token: 'PIPELINE_PARAMS' },
   { code: 'pass-env-declared', name: 'a passEnv name also in env', text: `${V}  a: {cmd: x, env: {TOKEN: t}, passEnv: [HOME, TOKEN]}\n`, token: 'TOKEN]' },
   { code: 'pass-env-duplicate', name: 'a passEnv name listed twice', text: `${V}  a: {cmd: x, passEnv: [HF_TOKEN, HF_TOKEN]}\n`, token: 'HF_TOKEN', nth: 2 },
+  { code: 'sbatch-option', name: 'an sbatch option the runner sets', text: `${V}  a: {cmd: x, resources: {sbatch: [--qos=low, --output=x.log]}}\n`, token: '--output' },
   { code: 'bad-remote', name: 'a remote url with an unknown scheme', text: `version: 1\nremote: {url: 'ftp://cache/team', pull: true}\nstages:\n  a: {cmd: x}\n`, token: "'ftp" },
   { code: 'out-overlap', name: 'two stages, one out', text: `${V}  a: {cmd: x, outs: [o]}\n  b: {cmd: x, outs: [o]}\n`, token: 'o]', nth: 2 },
   { code: 'cycle', name: 'a two-stage cycle', text: `${V}  a: {cmd: x, needs: [b]}\n  b: {cmd: x, needs: [a]}\n`, token: 'a]' },
@@ -115,7 +119,9 @@ describe('config diagnostics: one code per kind of mistake, at its place', () =>
   }
 
   it('has a case for every code', () => {
-    expect([...new Set(cases.map((c) => c.code))].sort()).to.deep.equal([...DIAGNOSTIC_CODES].sort());
+    // Codes about the values of params against a stage module's schema need the module: tests/engine/params.test.ts.
+    const inParamsTest = ['param-type', 'param-missing', 'params-schema'];
+    expect([...new Set([...cases.map((c) => c.code), ...inParamsTest])].sort()).to.deep.equal([...DIAGNOSTIC_CODES].sort());
   });
 
   it('ranges end where the node ends', () => {

@@ -4,6 +4,7 @@
 import { expect } from 'chai';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
+import { inspect } from 'node:util';
 import ts from 'typescript';
 import { parse } from 'yaml';
 import { GateVerdict as SourceGateVerdict, isGateVerdict } from '../../runner/public/stage.js';
@@ -134,7 +135,7 @@ describe('engine boundary: errors recognised across copies of the public modules
     }
     const impostor = Object.assign(new Error('R² 0.4'), { name: 'GateVerdict' });
     for (const v of [impostor, 'GateVerdict', null, undefined, { message: 'x' }]) {
-      expect(isGateVerdict(v), String(v)).to.equal(false);
+      expect(isGateVerdict(v), inspect(v)).to.equal(false);
       expect(v instanceof SourceGateVerdict).to.equal(false);
     }
   });

@@ -87,12 +87,12 @@ describe('engine: gc', function () {
     const cur = ws.lock().stages;
     const objectsBefore = ws.cacheObjects().length;
 
-    const dry = await ws.run(['gc', '--keep-runs', '1', '--dry-run']);
+    const dry = await ws.run(['gc', '--keep-runs', '1', '--max-age', '0', '--dry-run']);
     expect(dry.exitCode, dry.stderr).to.equal(0);
     expect(dry.stdout).to.match(/^would remove 2 objects \(0\.0 MiB\) and 2 run records; kept \d+ objects of 4 fingerprints \(pipeline\.lock and the last 1 runs\)\n$/);
     expect(ws.cacheObjects().length).to.equal(objectsBefore);
 
-    const r = await ws.run(['gc', '--keep-runs', '1']);
+    const r = await ws.run(['gc', '--keep-runs', '1', '--max-age', '0']);
     expect(r.exitCode, r.stderr).to.equal(0);
     expect(r.stdout).to.match(/^removed 2 objects \(0\.0 MiB\) and 2 run records; kept \d+ objects of 4 fingerprints/);
     expect(ws.cacheObjects().length).to.equal(objectsBefore - 2);

@@ -44,7 +44,7 @@ function expectReasonsWithCodes(json: Json): void {
   expect(json.schemaVersion).to.equal(1);
   expect(json.stages.length).to.be.greaterThan(0);
   for (const s of json.stages) {
-    expect(s.reasons, s.name).to.be.an('array').that.is.not.empty;
+    expect(s.reasons, s.name).to.be.an('array').with.length.above(0);
     for (const r of s.reasons) {
       expect(r.code, s.name).to.match(/^[a-z]+(-[a-z]+)*$/);
       expect(r.message, s.name).to.be.a('string').and.not.equal('');

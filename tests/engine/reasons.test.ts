@@ -35,6 +35,8 @@ const SENTENCES: Record<ReasonCode, [Reason, string]> = {
   restorable: [{ code: 'restorable', from: 'run-cache' }, 'restorable from the run-cache'],
   'restorable-from-remote': [{ code: 'restorable-from-remote' }, 'restorable from the remote'],
   'remote-unusable': [{ code: 'remote-unusable', detail: 'object 1f2e… refused' }, "the remote's result was not used: object 1f2e… refused"],
+  'record-refused': [{ code: 'record-refused', from: 'lock', message: 'pipeline.lock lists `x`, which is not an out' }, 'pipeline.lock lists `x`, which is not an out'],
+  'restore-refused': [{ code: 'restore-refused', path: 'build/d', message: 'manifest entry `../x` leaves the out' }, 'out `build/d` could not be restored: manifest entry `../x` leaves the out'],
   'upstream-will-run': [{ code: 'upstream-will-run', stages: ['fit'] }, 'upstream `fit` will run; runs if its outs change'],
   'upstream-has-no-outs': [{ code: 'upstream-has-no-outs', stage: 'prepare' }, 'upstream `prepare` has no outs yet'],
   'fingerprint-format-changed': [{ code: 'fingerprint-format-changed' }, 'fingerprint format changed'],

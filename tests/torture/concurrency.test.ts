@@ -82,7 +82,7 @@ describe('torture: concurrent runs in one workspace', function () {
     const others = [0, 1, 2].map(() => {
       const started = startCli(ws, ['run', '--json']);
       const said = { waiting: false };
-      started.child.stderr!.on('data', (d: Buffer) => {
+      started.child.stderr.on('data', (d: Buffer) => {
         if (d.toString().includes('waiting for another run of this workspace')) said.waiting = true;
       });
       return { ...started, said };

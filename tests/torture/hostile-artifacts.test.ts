@@ -69,7 +69,9 @@ describe('torture: hostile model artifacts through `pipeline predict`', function
         const r = await cli(project, args);
         expect(r.exitCode, `${args.join(' ')}\n${r.stdout}${r.stderr}`).to.equal(2);
         expect(r.stdout, 'no predictions').to.equal('');
-        expect(r.stderr).to.include(`error: ${modelFile}: `);
+        // The file, with the line and column of the offending value where the model is valid JSON.
+        expect(r.stderr.startsWith(`error: ${modelFile}:`), r.stderr).to.equal(true);
+        expect(r.stderr.slice(`error: ${modelFile}:`.length)).to.match(/^(\d+:\d+:)? /);
         expect(r.stderr).to.match(pattern);
         expect(r.stderr).to.include('Rebuild it with `npx pipeline run`');
         expect(r.stderr).to.not.include('internal error');

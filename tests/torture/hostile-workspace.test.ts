@@ -193,7 +193,8 @@ stages:
       ['out `../x.txt`', `version: 1\nstages:\n  s:\n    cmd: echo hi\n    outs: [../x.txt]\n`, /pipeline\.yaml:5:12: .*points outside the workspace/],
       ['out `build/../../x.txt`', `version: 1\nstages:\n  s:\n    cmd: echo hi\n    outs: [build/../../x.txt]\n`, /pipeline\.yaml:5:12: .*points outside the workspace/],
       ['out `..`', `version: 1\nstages:\n  s:\n    cmd: echo hi\n    outs: [".."]\n`, /pipeline\.yaml:5:12: .*points outside the workspace/],
-      ['dep `../outside/precious.txt`', `version: 1\nstages:\n  s:\n    cmd: echo hi\n    deps: [../outside/precious.txt]\n    outs: [build/a]\n`, /pipeline\.yaml:5:12: .*points outside the workspace/],
+      // A plain `../` dep is an input outside the workspace (hashed, never written); a pattern there is refused.
+      ['dep `../outside/*.txt`', `version: 1\nstages:\n  s:\n    cmd: echo hi\n    deps: [../outside/*.txt]\n    outs: [build/a]\n`, /pipeline\.yaml:5:12: .*glob pattern outside the workspace/],
       ['module `../evil.ts`', `version: 1\nstages:\n  s:\n    module: ../evil.ts\n    outs: [build/a]\n`, /pipeline\.yaml:4:13: .*(outside the workspace|not found)/],
     ];
     for (const [what, yaml, pattern] of cases) {

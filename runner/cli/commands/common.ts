@@ -2,6 +2,8 @@
 import path from 'node:path';
 import { loadConfig } from '../../config/load.js';
 import { applyOverrides, parseSetArg } from '../../config/overrides.js';
+import { interpolate } from '../../config/interpolate.js';
+import { scopeParams } from '../../plan/params.js';
 import type { GlobalOptions } from '../options.js';
 import type { PipelineConfig } from '../../config/types.js';
 
@@ -13,5 +15,10 @@ export async function configFor(globals: GlobalOptions, sets: string[] = [], opt
   const cwd = path.resolve(globals.cwd);
   const overrides = sets.map(parseSetArg);
   const config = await loadConfig({ cwd, configFile: globals.config, cacheDir: options.readOnly ? undefined : '.pipeline/state' });
-  return overrides.length > 0 ? applyOverrides(config, overrides) : config;
+  return interpolate(overrides.length > 0 ? applyOverrides(config, overrides) : config);
+}
+
+/** The config for commands that plan or run: every param value checked against its stage's schema, and each stage given exactly the params it reads. */
+export async function plannedConfigFor(globals: GlobalOptions, sets: string[] = [], options: { readOnly?: boolean } = {}): Promise<PipelineConfig> {
+  return scopeParams(await configFor(globals, sets, options), options);
 }

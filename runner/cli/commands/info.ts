@@ -3,12 +3,13 @@ import type { GlobalOptions } from '../options.js';
 import { layerSummary, renderDag, type DagFormat } from '../../graph/draw.js';
 import { missingDep, missingDepError } from '../../plan/selection.js';
 import { openEngine } from '../../plan/engine.js';
+import type { OutRecord } from '../../store/cache.js';
 import { ConfigError, ExitCode, UsageError } from '../../core/errors.js';
 import type { ValidationReport } from '../../core/diagnostic.js';
 import { StageGraph } from '../../graph/graph.js';
 import { readHistory } from '../../report/history.js';
 import { diffMetrics, noMetricsMessage, readMetrics, sameMetrics, type MetricsSnapshot } from '../../report/metrics.js';
-import { configFor } from './common.js';
+import { configFor, plannedConfigFor } from './common.js';
 
 export async function dagCommand(globals: GlobalOptions, flags: { format: DagFormat }): Promise<number> {
   const graph = new StageGraph(await configFor(globals));
@@ -16,11 +17,11 @@ export async function dagCommand(globals: GlobalOptions, flags: { format: DagFor
   return 0;
 }
 
-export async function validateCommand(globals: GlobalOptions, flags: { json?: boolean } = {}): Promise<number> {
+export async function validateCommand(globals: GlobalOptions, flags: { json?: boolean; set?: string[] } = {}): Promise<number> {
   if (flags.json) {
     let report: ValidationReport;
     try {
-      await configFor(globals);
+      await plannedConfigFor(globals, flags.set);
       report = { schemaVersion: 1, ok: true, omitted: 0, diagnostics: [] };
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
@@ -29,17 +30,17 @@ export async function validateCommand(globals: GlobalOptions, flags: { json?: bo
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     return report.ok ? 0 : ExitCode.usage;
   }
-  const config = await configFor(globals);
+  const config = await plannedConfigFor(globals, flags.set);
   const graph = new StageGraph(config);
   process.stdout.write(`${config.file}: valid, ${graph.order.length} stages (${layerSummary(graph)})\n`);
   return 0;
 }
 
 export async function fingerprintCommand(globals: GlobalOptions, name: string): Promise<number> {
-  const engine = openEngine(await configFor(globals));
+  const engine = openEngine(await plannedConfigFor(globals));
   engine.graph.checkNames([name]);
   const stage = engine.graph.stage(name);
-  const upstream = new Map();
+  const upstream = new Map<string, OutRecord[]>();
   for (const need of stage.needs) {
     const { records, missing } = await engine.planner.workspaceOuts(engine.graph.stage(need));
     if (missing.length > 0) {

@@ -32,7 +32,7 @@ function updateGitignore(dir: string, wanted: string[]): string[] {
 
 const rel = (f: string) => path.relative(process.cwd(), f) || '.';
 
-export async function initCommand(globals: GlobalOptions): Promise<number> {
+export function initCommand(globals: GlobalOptions): number {
   const dir = path.resolve(globals.cwd);
   if (!existsSync(dir)) throw new UsageError(`${dir} does not exist`, 'create the folder first, or pass an existing one to -C');
   const configFile = path.resolve(dir, globals.config ?? 'pipeline.yaml');

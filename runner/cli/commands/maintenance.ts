@@ -1,11 +1,12 @@
 // Commands that look after the store and the CI workflow: gc, cache verify, ci generate/check.
 import type { GlobalOptions } from '../options.js';
-import { openEngine } from '../../plan/engine.js';
-import { collectGarbage } from '../../store/gc.js';
+import { openEngine, type Engine } from '../../plan/engine.js';
+import { readHistory } from '../../report/history.js';
+import { collectGarbage, type GcRoots } from '../../store/gc.js';
 import { acquireRunLock } from '../../exec/run-lock.js';
 import { verifyCache } from '../../store/verify.js';
 import { configFor } from './common.js';
-import { UsageError } from '../../core/errors.js';
+import { ExitCode, UsageError } from '../../core/errors.js';
 import type { PipelineConfig } from '../../config/types.js';
 import { remoteFromConfig } from '../../store/remote/open.js';
 import { collectRemoteGarbage, parseAge } from '../../store/remote/gc.js';
@@ -30,29 +31,76 @@ async function remoteGc(config: PipelineConfig, flags: { dryRun?: boolean; older
   return 0;
 }
 
-export async function gcCommand(globals: GlobalOptions, flags: { keepRuns: number; dryRun?: boolean; remote?: boolean; olderThan?: string }): Promise<number> {
+/** Run `fn` with an AbortSignal that Ctrl-C / SIGTERM trips; an abort ends in exit 130. */
+async function interruptible(fn: (signal: AbortSignal) => Promise<number>): Promise<number> {
+  const controller = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (controller.signal.aborted) process.exit(ExitCode.interrupted);
+    process.stderr.write(`\n${signal}: stopping…\n`);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    return await fn(controller.signal);
+  } catch (err) {
+    if (controller.signal.aborted) {
+      process.stderr.write('interrupted: what was removed so far is consistent (each removal is whole); run it again to finish\n');
+      return ExitCode.interrupted;
+    }
+    throw err;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+export async function gcCommand(globals: GlobalOptions, flags: { keepRuns: number; maxAge: number; dryRun?: boolean; remote?: boolean; olderThan?: string }): Promise<number> {
   const config = await configFor(globals);
   if (flags.remote) return remoteGc(config, flags);
   if (flags.olderThan !== undefined) throw new UsageError('--older-than applies to `gc --remote`', 'add --remote, or leave --older-than out');
   const lock = await acquireRunLock(config.root, { wait: true, command: 'pipeline gc' });
   try {
     const engine = openEngine(config);
-    const r = collectGarbage(engine, flags.keepRuns, Boolean(flags.dryRun));
-    const verb = flags.dryRun ? 'would remove' : 'removed';
-    process.stdout.write(
-      `${verb} ${r.removedObjects} objects (${(r.freedBytes / 1024 / 1024).toFixed(1)} MiB) and ${r.removedRuns} run records; ` +
-        `kept ${r.keptObjects} objects of ${r.keptRuns} fingerprints (pipeline.lock and the last ${flags.keepRuns} runs)\n`,
-    );
-    return 0;
+    return await interruptible(async (signal) => {
+      const r = await collectGarbage(engine.cache, gcRoots(engine, flags.keepRuns), { maxAgeDays: flags.maxAge, dryRun: Boolean(flags.dryRun), signal });
+      const verb = flags.dryRun ? 'would remove' : 'removed';
+      const shared = r.workspaces > 1 ? `, ${r.workspaces - 1} other workspaces' pipeline.lock` : '';
+      const running = r.runningRuns > 0 ? `, what ${r.runningRuns} running runs may need` : '';
+      process.stdout.write(
+        `${verb} ${r.removedObjects} objects (${(r.freedBytes / 1024 / 1024).toFixed(1)} MiB) and ${r.removedRuns} run records; ` +
+          `kept ${r.keptObjects} objects of ${r.keptRuns} fingerprints (pipeline.lock and the last ${flags.keepRuns} runs` +
+          `${flags.maxAge > 0 ? `, used within ${flags.maxAge} days` : ''}${shared}${running})\n`,
+      );
+      return 0;
+    });
   } finally {
     lock.release();
   }
 }
 
+/** What gc keeps for this workspace: its pipeline.lock entries and the fingerprints of its last `keepRuns` runs. */
+function gcRoots(engine: Engine, keepRuns: number): GcRoots {
+  const lockEntries = engine.graph.order.flatMap((name) => engine.lock.get(name) ?? []);
+  const history = readHistory(engine);
+  const recentRuns = history.slice(Math.max(0, history.length - keepRuns)).flatMap((h) => Object.values(h.fingerprints));
+  return { workspaceRoot: engine.ws.realRootPath, lockEntries, recentRuns };
+}
+
 export async function verifyCommand(globals: GlobalOptions, flags: { repair?: boolean; json?: boolean }): Promise<number> {
   const engine = openEngine(await configFor(globals));
-  const r = await verifyCache(engine, Boolean(flags.repair));
-  const problems = r.corrupt.length + r.dangling.length;
+  let r: Awaited<ReturnType<typeof verifyCache>> | undefined;
+  const code = await interruptible(async (signal) => {
+    const stages = engine.graph.order.map((name) => engine.graph.stage(name));
+    r = await verifyCache(engine.cache, engine.lock, stages, Boolean(flags.repair), signal);
+    return 0;
+  });
+  if (!r) return code;
+  return report(r, flags);
+}
+
+function report(r: Awaited<ReturnType<typeof verifyCache>>, flags: { repair?: boolean; json?: boolean }): number {
+  const problems = r.corrupt.length + r.dangling.length + r.unsafe.length;
   if (flags.json) {
     process.stdout.write(`${JSON.stringify({ ok: problems === 0, ...r })}\n`);
   } else {
@@ -60,8 +108,12 @@ export async function verifyCommand(globals: GlobalOptions, flags: { repair?: bo
     for (const d of r.dangling) {
       process.stdout.write(`dangling run record ${d.fingerprint.slice(0, 12)} of \`${d.stage}\`: missing ${d.missing.join(', ')}${flags.repair ? ' (removed)' : ''}\n`);
     }
+    for (const u of r.unsafe) {
+      process.stdout.write(`unsafe ${u.source} of \`${u.stage}\`: ${u.problem}${flags.repair && u.source !== 'pipeline.lock' ? ' (removed)' : ''}\n`);
+    }
+    const unsafe = r.unsafe.length > 0 ? `, ${r.unsafe.length} unsafe` : '';
     process.stdout.write(
-      `${r.objects} objects, ${r.runs} run records: ${problems === 0 ? 'all verified' : `${r.corrupt.length} corrupt, ${r.dangling.length} dangling`}\n`,
+      `${r.objects} objects, ${r.runs} run records: ${problems === 0 ? 'all verified' : `${r.corrupt.length} corrupt, ${r.dangling.length} dangling${unsafe}`}\n`,
     );
     if (problems > 0 && !flags.repair) process.stdout.write('hint: `pipeline cache verify --repair` removes them; affected stages re-run\n');
   }

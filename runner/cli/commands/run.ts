@@ -12,7 +12,10 @@ import { CombinationListener, HistoryListener, JsonListener, LastRunListener } f
 import { SCHEMA_VERSION, reasonsJson } from '../../report/json.js';
 import { acquireRunLock } from '../../exec/run-lock.js';
 import { runPipeline } from '../../exec/scheduler.js';
-import { configFor } from './common.js';
+import { localExecutor, type Executor, type ExecutorName } from '../../exec/executor.js';
+import { plannedConfigFor } from './common.js';
+import { Cache, defaultCacheDir } from '../../store/cache.js';
+import { openLease } from '../../store/uses.js';
 import { openRunRemote, pushRunResults, reportRunRemote } from './run-remote.js';
 
 export interface RunFlags {
@@ -30,6 +33,8 @@ export interface RunFlags {
   /** undefined: as `remote:` in pipeline.yaml says. */
   pull?: boolean;
   push?: boolean;
+  executor?: ExecutorName;
+  update?: boolean;
 }
 
 function selectionOf(flags: RunFlags): Selection {
@@ -42,7 +47,7 @@ export async function runCommand(globals: GlobalOptions, names: string[], flags:
   if ((flags.single || flags.downstream) && names.length === 0) {
     throw new UsageError(`--${flags.single ? 'single' : 'downstream'} needs at least one stage name`, 'e.g. pipeline run train --single');
   }
-  const config = await configFor(globals, flags.set, { readOnly: flags.dryRun });
+  const config = await plannedConfigFor(globals, flags.set, { readOnly: flags.dryRun });
   const out = flags.json ? process.stderr : process.stdout;
 
   if (flags.dryRun) {
@@ -66,19 +71,32 @@ export async function runCommand(globals: GlobalOptions, names: string[], flags:
     command: `pipeline run ${names.join(' ')}`.trim(),
     onWait: (h) => process.stderr.write(`waiting for another run of this workspace to finish (pid ${h.pid}, started ${h.started})…\n`),
   });
+  const lease = openLease(new Cache(defaultCacheDir(config.root)), config.root);
   const controller = new AbortController();
+  let executor: Executor = localExecutor;
   let interrupts = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     interrupts++;
-    if (interrupts > 1) process.exit(ExitCode.interrupted);
-    process.stderr.write(`\n${signal}: stopping running stages (again to quit at once)…\n`);
+    if (interrupts > 1) {
+      executor.abandon?.();
+      process.exit(ExitCode.interrupted);
+    }
+    process.stderr.write(`\n${signal}: stopping running ${executor.name === 'slurm' ? 'stages (cancelling their Slurm jobs)' : 'stages'} (again to quit at once)…\n`);
     controller.abort();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
+    if ((flags.executor ?? config.executor ?? 'local') === 'slurm') {
+      const { SlurmExecutor } = await import('../../exec/slurm.js');
+      executor = await SlurmExecutor.open();
+    }
     const engine = openEngine(config);
     const remote = openRunRemote(engine, flags);
+    if (flags.update) {
+      const { updateUrls } = await import('./update.js');
+      await updateUrls(engine, names, out);
+    }
     const terminal = await reporterFor(out, engine.graph.order, { showOutput: !flags.quiet });
     const listener = new CombinationListener([
       new LastRunListener(engine),
@@ -97,6 +115,7 @@ export async function runCommand(globals: GlobalOptions, names: string[], flags:
           keepGoing: Boolean(flags.keepGoing),
           verbose: Boolean(flags.verbose),
           signal: controller.signal,
+          executor,
           remote: remote?.pull ? remote.run : undefined,
         },
         listener,
@@ -110,6 +129,7 @@ export async function runCommand(globals: GlobalOptions, names: string[], flags:
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    lease.release();
     lock.release();
   }
 }

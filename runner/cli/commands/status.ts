@@ -6,7 +6,7 @@ import { formatReasons } from '../../plan/reasons.js';
 import { useColor } from '../../report/progress.js';
 import { SCHEMA_VERSION, reasonsJson } from '../../report/json.js';
 import { styleText } from 'node:util';
-import { configFor } from './common.js';
+import { plannedConfigFor } from './common.js';
 import { markRestorableFromRemote } from './run-remote.js';
 
 export async function statusCommand(
@@ -14,7 +14,7 @@ export async function statusCommand(
   names: string[],
   flags: { json?: boolean; set: string[]; exitCode?: boolean; remote?: boolean },
 ): Promise<number> {
-  const engine = openEngine(await configFor(globals, flags.set));
+  const engine = openEngine(await plannedConfigFor(globals, flags.set));
   const plan = await preview(engine, { names, mode: 'needs', force: false });
   const shown = names.length > 0 ? plan.filter((p) => names.includes(p.name)) : plan;
   engine.stats.save();

@@ -1,0 +1,22 @@
+// Where a stage's command runs. The runner decides, restores and records; an executor only runs the command a
+// stage must run and says how it ended, as the same structured result whatever runs it: `local` starts a child
+// process (process.ts), `slurm` submits a batch job (slurm.ts). Outcomes, events and listeners do not change.
+import type { ExecRequest, ExecResult } from './process.js';
+import { executeStage } from './process.js';
+
+export const EXECUTORS = ['local', 'slurm'] as const;
+export type ExecutorName = (typeof EXECUTORS)[number];
+
+export interface Executor {
+  readonly name: ExecutorName;
+  /** Run one stage's command; never throws to mean "the stage failed". */
+  execute(req: ExecRequest): Promise<ExecResult>;
+  /**
+   * The runner is about to exit at once (a second Ctrl-C): stop whatever still runs elsewhere, synchronously.
+   * Child processes of the local executor end with the runner; cluster jobs would not.
+   */
+  abandon?(): void;
+}
+
+/** Child processes on this machine. */
+export const localExecutor: Executor = { name: 'local', execute: executeStage };

@@ -1,0 +1,235 @@
+// The `slurm` executor: each stage that must run becomes one Slurm batch job, submitted when the stage is ready
+// (the runner keeps the DAG: no Slurm dependencies, one `sbatch --parsable` per stage, as Snakemake does). The job
+// runs the command the local executor would run, in the workspace, with the same environment (sbatch exports the
+// submitting environment), so the workspace must be on a filesystem the nodes share.
+//
+// How a job ends is read from a file the job script writes (Slurm forgets finished jobs when accounting is off);
+// the runner polls for it with backoff, and asks `squeue` (one call for every job in flight) to notice a job that
+// ended without writing it: cancelled, past its time limit, lost with its node. stdout and stderr go, interleaved,
+// to the stage's log; the last line of the log (or the verdict file) is the reason a failure shows.
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { UsageError } from '../core/errors.js';
+import type { StageConfig } from '../config/types.js';
+import type { Executor } from './executor.js';
+import { stageCommand, tooBig, type ExecRequest, type ExecResult, type ProcessFailure } from './process.js';
+
+/** Job states in which the job may still run or write (squeue's long names). */
+const ACTIVE = new Set(['PENDING', 'CONFIGURING', 'RUNNING', 'COMPLETING', 'SUSPENDED', 'REQUEUED', 'REQUEUE_HOLD', 'REQUEUE_FED', 'RESIZING', 'SIGNALING', 'STAGE_OUT', 'STOPPED']);
+/** Final states in which Slurm, not the command, ended the job. */
+const SLURM_ENDED = new Set(['CANCELLED', 'TIMEOUT', 'NODE_FAIL', 'OUT_OF_MEMORY', 'PREEMPTED', 'BOOT_FAIL', 'DEADLINE']);
+/** How often squeue is asked at most, and the backoff of the status-file polls. */
+const STATE_INTERVAL_MS = 1000;
+const FIRST_POLL_MS = 25;
+/** Most jobs end within seconds: poll their status file often at first (a stat), then back off to once a second. */
+const EARLY_POLL_MS = 200;
+const EARLY_MS = 10_000;
+const MAX_POLL_MS = 1000;
+/** How long a cancelled job may take to stop before the stage's outs are put back anyway. */
+const STOP_WAIT_MS = 60_000;
+
+interface JobState {
+  state: string;
+  reason: string;
+}
+
+type Run = (file: string, args: string[], env?: Record<string, string>) => Promise<{ code?: number; stdout: string; stderr: string; error?: string }>;
+
+const run: Run = async (file, args, env) => {
+  const { execa } = await import('execa');
+  const r = await execa(file, args, { env, extendEnv: true, reject: false, stdin: 'ignore', timeout: 120_000 });
+  const error = (r as { code?: string }).code;
+  return { code: r.exitCode, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? ''), error: error ?? (r.exitCode === undefined ? r.shortMessage : undefined) };
+};
+
+export class SlurmExecutor implements Executor {
+  readonly name = 'slurm';
+  /** Jobs submitted and not yet over. */
+  private readonly inFlight = new Set<string>();
+  private states: { at: number; query: Promise<Map<string, JobState> | undefined> } | undefined;
+  private seq = 0;
+
+  /** A cluster the runner can submit to, or a usage error saying why not. */
+  static async open(): Promise<SlurmExecutor> {
+    const r = await run('sinfo', ['-h', '-o', '%P']);
+    if (r.error === 'ENOENT')
+      throw new UsageError('executor `slurm`: the Slurm commands (sinfo, sbatch, squeue, scancel) are not on PATH', 'run on a Slurm login node, or use `--executor local`');
+    if (r.code !== 0)
+      throw new UsageError(
+        `executor \`slurm\`: the Slurm controller does not answer (sinfo: ${lastLine(r.stderr).replace(/^sinfo: /, '') || r.error || `exit ${r.code}`})`,
+        'check SLURM_CONF and that slurmctld runs (`scontrol ping`), or use `--executor local`',
+      );
+    return new SlurmExecutor();
+  }
+
+  async execute(req: ExecRequest): Promise<ExecResult> {
+    const { stage } = req;
+    const base = `${req.verdictFile.replace(/\.verdict$/, '')}.${++this.seq}`;
+    const statusFile = `${base}.status`;
+    const scriptFile = `${base}.job.sh`;
+    for (const f of [req.logFile, req.verdictFile]) mkdirSync(path.dirname(f), { recursive: true });
+    for (const f of [req.logFile, req.verdictFile, statusFile]) rmSync(f, { force: true });
+    const { argv, env } = stageCommand(req);
+    writeFileSync(scriptFile, jobScript(stage, argv, statusFile));
+    chmodSync(scriptFile, 0o755);
+    const started = performance.now();
+    const finish = (result: { ok: true } | { ok: false; cause: ProcessFailure }, jobId?: string): ExecResult => {
+      const log = existsSync(req.logFile) ? readFileSync(req.logFile, 'utf8') : '';
+      for (const f of [scriptFile, statusFile]) rmSync(f, { force: true });
+      const durationMs = performance.now() - started;
+      if (result.ok) return { ok: true, durationMs, log, jobId };
+      let { cause } = result;
+      if (cause.kind === 'exit' || cause.kind === 'gate') {
+        const verdict = existsSync(req.verdictFile) ? readFileSync(req.verdictFile, 'utf8').trim() : '';
+        cause = { ...cause, message: verdict || lastLine(log) || undefined };
+      }
+      rmSync(req.verdictFile, { force: true });
+      return { ok: false, cause, durationMs, log, ...(jobId ? { jobId } : {}) };
+    };
+
+    if (req.signal.aborted) return finish({ ok: false, cause: { kind: 'interrupted' } });
+    const sub = await run('sbatch', ['--parsable', ...sbatchFlags(stage, req), scriptFile], env);
+    if (sub.error === 'E2BIG') return finish({ ok: false, cause: { kind: 'spawn', message: tooBig(env) } });
+    if (sub.code !== 0 || !/^[0-9]+/.test(sub.stdout.trim())) {
+      const why = lastLine(sub.stderr) || sub.error || `exit ${sub.code}`;
+      return finish({ ok: false, cause: { kind: 'spawn', message: `sbatch refused the job: ${why}` } });
+    }
+    const jobId = sub.stdout.trim().split(';')[0];
+    this.inFlight.add(jobId);
+    try {
+      return finish(await this.wait(jobId, stage, statusFile, req.signal), jobId);
+    } finally {
+      this.inFlight.delete(jobId);
+    }
+  }
+
+  /** Until the job wrote its status, or ended without (then why), or the run stopped it. */
+  private async wait(jobId: string, stage: StageConfig, statusFile: string, signal: AbortSignal): Promise<{ ok: true } | { ok: false; cause: ProcessFailure }> {
+    let delay = FIRST_POLL_MS;
+    const submitted = performance.now();
+    let lastAsked = submitted;
+    let runningSince: number | undefined;
+    let stopping: ProcessFailure | undefined;
+    let stopAsked = 0;
+    let endedOnce = false;
+    for (;;) {
+      const code = readStatus(statusFile);
+      if (code !== undefined && !stopping) {
+        if (code === 0) return { ok: true };
+        // Killed by a signal (128 + n): Slurm may have sent it (scancel, time limit) before the script could stop.
+        const ended = code > 128 ? await this.endedBySlurm(jobId) : undefined;
+        if (ended) return { ok: false, cause: { kind: 'job-ended', jobId, state: ended.state, reason: ended.reason } };
+        return { ok: false, cause: { kind: stage.gate ? 'gate' : 'exit', exitCode: code } };
+      }
+      const timedOut = stage.timeoutMs !== undefined && runningSince !== undefined && performance.now() - runningSince > stage.timeoutMs;
+      if (!stopping && (signal.aborted || timedOut)) {
+        stopping = signal.aborted ? { kind: 'interrupted' } : { kind: 'timeout', timeoutMs: stage.timeoutMs! };
+        stopAsked = performance.now();
+        await run('scancel', [jobId]);
+      }
+      if (stopping || performance.now() - lastAsked >= STATE_INTERVAL_MS) {
+        lastAsked = performance.now();
+        const state = await this.stateOf(jobId);
+        if (state?.state === 'RUNNING') runningSince ??= performance.now();
+        const over = state !== undefined && !ACTIVE.has(state.state);
+        if (stopping && (over || performance.now() - stopAsked > STOP_WAIT_MS)) return { ok: false, cause: stopping };
+        if (over && !stopping) {
+          // Its status file may reach this machine a moment after the job ended: look once more first.
+          if (endedOnce) return { ok: false, cause: { kind: 'job-ended', jobId, state: state.state, reason: state.reason } };
+          endedOnce = true;
+          delay = FIRST_POLL_MS;
+        }
+      }
+      await new Promise((r) => setTimeout(r, stopping ? Math.min(delay, 200) : delay));
+      delay = Math.min(performance.now() - submitted < EARLY_MS ? EARLY_POLL_MS : MAX_POLL_MS, delay * 1.5);
+    }
+  }
+
+  /** When a job's command died of a signal: the job's final state if Slurm ended it (cancelled, time limit, …). */
+  private async endedBySlurm(jobId: string): Promise<JobState | undefined> {
+    const until = performance.now() + 10_000;
+    for (;;) {
+      const state = await this.stateOf(jobId);
+      if (state && !ACTIVE.has(state.state)) return SLURM_ENDED.has(state.state) ? state : undefined;
+      if (performance.now() > until) return undefined;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  /** The state of a job in flight: one squeue call for all of them, at most once a STATE_INTERVAL_MS. */
+  private async stateOf(jobId: string): Promise<JobState | undefined> {
+    const now = performance.now();
+    if (!this.states || now - this.states.at >= STATE_INTERVAL_MS / 2) this.states = { at: now, query: this.queryStates([...this.inFlight]) };
+    const states = await this.states.query;
+    if (states === undefined) return undefined; // squeue did not answer: ask again later
+    return states.get(jobId) ?? { state: 'gone', reason: 'None' };
+  }
+
+  private async queryStates(ids: string[]): Promise<Map<string, JobState> | undefined> {
+    const r = await run('squeue', ['-h', '-t', 'all', '-j', ids.join(','), '-o', '%i|%T|%r']);
+    const states = new Map<string, JobState>();
+    if (r.code !== 0) return /invalid job id/i.test(r.stderr) ? states : undefined;
+    for (const line of r.stdout.split('\n')) {
+      const [id, state, reason] = line.trim().split('|');
+      if (id && state) states.set(id, { state, reason: reason ?? 'None' });
+    }
+    return states;
+  }
+
+  abandon(): void {
+    if (this.inFlight.size === 0) return;
+    // Synchronous on purpose: the process exits right after.
+    spawnSync('scancel', [...this.inFlight], { stdio: 'ignore', timeout: 10_000 });
+  }
+}
+
+/** resources and timeout → sbatch flags; the job's output, name and folder. */
+export function sbatchFlags(stage: StageConfig, req: Pick<ExecRequest, 'root' | 'logFile'>): string[] {
+  const r = stage.resources;
+  const flags = [`--job-name=pipeline-${stage.name}`, `--output=${req.logFile}`, '--open-mode=truncate', `--chdir=${req.root}`, '--export=ALL'];
+  if (r?.cpus !== undefined) flags.push(`--cpus-per-task=${r.cpus}`);
+  if (r?.memory !== undefined) flags.push(`--mem=${r.memory}`);
+  const limit = r?.timeMs ?? stage.timeoutMs;
+  if (limit !== undefined) flags.push(`--time=${slurmTime(limit)}`);
+  if (r?.partition !== undefined) flags.push(`--partition=${r.partition}`);
+  flags.push(...(r?.sbatch ?? []));
+  return flags;
+}
+
+/** Milliseconds → Slurm's `minutes:seconds` (rounded up to a second; Slurm itself counts whole minutes). */
+export function slurmTime(ms: number): string {
+  const s = Math.max(1, Math.ceil(ms / 1000));
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+}
+
+/** The batch script: run the command, then write its exit status (atomically) where the runner looks for it. */
+export function jobScript(stage: StageConfig, argv: string[], statusFile: string): string {
+  const command = stage.kind === 'cmd' && stage.shell ? `/bin/sh -c ${quote(argv[0])}` : argv.map(quote).join(' ');
+  return [
+    '#!/bin/sh',
+    `# stage ${stage.name}: written by \`pipeline run --executor slurm\`, removed when the stage ends`,
+    `${command} </dev/null`,
+    'code=$?',
+    `printf '%s\\n' "$code" > ${quote(`${statusFile}.tmp`)} && mv -f ${quote(`${statusFile}.tmp`)} ${quote(statusFile)}`,
+    'exit "$code"',
+    '',
+  ].join('\n');
+}
+
+function quote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+function readStatus(file: string): number | undefined {
+  try {
+    const text = readFileSync(file, 'utf8').trim();
+    return /^[0-9]+$/.test(text) ? Number(text) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function lastLine(text: string): string {
+  return text.trimEnd().split('\n').at(-1)?.trim() ?? '';
+}

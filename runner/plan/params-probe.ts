@@ -1,0 +1,37 @@
+// A child process that reads the params schema of `module:` stages: it imports each bundle (paths as JSON on
+// stdin), takes its `params` export (a zod schema) and prints, per bundle, the schema's JSON Schema (zod 4's
+// `z.toJSONSchema`, input side), `null` when the module exports no `params`, or an error. Running the modules
+// here keeps their top-level code out of the engine's process; the engine keeps the answer per code hash.
+import { pathToFileURL } from 'node:url';
+import { z } from 'zod';
+
+export type ProbeAnswer = { schema: Record<string, unknown> | null } | { error: string };
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function probe(bundle: string): Promise<ProbeAnswer> {
+  let mod: { params?: unknown };
+  try {
+    mod = (await import(pathToFileURL(bundle).href)) as { params?: unknown };
+  } catch (err) {
+    return { error: `importing it failed: ${(err as Error).message.split('\n')[0]}` };
+  }
+  if (mod.params === undefined) return { schema: null };
+  const p = mod.params as { _zod?: { def?: { type?: string } } };
+  if (typeof p !== 'object' || p === null || !p._zod) return { error: 'its `params` export is not a zod schema; export `const params = z.object({...})`' };
+  if (p._zod.def?.type !== 'object') return { error: 'its `params` export is not a `z.object({...})`' };
+  try {
+    return { schema: z.toJSONSchema(mod.params as z.ZodType, { io: 'input', unrepresentable: 'any' }) };
+  } catch (err) {
+    return { error: `its \`params\` schema has no JSON form: ${(err as Error).message}` };
+  }
+}
+
+const bundles = JSON.parse(await readStdin()) as string[];
+const answers: Record<string, ProbeAnswer> = {};
+for (const b of bundles) answers[b] = await probe(b);
+process.stdout.write(JSON.stringify(answers));

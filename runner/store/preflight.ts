@@ -1,0 +1,51 @@
+// Checks of the store made before anything runs (exit 2 when they fail): a store inside a stage's out would be
+// wiped by that stage; a store path that is a file, lies below a file, or cannot be written would fail only
+// after a stage ran and its previous outs were cleared.
+import { lstatSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { tempPathFor, writeFileAtomic } from '../core/atomic.js';
+import { UsageError } from '../core/errors.js';
+import type { Cache } from './cache.js';
+import { ioError } from './io-error.js';
+
+const MOVE_IT = 'set PIPELINE_CACHE_DIR to a folder outside every out (unset, it is .pipeline/cache)';
+
+export function checkStore(cache: Cache, root: string, outs: { stage: string; out: string }[]): void {
+  const dir = path.resolve(cache.dir);
+  for (const { stage, out } of outs) {
+    const rel = path.relative(path.resolve(root, out), dir);
+    if (rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel))) {
+      throw new UsageError(`the store \`${cache.dir}\` lies inside out \`${out}\` of stage \`${stage}\`: the stage would wipe it`, MOVE_IT);
+    }
+  }
+  // The nearest existing ancestor must be a folder (a file there: ENOTDIR for everything below).
+  for (let probe = dir; ; probe = path.dirname(probe)) {
+    let st;
+    try {
+      st = lstatSync(probe, { throwIfNoEntry: false });
+    } catch {
+      st = undefined; // ENOTDIR: a file further up, found on the way
+    }
+    if (st) {
+      if (!statSync(probe).isDirectory()) {
+        throw new UsageError(
+          probe === dir ? `the store \`${dir}\` is a file, not a folder` : `the store \`${dir}\` lies below \`${probe}\`, which is a file`,
+          `move that file away, or ${MOVE_IT}`,
+        );
+      }
+      break;
+    }
+    if (path.dirname(probe) === probe) break;
+  }
+  // Writable: write and remove a probe file where objects go (root passes permission bits, a read-only mount not).
+  try {
+    mkdirSync(cache.objectsDir, { recursive: true });
+    const probe = tempPathFor(path.join(cache.objectsDir, 'probe'));
+    writeFileAtomic(probe, 'probe');
+    rmSync(probe, { force: true });
+  } catch (err) {
+    const e = ioError(err, 'write to the store', cache.dir);
+    if (e instanceof UsageError) throw new UsageError(`the store is not usable: ${e.message}`, e.hint);
+    throw e;
+  }
+}

@@ -1,0 +1,164 @@
+// Inputs outside the workspace: files and folders (absolute or `../`) hashed by content, `http(s)://` URLs tracked by
+// what the server reports and checked only by `pipeline update` / `run --update`, and `${param}` in deps, cmd, env.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { expect } from 'chai';
+import { STAGE_SCRIPT, executions, makeWorkspace, type Workspace } from '../helpers/workspace.js';
+
+describe('engine: deps outside the workspace', function () {
+  let outside: string;
+  let ws: Workspace;
+  before(async () => {
+    outside = mkdtempSync(path.join(os.tmpdir(), 'pipeline-outside-'));
+    writeFileSync(path.join(outside, 'data.csv'), 'a,1\n');
+    mkdirSync(path.join(outside, 'folder/sub'), { recursive: true });
+    writeFileSync(path.join(outside, 'folder/sub/x.txt'), 'x\n');
+    ws = makeWorkspace({
+      yaml: `version: 1
+params:
+  source: ${path.join(outside, 'data.csv')}
+stages:
+  read:
+    cmd: node stage.js build/read.txt "\${source}"
+    deps: [stage.js, "\${source}"]
+    outs: [build/read.txt]
+  tree:
+    cmd: node stage.js build/tree.txt
+    deps: [stage.js, ${path.join(outside, 'folder')}]
+    env: {SOURCE: "\${source}"}
+    outs: [build/tree.txt]
+`,
+      files: { 'stage.js': STAGE_SCRIPT },
+    });
+    const r = await ws.run(['run']);
+    expect(r.exitCode, r.stderr).to.equal(0);
+  });
+  after(() => {
+    ws.cleanup();
+    rmSync(outside, { recursive: true, force: true });
+  });
+
+  it('a `${param}` dep and argument read the param; the data is recorded by content', () => {
+    expect(ws.read('build/read.txt')).to.equal('a,1\n');
+    expect(Object.keys(ws.lock().stages.read.deps)).to.include(path.join(outside, 'data.csv'));
+  });
+
+  it('editing the external file re-runs only the stage reading it, with an input-changed reason', async () => {
+    writeFileSync(path.join(outside, 'data.csv'), 'a,2\n');
+    ws.remove('runs.log');
+    const r = await ws.run(['run', '--json']);
+    expect(r.exitCode, r.stderr).to.equal(0);
+    expect(executions(ws)).to.deep.equal(['read']);
+    const read = r.json.stages.find((s: { name: string }) => s.name === 'read');
+    expect(read.reasons.map((x: { code: string }) => x.code)).to.include('input-changed');
+    expect(ws.read('build/read.txt')).to.equal('a,2\n');
+  });
+
+  it('a file added to an external folder dep re-runs the stage reading the folder', async () => {
+    writeFileSync(path.join(outside, 'folder/sub/y.txt'), 'y\n');
+    ws.remove('runs.log');
+    const r = await ws.run(['run']);
+    expect(r.exitCode, r.stderr).to.equal(0);
+    expect(executions(ws)).to.deep.equal(['tree']);
+  });
+
+  it('--set of the param moves the dep; a missing external dep exits 2 before anything ran', async () => {
+    const before = ws.userSnapshot();
+    const r = await ws.run(['run', '--set', `source=${path.join(outside, 'nope.csv')}`]);
+    expect(r.exitCode).to.equal(2);
+    expect(r.stderr).to.include('nope.csv');
+    expect(ws.userSnapshot()).to.deep.equal(before);
+  });
+
+  it('a reference to an unknown param is a config error at its position', async () => {
+    const bad = makeWorkspace({ yaml: 'version: 1\nstages:\n  a:\n    cmd: node stage.js out.txt\n    deps: ["${sorce}"]\n    params: {source: x}\n    outs: [out.txt]\n', files: { 'stage.js': STAGE_SCRIPT } });
+    try {
+      const r = await bad.run(['run']);
+      expect(r.exitCode).to.equal(2);
+      expect(r.stderr).to.match(/^error: pipeline\.yaml:5:12: /);
+      expect(r.stderr).to.include('`${sorce}`');
+      expect(r.stderr).to.include('did you mean `source`');
+      expect(bad.exists('out.txt')).to.equal(false);
+    } finally {
+      bad.cleanup();
+    }
+  });
+});
+
+describe('engine: URL deps', function () {
+  let server: http.Server;
+  let requests = 0;
+  let etag = '"v1"';
+  let body = 'one\n';
+  let url: string;
+  let ws: Workspace;
+  before(async () => {
+    server = http.createServer((req, res) => {
+      requests++;
+      if (req.headers['if-none-match'] === etag) {
+        res.writeHead(304, { etag });
+        res.end();
+        return;
+      }
+      res.writeHead(200, { etag, 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/data.csv`;
+    ws = makeWorkspace({
+      yaml: `version: 1\nstages:\n  fetch:\n    cmd: node stage.js build/f.txt\n    deps: [stage.js, "\${source}"]\n    params: {source: "${url}"}\n    outs: [build/f.txt]\n`,
+      files: { 'stage.js': STAGE_SCRIPT },
+    });
+  });
+  after(async () => {
+    ws.cleanup();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it('a run and a no-op make no request', async () => {
+    expect((await ws.run(['run'])).exitCode).to.equal(0);
+    expect((await ws.run(['run'])).exitCode).to.equal(0);
+    expect((await ws.run(['status'])).exitCode).to.equal(0);
+    expect(requests).to.equal(0);
+  });
+
+  it('`update` records the server state; the stage reading it is then stale once', async () => {
+    const u = await ws.run(['update']);
+    expect(u.exitCode, u.stderr).to.equal(0);
+    expect(requests).to.equal(1);
+    expect(u.stdout).to.include('ETag "v1"');
+    ws.remove('runs.log');
+    expect((await ws.run(['run'])).exitCode).to.equal(0);
+    expect(executions(ws)).to.deep.equal(['fetch']);
+  });
+
+  it('`update` with an unchanged ETag changes nothing; a changed ETag makes the stage stale', async () => {
+    expect((await ws.run(['update'])).exitCode).to.equal(0);
+    expect(requests).to.equal(2);
+    let s = await ws.run(['status', '--json']);
+    expect(s.json.stages[0].state).to.equal('fresh');
+    etag = '"v2"';
+    body = 'two\n';
+    ws.remove('runs.log');
+    const r = await ws.run(['run', '--update', '--json']);
+    expect(r.exitCode, r.stderr).to.equal(0);
+    expect(requests).to.equal(3);
+    expect(executions(ws)).to.deep.equal(['fetch']);
+    expect(r.json.stages[0].reasons.map((x: { code: string }) => x.code)).to.include('input-changed');
+    s = await ws.run(['status', '--json']);
+    expect(s.json.stages[0].state).to.equal('fresh');
+  });
+
+  it('an unreachable server is a warning and keeps the recorded state', async () => {
+    await new Promise((resolve) => server.close(resolve));
+    const u = await ws.run(['update']);
+    expect(u.exitCode).to.equal(0);
+    expect(u.stderr).to.match(/^warning: http:\/\/127\.0\.0\.1:\d+\/data\.csv: cannot reach the server/);
+    const s = await ws.run(['status', '--json']);
+    expect(s.json.stages[0].state).to.equal('fresh');
+    server = http.createServer();
+  });
+});
