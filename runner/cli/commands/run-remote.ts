@@ -4,11 +4,10 @@
 import { UsageError } from '../../core/errors.js';
 import type { RunSummary } from '../../exec/events.js';
 import type { Engine } from '../../plan/engine.js';
-import type { RunRecord } from '../../store/cache.js';
+import type { OutRecord, RunRecord } from '../../store/cache.js';
 import { remoteFromConfig, remoteSettingOf } from '../../store/remote/open.js';
-import { RunRemote, objectsLocal } from '../../store/remote/run-sync.js';
-import type { StagePreview } from '../../plan/preview.js';
-import { RemoteError } from '../../store/remote/backend.js';
+import { RunRemote } from '../../store/remote/run-sync.js';
+import { IntegrityError, RemoteError } from '../../store/remote/backend.js';
 
 export interface RunRemoteChoice {
   run: RunRemote;
@@ -49,25 +48,28 @@ export function reportRunRemote(run: RunRemote): void {
 }
 
 /**
- * `status --remote`: a stale stage that would run, or whose restore lacks stored objects, gets the reason
- * `restorable-from-remote` when the remote holds a result for its fingerprint. A failing remote is a warning.
+ * `status --remote`: the lookup `preview` asks for the outs the remote records for a fingerprint, so a stale stage
+ * the remote can restore gets the reason `restorable-from-remote` and its downstream is judged on those outs. A
+ * failing remote is a warning (once; it is not asked again); a record that fails its checks counts as absent.
  */
-export async function markRestorableFromRemote(engine: Engine, plan: StagePreview[]): Promise<void> {
+export function remoteOutsLookup(engine: Engine): (fingerprint: string) => Promise<OutRecord[] | undefined> {
   const setting = remoteSettingOf(engine.config.remote);
   if (!setting) throw new UsageError('--remote needs a remote cache, and none is set', 'set PIPELINE_REMOTE or `remote:` in pipeline.yaml');
   const remote = remoteFromConfig(setting.url, engine.root, { ...process.env, PIPELINE_REMOTE: setting.url })!;
-  for (const p of plan) {
-    if (!p.fingerprint || p.state === 'fresh' || !engine.graph.stage(p.name).cache) continue;
-    if (p.action === 'restore') {
-      const source = engine.lock.get(p.name)?.fingerprint === p.fingerprint ? engine.lock.get(p.name)!.outs : engine.cache.readRun(p.fingerprint)?.outs;
-      if (source && source.every((rec) => objectsLocal(engine.cache, rec))) continue;
-    } else if (p.action !== 'run') continue;
+  let failed = false;
+  return async (fingerprint) => {
+    if (failed) return undefined;
     try {
-      if (await remote.hasRecord(p.fingerprint)) p.reasons = [...p.reasons.filter((r) => r.code !== 'restorable'), { code: 'restorable-from-remote' }];
+      return (await remote.getRecord(fingerprint))?.outs;
     } catch (err) {
+      if (err instanceof IntegrityError) {
+        process.stderr.write(`warning: ${err.message}\n`);
+        return undefined;
+      }
       if (!(err instanceof RemoteError)) throw err;
+      failed = true;
       process.stderr.write(`warning: ${err.message}; not known which stages the remote can restore\n`);
-      return;
+      return undefined;
     }
-  }
+  };
 }

@@ -2,7 +2,7 @@
 // unreachable or fails is never a failure of the run: the first such error is remembered, the remote is not asked
 // again in this run, and the run ends with a warning saying what was not transferred. What fails a check (a
 // tampered object or record) is refused and named, and the stage runs instead.
-import type { Cache, OutRecord, RunRecord } from '../cache.js';
+import type { Cache, RunRecord } from '../cache.js';
 import { RemoteError } from './backend.js';
 import type { Remote } from './remote.js';
 import { RemoteSync, emptyStats, type TransferStats } from './transfer.js';
@@ -19,15 +19,6 @@ export type PullAnswer =
 /** What a stage execution may ask of the remote (exec/ knows only this). */
 export interface RemotePuller {
   pull(fingerprint: string, stage: string): Promise<PullAnswer>;
-}
-
-/** Whether every stored object an out record needs is in the local store. */
-export function objectsLocal(cache: Cache, rec: OutRecord): boolean {
-  if (!cache.hasObject(rec.hash)) return false;
-  if (rec.type === 'file') return true;
-  const text = cache.readObjectText(rec.hash);
-  if (text === undefined) return false;
-  return (JSON.parse(text) as { entries: { hash: string }[] }).entries.every((e) => cache.hasObject(e.hash));
 }
 
 export class RunRemote implements RemotePuller {
