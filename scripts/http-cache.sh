@@ -20,25 +20,20 @@
 set -euo pipefail
 
 W="${PIPELINE_SERVERS_DIR:-/tmp/pipeline-servers}/http-cache"
+SERVICE=http-cache
+# shellcheck source=lib/servers.sh
+. "$(dirname "$0")/lib/servers.sh"
 PORT="${PIPELINE_HTTP_CACHE_PORT:-18480}"
 PIDFILE="$W/nginx.pid"
 CONF="$W/nginx.conf"
 USER_NAME=pipeline-test
 PASSWORD=pipeline-test-secret-7f3a
 
-log() { printf 'http-cache: %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
-elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f s", b - a }'; }
-
 install_packages() {
   [[ -x /usr/sbin/nginx ]] && return 0
-  [[ $(id -u) -eq 0 ]] || die "installing nginx needs root; run as root or install it first"
   log "installing nginx ..."
   mkdir -p "$W"
-  export DEBIAN_FRONTEND=noninteractive
-  { apt-get -o DPkg::Lock::Timeout=600 update &&
-    apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends nginx; } >"$W/apt.log" 2>&1 ||
-    { tail -n 20 "$W/apt.log" >&2; die "apt-get could not install nginx (log: $W/apt.log)"; }
+  apt_install nginx
 }
 
 server_pid() {
@@ -139,26 +134,10 @@ stop_server() {
   rm -f "$PIDFILE"
 }
 
-# Leases: each `start` takes one for its caller (the parent process, or $PIPELINE_SERVERS_LEASE); `stop` returns it
-# and stops the daemons only when no other live caller holds one (`stop --force` stops them regardless), so
-# concurrent test runs sharing this folder do not pull the server from under each other.
-LEASES="$W/leases"
-LEASE="${PIPELINE_SERVERS_LEASE:-$PPID}"
-take_lease() { mkdir -p "$LEASES" && : >"$LEASES/$LEASE"; }
-other_leases() {
-  local f name
-  rm -f "$LEASES/$LEASE"
-  for f in "$LEASES"/*; do
-    [[ -e "$f" ]] || continue
-    name=$(basename "$f")
-    if [[ "$name" =~ ^[0-9]+$ ]] && ! kill -0 "$name" 2>/dev/null; then rm -f "$f"; else printf '%s ' "$name"; fi
-  done
-}
-
 case "${1:-}" in
 start)
   mkdir -p "$W"
-  exec 9>"$W/lock"; flock -w 120 9 || die "another http-cache.sh holds $W/lock"
+  lock_state 120
   T0=$(date +%s.%N)
   install_packages
   start
@@ -168,12 +147,8 @@ start)
   ;;
 stop)
   [[ -d "$W" ]] || exit 0
-  exec 9>"$W/lock"; flock -w 120 9 || die "another http-cache.sh holds $W/lock"
-  others=$(other_leases)
-  if [[ -n "$others" && " $* " != *" --force "* ]]; then
-    log "left running: still used by ${others% } (\`$0 stop --force\` stops it anyway)"
-    exit 0
-  fi
+  lock_state 120
+  if still_leased "$@"; then exit 0; fi
   stop_server
   if [[ " $* " == *" --purge "* ]]; then rm -rf "$W/data"; log "stopped, data removed"; else log "stopped (data kept in $W/data)"; fi
   ;;

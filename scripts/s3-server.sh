@@ -21,6 +21,9 @@
 set -euo pipefail
 
 W="${PIPELINE_SERVERS_DIR:-/tmp/pipeline-servers}/s3"
+SERVICE=s3-server
+# shellcheck source=lib/servers.sh
+. "$(dirname "$0")/lib/servers.sh"
 PORT="${PIPELINE_S3_PORT:-18490}"
 MON_PORT="${PIPELINE_CEPH_MON_PORT:-3300}"
 CONF="$W/ceph.conf"
@@ -29,8 +32,6 @@ ACCESS_KEY=PIPELINETESTACCESS01
 SECRET_KEY=pipelineTestSecretKey0123456789abcdefABCD
 CEPH=(ceph -c "$CONF" --connect-timeout 10)
 
-log() { printf 's3-server: %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
 PHASE_NAME=""
 PHASE_START=0
 phase() { phase_end; PHASE_NAME="$1"; PHASE_START=$(date +%s.%N); log "$PHASE_NAME ..."; }
@@ -47,12 +48,8 @@ install_packages() {
   command -v ceph-osd >/dev/null 2>&1 || missing+=(ceph-osd)
   command -v ceph >/dev/null 2>&1 || missing+=(ceph-common)
   ((${#missing[@]} == 0)) && return 0
-  [[ $(id -u) -eq 0 ]] || die "installing ${missing[*]} needs root; run as root or install them first"
   phase "install ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  { apt-get -o DPkg::Lock::Timeout=600 update &&
-    apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "${missing[@]}"; } >"$W/apt.log" 2>&1 ||
-    { tail -n 20 "$W/apt.log" >&2; die "apt-get could not install ${missing[*]} (log: $W/apt.log)"; }
+  apt_install "${missing[@]}"
 }
 
 # pid of daemon NAME (mon, osd, rgw) when it is alive and still the program we started.
@@ -222,26 +219,10 @@ on_exit() {
   exit "$rc"
 }
 
-# Leases: each `start` takes one for its caller (the parent process, or $PIPELINE_SERVERS_LEASE); `stop` returns it
-# and stops the daemons only when no other live caller holds one (`stop --force` stops them regardless), so
-# concurrent test runs sharing this folder do not pull the server from under each other.
-LEASES="$W/leases"
-LEASE="${PIPELINE_SERVERS_LEASE:-$PPID}"
-take_lease() { mkdir -p "$LEASES" && : >"$LEASES/$LEASE"; }
-other_leases() {
-  local f name
-  rm -f "$LEASES/$LEASE"
-  for f in "$LEASES"/*; do
-    [[ -e "$f" ]] || continue
-    name=$(basename "$f")
-    if [[ "$name" =~ ^[0-9]+$ ]] && ! kill -0 "$name" 2>/dev/null; then rm -f "$f"; else printf '%s ' "$name"; fi
-  done
-}
-
 case "${1:-}" in
 start)
   mkdir -p "$W"
-  exec 9>"$W/lock"; flock -w 900 9 || die "another s3-server.sh holds $W/lock"
+  lock_state 900
   trap on_exit EXIT
   T0=$(date +%s.%N)
   install_packages
@@ -265,12 +246,8 @@ start)
   ;;
 stop)
   [[ -d "$W" ]] || exit 0
-  exec 9>"$W/lock"; flock -w 900 9 || die "another s3-server.sh holds $W/lock"
-  others=$(other_leases)
-  if [[ -n "$others" && " $* " != *" --force "* ]]; then
-    log "left running: still used by ${others% } (\`$0 stop --force\` stops it anyway)"
-    exit 0
-  fi
+  lock_state 900
+  if still_leased "$@"; then exit 0; fi
   stop_daemons
   if [[ " $* " == *" --purge "* ]]; then
     rm -rf "$W"

@@ -18,26 +18,22 @@
 set -euo pipefail
 
 W="${PIPELINE_SERVERS_DIR:-/tmp/pipeline-servers}/slurm"
+SERVICE=slurm-cluster
+# shellcheck source=lib/servers.sh
+. "$(dirname "$0")/lib/servers.sh"
 PORT="${PIPELINE_SLURM_PORT:-16817}"
 CONF="$W/slurm.conf"
 SOCK="$W/munge/munge.socket"
 NODE=$(hostname -s)
 
-log() { printf 'slurm-cluster: %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
-elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f s", b - a }'; }
 
 install_packages() {
   local missing=()
   command -v slurmctld >/dev/null 2>&1 && command -v slurmd >/dev/null 2>&1 && command -v sbatch >/dev/null 2>&1 || missing+=(slurm-wlm)
   command -v munged >/dev/null 2>&1 || missing+=(munge)
   ((${#missing[@]} == 0)) && return 0
-  [[ $(id -u) -eq 0 ]] || die "installing ${missing[*]} needs root; run as root or install them first"
   log "installing ${missing[*]} ..."
-  export DEBIAN_FRONTEND=noninteractive
-  { apt-get -o DPkg::Lock::Timeout=600 update &&
-    apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "${missing[@]}"; } >"$W/apt.log" 2>&1 ||
-    { tail -n 20 "$W/apt.log" >&2; die "apt-get could not install ${missing[*]} (log: $W/apt.log)"; }
+  apt_install "${missing[@]}"
 }
 
 # pid of daemon NAME when alive and still that program (by command line; just after the spawn it may be setsid).
@@ -173,26 +169,10 @@ on_exit() {
   exit "$rc"
 }
 
-# Leases: each `start` takes one for its caller (the parent process, or $PIPELINE_SERVERS_LEASE); `stop` returns it
-# and stops the daemons only when no other live caller holds one (`stop --force` stops them regardless), so
-# concurrent test runs sharing this folder do not pull the server from under each other.
-LEASES="$W/leases"
-LEASE="${PIPELINE_SERVERS_LEASE:-$PPID}"
-take_lease() { mkdir -p "$LEASES" && : >"$LEASES/$LEASE"; }
-other_leases() {
-  local f name
-  rm -f "$LEASES/$LEASE"
-  for f in "$LEASES"/*; do
-    [[ -e "$f" ]] || continue
-    name=$(basename "$f")
-    if [[ "$name" =~ ^[0-9]+$ ]] && ! kill -0 "$name" 2>/dev/null; then rm -f "$f"; else printf '%s ' "$name"; fi
-  done
-}
-
 case "${1:-}" in
 start)
   mkdir -p "$W"
-  exec 9>"$W/lock"; flock -w 300 9 || die "another slurm-cluster.sh holds $W/lock"
+  lock_state 300
   trap on_exit EXIT
   T0=$(date +%s.%N)
   install_packages
@@ -205,12 +185,8 @@ start)
   ;;
 stop)
   [[ -d "$W" ]] || exit 0
-  exec 9>"$W/lock"; flock -w 300 9 || die "another slurm-cluster.sh holds $W/lock"
-  others=$(other_leases)
-  if [[ -n "$others" && " $* " != *" --force "* ]]; then
-    log "left running: still used by ${others% } (\`$0 stop --force\` stops it anyway)"
-    exit 0
-  fi
+  lock_state 300
+  if still_leased "$@"; then exit 0; fi
   stop_daemons
   if [[ " $* " == *" --purge "* ]]; then rm -rf "$W"; log "stopped, state removed"; else log "stopped (state kept in $W)"; fi
   ;;

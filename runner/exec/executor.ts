@@ -3,6 +3,7 @@
 // process (process.ts), `slurm` submits a batch job (slurm.ts). Outcomes, events and listeners do not change.
 import type { ExecRequest, ExecResult } from './process.js';
 import { executeStage } from './process.js';
+import { killLiveGroups } from './leftovers.js';
 
 export const EXECUTORS = ['local', 'slurm'] as const;
 export type ExecutorName = (typeof EXECUTORS)[number];
@@ -13,10 +14,10 @@ export interface Executor {
   execute(req: ExecRequest): Promise<ExecResult>;
   /**
    * The runner is about to exit at once (a second Ctrl-C): stop whatever still runs elsewhere, synchronously.
-   * Child processes of the local executor end with the runner; cluster jobs would not.
+   * Local stages are process groups of their own and cluster jobs run elsewhere: neither ends with the runner by itself.
    */
   abandon?(): void;
 }
 
-/** Child processes on this machine. */
-export const localExecutor: Executor = { name: 'local', execute: executeStage };
+/** Child processes on this machine, each stage its own process group. */
+export const localExecutor: Executor = { name: 'local', execute: executeStage, abandon: killLiveGroups };

@@ -7,7 +7,7 @@ import type { Engine } from '../plan/engine.js';
 import { UsageError, formatPosition } from '../core/errors.js';
 import { isGlobPattern, isUrlDep } from '../core/paths.js';
 import { WorkspaceError } from '../store/workspace.js';
-import { checkStore } from '../store/preflight.js';
+import { checkStateDir, checkStore } from '../store/preflight.js';
 import { missingDep, missingDepError, selectStages, unselectedOuts, type SelectOptions, type StageSelection } from '../plan/selection.js';
 
 export interface Preflight extends StageSelection {
@@ -21,6 +21,7 @@ export async function preflight(engine: Engine, options: SelectOptions): Promise
   checkDeps(engine, selected);
   checkOuts(engine, selected);
   checkStore(engine.cache, engine.root, [...selected].flatMap((s) => engine.graph.stage(s).outs.map((out) => ({ stage: s, out }))));
+  checkStateDir(engine.stateDir, ['logs', 'tmp', 'state', 'running', 'history']);
   // Upstream stages outside the selection: their outs must be in the workspace, or restorable from the cache.
   const unselected = new Map<string, OutRecord[]>();
   for (const name of selected) {

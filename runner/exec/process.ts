@@ -5,6 +5,7 @@ import { createWriteStream, existsSync, mkdirSync, readFileSync, readdirSync, rm
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { StageConfig } from '../config/types.js';
+import { signalGroup, trackGroup, withParentDeathSignal } from './leftovers.js';
 import type { FailureCause } from './outcome.js';
 
 export interface ExecRequest {
@@ -76,7 +77,10 @@ export async function executeStage(req: ExecRequest): Promise<ExecResult> {
   const chunks: string[] = [];
   let stderrTail = '';
   const { env, argv } = stageCommand(req);
-  const [file, ...args] = argv;
+  // Its own process group and session (detached: setsid), the leader with a parent-death signal: the whole tree is
+  // signalled as one, dies with its runner, and is recorded so a later run stops what outlived a killed runner.
+  const shellArgv = stage.kind === 'cmd' && stage.shell ? ['/bin/sh', '-c', argv.join(' ')] : argv;
+  const [file, ...args] = withParentDeathSignal(shellArgv);
   const { execa } = await import('execa');
   const started = performance.now();
   // Timeout and interruption stop the whole process tree: a shell stage's own children would otherwise live on,
@@ -85,17 +89,22 @@ export async function executeStage(req: ExecRequest): Promise<ExecResult> {
   let timedOut = false;
   const stopTree = () => {
     if (stop.signal.aborted || child.pid === undefined) return;
-    const tree = descendants(child.pid);
+    const pid = child.pid;
+    const tree = descendants(pid);
     stop.abort();
+    signalGroup(pid, 'SIGTERM');
     signalAll(tree, 'SIGTERM');
-    setTimeout(() => signalAll(tree, 'SIGKILL'), 3000).unref();
+    setTimeout(() => {
+      signalGroup(pid, 'SIGKILL');
+      signalAll(tree, 'SIGKILL');
+    }, 3000).unref();
   };
   const onAbort = () => stopTree();
   const child = execa(file, args, {
     cwd: req.root,
     env,
     extendEnv: true,
-    shell: stage.kind === 'cmd' && stage.shell,
+    detached: true,
     stdin: 'ignore',
     reject: false,
     buffer: false,
@@ -103,6 +112,7 @@ export async function executeStage(req: ExecRequest): Promise<ExecResult> {
     forceKillAfterDelay: 3000,
     windowsHide: true,
   });
+  const group = child.pid === undefined ? undefined : trackGroup(req.root, stage.name, child.pid);
   const take = (isErr: boolean) => (data: Buffer) => {
     const text = data.toString();
     chunks.push(text);
@@ -122,6 +132,8 @@ export async function executeStage(req: ExecRequest): Promise<ExecResult> {
           stopTree();
         }, stage.timeoutMs);
   const result = await child;
+  // What the command left in its group (background children) ends with it, before its outs are read.
+  await group?.end();
   if (timer) clearTimeout(timer);
   req.signal.removeEventListener('abort', onAbort);
   await new Promise<void>((resolve) => log.end(resolve));
@@ -138,8 +150,15 @@ export async function executeStage(req: ExecRequest): Promise<ExecResult> {
   else if (result.signal) cause = { kind: 'signal', signal: result.signal, message: said };
   else if ((result as { code?: string }).code === 'E2BIG') cause = { kind: 'spawn', message: tooBig(env) };
   else if (result.exitCode === undefined) cause = { kind: 'spawn', message: result.shortMessage ?? 'the stage could not be started' };
+  else if (file === 'setpriv' && notStarted(lastLine)) cause = { kind: 'spawn', message: notStarted(lastLine)! };
   else cause = { kind: stage.gate ? 'gate' : 'exit', exitCode: result.exitCode, message: said };
   return { ok: false, cause, ...common };
+}
+
+/** setpriv's own words when it could not start the command (exit 126 or 127), as the runner would say them. */
+function notStarted(line: string | undefined): string | undefined {
+  const m = /^setpriv: failed to execute (.+): (.+)$/.exec(line ?? '');
+  return m ? `cannot start \`${m[1]}\`: ${m[2].toLowerCase()} (is it installed and on PATH?)` : undefined;
 }
 
 /** Why a stage could not start when its environment is over the system's limit (one variable over 128 KiB on Linux). */

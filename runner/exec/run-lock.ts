@@ -16,6 +16,7 @@ import path from 'node:path';
 import { writeFileAtomic } from '../core/atomic.js';
 import { BusyError } from '../core/errors.js';
 import { withIo } from '../store/io-error.js';
+import { stopLeftovers } from './leftovers.js';
 
 export interface RunLock {
   release(): void;
@@ -80,10 +81,31 @@ function readHolder(files: string[]): Holder {
   return { pid: 0, started: '?', command: '?' };
 }
 
-export async function acquireRunLock(
-  root: string,
-  options: { wait: boolean; command: string; onWait?: (holder: Holder) => void },
-): Promise<RunLock> {
+export interface LockOptions {
+  wait: boolean;
+  command: string;
+  onWait?: (holder: Holder) => void;
+  /** Told what an earlier, killed run had left running and this one stopped (default: a warning on stderr). */
+  onLeftover?: (what: string) => void;
+}
+
+/**
+ * Take the workspace's run lock, then stop whatever an earlier run that was killed left running in it (its stages'
+ * process groups and cluster jobs), before the caller touches anything.
+ */
+export async function acquireRunLock(root: string, options: LockOptions): Promise<RunLock> {
+  const lock = await lockWorkspace(root, options);
+  try {
+    const tell = options.onLeftover ?? ((what: string) => process.stderr.write(`warning: ${what}\n`));
+    for (const what of await stopLeftovers(root)) tell(what);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+  return lock;
+}
+
+async function lockWorkspace(root: string, options: LockOptions): Promise<RunLock> {
   const info: Holder = { pid: process.pid, started: new Date().toISOString(), command: options.command };
   if (!hasFlock()) return acquireSocketLock(root, info, options);
   const st = withIo('open', root, () => statSync(root));

@@ -14,6 +14,7 @@ import { UsageError } from '../core/errors.js';
 import type { StageConfig } from '../config/types.js';
 import type { Executor } from './executor.js';
 import { stageCommand, tooBig, type ExecRequest, type ExecResult, type ProcessFailure } from './process.js';
+import { trackJob } from './leftovers.js';
 
 /** Job states in which the job may still run or write (squeue's long names). */
 const ACTIVE = new Set(['PENDING', 'CONFIGURING', 'RUNNING', 'COMPLETING', 'SUSPENDED', 'REQUEUED', 'REQUEUE_HOLD', 'REQUEUE_FED', 'RESIZING', 'SIGNALING', 'STAGE_OUT', 'STOPPED']);
@@ -97,10 +98,13 @@ export class SlurmExecutor implements Executor {
     }
     const jobId = sub.stdout.trim().split(';')[0];
     this.inFlight.add(jobId);
+    // Recorded while it runs: if this runner is killed, the next run in the workspace cancels it first.
+    const tracked = trackJob(req.root, stage.name, jobId);
     try {
       return finish(await this.wait(jobId, stage, statusFile, req.signal), jobId);
     } finally {
       this.inFlight.delete(jobId);
+      tracked.end();
     }
   }
 

@@ -15,7 +15,7 @@ import { unreachable } from '../plan/reasons.js';
 import { missingDep } from '../plan/selection.js';
 import type { StageConfig } from '../config/types.js';
 import { UsageError } from '../core/errors.js';
-import { IoError } from '../store/io-error.js';
+import { IoError, ioError } from '../store/io-error.js';
 import type { RunEvent } from './events.js';
 import type { FailureCause, StageResult } from './outcome.js';
 import type { RemotePuller } from '../store/remote/run-sync.js';
@@ -49,8 +49,20 @@ export class StageExecution {
     private readonly emit: (event: RunEvent) => void,
   ) {}
 
-  /** Decide, then carry the decision out. */
+  /** Decide, then carry the decision out. Interrupted while reading its inputs (hashing thousands of files), it fails as `interrupted`. */
   async execute(): Promise<StageDone> {
+    try {
+      return await this.decideAndAct();
+    } catch (err) {
+      if (this.options.signal.aborted) return this.failed({ kind: 'interrupted' }, [], this.elapsed());
+      // An operating-system error (a permission, a full disk) anywhere in this stage's work fails this stage.
+      const io = osError(err);
+      if (io instanceof UsageError) return this.failed({ kind: 'workspace', message: messageOf(io) }, [], this.elapsed());
+      throw err;
+    }
+  }
+
+  private async decideAndAct(): Promise<StageDone> {
     const { planner } = this.engine;
     const read = await planner.inputsOf(this.stage, this.upstream);
     if (!read.ok) return this.failed(this.inputsProblem(read.problem), [], this.elapsed());
@@ -214,10 +226,19 @@ export class StageExecution {
         const rec = await ws.captureOut(out, { optional: true });
         if (rec) records.push(rec);
       }
-      for (const out of this.stage.outs) ws.removeOut(out);
     } catch (err) {
       if (this.options.signal.aborted) return { ok: false, message: 'interrupted before it started' };
-      if (err instanceof UsageError) return { ok: false, message: messageOf(err) };
+      const io = osError(err);
+      if (io instanceof UsageError) return { ok: false, message: messageOf(io) };
+      throw err;
+    }
+    try {
+      for (const out of this.stage.outs) ws.removeOut(out);
+    } catch (err) {
+      // Some outs may be gone already: put back what was there before failing.
+      await this.rollBack(records);
+      const io = osError(err);
+      if (io instanceof UsageError) return { ok: false, message: messageOf(io) };
       throw err;
     }
     return { ok: true, records };
@@ -265,7 +286,7 @@ export class StageExecution {
         if (prev && (await ws.restoreOut(prev))) continue;
         ws.removeOut(out);
       } catch (err) {
-        if (!(err instanceof UsageError) && !this.options.signal.aborted) throw err;
+        if (!(osError(err) instanceof UsageError) && !this.options.signal.aborted) throw err;
         // Interrupted, or an I/O error: the stage failed already; what it left stays, and is never recorded.
       }
     }
@@ -321,6 +342,13 @@ function changedInput(before: StageInputs, after: StageInputs): FailureCause {
 /** An error from the store or the workspace as one line: an I/O error carries its remedy. */
 function messageOf(err: UsageError): string {
   return err instanceof IoError ? `${err.message} (${err.hint})` : err.message;
+}
+
+/** An error of the operating system as an IoError naming its path and remedy; anything else unchanged. */
+function osError(err: unknown): unknown {
+  const e = err as NodeJS.ErrnoException;
+  const doing = e?.syscall === 'unlink' || e?.syscall === 'rmdir' ? 'remove' : e?.syscall === 'open' ? 'open' : (e?.syscall ?? 'use');
+  return ioError(err, doing, e?.path ?? 'a file of the stage');
 }
 
 /** A stage's log with the values of its `passEnv` variables (secrets) masked, before it is stored or shown. */

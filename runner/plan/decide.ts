@@ -2,7 +2,7 @@
 // run-cache), or run — and saying why, by comparing what it would read now with what pipeline.lock recorded.
 import { readFileSync } from 'node:fs';
 import { checkRecordedOuts, type Cache, type OutRecord, type RunRecord } from '../store/cache.js';
-import type { DirManifest } from '../store/hash.js';
+import { hashBytes, type DirManifest } from '../store/hash.js';
 import type { ModuleCode } from './code.js';
 import type { Reason } from './reasons.js';
 import { UsageError } from '../core/errors.js';
@@ -141,14 +141,17 @@ export class Planner {
     for (const rec of outs) {
       if (!this.cache.hasObject(rec.hash)) return { out: rec.path, hash: rec.hash };
       if (rec.type !== 'dir') continue;
-      // Read as it is, without verifying: verifying discards a corrupt object, and the restore must find it to say
-      // `object-corrupt` rather than `not-in-store`.
+      // Checked here without the store's verify, which discards a corrupt object: a manifest whose bytes no longer
+      // match its hash is left for the restore to find and name `object-corrupt` (its entries, damaged too, would
+      // otherwise point at objects that never existed and read as `not-in-store`).
       let entries: { hash: string }[];
       try {
-        entries = (JSON.parse(readFileSync(this.cache.objectPath(rec.hash), 'utf8')) as DirManifest).entries;
+        const bytes = readFileSync(this.cache.objectPath(rec.hash));
+        if (hashBytes(bytes) !== rec.hash) continue;
+        entries = (JSON.parse(bytes.toString('utf8')) as DirManifest).entries;
         if (!Array.isArray(entries)) continue;
       } catch {
-        continue; // present but corrupt: the restore re-hashes it and says so
+        continue; // unreadable: the restore re-hashes it and says so
       }
       const gone = entries.find((e) => !this.cache.hasObject(e.hash));
       if (gone) return { out: rec.path, hash: gone.hash };

@@ -7,7 +7,7 @@ const REMEDIES: Record<string, (p: string) => string> = {
   ENOSPC: () => 'the disk is full: free space (e.g. `pipeline gc`), or point PIPELINE_CACHE_DIR at a larger disk',
   EDQUOT: () => 'the disk quota is exhausted: free space (e.g. `pipeline gc`), or point PIPELINE_CACHE_DIR elsewhere',
   EROFS: () => 'the filesystem is mounted read-only: remount it read-write, or point PIPELINE_CACHE_DIR at a writable place',
-  EACCES: (p) => `no permission: make \`${p}\` writable for this user (chmod/chown), or run as its owner`,
+  EACCES: (p) => `no permission: give this user access to \`${p}\` (chmod/chown), or run as its owner`,
   EPERM: (p) => `operation not permitted: check the ownership and attributes of \`${p}\``,
   ENOTDIR: (p) => `a file stands where a folder is expected on the way to \`${p}\`: move that file away`,
   EISDIR: (p) => `a folder stands where a file is expected at \`${p}\`: move that folder away`,

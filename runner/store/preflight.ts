@@ -1,7 +1,7 @@
 // Checks of the store made before anything runs (exit 2 when they fail): a store inside a stage's out would be
 // wiped by that stage; a store path that is a file, lies below a file, or cannot be written would fail only
 // after a stage ran and its previous outs were cleared.
-import { lstatSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, lstatSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { tempPathFor, writeFileAtomic } from '../core/atomic.js';
 import { UsageError } from '../core/errors.js';
@@ -47,5 +47,26 @@ export function checkStore(cache: Cache, root: string, outs: { stage: string; ou
     const e = ioError(err, 'write to the store', cache.dir);
     if (e instanceof UsageError) throw new UsageError(`the store is not usable: ${e.message}`, e.hint);
     throw e;
+  }
+}
+
+/**
+ * The workspace's state folder (`.pipeline`: logs, run records in progress, history) must be writable before
+ * anything runs: a stage's log could not be opened otherwise. Each folder that exists is checked, else the one it
+ * would be created in (one access(2) each: no cost to a no-op).
+ */
+export function checkStateDir(stateDir: string, subdirs: string[]): void {
+  const root = path.dirname(stateDir);
+  const nearest = (dir: string) => (existsSync(dir) ? dir : existsSync(stateDir) ? stateDir : root);
+  for (const dir of new Set([stateDir, ...subdirs.map((d) => path.join(stateDir, d))].map(nearest))) {
+    try {
+      accessSync(dir, constants.W_OK | constants.X_OK);
+    } catch (err) {
+      const e = ioError(err, 'write to', dir);
+      if (e instanceof UsageError) {
+        throw new UsageError(`the workspace's state folder is not usable: ${e.message}`, e.hint);
+      }
+      throw e;
+    }
   }
 }

@@ -151,6 +151,23 @@ describe('slurm: generic pipelines', function () {
     expect(ws.snapshot('build')).to.deep.equal(before);
   });
 
+  it('a job whose runner was SIGKILLed is cancelled by the next run before it starts, which says so', async () => {
+    const ws = make(FAN.replace('(sleep 0.2;', '(sleep 60;'));
+    const child = ws.spawn(['run', '--executor', 'slurm'], { timeoutMs: 120_000 });
+    let id: string | undefined;
+    await waitFor(() => (id = jobs().find((j) => j.name === 'pipeline-right' && j.state === 'RUNNING' && !seen.has(j.id))?.id) !== undefined, 60_000, 'the job of `right` to run');
+    process.kill(child.pid!, 'SIGKILL');
+    await child.catch(() => undefined);
+    // The attack: the job lives on, and would write build/right.txt into the workspace later.
+    expect(activeJobs('pipeline-right').length).to.equal(1);
+    ws.write('pipeline.yaml', FAN);
+    const r = await ws.run(['run', '--executor', 'slurm'], { timeoutMs: 120_000 });
+    expect(r.exitCode, r.stderr).to.equal(0);
+    expect(r.stderr).to.include(`warning: cancelled Slurm job ${id} of stage \`right\` left running by an earlier run`);
+    expect(activeJobs('pipeline-right')).to.deep.equal([]);
+    expect(jobs().find((j) => j.id === id)?.state ?? 'CANCELLED').to.not.equal('RUNNING');
+  });
+
   it('a stage timeout is enforced by the runner too: the job is cancelled and the stage fails with `timeout`', async () => {
     const ws = make('version: 1\nstages:\n  slow:\n    cmd: "sleep 120 && echo done > out.txt"\n    shell: true\n    outs: [out.txt]\n    timeout: 2\n');
     const r = await ws.run(['run', '--executor', 'slurm', '--json'], { timeoutMs: 120_000 });

@@ -4,10 +4,10 @@
 // remedy, the previous outs back and nothing half-recorded; `status` and `run --dry-run` work in a read-only
 // workspace; an empty or truncated pipeline.lock is reported as damaged with what to do. Mounts need root.
 import { expect } from 'chai';
-import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { cleanup, cli, readLock, repoRoot, runJson, tempDir, workspace } from './lib.js';
+import { cleanup, cli, cliPath, readLock, repoRoot, runJson, tempDir, workspace } from './lib.js';
 
 const isRoot = process.getuid?.() === 0;
 const tree = path.join(repoRoot, 'tests', 'torture', 'fixtures', 'tree.mjs');
@@ -137,4 +137,70 @@ describe('torture: bad environments are refused up front, I/O errors are message
       }
     });
   }
+
+  describe('as an unprivileged user (EACCES; needs root to set up, runs the CLI as `nobody` through setpriv)', function () {
+    const NOBODY = 65534;
+    before(function () {
+      if (!isRoot || spawnSync('setpriv', ['--reuid', String(NOBODY), '--regid', String(NOBODY), '--clear-groups', 'true']).status !== 0) this.skip();
+    });
+
+    /** The CLI as `nobody`, with the store where the test says. */
+    const asNobody = (ws: string, args: string[], store: string) => {
+      const r = spawnSync('setpriv', ['--reuid', String(NOBODY), '--regid', String(NOBODY), '--clear-groups', process.execPath, cliPath, ...args], {
+        cwd: ws,
+        env: { ...process.env, PIPELINE_CACHE_DIR: store, NO_COLOR: '1' },
+        encoding: 'utf8',
+      });
+      return { exitCode: r.status, stdout: r.stdout, stderr: r.stderr };
+    };
+    /** A workspace owned by nobody, run once as nobody, with its store beside it. */
+    const owned = () => {
+      const ws = setup('be-eacces');
+      const store = path.join(tempDir('be-eacces-store'), 'store');
+      mkdirSync(store);
+      for (const dir of [ws, path.dirname(store)]) execFileSync('chown', ['-R', `${NOBODY}:${NOBODY}`, dir]);
+      const first = asNobody(ws, ['run'], store);
+      expect(first.exitCode, first.stdout + first.stderr).to.equal(0);
+      return { ws, store, lock: readFileSync(path.join(ws, 'pipeline.lock'), 'utf8'), out: readFileSync(path.join(ws, 'build', 'big.bin')) };
+    };
+    const unchanged = (c: ReturnType<typeof owned>) => {
+      expect(readFileSync(path.join(c.ws, 'pipeline.lock'), 'utf8'), 'nothing recorded').to.equal(c.lock);
+      chmodSync(path.join(c.ws, 'build', 'big.bin'), 0o644);
+      expect(readFileSync(path.join(c.ws, 'build', 'big.bin')).equals(c.out), 'the previous out as it was').to.equal(true);
+    };
+
+    const cases: [string, (c: ReturnType<typeof owned>) => string, number, RegExp][] = [
+      ['the store belongs to another user', (c) => (execFileSync('chown', ['-R', 'root:root', c.store]), c.store), 2, /the store is not usable: cannot write to the store `.*`: EACCES/],
+      ["the workspace's log folder belongs to another user", (c) => {
+        const logs = path.join(c.ws, '.pipeline', 'logs');
+        execFileSync('chown', ['root:root', logs]);
+        return logs;
+      }, 2, /the workspace's state folder is not usable: cannot write to `.*\.pipeline\/logs`: EACCES/],
+      ['the previous out cannot be read', (c) => {
+        const out = path.join(c.ws, 'build', 'big.bin');
+        execFileSync('chown', ['root:root', out]);
+        chmodSync(out, 0);
+        return out;
+      }, 1, /cannot open `.*build\/big\.bin`: EACCES/],
+      ["the previous out's folder belongs to another user (the out cannot be removed)", (c) => {
+        execFileSync('chown', ['root:root', path.join(c.ws, 'build')]);
+        return path.join(c.ws, 'build', 'big.bin');
+      }, 1, /cannot remove `.*build\/big\.bin`: EACCES/],
+    ];
+    for (const [what, harm, code, message] of cases) {
+      it(`${what}: exit ${code}, naming the path and the remedy, nothing recorded, the previous out kept; fixed, the run succeeds`, function () {
+        const c = owned();
+        const where = harm(c);
+        const r = asNobody(c.ws, ['run', '--set', 'kb=8'], c.store);
+        expect(r.exitCode, r.stdout + r.stderr).to.equal(code);
+        expect(r.stdout + r.stderr).to.match(message).and.include(where);
+        expect(r.stdout + r.stderr).to.include('give this user access to').and.not.include('internal error');
+        unchanged(c);
+        // The remedy the message gives works.
+        for (const dir of [c.ws, path.dirname(c.store)]) execFileSync('chown', ['-R', `${NOBODY}:${NOBODY}`, dir]);
+        const fixed = asNobody(c.ws, ['run', '--set', 'kb=8'], c.store);
+        expect(fixed.exitCode, fixed.stdout + fixed.stderr).to.equal(0);
+      });
+    }
+  });
 });

@@ -41,6 +41,7 @@ async function interruptible(fn: (signal: AbortSignal) => Promise<number>): Prom
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
   try {
     return await fn(controller.signal);
   } catch (err) {
@@ -52,6 +53,7 @@ async function interruptible(fn: (signal: AbortSignal) => Promise<number>): Prom
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', onSignal);
   }
 }
 

@@ -86,6 +86,7 @@ export async function runCommand(globals: GlobalOptions, names: string[], flags:
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
   try {
     if ((flags.executor ?? config.executor ?? 'local') === 'slurm') {
       const { SlurmExecutor } = await import('../../exec/slurm.js');
@@ -123,12 +124,17 @@ export async function runCommand(globals: GlobalOptions, names: string[], flags:
       if (remote?.push && !controller.signal.aborted) await pushRunResults(engine, remote.run, summary);
       if (remote) reportRunRemote(remote.run);
       return summary.exitCode;
+    } catch (err) {
+      // Interrupted before any stage began (restoring the outs of unselected stages): nothing was recorded.
+      if (controller.signal.aborted) return ExitCode.interrupted;
+      throw err;
     } finally {
       listener.close();
     }
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', onSignal);
     lease.release();
     lock.release();
   }
