@@ -17,6 +17,7 @@ import { noopFigure } from './figures/noop.js';
 import { olsFigure } from './figures/ols.js';
 import { paramFigure } from './figures/param.js';
 import { profileFigure } from './figures/profile.js';
+import { remoteFigures, remoteServers } from './figures/remote.js';
 import { syntheticFigures } from './figures/synthetic.js';
 import { slurmFigure, slurmUnavailable } from './figures/slurm.js';
 import { preparePeers } from './peers.js';
@@ -50,6 +51,17 @@ const SECTIONS: Section[] = [
     unavailable: () => slurmUnavailable(),
     make: (c) => [slurmFigure(c)],
   },
+  {
+    key: 'remote',
+    title: 'The remote cache against the local servers',
+    needsData: true,
+    full: true,
+    unavailable: () => {
+      const servers = remoteServers();
+      return typeof servers === 'string' ? servers : undefined;
+    },
+    make: remoteFigures,
+  },
 ];
 
 function main(): number {
@@ -64,7 +76,7 @@ function main(): number {
   });
   if (values.help) {
     process.stdout.write(
-      'usage: npm run bench [-- --quick] [--only noop,cold,param,chain,synthetic,big,ols,profile,cli,slurm] [--runs N]\n' +
+      'usage: npm run bench [-- --quick] [--only noop,cold,param,chain,synthetic,big,ols,profile,cli,slurm,remote] [--runs N]\n' +
         '  full: every figure, peers installed when missing, writes bench/RESULTS.md\n' +
         '  --quick: smaller sizes and fewer runs, prints only; exit 1 when a figure is > 10× off its target\n' +
         '  --out FILE: write the Markdown there (also for a partial run) instead of bench/RESULTS.md\n',

@@ -109,24 +109,31 @@ function stageJob(config: PipelineConfig, ci: CiSettings, stage: StageConfig): J
     shell: 'bash',
     run: `fingerprint=$(${PIPELINE} fingerprint ${sh(stage.name)})\necho "fingerprint=$fingerprint" >> "$GITHUB_OUTPUT"\n`,
   });
-  steps.push({
-    name: 'Restore the pipeline cache',
-    uses: CACHE,
-    with: {
-      path: '.pipeline/cache',
-      key: `pipeline-${stage.name}-\${{ steps.fingerprint.outputs.fingerprint }}`,
-      'restore-keys': `pipeline-${stage.name}-`,
-    },
-  });
+  // With a remote cache, the stage pulls its result from it and pushes what it made; otherwise the local store
+  // travels between workflow runs in one actions/cache entry per stage, keyed by its fingerprint.
+  const remote = config.remote;
+  if (!remote) {
+    steps.push({
+      name: 'Restore the pipeline cache',
+      uses: CACHE,
+      with: {
+        path: '.pipeline/cache',
+        key: `pipeline-${stage.name}-\${{ steps.fingerprint.outputs.fingerprint }}`,
+        'restore-keys': `pipeline-${stage.name}-`,
+      },
+    });
+  }
   for (const extra of ci['stage-steps']?.[stage.name] ?? []) steps.push(stepOf(extra));
 
-  const run = `${PIPELINE} run ${sh(stage.name)} --single`;
+  const run = `${PIPELINE} run ${sh(stage.name)} --single${remote ? ' --pull --push' : ''}`;
+  const runEnv = remote ? remoteSecrets(remote.url) : undefined;
   if (stage.gate) {
     const blocked = downstreamOf(config, stage.name);
     const blockedText = blocked.length > 0 ? blocked.map((b) => `\`${b}\``).join(', ') : 'none';
     steps.push({
       name: `Run ${stage.name} (quality gate)`,
       shell: 'bash',
+      ...(runEnv ? { env: runEnv } : {}),
       run: [
         'set +e',
         '# progress on stderr (the job log); the run as JSON, whose entry for the gate holds its reason',
@@ -151,7 +158,7 @@ function stageJob(config: PipelineConfig, ci: CiSettings, stage: StageConfig): J
       ].join('\n'),
     });
   } else {
-    steps.push({ name: `Run ${stage.name}`, run });
+    steps.push({ name: `Run ${stage.name}`, ...(runEnv ? { env: runEnv } : {}), run });
   }
 
   if (stage.outs.length > 0) {
@@ -189,6 +196,14 @@ function stageJob(config: PipelineConfig, ci: CiSettings, stage: StageConfig): J
   if (ci.env && Object.keys(ci.env).length > 0) job.env = ci.env;
   job.steps = steps;
   return job;
+}
+
+/** The credentials a remote needs, from the repository's secrets (a secret that is not set is an empty string). */
+export function remoteSecrets(url: string): Record<string, string> {
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1]?.toLowerCase();
+  const names = scheme === 's3' ? ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'] : scheme === 'http' || scheme === 'https' ? ['PIPELINE_REMOTE_TOKEN'] : [];
+  names.push('PIPELINE_REMOTE_SIGNING_KEY');
+  return Object.fromEntries(names.map((n) => [n, `\${{ secrets.${n} }}`]));
 }
 
 function extraJob(ci: CiSettings, id: string, spec: CiJob, ids: Map<string, string>): Job {

@@ -104,6 +104,10 @@ export async function main(argv: string[]): Promise<number> {
     .option('-v, --verbose', "replay the captured output of cached stages")
     .option('-q, --quiet', 'do not print the output of stages that ran')
     .option('--no-wait', 'fail with exit code 4 instead of waiting when another run holds the workspace')
+    .option('--pull', 'take from the remote cache what a stage can restore instead of executing it')
+    .option('--no-pull', 'do not pull, even when `remote:` sets `pull: true`')
+    .option('--push', 'upload the results of the run that the remote cache lacks')
+    .option('--no-push', 'do not push, even when `remote:` sets `push: true`')
     .addOption(new Option('--executor <name>', 'where stages run: local processes or one Slurm job each (default: `executor:` in pipeline.yaml, else local)').choices(['local', 'slurm']))
     .option('-u, --update', 'first ask the servers of URL deps whether their data changed (as `pipeline update`)')
     .action(async (stages: string[], opts: RunFlags) => {
@@ -128,6 +132,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('-s, --set <stage.key=value>', 'as with run: judge against overridden params', collect, [])
     .option('--json', 'print JSON')
     .option('--exit-code', 'exit 1 when any stage is stale (for scripts and CI)')
+    .option('--remote', 'also say which stale stages the remote cache can restore (asks the remote)')
     .action(async (stages: string[], opts: Parameters<typeof import('./commands/status.js').statusCommand>[2]) => {
       const { statusCommand } = await import('./commands/status.js');
       code = await statusCommand(globals(), stages, opts);
@@ -177,6 +182,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('--keep-runs <n>', "this workspace's last N runs whose outputs to keep", nonNegativeInt, 10)
     .option('--max-age <days>', 'keep what any workspace used within this many days (0: only what is referenced)', nonNegativeInt, 7)
     .option('-n, --dry-run', 'report what would be removed')
+    .option('--remote', 'collect the remote cache instead: remove what no kept record references (folder and S3 remotes)')
+    .option('--older-than <age>', 'with --remote: only what is older than this (45s, 90m, 12h, 30d, 2w; default 30d)')
     .action(async (opts: Parameters<typeof import('./commands/maintenance.js').gcCommand>[1]) => {
       const { gcCommand } = await import('./commands/maintenance.js');
       code = await gcCommand(globals(), opts);

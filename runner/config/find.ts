@@ -26,7 +26,7 @@ export function displayName(cwd: string, abs: string): string {
   return rel === '' || rel.startsWith('..') || path.isAbsolute(rel) ? abs : rel;
 }
 
-export type CachedConfig = Pick<PipelineConfig, 'executor' | 'params' | 'stages' | 'commands' | 'ci'>;
+export type CachedConfig = Pick<PipelineConfig, 'executor' | 'params' | 'stages' | 'commands' | 'ci' | 'remote'>;
 
 /** The cached normalized config of the text with `digest`, if `dir` holds one. */
 export function readCachedConfig(dir: string, digest: string): CachedConfig | undefined {
@@ -44,7 +44,7 @@ export function writeCachedConfig(dir: string, digest: string, config: PipelineC
   const cachePath = path.join(dir, CACHE_FILE);
   try {
     const tmp = tempPathFor(cachePath);
-    const body: CachedConfig = { executor: config.executor, params: config.params, stages: config.stages, commands: config.commands, ci: config.ci };
+    const body: CachedConfig = { executor: config.executor, params: config.params, stages: config.stages, commands: config.commands, ci: config.ci, ...(config.remote ? { remote: config.remote } : {}) };
     writeFileSync(tmp, JSON.stringify({ format: CONFIG_FORMAT, digest, config: body }));
     renameSync(tmp, cachePath);
   } catch {

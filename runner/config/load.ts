@@ -29,6 +29,7 @@ import { checkShapes } from './shapes.js';
 import { buildStage, checkFile, type CheckContext } from './stage.js';
 import type { Params, PipelineConfig, Position } from './types.js';
 import { readYaml } from './yaml.js';
+import { buildRemote } from './remote.js';
 
 export { CONFIG_NAMES } from './find.js';
 
@@ -164,7 +165,8 @@ function buildConfig(src: Source, absFile: string, digest: string): PipelineConf
   checkCycles(ctx, raw, dag, MAX_DIAGNOSTICS);
   checkDepsProducedElsewhere(ctx, raw, built, dag);
   const commands = buildCommands(ctx, raw.commands ?? {});
+  const remote = buildRemote(ctx, raw.remote);
 
   if (out.size > 0) fail();
-  return finish(src, { file: absFile, root, version: 1, ...(raw.executor ? { executor: raw.executor } : {}), params: globalParams, stages, commands, ci: raw.ci ?? {}, digest });
+  return finish(src, { file: absFile, root, version: 1, ...(raw.executor ? { executor: raw.executor } : {}), params: globalParams, stages, commands, ci: raw.ci ?? {}, ...(remote ? { remote } : {}), digest });
 }

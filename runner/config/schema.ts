@@ -44,6 +44,8 @@ export const EXPECTED: Record<string, string> = {
   stages: 'a mapping of stage names to stages',
   commands: 'a mapping of command names to module paths',
   ci: 'a mapping of settings for `pipeline ci generate`',
+  remote:
+    'the remote cache: `s3://bucket/prefix`, `http(s)://host/prefix` or a folder, or a mapping `{url, pull, push}` (pull/push: true makes `pipeline run` pull/push by default)',
   stage: 'a mapping of stage settings (`cmd` or `module`, `deps`, `outs`, ...)',
   desc: 'a string (a short description of the stage)',
   cmd: 'a command line (string, split into argv without a shell) or an argv list of strings',
@@ -65,10 +67,11 @@ export const EXPECTED: Record<string, string> = {
   time: 'seconds (a number > 0) or a duration like `30s`, `10m`, `1h` (`--time`)',
   partition: 'a Slurm partition name (`--partition`)',
   sbatch: 'a list of extra sbatch options, e.g. [--qos=low, --account=ml]',
+  passEnv: 'a variable name or a list of them: passed to the stage from the environment, never hashed or recorded (secrets)',
 };
 
 /** Keys of pipeline.yaml and of a stage, in the order of the schema (a test checks they match it). */
-export const TOP_KEYS = ['version', 'executor', 'params', 'stages', 'commands', 'ci'];
+export const TOP_KEYS = ['version', 'executor', 'params', 'stages', 'commands', 'ci', 'remote'];
 export const STAGE_KEYS = [
   'desc',
   'cmd',
@@ -81,6 +84,7 @@ export const STAGE_KEYS = [
   'params',
   'uses',
   'env',
+  'passEnv',
   'timeout',
   'cache',
   'gate',
@@ -99,6 +103,7 @@ function build() {
   // An empty value (`deps:` with nothing after it) counts as an empty list or mapping.
   const stringOrList = (key: string, extra = '') =>
     z.union([z.string(), z.array(z.string()), z.null()]).meta(doc(key, extra));
+  const envName = z.string().regex(new RegExp(ENV_NAME_PATTERN));
   const mapping = (key: string) => z.record(z.string(), z.unknown()).nullable().meta(doc(key));
 
   const stageSchema = z
@@ -120,6 +125,10 @@ function build() {
         .record(z.string().regex(new RegExp(ENV_NAME_PATTERN)), z.union([z.string(), z.number(), z.boolean()]))
         .nullable()
         .meta(doc('env'))
+        .optional(),
+      passEnv: z
+        .union([envName, z.array(envName), z.null()])
+        .meta(doc('passEnv'))
         .optional(),
       timeout: z
         .union([z.number().positive(), z.string().regex(new RegExp(DURATION_PATTERN))])
@@ -158,6 +167,17 @@ function build() {
       stages: z.record(z.string().regex(NAME_RE), stageSchema).meta(doc('stages')),
       commands: z.record(z.string().regex(NAME_RE), z.string().min(1)).nullable().meta(doc('commands')).optional(),
       ci: mapping('ci').optional(),
+      remote: z
+        .union([
+          z.string().min(1),
+          z.strictObject({
+            url: z.string().min(1).meta({ description: 'where the remote cache is' }),
+            pull: z.boolean().meta({ description: 'true: `pipeline run` pulls by default (`--no-pull` turns it off)' }).optional(),
+            push: z.boolean().meta({ description: 'true: `pipeline run` pushes by default (`--no-push` turns it off)' }).optional(),
+          }),
+        ])
+        .meta(doc('remote'))
+        .optional(),
     })
     .meta({ title: 'pipeline.yaml', description: 'A DAG of stages run by `pipeline run`.' });
   return { z, pipelineSchema, stageSchema };

@@ -88,6 +88,7 @@ function explain(view: IssueView, data: unknown): { message: string; hint?: stri
         message: `${stagePrefix}unknown key \`${key}\` in \`resources\`${suggestion(key, RESOURCE_KEYS)}`,
         hint: `resources keys are: ${RESOURCE_KEYS.join(', ')}; pass any other sbatch option in \`sbatch: [--option=value]\``,
       };
+    if (p[0] === 'remote') return { message: `remote: unknown key \`${key}\`${suggestion(key, ['url', 'pull', 'push'])}`, hint: 'remote keys are: url, pull, push' };
     return {
       message: `${stagePrefix}unknown key \`${key}\`${suggestion(key, allowed)}`,
       hint: allowed.length ? `stage keys are: ${allowed.join(', ')}` : undefined,
@@ -117,6 +118,10 @@ function explain(view: IssueView, data: unknown): { message: string; hint?: stri
   }
   if (p.length === 1 && p[0] === 'version')
     return { message: `\`version\` must be 1; got ${describe(got)}`, hint: 'this pipeline understands `version: 1` only' };
+  if (p[0] === 'remote' && deep.length === 2) {
+    const what = deep[1] === 'url' ? 'a non-empty string' : 'true or false';
+    return { message: `remote: \`remote.${String(deep[1])}\` must be ${what}; got ${describe(got)}`, hint: TOP_HINTS.remote };
+  }
   if (p.length === 1) return { message: `\`${p[0]}\` must be ${EXPECTED[p[0]]}; got ${describe(got)}`, hint: TOP_HINTS[p[0]] };
   if (p[0] === 'commands')
     return { message: `command \`${p[1]}\` must be ${EXPECTED.module}; got ${describe(got)}`, hint: TOP_HINTS.commands };
@@ -136,6 +141,10 @@ function explain(view: IssueView, data: unknown): { message: string; hint?: stri
       detail = `\`${field}\` must be ${EXPECTED[field]}; entry ${entry[0] + 1} is ${describe(got)}`;
     return { message: stagePrefix + detail, hint: fieldHint(field) };
   }
+  if (p[0] === 'remote') {
+    const detail = `\`${p.join('.')}\` must be ${p[1] === 'url' ? 'a non-empty string' : 'true or false'}; got ${describe(got)}`;
+    return { message: `remote: ${detail}`, hint: 'remote keys are: url, pull, push' };
+  }
   return { message: `\`${p.join('.')}\` is invalid: ${view.issue.message}` };
 }
 
@@ -144,6 +153,7 @@ const TOP_HINTS: Record<string, string> = {
   stages: 'e.g. `stages: {hello: {cmd: echo hi}}`: each stage is a key under `stages:`, not a list item',
   commands: 'e.g. `commands: {report: tools/report.ts}`',
   ci: 'e.g. `ci: {node: 20}`',
+  remote: 'e.g. `remote: s3://team-cache/housing` or `remote: {url: s3://team-cache/housing, pull: true, push: true}`',
 };
 
 function resourceHint(key: string): string | undefined {
@@ -165,6 +175,8 @@ export function fieldHint(field: string): string | undefined {
       return 'e.g. `timeout: 90` (seconds) or `timeout: 10m`';
     case 'env':
       return 'e.g. `env: {OMP_NUM_THREADS: 1}`';
+    case 'passEnv':
+      return 'e.g. `passEnv: [HF_TOKEN]` (names only: the values come from the environment)';
     case 'resources':
       return 'e.g. `resources: {cpus: 4, memory: 8G, time: 2h, partition: batch, sbatch: [--qos=low]}`';
     case 'cache':

@@ -241,6 +241,17 @@ export function buildStage(ctx: CheckContext, name: string, raw: RawStage, globa
     else env[k] = String(v);
   }
 
+  // passEnv: names only, never also in `env` (a declared value is hashed and recorded; a passed one is not)
+  const passEnv: string[] = [];
+  list(raw.passEnv).forEach((k, i) => {
+    const at = src.valueRange(entryPath(name, 'passEnv', raw.passEnv, i));
+    if (RESERVED_ENV.includes(k)) fail('reserved-env', at, `\`${k}\` is set by the runner and cannot be passed`, 'remove it from `passEnv`');
+    else if (Object.hasOwn(raw.env ?? {}, k))
+      fail('pass-env-declared', at, `\`${k}\` is both in \`env\` and in \`passEnv\``, 'keep it in one: `env` values are hashed and recorded, `passEnv` values (secrets) are not');
+    else if (passEnv.includes(k)) fail('pass-env-duplicate', at, `\`${k}\` is listed twice in \`passEnv\``, 'remove the second entry');
+    else passEnv.push(k);
+  });
+
   // params: global, overridden by the stage's own
   const own = raw.params ?? {};
   const uses = raw.uses === undefined ? undefined : list(raw.uses);
@@ -272,6 +283,7 @@ export function buildStage(ctx: CheckContext, name: string, raw: RawStage, globa
     outs: outs.map((o) => o.path),
     metrics: metrics.map((m) => m.path),
     env,
+    ...(passEnv.length > 0 ? { passEnv } : {}),
     ...(raw.timeout !== undefined ? { timeoutMs: durationMs(raw.timeout) } : {}),
     cache: raw.cache ?? true,
     gate: raw.gate ?? false,

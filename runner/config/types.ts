@@ -34,6 +34,11 @@ export interface StageConfig {
   metrics: string[];
   /** Declared environment variables (part of the fingerprint). */
   env: Record<string, string>;
+  /**
+   * Variables passed to the stage from the runner's environment but never hashed into its fingerprint nor written
+   * to pipeline.lock, run records or logs (secrets, tokens). Absent = none.
+   */
+  passEnv?: string[];
   /** Wall-clock limit in milliseconds, if any. */
   timeoutMs?: number;
   /** `cache: false` stages always run and are never restored. */
@@ -76,6 +81,8 @@ export interface PipelineConfig {
   commands: Record<string, string>;
   /** Settings for `pipeline ci generate` (validated by the generator). */
   ci: Record<string, unknown>;
+  /** The `remote:` setting (PIPELINE_REMOTE overrides its url); absent when the file has none. */
+  remote?: RemoteSetting;
   /** Global params set by `--set`: name → the argument as typed. */
   setBy?: Record<string, string>;
   /** Position of any node in the file by its key path, e.g. ['stages', 'fit', 'params', 'alpha']. */
@@ -87,6 +94,13 @@ export interface PipelineConfig {
    * config (the key of the parsed-config cache, `LoadOptions.cacheDir`).
    */
   digest?: string;
+}
+
+/** Where the remote cache is and whether `pipeline run` pulls from / pushes to it by default. */
+export interface RemoteSetting {
+  url: string;
+  pull: boolean;
+  push: boolean;
 }
 
 /** A param override from the command line: `--set [stage.]key=value`, the value parsed as YAML. */

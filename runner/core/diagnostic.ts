@@ -46,12 +46,16 @@ export const DIAGNOSTIC_CODES = [
   'self-need',
   'unknown-need',
   'reserved-env',
+  'pass-env-declared',
+  'pass-env-duplicate',
   'sbatch-option',
   // across stages
   'out-overlap',
   'cycle',
   'dep-needs-producer',
   'command-builtin',
+  // `remote:`
+  'bad-remote',
   // `--set` on the command line, params and their types
   'unknown-param',
   'param-type',

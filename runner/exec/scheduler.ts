@@ -10,6 +10,7 @@ import { preflight } from './preflight.js';
 import { StageExecution, type StageDone } from './stage.js';
 import type { RunEvent, RunListener, RunSummary } from './events.js';
 import type { StageResult } from './outcome.js';
+import type { RemotePuller } from '../store/remote/run-sync.js';
 import { localExecutor, type Executor } from './executor.js';
 
 export interface RunOptions {
@@ -21,6 +22,8 @@ export interface RunOptions {
   /** Replay the logs of cached stages. */
   verbose: boolean;
   signal: AbortSignal;
+  /** `run --pull`: where stages that would run (or lack stored objects) look for a result first. */
+  remote?: RemotePuller;
   /** Where stages that must run are executed (default: child processes here). `jobs` bounds them in flight. */
   executor?: Executor;
 }
@@ -91,7 +94,13 @@ export async function runPipeline(engine: Engine, options: RunOptions, listener:
   const launch = (name: string) => {
     const stage = graph.stage(name);
     const upstream = new Map(stage.needs.map((n) => [n, done.get(n)?.outs ?? []]));
-    const run = new StageExecution(engine, stage, upstream, { force: forced.has(name), verbose: options.verbose, signal: options.signal, executor: options.executor ?? localExecutor }, emit);
+    const run = new StageExecution(
+      engine,
+      stage,
+      upstream,
+      { force: forced.has(name), verbose: options.verbose, signal: options.signal, executor: options.executor ?? localExecutor, remote: options.remote },
+      emit,
+    );
     const task = run
       .execute()
       .then((d) => {

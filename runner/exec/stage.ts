@@ -2,7 +2,7 @@
 // returns the stage's result; nothing here throws to mean "the stage failed". A stage's outputs are recorded
 // (objects, then run record, then pipeline.lock, each written atomically) only after it succeeded on inputs
 // that did not change while it ran; a stage that fails gets its previous outputs back.
-import { lstatSync, mkdirSync } from 'node:fs';
+import { lstatSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { RUN_RECORD_VERSION, type OutRecord } from '../store/cache.js';
 import type { Engine } from '../plan/engine.js';
@@ -18,12 +18,15 @@ import { UsageError } from '../core/errors.js';
 import { IoError, ioError } from '../store/io-error.js';
 import type { RunEvent } from './events.js';
 import type { FailureCause, StageResult } from './outcome.js';
+import type { RemotePuller } from '../store/remote/run-sync.js';
 
 export interface StageRunOptions {
   force: boolean;
   /** Replay the logs of cached stages. */
   verbose: boolean;
   signal: AbortSignal;
+  /** `run --pull`: asked for the result of a stage that would run, or whose stored objects are missing. */
+  remote?: RemotePuller;
   /** Where the stage's command runs. */
   executor: Executor;
 }
@@ -63,7 +66,8 @@ export class StageExecution {
     const { planner } = this.engine;
     const read = await planner.inputsOf(this.stage, this.upstream);
     if (!read.ok) return this.failed(this.inputsProblem(read.problem), [], this.elapsed());
-    const decision = await planner.decide(this.stage, read.inputs, { force: this.options.force });
+    let decision = await planner.decide(this.stage, read.inputs, { force: this.options.force });
+    if (this.wantsRemote(decision)) decision = await this.fromRemote(decision, read.inputs);
     switch (decision.action) {
       case 'fresh':
         return this.fresh(decision);
@@ -74,6 +78,23 @@ export class StageExecution {
       default:
         return unreachable(decision.action);
     }
+  }
+
+  /** Whether `run --pull` should ask the remote: the stage would run, or a restore lacks stored objects. */
+  private wantsRemote(decision: Decision): boolean {
+    if (!this.options.remote || !this.stage.cache || this.options.force) return false;
+    if (decision.action === 'run') return true;
+    return decision.action === 'restore' && !decision.source!.every((rec) => this.objectsPresent(rec));
+  }
+
+  /** Bring the remote's result for this fingerprint into the local store and decide again; never fails the stage. */
+  private async fromRemote(decision: Decision, inputs: StageInputs): Promise<Decision> {
+    const answer = await this.options.remote!.pull(decision.fingerprint, this.stage.name);
+    if (answer.kind === 'absent') return decision;
+    if (answer.kind === 'unusable') return { ...decision, reasons: [...decision.reasons, { code: 'remote-unusable', detail: answer.detail }] };
+    const again = await this.engine.planner.decide(this.stage, inputs, { force: false });
+    const changes = decision.reasons.filter((r) => r.code !== 'restorable');
+    return again.action === 'run' ? again : { ...again, reasons: [...changes, { code: 'restorable-from-remote' }] };
   }
 
   private inputsProblem(problem: InputsProblem): FailureCause {
@@ -172,15 +193,20 @@ export class StageExecution {
     const paths = this.contextPaths(decision.inputs.deps);
     for (const abs of Object.values(paths.outs)) mkdirSync(path.dirname(abs), { recursive: true });
     const bundle = stage.kind === 'module' ? await engine.code.bundlePath(stage.module!, decision.inputs.code) : undefined;
+    const logFile = path.join(engine.stateDir, 'logs', `${stage.name}.log`);
     const exec = await this.options.executor.execute({
       stage,
       root: engine.root,
       ...paths,
       bundle,
-      logFile: path.join(engine.stateDir, 'logs', `${stage.name}.log`),
+      logFile,
       verdictFile: path.join(engine.stateDir, 'tmp', `${stage.name}.${process.pid}.verdict`),
       signal: this.options.signal,
     });
+    if (stage.passEnv) {
+      exec.log = redactPassed(exec.log, stage.passEnv);
+      writeFileSync(logFile, exec.log);
+    }
     const captured = exec.ok ? await this.capture(decision.inputs) : { ok: false as const, cause: exec.cause };
     const jobId = exec.jobId !== undefined ? { jobId: exec.jobId } : {};
     const recorded = captured.ok ? this.recordRan(decision, captured.outs, exec.log, exec.durationMs) : captured;
@@ -323,4 +349,14 @@ function osError(err: unknown): unknown {
   const e = err as NodeJS.ErrnoException;
   const doing = e?.syscall === 'unlink' || e?.syscall === 'rmdir' ? 'remove' : e?.syscall === 'open' ? 'open' : (e?.syscall ?? 'use');
   return ioError(err, doing, e?.path ?? 'a file of the stage');
+}
+
+/** A stage's log with the values of its `passEnv` variables (secrets) masked, before it is stored or shown. */
+function redactPassed(log: string, names: string[] | undefined): string {
+  let out = log;
+  for (const name of names ?? []) {
+    const value = process.env[name];
+    if (value !== undefined && value.length >= 4) out = out.split(value).join('***');
+  }
+  return out;
 }

@@ -1,7 +1,7 @@
 // What a run would do, without doing it: `run --dry-run` and `status`. Stages are walked in order; an upstream
 // that is fresh or restorable has known outs, so its downstream is decided exactly; an upstream that must
 // execute leaves its downstream undecided until then ("maybe": it runs only if those outs change).
-import type { OutRecord } from '../store/cache.js';
+import { checkRecordedOuts, type OutRecord } from '../store/cache.js';
 import type { Engine } from './engine.js';
 import type { Selection } from '../graph/graph.js';
 import { explainChanges } from './decide.js';
@@ -23,6 +23,11 @@ export interface PreviewOptions {
   names: string[];
   mode: Selection;
   force: boolean;
+  /**
+   * `status --remote`: the outs the remote cache records for a fingerprint, or undefined. A stage that would run
+   * and whose result the remote holds is shown as restorable from it, and its downstream is decided on those outs.
+   */
+  remoteOuts?: (fingerprint: string) => Promise<OutRecord[] | undefined>;
 }
 
 export async function preview(engine: Engine, options: PreviewOptions): Promise<StagePreview[]> {
@@ -41,7 +46,7 @@ export async function preview(engine: Engine, options: PreviewOptions): Promise<
 
   for (const name of graph.order) {
     if (!selected.has(name)) continue;
-    const p = await previewOne(engine, graph.stage(name), forced.has(name), outsOf, byName);
+    const p = await previewOne(engine, graph.stage(name), forced.has(name), outsOf, byName, options.remoteOuts);
     byName.set(name, p);
     known.set(name, p.action === 'fresh' || p.action === 'restore' ? p.outs : undefined);
     results.push({ name: p.name, action: p.action, state: p.state, reasons: p.reasons, fingerprint: p.fingerprint });
@@ -55,6 +60,7 @@ async function previewOne(
   force: boolean,
   outsOf: (need: string) => Promise<OutRecord[] | undefined>,
   byName: Map<string, StagePreview>,
+  remoteOuts?: PreviewOptions['remoteOuts'],
 ): Promise<StagePreview & { outs?: OutRecord[] }> {
   const { planner } = engine;
   const upstream = new Map<string, OutRecord[]>();
@@ -87,6 +93,13 @@ async function previewOne(
     return { name: stage.name, action: definite ? 'run' : 'maybe', state: 'stale', reasons: [...own, ...gone, ...forcedReason, ...waits] };
   }
   const d = await planner.decide(stage, inputs, { force });
+  if (d.action === 'run' && remoteOuts && stage.cache && !force) {
+    const outs = await remoteOuts(d.fingerprint);
+    if (outs && checkRecordedOuts(stage.outs, outs, 'the remote') === undefined) {
+      const reasons: Reason[] = [...d.reasons, { code: 'restorable-from-remote' }];
+      return { name: stage.name, action: 'restore', state: 'stale', reasons, fingerprint: d.fingerprint, outs };
+    }
+  }
   return {
     name: stage.name,
     action: d.action,

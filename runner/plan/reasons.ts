@@ -39,6 +39,10 @@ export type Reason =
   /** Inputs differ from pipeline.lock but match a run whose outputs are in place. */
   | { code: 'seen-before' }
   | { code: 'restorable'; from: 'lock' | 'run-cache' }
+  /** The remote cache has a result for this fingerprint (`status --remote`, `run --pull`). */
+  | { code: 'restorable-from-remote' }
+  /** `run --pull`: the remote's result could not be used (unreachable, refused, incomplete); `detail` says why. */
+  | { code: 'remote-unusable'; detail: string }
   /** A stored out that may not be restored (a manifest with unsafe paths, an I/O error): the stage runs. */
   | { code: 'restore-refused'; path: string; message: string }
   /** A lock entry or run record whose outs are not exactly the declared outs: refused, the stage runs. */
@@ -79,11 +83,11 @@ export function formatReason(reason: Reason): string {
     case 'outs-changed':
       return `changed outs (${show(reason.from)} → ${show(reason.to)})`;
     case 'code-changed':
-      return `changed code ${quote(reason.file)}`;
+      return toolchainChange(reason.file) ?? `changed code ${quote(reason.file)}`;
     case 'code-added':
-      return `new code ${quote(reason.file)}`;
+      return toolchainChange(reason.file, 'now imports package') ?? `new code ${quote(reason.file)}`;
     case 'code-removed':
-      return `removed code ${quote(reason.file)}`;
+      return toolchainChange(reason.file, 'no longer imports package') ?? `removed code ${quote(reason.file)}`;
     case 'input-changed':
       return `changed input ${quote(reason.path)}`;
     case 'input-added':
@@ -118,6 +122,10 @@ export function formatReason(reason: Reason): string {
       return 'same inputs seen before, outputs already in place';
     case 'restorable':
       return `restorable from the ${reason.from === 'lock' ? 'pipeline.lock' : 'run-cache'}`;
+    case 'restorable-from-remote':
+      return 'restorable from the remote';
+    case 'remote-unusable':
+      return `the remote's result was not used: ${reason.detail}`;
     case 'record-refused':
       return reason.message;
     case 'restore-refused':
@@ -141,6 +149,14 @@ export function formatReason(reason: Reason): string {
     default:
       return unreachable(reason);
   }
+}
+
+/** A changed toolchain entry of a module stage's code (runner/plan/code.ts), in words. */
+function toolchainChange(key: string, packageVerb = 'changed version of package'): string | undefined {
+  if (key === 'toolchain:node') return 'changed Node major version';
+  if (key === 'toolchain:platform') return 'changed platform';
+  if (key.startsWith('package:')) return `${packageVerb} ${quote(key.slice('package:'.length))}`;
+  return undefined;
 }
 
 export function formatReasons(reasons: readonly Reason[]): string {

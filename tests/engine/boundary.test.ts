@@ -116,7 +116,7 @@ describe('engine boundary: what workspace code imports from the engine', functio
     for (const [name, entry] of stages) {
       const code = Object.keys(entry.code ?? {});
       expect(code.length, name).to.be.greaterThan(0);
-      expect(code.filter((f) => !f.startsWith('stages/')), `${name}'s code`).to.deep.equal([]);
+      expect(code.filter((f) => !f.startsWith('stages/') && !/^(toolchain|package):/.test(f)), `${name}'s code`).to.deep.equal([]);
     }
   });
 });
@@ -203,7 +203,10 @@ describe('engine boundary: a workspace with the engine installed as a package', 
     const r = await ws.run(['run', '--json']);
     expect(r.exitCode, r.stderr + r.stdout).to.equal(0);
     expect(ws.read('build/score.txt')).to.equal('6\n');
-    expect(Object.keys(ws.lock().stages.check.code)).to.deep.equal(['mod/gate.ts', 'mod/lib.ts']);
+    // Its code: the workspace's files, and the toolchain entries (Node major, platform, imported packages).
+    const code = Object.keys(ws.lock().stages.check.code);
+    expect(code.filter((k) => !/^(toolchain|package):/.test(k))).to.deep.equal(['mod/gate.ts', 'mod/lib.ts']);
+    expect(code).to.include.members(['toolchain:node', 'toolchain:platform']);
     const bundle = readdirSync(ws.path('.pipeline/build')).filter((f) => f.endsWith('.mjs'));
     expect(bundle).to.have.length(1);
     expect(readFileSync(ws.path(`.pipeline/build/${bundle[0]}`), 'utf8')).to.match(/from "pipeline-dag\/stage"/);
@@ -247,7 +250,7 @@ describe('engine boundary: editing the engine re-runs nothing', function () {
     const lock = ws.lock() as { stages: Record<string, { code: Record<string, string>; fingerprint: string }> };
     expect(Object.keys(lock.stages)).to.have.length(7);
     for (const [name, entry] of Object.entries(lock.stages)) {
-      expect(Object.keys(entry.code).filter((f) => !f.startsWith('stages/')), `${name}'s code`).to.deep.equal([]);
+      expect(Object.keys(entry.code).filter((f) => !f.startsWith('stages/') && !/^(toolchain|package):/.test(f)), `${name}'s code`).to.deep.equal([]);
     }
     const edited = tsFiles(ws.path('runner'));
     expect(edited.map((f) => path.relative(ws.dir, f))).to.include.members(['runner/core/errors.ts', 'runner/public/stage.ts']);

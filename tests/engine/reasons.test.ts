@@ -33,6 +33,8 @@ const SENTENCES: Record<ReasonCode, [Reason, string]> = {
   'up-to-date': [{ code: 'up-to-date' }, 'up to date'],
   'seen-before': [{ code: 'seen-before' }, 'same inputs seen before, outputs already in place'],
   restorable: [{ code: 'restorable', from: 'run-cache' }, 'restorable from the run-cache'],
+  'restorable-from-remote': [{ code: 'restorable-from-remote' }, 'restorable from the remote'],
+  'remote-unusable': [{ code: 'remote-unusable', detail: 'object 1f2e… refused' }, "the remote's result was not used: object 1f2e… refused"],
   'record-refused': [{ code: 'record-refused', from: 'lock', message: 'pipeline.lock lists `x`, which is not an out' }, 'pipeline.lock lists `x`, which is not an out'],
   'restore-refused': [{ code: 'restore-refused', path: 'build/d', message: 'manifest entry `../x` leaves the out' }, 'out `build/d` could not be restored: manifest entry `../x` leaves the out'],
   'upstream-will-run': [{ code: 'upstream-will-run', stages: ['fit'] }, 'upstream `fit` will run; runs if its outs change'],
@@ -55,6 +57,10 @@ describe('reasons and outcomes: the sentences', () => {
   it('variants within a code: several upstreams, the lock as the restore source, a failed upstream that is no gate', () => {
     expect(formatReason({ code: 'upstream-will-run', stages: ['fit', 'side'] })).to.equal('upstreams `fit`, `side` will run; runs if their outs change');
     expect(formatReason({ code: 'restorable', from: 'lock' })).to.equal('restorable from the pipeline.lock');
+    expect(formatReason({ code: 'code-changed', file: 'toolchain:node' })).to.equal('changed Node major version');
+    expect(formatReason({ code: 'code-changed', file: 'package:zod' })).to.equal('changed version of package `zod`');
+    expect(formatReason({ code: 'code-added', file: 'package:zod' })).to.equal('now imports package `zod`');
+    expect(formatReason({ code: 'code-removed', file: 'toolchain:platform' })).to.equal('changed platform');
     expect(formatReason({ code: 'blocked-by', stage: 'bad', gate: false })).to.equal('upstream `bad` failed');
     expect(formatReasons([{ code: 'never-run' }, { code: 'forced' }])).to.equal('never run; forced (--force)');
   });

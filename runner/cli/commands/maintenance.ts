@@ -6,7 +6,30 @@ import { collectGarbage, type GcRoots } from '../../store/gc.js';
 import { acquireRunLock } from '../../exec/run-lock.js';
 import { verifyCache } from '../../store/verify.js';
 import { configFor } from './common.js';
-import { ExitCode } from '../../core/errors.js';
+import { ExitCode, UsageError } from '../../core/errors.js';
+import type { PipelineConfig } from '../../config/types.js';
+import { remoteFromConfig } from '../../store/remote/open.js';
+import { collectRemoteGarbage, parseAge } from '../../store/remote/gc.js';
+import { LockFile } from '../../store/lockfile.js';
+
+/** `gc --remote --older-than AGE`: what no kept record references, older than AGE, leaves the remote. */
+async function remoteGc(config: PipelineConfig, flags: { dryRun?: boolean; olderThan?: string }): Promise<number> {
+  const age = flags.olderThan ?? '30d';
+  const olderThanMs = parseAge(age);
+  if (olderThanMs === undefined) throw new UsageError(`--older-than \`${age}\` is not an age`, 'write a number and a unit: 45s, 90m, 12h, 30d or 2w');
+  const remote = remoteFromConfig(config.remote?.url, config.root);
+  if (!remote) throw new UsageError('no remote cache is set', 'set PIPELINE_REMOTE or `remote:` in pipeline.yaml');
+  const lock = LockFile.load(config.root);
+  const keep = new Set(config.stages.map((s) => lock.get(s.name)?.fingerprint).filter((f): f is string => f !== undefined));
+  const r = await collectRemoteGarbage(remote, { olderThanMs, keep, dryRun: Boolean(flags.dryRun) });
+  for (const refused of r.refused) process.stderr.write(`warning: ${refused}\n`);
+  const verb = flags.dryRun ? 'would remove' : 'removed';
+  process.stdout.write(
+    `${verb} ${r.removedObjects} objects (${(r.freedBytes / 1024 / 1024).toFixed(1)} MiB) and ${r.removedRecords} run records from ${remote.describe()}; ` +
+      `kept ${r.keptObjects} objects and ${r.keptRecords} run records (newer than ${age}, or recorded in pipeline.lock)\n`,
+  );
+  return 0;
+}
 
 /** Run `fn` with an AbortSignal that Ctrl-C / SIGTERM trips; an abort ends in exit 130. */
 async function interruptible(fn: (signal: AbortSignal) => Promise<number>): Promise<number> {
@@ -34,8 +57,10 @@ async function interruptible(fn: (signal: AbortSignal) => Promise<number>): Prom
   }
 }
 
-export async function gcCommand(globals: GlobalOptions, flags: { keepRuns: number; maxAge: number; dryRun?: boolean }): Promise<number> {
+export async function gcCommand(globals: GlobalOptions, flags: { keepRuns: number; maxAge: number; dryRun?: boolean; remote?: boolean; olderThan?: string }): Promise<number> {
   const config = await configFor(globals);
+  if (flags.remote) return remoteGc(config, flags);
+  if (flags.olderThan !== undefined) throw new UsageError('--older-than applies to `gc --remote`', 'add --remote, or leave --older-than out');
   const lock = await acquireRunLock(config.root, { wait: true, command: 'pipeline gc' });
   try {
     const engine = openEngine(config);

@@ -11,8 +11,7 @@ import type { GlobalOptions } from '../options.js';
 import { configFor } from './common.js';
 
 function openRemote(engine: Engine): Remote {
-  const configured = (engine.config as { remote?: string }).remote;
-  const remote = remoteFromConfig(configured, engine.root);
+  const remote = remoteFromConfig(engine.config.remote?.url, engine.root);
   if (!remote) {
     throw new UsageError('no remote cache is set', 'set PIPELINE_REMOTE (s3://bucket/prefix, http(s)://host/prefix, or a folder), or `remote:` in pipeline.yaml');
   }

@@ -16,6 +16,7 @@ import { localExecutor, type Executor, type ExecutorName } from '../../exec/exec
 import { plannedConfigFor } from './common.js';
 import { Cache, defaultCacheDir } from '../../store/cache.js';
 import { openLease } from '../../store/uses.js';
+import { openRunRemote, pushRunResults, reportRunRemote } from './run-remote.js';
 
 export interface RunFlags {
   force?: boolean;
@@ -29,6 +30,9 @@ export interface RunFlags {
   verbose?: boolean;
   quiet?: boolean;
   wait: boolean;
+  /** undefined: as `remote:` in pipeline.yaml says. */
+  pull?: boolean;
+  push?: boolean;
   executor?: ExecutorName;
   update?: boolean;
 }
@@ -89,6 +93,7 @@ export async function runCommand(globals: GlobalOptions, names: string[], flags:
       executor = await SlurmExecutor.open();
     }
     const engine = openEngine(config);
+    const remote = openRunRemote(engine, flags);
     if (flags.update) {
       const { updateUrls } = await import('./update.js');
       await updateUrls(engine, names, out);
@@ -112,9 +117,12 @@ export async function runCommand(globals: GlobalOptions, names: string[], flags:
           verbose: Boolean(flags.verbose),
           signal: controller.signal,
           executor,
+          remote: remote?.pull ? remote.run : undefined,
         },
         listener,
       );
+      if (remote?.push && !controller.signal.aborted) await pushRunResults(engine, remote.run, summary);
+      if (remote) reportRunRemote(remote.run);
       return summary.exitCode;
     } catch (err) {
       // Interrupted before any stage began (restoring the outs of unselected stages): nothing was recorded.

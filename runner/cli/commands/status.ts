@@ -7,10 +7,17 @@ import { useColor } from '../../report/progress.js';
 import { SCHEMA_VERSION, reasonsJson } from '../../report/json.js';
 import { styleText } from 'node:util';
 import { plannedConfigFor } from './common.js';
+import { remoteOutsLookup } from './run-remote.js';
 
-export async function statusCommand(globals: GlobalOptions, names: string[], flags: { json?: boolean; set: string[]; exitCode?: boolean }): Promise<number> {
+export async function statusCommand(
+  globals: GlobalOptions,
+  names: string[],
+  flags: { json?: boolean; set: string[]; exitCode?: boolean; remote?: boolean },
+): Promise<number> {
   const engine = openEngine(await plannedConfigFor(globals, flags.set));
-  const plan = await preview(engine, { names, mode: 'needs', force: false });
+  // Only when asked: a plain status never touches the network.
+  const remoteOuts = flags.remote ? remoteOutsLookup(engine) : undefined;
+  const plan = await preview(engine, { names, mode: 'needs', force: false, ...(remoteOuts ? { remoteOuts } : {}) });
   const shown = names.length > 0 ? plan.filter((p) => names.includes(p.name)) : plan;
   engine.stats.save();
   // --exit-code: 1 when anything shown is stale, for scripts and CI.

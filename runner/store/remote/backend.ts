@@ -20,6 +20,19 @@ export interface Backend {
   /** Small blobs (run records). */
   getBytes(ns: Namespace, key: string): Promise<Buffer | undefined>;
   putBytes(ns: Namespace, key: string, data: Buffer): Promise<void>;
+  /**
+   * Every blob of a namespace with its last change (`pipeline gc --remote`). Absent when the store cannot list
+   * (the HTTP layout has no listing).
+   */
+  list?(ns: Namespace): AsyncIterable<ListedBlob>;
+  /** Remove a blob (absent along with `list`); removing one that is gone is not an error. */
+  remove?(ns: Namespace, key: string): Promise<void>;
+}
+
+export interface ListedBlob {
+  key: string;
+  modified: Date;
+  size: number;
 }
 
 /**

@@ -2,11 +2,11 @@
 // in <root>/tmp and are renamed into place, so a reader never sees half an object.
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { RemoteError, type Backend, type Namespace, type ProgressFn } from './backend.js';
+import { RemoteError, type Backend, type ListedBlob, type Namespace, type ProgressFn } from './backend.js';
 
 export class FolderBackend implements Backend {
   constructor(readonly root: string) {}
@@ -102,5 +102,27 @@ export class FolderBackend implements Backend {
 
   async putBytes(ns: Namespace, key: string, data: Buffer): Promise<void> {
     await this.place(ns, key, (tmp) => writeFile(tmp, data));
+  }
+
+  async *list(ns: Namespace): AsyncIterable<ListedBlob> {
+    await this.present();
+    const top = path.join(this.root, ns);
+    const shards = await readdir(top).catch(() => [] as string[]);
+    for (const shard of shards.sort()) {
+      const names = await readdir(path.join(top, shard)).catch(() => [] as string[]);
+      for (const key of names.sort()) {
+        if (key.includes('.tmp') || key.startsWith('.')) continue;
+        const st = await stat(path.join(top, shard, key)).catch(() => undefined);
+        if (st?.isFile()) yield { key, modified: st.mtime, size: st.size };
+      }
+    }
+  }
+
+  async remove(ns: Namespace, key: string): Promise<void> {
+    try {
+      await rm(this.file(ns, key), { force: true });
+    } catch (err) {
+      this.fail(err, `remove ${ns}/${key}`);
+    }
   }
 }

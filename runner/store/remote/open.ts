@@ -41,3 +41,13 @@ export function remoteFromConfig(urlOrPath: string | undefined, root: string, en
   if (!chosen) return undefined;
   return new Remote(backendFor(chosen, root), remoteOptionsFromEnv(env));
 }
+
+/** The remote a run uses and whether it pulls/pushes by default: `remote:` of pipeline.yaml, its url overridden by PIPELINE_REMOTE. */
+export function remoteSettingOf(
+  setting: { url: string; pull: boolean; push: boolean } | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): { url: string; pull: boolean; push: boolean } | undefined {
+  const url = env.PIPELINE_REMOTE || setting?.url;
+  if (!url) return undefined;
+  return { url, pull: setting?.pull ?? false, push: setting?.push ?? false };
+}

@@ -8,7 +8,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { RemoteError, isTransientCode, networkCode, type Backend, type Namespace, type ProgressFn } from './backend.js';
+import { RemoteError, isTransientCode, networkCode, type Backend, type ListedBlob, type Namespace, type ProgressFn } from './backend.js';
 
 interface SdkError {
   name?: string;
@@ -182,6 +182,34 @@ export class S3Backend implements Backend {
       await client.send(new sdk.PutObjectCommand({ Bucket: this.bucket, Key: this.key(ns, key), Body: data, ContentLength: data.length }));
     } catch (err) {
       this.fail(err, `PUT ${ns}/${key}`);
+    }
+  }
+
+  async *list(ns: Namespace): AsyncIterable<ListedBlob> {
+    const { client, sdk } = await this.open();
+    const prefix = this.key(ns, '');
+    let token: string | undefined;
+    do {
+      let page;
+      try {
+        page = await client.send(new sdk.ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }));
+      } catch (err) {
+        this.fail(err, `LIST ${ns}/`);
+      }
+      for (const o of page.Contents ?? []) {
+        if (!o.Key) continue;
+        yield { key: o.Key.slice(prefix.length), modified: o.LastModified ?? new Date(0), size: o.Size ?? 0 };
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+  }
+
+  async remove(ns: Namespace, key: string): Promise<void> {
+    const { client, sdk } = await this.open();
+    try {
+      await client.send(new sdk.DeleteObjectCommand({ Bucket: this.bucket, Key: this.key(ns, key) }));
+    } catch (err) {
+      this.fail(err, `DELETE ${ns}/${key}`);
     }
   }
 }

@@ -1,0 +1,75 @@
+// `pipeline run --pull/--push`: the remote a run uses (PIPELINE_REMOTE, or `remote:` in pipeline.yaml, whose
+// `pull`/`push` are the defaults the flags override), the upload of its results after it, and the lines that say
+// what moved and what did not. A remote that fails is a warning here, never the run's failure.
+import { UsageError } from '../../core/errors.js';
+import type { RunSummary } from '../../exec/events.js';
+import type { Engine } from '../../plan/engine.js';
+import type { OutRecord, RunRecord } from '../../store/cache.js';
+import { remoteFromConfig, remoteSettingOf } from '../../store/remote/open.js';
+import { RunRemote } from '../../store/remote/run-sync.js';
+import { IntegrityError, RemoteError } from '../../store/remote/backend.js';
+
+export interface RunRemoteChoice {
+  run: RunRemote;
+  pull: boolean;
+  push: boolean;
+}
+
+/** The remote of this run, or undefined when it neither pulls nor pushes (then the network is never touched). */
+export function openRunRemote(engine: Engine, flags: { pull?: boolean; push?: boolean }): RunRemoteChoice | undefined {
+  const setting = remoteSettingOf(engine.config.remote);
+  const pull = flags.pull ?? setting?.pull ?? false;
+  const push = flags.push ?? setting?.push ?? false;
+  if (!pull && !push) return undefined;
+  if (!setting) {
+    const flag = flags.pull ? '--pull' : '--push';
+    throw new UsageError(`${flag} needs a remote cache, and none is set`, 'set PIPELINE_REMOTE (s3://bucket/prefix, http(s)://host/prefix, or a folder), or `remote:` in pipeline.yaml');
+  }
+  const remote = remoteFromConfig(setting.url, engine.root, { ...process.env, PIPELINE_REMOTE: setting.url })!;
+  return { run: new RunRemote(remote, engine.cache), pull, push };
+}
+
+/** Upload what the run ran, restored or found fresh (in the selection) that the remote lacks. */
+export async function pushRunResults(engine: Engine, run: RunRemote, summary: RunSummary): Promise<void> {
+  const records: RunRecord[] = [];
+  for (const s of summary.stages) {
+    if (!s.fingerprint || !['ran', 'restored', 'fresh'].includes(s.outcome.kind)) continue;
+    if (!engine.graph.stage(s.name).cache) continue;
+    const record = engine.cache.readRun(s.fingerprint);
+    if (record) records.push(record);
+  }
+  await run.push(records);
+}
+
+export function reportRunRemote(run: RunRemote): void {
+  const { info, warnings } = run.summary();
+  for (const line of info) process.stderr.write(`remote: ${line}\n`);
+  for (const line of warnings) process.stderr.write(`warning: remote: ${line}\n`);
+}
+
+/**
+ * `status --remote`: the lookup `preview` asks for the outs the remote records for a fingerprint, so a stale stage
+ * the remote can restore gets the reason `restorable-from-remote` and its downstream is judged on those outs. A
+ * failing remote is a warning (once; it is not asked again); a record that fails its checks counts as absent.
+ */
+export function remoteOutsLookup(engine: Engine): (fingerprint: string) => Promise<OutRecord[] | undefined> {
+  const setting = remoteSettingOf(engine.config.remote);
+  if (!setting) throw new UsageError('--remote needs a remote cache, and none is set', 'set PIPELINE_REMOTE or `remote:` in pipeline.yaml');
+  const remote = remoteFromConfig(setting.url, engine.root, { ...process.env, PIPELINE_REMOTE: setting.url })!;
+  let failed = false;
+  return async (fingerprint) => {
+    if (failed) return undefined;
+    try {
+      return (await remote.getRecord(fingerprint))?.outs;
+    } catch (err) {
+      if (err instanceof IntegrityError) {
+        process.stderr.write(`warning: ${err.message}\n`);
+        return undefined;
+      }
+      if (!(err instanceof RemoteError)) throw err;
+      failed = true;
+      process.stderr.write(`warning: ${err.message}; not known which stages the remote can restore\n`);
+      return undefined;
+    }
+  };
+}
