@@ -1,12 +1,25 @@
 // What every remote store offers: named blobs in two namespaces, `cas` (objects named by their sha256) and `ac`
 // (run records named by fingerprint). Backends move bytes and nothing else; checking what comes back (hashes,
 // signatures) and retrying is done once, above them, in remote.ts.
+import { Transform } from 'node:stream';
 import { UsageError, ExitCode } from '../../core/errors.js';
 
 export type Namespace = 'cas' | 'ac';
 
 /** Called while a large body moves: bytes done so far, of `total` (when known). */
 export type ProgressFn = (done: number, total: number | undefined) => void;
+
+/** A pass-through stream that reports the bytes through it so far (to a progress display). */
+export function progressCounter(total: number | undefined, onProgress?: ProgressFn): Transform {
+  let done = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      done += chunk.length;
+      onProgress?.(done, total);
+      cb(null, chunk);
+    },
+  });
+}
 
 export interface Backend {
   /** The location for messages, with any credentials removed. */

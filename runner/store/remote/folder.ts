@@ -4,9 +4,8 @@ import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { RemoteError, type Backend, type ListedBlob, type Namespace, type ProgressFn } from './backend.js';
+import { RemoteError, type Backend, type ListedBlob, type Namespace, type ProgressFn, progressCounter } from './backend.js';
 
 export class FolderBackend implements Backend {
   constructor(readonly root: string) {}
@@ -45,14 +44,7 @@ export class FolderBackend implements Backend {
     if (!(await this.has(ns, key))) return false;
     const source = this.file(ns, key);
     const total = (await stat(source)).size;
-    let done = 0;
-    const counter = new Transform({
-      transform(chunk: Buffer, _enc, cb) {
-        done += chunk.length;
-        onProgress?.(done, total);
-        cb(null, chunk);
-      },
-    });
+    const counter = progressCounter(total, onProgress);
     try {
       await pipeline(createReadStream(source), counter, createWriteStream(file));
     } catch (err) {
@@ -79,14 +71,7 @@ export class FolderBackend implements Backend {
 
   async upload(ns: Namespace, key: string, file: string, size: number, onProgress?: ProgressFn): Promise<void> {
     await this.place(ns, key, async (tmp) => {
-      let done = 0;
-      const counter = new Transform({
-        transform(chunk: Buffer, _enc, cb) {
-          done += chunk.length;
-          onProgress?.(done, size);
-          cb(null, chunk);
-        },
-      });
+      const counter = progressCounter(size, onProgress);
       await pipeline(createReadStream(file), counter, createWriteStream(tmp));
     });
   }

@@ -4,10 +4,10 @@
 //   PIPELINE_REMOTE_USER + PIPELINE_REMOTE_PASSWORD   HTTP basic auth (also taken from user:password@ in the URL).
 // Uses Node's built-in fetch; bodies are streamed both ways.
 import { createReadStream, createWriteStream } from 'node:fs';
-import { Readable, Transform } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { RemoteError, isTransientCode, networkCode, redactUrl, scrub, type Backend, type Namespace, type ProgressFn } from './backend.js';
+import { RemoteError, isTransientCode, networkCode, redactUrl, scrub, type Backend, type Namespace, type ProgressFn, progressCounter } from './backend.js';
 
 export interface HttpAuth {
   user?: string;
@@ -76,14 +76,7 @@ export class HttpBackend implements Backend {
     const res = await this.send('GET', ns, key);
     if (res.status === 404 || !res.body) return false;
     const total = Number(res.headers.get('content-length')) || undefined;
-    let done = 0;
-    const counter = new Transform({
-      transform(chunk: Buffer, _enc, cb) {
-        done += chunk.length;
-        onProgress?.(done, total);
-        cb(null, chunk);
-      },
-    });
+    const counter = progressCounter(total, onProgress);
     try {
       await pipeline(Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), counter, createWriteStream(file));
     } catch (err) {
@@ -94,14 +87,7 @@ export class HttpBackend implements Backend {
   }
 
   async upload(ns: Namespace, key: string, file: string, size: number, onProgress?: ProgressFn): Promise<void> {
-    let done = 0;
-    const counter = new Transform({
-      transform(chunk: Buffer, _enc, cb) {
-        done += chunk.length;
-        onProgress?.(done, size);
-        cb(null, chunk);
-      },
-    });
+    const counter = progressCounter(size, onProgress);
     const body = Readable.toWeb(createReadStream(file).pipe(counter)) as unknown as ReadableStream<Uint8Array>;
     await this.send('PUT', ns, key, {
       body,

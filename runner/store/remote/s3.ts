@@ -5,10 +5,10 @@
 // servers rarely resolve bucket subdomains). Checksums are computed only when an operation requires them, which
 // S3-compatible servers that predate the SDK's default CRC32 trailers (Ceph 16, Swift) accept.
 import { createReadStream, createWriteStream } from 'node:fs';
-import { Readable, Transform } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { RemoteError, isTransientCode, networkCode, type Backend, type ListedBlob, type Namespace, type ProgressFn } from './backend.js';
+import { RemoteError, isTransientCode, networkCode, type Backend, type ListedBlob, type Namespace, type ProgressFn, progressCounter } from './backend.js';
 
 interface SdkError {
   name?: string;
@@ -128,14 +128,7 @@ export class S3Backend implements Backend {
   async download(ns: Namespace, key: string, file: string, onProgress?: ProgressFn): Promise<boolean> {
     const found = await this.get(ns, key);
     if (!found) return false;
-    let done = 0;
-    const counter = new Transform({
-      transform(chunk: Buffer, _enc, cb) {
-        done += chunk.length;
-        onProgress?.(done, found.size);
-        cb(null, chunk);
-      },
-    });
+    const counter = progressCounter(found.size, onProgress);
     try {
       await pipeline(found.body, counter, createWriteStream(file));
     } catch (err) {
@@ -146,14 +139,7 @@ export class S3Backend implements Backend {
 
   async upload(ns: Namespace, key: string, file: string, size: number, onProgress?: ProgressFn): Promise<void> {
     const { client, sdk } = await this.open();
-    let done = 0;
-    const counter = new Transform({
-      transform(chunk: Buffer, _enc, cb) {
-        done += chunk.length;
-        onProgress?.(done, size);
-        cb(null, chunk);
-      },
-    });
+    const counter = progressCounter(size, onProgress);
     try {
       // One PUT: S3 stores it whole or not at all, so readers never see it half-written.
       await client.send(
