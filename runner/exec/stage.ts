@@ -80,11 +80,12 @@ export class StageExecution {
     }
   }
 
-  /** Whether `run --pull` should ask the remote: the stage would run, or a restore lacks stored objects. */
+  /**
+   * Whether `run --pull` should ask the remote: the stage would run (the plan never promises a restore whose objects
+   * are not in the local store, so a run is the only case).
+   */
   private wantsRemote(decision: Decision): boolean {
-    if (!this.options.remote || !this.stage.cache || this.options.force) return false;
-    if (decision.action === 'run') return true;
-    return decision.action === 'restore' && !decision.source!.every((rec) => this.objectsPresent(rec));
+    return Boolean(this.options.remote) && this.stage.cache && !this.options.force && decision.action === 'run';
   }
 
   /** Bring the remote's result for this fingerprint into the local store and decide again; never fails the stage. */

@@ -4,9 +4,9 @@
 // hashing of a folder dep of thousands of files (nothing runs, nothing is recorded), and during `gc` removing
 // thousands of objects (the store stays consistent, the next gc finishes the work).
 import { expect } from 'chai';
-import { existsSync, mkdirSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { cleanup, cli, objectPath, objectsOf, readLock, runJson, startCli, workspace } from './lib.js';
+import { cleanup, cli, objectPath, objectsOf, readLock, runJson, startCli, tempDir, workspace } from './lib.js';
 
 /** Whether the process has a file open below `dir` now (it is reading there). */
 function reading(pid: number, dir: string): boolean {
@@ -112,5 +112,37 @@ stages:
     expect(old.filter((h) => h !== old[0] && existsSync(objectPath(ws, h)))).to.deep.equal([]);
     const noop = await runJson(ws, ['--set', 'v=1']);
     expect(noop.statuses.many).to.equal('cached');
+  });
+
+  it('SIGINT during gc --remote of a folder remote: exit 130, what is left consistent, the next gc --remote finishes', async function () {
+    const ws = workspace('sig-rgc', YAML.replace("String(i))", "String(i)+JSON.parse(process.env.PIPELINE_PARAMS).v)").replace('stages:', 'params: {v: 0}\nstages:'));
+    const remote = tempDir('sig-rgc-remote');
+    const env = { PIPELINE_REMOTE: remote };
+    expect((await cli(ws, ['run', '--push'], env)).exitCode).to.equal(0);
+    const old = readLock(ws).stages.many.outs.flatMap((o) => objectsOf(ws, o));
+    expect((await cli(ws, ['run', '--push', '--set', 'v=1'], env)).exitCode).to.equal(0);
+    // Everything on the remote two days old: what pipeline.lock does not name is garbage.
+    const past = new Date(Date.now() - 2 * 86_400_000);
+    for (const e of readdirSync(remote, { recursive: true, withFileTypes: true })) if (e.isFile()) utimesSync(path.join(e.parentPath, e.name), past, past);
+    const remoteObject = (h: string) => path.join(remote, 'cas', h.slice(0, 2), h);
+    const sample = old.slice(1, 400).map(remoteObject);
+    const { child, done } = startCli(ws, ['gc', '--remote', '--older-than', '1d'], { env });
+    let seen = false;
+    while (child.exitCode === null && !(seen = sample.some((f) => !existsSync(f)))) await new Promise((r) => setTimeout(r, 2));
+    if (!seen) this.skip(); // finished before it could be caught
+    child.kill('SIGINT');
+    const r = await done;
+    if (r.exitCode === 0) this.skip(); // the last objects were already gone: nothing left to interrupt
+    expect(r.exitCode, r.stdout + r.stderr).to.equal(130);
+    expect(r.stderr).to.include('run it again to finish').and.not.include('internal error');
+    const again = await cli(ws, ['gc', '--remote', '--older-than', '1d'], env);
+    expect(again.exitCode, again.stdout + again.stderr).to.equal(0);
+    expect(old.filter((h) => existsSync(remoteObject(h)))).to.deep.equal([]);
+    // What pipeline.lock names is still whole on the remote: a fresh copy pulls it.
+    const copy = workspace('sig-rgc-copy', readFileSync(path.join(ws, 'pipeline.yaml'), 'utf8'));
+    cpSync(path.join(ws, 'pipeline.lock'), path.join(copy, 'pipeline.lock'));
+    const pulled = await cli(copy, ['pull'], env);
+    expect(pulled.exitCode, pulled.stdout + pulled.stderr).to.equal(0);
+    expect(readdirSync(path.join(copy, 'build', 'many', 'x')).length).to.equal(FILES);
   });
 });

@@ -21,14 +21,16 @@ async function remoteGc(config: PipelineConfig, flags: { dryRun?: boolean; older
   if (!remote) throw new UsageError('no remote cache is set', 'set PIPELINE_REMOTE or `remote:` in pipeline.yaml');
   const lock = LockFile.load(config.root);
   const keep = new Set(config.stages.map((s) => lock.get(s.name)?.fingerprint).filter((f): f is string => f !== undefined));
-  const r = await collectRemoteGarbage(remote, { olderThanMs, keep, dryRun: Boolean(flags.dryRun) });
-  for (const refused of r.refused) process.stderr.write(`warning: ${refused}\n`);
-  const verb = flags.dryRun ? 'would remove' : 'removed';
-  process.stdout.write(
-    `${verb} ${r.removedObjects} objects (${(r.freedBytes / 1024 / 1024).toFixed(1)} MiB) and ${r.removedRecords} run records from ${remote.describe()}; ` +
-      `kept ${r.keptObjects} objects and ${r.keptRecords} run records (newer than ${age}, or recorded in pipeline.lock)\n`,
-  );
-  return 0;
+  return interruptible(async (signal) => {
+    const r = await collectRemoteGarbage(remote, { olderThanMs, keep, dryRun: Boolean(flags.dryRun), signal });
+    for (const refused of r.refused) process.stderr.write(`warning: ${refused}\n`);
+    const verb = flags.dryRun ? 'would remove' : 'removed';
+    process.stdout.write(
+      `${verb} ${r.removedObjects} objects (${(r.freedBytes / 1024 / 1024).toFixed(1)} MiB) and ${r.removedRecords} run records from ${remote.describe()}; ` +
+        `kept ${r.keptObjects} objects and ${r.keptRecords} run records (newer than ${age}, or recorded in pipeline.lock)\n`,
+    );
+    return 0;
+  });
 }
 
 /** Run `fn` with an AbortSignal that Ctrl-C / SIGTERM trips; an abort ends in exit 130. */

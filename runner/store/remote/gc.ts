@@ -27,7 +27,7 @@ export function parseAge(text: string): number | undefined {
   return Number(m[1]) * unit;
 }
 
-export async function collectRemoteGarbage(remote: Remote, opts: { olderThanMs: number; keep: Set<string>; dryRun: boolean; now?: Date }): Promise<RemoteGcResult> {
+export async function collectRemoteGarbage(remote: Remote, opts: { olderThanMs: number; keep: Set<string>; dryRun: boolean; now?: Date; signal?: AbortSignal }): Promise<RemoteGcResult> {
   const { backend } = remote;
   if (!backend.list || !backend.remove) {
     throw new UsageError(
@@ -39,7 +39,9 @@ export async function collectRemoteGarbage(remote: Remote, opts: { olderThanMs: 
   const result: RemoteGcResult = { removedRecords: 0, keptRecords: 0, removedObjects: 0, keptObjects: 0, freedBytes: 0, refused: [] };
   const referenced = new Set<string>();
 
+  // Stopped by a signal between two blobs: records go before the objects only they name, so what is left is whole.
   for await (const blob of backend.list('ac')) {
+    opts.signal?.throwIfAborted();
     const old = blob.modified.getTime() < cutoff;
     if (old && !opts.keep.has(blob.key)) {
       if (!opts.dryRun) await backend.remove('ac', blob.key);
@@ -72,6 +74,7 @@ export async function collectRemoteGarbage(remote: Remote, opts: { olderThanMs: 
   }
 
   for await (const blob of backend.list('cas')) {
+    opts.signal?.throwIfAborted();
     if (referenced.has(blob.key) || blob.modified.getTime() >= cutoff) {
       result.keptObjects++;
       continue;
