@@ -5,7 +5,8 @@
 // workspace; an empty or truncated pipeline.lock is reported as damaged with what to do. Mounts need root.
 import { expect } from 'chai';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { cleanup, cli, cliPath, readLock, repoRoot, runJson, tempDir, workspace } from './lib.js';
 
@@ -140,13 +141,33 @@ describe('torture: bad environments are refused up front, I/O errors are message
 
   describe('as an unprivileged user (EACCES; needs root to set up, runs the CLI as `nobody` through setpriv)', function () {
     const NOBODY = 65534;
+    const setpriv = ['setpriv', '--reuid', String(NOBODY), '--regid', String(NOBODY), '--clear-groups'];
+    /** The repository seen through a bind mount below a folder anyone may enter (a clone may sit in a private one). */
+    let mount = '';
+    let cli = '';
     before(function () {
-      if (!isRoot || spawnSync('setpriv', ['--reuid', String(NOBODY), '--regid', String(NOBODY), '--clear-groups', 'true']).status !== 0) this.skip();
+      if (!isRoot || spawnSync(setpriv[0], [...setpriv.slice(1), 'true']).status !== 0) this.skip();
+      // Not a tempDir(): cleanup() removes those recursively, which must never reach through the mount.
+      const base = mkdtempSync(path.join(os.tmpdir(), 'pipeline-torture-be-eacces-repo-'));
+      chmodSync(base, 0o755);
+      mount = path.join(base, 'repo');
+      mkdirSync(mount);
+      execFileSync('mount', ['--bind', repoRoot, mount]);
+      cli = path.join(mount, path.relative(repoRoot, cliPath));
+      const probe = spawnSync(setpriv[0], [...setpriv.slice(1), process.execPath, cli, '--version'], { encoding: 'utf8' });
+      expect(probe.status, `nobody cannot run the CLI: ${probe.stderr}`).to.equal(0);
+    });
+    after(() => {
+      // The folders go only once the mount is gone, one by one, never recursively.
+      if (mount && spawnSync('umount', [mount]).status === 0) {
+        rmdirSync(mount);
+        rmdirSync(path.dirname(mount));
+      }
     });
 
     /** The CLI as `nobody`, with the store where the test says. */
     const asNobody = (ws: string, args: string[], store: string) => {
-      const r = spawnSync('setpriv', ['--reuid', String(NOBODY), '--regid', String(NOBODY), '--clear-groups', process.execPath, cliPath, ...args], {
+      const r = spawnSync(setpriv[0], [...setpriv.slice(1), process.execPath, cli, ...args], {
         cwd: ws,
         env: { ...process.env, PIPELINE_CACHE_DIR: store, NO_COLOR: '1' },
         encoding: 'utf8',
