@@ -1,6 +1,6 @@
 // How the README's everyday commands are started: `npx pipeline …`, an npm script, and `node bin/pipeline.js …`
 // (what an installed `pipeline` on PATH runs: its bin is that file), on the same command in the same workspace.
-import { readFileSync, symlinkSync, writeFileSync, cpSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { realSource, realWorkspace, pipelineCmd, type BenchContext } from '../context.js';
 import { newFigure, type Figure } from '../figure.js';
@@ -10,10 +10,23 @@ export function cliFigure(ctx: BenchContext): Figure {
   const f = newFigure('Starting the CLI: `npx pipeline` vs an npm script vs `node bin/pipeline.js`');
   const ws = realWorkspace(ctx, 'cli-real');
   cpSync(path.join(ctx.repo, 'bin'), path.join(ws, 'bin'), { recursive: true });
-  symlinkSync(path.join(ctx.repo, 'dist'), path.join(ws, 'dist'), 'dir');
+  // dist/ is linked by realWorkspace already. `npx pipeline` finds the command where an installed copy puts it,
+  // node_modules/.bin: the workspace gets its own node_modules (links to the repository's packages) with that link.
+  const modules = path.join(ws, 'node_modules');
+  rmSync(modules);
+  mkdirSync(path.join(modules, '.bin'), { recursive: true });
+  for (const name of readdirSync(path.join(ctx.repo, 'node_modules'))) {
+    if (name !== '.bin') symlinkSync(path.join(ctx.repo, 'node_modules', name), path.join(modules, name));
+  }
+  symlinkSync(path.join(ws, 'bin', 'pipeline.js'), path.join(modules, '.bin', 'pipeline'));
+  symlinkSync(ctx.repo, path.join(modules, 'pipeline-dag'));
   const pkgFile = path.join(ws, 'package.json');
-  const pkg = JSON.parse(readFileSync(pkgFile, 'utf8')) as { scripts?: Record<string, string> };
-  pkg.scripts = { ...pkg.scripts, pipeline: 'node bin/pipeline.js' };
+  // A project that installed the package, not the package itself: npx runs a project's own bin by installing the
+  // project into its cache first, which is not what a user of `npx pipeline` meets.
+  const pkg = JSON.parse(readFileSync(pkgFile, 'utf8')) as { name?: string; bin?: unknown; scripts?: Record<string, string> };
+  pkg.name = 'bench-consumer';
+  delete pkg.bin;
+  pkg.scripts = { pipeline: 'node bin/pipeline.js' };
   writeFileSync(pkgFile, `${JSON.stringify(pkg, null, 2)}\n`);
   exec(pipelineCmd(ctx, ws, ['run', '-q', ...realSource(ctx)]));
 
