@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { cleanup, cli, objectPath, objectsOf, readLock, runJson, startCli, tempDir, workspace } from './lib.js';
+import { cleanup, cli, objectPath, objectsOf, readLock, runJson, startCli, tempDir, workspace, type CliResult } from './lib.js';
 
 /** Whether the process has a file open below `dir` now (it is reading there). */
 function reading(pid: number, dir: string): boolean {
@@ -31,6 +31,23 @@ stages:
     cmd: [node, -e, "const fs=require('fs');fs.mkdirSync('build/many/x',{recursive:true});for(let i=0;i<${FILES};i++)fs.writeFileSync('build/many/x/f'+i+'.txt',String(i))"]
     outs: [build/many]
 `;
+
+/** The folder-out pipeline with a param `v` in every file, so each value of `v` is a different result. */
+const VARIED = () => YAML.replace("String(i))", "String(i)+JSON.parse(process.env.PIPELINE_PARAMS).v)").replace('stages:', 'params: {v: 0}\nstages:');
+
+/**
+ * Start `pipeline ARGS`, SIGINT it as soon as one of `watched` is gone (it is removing them), and return its result;
+ * undefined when it could not be caught under way (done before, or nothing left to interrupt).
+ */
+async function interruptWhileRemoving(ws: string, args: string[], watched: string[], env?: NodeJS.ProcessEnv): Promise<CliResult | undefined> {
+  const { child, done } = startCli(ws, args, { env });
+  let seen = false;
+  while (child.exitCode === null && !(seen = watched.some((f) => !existsSync(f)))) await new Promise((r) => setTimeout(r, 2));
+  if (!seen) return undefined;
+  child.kill('SIGINT');
+  const r = await done;
+  return r.exitCode === 0 ? undefined : r;
+}
 
 describe('torture: signals are honoured in long loops', function () {
   after(cleanup);
@@ -91,18 +108,12 @@ stages:
   }
 
   it('SIGINT during gc removing 12000 objects: exit 130, the store consistent, the next gc finishes', async function () {
-    const ws = workspace('sig-gc', YAML.replace("String(i))", "String(i)+JSON.parse(process.env.PIPELINE_PARAMS).v)").replace('stages:', 'params: {v: 0}\nstages:'));
+    const ws = workspace('sig-gc', VARIED());
     expect((await cli(ws, ['run'])).exitCode).to.equal(0);
     const old = readLock(ws).stages.many.outs.flatMap((o) => objectsOf(ws, o));
     expect((await cli(ws, ['run', '--set', 'v=1'])).exitCode).to.equal(0);
-    const sample = old.slice(1, 400).map((h) => objectPath(ws, h));
-    const { child, done } = startCli(ws, ['gc', '--keep-runs', '0', '--max-age', '0']);
-    let seen = false;
-    while (child.exitCode === null && !(seen = sample.some((f) => !existsSync(f)))) await new Promise((r) => setTimeout(r, 2));
-    if (!seen) this.skip(); // finished before it could be caught
-    child.kill('SIGINT');
-    const r = await done;
-    if (r.exitCode === 0) this.skip(); // the last objects were already gone: nothing left to interrupt
+    const r = await interruptWhileRemoving(ws, ['gc', '--keep-runs', '0', '--max-age', '0'], old.slice(1, 400).map((h) => objectPath(ws, h)));
+    if (!r) this.skip(); // not caught under way: nothing to test
     expect(r.exitCode, r.stdout + r.stderr).to.equal(130);
     expect(old.some((h) => existsSync(objectPath(ws, h))), 'some objects were left for later').to.equal(true);
     const verify = await cli(ws, ['cache', 'verify']);
@@ -115,7 +126,7 @@ stages:
   });
 
   it('SIGINT during gc --remote of a folder remote: exit 130, what is left consistent, the next gc --remote finishes', async function () {
-    const ws = workspace('sig-rgc', YAML.replace("String(i))", "String(i)+JSON.parse(process.env.PIPELINE_PARAMS).v)").replace('stages:', 'params: {v: 0}\nstages:'));
+    const ws = workspace('sig-rgc', VARIED());
     const remote = tempDir('sig-rgc-remote');
     const env = { PIPELINE_REMOTE: remote };
     expect((await cli(ws, ['run', '--push'], env)).exitCode).to.equal(0);
@@ -125,14 +136,8 @@ stages:
     const past = new Date(Date.now() - 2 * 86_400_000);
     for (const e of readdirSync(remote, { recursive: true, withFileTypes: true })) if (e.isFile()) utimesSync(path.join(e.parentPath, e.name), past, past);
     const remoteObject = (h: string) => path.join(remote, 'cas', h.slice(0, 2), h);
-    const sample = old.slice(1, 400).map(remoteObject);
-    const { child, done } = startCli(ws, ['gc', '--remote', '--older-than', '1d'], { env });
-    let seen = false;
-    while (child.exitCode === null && !(seen = sample.some((f) => !existsSync(f)))) await new Promise((r) => setTimeout(r, 2));
-    if (!seen) this.skip(); // finished before it could be caught
-    child.kill('SIGINT');
-    const r = await done;
-    if (r.exitCode === 0) this.skip(); // the last objects were already gone: nothing left to interrupt
+    const r = await interruptWhileRemoving(ws, ['gc', '--remote', '--older-than', '1d'], old.slice(1, 400).map(remoteObject), env);
+    if (!r) this.skip(); // not caught under way: nothing to test
     expect(r.exitCode, r.stdout + r.stderr).to.equal(130);
     expect(r.stderr).to.include('run it again to finish').and.not.include('internal error');
     const again = await cli(ws, ['gc', '--remote', '--older-than', '1d'], env);
