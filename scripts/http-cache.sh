@@ -124,13 +124,8 @@ start() {
 }
 
 stop_server() {
-  local pid i
-  if pid=$(server_pid); then
-    log "stopping nginx (pid $pid)"
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$pid" 2>/dev/null && { kill -KILL "$pid" 2>/dev/null || true; }
-  fi
+  local pid
+  if pid=$(server_pid); then stop_pid nginx "$pid" 10; fi
   rm -f "$PIDFILE"
 }
 

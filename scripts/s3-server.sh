@@ -198,15 +198,10 @@ start_rgw() {
 }
 
 stop_daemons() {
-  local name comm pid i
+  local name comm pid
   for pair in rgw:radosgw osd:ceph-osd mon:ceph-mon; do
     name=${pair%%:*} comm=${pair#*:}
-    if pid=$(daemon_pid "$name" "$comm"); then
-      log "stopping $comm (pid $pid)"
-      kill -TERM "$pid" 2>/dev/null || true
-      for ((i = 0; i < 150; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-      if kill -0 "$pid" 2>/dev/null; then log "$comm (pid $pid) did not stop within 15 s; killing it"; kill -KILL "$pid" 2>/dev/null || true; fi
-    fi
+    if pid=$(daemon_pid "$name" "$comm"); then stop_pid "$comm" "$pid" 15; fi
     rm -f "$W/run/$name.pid"
   done
 }

@@ -138,14 +138,9 @@ start() {
 }
 
 stop_daemons() {
-  local name pid i
+  local name pid
   for name in slurmd slurmctld munged; do
-    if pid=$(daemon_pid "$name"); then
-      log "stopping $name (pid $pid)"
-      kill -TERM "$pid" 2>/dev/null || true
-      for ((i = 0; i < 150; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-      if kill -0 "$pid" 2>/dev/null; then log "$name (pid $pid) did not stop within 15 s; killing it"; kill -KILL "$pid" 2>/dev/null || true; fi
-    fi
+    if pid=$(daemon_pid "$name"); then stop_pid "$name" "$pid" 15; fi
     rm -f "$W/run/$name.pid"
   done
 }

@@ -17,6 +17,16 @@ apt_install() {
     { tail -n 20 "$W/apt.log" >&2; die "apt-get could not install $* (log: $W/apt.log)"; }
 }
 
+# stop_pid LABEL PID SECONDS: SIGTERM, wait up to SECONDS for it to end, then SIGKILL (and say so).
+stop_pid() {
+  local label=$1 pid=$2 limit=$(($3 * 10)) i
+  log "stopping $label (pid $pid)"
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < limit; i++)); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+  log "$label (pid $pid) did not stop within $3 s; killing it"
+  kill -KILL "$pid" 2>/dev/null || true
+}
+
 # lock_state SECONDS: hold $W/lock (on fd 9, until the script ends), so one start or stop runs at a time.
 lock_state() {
   mkdir -p "$W"
