@@ -15,7 +15,7 @@ import { unreachable } from '../plan/reasons.js';
 import { missingDep } from '../plan/selection.js';
 import type { StageConfig } from '../config/types.js';
 import { UsageError } from '../core/errors.js';
-import { IoError, ioError } from '../store/io-error.js';
+import { IoError, ioErrorOf } from '../store/io-error.js';
 import type { RunEvent } from './events.js';
 import type { FailureCause, StageResult } from './outcome.js';
 import type { RemotePuller } from '../store/remote/run-sync.js';
@@ -56,7 +56,7 @@ export class StageExecution {
     } catch (err) {
       if (this.options.signal.aborted) return this.failed({ kind: 'interrupted' }, [], this.elapsed());
       // An operating-system error (a permission, a full disk) anywhere in this stage's work fails this stage.
-      const io = osError(err);
+      const io = ioErrorOf(err);
       if (io instanceof UsageError) return this.failed({ kind: 'workspace', message: messageOf(io) }, [], this.elapsed());
       throw err;
     }
@@ -229,7 +229,7 @@ export class StageExecution {
       }
     } catch (err) {
       if (this.options.signal.aborted) return { ok: false, message: 'interrupted before it started' };
-      const io = osError(err);
+      const io = ioErrorOf(err);
       if (io instanceof UsageError) return { ok: false, message: messageOf(io) };
       throw err;
     }
@@ -238,7 +238,7 @@ export class StageExecution {
     } catch (err) {
       // Some outs may be gone already: put back what was there before failing.
       await this.rollBack(records);
-      const io = osError(err);
+      const io = ioErrorOf(err);
       if (io instanceof UsageError) return { ok: false, message: messageOf(io) };
       throw err;
     }
@@ -287,7 +287,7 @@ export class StageExecution {
         if (prev && (await ws.restoreOut(prev))) continue;
         ws.removeOut(out);
       } catch (err) {
-        if (!(osError(err) instanceof UsageError) && !this.options.signal.aborted) throw err;
+        if (!(ioErrorOf(err) instanceof UsageError) && !this.options.signal.aborted) throw err;
         // Interrupted, or an I/O error: the stage failed already; what it left stays, and is never recorded.
       }
     }
@@ -343,13 +343,6 @@ function changedInput(before: StageInputs, after: StageInputs): FailureCause {
 /** An error from the store or the workspace as one line: an I/O error carries its remedy. */
 function messageOf(err: UsageError): string {
   return err instanceof IoError ? `${err.message} (${err.hint})` : err.message;
-}
-
-/** An error of the operating system as an IoError naming its path and remedy; anything else unchanged. */
-function osError(err: unknown): unknown {
-  const e = err as NodeJS.ErrnoException;
-  const doing = e?.syscall === 'unlink' || e?.syscall === 'rmdir' ? 'remove' : e?.syscall === 'open' ? 'open' : (e?.syscall ?? 'use');
-  return ioError(err, doing, e?.path ?? 'a file of the stage');
 }
 
 /** A stage's log with the values of its `passEnv` variables (secrets) masked, before it is stored or shown. */

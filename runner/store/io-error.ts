@@ -35,6 +35,16 @@ export function ioError(err: unknown, doing: string, file: string): unknown {
   return new IoError(`cannot ${doing} \`${where}\`: ${e.code} (${e.message.replace(/^[A-Z]+: /, '').replace(/, \w+ '.*'$/, '')})`, remedy(where), e.code!);
 }
 
+/**
+ * `err` as an IoError worded from what the error itself says (its system call and path), for errors caught far from
+ * the call that failed; anything else is returned unchanged.
+ */
+export function ioErrorOf(err: unknown): unknown {
+  const e = err as NodeJS.ErrnoException;
+  const doing = e?.syscall === 'unlink' || e?.syscall === 'rmdir' ? 'remove' : (e?.syscall ?? 'use');
+  return ioError(err, doing, e?.path ?? 'a file of the stage');
+}
+
 /** Run `fn`, turning OS errors into IoErrors naming `file`. */
 export function withIo<T>(doing: string, file: string, fn: () => T): T {
   try {
