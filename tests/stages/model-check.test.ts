@@ -1,20 +1,9 @@
 // The quick structural check of model.json (no zod) must agree with the zod schema: it accepts a model only when
 // the schema does. Every mutation below is judged by both.
 import { expect } from 'chai';
-import { isValidModel, modelJson, modelSchema, type LinearModel } from '../../stages/lib/model.js';
+import { isValidModel, modelSchema } from '../../stages/lib/model.js';
+import { GOOD_MODEL as good } from './model-fixture.js';
 
-const good: LinearModel = modelJson({
-  format: 'pipeline.linear-model',
-  version: 1,
-  target: 'MedHouseVal',
-  features: ['a', 'b'],
-  coefficients: [1.5, -2e-6],
-  intercept: -37,
-  train_rows: 100,
-  data_sha256: 'a'.repeat(64),
-  source_sha256: 'b'.repeat(64),
-  split: { seed: 42, test_size: 0.2 },
-});
 
 const variants: [string, unknown][] = [
   ['the model as written', good],

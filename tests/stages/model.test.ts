@@ -1,18 +1,7 @@
 import { expect } from 'chai';
-import { ModelError, modelJson, parseModel, type LinearModel } from '../../stages/lib/model.js';
+import { ModelError, parseModel } from '../../stages/lib/model.js';
+import { GOOD_MODEL as good } from './model-fixture.js';
 
-const good: LinearModel = modelJson({
-  format: 'pipeline.linear-model',
-  version: 1,
-  target: 'MedHouseVal',
-  features: ['a', 'b'],
-  coefficients: [1.5, -2e-6],
-  intercept: -37,
-  train_rows: 100,
-  data_sha256: 'a'.repeat(64),
-  source_sha256: 'b'.repeat(64),
-  split: { seed: 42, test_size: 0.2 },
-});
 
 function refused(text: string): string {
   try {
