@@ -1,13 +1,15 @@
 // The code of a `module:` stage: the module file and every local module it imports, transitively.
-// esbuild bundles the module into .pipeline/build/<hash>.mjs, packages external (the engine's own public modules,
-// `pipeline-dag/...`, included); its metafile is the exact import closure, remembered per module so an unchanged
-// closure is re-checked by stat alone.
+// esbuild bundles the module into .pipeline/build/<hash>.mjs with the packages it imports inside (one file loads
+// several times faster than a package's many: zod's ESM build is ~90 files), the engine's own public modules
+// (`pipeline-dag/...`) always kept as imports. A module whose packages cannot live in an ES module bundle (a native
+// addon, a CommonJS package that requires at run time) keeps all its packages as imports instead. The metafile is
+// the exact import closure, remembered per module so an unchanged closure is re-checked by stat alone.
 //
 // Results travel between machines (a remote cache), so a module stage's code also names its toolchain: the Node
-// major version, the platform, and the resolved version of every package its code imports (from the metafile's
-// external imports, versions read from the installed package.json). These are entries of the same map, keyed
-// `toolchain:node`, `toolchain:platform` and `package:<name>`, so a result made by another toolchain has another
-// fingerprint and is never restored, and `status` names what differs.
+// major version, the platform, and the version of every package its code uses (bundled or imported; versions read
+// from the installed package.json). These are entries of the same map, keyed `toolchain:node`, `toolchain:platform`
+// and `package:<name>`, so a result made by another toolchain has another fingerprint and is never restored, and
+// `status` names what differs; a new install of a package therefore also names a new bundle.
 import { existsSync, readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import path from 'node:path';
@@ -20,16 +22,26 @@ import { UsageError } from '../core/errors.js';
 const ENGINE_PACKAGE = ['pipeline-dag', 'pipeline-dag/*'];
 
 interface ClosureIndex {
-  /** Bumped when the bundling rules change, so every closure is read again (4: packages imported are kept). */
-  version: 4;
+  /** Bumped when the bundling rules change, so every closure is read again (5: packages bundled). */
+  version: 5;
   /** module → (file → hash) as last bundled. */
   modules: Record<string, Record<string, string>>;
-  /** module → the packages its closure imports (bare names, the engine's own excluded), as last bundled. */
-  packages: Record<string, string[]>;
+  /**
+   * module → the packages its closure uses (the engine's own excluded), as last bundled: name → the folder its
+   * version is read from (workspace-relative, bundled packages), or '' (kept as an import: resolved from the root).
+   */
+  packages: Record<string, Record<string, string>>;
+}
+
+/** Part of every bundle's name: a change of the bundling rules or of source maps never serves an old bundle. */
+const RULES = 'packages-bundled-1';
+
+function withMaps(): boolean {
+  return Boolean(process.env.PIPELINE_DEBUG);
 }
 
 /** The bare package name of an import specifier (`@scope/name/sub` → `@scope/name`), or undefined for builtins. */
-export function packageName(specifier: string): string | undefined {
+function packageName(specifier: string): string | undefined {
   if (specifier.startsWith('node:') || specifier.startsWith('.') || specifier.startsWith('/')) return undefined;
   const parts = specifier.split('/');
   const name = specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
@@ -39,17 +51,21 @@ export function packageName(specifier: string): string | undefined {
 
 const BUILTINS = new Set(builtinModules);
 
-/** The toolchain part of a module stage's code: Node major, platform, and each imported package's version. */
-export function toolchainOf(root: string, packages: string[], versions = new Map<string, string>()): Record<string, string> {
+/**
+ * The toolchain part of a module stage's code: Node major, platform, and each package's version — read from the
+ * folder it was bundled from, or as Node would resolve it from the workspace for a package kept as an import.
+ */
+function toolchainOf(root: string, packages: Record<string, string>, versions = new Map<string, string>()): Record<string, string> {
   const out: Record<string, string> = {
     'toolchain:node': `v${process.versions.node.split('.')[0]}`,
     'toolchain:platform': `${process.platform}-${process.arch}`,
   };
-  for (const name of packages) {
-    let version = versions.get(name);
+  for (const [name, folder] of Object.entries(packages)) {
+    const key = `${name}\0${folder}`;
+    let version = versions.get(key);
     if (version === undefined) {
-      version = installedVersion(root, name);
-      versions.set(name, version);
+      version = folder ? versionIn(path.join(root, folder, 'package.json')) : installedVersion(root, name);
+      versions.set(key, version);
     }
     out[`package:${name}`] = version;
   }
@@ -60,20 +76,34 @@ export function toolchainOf(root: string, packages: string[], versions = new Map
 function installedVersion(root: string, name: string): string {
   for (let dir = root; ; dir = path.dirname(dir)) {
     const file = path.join(dir, 'node_modules', name, 'package.json');
-    if (existsSync(file)) {
-      try {
-        const version = (JSON.parse(readFileSync(file, 'utf8')) as { version?: unknown }).version;
-        return typeof version === 'string' ? version : 'unknown';
-      } catch {
-        return 'unreadable';
-      }
-    }
+    if (existsSync(file)) return versionIn(file);
     if (path.dirname(dir) === dir) return 'missing';
   }
 }
 
+function versionIn(packageJson: string): string {
+  try {
+    const version = (JSON.parse(readFileSync(packageJson, 'utf8')) as { version?: unknown }).version;
+    return typeof version === 'string' ? version : 'unknown';
+  } catch {
+    return existsSync(packageJson) ? 'unreadable' : 'missing';
+  }
+}
+
+/**
+ * The package a bundled input file belongs to: its name and folder (`node_modules/zod/v4/mini/index.js` → zod in
+ * `node_modules/zod`; nested installs keep their own folder), or undefined for the workspace's own files.
+ */
+function packageOf(input: string): { name: string; folder: string } | undefined {
+  const at = input.lastIndexOf('node_modules/');
+  if (at < 0) return undefined;
+  const parts = input.slice(at + 'node_modules/'.length).split('/');
+  const name = parts[0].startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0];
+  return { name, folder: `${input.slice(0, at)}node_modules/${name}` };
+}
+
 export class ModuleCode {
-  private index: ClosureIndex = { version: 4, modules: {}, packages: {} };
+  private index: ClosureIndex = { version: 5, modules: {}, packages: {} };
   private readonly versions = new Map<string, string>();
   private dirty = false;
 
@@ -85,7 +115,7 @@ export class ModuleCode {
     if (existsSync(file)) {
       try {
         const data = JSON.parse(readFileSync(file, 'utf8')) as ClosureIndex;
-        if (data.version === 4) this.index = data;
+        if (data.version === 5) this.index = data;
       } catch {
         // rebuilt on demand
       }
@@ -102,6 +132,20 @@ export class ModuleCode {
    * recorded closure stands; otherwise esbuild reads the imports again. The toolchain entries are added to it.
    */
   async closure(modulePath: string): Promise<Record<string, string>> {
+    // Stages of one module, read at the same time, share one read (and one build).
+    let reading = this.reading.get(modulePath);
+    if (!reading) {
+      reading = this.readClosure(modulePath);
+      this.reading.set(modulePath, reading);
+      const done = () => this.reading.delete(modulePath);
+      reading.then(done, done);
+    }
+    return reading;
+  }
+
+  private readonly reading = new Map<string, Promise<Record<string, string>>>();
+
+  private async readClosure(modulePath: string): Promise<Record<string, string>> {
     const known = this.index.modules[modulePath];
     const knownPackages = this.index.packages[modulePath];
     if (known && knownPackages) {
@@ -133,7 +177,8 @@ export class ModuleCode {
   /** The bundle to run for this exact code: written from the build that read the closure, or built when absent. */
   async bundlePath(modulePath: string, code: Record<string, string>): Promise<string> {
     const key = canonicalJson(code);
-    const file = path.join(this.stateDir, '..', 'build', `${hashBytes(key).slice(0, 24)}.mjs`);
+    const name = hashBytes(`${RULES}${withMaps() ? '+maps' : ''}\0${key}`).slice(0, 24);
+    const file = path.join(this.stateDir, '..', 'build', `${name}.mjs`);
     if (!existsSync(file)) {
       const built = this.built.get(modulePath);
       if (built?.key === key && built.contents) writeFileAtomic(file, built.contents);
@@ -145,7 +190,20 @@ export class ModuleCode {
   /** Builds esbuild made in this process (to read a closure), kept to be written as the bundle without a rebuild. */
   private readonly built = new Map<string, { key: string; contents?: Uint8Array }>();
 
-  private async bundle(modulePath: string, outfile: string | undefined): Promise<{ files: string[]; packages: string[]; contents?: Uint8Array }> {
+  /** Built with its packages inside; with them kept as imports when they cannot be (see the top of this file). */
+  private async bundle(modulePath: string, outfile: string | undefined): Promise<Built> {
+    const inside = await this.build(modulePath, true).catch((err: unknown) => {
+      // A package that esbuild cannot take in (a native addon's `.node` file) is the packages' fault, not the module's.
+      if (err instanceof PackageBuildError) return undefined;
+      throw err;
+    });
+    const built = inside && !needsRuntimeRequire(inside.contents) ? inside : await this.build(modulePath, false);
+    // Built for the same folder either way (.pipeline/build), so the bytes do not depend on the final name.
+    if (outfile && built.contents) writeFileAtomic(outfile, built.contents);
+    return built;
+  }
+
+  private async build(modulePath: string, packagesInside: boolean): Promise<Built> {
     const esbuild = await import('esbuild');
     let result;
     try {
@@ -156,42 +214,76 @@ export class ModuleCode {
         platform: 'node',
         format: 'esm',
         target: 'node20',
-        // Packages stay imports, the engine's public modules (`pipeline-dag/stage`, ...) included, whether they
-        // resolve to this workspace itself or to an installed copy: no engine file is ever part of a stage's code.
-        packages: 'external',
+        // The engine's public modules (`pipeline-dag/stage`, ...) stay imports, whether they resolve to this
+        // workspace itself or to an installed copy: no engine file is ever part of a stage's code.
+        ...(packagesInside ? { plugins: [lazyPackagesOutside] } : { packages: 'external' as const }),
         external: [...ENGINE_PACKAGE],
-        sourcemap: 'inline',
+        // Source maps only serve PIPELINE_DEBUG's stack traces (`--enable-source-maps`), and would multiply the
+        // bytes every stage loads.
+        sourcemap: withMaps() ? 'inline' : false,
         metafile: true,
         write: false,
         logLevel: 'silent',
-        outfile: outfile ?? path.join(this.ws.root, '.pipeline', 'build', 'probe.mjs'),
+        outfile: path.join(this.ws.root, '.pipeline', 'build', 'probe.mjs'),
       });
     } catch (err) {
       const errors = (err as { errors?: { text: string; location?: { file: string; line: number; column: number } }[] }).errors;
       const first = errors?.[0];
+      if (packagesInside && errors?.some((e) => e.location?.file.includes('node_modules/') || e.text.includes('.node'))) throw new PackageBuildError();
       const where = first?.location ? `${first.location.file}:${first.location.line}:${first.location.column + 1}: ` : '';
       throw new UsageError(`${where}cannot build module \`${modulePath}\`: ${first?.text ?? String(err)}`, 'fix the module so that it compiles');
     }
-    // Built for the same folder either way (.pipeline/build), so the bytes do not depend on the final name.
     const contents = result.outputFiles?.[0]?.contents;
-    if (outfile && contents) writeFileAtomic(outfile, contents);
-    const inputs = Object.keys(result.metafile?.inputs ?? {})
-      .map((p) => p.split(path.sep).join('/'))
-      .filter((p) => !p.startsWith('..') && !p.includes('node_modules/') && !path.isAbsolute(p));
-    const packages = new Set<string>();
+    const all = Object.keys(result.metafile?.inputs ?? {}).map((p) => p.split(path.sep).join('/'));
+    const inputs = all.filter((p) => !p.startsWith('..') && !p.includes('node_modules/') && !path.isAbsolute(p));
+    const packages: Record<string, string> = {};
     for (const output of Object.values(result.metafile?.outputs ?? {})) {
       for (const imp of output.imports) {
         const name = imp.external ? packageName(imp.path) : undefined;
-        if (name !== undefined) packages.add(name);
+        if (name !== undefined) packages[name] = '';
       }
+    }
+    for (const input of all) {
+      const pkg = packageOf(input);
+      if (pkg && pkg.name !== 'pipeline-dag') packages[pkg.name] = pkg.folder;
     }
     // The entry first, then the rest sorted: a stable order for the index.
     const entry = modulePath;
-    return { files: [entry, ...inputs.filter((p) => p !== entry).sort()], packages: [...packages].sort(), contents };
+    const sorted = Object.fromEntries(Object.entries(packages).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    return { files: [entry, ...inputs.filter((p) => p !== entry).sort()], packages: sorted, contents };
   }
 
   save(): void {
     if (this.dirty) writeFileAtomic(this.indexFile, JSON.stringify(this.index));
     this.dirty = false;
   }
+}
+
+/**
+ * A package the module imports with `import()` stays an import: it is loaded only when that code runs (`compare`
+ * writes plot specs and never loads the plotting libraries it could render them with).
+ */
+const lazyPackagesOutside = {
+  name: 'lazy-packages-outside',
+  setup(build: { onResolve(options: { filter: RegExp }, callback: (args: { path: string; kind: string }) => { path: string; external: boolean } | undefined): void }) {
+    build.onResolve({ filter: /^[^./]/ }, (args) => (args.kind === 'dynamic-import' && packageName(args.path) !== undefined ? { path: args.path, external: true } : undefined));
+  },
+};
+
+interface Built {
+  files: string[];
+  packages: Record<string, string>;
+  contents?: Uint8Array;
+}
+
+/** esbuild could not take a package into the bundle: the module is built again with its packages as imports. */
+class PackageBuildError extends Error {}
+
+/**
+ * Whether a bundle holds a CommonJS package that calls `require` at run time (for Node's built-ins or a computed
+ * path): esbuild's ES module output then carries its `__require` shim, which throws "Dynamic require of … is not
+ * supported" when called, so such a module keeps its packages as imports.
+ */
+function needsRuntimeRequire(contents: Uint8Array | undefined): boolean {
+  return contents !== undefined && Buffer.from(contents.buffer, contents.byteOffset, contents.byteLength).includes('Dynamic require of "');
 }
