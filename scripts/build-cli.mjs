@@ -7,8 +7,8 @@
 //   parser, zod for the config's shapes, ...) are invisible to the bundler; each is bundled into one CommonJS file of
 //   its own (dist/cli/packages/NAME.cjs) and the call is pointed at it, so it is still loaded only when needed.
 // - The module-stage host and the params probe run as processes of their own, found beside the code that starts
-//   them (exec/process.ts, plan/params.ts): they are built into dist/cli/ too, with their packages left as imports,
-//   so a stage's `zod` is the workspace's own.
+//   them (exec/process.ts, plan/params.ts): they are built into dist/cli/ too, the host with its packages left as
+//   imports, the probe with the part of zod's core it uses inside.
 // - Native, very large or optional packages stay imports of node_modules.
 import * as esbuild from 'esbuild';
 import { readFileSync, rmSync } from 'node:fs';
@@ -59,9 +59,17 @@ await esbuild.build({
 });
 await esbuild.build({
   ...common,
-  entryPoints: { host: path.join(dist, 'runner/exec/host.js'), 'params-probe': path.join(dist, 'runner/plan/params-probe.js') },
+  entryPoints: { host: path.join(dist, 'runner/exec/host.js') },
   format: 'esm',
   packages: 'external',
+  outdir: out,
+});
+// The probe carries the part of zod it uses (its core's toJSONSchema, tree-shaken): it reads schemas made by
+// any copy of zod, and one file loads much faster than zod's ~90.
+await esbuild.build({
+  ...common,
+  entryPoints: { 'params-probe': path.join(dist, 'runner/plan/params-probe.js') },
+  format: 'esm',
   outdir: out,
 });
 await Promise.all(

@@ -1,9 +1,12 @@
 // A child process that reads the params schema of `module:` stages: it imports each bundle (paths as JSON on
 // stdin), takes its `params` export (a zod schema) and prints, per bundle, the schema's JSON Schema (zod 4's
-// `z.toJSONSchema`, input side), `null` when the module exports no `params`, or an error. Running the modules
+// `toJSONSchema`, input side), `null` when the module exports no `params`, or an error. Running the modules
 // here keeps their top-level code out of the engine's process; the engine keeps the answer per code hash.
+// `toJSONSchema` comes from zod's core, the part every zod 4 flavour (classic, mini) shares: it reads any zod 4
+// schema, whichever copy of zod made it (metadata lives in one registry on globalThis), and bundled with this
+// file it loads in a few milliseconds where the whole of zod takes ~60 ms.
 import { pathToFileURL } from 'node:url';
-import { z } from 'zod';
+import { toJSONSchema, type $ZodType } from 'zod/v4/core';
 
 export type ProbeAnswer = { schema: Record<string, unknown> | null } | { error: string };
 
@@ -25,7 +28,7 @@ async function probe(bundle: string): Promise<ProbeAnswer> {
   if (typeof p !== 'object' || p === null || !p._zod) return { error: 'its `params` export is not a zod schema; export `const params = z.object({...})`' };
   if (p._zod.def?.type !== 'object') return { error: 'its `params` export is not a `z.object({...})`' };
   try {
-    return { schema: z.toJSONSchema(mod.params as z.ZodType, { io: 'input', unrepresentable: 'any' }) };
+    return { schema: toJSONSchema(mod.params as $ZodType, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown> };
   } catch (err) {
     return { error: `its \`params\` schema has no JSON form: ${(err as Error).message}` };
   }

@@ -177,16 +177,19 @@ export async function scopeParams(config: PipelineConfig, options: { readOnly?: 
   const engine = openEngine(config);
   const schemas = new ParamSchemas(path.join(engine.stateDir, 'state'));
   const hashes = new Map<string, { codeHash: string; code: Record<string, string> }>();
-  for (const s of modules) {
-    let code: Record<string, string>;
-    try {
-      code = await engine.code.closure(s.module!);
-    } catch (err) {
-      if (err instanceof UsageError) continue; // reported when the stage is planned
-      throw err;
-    }
-    hashes.set(s.name, { codeHash: hashBytes(canonicalJson(code)), code });
-  }
+  // All closures at once: on a cold start each is an esbuild build, and esbuild builds them in parallel.
+  const codes = await Promise.all(
+    modules.map((s) =>
+      engine.code.closure(s.module!).catch((err: unknown) => {
+        if (err instanceof UsageError) return undefined; // reported when the stage is planned
+        throw err;
+      }),
+    ),
+  );
+  modules.forEach((s, i) => {
+    const code = codes[i];
+    if (code) hashes.set(s.name, { codeHash: hashBytes(canonicalJson(code)), code });
+  });
   const unknown = new Map<string, { codeHash: string; bundle: string }>();
   for (const s of modules) {
     const h = hashes.get(s.name);
