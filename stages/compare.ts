@@ -4,7 +4,7 @@
 // vega, ~0.3 s on the run's longest chain): `pipeline report` renders them to SVG and PNG when someone looks.
 // Outs: build/compare/metrics.json, compare.md, test-predictions.csv, plots/*.vl.json.
 import type { StageContext } from 'pipeline-dag/stage';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { outPath, PATHS } from './lib/artifacts.js';
 import { jsonText, writeFileAtomic } from './lib/atomic.js';
 import { evaluateAll, predictionsCsv, readEvaluationInputs, type Evaluation } from './lib/evaluate.js';

@@ -1,7 +1,7 @@
 // Stage `gate`: the test-set gate. Writes build/gate/metrics.json ({r2, mse, mae, mape}, scikit-learn's definitions)
 // and fails as a gate when R² ≤ r2_min (param, default 0.5), which blocks everything downstream.
 import type { StageContext } from 'pipeline-dag/stage';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { GateVerdict } from 'pipeline-dag/stage';
 import { inputPath, outPath, PATHS } from './lib/artifacts.js';
 import { jsonText, writeFileAtomic } from './lib/atomic.js';
@@ -18,7 +18,7 @@ export function gateReason(r2: number, r2Min: number): string {
 }
 
 /** The params this stage reads (the engine checks them before anything runs and passes only these). */
-export const params = z.object({ r2_min: z.number().optional() });
+export const params = z.object({ r2_min: z.optional(z.number()) });
 
 export default async function gate(ctx: StageContext): Promise<void> {
   const r2Min = numberParam(ctx, 'r2_min', 0.5);

@@ -3,7 +3,7 @@
 // Outs: build/data/train.bin, build/data/test.bin (format in lib/dataset.ts), build/data/summary.json.
 import { createHash } from 'node:crypto';
 import type { StageContext } from 'pipeline-dag/stage';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { outPath, PATHS } from './lib/artifacts.js';
 import { jsonText, writeFileAtomic } from './lib/atomic.js';
 import { encodeDataset, takeRows } from './lib/dataset.js';
@@ -14,10 +14,10 @@ import { trainTestSplit } from './lib/split.js';
 
 /** The params this stage reads (the engine checks them before anything runs and passes only these). */
 export const params = z.object({
-  source: z.string().min(1).optional(),
-  sha256: z.string().regex(/^[0-9a-fA-F]{64}$/).nullable().optional(),
-  seed: z.number().int().min(0).max(0xffffffff).optional(),
-  test_size: z.number().positive().optional(),
+  source: z.optional(z.string().check(z.minLength(1))),
+  sha256: z.optional(z.nullable(z.string().check(z.regex(/^[0-9a-fA-F]{64}$/)))),
+  seed: z.optional(z.int().check(z.minimum(0), z.maximum(0xffffffff))),
+  test_size: z.optional(z.number().check(z.positive())),
 });
 
 export default async function load(ctx: StageContext): Promise<void> {

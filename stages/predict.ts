@@ -2,7 +2,7 @@
 // product, scales applied after) and each dequantized model (`<name>-dq`); print the metrics and the first 10 rows.
 // Outs: build/predict/predictions.csv, build/predict/metrics.json.
 import type { StageContext } from 'pipeline-dag/stage';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { outPath, PATHS } from './lib/artifacts.js';
 import { jsonText, writeFileAtomic } from './lib/atomic.js';
 import { evaluateAll, firstRowsTable, metricsTable, predictionsCsv, readEvaluationInputs } from './lib/evaluate.js';

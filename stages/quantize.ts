@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { StageContext } from 'pipeline-dag/stage';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { inputPath, outPath, PATHS, quantFileName } from './lib/artifacts.js';
 import { jsonText, writeFileAtomic } from './lib/atomic.js';
 import { readDataset } from './lib/dataset.js';
@@ -30,7 +30,7 @@ import { columnStd } from './lib/stats.js';
 /** The params this stage reads (the engine checks them before anything runs and passes only these). */
 export const params = z.object({
   bits: z.union([z.literal(8), z.literal(16)]),
-  bias_correction: z.boolean().optional(),
+  bias_correction: z.optional(z.boolean()),
 });
 
 export default async function quantize(ctx: StageContext): Promise<void> {

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { StageContext } from 'pipeline-dag/stage';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { inputPath, outPath, PATHS } from './lib/artifacts.js';
 import { jsonText, writeFileAtomic } from './lib/atomic.js';
 import { decodeDataset } from './lib/dataset.js';
