@@ -10,7 +10,7 @@
 // from the installed package.json). These are entries of the same map, keyed `toolchain:node`, `toolchain:platform`
 // and `package:<name>`, so a result made by another toolchain has another fingerprint and is never restored, and
 // `status` names what differs; a new install of a package therefore also names a new bundle.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import path from 'node:path';
 import { writeFileAtomic } from '../core/atomic.js';
@@ -31,6 +31,8 @@ interface ClosureIndex {
    * version is read from (workspace-relative, bundled packages), or '' (kept as an import: resolved from the root).
    */
   packages: Record<string, Record<string, string>>;
+  /** module → the package files bundled into it (as esbuild names them), whose stat names the bundle. */
+  packageFiles: Record<string, string[]>;
 }
 
 /** Part of every bundle's name: a change of the bundling rules or of source maps never serves an old bundle. */
@@ -103,7 +105,7 @@ function packageOf(input: string): { name: string; folder: string } | undefined 
 }
 
 export class ModuleCode {
-  private index: ClosureIndex = { version: 5, modules: {}, packages: {} };
+  private index: ClosureIndex = { version: 5, modules: {}, packages: {}, packageFiles: {} };
   private readonly versions = new Map<string, string>();
   private dirty = false;
 
@@ -115,7 +117,7 @@ export class ModuleCode {
     if (existsSync(file)) {
       try {
         const data = JSON.parse(readFileSync(file, 'utf8')) as ClosureIndex;
-        if (data.version === 5) this.index = data;
+        if (data.version === 5 && data.packageFiles) this.index = data;
       } catch {
         // rebuilt on demand
       }
@@ -146,21 +148,12 @@ export class ModuleCode {
   private readonly reading = new Map<string, Promise<Record<string, string>>>();
 
   private async readClosure(modulePath: string): Promise<Record<string, string>> {
-    const known = this.index.modules[modulePath];
-    const knownPackages = this.index.packages[modulePath];
-    if (known && knownPackages) {
-      const hashes = await this.hashAll(Object.keys(known));
-      if (hashes && Object.keys(hashes).every((f) => hashes[f] === known[f])) return { ...hashes, ...toolchainOf(this.ws.root, knownPackages, this.versions) };
-    }
-    const { files, packages, contents } = await this.bundle(modulePath, undefined);
-    const hashes = await this.hashAll(files);
+    const recorded = await this.recorded(modulePath);
+    if (recorded) return recorded;
+    const built = await this.bundle(modulePath);
+    const hashes = await this.hashAll(built.files);
     if (!hashes) throw new UsageError(`the imports of \`${modulePath}\` changed while they were being read`, 'run again');
-    const code = { ...hashes, ...toolchainOf(this.ws.root, packages, this.versions) };
-    this.built.set(modulePath, { key: canonicalJson(code), contents });
-    this.index.modules[modulePath] = hashes;
-    this.index.packages[modulePath] = packages;
-    this.dirty = true;
-    return code;
+    return this.remember(modulePath, hashes, built);
   }
 
   /** Hashes of the files, or undefined when one is gone. */
@@ -174,42 +167,94 @@ export class ModuleCode {
     return hashes;
   }
 
-  /** The bundle to run for this exact code: written from the build that read the closure, or built when absent. */
+  /**
+   * The bundle to run for this exact code: written from the build that read the closure, or built when absent.
+   * It is named by the code, the bundling rules and the size and mtime of every package file bundled into it, so
+   * an edited package (a linked or patched one keeps its version) is bundled again.
+   */
   async bundlePath(modulePath: string, code: Record<string, string>): Promise<string> {
     const key = canonicalJson(code);
-    const name = hashBytes(`${RULES}${withMaps() ? '+maps' : ''}\0${key}`).slice(0, 24);
-    const file = path.join(this.stateDir, '..', 'build', `${name}.mjs`);
-    if (!existsSync(file)) {
-      const built = this.built.get(modulePath);
-      if (built?.key === key && built.contents) writeFileAtomic(file, built.contents);
-      else await this.bundle(modulePath, file);
+    const named = (packageFiles: string[]) => {
+      const name = hashBytes(`${RULES}${withMaps() ? '+maps' : ''}\0${key}\0${packageStamp(this.ws.root, packageFiles)}`).slice(0, 24);
+      return path.join(this.stateDir, '..', 'build', `${name}.mjs`);
+    };
+    const file = named(this.index.packageFiles[modulePath] ?? []);
+    if (existsSync(file)) return file;
+    const built = this.built.get(modulePath);
+    if (built?.key === key && built.contents) {
+      writeFileAtomic(file, built.contents);
+      return file;
     }
-    return file;
+    const fresh = await this.bundle(modulePath);
+    this.index.packageFiles[modulePath] = fresh.packageFiles;
+    this.dirty = true;
+    const target = named(fresh.packageFiles);
+    if (fresh.contents) writeFileAtomic(target, fresh.contents);
+    return target;
   }
 
   /** Builds esbuild made in this process (to read a closure), kept to be written as the bundle without a rebuild. */
   private readonly built = new Map<string, { key: string; contents?: Uint8Array }>();
 
-  /** Built with its packages inside; with them kept as imports when they cannot be (see the top of this file). */
-  private async bundle(modulePath: string, outfile: string | undefined): Promise<Built> {
-    const inside = await this.build(modulePath, true).catch((err: unknown) => {
-      // A package that esbuild cannot take in (a native addon's `.node` file) is the packages' fault, not the module's.
-      if (err instanceof PackageBuildError) return undefined;
-      throw err;
-    });
-    const built = inside && !needsRuntimeRequire(inside.contents) ? inside : await this.build(modulePath, false);
-    // Built for the same folder either way (.pipeline/build), so the bytes do not depend on the final name.
-    if (outfile && built.contents) writeFileAtomic(outfile, built.contents);
-    return built;
+  /**
+   * Read the closures of these modules at once: those not recorded (a cold start) are built by one esbuild call,
+   * which parses the files and packages they share once instead of once per module. A module that needs its own
+   * build (an error, packages kept as imports) is left to `closure`, which builds it alone.
+   */
+  async readAll(modulePaths: string[]): Promise<void> {
+    const unknown: string[] = [];
+    for (const m of new Set(modulePaths)) if (!this.reading.has(m) && !(await this.recorded(m))) unknown.push(m);
+    if (unknown.length < 2) return;
+    const builds = await this.build(unknown, true).catch(() => new Map<string, Built>());
+    for (const [m, built] of builds) {
+      if (needsRuntimeRequire(built.contents)) continue;
+      const hashes = await this.hashAll(built.files);
+      if (hashes) this.remember(m, hashes, built);
+    }
   }
 
-  private async build(modulePath: string, packagesInside: boolean): Promise<Built> {
+  /** The recorded closure of a module when every file in it still has its recorded hash. */
+  private async recorded(modulePath: string): Promise<Record<string, string> | undefined> {
+    const known = this.index.modules[modulePath];
+    const knownPackages = this.index.packages[modulePath];
+    if (!known || !knownPackages) return undefined;
+    const hashes = await this.hashAll(Object.keys(known));
+    if (hashes && Object.keys(hashes).every((f) => hashes[f] === known[f])) return { ...hashes, ...toolchainOf(this.ws.root, knownPackages, this.versions) };
+    return undefined;
+  }
+
+  private remember(modulePath: string, hashes: Record<string, string>, built: Built): Record<string, string> {
+    const code = { ...hashes, ...toolchainOf(this.ws.root, built.packages, this.versions) };
+    this.built.set(modulePath, { key: canonicalJson(code), contents: built.contents });
+    this.index.modules[modulePath] = hashes;
+    this.index.packages[modulePath] = built.packages;
+    this.index.packageFiles[modulePath] = built.packageFiles;
+    this.dirty = true;
+    return code;
+  }
+
+  /** Built with its packages inside; with them kept as imports when they cannot be (see the top of this file). */
+  private async bundle(modulePath: string): Promise<Built> {
+    const inside = await this.build([modulePath], true).then(
+      (b) => b.get(modulePath),
+      (err: unknown) => {
+        // A package that esbuild cannot take in (a native addon's `.node` file) is the packages' fault, not the module's.
+        if (err instanceof PackageBuildError) return undefined;
+        throw err;
+      },
+    );
+    return inside && !needsRuntimeRequire(inside.contents) ? inside : (await this.build([modulePath], false)).get(modulePath)!;
+  }
+
+  /** One esbuild call for these modules; each one's bundle, local files and packages (from the metafile). */
+  private async build(modulePaths: string[], packagesInside: boolean): Promise<Map<string, Built>> {
     const esbuild = await import('esbuild');
+    const buildDir = path.join(this.ws.root, '.pipeline', 'build');
     let result;
     try {
       result = await esbuild.build({
         absWorkingDir: this.ws.root,
-        entryPoints: [path.join(this.ws.root, modulePath)],
+        entryPoints: modulePaths.map((m, i) => ({ in: path.join(this.ws.root, m), out: `module-${i}` })),
         bundle: true,
         platform: 'node',
         format: 'esm',
@@ -224,33 +269,49 @@ export class ModuleCode {
         metafile: true,
         write: false,
         logLevel: 'silent',
-        outfile: path.join(this.ws.root, '.pipeline', 'build', 'probe.mjs'),
+        // Built for .pipeline/build whatever the final name, so the bytes do not depend on it.
+        outdir: buildDir,
+        outExtension: { '.js': '.mjs' },
       });
     } catch (err) {
       const errors = (err as { errors?: { text: string; location?: { file: string; line: number; column: number } }[] }).errors;
       const first = errors?.[0];
       if (packagesInside && errors?.some((e) => e.location?.file.includes('node_modules/') || e.text.includes('.node'))) throw new PackageBuildError();
       const where = first?.location ? `${first.location.file}:${first.location.line}:${first.location.column + 1}: ` : '';
-      throw new UsageError(`${where}cannot build module \`${modulePath}\`: ${first?.text ?? String(err)}`, 'fix the module so that it compiles');
+      throw new UsageError(`${where}cannot build module \`${modulePaths.join('`, `')}\`: ${first?.text ?? String(err)}`, 'fix the module so that it compiles');
     }
-    const contents = result.outputFiles?.[0]?.contents;
-    const all = Object.keys(result.metafile?.inputs ?? {}).map((p) => p.split(path.sep).join('/'));
-    const inputs = all.filter((p) => !p.startsWith('..') && !p.includes('node_modules/') && !path.isAbsolute(p));
-    const packages: Record<string, string> = {};
-    for (const output of Object.values(result.metafile?.outputs ?? {})) {
-      for (const imp of output.imports) {
-        const name = imp.external ? packageName(imp.path) : undefined;
-        if (name !== undefined) packages[name] = '';
+    const meta = result.metafile;
+    const builds = new Map<string, Built>();
+    modulePaths.forEach((modulePath, i) => {
+      const out = path.join(buildDir, `module-${i}.mjs`);
+      const contents = result.outputFiles?.find((f) => f.path === out)?.contents;
+      // Every file this module reaches, from its entry through the metafile's import graph (the batch's metafile
+      // holds the files of all its modules).
+      const entry = Object.keys(meta.inputs).find((p) => path.resolve(this.ws.root, p) === path.join(this.ws.root, modulePath));
+      const reached = new Set<string>();
+      const packages: Record<string, string> = {};
+      const queue = entry ? [entry] : [];
+      while (queue.length) {
+        const input = queue.pop()!;
+        if (reached.has(input)) continue;
+        reached.add(input);
+        for (const imp of meta.inputs[input]?.imports ?? []) {
+          if (!imp.external) queue.push(imp.path);
+          else if (packageName(imp.path) !== undefined) packages[packageName(imp.path)!] = '';
+        }
       }
-    }
-    for (const input of all) {
-      const pkg = packageOf(input);
-      if (pkg && pkg.name !== 'pipeline-dag') packages[pkg.name] = pkg.folder;
-    }
-    // The entry first, then the rest sorted: a stable order for the index.
-    const entry = modulePath;
-    const sorted = Object.fromEntries(Object.entries(packages).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-    return { files: [entry, ...inputs.filter((p) => p !== entry).sort()], packages: sorted, contents };
+      const all = [...reached].map((p) => p.split(path.sep).join('/'));
+      const inputs = all.filter((p) => !p.startsWith('..') && !p.includes('node_modules/') && !path.isAbsolute(p));
+      for (const input of all) {
+        const pkg = packageOf(input);
+        if (pkg && pkg.name !== 'pipeline-dag') packages[pkg.name] = pkg.folder;
+      }
+      // The entry first, then the rest sorted: a stable order for the index.
+      const sorted = Object.fromEntries(Object.entries(packages).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+      const packageFiles = all.filter((p) => packageOf(p) !== undefined).sort();
+      builds.set(modulePath, { files: [modulePath, ...inputs.filter((p) => p !== modulePath).sort()], packages: sorted, packageFiles, contents });
+    });
+    return builds;
   }
 
   save(): void {
@@ -273,6 +334,8 @@ const lazyPackagesOutside = {
 interface Built {
   files: string[];
   packages: Record<string, string>;
+  /** The package files bundled into it. */
+  packageFiles: string[];
   contents?: Uint8Array;
 }
 
@@ -286,4 +349,14 @@ class PackageBuildError extends Error {}
  */
 function needsRuntimeRequire(contents: Uint8Array | undefined): boolean {
   return contents !== undefined && Buffer.from(contents.buffer, contents.byteOffset, contents.byteLength).includes('Dynamic require of "');
+}
+
+/** Size and mtime of each file (workspace-relative or absolute), in order; a missing one counts as such. */
+function packageStamp(root: string, files: string[]): string {
+  return files
+    .map((f) => {
+      const st = statSync(path.resolve(root, f), { throwIfNoEntry: false });
+      return st ? `${st.size}:${st.mtimeMs}` : '-';
+    })
+    .join(',');
 }

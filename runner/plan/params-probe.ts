@@ -28,7 +28,7 @@ async function probe(bundle: string): Promise<ProbeAnswer> {
   if (typeof p !== 'object' || p === null || !p._zod) return { error: 'its `params` export is not a zod schema; export `const params = z.object({...})`' };
   if (p._zod.def?.type !== 'object') return { error: 'its `params` export is not a `z.object({...})`' };
   try {
-    return { schema: toJSONSchema(mod.params as $ZodType, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown> };
+    return { schema: toJSONSchema(mod.params as $ZodType, { io: 'input', unrepresentable: 'any' }) };
   } catch (err) {
     return { error: `its \`params\` schema has no JSON form: ${(err as Error).message}` };
   }

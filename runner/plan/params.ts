@@ -177,7 +177,8 @@ export async function scopeParams(config: PipelineConfig, options: { readOnly?: 
   const engine = openEngine(config);
   const schemas = new ParamSchemas(path.join(engine.stateDir, 'state'));
   const hashes = new Map<string, { codeHash: string; code: Record<string, string> }>();
-  // All closures at once: on a cold start each is an esbuild build, and esbuild builds them in parallel.
+  // All closures at once: on a cold start one esbuild call builds every module.
+  await engine.code.readAll(modules.map((s) => s.module!));
   const codes = await Promise.all(
     modules.map((s) =>
       engine.code.closure(s.module!).catch((err: unknown) => {
