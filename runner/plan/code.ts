@@ -213,6 +213,11 @@ export class ModuleCode {
     }
   }
 
+  /** Whether a closure of this module was recorded (its files may have changed since). */
+  isRecorded(modulePath: string): boolean {
+    return this.index.modules[modulePath] !== undefined;
+  }
+
   /** The recorded closure of a module when every file in it still has its recorded hash. */
   private async recorded(modulePath: string): Promise<Record<string, string> | undefined> {
     const known = this.index.modules[modulePath];

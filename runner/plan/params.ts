@@ -54,13 +54,31 @@ export class ParamSchemas {
     return this.state.byCode[codeHash];
   }
 
+  /** A probe process started ahead of need (it waits for the bundles on its stdin). */
+  private early?: ReturnType<typeof startProbe>;
+
+  /**
+   * Start the probe process now, while the modules are still being bundled, so that Node's start overlaps the
+   * bundling: when the answers are likely needed (a module never bundled here, so its schema is unknown too).
+   */
+  prestart(): void {
+    this.early ??= startProbe();
+  }
+
+  /** A probe started ahead of need and not needed: it is told there is nothing to read, and exits. */
+  discardEarly(): void {
+    void this.early?.then(({ child }) => child.stdin.end('[]'));
+    this.early = undefined;
+  }
+
   /** Reads the schemas of these bundles in one child process and keeps them under their code hashes. */
   async probe(wanted: { codeHash: string; bundle: string }[]): Promise<void> {
-    if (wanted.length === 0) return;
-    const js = path.join(here, 'params-probe.js');
-    const args = existsSync(js) ? [js] : ['--import', 'tsx', path.join(here, 'params-probe.ts')];
-    const { execa } = await import('execa');
-    const result = await execa(process.execPath, args, { input: JSON.stringify(wanted.map((w) => w.bundle)), reject: false });
+    if (wanted.length === 0) return this.discardEarly();
+    const early = this.early;
+    this.early = undefined;
+    const { child } = await (early ?? startProbe());
+    child.stdin.end(JSON.stringify(wanted.map((w) => w.bundle)));
+    const result = await child;
     if (result.exitCode !== 0) throw new UsageError(`cannot read the params schemas of the stage modules: ${result.stderr.trim().split('\n').at(-1) ?? ''}`);
     const answers = JSON.parse(result.stdout) as Record<string, ProbeAnswer>;
     for (const w of wanted) {
@@ -82,6 +100,15 @@ export class ParamSchemas {
     if (this.dirty) writeFileAtomic(this.file, JSON.stringify(this.state));
     this.dirty = false;
   }
+}
+
+/** The probe process (params-probe.ts), reading the bundles to probe from its stdin. */
+async function startProbe() {
+  const js = path.join(here, 'params-probe.js');
+  const args = existsSync(js) ? [js] : ['--import', 'tsx', path.join(here, 'params-probe.ts')];
+  const { execa } = await import('execa');
+  // Wrapped: the process itself is a promise of its end.
+  return { child: execa(process.execPath, args, { stdin: 'pipe', reject: false }) };
 }
 
 /** Where a stage's param value came from: the `--set` argument, the stage's `params:`, or the global `params:`. */
@@ -177,26 +204,31 @@ export async function scopeParams(config: PipelineConfig, options: { readOnly?: 
   const engine = openEngine(config);
   const schemas = new ParamSchemas(path.join(engine.stateDir, 'state'));
   const hashes = new Map<string, { codeHash: string; code: Record<string, string> }>();
-  // All closures at once: on a cold start one esbuild call builds every module.
-  await engine.code.readAll(modules.map((s) => s.module!));
-  const codes = await Promise.all(
-    modules.map((s) =>
-      engine.code.closure(s.module!).catch((err: unknown) => {
-        if (err instanceof UsageError) return undefined; // reported when the stage is planned
-        throw err;
-      }),
-    ),
-  );
-  modules.forEach((s, i) => {
-    const code = codes[i];
-    if (code) hashes.set(s.name, { codeHash: hashBytes(canonicalJson(code)), code });
-  });
-  const unknown = new Map<string, { codeHash: string; bundle: string }>();
-  for (const s of modules) {
-    const h = hashes.get(s.name);
-    if (h && !schemas.get(h.codeHash) && !unknown.has(h.codeHash)) unknown.set(h.codeHash, { codeHash: h.codeHash, bundle: await engine.code.bundlePath(s.module!, h.code) });
+  // All closures at once: on a cold start one esbuild call builds every module, while the probe process starts.
+  if (modules.some((s) => !engine.code.isRecorded(s.module!))) schemas.prestart();
+  try {
+    await engine.code.readAll(modules.map((s) => s.module!));
+    const codes = await Promise.all(
+      modules.map((s) =>
+        engine.code.closure(s.module!).catch((err: unknown) => {
+          if (err instanceof UsageError) return undefined; // reported when the stage is planned
+          throw err;
+        }),
+      ),
+    );
+    modules.forEach((s, i) => {
+      const code = codes[i];
+      if (code) hashes.set(s.name, { codeHash: hashBytes(canonicalJson(code)), code });
+    });
+    const unknown = new Map<string, { codeHash: string; bundle: string }>();
+    for (const s of modules) {
+      const h = hashes.get(s.name);
+      if (h && !schemas.get(h.codeHash) && !unknown.has(h.codeHash)) unknown.set(h.codeHash, { codeHash: h.codeHash, bundle: await engine.code.bundlePath(s.module!, h.code) });
+    }
+    await schemas.probe([...unknown.values()]);
+  } finally {
+    schemas.discardEarly();
   }
-  await schemas.probe([...unknown.values()]);
 
   const problems: Diagnostic[] = [];
   const stages = config.stages.map((s) => {
