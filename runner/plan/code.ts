@@ -207,7 +207,7 @@ export class ModuleCode {
     if (unknown.length < 2) return;
     const builds = await this.build(unknown, true).catch(() => new Map<string, Built>());
     for (const [m, built] of builds) {
-      if (needsRuntimeRequire(built.contents)) continue;
+      if (!canCarryPackages(this.ws.root, built)) continue;
       const hashes = await this.hashAll(built.files);
       if (hashes) this.remember(m, hashes, built);
     }
@@ -248,7 +248,7 @@ export class ModuleCode {
         throw err;
       },
     );
-    return inside && !needsRuntimeRequire(inside.contents) ? inside : (await this.build([modulePath], false)).get(modulePath)!;
+    return inside && canCarryPackages(this.ws.root, inside) ? inside : (await this.build([modulePath], false)).get(modulePath)!;
   }
 
   /** One esbuild call for these modules; each one's bundle, local files and packages (from the metafile). */
@@ -346,6 +346,23 @@ interface Built {
 
 /** esbuild could not take a package into the bundle: the module is built again with its packages as imports. */
 class PackageBuildError extends Error {}
+
+/**
+ * Whether the bundle can carry its packages: none of them requires at run time, and none finds files beside its
+ * own (`import.meta.url`, `__dirname`, `__filename`: inside the bundle they would name .pipeline/build).
+ */
+function canCarryPackages(root: string, built: Built): boolean {
+  if (needsRuntimeRequire(built.contents)) return false;
+  return !built.packageFiles.some((f) => {
+    try {
+      return LOCATES_ITSELF.test(readFileSync(path.resolve(root, f), 'utf8'));
+    } catch {
+      return true;
+    }
+  });
+}
+
+const LOCATES_ITSELF = /\bimport\.meta\b|\b__dirname\b|\b__filename\b/;
 
 /**
  * Whether a bundle holds a CommonJS package that calls `require` at run time (for Node's built-ins or a computed

@@ -97,6 +97,22 @@ export default async function (ctx: any): Promise<void> {
     ws.cleanup();
   });
 
+  it('a package that reads a file beside its own (import.meta.url) stays an import and finds it', async () => {
+    const ws = makeWorkspace({
+      yaml: 'version: 1\nstages:\n  m: {module: m.ts, outs: [out.txt]}\n',
+      files: {
+        'm.ts': stage("import { words } from 'withdata';", 'words()'),
+        ...esmPackage('withdata', "import { readFileSync } from 'node:fs';\nexport const words = () => readFileSync(new URL('./words.txt', import.meta.url), 'utf8').trim();\n"),
+        'node_modules/withdata/words.txt': 'shipped beside the package\n',
+      },
+    });
+    const r = await ws.run(['run', '-q']);
+    expect(r.exitCode, r.stdout + r.stderr).to.equal(0);
+    expect(ws.read('out.txt')).to.equal('shipped beside the package');
+    expect(bundles(ws).join('\n')).to.match(/from\s*["']withdata["']/);
+    ws.cleanup();
+  });
+
   it('modules built together on a cold start: one that does not compile fails alone, with its position', async () => {
     const ws = makeWorkspace({
       yaml: 'version: 1\nstages:\n  good: {module: good.ts, outs: [out.txt]}\n  bad: {module: bad.ts, outs: [bad.txt]}\n',
