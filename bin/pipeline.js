@@ -48,13 +48,13 @@ function loadBundle(file, argv) {
       // none yet, or unreadable: compile without
     }
   }
-  const script = new vm.Script(require('node:module').wrap(source), {
-    filename: file,
-    cachedData,
-    importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
-  });
+  // The bundle's import() of what stays outside it (esbuild, a workspace's command module, ...) is this one: code
+  // compiled from a code cache cannot import by itself. bin/ and dist/cli/ resolve packages alike.
+  const wrapped = `(function (exports, require, module, __filename, __dirname, __cliImport) {${source}\n})`;
+  const script = new vm.Script(wrapped, { filename: file, cachedData });
   const module = { exports: {}, filename: file, id: file };
-  script.runInThisContext()(module.exports, require('node:module').createRequire(file), module, file, path.dirname(file));
+  const cliImport = (specifier) => import(specifier);
+  script.runInThisContext()(module.exports, require('node:module').createRequire(file), module, file, path.dirname(file), cliImport);
   const save = () => {
     if (!cacheFile || (cachedData && !script.cachedDataRejected)) return;
     const tmp = `${cacheFile}.${process.pid}.tmp`;

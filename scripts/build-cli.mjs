@@ -39,6 +39,21 @@ const LAZY_REQUIRE = /createRequire\(import\.meta\.url\)\((['"])([^'"]+)\1\)/g;
 
 const fileOf = (name) => `./packages/${name.replaceAll('/', '+')}.cjs`;
 
+const isExternal = (name) => EXTERNAL.some((e) => (e.endsWith('/*') ? name.startsWith(e.slice(0, -1)) : name === e));
+
+/**
+ * `import(x)` of what stays outside the bundle (an EXTERNAL package, a file URL): `__cliImport(x)`, which
+ * bin/pipeline.js passes to the bundle (an import() of its own) — code compiled from V8's code cache loses
+ * the import() of the script it came from. Relative modules and the other packages are bundled.
+ */
+const DYNAMIC_IMPORT = /\bimport\((\s*(['"])([^'"]*)\2)?/g;
+function outsideImports(text) {
+  return text.replace(DYNAMIC_IMPORT, (call, literal, _quote, name) => {
+    if (literal !== undefined && (name.startsWith('.') || !isExternal(name))) return call;
+    return `__cliImport(${literal ?? ''}`;
+  });
+}
+
 /**
  * Points every lazy `createRequire(import.meta.url)('pkg')` of the engine at its one-file bundle (or, for IN_MAIN, at
  * the package bundled into main.cjs), and the static imports of OWN_FILE packages at those files.
@@ -53,7 +68,7 @@ function lazyPackages(found) {
         return { path: fileOf(args.path), external: true };
       });
       build.onLoad({ filter: /[\\/]dist[\\/]runner[\\/].*\.js$/ }, (args) => {
-        const text = readFileSync(args.path, 'utf8');
+        const text = outsideImports(readFileSync(args.path, 'utf8'));
         const contents = text.replace(LAZY_REQUIRE, (call, quote, name) => {
           if (name.startsWith('.') || name.startsWith('node:') || EXTERNAL.includes(name)) return call;
           if (IN_MAIN.includes(name)) return `require(${quote}${name}${quote})`;
@@ -84,6 +99,8 @@ const main = await esbuild.build({
 });
 // The last line names this build by its content: bin/pipeline.js keeps a code cache only for the build it was made from.
 const [bundle] = main.outputFiles;
+const stray = bundle.text.split('\n').filter((line) => /\bimport\(/.test(line) && !/^\s*(\/\/|\/?\*)/.test(line));
+if (stray.length > 0) throw new Error(`import() left in dist/cli/main.cjs, where it cannot work:\n${stray.join('\n')}`);
 const id = createHash('sha256').update(bundle.contents).digest('hex').slice(0, 32);
 writeFileSync(bundle.path, `${bundle.text}//# build ${id}\n`);
 await esbuild.build({
