@@ -32,17 +32,19 @@ function cacheName(argv) {
 /** The bundle compiled through its code cache; `save()` writes a new cache when there was none V8 could take. */
 function loadBundle(file, argv) {
   const vm = require('node:vm');
-  const source = fs.readFileSync(file, 'utf8');
+  const bytes = fs.readFileSync(file);
+  // The build writes ASCII: read as Latin-1 (a copy of the bytes), not decoded as UTF-8.
+  const source = bytes.toString(require('node:buffer').isAscii(bytes) ? 'latin1' : 'utf8');
   const build = /\/\/# build ([0-9a-f]+)\n$/.exec(source.slice(-64))?.[1];
   const cacheFile = build && path.join(path.dirname(file), '.cache', `${cacheName(argv)}.v8`);
   const header = build && `pipeline code cache 1 ${build} ${process.version} ${process.arch} `;
   let cachedData;
   if (cacheFile) {
     try {
-      const bytes = fs.readFileSync(cacheFile);
-      const end = bytes.indexOf(10);
-      const [head, sum] = [bytes.subarray(0, end - 40).toString('latin1'), bytes.subarray(end - 40, end).toString('latin1')];
-      const data = bytes.subarray(end + 1);
+      const stored = fs.readFileSync(cacheFile);
+      const end = stored.indexOf(10);
+      const [head, sum] = [stored.subarray(0, end - 40).toString('latin1'), stored.subarray(end - 40, end).toString('latin1')];
+      const data = stored.subarray(end + 1);
       if (head === header && require('node:crypto').hash('sha1', data) === sum) cachedData = data;
     } catch {
       // none yet, or unreadable: compile without

@@ -95,14 +95,19 @@ const main = await esbuild.build({
   // The engine finds files beside itself through import.meta.url: in CommonJS, the URL of main.cjs.
   define: { 'import.meta.url': '__cliUrl' },
   banner: { js: "'use strict';\nconst __cliUrl = require('node:url').pathToFileURL(__filename).href;" },
+  // Non-ASCII characters in strings and regexes as escapes (esbuild's default, said here because bin/pipeline.js
+  // relies on it): an ASCII file is read as Latin-1, a copy of its bytes, instead of being decoded as UTF-8.
+  charset: 'ascii',
   plugins: [lazyPackages(found)],
 });
 // The last line names this build by its content: bin/pipeline.js keeps a code cache only for the build it was made from.
 const [bundle] = main.outputFiles;
-const stray = bundle.text.split('\n').filter((line) => /\bimport\(/.test(line) && !/^\s*(\/\/|\/?\*)/.test(line));
+// What is left of non-ASCII is in comments esbuild keeps: escaped there too.
+const text = bundle.text.replace(/[^\0-\x7f]/gu, (c) => `\\u{${c.codePointAt(0).toString(16)}}`);
+const stray = text.split('\n').filter((line) => /\bimport\(/.test(line) && !/^\s*(\/\/|\/?\*)/.test(line));
 if (stray.length > 0) throw new Error(`import() left in dist/cli/main.cjs, where it cannot work:\n${stray.join('\n')}`);
-const id = createHash('sha256').update(bundle.contents).digest('hex').slice(0, 32);
-writeFileSync(bundle.path, `${bundle.text}//# build ${id}\n`);
+const id = createHash('sha256').update(text).digest('hex').slice(0, 32);
+writeFileSync(bundle.path, `${text}//# build ${id}\n`);
 await esbuild.build({
   ...common,
   entryPoints: { host: path.join(dist, 'runner/exec/host.js') },
