@@ -41,7 +41,8 @@ export default defineConfig(
     languageOptions: { globals: globals.node },
   },
   {
-    files: ['**/*.cjs'],
+    // bin/ is CommonJS (bin/package.json).
+    files: ['**/*.cjs', 'bin/*.js'],
     languageOptions: { sourceType: 'commonjs' },
   },
 );

@@ -1,23 +1,101 @@
 #!/usr/bin/env node
 // The `pipeline` command: the compiled CLI (built by `npm run build`, run by `npm ci` through `prepare`, and at
-// pack time through `prepack`). It starts from the CLI's bundle (dist/cli/: a few files instead of hundreds of
-// modules) when that is as new as the compiled files; a build by tsc alone runs dist/runner/ as it is.
-import { statSync } from 'node:fs';
+// pack time through `prepack`). It starts from the CLI's bundle, dist/cli/main.cjs (one file instead of hundreds of
+// modules), when that is as new as the compiled files; a build by tsc alone runs dist/runner/ as it is.
+//
+// This file is CommonJS (bin/package.json): Node starts a CommonJS file without setting up its ES module loader,
+// and the bundle is compiled with V8's code cache, which Node 20 keeps for no module by itself. The cache is one
+// file per command in dist/cli/.cache/, written by the first run of that command (so it holds the functions that
+// command runs), named after the bundle's build, Node's version and the CPU, and checked by its SHA-1 before V8
+// takes it. V8 refuses a cache made by another V8 or with other flags, and the next run writes a new one; a cache
+// that cannot be read, refused or not writable only means compiling as without it.
+'use strict';
+const fs = require('node:fs');
+const path = require('node:path');
 
-const built = (rel) => statSync(new URL(rel, import.meta.url), { throwIfNoEntry: false })?.mtimeMs ?? -1;
-const entry = built('../dist/cli/main.js') >= built('../dist/runner/cli/main.js') ? '../dist/cli/main.js' : '../dist/runner/cli/main.js';
-const { main } = await import(entry);
+const dist = path.join(__dirname, '..', 'dist');
+const bundle = path.join(dist, 'cli', 'main.cjs');
+const built = (file) => fs.statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? -1;
 
-// Output into a pipe whose reader has gone (`pipeline run | head -1`): the reader wanted no more, so the printing
-// stops and the work goes on — a run still finishes its stages and records them. Without a listener the EPIPE
-// would be thrown as an uncaught exception with a stack trace, in the middle of the run.
-for (const stream of [process.stdout, process.stderr]) {
-  stream.on('error', (err) => {
-    if (err && err.code === 'EPIPE') return;
-    throw err;
-  });
+/** The commands with a code cache of their own; any other word shares one. */
+const COMMANDS = ['run', 'status', 'update', 'dag', 'metrics', 'validate', 'schema', 'gc', 'cache', 'fingerprint', 'push', 'pull', 'ci', 'init', 'help'];
+
+/** Which cache fits this command line: its first word that is not an option (or the value of -C/--config). */
+function cacheName(argv) {
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '-C' || argv[i] === '--cwd' || argv[i] === '--config') i++;
+    else if (!argv[i].startsWith('-')) return COMMANDS.includes(argv[i]) ? argv[i] : 'other';
+  }
+  return 'other';
 }
 
-main(process.argv.slice(2)).then((code) => {
-  process.exitCode = code;
+/** The bundle compiled through its code cache; `save()` writes a new cache when there was none V8 could take. */
+function loadBundle(file, argv) {
+  const vm = require('node:vm');
+  const bytes = fs.readFileSync(file);
+  // The build writes ASCII: read as Latin-1 (a copy of the bytes), not decoded as UTF-8.
+  const source = bytes.toString(require('node:buffer').isAscii(bytes) ? 'latin1' : 'utf8');
+  const build = /\/\/# build ([0-9a-f]+)\n$/.exec(source.slice(-64))?.[1];
+  const cacheFile = build && path.join(path.dirname(file), '.cache', `${cacheName(argv)}.v8`);
+  const header = build && `pipeline code cache 1 ${build} ${process.version} ${process.arch} `;
+  let cachedData;
+  if (cacheFile) {
+    try {
+      const stored = fs.readFileSync(cacheFile);
+      const end = stored.indexOf(10);
+      const [head, sum] = [stored.subarray(0, end - 40).toString('latin1'), stored.subarray(end - 40, end).toString('latin1')];
+      const data = stored.subarray(end + 1);
+      if (head === header && require('node:crypto').hash('sha1', data) === sum) cachedData = data;
+    } catch {
+      // none yet, or unreadable: compile without
+    }
+  }
+  // The bundle's import() of what stays outside it (esbuild, a workspace's command module, ...) is this one: code
+  // compiled from a code cache cannot import by itself. bin/ and dist/cli/ resolve packages alike.
+  const wrapped = `(function (exports, require, module, __filename, __dirname, __cliImport) {${source}\n})`;
+  const script = new vm.Script(wrapped, { filename: file, cachedData });
+  const module = { exports: {}, filename: file, id: file };
+  const cliImport = (specifier) => import(specifier);
+  script.runInThisContext()(module.exports, require('node:module').createRequire(file), module, file, path.dirname(file), cliImport);
+  const save = () => {
+    if (!cacheFile || (cachedData && !script.cachedDataRejected)) return;
+    const tmp = `${cacheFile}.${process.pid}.tmp`;
+    try {
+      fs.mkdirSync(path.dirname(cacheFile), { recursive: true });
+      fs.accessSync(path.dirname(cacheFile), fs.constants.W_OK);
+      const data = script.createCachedData();
+      fs.writeFileSync(tmp, Buffer.concat([Buffer.from(`${header}${require('node:crypto').hash('sha1', data)}\n`, 'latin1'), data]));
+      fs.renameSync(tmp, cacheFile);
+    } catch {
+      // a read-only install: every run compiles the bundle, as without a cache
+      try {
+        fs.rmSync(tmp, { force: true });
+      } catch {
+        // nothing was written
+      }
+    }
+  };
+  return { main: module.exports.main, save };
+}
+
+const argv = process.argv.slice(2);
+const cli =
+  built(bundle) >= built(path.join(dist, 'runner', 'cli', 'main.js'))
+    ? Promise.resolve(loadBundle(bundle, argv))
+    : import('../dist/runner/cli/main.js').then(({ main }) => ({ main, save: () => {} }));
+
+cli.then(({ main, save }) => {
+  // Output into a pipe whose reader has gone (`pipeline run | head -1`): the reader wanted no more, so the printing
+  // stops and the work goes on — a run still finishes its stages and records them. Without a listener the EPIPE
+  // would be thrown as an uncaught exception with a stack trace, in the middle of the run.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err) => {
+      if (err && err.code === 'EPIPE') return;
+      throw err;
+    });
+  }
+  return main(argv).then((code) => {
+    process.exitCode = code;
+    save();
+  });
 });

@@ -74,33 +74,77 @@ export interface LockOptions {
  * process groups and cluster jobs), before the caller touches anything.
  */
 export async function acquireRunLock(root: string, options: LockOptions): Promise<RunLock> {
-  const lock = await lockWorkspace(root, options);
-  try {
-    const tell = options.onLeftover ?? ((what: string) => process.stderr.write(`warning: ${what}\n`));
-    for (const what of await stopLeftovers(root)) tell(what);
-  } catch (err) {
-    lock.release();
-    throw err;
-  }
-  return lock;
+  return startRunLock(root, options.command).acquire(options);
 }
 
-async function lockWorkspace(root: string, options: LockOptions): Promise<RunLock> {
-  const info: Holder = { pid: process.pid, started: new Date().toISOString(), command: options.command };
-  if (process.platform !== 'linux') return acquireSocketLock(root, info, options);
+/** A first attempt at the run lock, without waiting, under way: its `flock` process runs while this one goes on. */
+export interface LockAttempt {
+  /** The lock, as acquireRunLock takes it (waiting behind another run if `options.wait`). */
+  acquire(options: LockOptions): Promise<RunLock>;
+  /** Not taking it after all (the command failed before): the lock is released if the attempt got it. */
+  abandon(): Promise<void>;
+}
+
+/** What the first attempt found: the lock, another run holding it (the open folder kept to wait on), or no `flock`. */
+type FirstAttempt = { lock: RunLock } | { busy: number; holderFiles: string[] } | 'no-flock';
+
+/**
+ * Start taking the workspace's run lock without waiting for another run (on Linux the `flock` process starts now);
+ * `acquire` goes on from its answer and stops what an earlier run left running. Until then nothing but who holds
+ * the lock is written.
+ */
+export function startRunLock(root: string, command: string): LockAttempt {
+  const info: Holder = { pid: process.pid, started: new Date().toISOString(), command };
+  const first = process.platform === 'linux' ? firstAttempt(root, info) : Promise.resolve<FirstAttempt>('no-flock');
+  // Until acquire or abandon looks at it, a failed attempt is not an unhandled rejection.
+  first.catch(() => undefined);
+  return {
+    acquire: async (options) => {
+      const lock = await lockWorkspace(root, info, options, await first);
+      try {
+        const tell = options.onLeftover ?? ((what: string) => process.stderr.write(`warning: ${what}\n`));
+        for (const what of await stopLeftovers(root)) tell(what);
+      } catch (err) {
+        lock.release();
+        throw err;
+      }
+      return lock;
+    },
+    abandon: async () => {
+      const attempt = await first.catch(() => undefined);
+      if (attempt === undefined || attempt === 'no-flock') return;
+      if ('lock' in attempt) attempt.lock.release();
+      else closeSync(attempt.busy);
+    },
+  };
+}
+
+async function firstAttempt(root: string, info: Holder): Promise<FirstAttempt> {
   const fd = withIo('open', root, () => openSync(root, 'r'));
-  let state: Awaited<ReturnType<typeof flockOnce>>;
   try {
     const st = fstatSync(fd);
     const holderFiles = [path.join(root, '.pipeline', 'run-holder.json'), path.join(os.tmpdir(), `pipeline-run-${st.dev}-${st.ino}.json`)];
-    state = await flockOnce(fd, false);
-    if (state === 'busy') {
-      const holder = readHolder(holderFiles);
-      const busy = `another run holds this workspace (pid ${holder.pid}, \`${holder.command}\`, started ${holder.started})`;
-      if (!options.wait) throw new BusyError(busy);
-      options.onWait?.(holder);
-      state = await flockOnce(fd, true);
-    }
+    const state = await flockOnce(fd, false);
+    if (state === 'locked') return { lock: holdLock(fd, holderFiles, info) };
+    if (state === 'busy') return { busy: fd, holderFiles };
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
+  closeSync(fd);
+  return 'no-flock';
+}
+
+async function lockWorkspace(root: string, info: Holder, options: LockOptions, first: FirstAttempt): Promise<RunLock> {
+  if (first === 'no-flock') return acquireSocketLock(root, info, options);
+  if ('lock' in first) return first.lock;
+  const { busy: fd, holderFiles } = first;
+  let state: Awaited<ReturnType<typeof flockOnce>>;
+  try {
+    const holder = readHolder(holderFiles);
+    if (!options.wait) throw new BusyError(`another run holds this workspace (pid ${holder.pid}, \`${holder.command}\`, started ${holder.started})`);
+    options.onWait?.(holder);
+    state = await flockOnce(fd, true);
     if (state === 'locked') return holdLock(fd, holderFiles, info);
   } catch (err) {
     closeSync(fd);

@@ -73,7 +73,7 @@ describe('install: the packed tarball in a fresh project', function () {
   it('the tarball holds the engine, the CLI, the stage API with its types and the schema; not the housing stages', async () => {
     const list = await execa('tar', ['-tzf', tarball]);
     const files = String(list.stdout).split('\n').map((f) => f.replace(/^package\//, ''));
-    for (const f of ['bin/pipeline.js', 'dist/runner/cli/main.js', 'dist/cli/main.js', 'dist/cli/host.js', 'dist/runner/exec/host.js', 'dist/runner/plan/code.js', 'dist/runner/public/stage.js', 'dist/runner/public/stage.d.ts', 'pipeline.schema.json', 'package.json', 'README.md']) {
+    for (const f of ['bin/pipeline.js', 'dist/runner/cli/main.js', 'dist/cli/main.cjs', 'dist/cli/host.js', 'dist/runner/exec/host.js', 'dist/runner/plan/code.js', 'dist/runner/public/stage.js', 'dist/runner/public/stage.d.ts', 'pipeline.schema.json', 'package.json', 'README.md']) {
       expect(files, f).to.include(f);
     }
     expect(files.filter((f) => f.startsWith('dist/stages/') || f.startsWith('stages/') || f.startsWith('tests/') || f.endsWith('.ts') && !f.endsWith('.d.ts'))).to.deep.equal([]);

@@ -10,10 +10,12 @@ import { formatReasons } from '../../plan/reasons.js';
 import { reporterFor } from '../../report/progress.js';
 import { CombinationListener, HistoryListener, JsonListener, LastRunListener } from '../../report/listeners.js';
 import { SCHEMA_VERSION, reasonsJson } from '../../report/json.js';
-import { acquireRunLock } from '../../exec/run-lock.js';
+import { startRunLock } from '../../exec/run-lock.js';
 import { runPipeline } from '../../exec/scheduler.js';
 import { localExecutor, type Executor, type ExecutorName } from '../../exec/executor.js';
-import { plannedConfigFor } from './common.js';
+import { configFor, plannedConfigFor } from './common.js';
+import { scopeParams } from '../../plan/params.js';
+import type { PipelineConfig } from '../../config/types.js';
 import { Cache, defaultCacheDir } from '../../store/cache.js';
 import { openLease } from '../../store/uses.js';
 import { openRunRemote, pushRunResults, reportRunRemote } from './run-remote.js';
@@ -47,28 +49,23 @@ export async function runCommand(globals: GlobalOptions, names: string[], flags:
   if ((flags.single || flags.downstream) && names.length === 0) {
     throw new UsageError(`--${flags.single ? 'single' : 'downstream'} needs at least one stage name`, 'e.g. pipeline run train --single');
   }
-  const config = await plannedConfigFor(globals, flags.set, { readOnly: flags.dryRun });
   const out = flags.json ? process.stderr : process.stdout;
+  if (flags.dryRun) return dryRun(await plannedConfigFor(globals, flags.set, { readOnly: true }), names, mode, flags, out);
 
-  if (flags.dryRun) {
-    const engine = openEngine(config);
-    const plan = await preview(engine, { names, mode, force: Boolean(flags.force) });
-    if (flags.json) {
-      const stages = plan.map(({ name, action, reasons, fingerprint }) => ({ name, action, reasons: reasonsJson(reasons), fingerprint }));
-      process.stdout.write(`${JSON.stringify({ schemaVersion: SCHEMA_VERSION, dryRun: true, stages })}\n`);
-    } else {
-      const width = Math.max(8, ...plan.map((p) => p.name.length));
-      const words = { fresh: 'fresh', restore: 'restore', run: 'run', maybe: 'maybe', skipped: 'skip' } as const;
-      for (const p of plan) out.write(`${p.name.padEnd(width)}  ${words[p.action].padEnd(7)}  ${formatReasons(p.reasons)}\n`);
-      const count = (a: string) => plan.filter((p) => p.action === a).length;
-      out.write(`dry run: ${count('run')} to run, ${count('maybe')} maybe, ${count('restore')} to restore, ${count('fresh')} fresh; nothing was executed or written\n`);
-    }
-    return ExitCode.ok;
+  // The run lock's first attempt (a `flock` process) runs while the params are checked against the stages' schemas.
+  const loaded = await configFor(globals, flags.set);
+  const command = `pipeline run ${names.join(' ')}`.trim();
+  const attempt = startRunLock(loaded.root, command);
+  let config: PipelineConfig;
+  try {
+    config = await scopeParams(loaded);
+  } catch (err) {
+    await attempt.abandon();
+    throw err;
   }
-
-  const lock = await acquireRunLock(config.root, {
+  const lock = await attempt.acquire({
     wait: flags.wait,
-    command: `pipeline run ${names.join(' ')}`.trim(),
+    command,
     onWait: (h) => process.stderr.write(`waiting for another run of this workspace to finish (pid ${h.pid}, started ${h.started})…\n`),
   });
   const lease = openLease(new Cache(defaultCacheDir(config.root)), config.root);
@@ -138,4 +135,21 @@ export async function runCommand(globals: GlobalOptions, names: string[], flags:
     lease.release();
     lock.release();
   }
+}
+
+/** `run --dry-run`: the plan and the reasons, written nowhere. */
+async function dryRun(config: PipelineConfig, names: string[], mode: Selection, flags: RunFlags, out: NodeJS.WritableStream): Promise<number> {
+  const engine = openEngine(config);
+  const plan = await preview(engine, { names, mode, force: Boolean(flags.force) });
+  if (flags.json) {
+    const stages = plan.map(({ name, action, reasons, fingerprint }) => ({ name, action, reasons: reasonsJson(reasons), fingerprint }));
+    process.stdout.write(`${JSON.stringify({ schemaVersion: SCHEMA_VERSION, dryRun: true, stages })}\n`);
+  } else {
+    const width = Math.max(8, ...plan.map((p) => p.name.length));
+    const words = { fresh: 'fresh', restore: 'restore', run: 'run', maybe: 'maybe', skipped: 'skip' } as const;
+    for (const p of plan) out.write(`${p.name.padEnd(width)}  ${words[p.action].padEnd(7)}  ${formatReasons(p.reasons)}\n`);
+    const count = (a: string) => plan.filter((p) => p.action === a).length;
+    out.write(`dry run: ${count('run')} to run, ${count('maybe')} maybe, ${count('restore')} to restore, ${count('fresh')} fresh; nothing was executed or written\n`);
+  }
+  return ExitCode.ok;
 }
