@@ -4,8 +4,12 @@
 //
 // - Commands and packages imported with `await import(...)` stay lazy: each is a chunk loaded on first use.
 // - Packages the engine requires lazily and synchronously (`createRequire(import.meta.url)('yaml')`: the config
-//   parser, zod for the config's shapes, ...) are invisible to the bundler; each is bundled into one CommonJS file of
-//   its own (dist/cli/packages/NAME.cjs) and the call is pointed at it, so it is still loaded only when needed.
+//   parser, ...) are invisible to the bundler; each is bundled into one CommonJS file of its own
+//   (dist/cli/packages/NAME.cjs) and the call is pointed at it, so it is still loaded only when needed.
+// - So are engine modules required that way (`createRequire(import.meta.url)('./zod-schema.js')`: the config's zod
+//   schema, the params check): each becomes one CommonJS file of its own (dist/cli/lazy/FOLDER+NAME.cjs) with only
+//   the parts of its packages it uses (a `zod/mini` schema takes ~60 kB of zod instead of all of it). It keeps its
+//   own copy of the engine files it imports, so such a module imports packages and constants only.
 // - The module-stage host and the params probe run as processes of their own, found beside the code that starts
 //   them (exec/process.ts, plan/params.ts): they are built into dist/cli/ too, with their packages left as imports,
 //   so a stage's `zod` is the workspace's own.
@@ -24,15 +28,29 @@ const EXTERNAL = ['esbuild', '@resvg/resvg-js', '@aws-sdk/*', 'vega', 'vega-lite
 
 const LAZY_REQUIRE = /createRequire\(import\.meta\.url\)\((['"])([^'"]+)\1\)/g;
 
-/** Points every lazy `createRequire(import.meta.url)('pkg')` of the engine at its one-file bundle. */
-function lazyPackages(found) {
+const runner = path.join(dist, 'runner');
+/** The one-file bundle of a lazily required engine module, e.g. `config/zod-schema.js` → `lazy/config+zod-schema.cjs`. */
+const lazyName = (file) => `lazy/${path.relative(runner, file).replace(/\.js$/, '').replaceAll(path.sep, '+')}.cjs`;
+
+/**
+ * Points every lazy `createRequire(import.meta.url)('pkg')` of the engine at its package's one-file bundle, and every
+ * `createRequire(import.meta.url)('./module.js')` at the module's. `nested`: the file is itself such a bundle, which
+ * may not require lazily (it runs as CommonJS, without `import.meta.url`).
+ */
+function lazyPackages(found, modules, nested = false) {
   return {
     name: 'lazy-packages',
     setup(build) {
       build.onLoad({ filter: /[\\/]dist[\\/]runner[\\/].*\.js$/ }, (args) => {
         const text = readFileSync(args.path, 'utf8');
         const contents = text.replace(LAZY_REQUIRE, (call, quote, name) => {
-          if (name.startsWith('.') || name.startsWith('node:') || EXTERNAL.includes(name)) return call;
+          if (name.startsWith('node:') || EXTERNAL.includes(name)) return call;
+          if (nested) throw new Error(`${path.relative(repo, args.path)}: a lazily required engine module may not require ${name} lazily itself`);
+          if (name.startsWith('.')) {
+            const file = path.resolve(path.dirname(args.path), name);
+            modules.add(file);
+            return `createRequire(import.meta.url)(${quote}./${lazyName(file)}${quote})`;
+          }
           found.add(name);
           return `createRequire(import.meta.url)(${quote}./packages/${name.replaceAll('/', '+')}.cjs${quote})`;
         });
@@ -45,6 +63,7 @@ function lazyPackages(found) {
 rmSync(out, { recursive: true, force: true });
 const common = { bundle: true, platform: 'node', target: 'node20', logLevel: 'warning', absWorkingDir: repo };
 const found = new Set();
+const modules = new Set();
 await esbuild.build({
   ...common,
   entryPoints: { main: path.join(dist, 'runner/cli/main.js') },
@@ -55,7 +74,7 @@ await esbuild.build({
   external: EXTERNAL,
   // CommonJS packages inside ESM chunks (execa's cross-spawn, ...) require Node's built-ins through this.
   banner: { js: "import { createRequire as __cliRequire } from 'node:module'; const require = __cliRequire(import.meta.url);" },
-  plugins: [lazyPackages(found)],
+  plugins: [lazyPackages(found, modules)],
 });
 await esbuild.build({
   ...common,
@@ -64,6 +83,18 @@ await esbuild.build({
   packages: 'external',
   outdir: out,
 });
+await Promise.all(
+  [...modules].map((file) =>
+    esbuild.build({
+      ...common,
+      entryPoints: [file],
+      format: 'cjs',
+      external: EXTERNAL,
+      outfile: path.join(out, lazyName(file)),
+      plugins: [lazyPackages(found, modules, true)],
+    }),
+  ),
+);
 await Promise.all(
   [...found].map((name) =>
     esbuild.build({
