@@ -15,7 +15,7 @@
 // - Paths are normalized: forward slashes, no `./`, no trailing `/`, inner `..` resolved.
 // - A file over MAX_CONFIG_BYTES is refused before it is parsed.
 //
-// Speed: yaml (~20 ms to load, ~0.5-1 s to parse 10,000 stages) and zod (~35 ms to load) are loaded on first
+// Speed: yaml (~20 ms to load, ~0.5-1 s to parse 10,000 stages) and the zod schema (schema.ts) are loaded on first
 // use. With `cacheDir`, the normalized result of a text that passed every check is kept under its digest, so an
 // unchanged file loads without either (only the module files are checked again, on disk).
 import { readFile } from 'node:fs/promises';
@@ -83,6 +83,7 @@ export async function loadConfig(opts: LoadOptions): Promise<PipelineConfig> {
 /** Parses config text as if read from `file` (the workspace root is its folder). Module files are checked on disk. */
 export function parseConfigText(text: string, file: string): PipelineConfig {
   const src = new Source(text, file);
+  checkSize(src);
   return buildConfig(src, path.resolve(file), digestOf(text));
 }
 
@@ -137,8 +138,8 @@ function finish(src: Source, config: Omit<PipelineConfig, 'positionOf'>): Pipeli
   return config as PipelineConfig;
 }
 
+/** Checks the text of a file whose size was checked (checkSize). */
 function buildConfig(src: Source, absFile: string, digest: string): PipelineConfig {
-  checkSize(src);
   const root = path.dirname(absFile);
   const out = new DiagnosticList();
   const ctx: CheckContext = { src, root, out };
