@@ -47,6 +47,8 @@ export interface LoadOptions {
    * workspace untouched). Best effort. Leave it out for commands that must write nothing.
    */
   cacheDir?: string;
+  /** false: read the cache in `cacheDir` but never write it (dry runs write nothing). */
+  writeCache?: boolean;
 }
 
 /**
@@ -68,7 +70,7 @@ export async function loadConfig(opts: LoadOptions): Promise<PipelineConfig> {
       if (code === 'EISDIR') throw new UsageError(`--config ${opts.configFile} is a folder; pass the YAML file itself`);
       throw new UsageError(`cannot read config file ${abs}: ${(err as Error).message}`);
     }
-    return loadSource(new Source(text, displayName(cwd, abs)), abs, opts.cacheDir);
+    return loadSource(new Source(text, displayName(cwd, abs)), abs, opts);
   }
   const found = await searchConfig(cwd);
   if (found === undefined) {
@@ -77,7 +79,7 @@ export async function loadConfig(opts: LoadOptions): Promise<PipelineConfig> {
       'a minimal one: `version: 1` and `stages: {hello: {cmd: echo hi}}`',
     );
   }
-  return loadSource(new Source(found.text, displayName(cwd, found.file)), found.file, opts.cacheDir);
+  return loadSource(new Source(found.text, displayName(cwd, found.file)), found.file, opts);
 }
 
 /** Parses config text as if read from `file` (the workspace root is its folder). Module files are checked on disk. */
@@ -87,15 +89,15 @@ export function parseConfigText(text: string, file: string): PipelineConfig {
   return buildConfig(src, path.resolve(file), digestOf(text));
 }
 
-function loadSource(src: Source, absFile: string, cacheDir: string | undefined): PipelineConfig {
+function loadSource(src: Source, absFile: string, opts: Pick<LoadOptions, 'cacheDir' | 'writeCache'>): PipelineConfig {
   checkSize(src);
   const digest = digestOf(src.text);
-  if (cacheDir === undefined) return buildConfig(src, absFile, digest);
-  const dir = path.resolve(path.dirname(absFile), cacheDir);
+  if (opts.cacheDir === undefined) return buildConfig(src, absFile, digest);
+  const dir = path.resolve(path.dirname(absFile), opts.cacheDir);
   const cached = readCachedConfig(dir, digest);
   if (cached) return fromCache(src, absFile, digest, cached);
   const config = buildConfig(src, absFile, digest);
-  writeCachedConfig(dir, digest, config);
+  if (opts.writeCache !== false) writeCachedConfig(dir, digest, config);
   return config;
 }
 
