@@ -12,6 +12,10 @@
 //   few that nearly every command loads (commander, graphlib, the stable stringify of fingerprints) are bundled into
 //   main.cjs instead, still evaluated on first require, to be part of its code cache. zod and yaml, imported
 //   statically by a few commands, are these same files too: the bundle would double in size with them inside.
+// - So are engine modules required that way (`createRequire(import.meta.url)('./zod-schema.js')`: the config's zod
+//   schema, the params check): each becomes one CommonJS file of its own (dist/cli/lazy/FOLDER+NAME.cjs) with only
+//   the parts of its packages it uses (a `zod/mini` schema takes ~60 kB of zod instead of all of it). It keeps its
+//   own copy of the engine files it imports, so such a module imports packages and constants only.
 // - The module-stage host and the params probe run as processes of their own, found beside the code that starts
 //   them (exec/process.ts, plan/params.ts): they are built into dist/cli/ too, as ES modules, the host with its
 //   packages left as imports, the probe with the part of zod's core it uses inside.
@@ -54,23 +58,35 @@ function outsideImports(text) {
   });
 }
 
+const runner = path.join(dist, 'runner');
+/** The one-file bundle of a lazily required engine module, e.g. `config/zod-schema.js` → `lazy/config+zod-schema.cjs`. */
+const lazyName = (file) => `lazy/${path.relative(runner, file).replace(/\.js$/, '').replaceAll(path.sep, '+')}.cjs`;
+
 /**
  * Points every lazy `createRequire(import.meta.url)('pkg')` of the engine at its one-file bundle (or, for IN_MAIN, at
- * the package bundled into main.cjs), and the static imports of OWN_FILE packages at those files.
+ * the package bundled into main.cjs), every `createRequire(import.meta.url)('./module.js')` at the module's, and the
+ * static imports of OWN_FILE packages at their files. `nested`: the file is itself a lazily required module's bundle,
+ * which may not require lazily (it runs as CommonJS, without `import.meta.url`) and carries its packages inside.
  */
-function lazyPackages(found) {
+function lazyPackages(found, modules, nested = false) {
   return {
     name: 'lazy-packages',
     setup(build) {
       build.onResolve({ filter: /^(zod|yaml)$/ }, (args) => {
-        if (args.kind !== 'import-statement' || !OWN_FILE.includes(args.path)) return undefined;
+        if (nested || args.kind !== 'import-statement' || !OWN_FILE.includes(args.path)) return undefined;
         found.add(args.path);
         return { path: fileOf(args.path), external: true };
       });
       build.onLoad({ filter: /[\\/]dist[\\/]runner[\\/].*\.js$/ }, (args) => {
         const text = outsideImports(readFileSync(args.path, 'utf8'));
         const contents = text.replace(LAZY_REQUIRE, (call, quote, name) => {
-          if (name.startsWith('.') || name.startsWith('node:') || EXTERNAL.includes(name)) return call;
+          if (name.startsWith('node:') || EXTERNAL.includes(name)) return call;
+          if (nested) throw new Error(`${path.relative(repo, args.path)}: a lazily required engine module may not require ${name} lazily itself`);
+          if (name.startsWith('.')) {
+            const file = path.resolve(path.dirname(args.path), name);
+            modules.add(file);
+            return `createRequire(import.meta.url)(${quote}./${lazyName(file)}${quote})`;
+          }
           if (IN_MAIN.includes(name)) return `require(${quote}${name}${quote})`;
           found.add(name);
           return `createRequire(import.meta.url)(${quote}${fileOf(name)}${quote})`;
@@ -85,6 +101,7 @@ rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 const common = { bundle: true, platform: 'node', target: 'node20', logLevel: 'warning', absWorkingDir: repo };
 const found = new Set();
+const modules = new Set();
 const main = await esbuild.build({
   ...common,
   entryPoints: [path.join(dist, 'runner/cli/main.js')],
@@ -98,7 +115,7 @@ const main = await esbuild.build({
   // Non-ASCII characters in strings and regexes as escapes (esbuild's default, said here because bin/pipeline.js
   // relies on it): an ASCII file is read as Latin-1, a copy of its bytes, instead of being decoded as UTF-8.
   charset: 'ascii',
-  plugins: [lazyPackages(found)],
+  plugins: [lazyPackages(found, modules)],
 });
 // The last line names this build by its content: bin/pipeline.js keeps a code cache only for the build it was made from.
 const [bundle] = main.outputFiles;
@@ -123,6 +140,18 @@ await esbuild.build({
   format: 'esm',
   outdir: out,
 });
+await Promise.all(
+  [...modules].map((file) =>
+    esbuild.build({
+      ...common,
+      entryPoints: [file],
+      format: 'cjs',
+      external: EXTERNAL,
+      outfile: path.join(out, lazyName(file)),
+      plugins: [lazyPackages(found, modules, true)],
+    }),
+  ),
+);
 await Promise.all(
   [...found].map((name) =>
     esbuild.build({

@@ -168,9 +168,9 @@ export function buildCommands(ctx: CheckContext, rawCommands: Record<string, str
       );
       continue;
     }
-    const at = src.valueRange(['commands', name]);
+    const at = () => src.valueRange(['commands', name]);
     const rel = normalizePath(ctx, file, `command \`${name}\`: module`, at, { glob: false });
-    if (rel !== undefined && checkFile(ctx, rel, `command \`${name}\`: module`, () => at)) commands[name] = rel;
+    if (rel !== undefined && checkFile(ctx, rel, `command \`${name}\`: module`, at)) commands[name] = rel;
   }
   return commands;
 }

@@ -15,7 +15,7 @@
 // - Paths are normalized: forward slashes, no `./`, no trailing `/`, inner `..` resolved.
 // - A file over MAX_CONFIG_BYTES is refused before it is parsed.
 //
-// Speed: yaml (~20 ms to load, ~0.5-1 s to parse 10,000 stages) and zod (~35 ms to load) are loaded on first
+// Speed: yaml (~20 ms to load, ~0.5-1 s to parse 10,000 stages) and the zod schema (schema.ts) are loaded on first
 // use. With `cacheDir`, the normalized result of a text that passed every check is kept under its digest, so an
 // unchanged file loads without either (only the module files are checked again, on disk).
 import { readFile } from 'node:fs/promises';
@@ -47,6 +47,8 @@ export interface LoadOptions {
    * workspace untouched). Best effort. Leave it out for commands that must write nothing.
    */
   cacheDir?: string;
+  /** false: read the cache in `cacheDir` but never write it (dry runs write nothing). */
+  writeCache?: boolean;
 }
 
 /**
@@ -68,7 +70,7 @@ export async function loadConfig(opts: LoadOptions): Promise<PipelineConfig> {
       if (code === 'EISDIR') throw new UsageError(`--config ${opts.configFile} is a folder; pass the YAML file itself`);
       throw new UsageError(`cannot read config file ${abs}: ${(err as Error).message}`);
     }
-    return loadSource(new Source(text, displayName(cwd, abs)), abs, opts.cacheDir);
+    return loadSource(new Source(text, displayName(cwd, abs)), abs, opts);
   }
   const found = await searchConfig(cwd);
   if (found === undefined) {
@@ -77,24 +79,25 @@ export async function loadConfig(opts: LoadOptions): Promise<PipelineConfig> {
       'a minimal one: `version: 1` and `stages: {hello: {cmd: echo hi}}`',
     );
   }
-  return loadSource(new Source(found.text, displayName(cwd, found.file)), found.file, opts.cacheDir);
+  return loadSource(new Source(found.text, displayName(cwd, found.file)), found.file, opts);
 }
 
 /** Parses config text as if read from `file` (the workspace root is its folder). Module files are checked on disk. */
 export function parseConfigText(text: string, file: string): PipelineConfig {
   const src = new Source(text, file);
+  checkSize(src);
   return buildConfig(src, path.resolve(file), digestOf(text));
 }
 
-function loadSource(src: Source, absFile: string, cacheDir: string | undefined): PipelineConfig {
+function loadSource(src: Source, absFile: string, opts: Pick<LoadOptions, 'cacheDir' | 'writeCache'>): PipelineConfig {
   checkSize(src);
   const digest = digestOf(src.text);
-  if (cacheDir === undefined) return buildConfig(src, absFile, digest);
-  const dir = path.resolve(path.dirname(absFile), cacheDir);
+  if (opts.cacheDir === undefined) return buildConfig(src, absFile, digest);
+  const dir = path.resolve(path.dirname(absFile), opts.cacheDir);
   const cached = readCachedConfig(dir, digest);
   if (cached) return fromCache(src, absFile, digest, cached);
   const config = buildConfig(src, absFile, digest);
-  writeCachedConfig(dir, digest, config);
+  if (opts.writeCache !== false) writeCachedConfig(dir, digest, config);
   return config;
 }
 
@@ -137,8 +140,8 @@ function finish(src: Source, config: Omit<PipelineConfig, 'positionOf'>): Pipeli
   return config as PipelineConfig;
 }
 
+/** Checks the text of a file whose size was checked (checkSize). */
 function buildConfig(src: Source, absFile: string, digest: string): PipelineConfig {
-  checkSize(src);
   const root = path.dirname(absFile);
   const out = new DiagnosticList();
   const ctx: CheckContext = { src, root, out };

@@ -45,11 +45,12 @@ export function isInside(child: string, parent: string): boolean {
 
 /**
  * Normalizes a workspace-relative path (forward slashes, no `./`, no trailing `/`), or reports why it cannot be
- * one (naming `what`, e.g. "stage `fit`: out") and returns undefined.
+ * one (naming `what`, e.g. "stage `fit`: out") and returns undefined. `at` is the place to report (a function: found
+ * only when there is something to report).
  */
-export function normalizePath(ctx: CheckContext, raw: string, what: string, at: Range, opts: { glob: boolean }): string | undefined {
+export function normalizePath(ctx: CheckContext, raw: string, what: string, at: Range | (() => Range), opts: { glob: boolean }): string | undefined {
   const fail = (code: DiagnosticCode, detail: string, hint?: string): undefined => {
-    report(ctx, code, at, `${what} \`${raw.replace(/\0/g, '\\0')}\` ${detail}`, hint);
+    report(ctx, code, typeof at === 'function' ? at() : at, `${what} \`${raw.replace(/\0/g, '\\0')}\` ${detail}`, hint);
     return undefined;
   };
   if (raw.includes('\0')) return fail('bad-path', 'contains a NUL character', 'remove the `\\0` from the path');
@@ -82,8 +83,11 @@ export function normalizeDep(ctx: CheckContext, raw: string, what: string, at: (
     }
     return norm;
   }
-  return normalizePath(ctx, raw, what, at(), { glob: true });
+  return normalizePath(ctx, raw, what, at, { glob: true });
 }
+
+/** The workspace root with symlinks followed, found once per check (every module file is compared with it). */
+const realRoots = new WeakMap<object, string>();
 
 /** A module file must exist, be a file, and stay inside the workspace after following symlinks. */
 export function checkFile(ctx: Pick<CheckContext, 'root' | 'out'>, rel: string, what: string, at: () => Range): boolean {
@@ -101,7 +105,8 @@ export function checkFile(ctx: Pick<CheckContext, 'root' | 'out'>, rel: string, 
   }
   if (!st.isFile()) return fail('module-not-file', `${what} \`${rel}\` is not a file`, 'name the module file itself');
   const real = realpathSync(abs);
-  const realRoot = realpathSync(root);
+  let realRoot = realRoots.get(ctx);
+  if (realRoot === undefined) realRoots.set(ctx, (realRoot = realpathSync(root)));
   if (!isInside(real, realRoot)) return fail('module-escapes', `${what} \`${rel}\` resolves to ${real}, outside the workspace`, 'keep modules inside the workspace');
   return true;
 }
@@ -164,7 +169,7 @@ export function buildStage(ctx: CheckContext, name: string, raw: RawStage, globa
     }
   } else if (raw.module !== undefined) {
     if (raw.shell !== undefined) fail('shell-misuse', keyAt('shell'), '`shell` applies to `cmd` stages only', 'remove `shell`');
-    module = normalizePath(ctx, raw.module, `stage \`${name}\`: module`, at('module'), { glob: false });
+    module = normalizePath(ctx, raw.module, `stage \`${name}\`: module`, () => at('module'), { glob: false });
     if (module !== undefined) checkFile(ctx, module, `stage \`${name}\`: module`, () => at('module'));
   }
 
@@ -174,7 +179,7 @@ export function buildStage(ctx: CheckContext, name: string, raw: RawStage, globa
     const outPaths: { path: string; index: number }[] = [];
     list(value).forEach((p, i) => {
       const where = () => src.valueRange(entryPath(name, field, value, i));
-      const norm = field === 'deps' ? normalizeDep(ctx, p, `stage \`${name}\`: ${what}`, where) : normalizePath(ctx, p, `stage \`${name}\`: ${what}`, where(), { glob });
+      const norm = field === 'deps' ? normalizeDep(ctx, p, `stage \`${name}\`: ${what}`, where) : normalizePath(ctx, p, `stage \`${name}\`: ${what}`, where, { glob });
       if (norm !== undefined) outPaths.push({ path: norm, index: i });
     });
     return outPaths;
@@ -222,12 +227,12 @@ export function buildStage(ctx: CheckContext, name: string, raw: RawStage, globa
   // needs
   const needs: string[] = [];
   list(raw.needs).forEach((n, i) => {
-    const where = src.valueRange(entryPath(name, 'needs', raw.needs, i));
-    if (n === name) return fail('self-need', where, `needs itself`, 'remove it from its own `needs`');
+    const where = () => src.valueRange(entryPath(name, 'needs', raw.needs, i));
+    if (n === name) return fail('self-need', where(), `needs itself`, 'remove it from its own `needs`');
     if (!names.has(n))
       return fail(
         'unknown-need',
-        where,
+        where(),
         `needs unknown stage \`${n}\`${suggestion(n, [...names].filter((s) => s !== name))}`,
         names.size <= 20 ? `stages are: ${[...names].join(', ')}` : 'check the spelling against the stage names under `stages:`',
       );
@@ -244,11 +249,11 @@ export function buildStage(ctx: CheckContext, name: string, raw: RawStage, globa
   // passEnv: names only, never also in `env` (a declared value is hashed and recorded; a passed one is not)
   const passEnv: string[] = [];
   list(raw.passEnv).forEach((k, i) => {
-    const at = src.valueRange(entryPath(name, 'passEnv', raw.passEnv, i));
-    if (RESERVED_ENV.includes(k)) fail('reserved-env', at, `\`${k}\` is set by the runner and cannot be passed`, 'remove it from `passEnv`');
+    const at = () => src.valueRange(entryPath(name, 'passEnv', raw.passEnv, i));
+    if (RESERVED_ENV.includes(k)) fail('reserved-env', at(), `\`${k}\` is set by the runner and cannot be passed`, 'remove it from `passEnv`');
     else if (Object.hasOwn(raw.env ?? {}, k))
-      fail('pass-env-declared', at, `\`${k}\` is both in \`env\` and in \`passEnv\``, 'keep it in one: `env` values are hashed and recorded, `passEnv` values (secrets) are not');
-    else if (passEnv.includes(k)) fail('pass-env-duplicate', at, `\`${k}\` is listed twice in \`passEnv\``, 'remove the second entry');
+      fail('pass-env-declared', at(), `\`${k}\` is both in \`env\` and in \`passEnv\``, 'keep it in one: `env` values are hashed and recorded, `passEnv` values (secrets) are not');
+    else if (passEnv.includes(k)) fail('pass-env-duplicate', at(), `\`${k}\` is listed twice in \`passEnv\``, 'remove the second entry');
     else passEnv.push(k);
   });
 

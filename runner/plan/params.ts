@@ -6,19 +6,20 @@
 //
 // Reading a schema means importing the module, so it is done once per code hash, in a child process
 // (params-probe.ts) that prints the schema's JSON Schema; the answers are kept in .pipeline/state/params.json
-// keyed by the hash of the module's code closure (plan/code.ts). Values are checked by zod's `fromJSONSchema`,
-// and the (schema, values) pairs that passed are remembered too, so an unchanged run loads neither zod nor a module.
+// keyed by the hash of the module's code closure (plan/code.ts). Values are checked by zod's `fromJSONSchema`
+// (params-check.ts, loaded on first use), and the (schema, values) pairs that passed are remembered too, so an
+// unchanged run loads neither zod nor a module.
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type * as Zod from 'zod';
 import { writeFileAtomic } from '../core/atomic.js';
 import { diagnostic, type Diagnostic } from '../core/diagnostic.js';
 import { ConfigError, UsageError } from '../core/errors.js';
 import type { Params, PipelineConfig, StageConfig } from '../config/types.js';
 import { canonicalJson, hashBytes } from '../store/hash.js';
 import { openEngine } from './engine.js';
+import type * as ParamsCheck from './params-check.js';
 import type { ProbeAnswer } from './params-probe.js';
 
 type JsonSchema = Record<string, unknown>;
@@ -162,8 +163,8 @@ function checkStage(config: PipelineConfig, stage: StageConfig, schema: JsonSche
   for (const k of keys) if (Object.hasOwn(stage.params, k)) params[k] = stage.params[k];
   const digest = hashBytes(canonicalJson({ schema, params }));
   if (problems.length > 0 || schemas.isKnownValid(digest)) return { params, problems };
-  const { z } = createRequire(import.meta.url)('zod') as typeof Zod;
-  const result = z.fromJSONSchema(schema).safeParse(params);
+  const { checkValues } = createRequire(import.meta.url)('./params-check.js') as typeof ParamsCheck;
+  const result = checkValues(schema, params);
   if (result.success) {
     schemas.markValid(digest);
     return { params, problems };

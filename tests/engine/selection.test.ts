@@ -158,4 +158,15 @@ describe('engine: --dry-run prints the plan and writes nothing', function () {
     ]);
     expect(executions(ws).slice(n)).to.deep.equal([]);
   });
+
+  it('an edited pipeline.yaml is checked but its parsed form is not kept (.pipeline/state unchanged)', async () => {
+    const text = ws.read('pipeline.yaml');
+    ws.write('pipeline.yaml', `${text}# edited\n`);
+    try {
+      const r = await unchanged(['run', '--dry-run']);
+      expect(r.stdout).to.match(/\ndry run: .*; nothing was executed or written\n$/);
+    } finally {
+      ws.write('pipeline.yaml', text);
+    }
+  });
 });

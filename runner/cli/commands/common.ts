@@ -9,12 +9,12 @@ import type { PipelineConfig } from '../../config/types.js';
 
 /**
  * The normalized config is kept in .pipeline/state keyed by the file's digest, so an unchanged pipeline.yaml
- * loads without parsing; `readOnly` (dry runs) leaves that cache alone.
+ * loads without parsing; `readOnly` (dry runs) reads that cache but never writes it.
  */
 export async function configFor(globals: GlobalOptions, sets: string[] = [], options: { readOnly?: boolean } = {}): Promise<PipelineConfig> {
   const cwd = path.resolve(globals.cwd);
   const overrides = sets.map(parseSetArg);
-  const config = await loadConfig({ cwd, configFile: globals.config, cacheDir: options.readOnly ? undefined : '.pipeline/state' });
+  const config = await loadConfig({ cwd, configFile: globals.config, cacheDir: '.pipeline/state', writeCache: !options.readOnly });
   return interpolate(overrides.length > 0 ? applyOverrides(config, overrides) : config);
 }
 
