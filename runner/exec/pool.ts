@@ -1,0 +1,206 @@
+// Stage hosts started ahead of need. A `module:` stage runs in a host process (host.ts); starting Node costs about
+// as much as a short stage's own work, and a chain of module stages would pay it once per stage, one after another.
+// So while a run has module stages left to execute, a few hosts wait idle: each is started exactly as a stage's
+// host is (the same argv, parent-death signal included, its own process group and session, in the workspace, with
+// PIPELINE_WORKSPACE set so leftovers.ts knows its processes), blocked reading its one job from stdin. A host takes
+// exactly ONE stage execution and exits: one process per stage execution, as with a fresh start.
+//
+// The job carries the working folder and the whole environment a fresh host of that stage would get; the host
+// applies both (removing every variable not in it) before it imports the stage's code. What Node itself reads
+// when it starts (NODE_OPTIONS and every NODE_*/UV_* variable, locale and time zone, the C library's and OpenSSL's
+// variables) cannot be applied afterwards: a stage whose environment differs from a waiting host's in any of them,
+// or that needs another command line or folder, gets a host started for it instead (process.ts).
+//
+// An idle host never outlives its runner: it has SIGKILL as parent-death signal (where setpriv allows, as every
+// stage host), its stdin closes when the runner ends (it then exits without running anything), and `close()` kills
+// the idle ones when the run ends; the runner's own exit kills them too. Idle hosts are not in
+// `.pipeline/running/`: nothing of a stage runs in them. A host is recorded there when it takes its job.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Options, ResultPromise } from 'execa';
+import { signalGroup, withParentDeathSignal } from './leftovers.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+/** The host's command line (without the parent-death wrapper). Source-mapped stack traces cost ~25 ms per stage: only with PIPELINE_DEBUG. */
+export function hostCommand(): string[] {
+  const maps = process.env.PIPELINE_DEBUG ? ['--enable-source-maps'] : [];
+  const js = path.join(here, 'host.js');
+  if (existsSync(js)) return [process.execPath, ...maps, js];
+  return [process.execPath, ...maps, '--import', 'tsx', path.join(here, 'host.ts')];
+}
+
+type Env = Record<string, string | undefined>;
+type StartOptions = Options & { cwd: string; env: Env; extendEnv: true; detached: true; stdin: 'ignore' | 'pipe'; reject: false; buffer: false };
+
+/** A started stage process and what cancels it (execa: SIGTERM, then SIGKILL after 3 s). */
+export interface StartedProcess {
+  child: ResultPromise<StartOptions>;
+  stop: AbortController;
+}
+
+/**
+ * Start a stage's process: the runner's environment plus `env` (an undefined value removes a variable), in its own
+ * process group and session (detached: setsid), not rejecting, output not buffered (the caller reads it).
+ */
+export async function startProcess(argv: string[], cwd: string, env: Env, stdin: 'ignore' | 'pipe'): Promise<StartedProcess> {
+  const { execa } = await import('execa');
+  const [file, ...args] = argv;
+  const stop = new AbortController();
+  const options: StartOptions = {
+    cwd,
+    env,
+    extendEnv: true,
+    detached: true,
+    stdin,
+    reject: false,
+    buffer: false,
+    cancelSignal: stop.signal,
+    forceKillAfterDelay: 3000,
+    windowsHide: true,
+  };
+  return { child: execa(file, args, options), stop };
+}
+
+/**
+ * Variables read when a process starts — by Node (NODE_OPTIONS, NODE_PATH, NODE_EXTRA_CA_CERTS, …), libuv, OpenSSL,
+ * ICU (the locale), the time zone, the dynamic loader and the C library's allocator: a waiting host was started
+ * with the runner's values, and setting them later would not have the same effect.
+ */
+const STARTUP_VARIABLE = /^(NODE_|UV_|OPENSSL_|SSL_CERT_|LD_|MALLOC_|GLIBC_TUNABLES$|LC_|LANG$|LANGUAGE$|TZ$|TZDIR$)/;
+
+/** The values of the start-up variables of an environment, as one comparable string. */
+function startupKey(env: Env): string {
+  const pairs = Object.keys(env)
+    .filter((name) => STARTUP_VARIABLE.test(name) && env[name] !== undefined)
+    .sort()
+    .map((name) => `${name}=${env[name]}`);
+  return pairs.join('\0');
+}
+
+/** Linux's limit for one environment string (MAX_ARG_STRLEN), and a bound below its limit for all of them. */
+const ONE_VARIABLE_MAX = 128 * 1024;
+const ALL_VARIABLES_MAX = 1024 * 1024;
+
+/** Whether a fresh process could be started with this environment at all: one that fails with E2BIG must still. */
+function startable(env: Env): boolean {
+  let total = 0;
+  for (const [name, value] of Object.entries(env)) {
+    if (value === undefined) continue;
+    const size = Buffer.byteLength(name) + Buffer.byteLength(value) + 2;
+    if (size >= ONE_VARIABLE_MAX) return false;
+    total += size;
+  }
+  return total < ALL_VARIABLES_MAX;
+}
+
+interface IdleHost extends StartedProcess {
+  key: string;
+}
+
+export class HostPool {
+  private readonly idle: IdleHost[] = [];
+  private starting = 0;
+  private closed = false;
+  private readonly argv: string[];
+  private readonly onExit = () => this.close();
+  /** How many hosts were started ahead, and how many of them took a stage (shown with PIPELINE_DEBUG). */
+  started = 0;
+  taken = 0;
+
+  /**
+   * @param root the workspace: hosts start there, with PIPELINE_WORKSPACE=root
+   * @param wanted how many hosts to keep waiting now (0 when no module stage is left to execute)
+   */
+  constructor(
+    readonly root: string,
+    private wanted: () => number = () => 0,
+  ) {
+    this.argv = withParentDeathSignal(hostCommand());
+  }
+
+  /** Set how many hosts are wanted from now on (the scheduler knows; before it runs, the run command may start one). */
+  want(wanted: () => number): void {
+    this.wanted = wanted;
+  }
+
+  /** Start hosts until as many wait (or are starting) as are wanted. */
+  warm(): void {
+    while (!this.closed && this.idle.length + this.starting < this.wanted()) this.startOne();
+  }
+
+  /** Start one host now unless one waits already (the run command, when a stage is likely to run). */
+  prestart(): void {
+    if (!this.closed && this.idle.length + this.starting === 0) this.startOne();
+  }
+
+  private startOne(): void {
+    if (this.started === 0) process.once('exit', this.onExit);
+    this.starting++;
+    this.started++;
+    // PIPELINE_CONTEXT (a runner started by a stage has one) would make the host run that instead of waiting.
+    const env: Env = { PIPELINE_WORKSPACE: this.root, PIPELINE_CONTEXT: undefined };
+    startProcess(this.argv, this.root, env, 'pipe').then(
+      (started) => {
+        this.starting--;
+        // A host that died before its job was written: the write fails, and its own exit is the stage's result.
+        started.child.stdin?.on('error', () => undefined);
+        const host = { ...started, key: startupKey({ ...process.env, ...env }) };
+        if (this.closed) kill(host);
+        else this.idle.push(host);
+      },
+      () => {
+        this.starting--;
+      },
+    );
+  }
+
+  /**
+   * A waiting host that gives a stage with this command line, folder and environment (the runner's plus `env`)
+   * exactly what a fresh process would, or undefined: then the stage's host is started for it. The host leaves the
+   * pool; the caller writes its job (`sendJob`).
+   */
+  async take(argv: string[], cwd: string, env: Record<string, string>): Promise<StartedProcess | undefined> {
+    if (this.closed || cwd !== this.root || argv.length !== this.argv.length || argv.some((a, i) => a !== this.argv[i])) return undefined;
+    const full = { ...process.env, ...env };
+    if (!startable(full)) return undefined;
+    const key = startupKey(full);
+    // A host being started is a module import away: wait for it rather than start one more.
+    while (this.idle.length === 0 && this.starting > 0) await new Promise((resolve) => setImmediate(resolve));
+    if (this.closed) return undefined;
+    const at = this.idle.findIndex((h) => h.key === key && !ended(h));
+    if (at < 0) return undefined;
+    const [host] = this.idle.splice(at, 1);
+    this.taken++;
+    this.warm();
+    return { child: host.child, stop: host.stop };
+  }
+
+  /** The run is over: idle hosts are killed (they hold no stage) and no more are started. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    process.off('exit', this.onExit);
+    for (const host of this.idle.splice(0)) kill(host);
+  }
+}
+
+/**
+ * Hand a taken host its job: the folder and the exact environment of a fresh process (JSON, then end of input; the
+ * stage then reads an empty stdin, as from /dev/null).
+ */
+export function sendJob(host: StartedProcess, cwd: string, env: Record<string, string>): void {
+  const full: Record<string, string> = {};
+  for (const [name, value] of Object.entries({ ...process.env, ...env })) if (value !== undefined) full[name] = value;
+  host.child.stdin?.end(JSON.stringify({ cwd, env: full }));
+}
+
+function ended(host: StartedProcess): boolean {
+  return host.child.pid === undefined || host.child.exitCode !== null || host.child.signalCode !== null;
+}
+
+function kill(host: StartedProcess): void {
+  for (const stream of [host.child.stdin, host.child.stdout, host.child.stderr]) stream?.destroy();
+  if (host.child.pid !== undefined) signalGroup(host.child.pid, 'SIGKILL');
+}
