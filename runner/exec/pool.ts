@@ -15,10 +15,11 @@
 // stage host), its stdin closes when the runner ends (it then exits without running anything), and `close()` kills
 // the idle ones when the run ends; the runner's own exit kills them too. Idle hosts are not in
 // `.pipeline/running/`: nothing of a stage runs in them. A host is recorded there when it takes its job.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import type { Options, ResultPromise } from 'execa';
 import { signalGroup, withParentDeathSignal } from './leftovers.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -32,35 +33,70 @@ export function hostCommand(): string[] {
 }
 
 type Env = Record<string, string | undefined>;
-type StartOptions = Options & { cwd: string; env: Env; extendEnv: true; detached: true; stdin: 'ignore' | 'pipe'; reject: false; buffer: false };
 
-/** A started stage process and what cancels it (execa: SIGTERM, then SIGKILL after 3 s). */
+/** How a stage's process ended, in the words of execa's result (process.ts reads both the same way). */
+export interface ProcessEnd {
+  exitCode?: number;
+  signal?: string;
+  /** Stopped through `stop` while it ran. */
+  isCanceled: boolean;
+  code?: string;
+  shortMessage?: string;
+}
+
+/** A started stage process: its output, what cancels it (SIGTERM, then SIGKILL after 3 s) and how it ended. */
 export interface StartedProcess {
-  child: ResultPromise<StartOptions>;
+  pid: number | undefined;
+  stdout: Readable | null;
+  stderr: Readable | null;
   stop: AbortController;
+  /** Settles once the process exited and its output streams closed. */
+  ended: PromiseLike<ProcessEnd>;
+}
+
+/** What stops a process the way execa's `cancelSignal` with `forceKillAfterDelay: 3000` does. */
+const FORCE_KILL_AFTER_MS = 3000;
+
+interface Host extends StartedProcess {
+  child: ChildProcess;
+  key: string;
 }
 
 /**
- * Start a stage's process: the runner's environment plus `env` (an undefined value removes a variable), in its own
- * process group and session (detached: setsid), not rejecting, output not buffered (the caller reads it).
+ * Start a waiting host. Node's own spawn, not execa: execa takes tens of milliseconds to load, which a run would
+ * spend before its first stage. It is started as execa starts a stage's process (the runner's environment plus
+ * `env`, an undefined value removing a variable; detached: its own process group and session) and ends the way
+ * execa reports it: exit code or signal once its output closed, canceled when `stop` aborted while it ran.
  */
-export async function startProcess(argv: string[], cwd: string, env: Env, stdin: 'ignore' | 'pipe'): Promise<StartedProcess> {
-  const { execa } = await import('execa');
+function startHost(argv: string[], cwd: string, env: Env): Host {
   const [file, ...args] = argv;
+  const full: Record<string, string> = {};
+  for (const [name, value] of Object.entries({ ...process.env, ...env })) if (value !== undefined) full[name] = value;
+  const child = spawn(file, args, { cwd, env: full, detached: true, stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true });
   const stop = new AbortController();
-  const options: StartOptions = {
-    cwd,
-    env,
-    extendEnv: true,
-    detached: true,
-    stdin,
-    reject: false,
-    buffer: false,
-    cancelSignal: stop.signal,
-    forceKillAfterDelay: 3000,
-    windowsHide: true,
-  };
-  return { child: execa(file, args, options), stop };
+  let exited = false;
+  let canceled = false;
+  const ended = new Promise<ProcessEnd>((resolve) => {
+    child.once('error', (err: NodeJS.ErrnoException) => {
+      exited = true;
+      resolve({ isCanceled: canceled, code: err.code, shortMessage: `Command failed with ${err.code ?? 'an error'}: ${argv.join(' ')}\n${err.message}` });
+    });
+    child.once('exit', () => {
+      exited = true;
+    });
+    child.once('close', (code, signal) => resolve({ exitCode: code ?? undefined, signal: signal ?? undefined, isCanceled: canceled }));
+  });
+  stop.signal.addEventListener('abort', () => {
+    if (exited) return;
+    canceled = true;
+    child.kill('SIGTERM');
+    setTimeout(() => {
+      if (!exited) child.kill('SIGKILL');
+    }, FORCE_KILL_AFTER_MS).unref();
+  });
+  // A host that died before its job was written: the write fails, and its own exit is the stage's result.
+  child.stdin?.on('error', () => undefined);
+  return { child, pid: child.pid, stdout: child.stdout, stderr: child.stderr, stop, ended, key: startupKey(full) };
 }
 
 /**
@@ -95,13 +131,8 @@ function startable(env: Env): boolean {
   return total < ALL_VARIABLES_MAX;
 }
 
-interface IdleHost extends StartedProcess {
-  key: string;
-}
-
 export class HostPool {
-  private readonly idle: IdleHost[] = [];
-  private starting = 0;
+  private readonly idle: Host[] = [];
   private closed = false;
   private readonly argv: string[];
   private readonly onExit = () => this.close();
@@ -125,35 +156,21 @@ export class HostPool {
     this.wanted = wanted;
   }
 
-  /** Start hosts until as many wait (or are starting) as are wanted. */
+  /** Start hosts until as many wait as are wanted. */
   warm(): void {
-    while (!this.closed && this.idle.length + this.starting < this.wanted()) this.startOne();
+    while (!this.closed && this.idle.length < this.wanted()) this.startOne();
   }
 
   /** Start one host now unless one waits already (the run command, when a stage is likely to run). */
   prestart(): void {
-    if (!this.closed && this.idle.length + this.starting === 0) this.startOne();
+    if (!this.closed && this.idle.length === 0) this.startOne();
   }
 
   private startOne(): void {
     if (this.started === 0) process.once('exit', this.onExit);
-    this.starting++;
     this.started++;
     // PIPELINE_CONTEXT (a runner started by a stage has one) would make the host run that instead of waiting.
-    const env: Env = { PIPELINE_WORKSPACE: this.root, PIPELINE_CONTEXT: undefined };
-    startProcess(this.argv, this.root, env, 'pipe').then(
-      (started) => {
-        this.starting--;
-        // A host that died before its job was written: the write fails, and its own exit is the stage's result.
-        started.child.stdin?.on('error', () => undefined);
-        const host = { ...started, key: startupKey({ ...process.env, ...env }) };
-        if (this.closed) kill(host);
-        else this.idle.push(host);
-      },
-      () => {
-        this.starting--;
-      },
-    );
+    this.idle.push(startHost(this.argv, this.root, { PIPELINE_WORKSPACE: this.root, PIPELINE_CONTEXT: undefined }));
   }
 
   /**
@@ -161,20 +178,23 @@ export class HostPool {
    * exactly what a fresh process would, or undefined: then the stage's host is started for it. The host leaves the
    * pool; the caller writes its job (`sendJob`).
    */
-  async take(argv: string[], cwd: string, env: Record<string, string>): Promise<StartedProcess | undefined> {
+  take(argv: string[], cwd: string, env: Record<string, string>): StartedProcess | undefined {
+    const host = this.fitting(argv, cwd, env);
+    if (host) {
+      this.idle.splice(this.idle.indexOf(host), 1);
+      this.taken++;
+    }
+    // A module stage starts executing: keep hosts waiting for those that may follow.
+    this.warm();
+    return host;
+  }
+
+  private fitting(argv: string[], cwd: string, env: Record<string, string>): Host | undefined {
     if (this.closed || cwd !== this.root || argv.length !== this.argv.length || argv.some((a, i) => a !== this.argv[i])) return undefined;
     const full = { ...process.env, ...env };
     if (!startable(full)) return undefined;
     const key = startupKey(full);
-    // A host being started is a module import away: wait for it rather than start one more.
-    while (this.idle.length === 0 && this.starting > 0) await new Promise((resolve) => setImmediate(resolve));
-    if (this.closed) return undefined;
-    const at = this.idle.findIndex((h) => h.key === key && !ended(h));
-    if (at < 0) return undefined;
-    const [host] = this.idle.splice(at, 1);
-    this.taken++;
-    this.warm();
-    return { child: host.child, stop: host.stop };
+    return this.idle.find((h) => h.key === key && h.pid !== undefined && h.child.exitCode === null && h.child.signalCode === null);
   }
 
   /** The run is over: idle hosts are killed (they hold no stage) and no more are started. */
@@ -193,14 +213,10 @@ export class HostPool {
 export function sendJob(host: StartedProcess, cwd: string, env: Record<string, string>): void {
   const full: Record<string, string> = {};
   for (const [name, value] of Object.entries({ ...process.env, ...env })) if (value !== undefined) full[name] = value;
-  host.child.stdin?.end(JSON.stringify({ cwd, env: full }));
+  (host as Host).child.stdin?.end(JSON.stringify({ cwd, env: full }));
 }
 
-function ended(host: StartedProcess): boolean {
-  return host.child.pid === undefined || host.child.exitCode !== null || host.child.signalCode !== null;
-}
-
-function kill(host: StartedProcess): void {
+function kill(host: Host): void {
   for (const stream of [host.child.stdin, host.child.stdout, host.child.stderr]) stream?.destroy();
-  if (host.child.pid !== undefined) signalGroup(host.child.pid, 'SIGKILL');
+  if (host.pid !== undefined) signalGroup(host.pid, 'SIGKILL');
 }

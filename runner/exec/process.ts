@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { StageConfig } from '../config/types.js';
 import { signalGroup, trackGroup, withParentDeathSignal } from './leftovers.js';
 import type { FailureCause } from './outcome.js';
-import { hostCommand, sendJob, startProcess, type HostPool } from './pool.js';
+import { hostCommand, sendJob, type HostPool, type StartedProcess } from './pool.js';
 
 export interface ExecRequest {
   stage: StageConfig;
@@ -76,10 +76,11 @@ export async function executeStage(req: ExecRequest, hosts?: HostPool): Promise<
   const shellArgv = stage.kind === 'cmd' && stage.shell ? ['/bin/sh', '-c', argv.join(' ')] : argv;
   const startArgv = withParentDeathSignal(shellArgv);
   const [file] = startArgv;
-  const pooled = stage.kind === 'module' ? await hosts?.take(startArgv, req.root, env) : undefined;
-  if (!pooled) await import('execa'); // loaded before the clock starts, as the stage's duration always was
+  const pooled = stage.kind === 'module' ? hosts?.take(startArgv, req.root, env) : undefined;
+  const { execa } = pooled ? { execa: undefined } : await import('execa');
   const started = performance.now();
-  const { child, stop } = pooled ?? (await startProcess(startArgv, req.root, env, 'ignore'));
+  const child = pooled ?? startProcess(execa!, startArgv, req.root, env);
+  const { stop } = child;
   // Timeout and interruption stop the whole process tree: a shell stage's own children would otherwise live on,
   // keep its output pipes open (the stage "runs" until they end) and write into the workspace after the run.
   let timedOut = false;
@@ -117,7 +118,7 @@ export async function executeStage(req: ExecRequest, hosts?: HostPool): Promise<
           timedOut = true;
           stopTree();
         }, stage.timeoutMs);
-  const result = await child;
+  const result = await child.ended;
   // What the command left in its group (background children) ends with it, before its outs are read.
   await group?.end();
   if (timer) clearTimeout(timer);
@@ -139,6 +140,25 @@ export async function executeStage(req: ExecRequest, hosts?: HostPool): Promise<
   else if (path.basename(file) === 'setpriv' && notStarted(lastLine)) cause = { kind: 'spawn', message: notStarted(lastLine)! };
   else cause = { kind: stage.gate ? 'gate' : 'exit', exitCode: result.exitCode, message: said };
   return { ok: false, cause, ...common };
+}
+
+/** A stage's process started now: in its own process group and session (detached: setsid), stdin from /dev/null. */
+function startProcess(execa: typeof import('execa').execa, argv: string[], cwd: string, env: Record<string, string>): StartedProcess {
+  const [file, ...args] = argv;
+  const stop = new AbortController();
+  const child = execa(file, args, {
+    cwd,
+    env,
+    extendEnv: true,
+    detached: true,
+    stdin: 'ignore',
+    reject: false,
+    buffer: false,
+    cancelSignal: stop.signal,
+    forceKillAfterDelay: 3000,
+    windowsHide: true,
+  });
+  return { pid: child.pid, stdout: child.stdout, stderr: child.stderr, stop, ended: child };
 }
 
 /** setpriv's own words when it could not start the command (exit 126 or 127), as the runner would say them. */
