@@ -16,7 +16,8 @@
 // the idle ones when the run ends; the runner's own exit kills them too. Idle hosts are not in
 // `.pipeline/running/`: nothing of a stage runs in them. A host is recorded there when it takes its job.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -134,7 +135,7 @@ function startable(env: Env): boolean {
 export class HostPool {
   private readonly idle: Host[] = [];
   private closed = false;
-  private readonly argv: string[];
+  private argvCache: string[] | undefined;
   private readonly onExit = () => this.close();
   /** How many hosts were started ahead, and how many of them took a stage (shown with PIPELINE_DEBUG). */
   started = 0;
@@ -147,8 +148,11 @@ export class HostPool {
   constructor(
     readonly root: string,
     private wanted: () => number = () => 0,
-  ) {
-    this.argv = withParentDeathSignal(hostCommand());
+  ) {}
+
+  /** The hosts' command line, found when the first is started (a run that starts none looks for nothing). */
+  private get argv(): string[] {
+    return (this.argvCache ??= withParentDeathSignal(hostCommand()));
   }
 
   /** Set how many hosts are wanted from now on (the scheduler knows; before it runs, the run command may start one). */
@@ -219,4 +223,26 @@ export function sendJob(host: StartedProcess, cwd: string, env: Record<string, s
 function kill(host: Host): void {
   for (const stream of [host.child.stdin, host.child.stdout, host.child.stderr]) stream?.destroy();
   if (host.pid !== undefined) signalGroup(host.pid, 'SIGKILL');
+}
+
+/**
+ * Whether a run is likely to execute a stage before the plan says so: the first run in the workspace, or one whose
+ * config text or command line (`key`) differs from the last run's. Remembered in `.pipeline/state/run-key`, which is
+ * rewritten only when it changed: a run that repeats the last one reads one small file and writes nothing.
+ */
+export function runChanged(root: string, key: string): boolean {
+  const file = path.join(root, '.pipeline', 'state', 'run-key');
+  const digest = createHash('sha256').update(key).digest('hex');
+  try {
+    if (readFileSync(file, 'utf8') === digest) return false;
+  } catch {
+    // never run here, or unreadable: as changed
+  }
+  try {
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, digest);
+  } catch {
+    // a read-only workspace: the run itself will say what is wrong
+  }
+  return true;
 }

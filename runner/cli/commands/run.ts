@@ -13,6 +13,7 @@ import { SCHEMA_VERSION, reasonsJson } from '../../report/json.js';
 import { acquireRunLock } from '../../exec/run-lock.js';
 import { runPipeline } from '../../exec/scheduler.js';
 import { localExecutor, type Executor, type ExecutorName } from '../../exec/executor.js';
+import { HostPool, runChanged } from '../../exec/pool.js';
 import { plannedConfigFor } from './common.js';
 import { Cache, defaultCacheDir } from '../../store/cache.js';
 import { openLease } from '../../store/uses.js';
@@ -72,6 +73,12 @@ export async function runCommand(globals: GlobalOptions, names: string[], flags:
     onWait: (h) => process.stderr.write(`waiting for another run of this workspace to finish (pid ${h.pid}, started ${h.started})…\n`),
   });
   const lease = openLease(new Cache(defaultCacheDir(config.root)), config.root);
+  // A module stage's host starts while the run plans when a stage is likely to execute (the config or the command
+  // line changed since the last run); a run that repeats the last one starts none until the plan runs a stage.
+  const local = (flags.executor ?? config.executor ?? 'local') === 'local';
+  const hosts = local ? new HostPool(config.root) : undefined;
+  const key = JSON.stringify([config.digest, flags.set, names, mode, Boolean(flags.force)]);
+  if (hosts && config.stages.some((s) => s.kind === 'module') && runChanged(config.root, key)) hosts.prestart();
   const controller = new AbortController();
   let executor: Executor = localExecutor;
   let interrupts = 0;
@@ -117,6 +124,7 @@ export async function runCommand(globals: GlobalOptions, names: string[], flags:
           verbose: Boolean(flags.verbose),
           signal: controller.signal,
           executor,
+          hosts,
           remote: remote?.pull ? remote.run : undefined,
         },
         listener,
@@ -135,6 +143,7 @@ export async function runCommand(globals: GlobalOptions, names: string[], flags:
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     process.off('SIGHUP', onSignal);
+    hosts?.close();
     lease.release();
     lock.release();
   }
