@@ -55,12 +55,20 @@ async function schedule(engine: Engine, options: RunOptions, listener: RunListen
   const startedAt = new Date();
   const started = performance.now();
   const { graph } = engine;
-  // Hosts for module stages: one is started when a module stage is about to execute (unless one waits), and when it
-  // takes its host, up to --jobs + 1 wait while module stages that may execute are left (pool.ts).
+  // Hosts for module stages: one is started when a module stage is about to execute (unless one waits); when it
+  // takes its host, up to --jobs + 1 wait for the module stages likely to execute after it (pool.ts). Likely: never
+  // run here, forced, or — once a stage of this run executed because a stage it needs changed its outputs — any
+  // left. A stage that may run only if its upstream's outputs change gets none before that: most runs after one
+  // edit execute one stage, and hosts nobody takes cost CPU the running stage needs.
   const modulesLeft = new Set<string>();
-  hosts?.want(() => Math.min(options.jobs + 1, MAX_WAITING_HOSTS, modulesLeft.size));
+  let propagating = false;
+  const likely = (name: string) => propagating || forced.has(name) || engine.lock.get(name) === undefined;
+  hosts?.want(() => Math.min(options.jobs + 1, MAX_WAITING_HOSTS, [...modulesLeft].filter(likely).length));
   const emit = (event: RunEvent) => {
-    if (hosts && event.type === 'stage-started' && modulesLeft.delete(event.name)) hosts.prestart();
+    if (hosts && event.type === 'stage-started' && modulesLeft.delete(event.name)) {
+      propagating ||= event.reasons.some((r) => r.code === 'upstream-changed');
+      hosts.prestart();
+    }
     if (event.type === 'stage-finished') modulesLeft.delete(event.result.name);
     listener.event(event);
   };
