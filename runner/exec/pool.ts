@@ -18,6 +18,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -97,7 +98,18 @@ function startHost(argv: string[], cwd: string, env: Env): Host {
   });
   // A host that died before its job was written: the write fails, and its own exit is the stage's result.
   child.stdin?.on('error', () => undefined);
+  // Waiting, it never keeps the runner alive (the runner's exit kills it); taken, it does, as any stage's process.
+  holdRunner(child, false);
   return { child, pid: child.pid, stdout: child.stdout, stderr: child.stderr, stop, ended, key: startupKey(full) };
+}
+
+/** Whether a host's process and its pipes keep the runner's event loop alive. */
+function holdRunner(child: ChildProcess, hold: boolean): void {
+  const pipes = [child.stdin, child.stdout, child.stderr] as unknown as (Socket | null)[];
+  for (const handle of [child, ...pipes]) {
+    if (hold) handle?.ref();
+    else handle?.unref();
+  }
 }
 
 /**
@@ -187,6 +199,7 @@ export class HostPool {
     if (host) {
       this.idle.splice(this.idle.indexOf(host), 1);
       this.taken++;
+      holdRunner(host.child, true);
     }
     // A module stage starts executing: keep hosts waiting for those that may follow.
     this.warm();
@@ -226,23 +239,39 @@ function kill(host: Host): void {
 }
 
 /**
- * Whether a run is likely to execute a stage before the plan says so: the first run in the workspace, or one whose
- * config text or command line (`key`) differs from the last run's. Remembered in `.pipeline/state/run-key`, which is
- * rewritten only when it changed: a run that repeats the last one reads one small file and writes nothing.
+ * The hosts of a `pipeline run` in `dir`, with one started at once when a stage is likely to execute — before the
+ * config is even loaded, so Node starts while the run loads and plans: when the folder's pipeline.yaml (or .yml)
+ * or the command line (`args`) differs from the last run's here, or nothing ran here yet. Undefined when the folder
+ * has no config file (it is in a parent: the plan starts hosts). Remembered in `.pipeline/state/run-key`, rewritten
+ * only when it changed: a run that repeats the last one reads two small files, writes nothing and starts nothing.
  */
-export function runChanged(root: string, key: string): boolean {
-  const file = path.join(root, '.pipeline', 'state', 'run-key');
-  const digest = createHash('sha256').update(key).digest('hex');
+export function hostsForRun(dir: string, args: string): HostPool | undefined {
+  let text: string | undefined;
+  for (const name of ['pipeline.yaml', 'pipeline.yml']) {
+    try {
+      text = readFileSync(path.join(dir, name), 'utf8');
+      break;
+    } catch {
+      // not this one
+    }
+  }
+  if (text === undefined) return undefined;
+  const hosts = new HostPool(dir);
+  const file = path.join(dir, '.pipeline', 'state', 'run-key');
+  const key = createHash('sha256').update(text).update('\0').update(args).digest('hex');
+  let last: string | undefined;
   try {
-    if (readFileSync(file, 'utf8') === digest) return false;
+    last = readFileSync(file, 'utf8');
   } catch {
     // never run here, or unreadable: as changed
   }
+  if (last === key) return hosts;
+  hosts.prestart();
   try {
     mkdirSync(path.dirname(file), { recursive: true });
-    writeFileSync(file, digest);
+    writeFileSync(file, key);
   } catch {
     // a read-only workspace: the run itself will say what is wrong
   }
-  return true;
+  return hosts;
 }

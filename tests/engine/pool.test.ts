@@ -177,6 +177,17 @@ describe('engine: stage hosts started ahead of need', function () {
     expect(debugLine(again.stderr)?.slice(1)).to.deep.equal(['0', '0']);
   });
 
+  it('a run that stops before planning (an error in pipeline.yaml) exits at once: the host it started early neither holds it nor is left', async () => {
+    const ws = workspace(PROBES, { 'mod/probe.ts': PROBE_TS });
+    expect((await ws.run(['run'])).exitCode).to.equal(0);
+    // Another text than the last run's: a host starts before the config is read.
+    ws.write('pipeline.yaml', PROBES.replace('    env: {COLOUR: blue}\n', '    env: {COLOUR: blue}\n    colour: blue\n'));
+    const r = await ws.run(['run'], { env: { PIPELINE_DEBUG: '1' } });
+    expect(r.exitCode, r.stderr).to.equal(2);
+    expect(r.stderr).to.include('colour');
+    await waitFor(() => processesOf(ws.dir).length === 0, 30_000, 'the early host to be gone');
+  });
+
   it('SIGKILL of the runner alone: neither its waiting hosts nor the host running a stage are left', async function () {
     if (!readFileSync('/usr/bin/setpriv', { flag: 'r' }).includes('pdeathsig')) this.skip();
     const block = `import { existsSync, writeFileSync } from 'node:fs';

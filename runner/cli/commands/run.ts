@@ -1,6 +1,7 @@
 // `pipeline run`: take the workspace lock and run the plan; the terminal, `--json`, last-run.json and the history
 // are listeners on the run's events.
 import os from 'node:os';
+import path from 'node:path';
 import type { GlobalOptions } from '../options.js';
 import { openEngine } from '../../plan/engine.js';
 import { ExitCode, UsageError } from '../../core/errors.js';
@@ -13,7 +14,7 @@ import { SCHEMA_VERSION, reasonsJson } from '../../report/json.js';
 import { acquireRunLock } from '../../exec/run-lock.js';
 import { runPipeline } from '../../exec/scheduler.js';
 import { localExecutor, type Executor, type ExecutorName } from '../../exec/executor.js';
-import { HostPool, runChanged } from '../../exec/pool.js';
+import { HostPool, hostsForRun } from '../../exec/pool.js';
 import { plannedConfigFor } from './common.js';
 import { Cache, defaultCacheDir } from '../../store/cache.js';
 import { openLease } from '../../store/uses.js';
@@ -48,6 +49,8 @@ export async function runCommand(globals: GlobalOptions, names: string[], flags:
   if ((flags.single || flags.downstream) && names.length === 0) {
     throw new UsageError(`--${flags.single ? 'single' : 'downstream'} needs at least one stage name`, 'e.g. pipeline run train --single');
   }
+  // A module stage's host starts while the config loads and the run plans when a stage is likely to execute.
+  const early = flags.dryRun || globals.config ? undefined : hostsForRun(path.resolve(globals.cwd), JSON.stringify([flags.set, names, mode, Boolean(flags.force)]));
   const config = await plannedConfigFor(globals, flags.set, { readOnly: flags.dryRun });
   const out = flags.json ? process.stderr : process.stdout;
 
@@ -73,12 +76,10 @@ export async function runCommand(globals: GlobalOptions, names: string[], flags:
     onWait: (h) => process.stderr.write(`waiting for another run of this workspace to finish (pid ${h.pid}, started ${h.started})…\n`),
   });
   const lease = openLease(new Cache(defaultCacheDir(config.root)), config.root);
-  // A module stage's host starts while the run plans when a stage is likely to execute (the config or the command
-  // line changed since the last run); a run that repeats the last one starts none until the plan runs a stage.
-  const local = (flags.executor ?? config.executor ?? 'local') === 'local';
-  const hosts = local ? new HostPool(config.root) : undefined;
-  const key = JSON.stringify([config.digest, flags.set, names, mode, Boolean(flags.force)]);
-  if (hosts && config.stages.some((s) => s.kind === 'module') && runChanged(config.root, key)) hosts.prestart();
+  // Hosts are for module stages run here, from the workspace's root.
+  const local = (flags.executor ?? config.executor ?? 'local') === 'local' && config.stages.some((s) => s.kind === 'module');
+  const hosts = local ? (early?.root === config.root ? early : new HostPool(config.root)) : undefined;
+  if (early !== hosts) early?.close();
   const controller = new AbortController();
   let executor: Executor = localExecutor;
   let interrupts = 0;
