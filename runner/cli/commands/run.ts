@@ -50,7 +50,7 @@ export async function runCommand(globals: GlobalOptions, names: string[], flags:
     throw new UsageError(`--${flags.single ? 'single' : 'downstream'} needs at least one stage name`, 'e.g. pipeline run train --single');
   }
   // A module stage's host starts while the config loads and the run plans when a stage is likely to execute.
-  const early = flags.dryRun || globals.config ? undefined : hostsForRun(path.resolve(globals.cwd), JSON.stringify([flags.set, names, mode, Boolean(flags.force)]));
+  const early = flags.dryRun || globals.config || flags.executor === 'slurm' ? undefined : hostsForRun(path.resolve(globals.cwd), JSON.stringify([flags.set, names, mode, Boolean(flags.force)]));
   const config = await plannedConfigFor(globals, flags.set, { readOnly: flags.dryRun });
   const out = flags.json ? process.stderr : process.stdout;
 
