@@ -1,6 +1,6 @@
 // Stage hosts started ahead of need. A `module:` stage runs in a host process (host.ts); starting Node costs about
 // as much as a short stage's own work, and a chain of module stages would pay it once per stage, one after another.
-// So while a run has module stages left to execute, a few hosts wait idle: each is started exactly as a stage's
+// So while a run has module stages likely to execute, a few hosts wait idle: each is started exactly as a stage's
 // host is (the same argv, parent-death signal included, its own process group and session, in the workspace, with
 // PIPELINE_WORKSPACE set so leftovers.ts knows its processes), blocked reading its one job from stdin. A host takes
 // exactly ONE stage execution and exits: one process per stage execution, as with a fresh start.
@@ -13,8 +13,9 @@
 //
 // An idle host never outlives its runner: it has SIGKILL as parent-death signal (where setpriv allows, as every
 // stage host), its stdin closes when the runner ends (it then exits without running anything), and `close()` kills
-// the idle ones when the run ends; the runner's own exit kills them too. Idle hosts are not in
-// `.pipeline/running/`: nothing of a stage runs in them. A host is recorded there when it takes its job.
+// the idle ones when the run ends; the runner's own exit kills them too, and an idle host never keeps the runner
+// alive. Idle hosts are not in `.pipeline/running/`: nothing of a stage runs in them. A host is recorded there when
+// it takes its job (process.ts), before the job is written.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
