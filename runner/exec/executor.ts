@@ -4,6 +4,7 @@
 import type { ExecRequest, ExecResult } from './process.js';
 import { executeStage } from './process.js';
 import { killLiveGroups } from './leftovers.js';
+import type { HostPool } from './pool.js';
 
 export const EXECUTORS = ['local', 'slurm'] as const;
 export type ExecutorName = (typeof EXECUTORS)[number];
@@ -21,3 +22,15 @@ export interface Executor {
 
 /** Child processes on this machine, each stage its own process group. */
 export const localExecutor: Executor = { name: 'local', execute: executeStage, abandon: killLiveGroups };
+
+/** Child processes on this machine, module stages in hosts started ahead of need where one fits (pool.ts). */
+export function localExecutorWith(hosts: HostPool): Executor {
+  return {
+    name: 'local',
+    execute: (req) => executeStage(req, hosts),
+    abandon: () => {
+      killLiveGroups();
+      hosts.close();
+    },
+  };
+}

@@ -1,16 +1,65 @@
 // The host of a `module:` stage: a child process that imports the stage's bundle and calls its default export
-// with a StageContext. The context arrives as JSON in PIPELINE_CONTEXT. Exit 0 on success; on a thrown error,
+// with a StageContext. The context arrives as JSON in PIPELINE_CONTEXT. A host started ahead of need (pool.ts) has
+// none: it blocks reading its one job from stdin — the working folder and the exact environment a process started
+// for the stage would have, PIPELINE_CONTEXT included — applies both, then goes on as any host; when stdin closes
+// without a job (the runner ended or closed its pool) it exits at once, running nothing. Exit 0 on success; on a thrown error,
 // the message is the last line of stderr and the exit code is 1. A thrown GateVerdict (recognised by its brand,
 // whichever copy of `pipeline-dag/stage` the stage imported) is also written to PIPELINE_VERDICT_FILE, so it is
 // the stage's reason whatever else the stage printed, and never comes with a stack trace.
-import { writeFileSync } from 'node:fs';
+import { readSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { isGateVerdict, type StageContext, type StageFunction } from '../public/stage.js';
 
 /** What the runner passes: the context minus what only exists in this process, plus the bundle to import. */
 type HostInput = Omit<StageContext, 'log' | 'signal'> & { bundle: string };
 
-async function main(): Promise<number> {
+/** The job of a host started ahead: where and with what environment the stage runs. */
+interface HostJob {
+  cwd: string;
+  env: Record<string, string>;
+}
+
+/** All of stdin (the runner ends it after the job); undefined when it closes empty: nobody will send a job. */
+function readJob(): HostJob | undefined {
+  const chunks: Buffer[] = [];
+  const buffer = Buffer.alloc(64 * 1024);
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    let n: number;
+    try {
+      n = readSync(0, buffer, 0, buffer.length, null);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EAGAIN') {
+        Atomics.wait(pause, 0, 0, 5);
+        continue;
+      }
+      if (code === 'EOF') break;
+      throw err;
+    }
+    if (n === 0) break;
+    chunks.push(Buffer.from(buffer.subarray(0, n)));
+  }
+  if (chunks.length === 0) return undefined;
+  return JSON.parse(Buffer.concat(chunks).toString('utf8')) as HostJob;
+}
+
+/**
+ * The environment and folder a fresh process would have: every variable not in the job removed, then the job's set
+ * in its order (the order a process started with them would list them in).
+ */
+function apply(job: HostJob): void {
+  for (const name of Object.keys(process.env)) delete process.env[name];
+  for (const [name, value] of Object.entries(job.env)) process.env[name] = value;
+  if (process.cwd() !== job.cwd) process.chdir(job.cwd);
+}
+
+async function main(): Promise<number | undefined> {
+  if (process.env.PIPELINE_CONTEXT === undefined) {
+    const job = readJob();
+    if (!job) return undefined;
+    apply(job);
+  }
   const input = JSON.parse(process.env.PIPELINE_CONTEXT ?? '{}') as HostInput;
   const controller = new AbortController();
   for (const sig of ['SIGTERM', 'SIGINT'] as const) {
@@ -53,7 +102,7 @@ async function main(): Promise<number> {
 
 main().then(
   (code) => {
-    process.exitCode = code;
+    if (code !== undefined) process.exitCode = code;
   },
   (err: unknown) => {
     process.stderr.write(`${(err as Error)?.stack ?? String(err)}\n`);

@@ -36,6 +36,7 @@ function bootId(): string {
 interface ProcStat {
   pid: number;
   state: string;
+  ppid: number;
   pgrp: number;
   session: number;
   start: number;
@@ -46,7 +47,7 @@ function procStat(pid: number | 'self'): ProcStat | undefined {
     const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // pid (comm) state ppid pgrp session … starttime(22): comm may hold spaces and parentheses.
     const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    return { pid: Number(text.slice(0, text.indexOf(' '))), state: f[0], pgrp: Number(f[2]), session: Number(f[3]), start: Number(f[19]) };
+    return { pid: Number(text.slice(0, text.indexOf(' '))), state: f[0], ppid: Number(f[1]), pgrp: Number(f[2]), session: Number(f[3]), start: Number(f[19]) };
   } catch {
     return undefined;
   }
@@ -59,8 +60,12 @@ function runnerStart(): number {
   return (selfStart ??= (LINUX && procStat('self')?.start) || 0);
 }
 
-/** The live processes of a group started by a run (its session and group are the stage's leader pid). */
-function members(pgid: number, since: number): number[] {
+/**
+ * The live processes of a group started by a run (its session and group are the stage's leader pid). `others`:
+ * only those this runner did not start itself (a stage host it started ahead, whose pid a record of an earlier run
+ * may name by reuse, is its child; what an earlier run left never is).
+ */
+function members(pgid: number, since: number, others = false): number[] {
   if (!LINUX) return groupAlive(pgid) ? [pgid] : [];
   let names: string[];
   try {
@@ -72,7 +77,7 @@ function members(pgid: number, since: number): number[] {
   for (const name of names) {
     if (name.charCodeAt(0) > 57) continue; // not a pid
     const st = procStat(Number(name));
-    if (st && st.pgrp === pgid && st.session === pgid && st.start >= since && st.state !== 'Z') found.push(st.pid);
+    if (st && st.pgrp === pgid && st.session === pgid && st.start >= since && st.state !== 'Z' && !(others && st.ppid === process.pid)) found.push(st.pid);
   }
   return found;
 }
@@ -106,8 +111,8 @@ export function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
 }
 
 /** Kill what is left of a group and wait (a few seconds at most) until it is gone; the pids still there after. */
-async function killGroup(pgid: number, since: number): Promise<number[]> {
-  let left = members(pgid, since);
+async function killGroup(pgid: number, since: number, others = false): Promise<number[]> {
+  let left = members(pgid, since, others);
   if (left.length === 0) return [];
   // Pids, not the group: the number may name another group by now when the members list is empty.
   for (let waited = 0; waited <= 5000; waited += 25) {
@@ -119,7 +124,7 @@ async function killGroup(pgid: number, since: number): Promise<number[]> {
       }
     }
     await new Promise((r) => setTimeout(r, 25));
-    left = members(pgid, since);
+    left = members(pgid, since, others);
     if (left.length === 0) return [];
   }
   return left;
@@ -207,11 +212,11 @@ export async function stopLeftovers(root: string): Promise<string[]> {
       continue;
     }
     if (entry.kind === 'group' && Number.isInteger(entry.pgid) && entry.pgid > 1 && entry.boot === boot) {
-      const found = members(entry.pgid, entry.since);
+      const found = members(entry.pgid, entry.since, true);
       // The record is only a hint: a group is stopped only when one of its processes was started by a run of this
       // workspace (its environment says so), so an edited record cannot make a run kill anything else.
       if (found.length > 0 && (!LINUX || found.some((pid) => startedHere(pid, root)))) {
-        const left = await killGroup(entry.pgid, entry.since);
+        const left = await killGroup(entry.pgid, entry.since, true);
         if (left.length > 0) {
           throw new BusyError(
             `processes of stage \`${entry.stage}\` left running by an earlier run (pid ${entry.runner}) cannot be stopped: ${left.join(', ')}`,

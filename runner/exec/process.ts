@@ -3,10 +3,10 @@
 // reason a failure or a gate shows.
 import { createWriteStream, existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { StageConfig } from '../config/types.js';
 import { signalGroup, trackGroup, withParentDeathSignal } from './leftovers.js';
 import type { FailureCause } from './outcome.js';
+import { hostCommand, sendJob, type HostPool, type StartedProcess } from './pool.js';
 
 export interface ExecRequest {
   stage: StageConfig;
@@ -34,16 +34,6 @@ export type ExecResult = ({ ok: true } | { ok: false; cause: ProcessFailure }) &
   jobId?: string;
 };
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-
-/** Source-mapped stack traces cost ~25 ms per stage; they are shown only with PIPELINE_DEBUG. */
-export function hostCommand(): string[] {
-  const maps = process.env.PIPELINE_DEBUG ? ['--enable-source-maps'] : [];
-  const js = path.join(here, 'host.js');
-  if (existsSync(js)) return [process.execPath, ...maps, js];
-  return [process.execPath, ...maps, '--import', 'tsx', path.join(here, 'host.ts')];
-}
-
 /** What runs for a stage, wherever it runs: its argv (a module stage through the host) and its environment. */
 export function stageCommand(req: ExecRequest): { argv: string[]; env: Record<string, string> } {
   const { stage } = req;
@@ -67,7 +57,11 @@ export function stageCommand(req: ExecRequest): { argv: string[]; env: Record<st
   return { argv: hostCommand(), env };
 }
 
-export async function executeStage(req: ExecRequest): Promise<ExecResult> {
+/**
+ * Run one stage's command. With `hosts`, a module stage takes a host started ahead (pool.ts) when one gives it
+ * exactly what a fresh process would; otherwise, and for every `cmd:` stage, its process is started now.
+ */
+export async function executeStage(req: ExecRequest, hosts?: HostPool): Promise<ExecResult> {
   const { stage } = req;
   mkdirSync(path.dirname(req.logFile), { recursive: true });
   // The stage may write its verdict there: the folder must exist.
@@ -80,12 +74,15 @@ export async function executeStage(req: ExecRequest): Promise<ExecResult> {
   // Its own process group and session (detached: setsid), the leader with a parent-death signal: the whole tree is
   // signalled as one, dies with its runner, and is recorded so a later run stops what outlived a killed runner.
   const shellArgv = stage.kind === 'cmd' && stage.shell ? ['/bin/sh', '-c', argv.join(' ')] : argv;
-  const [file, ...args] = withParentDeathSignal(shellArgv);
-  const { execa } = await import('execa');
+  const startArgv = withParentDeathSignal(shellArgv);
+  const [file] = startArgv;
+  const pooled = stage.kind === 'module' ? hosts?.take(startArgv, req.root, env) : undefined;
+  const { execa } = pooled ? { execa: undefined } : await import('execa');
   const started = performance.now();
+  const child = pooled ?? startProcess(execa!, startArgv, req.root, env);
+  const { stop } = child;
   // Timeout and interruption stop the whole process tree: a shell stage's own children would otherwise live on,
   // keep its output pipes open (the stage "runs" until they end) and write into the workspace after the run.
-  const stop = new AbortController();
   let timedOut = false;
   const stopTree = () => {
     if (stop.signal.aborted || child.pid === undefined) return;
@@ -100,19 +97,9 @@ export async function executeStage(req: ExecRequest): Promise<ExecResult> {
     }, 3000).unref();
   };
   const onAbort = () => stopTree();
-  const child = execa(file, args, {
-    cwd: req.root,
-    env,
-    extendEnv: true,
-    detached: true,
-    stdin: 'ignore',
-    reject: false,
-    buffer: false,
-    cancelSignal: stop.signal,
-    forceKillAfterDelay: 3000,
-    windowsHide: true,
-  });
+  // Recorded before a waiting host gets its job: no code of the stage runs unrecorded.
   const group = child.pid === undefined ? undefined : trackGroup(req.root, stage.name, child.pid);
+  if (pooled) sendJob(pooled, req.root, env);
   const take = (isErr: boolean) => (data: Buffer) => {
     const text = data.toString();
     chunks.push(text);
@@ -131,7 +118,7 @@ export async function executeStage(req: ExecRequest): Promise<ExecResult> {
           timedOut = true;
           stopTree();
         }, stage.timeoutMs);
-  const result = await child;
+  const result = await child.ended;
   // What the command left in its group (background children) ends with it, before its outs are read.
   await group?.end();
   if (timer) clearTimeout(timer);
@@ -153,6 +140,25 @@ export async function executeStage(req: ExecRequest): Promise<ExecResult> {
   else if (path.basename(file) === 'setpriv' && notStarted(lastLine)) cause = { kind: 'spawn', message: notStarted(lastLine)! };
   else cause = { kind: stage.gate ? 'gate' : 'exit', exitCode: result.exitCode, message: said };
   return { ok: false, cause, ...common };
+}
+
+/** A stage's process started now: in its own process group and session (detached: setsid), stdin from /dev/null. */
+function startProcess(execa: typeof import('execa').execa, argv: string[], cwd: string, env: Record<string, string>): StartedProcess {
+  const [file, ...args] = argv;
+  const stop = new AbortController();
+  const child = execa(file, args, {
+    cwd,
+    env,
+    extendEnv: true,
+    detached: true,
+    stdin: 'ignore',
+    reject: false,
+    buffer: false,
+    cancelSignal: stop.signal,
+    forceKillAfterDelay: 3000,
+    windowsHide: true,
+  });
+  return { pid: child.pid, stdout: child.stdout, stderr: child.stderr, stop, ended: child };
 }
 
 /** setpriv's own words when it could not start the command (exit 126 or 127), as the runner would say them. */

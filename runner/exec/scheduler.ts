@@ -11,7 +11,8 @@ import { StageExecution, type StageDone } from './stage.js';
 import type { RunEvent, RunListener, RunSummary } from './events.js';
 import type { StageResult } from './outcome.js';
 import type { RemotePuller } from '../store/remote/run-sync.js';
-import { localExecutor, type Executor } from './executor.js';
+import { localExecutor, localExecutorWith, type Executor } from './executor.js';
+import { HostPool } from './pool.js';
 
 export interface RunOptions {
   names: string[];
@@ -26,20 +27,57 @@ export interface RunOptions {
   remote?: RemotePuller;
   /** Where stages that must run are executed (default: child processes here). `jobs` bounds them in flight. */
   executor?: Executor;
+  /**
+   * Module-stage hosts started ahead of need (local execution only), maybe holding one started by the caller
+   * already; the run closes it when it ends. Without, a local run makes its own.
+   */
+  hosts?: HostPool;
 }
+
+/** The most hosts kept waiting: one more than --jobs (a chain's next stage finds one ready), at most 8. */
+const MAX_WAITING_HOSTS = 8;
 
 const SAVE_INTERVAL_MS = 250;
 
 export async function runPipeline(engine: Engine, options: RunOptions, listener: RunListener): Promise<RunSummary> {
+  const base = options.executor ?? localExecutor;
+  const hosts = base === localExecutor ? (options.hosts ?? new HostPool(engine.root)) : undefined;
+  if (hosts !== options.hosts) options.hosts?.close();
+  try {
+    return await schedule(engine, { ...options, executor: hosts ? localExecutorWith(hosts) : base }, listener, hosts);
+  } finally {
+    hosts?.close();
+    if (hosts && process.env.PIPELINE_DEBUG) process.stderr.write(`pipeline: ${hosts.started} stage hosts started ahead, ${hosts.taken} of them used\n`);
+  }
+}
+
+async function schedule(engine: Engine, options: RunOptions, listener: RunListener, hosts: HostPool | undefined): Promise<RunSummary> {
   const startedAt = new Date();
   const started = performance.now();
   const { graph } = engine;
-  const emit = (event: RunEvent) => listener.event(event);
+  // Hosts for module stages: one is started when a module stage is about to execute (unless one waits); when it
+  // takes its host, up to --jobs + 1 wait for the module stages likely to execute after it (pool.ts). Likely: never
+  // run here, forced, or — once a stage of this run executed because a stage it needs changed its outputs — any
+  // left. A stage that may run only if its upstream's outputs change gets none before that: most runs after one
+  // edit execute one stage, and hosts nobody takes cost CPU the running stage needs.
+  const modulesLeft = new Set<string>();
+  let propagating = false;
+  const likely = (name: string) => propagating || forced.has(name) || engine.lock.get(name) === undefined;
+  hosts?.want(() => Math.min(options.jobs + 1, MAX_WAITING_HOSTS, [...modulesLeft].filter(likely).length));
+  const emit = (event: RunEvent) => {
+    if (hosts && event.type === 'stage-started' && modulesLeft.delete(event.name)) {
+      propagating ||= event.reasons.some((r) => r.code === 'upstream-changed');
+      hosts.prestart();
+    }
+    if (event.type === 'stage-finished') modulesLeft.delete(event.result.name);
+    listener.event(event);
+  };
   // Long loops of the store (restoring, storing, hashing thousands of files) stop when the run is interrupted.
   engine.ws.signal = options.signal;
   const { selected, forced, unselected } = await preflight(engine, options);
   const done = new Map<string, StageDone>();
   for (const [need, outs] of unselected) done.set(need, { result: skipped(need), outs });
+  for (const name of selected) if (graph.stage(name).kind === 'module') modulesLeft.add(name);
 
   // Saving rewrites pipeline.lock and the stat cache whole: space the saves by their own cost, so a run of
   // thousands of short stages does not spend its time rewriting them.
@@ -98,7 +136,7 @@ export async function runPipeline(engine: Engine, options: RunOptions, listener:
       engine,
       stage,
       upstream,
-      { force: forced.has(name), verbose: options.verbose, signal: options.signal, executor: options.executor ?? localExecutor, remote: options.remote },
+      { force: forced.has(name), verbose: options.verbose, signal: options.signal, executor: options.executor!, remote: options.remote },
       emit,
     );
     const task = run

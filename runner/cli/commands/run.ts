@@ -1,6 +1,7 @@
 // `pipeline run`: take the workspace lock and run the plan; the terminal, `--json`, last-run.json and the history
 // are listeners on the run's events.
 import os from 'node:os';
+import path from 'node:path';
 import type { GlobalOptions } from '../options.js';
 import { openEngine } from '../../plan/engine.js';
 import { ExitCode, UsageError } from '../../core/errors.js';
@@ -16,6 +17,7 @@ import { localExecutor, type Executor, type ExecutorName } from '../../exec/exec
 import { configFor, plannedConfigFor } from './common.js';
 import { scopeParams } from '../../plan/params.js';
 import type { PipelineConfig } from '../../config/types.js';
+import { HostPool, hostsForRun } from '../../exec/pool.js';
 import { Cache, defaultCacheDir } from '../../store/cache.js';
 import { openLease } from '../../store/uses.js';
 import { openRunRemote, pushRunResults, reportRunRemote } from './run-remote.js';
@@ -52,6 +54,9 @@ export async function runCommand(globals: GlobalOptions, names: string[], flags:
   const out = flags.json ? process.stderr : process.stdout;
   if (flags.dryRun) return dryRun(await plannedConfigFor(globals, flags.set, { readOnly: true }), names, mode, flags, out);
 
+  // A module stage's host starts while the config loads and the run plans when a stage is likely to execute.
+  const early = globals.config || flags.executor === 'slurm' ? undefined : hostsForRun(path.resolve(globals.cwd), JSON.stringify([flags.set, names, mode, Boolean(flags.force)]));
+
   // The run lock's first attempt (a `flock` process) runs while the params are checked against the stages' schemas.
   const loaded = await configFor(globals, flags.set);
   const command = `pipeline run ${names.join(' ')}`.trim();
@@ -69,6 +74,10 @@ export async function runCommand(globals: GlobalOptions, names: string[], flags:
     onWait: (h) => process.stderr.write(`waiting for another run of this workspace to finish (pid ${h.pid}, started ${h.started})…\n`),
   });
   const lease = openLease(new Cache(defaultCacheDir(config.root)), config.root);
+  // Hosts are for module stages run here, from the workspace's root.
+  const local = (flags.executor ?? config.executor ?? 'local') === 'local' && config.stages.some((s) => s.kind === 'module');
+  const hosts = local ? (early?.root === config.root ? early : new HostPool(config.root)) : undefined;
+  if (early !== hosts) early?.close();
   const controller = new AbortController();
   let executor: Executor = localExecutor;
   let interrupts = 0;
@@ -114,6 +123,7 @@ export async function runCommand(globals: GlobalOptions, names: string[], flags:
           verbose: Boolean(flags.verbose),
           signal: controller.signal,
           executor,
+          hosts,
           remote: remote?.pull ? remote.run : undefined,
         },
         listener,
@@ -132,6 +142,7 @@ export async function runCommand(globals: GlobalOptions, names: string[], flags:
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     process.off('SIGHUP', onSignal);
+    hosts?.close();
     lease.release();
     lock.release();
   }

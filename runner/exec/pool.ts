@@ -1,0 +1,278 @@
+// Stage hosts started ahead of need. A `module:` stage runs in a host process (host.ts); starting Node costs about
+// as much as a short stage's own work, and a chain of module stages would pay it once per stage, one after another.
+// So while a run has module stages likely to execute, a few hosts wait idle: each is started exactly as a stage's
+// host is (the same argv, parent-death signal included, its own process group and session, in the workspace, with
+// PIPELINE_WORKSPACE set so leftovers.ts knows its processes), blocked reading its one job from stdin. A host takes
+// exactly ONE stage execution and exits: one process per stage execution, as with a fresh start.
+//
+// The job carries the working folder and the whole environment a fresh host of that stage would get; the host
+// applies both (removing every variable not in it) before it imports the stage's code. What Node itself reads
+// when it starts (NODE_OPTIONS and every NODE_*/UV_* variable, locale and time zone, the C library's and OpenSSL's
+// variables) cannot be applied afterwards: a stage whose environment differs from a waiting host's in any of them,
+// or that needs another command line or folder, gets a host started for it instead (process.ts).
+//
+// An idle host never outlives its runner: it has SIGKILL as parent-death signal (where setpriv allows, as every
+// stage host), its stdin closes when the runner ends (it then exits without running anything), and `close()` kills
+// the idle ones when the run ends; the runner's own exit kills them too, and an idle host never keeps the runner
+// alive. Idle hosts are not in `.pipeline/running/`: nothing of a stage runs in them. A host is recorded there when
+// it takes its job (process.ts), before the job is written.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { signalGroup, withParentDeathSignal } from './leftovers.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+/** The host's command line (without the parent-death wrapper). Source-mapped stack traces cost ~25 ms per stage: only with PIPELINE_DEBUG. */
+export function hostCommand(): string[] {
+  const maps = process.env.PIPELINE_DEBUG ? ['--enable-source-maps'] : [];
+  const js = path.join(here, 'host.js');
+  if (existsSync(js)) return [process.execPath, ...maps, js];
+  return [process.execPath, ...maps, '--import', 'tsx', path.join(here, 'host.ts')];
+}
+
+type Env = Record<string, string | undefined>;
+
+/** How a stage's process ended, in the words of execa's result (process.ts reads both the same way). */
+export interface ProcessEnd {
+  exitCode?: number;
+  signal?: string;
+  /** Stopped through `stop` while it ran. */
+  isCanceled: boolean;
+  code?: string;
+  shortMessage?: string;
+}
+
+/** A started stage process: its output, what cancels it (SIGTERM, then SIGKILL after 3 s) and how it ended. */
+export interface StartedProcess {
+  pid: number | undefined;
+  stdout: Readable | null;
+  stderr: Readable | null;
+  stop: AbortController;
+  /** Settles once the process exited and its output streams closed. */
+  ended: PromiseLike<ProcessEnd>;
+}
+
+/** What stops a process the way execa's `cancelSignal` with `forceKillAfterDelay: 3000` does. */
+const FORCE_KILL_AFTER_MS = 3000;
+
+interface Host extends StartedProcess {
+  child: ChildProcess;
+  key: string;
+}
+
+/**
+ * Start a waiting host. Node's own spawn, not execa: execa takes tens of milliseconds to load, which a run would
+ * spend before its first stage. It is started as execa starts a stage's process (the runner's environment plus
+ * `env`, an undefined value removing a variable; detached: its own process group and session) and ends the way
+ * execa reports it: exit code or signal once its output closed, canceled when `stop` aborted while it ran.
+ */
+function startHost(argv: string[], cwd: string, env: Env): Host {
+  const [file, ...args] = argv;
+  const full: Record<string, string> = {};
+  for (const [name, value] of Object.entries({ ...process.env, ...env })) if (value !== undefined) full[name] = value;
+  const child = spawn(file, args, { cwd, env: full, detached: true, stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true });
+  const stop = new AbortController();
+  let exited = false;
+  let canceled = false;
+  const ended = new Promise<ProcessEnd>((resolve) => {
+    child.once('error', (err: NodeJS.ErrnoException) => {
+      exited = true;
+      resolve({ isCanceled: canceled, code: err.code, shortMessage: `Command failed with ${err.code ?? 'an error'}: ${argv.join(' ')}\n${err.message}` });
+    });
+    child.once('exit', () => {
+      exited = true;
+    });
+    child.once('close', (code, signal) => resolve({ exitCode: code ?? undefined, signal: signal ?? undefined, isCanceled: canceled }));
+  });
+  stop.signal.addEventListener('abort', () => {
+    if (exited) return;
+    canceled = true;
+    child.kill('SIGTERM');
+    setTimeout(() => {
+      if (!exited) child.kill('SIGKILL');
+    }, FORCE_KILL_AFTER_MS).unref();
+  });
+  // A host that died before its job was written: the write fails, and its own exit is the stage's result.
+  child.stdin?.on('error', () => undefined);
+  // Waiting, it never keeps the runner alive (the runner's exit kills it); taken, it does, as any stage's process.
+  holdRunner(child, false);
+  return { child, pid: child.pid, stdout: child.stdout, stderr: child.stderr, stop, ended, key: startupKey(full) };
+}
+
+/** Whether a host's process and its pipes keep the runner's event loop alive. */
+function holdRunner(child: ChildProcess, hold: boolean): void {
+  const pipes = [child.stdin, child.stdout, child.stderr] as unknown as (Socket | null)[];
+  for (const handle of [child, ...pipes]) {
+    if (hold) handle?.ref();
+    else handle?.unref();
+  }
+}
+
+/**
+ * Variables read when a process starts — by Node (NODE_OPTIONS, NODE_PATH, NODE_EXTRA_CA_CERTS, …), libuv, OpenSSL,
+ * ICU (the locale), the time zone, the dynamic loader and the C library's allocator: a waiting host was started
+ * with the runner's values, and setting them later would not have the same effect.
+ */
+const STARTUP_VARIABLE = /^(NODE_|UV_|OPENSSL_|SSL_CERT_|LD_|MALLOC_|GLIBC_TUNABLES$|LC_|LANG$|LANGUAGE$|TZ$|TZDIR$)/;
+
+/** The values of the start-up variables of an environment, as one comparable string. */
+function startupKey(env: Env): string {
+  const pairs = Object.keys(env)
+    .filter((name) => STARTUP_VARIABLE.test(name) && env[name] !== undefined)
+    .sort()
+    .map((name) => `${name}=${env[name]}`);
+  return pairs.join('\0');
+}
+
+/** Linux's limit for one environment string (MAX_ARG_STRLEN), and a bound below its limit for all of them. */
+const ONE_VARIABLE_MAX = 128 * 1024;
+const ALL_VARIABLES_MAX = 1024 * 1024;
+
+/** Whether a fresh process could be started with this environment at all: one that fails with E2BIG must still. */
+function startable(env: Env): boolean {
+  let total = 0;
+  for (const [name, value] of Object.entries(env)) {
+    if (value === undefined) continue;
+    const size = Buffer.byteLength(name) + Buffer.byteLength(value) + 2;
+    if (size >= ONE_VARIABLE_MAX) return false;
+    total += size;
+  }
+  return total < ALL_VARIABLES_MAX;
+}
+
+export class HostPool {
+  private readonly idle: Host[] = [];
+  private closed = false;
+  private argvCache: string[] | undefined;
+  private readonly onExit = () => this.close();
+  /** How many hosts were started ahead, and how many of them took a stage (shown with PIPELINE_DEBUG). */
+  started = 0;
+  taken = 0;
+
+  /**
+   * @param root the workspace: hosts start there, with PIPELINE_WORKSPACE=root
+   * @param wanted how many hosts to keep waiting now (0 when no module stage is left to execute)
+   */
+  constructor(
+    readonly root: string,
+    private wanted: () => number = () => 0,
+  ) {}
+
+  /** The hosts' command line, found when the first is started (a run that starts none looks for nothing). */
+  private get argv(): string[] {
+    return (this.argvCache ??= withParentDeathSignal(hostCommand()));
+  }
+
+  /** Set how many hosts are wanted from now on (the scheduler knows; before it runs, the run command may start one). */
+  want(wanted: () => number): void {
+    this.wanted = wanted;
+  }
+
+  /** Start hosts until as many wait as are wanted. */
+  warm(): void {
+    while (!this.closed && this.idle.length < this.wanted()) this.startOne();
+  }
+
+  /** Start one host now unless one waits already (the run command, when a stage is likely to run). */
+  prestart(): void {
+    if (!this.closed && this.idle.length === 0) this.startOne();
+  }
+
+  private startOne(): void {
+    if (this.started === 0) process.once('exit', this.onExit);
+    this.started++;
+    // PIPELINE_CONTEXT (a runner started by a stage has one) would make the host run that instead of waiting.
+    this.idle.push(startHost(this.argv, this.root, { PIPELINE_WORKSPACE: this.root, PIPELINE_CONTEXT: undefined }));
+  }
+
+  /**
+   * A waiting host that gives a stage with this command line, folder and environment (the runner's plus `env`)
+   * exactly what a fresh process would, or undefined: then the stage's host is started for it. The host leaves the
+   * pool; the caller writes its job (`sendJob`).
+   */
+  take(argv: string[], cwd: string, env: Record<string, string>): StartedProcess | undefined {
+    const host = this.fitting(argv, cwd, env);
+    if (host) {
+      this.idle.splice(this.idle.indexOf(host), 1);
+      this.taken++;
+      holdRunner(host.child, true);
+    }
+    // A module stage starts executing: keep hosts waiting for those that may follow.
+    this.warm();
+    return host;
+  }
+
+  private fitting(argv: string[], cwd: string, env: Record<string, string>): Host | undefined {
+    if (this.closed || cwd !== this.root || argv.length !== this.argv.length || argv.some((a, i) => a !== this.argv[i])) return undefined;
+    const full = { ...process.env, ...env };
+    if (!startable(full)) return undefined;
+    const key = startupKey(full);
+    return this.idle.find((h) => h.key === key && h.pid !== undefined && h.child.exitCode === null && h.child.signalCode === null);
+  }
+
+  /** The run is over: idle hosts are killed (they hold no stage) and no more are started. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    process.off('exit', this.onExit);
+    for (const host of this.idle.splice(0)) kill(host);
+  }
+}
+
+/**
+ * Hand a taken host its job: the folder and the exact environment of a fresh process (JSON, then end of input; the
+ * stage then reads an empty stdin, as from /dev/null).
+ */
+export function sendJob(host: StartedProcess, cwd: string, env: Record<string, string>): void {
+  const full: Record<string, string> = {};
+  for (const [name, value] of Object.entries({ ...process.env, ...env })) if (value !== undefined) full[name] = value;
+  (host as Host).child.stdin?.end(JSON.stringify({ cwd, env: full }));
+}
+
+function kill(host: Host): void {
+  for (const stream of [host.child.stdin, host.child.stdout, host.child.stderr]) stream?.destroy();
+  if (host.pid !== undefined) signalGroup(host.pid, 'SIGKILL');
+}
+
+/**
+ * The hosts of a `pipeline run` in `dir`, with one started at once when a stage is likely to execute — before the
+ * config is even loaded, so Node starts while the run loads and plans: when the folder's pipeline.yaml (or .yml)
+ * or the command line (`args`) differs from the last run's here, or nothing ran here yet. Undefined when the folder
+ * has no config file (it is in a parent: the plan starts hosts). Remembered in `.pipeline/state/run-key`, rewritten
+ * only when it changed: a run that repeats the last one reads two small files, writes nothing and starts nothing.
+ */
+export function hostsForRun(dir: string, args: string): HostPool | undefined {
+  let text: string | undefined;
+  for (const name of ['pipeline.yaml', 'pipeline.yml']) {
+    try {
+      text = readFileSync(path.join(dir, name), 'utf8');
+      break;
+    } catch {
+      // not this one
+    }
+  }
+  if (text === undefined) return undefined;
+  const hosts = new HostPool(dir);
+  const file = path.join(dir, '.pipeline', 'state', 'run-key');
+  const key = createHash('sha256').update(text).update('\0').update(args).digest('hex');
+  let last: string | undefined;
+  try {
+    last = readFileSync(file, 'utf8');
+  } catch {
+    // never run here, or unreadable: as changed
+  }
+  if (last === key) return hosts;
+  hosts.prestart();
+  try {
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, key);
+  } catch {
+    // a read-only workspace: the run itself will say what is wrong
+  }
+  return hosts;
+}
