@@ -29,17 +29,17 @@ function cacheName(argv) {
   return 'other';
 }
 
-/** The bundle compiled through its code cache; `save()` writes a new cache when there was none V8 could take. */
-function loadBundle(file, argv) {
+/**
+ * One CommonJS file of the bundle compiled through its code cache, called with `args` (exports, require, module,
+ * __filename, __dirname, then `extra`'s values). `save()` writes a new cache when there was none V8 could take.
+ */
+function compileCached(file, cacheFile, header, extra, callWith) {
   const vm = require('node:vm');
   const bytes = fs.readFileSync(file);
   // The build writes ASCII: read as Latin-1 (a copy of the bytes), not decoded as UTF-8.
   const source = bytes.toString(require('node:buffer').isAscii(bytes) ? 'latin1' : 'utf8');
-  const build = /\/\/# build ([0-9a-f]+)\n$/.exec(source.slice(-64))?.[1];
-  const cacheFile = build && path.join(path.dirname(file), '.cache', `${cacheName(argv)}.v8`);
-  const header = build && `pipeline code cache 1 ${build} ${process.version} ${process.arch} `;
   let cachedData;
-  if (cacheFile) {
+  if (header) {
     try {
       const stored = fs.readFileSync(cacheFile);
       const end = stored.indexOf(10);
@@ -50,15 +50,12 @@ function loadBundle(file, argv) {
       // none yet, or unreadable: compile without
     }
   }
-  // The bundle's import() of what stays outside it (esbuild, a workspace's command module, ...) is this one: code
-  // compiled from a code cache cannot import by itself. bin/ and dist/cli/ resolve packages alike.
-  const wrapped = `(function (exports, require, module, __filename, __dirname, __cliImport) {${source}\n})`;
+  const wrapped = `(function (exports, require, module, __filename, __dirname${extra.map((name) => `, ${name}`).join('')}) {${source}\n})`;
   const script = new vm.Script(wrapped, { filename: file, cachedData });
   const module = { exports: {}, filename: file, id: file };
-  const cliImport = (specifier) => import(specifier);
-  script.runInThisContext()(module.exports, require('node:module').createRequire(file), module, file, path.dirname(file), cliImport);
+  callWith(script.runInThisContext(), module);
   const save = () => {
-    if (!cacheFile || (cachedData && !script.cachedDataRejected)) return;
+    if (!header || (cachedData && !script.cachedDataRejected)) return;
     const tmp = `${cacheFile}.${process.pid}.tmp`;
     try {
       fs.mkdirSync(path.dirname(cacheFile), { recursive: true });
@@ -75,7 +72,51 @@ function loadBundle(file, argv) {
       }
     }
   };
-  return { main: module.exports.main, save };
+  return { exports: module.exports, save };
+}
+
+/**
+ * The bundle (main.cjs) and the files of its own that it requires when first needed (packages/*.cjs: the YAML parser,
+ * ...; lazy/*.cjs: the config's schema, ...), each compiled through a code cache of its own: the bundle's per command,
+ * each other file's shared by all commands. All are named after the bundle's build, which they come from.
+ */
+function loadBundle(file, argv) {
+  const dir = path.dirname(file);
+  const tail = fs.readFileSync(file, 'latin1').slice(-64);
+  const build = /\/\/# build ([0-9a-f]+)\n$/.exec(tail)?.[1];
+  const header = build && `pipeline code cache 1 ${build} ${process.version} ${process.arch} `;
+  const { createRequire } = require('node:module');
+  const saves = [];
+  const loaded = new Map();
+  /** A file of the bundle's own, once per process like require(). */
+  const ownFile = (id) => {
+    const abs = path.join(dir, id);
+    if (!loaded.has(abs)) {
+      const cacheFile = path.join(dir, '.cache', `file-${id.replace(/^\.\//, '').replace(/[^A-Za-z0-9.-]/g, '_')}.v8`);
+      const own = createRequire(abs);
+      const compiled = compileCached(abs, cacheFile, header, [], (fn, module) => {
+        loaded.set(abs, module);
+        fn(module.exports, own, module, abs, path.dirname(abs));
+      });
+      saves.push(compiled.save);
+    }
+    return loaded.get(abs).exports;
+  };
+  const base = createRequire(file);
+  const bundleRequire = Object.assign((id) => (id.startsWith('./packages/') || id.startsWith('./lazy/') ? ownFile(id) : base(id)), { resolve: base.resolve, cache: base.cache });
+  // The bundle's import() of what stays outside it (esbuild, a workspace's command module, ...) is this one: code
+  // compiled from a code cache cannot import by itself. bin/ and dist/cli/ resolve packages alike.
+  const cliImport = (specifier) => import(specifier);
+  const main = compileCached(file, header && path.join(dir, '.cache', `${cacheName(argv)}.v8`), header, ['__cliImport'], (fn, module) =>
+    fn(module.exports, bundleRequire, module, file, dir, cliImport),
+  );
+  return {
+    main: main.exports.main,
+    save: () => {
+      main.save();
+      for (const save of saves) save();
+    },
+  };
 }
 
 const argv = process.argv.slice(2);

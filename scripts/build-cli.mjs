@@ -16,6 +16,8 @@
 //   schema, the params check): each becomes one CommonJS file of its own (dist/cli/lazy/FOLDER+NAME.cjs) with only
 //   the parts of its packages it uses (a `zod/mini` schema takes ~60 kB of zod instead of all of it). It keeps its
 //   own copy of the engine files it imports, so such a module imports packages and constants only.
+// - The bundle requires these files of its own with a plain `require('./packages/yaml.cjs')`: bin/pipeline.js gives
+//   it a `require` that compiles each through a code cache of its own, as it does the bundle.
 // - The module-stage host and the params probe run as processes of their own, found beside the code that starts
 //   them (exec/process.ts, plan/params.ts): they are built into dist/cli/ too, as ES modules, the host with its
 //   packages left as imports, the probe with the part of zod's core it uses inside.
@@ -72,6 +74,9 @@ function lazyPackages(found, modules, nested = false) {
   return {
     name: 'lazy-packages',
     setup(build) {
+      // The files of the bundle's own (a lazily required package's or engine module's): required as they are, through
+      // the require bin/pipeline.js gives the bundle, which compiles each through a code cache of its own.
+      build.onResolve({ filter: /^\.\/(packages|lazy)\// }, (args) => ({ path: args.path, external: true }));
       build.onResolve({ filter: /^(zod|yaml)$/ }, (args) => {
         if (nested || args.kind !== 'import-statement' || !OWN_FILE.includes(args.path)) return undefined;
         found.add(args.path);
@@ -85,11 +90,11 @@ function lazyPackages(found, modules, nested = false) {
           if (name.startsWith('.')) {
             const file = path.resolve(path.dirname(args.path), name);
             modules.add(file);
-            return `createRequire(import.meta.url)(${quote}./${lazyName(file)}${quote})`;
+            return `require(${quote}./${lazyName(file)}${quote})`;
           }
           if (IN_MAIN.includes(name)) return `require(${quote}${name}${quote})`;
           found.add(name);
-          return `createRequire(import.meta.url)(${quote}${fileOf(name)}${quote})`;
+          return `require(${quote}${fileOf(name)}${quote})`;
         });
         return { contents, loader: 'js' };
       });

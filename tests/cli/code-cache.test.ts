@@ -65,6 +65,22 @@ describe('cli: the code cache of the bundle', function () {
     }
   });
 
+  it('the files the bundle requires when first needed have caches of their own, shared by commands; a bad one changes nothing', async () => {
+    const first = await cli(['schema']);
+    expect(first.exitCode, first.stderr).to.equal(0);
+    const own = 'file-lazy_config_json-schema.cjs.v8';
+    expect(header(own)).to.match(new RegExp(`^pipeline code cache 1 ${build()} ${process.version} ${process.arch} [0-9a-f]{40}$`));
+    expect(intact(own)).to.equal(true);
+    const good = readFileSync(path.join(cacheDir, own));
+    const damaged = Buffer.from(good);
+    damaged[damaged.length - 50] ^= 0xff;
+    for (const bytes of [Buffer.from('garbage'), damaged]) {
+      writeFileSync(path.join(cacheDir, own), bytes);
+      expect(await cli(['schema'])).to.deep.equal(first);
+      expect(intact(own)).to.equal(true);
+    }
+  });
+
   it('a cache folder that cannot be written: the command runs as without a cache', async () => {
     writeFileSync(cacheDir, 'not a folder');
     const r = await cli(['--version']);
