@@ -17,15 +17,29 @@ import { exec } from '../measure.js';
 import { summarize } from '../stats.js';
 import { allStatus } from './run-json.js';
 
-/** Preload for every Node.js process of the run: its timeline, and the context of a module stage. */
-const CAPTURE = `import { writeFileSync } from 'node:fs';
+/**
+ * Preload for every Node.js process of the run: its timeline, and the context of a module stage. A host started
+ * ahead of need gets its stage later, as a job on stdin (exec/pool.ts): the first read of stdin that returns
+ * bytes marks when its stage was sent, and the context is read from the environment the job gave it.
+ */
+const CAPTURE = `import fs, { writeFileSync } from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
 const dir = process.env.PIPELINE_PROFILE_DIR;
 const first = performance.now();
-const ctx = process.env.PIPELINE_CONTEXT;
-const who = ctx ? JSON.parse(ctx).stage : 'runner';
-if (ctx) writeFileSync(dir + '/' + who + '.context.json', ctx);
+const started = process.env.PIPELINE_CONTEXT;
+let job;
+const readSync = fs.readSync;
+fs.readSync = (fd, ...rest) => {
+  const n = readSync(fd, ...rest);
+  if (fd === 0 && n > 0 && job === undefined) job = performance.now();
+  return n;
+};
+syncBuiltinESMExports();
 process.on('exit', () => {
-  writeFileSync(dir + '/' + who + '.' + process.pid + '.time.json', JSON.stringify({ who, origin: performance.timeOrigin, first, exit: performance.now() }));
+  const ctx = process.env.PIPELINE_CONTEXT;
+  const who = ctx ? JSON.parse(ctx).stage : /params-probe/.test(process.argv[1] ?? '') ? 'probe' : started === undefined && process.env.PIPELINE_WORKSPACE ? 'idle host' : 'runner';
+  if (ctx) writeFileSync(dir + '/' + who + '.context.json', ctx);
+  writeFileSync(dir + '/' + who + '.' + process.pid + '.time.json', JSON.stringify({ who, origin: performance.timeOrigin, first, job, exit: performance.now() }));
 });
 `;
 
@@ -114,20 +128,22 @@ export function profileFigure(ctx: BenchContext): Figure {
     stagesJson = allStatus(o.stdout, 'ran', 'profiled cold run');
     const times = readdirSync(dir)
       .filter((n) => n.endsWith('.time.json'))
-      .map((n) => JSON.parse(readFileSync(path.join(dir, n), 'utf8')) as { who: string; origin: number; first: number; exit: number });
+      .map((n) => JSON.parse(readFileSync(path.join(dir, n), 'utf8')) as { who: string; origin: number; first: number; job?: number; exit: number })
+      .filter((t) => t.who !== 'idle host' && t.who !== 'probe');
     const main = times.find((t) => t.who === 'runner');
     if (!main) throw new Error('profile: the runner left no timeline');
     runner.push(main.first);
     const hosts = times.filter((t) => t.who !== 'runner');
-    firstStage.push(Math.min(...hosts.map((h) => h.origin)) - main.origin);
+    // A stage starts when its host is started for it, or when a host started ahead is sent its job.
+    firstStage.push(Math.min(...hosts.map((h) => h.origin + (h.job ?? 0))) - main.origin);
     for (const h of hosts) {
-      push(hostStart, h.who, h.first);
+      push(hostStart, h.who, h.job === undefined ? h.first : 0);
       push(hostLife, h.who, h.exit);
     }
     if (i === ctx.runs - 1) for (const n of readdirSync(dir).filter((x) => x.endsWith('.context.json'))) writeFileSync(path.join(prof, n), readFileSync(path.join(dir, n)));
   }
   f.rows.push({ label: 'runner: Node.js start and loading the CLI, to its first line of code', unit: 'ms', stats: median(runner) });
-  f.rows.push({ label: 'runner: from its start to the first stage process (config, plan, bundling every module, hashing)', unit: 'ms', stats: median(firstStage) });
+  f.rows.push({ label: 'runner: from its start to the first stage starting (config, plan, bundling every module, hashing)', unit: 'ms', stats: median(firstStage) });
 
   // 2. Each stage alone.
   const replay = path.join(ws, '.pipeline', 'build', 'replay.mjs');
@@ -141,7 +157,7 @@ export function profileFigure(ctx: BenchContext): Figure {
     const imports = median(runs.map((r) => Object.values(r.packages).reduce((a, b) => a + b, 0)));
     const each = pkgs.map((p) => `${p} ${Math.round(median(runs.map((r) => r.packages[p])).median)} ms`).join(', ');
     f.rows.push({ label: `\`${s.name}\`: in the run (spawn to exit, from run --json, last run)`, unit: 'ms', value: durations.get(s.name) ?? NaN });
-    f.rows.push({ label: `  process start: Node.js up to the stage host's first line (in the run)`, unit: 'ms', stats: median(hostStart.get(s.name) ?? [NaN]) });
+    f.rows.push({ label: `  process start in the run: Node.js up to the host's first line (0 for a host started ahead)`, unit: 'ms', stats: median(hostStart.get(s.name) ?? [NaN]) });
     f.rows.push({ label: '  alone: Node.js start', unit: 'ms', stats: median(runs.map((r) => r.boot)) });
     f.rows.push({ label: '  alone: loading packages', unit: 'ms', stats: imports, note: pkgs.length ? each : 'none' });
     f.rows.push({ label: "  alone: the bundle's own code", unit: 'ms', stats: median(runs.map((r) => r.bundle)) });
