@@ -150,6 +150,8 @@ export class HostPool {
   private closed = false;
   private argvCache: string[] | undefined;
   private readonly onExit = () => this.close();
+  /** Notes the run this pool was started for as the last one (`hostsForRun`); called when the run goes ahead. */
+  remember: () => void = () => undefined;
   /** How many hosts were started ahead, and how many of them took a stage (shown with PIPELINE_DEBUG). */
   started = 0;
   taken = 0;
@@ -268,11 +270,14 @@ export function hostsForRun(dir: string, args: string): HostPool | undefined {
   }
   if (last === key) return hosts;
   hosts.prestart();
-  try {
-    mkdirSync(path.dirname(file), { recursive: true });
-    writeFileSync(file, key);
-  } catch {
-    // a read-only workspace: the run itself will say what is wrong
-  }
+  // Remembered only once the run goes ahead: a refused config or command line leaves the workspace untouched.
+  hosts.remember = () => {
+    try {
+      mkdirSync(path.dirname(file), { recursive: true });
+      writeFileSync(file, key);
+    } catch {
+      // a read-only workspace: the run itself says what is wrong
+    }
+  };
   return hosts;
 }

@@ -73,6 +73,7 @@ export async function runCommand(globals: GlobalOptions, names: string[], flags:
     command,
     onWait: (h) => process.stderr.write(`waiting for another run of this workspace to finish (pid ${h.pid}, started ${h.started})…\n`),
   });
+  early?.remember();
   const lease = openLease(new Cache(defaultCacheDir(config.root)), config.root);
   // Hosts are for module stages run here, from the workspace's root.
   const local = (flags.executor ?? config.executor ?? 'local') === 'local' && config.stages.some((s) => s.kind === 'module');
