@@ -2,12 +2,13 @@
 // environment a fresh process would have, a fresh process where Node reads the environment at start-up, nothing
 // started for a run that executes nothing, no host outliving its runner, and the same failure causes either way.
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { makeWorkspace, repoRoot, toResult, waitFor, type CliResult, type Workspace } from '../helpers/workspace.js';
 import { alive } from './fixtures.js';
+import { processesOf } from '../helpers/processes.js';
 
 /**
  * Whether this process was started as a waiting host: its initial environment (/proc/self/environ never changes)
@@ -62,22 +63,6 @@ interface Seen {
 
 const debugLine = (stderr: string) => /pipeline: (\d+) stage hosts started ahead, (\d+) of them used/.exec(stderr);
 
-/** The pids of every live process started for a stage of this workspace (by the environment each one inherits). */
-function processesOf(ws: string): number[] {
-  const marker = Buffer.from(`PIPELINE_WORKSPACE=${realpathSync(ws)}\0`);
-  const found: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^[0-9]+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue;
-      if (readFileSync(`/proc/${name}/environ`).includes(marker)) found.push(Number(name));
-    } catch {
-      // ended meanwhile
-    }
-  }
-  return found;
-}
 
 describe('engine: stage hosts started ahead of need', function () {
   if (process.platform !== 'linux') return; // /proc tells how each host was started

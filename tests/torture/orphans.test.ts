@@ -7,28 +7,13 @@
 // Reproduce a failure with TORTURE_SEED=<printed seed>.
 import { expect } from 'chai';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { cleanup, cli, prng, readLock, seedFromEnv, sha256, startCli, waitGroupGone, workspace } from './lib.js';
+import { processesOf } from '../helpers/processes.js';
 
 const hasSetpriv = spawnSync('setpriv', ['--pdeathsig', 'KILL', '--', 'true']).status === 0;
 
-/** The pids of every live process started for a stage of this workspace (by the environment each one inherits). */
-function processesOf(ws: string): number[] {
-  const marker = Buffer.from(`PIPELINE_WORKSPACE=${realpathSync(ws)}\0`);
-  const found: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^[0-9]+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue;
-      if (readFileSync(`/proc/${name}/environ`).includes(marker)) found.push(Number(name));
-    } catch {
-      // ended meanwhile
-    }
-  }
-  return found;
-}
 
 async function until(what: string, test: () => boolean, ms = 20_000): Promise<void> {
   for (const start = Date.now(); Date.now() - start < ms; ) {
