@@ -2,7 +2,8 @@
 // esbuild bundles the module into .pipeline/build/<hash>.mjs with the packages it imports inside (one file loads
 // several times faster than a package's many: zod's ESM build is ~90 files), the engine's own public modules
 // (`pipeline-dag/...`) always kept as imports. A module whose packages cannot live in an ES module bundle (a native
-// addon, a CommonJS package that requires at run time) keeps all its packages as imports instead. The metafile is
+// addon, a CommonJS package that requires at run time, one that finds files beside its own) keeps all its packages
+// as imports instead. The metafile is
 // the exact import closure, remembered per module so an unchanged closure is re-checked by stat alone.
 //
 // Results travel between machines (a remote cache), so a module stage's code also names its toolchain: the Node
@@ -42,11 +43,15 @@ function withMaps(): boolean {
   return Boolean(process.env.PIPELINE_DEBUG);
 }
 
+/** A package's name from the path parts that start with it (`@scope/name/sub` → `@scope/name`). */
+function nameIn(parts: string[]): string {
+  return parts[0].startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0];
+}
+
 /** The bare package name of an import specifier (`@scope/name/sub` → `@scope/name`), or undefined for builtins. */
 function packageName(specifier: string): string | undefined {
   if (specifier.startsWith('node:') || specifier.startsWith('.') || specifier.startsWith('/')) return undefined;
-  const parts = specifier.split('/');
-  const name = specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
+  const name = nameIn(specifier.split('/'));
   if (BUILTINS.has(name) || name === 'pipeline-dag') return undefined;
   return name;
 }
@@ -99,8 +104,7 @@ function versionIn(packageJson: string): string {
 function packageOf(input: string): { name: string; folder: string } | undefined {
   const at = input.lastIndexOf('node_modules/');
   if (at < 0) return undefined;
-  const parts = input.slice(at + 'node_modules/'.length).split('/');
-  const name = parts[0].startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0];
+  const name = nameIn(input.slice(at + 'node_modules/'.length).split('/'));
   return { name, folder: `${input.slice(0, at)}node_modules/${name}` };
 }
 
@@ -126,6 +130,11 @@ export class ModuleCode {
 
   private get indexFile(): string {
     return path.join(this.stateDir, 'modules.json');
+  }
+
+  /** Where bundles are built and kept: .pipeline/build. */
+  private get buildDir(): string {
+    return path.join(this.stateDir, '..', 'build');
   }
 
   /**
@@ -176,7 +185,7 @@ export class ModuleCode {
     const key = canonicalJson(code);
     const named = (packageFiles: string[]) => {
       const name = hashBytes(`${RULES}${withMaps() ? '+maps' : ''}\0${key}\0${packageStamp(this.ws.root, packageFiles)}`).slice(0, 24);
-      return path.join(this.stateDir, '..', 'build', `${name}.mjs`);
+      return path.join(this.buildDir, `${name}.mjs`);
     };
     const file = named(this.index.packageFiles[modulePath] ?? []);
     if (existsSync(file)) return file;
@@ -197,13 +206,13 @@ export class ModuleCode {
   private readonly built = new Map<string, { key: string; contents?: Uint8Array }>();
 
   /**
-   * Read the closures of these modules at once: those not recorded (a cold start) are built by one esbuild call,
-   * which parses the files and packages they share once instead of once per module. A module that needs its own
-   * build (an error, packages kept as imports) is left to `closure`, which builds it alone.
+   * Read the closures of these modules at once: those never recorded here (a cold start) are built by one esbuild
+   * call, which parses the files and packages they share once instead of once per module. A recorded module is left
+   * to `closure`, which checks it (and rebuilds it if it changed), as is a module that needs its own build (an
+   * error, packages kept as imports).
    */
   async readAll(modulePaths: string[]): Promise<void> {
-    const unknown: string[] = [];
-    for (const m of new Set(modulePaths)) if (!this.reading.has(m) && !(await this.recorded(m))) unknown.push(m);
+    const unknown = [...new Set(modulePaths)].filter((m) => !this.reading.has(m) && !this.isRecorded(m));
     if (unknown.length < 2) return;
     const builds = await this.build(unknown, true).catch(() => new Map<string, Built>());
     for (const [m, built] of builds) {
@@ -254,7 +263,7 @@ export class ModuleCode {
   /** One esbuild call for these modules; each one's bundle, local files and packages (from the metafile). */
   private async build(modulePaths: string[], packagesInside: boolean): Promise<Map<string, Built>> {
     const esbuild = await import('esbuild');
-    const buildDir = path.join(this.ws.root, '.pipeline', 'build');
+    const { buildDir } = this;
     let result;
     try {
       result = await esbuild.build({
@@ -301,19 +310,23 @@ export class ModuleCode {
         if (reached.has(input)) continue;
         reached.add(input);
         for (const imp of meta.inputs[input]?.imports ?? []) {
+          const name = imp.external ? packageName(imp.path) : undefined;
           if (!imp.external) queue.push(imp.path);
-          else if (packageName(imp.path) !== undefined) packages[packageName(imp.path)!] = '';
+          else if (name !== undefined) packages[name] = '';
         }
       }
       const all = [...reached].map((p) => p.split(path.sep).join('/'));
       const inputs = all.filter((p) => !p.startsWith('..') && !p.includes('node_modules/') && !path.isAbsolute(p));
+      const packageFiles: string[] = [];
       for (const input of all) {
         const pkg = packageOf(input);
-        if (pkg && pkg.name !== 'pipeline-dag') packages[pkg.name] = pkg.folder;
+        if (!pkg) continue;
+        packageFiles.push(input);
+        if (pkg.name !== 'pipeline-dag') packages[pkg.name] = pkg.folder;
       }
-      // The entry first, then the rest sorted: a stable order for the index.
+      packageFiles.sort();
       const sorted = Object.fromEntries(Object.entries(packages).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-      const packageFiles = all.filter((p) => packageOf(p) !== undefined).sort();
+      // The entry first, then the rest sorted: a stable order for the index.
       builds.set(modulePath, { files: [modulePath, ...inputs.filter((p) => p !== modulePath).sort()], packages: sorted, packageFiles, contents });
     });
     return builds;
