@@ -23,6 +23,7 @@ import type { Socket } from 'node:net';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { CONFIG_NAMES } from '../config/find.js';
 import { signalGroup, withParentDeathSignal } from './leftovers.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -36,6 +37,13 @@ export function hostCommand(): string[] {
 }
 
 type Env = Record<string, string | undefined>;
+
+/** The runner's environment with `env` over it, an undefined value removing a variable: what a process started with `env` gets. */
+function fullEnv(env: Env): Record<string, string> {
+  const full: Record<string, string> = {};
+  for (const [name, value] of Object.entries({ ...process.env, ...env })) if (value !== undefined) full[name] = value;
+  return full;
+}
 
 /** How a stage's process ended, in the words of execa's result (process.ts reads both the same way). */
 export interface ProcessEnd {
@@ -73,8 +81,7 @@ interface Host extends StartedProcess {
  */
 function startHost(argv: string[], cwd: string, env: Env): Host {
   const [file, ...args] = argv;
-  const full: Record<string, string> = {};
-  for (const [name, value] of Object.entries({ ...process.env, ...env })) if (value !== undefined) full[name] = value;
+  const full = fullEnv(env);
   const child = spawn(file, args, { cwd, env: full, detached: true, stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true });
   const stop = new AbortController();
   let exited = false;
@@ -150,8 +157,8 @@ export class HostPool {
   private closed = false;
   private argvCache: string[] | undefined;
   private readonly onExit = () => this.close();
-  /** Notes the run this pool was started for as the last one (`hostsForRun`); called when the run goes ahead. */
-  remember: () => void = () => undefined;
+  /** The run this pool was started for (`hostsForRun`), noted as the last one by `remember` once it goes ahead. */
+  runKey: { file: string; key: string } | undefined;
   /** How many hosts were started ahead, and how many of them took a stage (shown with PIPELINE_DEBUG). */
   started = 0;
   taken = 0;
@@ -211,10 +218,24 @@ export class HostPool {
 
   private fitting(argv: string[], cwd: string, env: Record<string, string>): Host | undefined {
     if (this.closed || cwd !== this.root || argv.length !== this.argv.length || argv.some((a, i) => a !== this.argv[i])) return undefined;
-    const full = { ...process.env, ...env };
+    const full = fullEnv(env);
     if (!startable(full)) return undefined;
     const key = startupKey(full);
     return this.idle.find((h) => h.key === key && h.pid !== undefined && h.child.exitCode === null && h.child.signalCode === null);
+  }
+
+  /**
+   * Notes the run this pool was started for as the last one here, once that run goes ahead (`hostsForRun`): a
+   * refused config or command line leaves the workspace untouched.
+   */
+  remember(): void {
+    if (!this.runKey) return;
+    try {
+      mkdirSync(path.dirname(this.runKey.file), { recursive: true });
+      writeFileSync(this.runKey.file, this.runKey.key);
+    } catch {
+      // a read-only workspace: the run itself says what is wrong
+    }
   }
 
   /** The run is over: idle hosts are killed (they hold no stage) and no more are started. */
@@ -231,9 +252,7 @@ export class HostPool {
  * stage then reads an empty stdin, as from /dev/null).
  */
 export function sendJob(host: StartedProcess, cwd: string, env: Record<string, string>): void {
-  const full: Record<string, string> = {};
-  for (const [name, value] of Object.entries({ ...process.env, ...env })) if (value !== undefined) full[name] = value;
-  (host as Host).child.stdin?.end(JSON.stringify({ cwd, env: full }));
+  (host as Host).child.stdin?.end(JSON.stringify({ cwd, env: fullEnv(env) }));
 }
 
 function kill(host: Host): void {
@@ -250,7 +269,7 @@ function kill(host: Host): void {
  */
 export function hostsForRun(dir: string, args: string): HostPool | undefined {
   let text: string | undefined;
-  for (const name of ['pipeline.yaml', 'pipeline.yml']) {
+  for (const name of CONFIG_NAMES) {
     try {
       text = readFileSync(path.join(dir, name), 'utf8');
       break;
@@ -270,14 +289,6 @@ export function hostsForRun(dir: string, args: string): HostPool | undefined {
   }
   if (last === key) return hosts;
   hosts.prestart();
-  // Remembered only once the run goes ahead: a refused config or command line leaves the workspace untouched.
-  hosts.remember = () => {
-    try {
-      mkdirSync(path.dirname(file), { recursive: true });
-      writeFileSync(file, key);
-    } catch {
-      // a read-only workspace: the run itself says what is wrong
-    }
-  };
+  hosts.runKey = { file, key };
   return hosts;
 }

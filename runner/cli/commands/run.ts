@@ -17,7 +17,7 @@ import { localExecutor, type Executor, type ExecutorName } from '../../exec/exec
 import { configFor, plannedConfigFor } from './common.js';
 import { scopeParams } from '../../plan/params.js';
 import type { PipelineConfig } from '../../config/types.js';
-import { HostPool, hostsForRun } from '../../exec/pool.js';
+import { hostsForRun } from '../../exec/pool.js';
 import { Cache, defaultCacheDir } from '../../store/cache.js';
 import { openLease } from '../../store/uses.js';
 import { openRunRemote, pushRunResults, reportRunRemote } from './run-remote.js';
@@ -75,9 +75,10 @@ export async function runCommand(globals: GlobalOptions, names: string[], flags:
   });
   early?.remember();
   const lease = openLease(new Cache(defaultCacheDir(config.root)), config.root);
-  // Hosts are for module stages run here, from the workspace's root.
+  // The host started early serves module stages run here, from the workspace's root; otherwise the run makes its
+  // own pool when it runs stages locally (runPipeline).
   const local = (flags.executor ?? config.executor ?? 'local') === 'local' && config.stages.some((s) => s.kind === 'module');
-  const hosts = local ? (early?.root === config.root ? early : new HostPool(config.root)) : undefined;
+  const hosts = local && early?.root === config.root ? early : undefined;
   if (early !== hosts) early?.close();
   const controller = new AbortController();
   let executor: Executor = localExecutor;
