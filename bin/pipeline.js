@@ -29,15 +29,19 @@ function cacheName(argv) {
   return 'other';
 }
 
-/**
- * One CommonJS file of the bundle compiled through its code cache, called with `args` (exports, require, module,
- * __filename, __dirname, then `extra`'s values). `save()` writes a new cache when there was none V8 could take.
- */
-function compileCached(file, cacheFile, header, extra, callWith) {
-  const vm = require('node:vm');
+/** A file of the bundle as text. The build writes ASCII: read as Latin-1 (a copy of the bytes), not decoded as UTF-8. */
+function readSource(file) {
   const bytes = fs.readFileSync(file);
-  // The build writes ASCII: read as Latin-1 (a copy of the bytes), not decoded as UTF-8.
-  const source = bytes.toString(require('node:buffer').isAscii(bytes) ? 'latin1' : 'utf8');
+  return bytes.toString(require('node:buffer').isAscii(bytes) ? 'latin1' : 'utf8');
+}
+
+/**
+ * One CommonJS file of the bundle (`source`, read from `file`) compiled through its code cache; `callWith` calls the
+ * compiled wrapper (exports, require, module, __filename, __dirname, then `extra`'s names). `save()` writes a new
+ * cache when there was none V8 could take.
+ */
+function compileCached(file, source, cacheFile, header, extra, callWith) {
+  const vm = require('node:vm');
   let cachedData;
   if (header) {
     try {
@@ -82,8 +86,8 @@ function compileCached(file, cacheFile, header, extra, callWith) {
  */
 function loadBundle(file, argv) {
   const dir = path.dirname(file);
-  const tail = fs.readFileSync(file, 'latin1').slice(-64);
-  const build = /\/\/# build ([0-9a-f]+)\n$/.exec(tail)?.[1];
+  const source = readSource(file);
+  const build = /\/\/# build ([0-9a-f]+)\n$/.exec(source.slice(-64))?.[1];
   const header = build && `pipeline code cache 1 ${build} ${process.version} ${process.arch} `;
   const { createRequire } = require('node:module');
   const saves = [];
@@ -94,7 +98,7 @@ function loadBundle(file, argv) {
     if (!loaded.has(abs)) {
       const cacheFile = path.join(dir, '.cache', `file-${id.replace(/^\.\//, '').replace(/[^A-Za-z0-9.-]/g, '_')}.v8`);
       const own = createRequire(abs);
-      const compiled = compileCached(abs, cacheFile, header, [], (fn, module) => {
+      const compiled = compileCached(abs, readSource(abs), cacheFile, header, [], (fn, module) => {
         loaded.set(abs, module);
         fn(module.exports, own, module, abs, path.dirname(abs));
       });
@@ -107,7 +111,7 @@ function loadBundle(file, argv) {
   // The bundle's import() of what stays outside it (esbuild, a workspace's command module, ...) is this one: code
   // compiled from a code cache cannot import by itself. bin/ and dist/cli/ resolve packages alike.
   const cliImport = (specifier) => import(specifier);
-  const main = compileCached(file, header && path.join(dir, '.cache', `${cacheName(argv)}.v8`), header, ['__cliImport'], (fn, module) =>
+  const main = compileCached(file, source, header && path.join(dir, '.cache', `${cacheName(argv)}.v8`), header, ['__cliImport'], (fn, module) =>
     fn(module.exports, bundleRequire, module, file, dir, cliImport),
   );
   return {
