@@ -16,13 +16,14 @@ stages:
 // waits for the file `release` before writing its out. Each test decides when the first run may finish, so
 // nothing depends on how fast processes start on a loaded machine.
 const HELD_STAGE = `const fs = require('node:fs');
-const start = Date.now();
+const now = () => performance.timeOrigin + performance.now();
+const start = now();
 fs.appendFileSync('started.log', process.env.PIPELINE_STAGE + ' started ' + process.pid + '\\n');
 const wait = () => (fs.existsSync('release') ? finish() : setTimeout(wait, 20));
 const finish = () => {
   fs.mkdirSync('build', { recursive: true });
   fs.writeFileSync(process.argv[2], 'w\\n');
-  fs.appendFileSync('runs.log', process.env.PIPELINE_STAGE + ' ' + start + ' ' + Date.now() + '\\n');
+  fs.appendFileSync('runs.log', process.env.PIPELINE_STAGE + ' ' + start + ' ' + now() + '\\n');
 };
 wait();
 `;

@@ -317,7 +317,9 @@ export const STAGE_SCRIPT = `const fs = require('node:fs');
 const path = require('node:path');
 const stage = process.env.PIPELINE_STAGE;
 const params = JSON.parse(process.env.PIPELINE_PARAMS || '{}');
-const start = Date.now();
+// Wall-clock times below the millisecond, so two short stages that overlap are never read as one instant.
+const now = () => performance.timeOrigin + performance.now();
+const start = now();
 fs.appendFileSync('started.log', stage + ' started ' + process.pid + '\\n');
 const [out, ...ins] = process.argv.slice(2);
 let text = params.value === undefined ? '' : String(params.value) + '\\n';
@@ -333,7 +335,7 @@ if (params.fail) {
   process.exit(1);
 }
 fs.writeFileSync(out, text);
-fs.appendFileSync('runs.log', stage + ' ' + start + ' ' + Date.now() + '\\n');
+fs.appendFileSync('runs.log', stage + ' ' + start + ' ' + now() + '\\n');
 `;
 
 /** Executions per stage name from the `runs.log` the STAGE_SCRIPT appends to. */
