@@ -22,6 +22,17 @@ export class UsageError extends Error {
   }
 }
 
+/** A stage's module that does not build; `remedy` when the error says which fix applies. */
+export class ModuleBuildError extends UsageError {
+  constructor(
+    message: string,
+    readonly remedy: string | undefined,
+  ) {
+    super(message, remedy ?? 'fix the module so that it compiles');
+    this.name = 'ModuleBuildError';
+  }
+}
+
 /**
  * A config that cannot be used: one or more diagnostics (each with its place in the file). `pos`, `detail` and
  * `hint` are those of the first diagnostic, the one a reader fixes first; `diagnostics` holds every one found

@@ -12,12 +12,12 @@
 // and `package:<name>`, so a result made by another toolchain has another fingerprint and is never restored, and
 // `status` names what differs; a new install of a package therefore also names a new bundle.
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { builtinModules } from 'node:module';
 import path from 'node:path';
 import { writeFileAtomic } from '../core/atomic.js';
 import { canonicalJson, hashBytes } from '../store/hash.js';
 import type { Workspace } from '../store/workspace.js';
-import { UsageError } from '../core/errors.js';
+import { ModuleBuildError, UsageError } from '../core/errors.js';
+import { packageName, packageOf, remedyOf, toolchainOf } from './packages.js';
 
 /** The engine's own package name and its subpaths, kept external however the workspace resolves them. */
 const ENGINE_PACKAGE = ['pipeline-dag', 'pipeline-dag/*'];
@@ -41,71 +41,6 @@ const RULES = 'packages-bundled-1';
 
 function withMaps(): boolean {
   return Boolean(process.env.PIPELINE_DEBUG);
-}
-
-/** A package's name from the path parts that start with it (`@scope/name/sub` → `@scope/name`). */
-function nameIn(parts: string[]): string {
-  return parts[0].startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0];
-}
-
-/** The bare package name of an import specifier (`@scope/name/sub` → `@scope/name`), or undefined for builtins. */
-function packageName(specifier: string): string | undefined {
-  if (specifier.startsWith('node:') || specifier.startsWith('.') || specifier.startsWith('/')) return undefined;
-  const name = nameIn(specifier.split('/'));
-  if (BUILTINS.has(name) || name === 'pipeline-dag') return undefined;
-  return name;
-}
-
-const BUILTINS = new Set(builtinModules);
-
-/**
- * The toolchain part of a module stage's code: Node major, platform, and each package's version — read from the
- * folder it was bundled from, or as Node would resolve it from the workspace for a package kept as an import.
- */
-function toolchainOf(root: string, packages: Record<string, string>, versions = new Map<string, string>()): Record<string, string> {
-  const out: Record<string, string> = {
-    'toolchain:node': `v${process.versions.node.split('.')[0]}`,
-    'toolchain:platform': `${process.platform}-${process.arch}`,
-  };
-  for (const [name, folder] of Object.entries(packages)) {
-    const key = `${name}\0${folder}`;
-    let version = versions.get(key);
-    if (version === undefined) {
-      version = folder ? versionIn(path.join(root, folder, 'package.json')) : installedVersion(root, name);
-      versions.set(key, version);
-    }
-    out[`package:${name}`] = version;
-  }
-  return out;
-}
-
-/** The version of a package as Node would resolve it from the workspace (node_modules upwards), or `missing`. */
-function installedVersion(root: string, name: string): string {
-  for (let dir = root; ; dir = path.dirname(dir)) {
-    const file = path.join(dir, 'node_modules', name, 'package.json');
-    if (existsSync(file)) return versionIn(file);
-    if (path.dirname(dir) === dir) return 'missing';
-  }
-}
-
-function versionIn(packageJson: string): string {
-  try {
-    const version = (JSON.parse(readFileSync(packageJson, 'utf8')) as { version?: unknown }).version;
-    return typeof version === 'string' ? version : 'unknown';
-  } catch {
-    return existsSync(packageJson) ? 'unreadable' : 'missing';
-  }
-}
-
-/**
- * The package a bundled input file belongs to: its name and folder (`node_modules/zod/v4/mini/index.js` → zod in
- * `node_modules/zod`; nested installs keep their own folder), or undefined for the workspace's own files.
- */
-function packageOf(input: string): { name: string; folder: string } | undefined {
-  const at = input.lastIndexOf('node_modules/');
-  if (at < 0) return undefined;
-  const name = nameIn(input.slice(at + 'node_modules/'.length).split('/'));
-  return { name, folder: `${input.slice(0, at)}node_modules/${name}` };
 }
 
 export class ModuleCode {
@@ -292,7 +227,8 @@ export class ModuleCode {
       const first = errors?.[0];
       if (packagesInside && errors?.some((e) => e.location?.file.includes('node_modules/') || e.text.includes('.node'))) throw new PackageBuildError();
       const where = first?.location ? `${first.location.file}:${first.location.line}:${first.location.column + 1}: ` : '';
-      throw new UsageError(`${where}cannot build module \`${modulePaths.join('`, `')}\`: ${first?.text ?? String(err)}`, 'fix the module so that it compiles');
+      const text = first?.text ?? String(err);
+      throw new ModuleBuildError(`${where}cannot build module \`${modulePaths.join('`, `')}\`: ${text}`, remedyOf(text));
     }
     const meta = result.metafile;
     const builds = new Map<string, Built>();

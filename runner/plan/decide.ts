@@ -5,7 +5,7 @@ import { checkRecordedOuts, type Cache, type OutRecord, type RunRecord } from '.
 import { hashBytes, type DirManifest } from '../store/hash.js';
 import type { ModuleCode } from './code.js';
 import type { Reason } from './reasons.js';
-import { UsageError } from '../core/errors.js';
+import { ModuleBuildError, UsageError } from '../core/errors.js';
 import { definitionOf, fingerprintOf, upstreamKey, type StageInputs } from './fingerprint.js';
 import type { LockEntry, LockFile } from '../store/lockfile.js';
 import type { StageConfig } from '../config/types.js';
@@ -55,6 +55,7 @@ export class Planner {
       if (stage.kind === 'module' && stage.module) code = await this.code.closure(stage.module);
     } catch (err) {
       // The module graph reader reports a module that does not build as an error; here it is a value.
+      if (err instanceof ModuleBuildError && err.remedy) return { ok: false, problem: { kind: 'module-error', message: `${err.message} (${err.remedy})` } };
       if (err instanceof UsageError) return { ok: false, problem: { kind: 'module-error', message: err.message } };
       throw err;
     }

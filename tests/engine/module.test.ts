@@ -127,4 +127,27 @@ describe('engine: module stages', function () {
       ws.write('mod/lib.ts', good);
     }
   });
+
+  it('an import that resolves nowhere: the failure says which fix applies (a package to install, a path to correct)', async () => {
+    const good = ws.read('mod/lib.ts');
+    const cases: [string, string][] = [
+      ["import pad from '@acme/pad/sub';\n", '(`npm install @acme/pad` if it is missing, or correct the import)'],
+      ["import pad from './no-such.js';\n", "(correct the import: no file `./no-such.js` from the importing module's folder)"],
+    ];
+    try {
+      for (const [line, remedy] of cases) {
+        ws.write('mod/lib.ts', `${line}${good.replace('return {', 'void pad;\n  return {')}`);
+        const r = await ws.run(['run', '--json']);
+        expect(r.exitCode).to.equal(1);
+        expect(causeOf(r.json, 'fit')).to.deep.equal({ kind: 'module-error' });
+        expect(reasons(r.json).fit).to.match(/^mod\/lib\.ts:1:\d+: cannot build module `mod\/stage\.ts`: Could not resolve "[^"]+" /);
+        expect(reasons(r.json).fit.endsWith(remedy), reasons(r.json).fit).to.equal(true);
+        const f = await ws.run(['fingerprint', 'fit']);
+        expect(f.exitCode).to.equal(2);
+        expect(f.stderr).to.include(remedy);
+      }
+    } finally {
+      ws.write('mod/lib.ts', good);
+    }
+  });
 });
