@@ -45,7 +45,7 @@ export function writeCachedConfig(dir: string, digest: string, config: PipelineC
   try {
     const tmp = tempPathFor(cachePath);
     const body: CachedConfig = { executor: config.executor, params: config.params, stages: config.stages, commands: config.commands, ci: config.ci, ...(config.remote ? { remote: config.remote } : {}) };
-    writeFileSync(tmp, JSON.stringify({ format: CONFIG_FORMAT, digest, config: body }));
+    writeFileSync(tmp, JSON.stringify({ format: CONFIG_FORMAT, digest, config: body }), { flag: 'wx' });
     renameSync(tmp, cachePath);
   } catch {
     // best effort: the next load parses again

@@ -71,7 +71,8 @@ export function writeFileAtomic(target: string, data: string | Uint8Array, optio
   mkdirSync(path.dirname(target), { recursive: true });
   const tmp = tempPathFor(target);
   try {
-    const fd = openSync(tmp, 'w');
+    // 'wx': a fresh file, never one (or a symlink) already at the temp name
+    const fd = openSync(tmp, 'wx');
     try {
       writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
       if (options.durable) fsyncSync(fd);
@@ -90,7 +91,7 @@ export function copyFileAtomic(source: string, target: string, options: { durabl
   mkdirSync(path.dirname(target), { recursive: true });
   const tmp = tempPathFor(target);
   try {
-    copyFileSync(source, tmp, constants.COPYFILE_FICLONE);
+    copyFileSync(source, tmp, constants.COPYFILE_FICLONE | constants.COPYFILE_EXCL);
     if (options.durable) flushFile(tmp);
     renameSync(tmp, target);
   } catch (err) {

@@ -8,7 +8,8 @@
 // every group and job recorded there, and waits until they are gone. Nothing a process of an earlier run writes is
 // ever recorded. A process that leaves its group (`setsid`, daemonizing) escapes both and is not supported.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { writeFileAtomic } from '../core/atomic.js';
 import path from 'node:path';
 import { BusyError } from '../core/errors.js';
 
@@ -177,7 +178,7 @@ function writeEntry(root: string, entry: RunningEntry): string | undefined {
   try {
     mkdirSync(dir, { recursive: true });
     // Not flushed: after a crash of the machine nothing of the run is left running.
-    writeFileSync(file, JSON.stringify(entry));
+    writeFileAtomic(file, JSON.stringify(entry));
     return file;
   } catch {
     return undefined; // a read-only place: the group still dies with its leader's parent-death signal

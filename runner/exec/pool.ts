@@ -18,7 +18,8 @@
 // it takes its job (process.ts), before the job is written.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../core/atomic.js';
 import type { Socket } from 'node:net';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -231,8 +232,7 @@ export class HostPool {
   remember(): void {
     if (!this.runKey) return;
     try {
-      mkdirSync(path.dirname(this.runKey.file), { recursive: true });
-      writeFileSync(this.runKey.file, this.runKey.key);
+      writeFileAtomic(this.runKey.file, this.runKey.key);
     } catch {
       // a read-only workspace: the run itself says what is wrong
     }

@@ -1,7 +1,7 @@
 // Running one stage as a child process (execa): a `cmd:` stage directly, a `module:` stage through the host.
 // stdout and stderr are captured, interleaved, to the stage's log; the last line of stderr is kept as the
 // reason a failure or a gate shows.
-import { createWriteStream, existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { StageConfig } from '../config/types.js';
 import { signalGroup, trackGroup, withParentDeathSignal } from './leftovers.js';
@@ -67,7 +67,9 @@ export async function executeStage(req: ExecRequest, hosts?: HostPool): Promise<
   // The stage may write its verdict there: the folder must exist.
   mkdirSync(path.dirname(req.verdictFile), { recursive: true });
   rmSync(req.verdictFile, { force: true });
-  const log = createWriteStream(req.logFile);
+  // A new file: whatever is at the log's name (an old log, a symlink planted there) is replaced, never written through.
+  rmSync(req.logFile, { force: true });
+  const log = createWriteStream('', { fd: openSync(req.logFile, 'wx') });
   const chunks: string[] = [];
   let stderrTail = '';
   const { env, argv } = stageCommand(req);

@@ -8,7 +8,8 @@
 // ended without writing it: cancelled, past its time limit, lost with its node. stdout and stderr go, interleaved,
 // to the stage's log; the last line of the log (or the verdict file) is the reason a failure shows.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { writeFileAtomic } from '../core/atomic.js';
 import path from 'node:path';
 import { UsageError } from '../core/errors.js';
 import type { StageConfig } from '../config/types.js';
@@ -72,7 +73,7 @@ export class SlurmExecutor implements Executor {
     for (const f of [req.logFile, req.verdictFile]) mkdirSync(path.dirname(f), { recursive: true });
     for (const f of [req.logFile, req.verdictFile, statusFile]) rmSync(f, { force: true });
     const { argv, env } = stageCommand(req);
-    writeFileSync(scriptFile, jobScript(stage, argv, statusFile));
+    writeFileAtomic(scriptFile, jobScript(stage, argv, statusFile));
     chmodSync(scriptFile, 0o755);
     const started = performance.now();
     const finish = (result: { ok: true } | { ok: false; cause: ProcessFailure }, jobId?: string): ExecResult => {

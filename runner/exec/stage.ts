@@ -2,7 +2,8 @@
 // returns the stage's result; nothing here throws to mean "the stage failed". A stage's outputs are recorded
 // (objects, then run record, then pipeline.lock, each written atomically) only after it succeeded on inputs
 // that did not change while it ran; a stage that fails gets its previous outputs back.
-import { lstatSync, mkdirSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync } from 'node:fs';
+import { writeFileAtomic } from '../core/atomic.js';
 import path from 'node:path';
 import { RUN_RECORD_VERSION, type OutRecord } from '../store/cache.js';
 import type { Engine } from '../plan/engine.js';
@@ -206,7 +207,7 @@ export class StageExecution {
     });
     if (stage.passEnv) {
       exec.log = redactPassed(exec.log, stage.passEnv);
-      writeFileSync(logFile, exec.log);
+      writeFileAtomic(logFile, exec.log);
     }
     const captured = exec.ok ? await this.capture(decision.inputs) : { ok: false as const, cause: exec.cause };
     const jobId = exec.jobId !== undefined ? { jobId: exec.jobId } : {};

@@ -111,7 +111,7 @@ export class Cache {
         pending.push({ tmp, target, hash });
         withIo('store an object in', target, () => {
           mkdirSync(path.dirname(target), { recursive: true });
-          copyFileSync(source, tmp, constants.COPYFILE_FICLONE);
+          copyFileSync(source, tmp, constants.COPYFILE_FICLONE | constants.COPYFILE_EXCL);
         });
       }
       if (pending.length === 0) return;
@@ -178,7 +178,7 @@ export class Cache {
       mkdirSync(path.dirname(target), { recursive: true });
       const tmp = tempPathFor(target);
       try {
-        copyFileSync(this.objectPath(hash), tmp, constants.COPYFILE_FICLONE);
+        copyFileSync(this.objectPath(hash), tmp, constants.COPYFILE_FICLONE | constants.COPYFILE_EXCL);
         chmodSync(tmp, (executable ? 0o777 : 0o666) & ~umask());
         renameSync(tmp, target);
       } catch (err) {

@@ -1,6 +1,7 @@
 // Hostile workspace: symlinks that lead outside (an out, an out's folder, a dep, an out a stage creates as a
-// symlink), a cache object replaced by a symlink, and stage names or paths with `..`. Each is refused with a clear
-// error or treated as corrupt, and nothing outside the workspace is written, followed or removed.
+// symlink), a cache object replaced by a symlink, files the engine keeps in .pipeline/ replaced by symlinks, and stage
+// names or paths with `..`. Each is refused with a clear error, treated as corrupt or replaced, and nothing outside
+// the workspace is written, followed or removed.
 import { expect } from 'chai';
 import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -183,6 +184,48 @@ stages:
     for (const h of [fileObj, dirObj]) expect(lstatSync(objectPath(ws, h)).isFile(), 'a real object again').to.equal(true);
     expect(diffSnapshots(before, snapshot(outside)), 'the targets are neither changed nor removed').to.deep.equal([]);
     expect((await cli(ws, ['cache', 'verify'])).exitCode).to.equal(0);
+  });
+
+  it("files the engine keeps in .pipeline/ replaced by symlinks to files outside: each is replaced, never written through", async function () {
+    const { ws, outside, before } = hostile(
+      'hw-state',
+      `version: 1
+params: {v: 0}
+stages:
+  w:
+    cmd: ${writer('build/out.bin', 'w')}
+    outs: [build/out.bin]
+    passEnv: [HW_SECRET]
+  m:
+    module: stages/m.ts
+    needs: [w]
+    outs: [build/m.txt]
+`,
+    );
+    mkdirSync(path.join(ws, 'stages'));
+    writeFileSync(
+      path.join(ws, 'stages', 'm.ts'),
+      "import { writeFileSync } from 'node:fs';\nexport default (ctx: { outs: Record<string, string>; params: Record<string, unknown> }) => {\n  console.log('m ran');\n  writeFileSync(ctx.outs['build/m.txt'], JSON.stringify(ctx.params) + '\\n');\n};\n",
+    );
+    expect((await runJson(ws)).exitCode).to.equal(0);
+    const kept = ['last-run.json', 'logs/w.log', 'logs/m.log', 'state/run-key', 'state/stat-cache.json', 'state/modules.json', 'state/params.json', 'state/config.json'];
+    mkdirSync(path.join(outside, 'targets'));
+    for (const rel of kept) {
+      const target = path.join(outside, 'targets', rel.replace('/', '-'));
+      writeFileSync(target, 'precious\n');
+      rmSync(path.join(ws, '.pipeline', rel), { force: true });
+      symlinkSync(target, path.join(ws, '.pipeline', rel));
+    }
+    const planted = snapshot(outside);
+    // A changed param: both stages run (a pre-started host for the module), every one of those files is written.
+    const r = await runJson(ws, ['--set', 'v=1'], { ...process.env, HW_SECRET: 's3cret' });
+    expect(r.exitCode, r.stdout + r.stderr).to.equal(0);
+    expect(r.statuses).to.deep.equal({ w: 'ran', m: 'ran' });
+    expect(diffSnapshots(planted, snapshot(outside)), 'nothing outside written through a link').to.deep.equal([]);
+    for (const rel of kept) expect(lstatSync(path.join(ws, '.pipeline', rel)).isFile(), `.pipeline/${rel} is a file of its own again`).to.equal(true);
+    expect(readFileSync(path.join(ws, '.pipeline', 'logs', 'm.log'), 'utf8')).to.include('m ran');
+    rmSync(path.join(outside, 'targets'), { recursive: true });
+    expect(diffSnapshots(before, snapshot(outside))).to.deep.equal([]);
   });
 
   describe('`..` in a stage name or a path: exit 2, nothing written', function () {

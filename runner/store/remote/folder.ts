@@ -72,7 +72,7 @@ export class FolderBackend implements Backend {
   async upload(ns: Namespace, key: string, file: string, size: number, onProgress?: ProgressFn): Promise<void> {
     await this.place(ns, key, async (tmp) => {
       const counter = progressCounter(size, onProgress);
-      await pipeline(createReadStream(file), counter, createWriteStream(tmp));
+      await pipeline(createReadStream(file), counter, createWriteStream(tmp, { flags: 'wx' }));
     });
   }
 
@@ -86,7 +86,7 @@ export class FolderBackend implements Backend {
   }
 
   async putBytes(ns: Namespace, key: string, data: Buffer): Promise<void> {
-    await this.place(ns, key, (tmp) => writeFile(tmp, data));
+    await this.place(ns, key, (tmp) => writeFile(tmp, data, { flag: 'wx' }));
   }
 
   async *list(ns: Namespace): AsyncIterable<ListedBlob> {
