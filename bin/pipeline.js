@@ -123,23 +123,29 @@ function loadBundle(file, argv) {
   };
 }
 
+// Output into a pipe whose reader has gone (`pipeline run | head -1`): the reader wanted no more, so the printing
+// stops and the work goes on — a run still finishes its stages and records them. Without a listener the EPIPE
+// would be thrown as an uncaught exception with a stack trace, in the middle of the run.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err) => {
+    if (err && err.code === 'EPIPE') return;
+    throw err;
+  });
+}
+
 const argv = process.argv.slice(2);
-const cli =
-  built(bundle) >= built(path.join(dist, 'runner', 'cli', 'main.js'))
-    ? Promise.resolve(loadBundle(bundle, argv))
-    : import('../dist/runner/cli/main.js').then(({ main }) => ({ main, save: () => {} }));
+const fromBundle = built(bundle) >= built(path.join(dist, 'runner', 'cli', 'main.js'));
+// A no-op `run` is answered from the fresh record when every file it consulted is as it was (bin/fresh.js); any
+// other `run` from the bundle traces what it consults, to write that record when it finds everything fresh.
+const fresh = fromBundle && cacheName(argv) === 'run' ? require('./fresh.js') : undefined;
+if (fresh?.answer(argv, bundle)) return;
+const recorder = fresh?.trace(argv, bundle);
+const cli = fromBundle
+  ? Promise.resolve(loadBundle(bundle, argv))
+  : import('../dist/runner/cli/main.js').then(({ main }) => ({ main, save: () => {} }));
 
 cli.then(({ main, save }) => {
-  // Output into a pipe whose reader has gone (`pipeline run | head -1`): the reader wanted no more, so the printing
-  // stops and the work goes on — a run still finishes its stages and records them. Without a listener the EPIPE
-  // would be thrown as an uncaught exception with a stack trace, in the middle of the run.
-  for (const stream of [process.stdout, process.stderr]) {
-    stream.on('error', (err) => {
-      if (err && err.code === 'EPIPE') return;
-      throw err;
-    });
-  }
-  return main(argv).then((code) => {
+  return main(argv, recorder).then((code) => {
     process.exitCode = code;
     save();
   });

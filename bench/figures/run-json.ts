@@ -26,6 +26,14 @@ export function allStatus(stdout: string, status: string, what: string): StageRe
   return r.stages;
 }
 
+/** Throws unless the plain output of `run` has a line for each of `count` stages, every one `cached`. */
+export function allCachedLines(stdout: string, count: number, what: string): void {
+  const lines = [...stdout.matchAll(/^(\S+) +(ran|cached|failed|blocked|skipped) /gm)];
+  if (lines.length !== count || lines.some((m) => m[2] !== 'cached') || !stdout.includes(`${count} stages: 0 ran, ${count} cached, 0 failed`)) {
+    throw new Error(`${what}: expected ${count} stages cached, got: ${stdout.slice(0, 800)}`);
+  }
+}
+
 /** Names of the stages with each status. */
 export function byStatus(stdout: string): Record<string, string[]> {
   const out: Record<string, string[]> = {};

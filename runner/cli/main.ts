@@ -11,6 +11,7 @@ import { BUILTIN_COMMANDS } from '../config/schema.js';
 import { isCommandError } from '../public/command.js';
 import type { RunFlags } from './commands/run.js';
 import type { GlobalOptions } from './options.js';
+import type { FreshRecorder } from '../report/fresh.js';
 
 // commander is CommonJS: require() loads it a few ms faster than the ESM wrapper, on every command.
 const { Command, CommanderError, InvalidArgumentError, Option } = createRequire(import.meta.url)('commander') as typeof CommanderModule;
@@ -61,7 +62,7 @@ function commandWord(argv: string[]): { index: number; word?: string } {
   return { index: -1 };
 }
 
-export async function main(argv: string[]): Promise<number> {
+export async function main(argv: string[], fresh?: FreshRecorder): Promise<number> {
   let code: number = ExitCode.ok;
   const program = new Command('pipeline')
     .description('Run a workflow as a DAG of stages; cache every output by content hash; re-run only what changed.')
@@ -78,7 +79,7 @@ export async function main(argv: string[]): Promise<number> {
     .exitOverride();
   const globals = (): GlobalOptions => {
     const o = program.opts<Partial<GlobalOptions>>();
-    return { cwd: o.cwd ?? process.cwd(), config: o.config };
+    return { cwd: o.cwd ?? process.cwd(), config: o.config, fresh };
   };
 
   program

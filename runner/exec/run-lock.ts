@@ -32,6 +32,9 @@ interface Holder {
 
 const BUSY = 75;
 
+/** The fresh record (bin/fresh.js): a no-op `run` answered by stat, written only by a run holding the lock. */
+export const FRESH_RECORD = path.join('.pipeline', 'state', 'fresh.json');
+
 /**
  * `flock` on the open folder `fd`: 'locked' once this process's open file holds the lock, 'busy' (only when not
  * waiting), or 'no-flock' when the command is not installed.
@@ -102,6 +105,12 @@ export function startRunLock(root: string, command: string): LockAttempt {
     acquire: async (options) => {
       const lock = await lockWorkspace(root, info, options, await first);
       try {
+        // Whoever holds the lock may change what a no-op would find: the fresh record answers no run from now on.
+        try {
+          rmSync(path.join(root, FRESH_RECORD), { force: true });
+        } catch {
+          // a read-only place: no record was written there either
+        }
         const tell = options.onLeftover ?? ((what: string) => process.stderr.write(`warning: ${what}\n`));
         for (const what of await stopLeftovers(root)) tell(what);
       } catch (err) {

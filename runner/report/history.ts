@@ -14,7 +14,7 @@ export interface HistoryEntry {
   metrics: MetricsSnapshot;
 }
 
-const KEEP_ENTRIES = 200;
+export const KEEP_ENTRIES = 200;
 
 function historyDir(engine: Engine): string {
   return path.join(engine.stateDir, 'history');
@@ -39,15 +39,20 @@ export function readHistory(engine: Engine): HistoryEntry[] {
   return entries;
 }
 
-export function appendHistory(engine: Engine, startedAt: Date, summary: RunSummary, metrics: MetricsSnapshot): void {
-  const dir = historyDir(engine);
-  mkdirSync(dir, { recursive: true });
+/** The entry a run that started at `startedAt` and ended as `summary` adds to the history. */
+export function historyEntry(engine: Engine, startedAt: Date, summary: RunSummary, metrics: MetricsSnapshot): HistoryEntry {
   const fingerprints: Record<string, string> = {};
   for (const name of engine.graph.order) {
     const entry = engine.lock.get(name);
     if (entry) fingerprints[name] = entry.fingerprint;
   }
-  const entry: HistoryEntry = { startedAt: startedAt.toISOString(), exitCode: summary.exitCode, fingerprints, metrics };
+  return { startedAt: startedAt.toISOString(), exitCode: summary.exitCode, fingerprints, metrics };
+}
+
+export function appendHistory(engine: Engine, startedAt: Date, summary: RunSummary, metrics: MetricsSnapshot): void {
+  const dir = historyDir(engine);
+  mkdirSync(dir, { recursive: true });
+  const entry = historyEntry(engine, startedAt, summary, metrics);
   const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
   writeFileAtomic(path.join(dir, `${stamp}-${process.pid}.json`), JSON.stringify(entry));
   const names = readdirSync(dir).filter((n) => n.endsWith('.json')).sort();

@@ -10,6 +10,7 @@ import { preview } from '../../plan/preview.js';
 import { formatReasons } from '../../plan/reasons.js';
 import { reporterFor } from '../../report/progress.js';
 import { CombinationListener, HistoryListener, JsonListener, LastRunListener } from '../../report/listeners.js';
+import { FreshListener } from '../../report/fresh.js';
 import { SCHEMA_VERSION, reasonsJson } from '../../report/json.js';
 import { startRunLock } from '../../exec/run-lock.js';
 import { runPipeline } from '../../exec/scheduler.js';
@@ -107,11 +108,15 @@ export async function runCommand(globals: GlobalOptions, names: string[], flags:
       await updateUrls(engine, names, out);
     }
     const terminal = await reporterFor(out, engine.graph.order, { showOutput: !flags.quiet });
+    // Only a plain local run is answered again from the fresh record: no --json, --verbose, --force or remote.
+    const plain = !flags.json && !flags.verbose && !flags.force && !flags.update && !remote && executor.name === 'local';
+    const fresh = globals.fresh && plain ? new FreshListener(engine, out, !flags.quiet) : undefined;
     const listener = new CombinationListener([
       new LastRunListener(engine),
       new HistoryListener(engine),
       terminal,
       ...(flags.json ? [new JsonListener(process.stdout)] : []),
+      ...(fresh ? [fresh] : []),
     ]);
     try {
       const summary = await runPipeline(
@@ -132,6 +137,8 @@ export async function runCommand(globals: GlobalOptions, names: string[], flags:
       );
       if (remote?.push && !controller.signal.aborted) await pushRunResults(engine, remote.run, summary);
       if (remote) reportRunRemote(remote.run);
+      const answer = fresh?.answer();
+      if (answer && !controller.signal.aborted) globals.fresh?.certify(engine.root, answer);
       return summary.exitCode;
     } catch (err) {
       // Interrupted before any stage began (restoring the outs of unselected stages): nothing was recorded.

@@ -1,0 +1,186 @@
+// The fresh record (bin/fresh.js): a `run` that found everything up to date, once every file it consulted is older
+// than the racy window, writes .pipeline/state/fresh.json; the same run is then answered by stat alone. Any change
+// of what the run consulted (a dep, a glob's folder, the config, the command line, the environment, an out, the
+// module's code, pipeline.lock) makes the next run an ordinary one; so does any holder of the run lock.
+import { expect } from 'chai';
+import { existsSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { execa } from 'execa';
+import os from 'node:os';
+import path from 'node:path';
+import { FRESH_RECORD } from '../../runner/exec/run-lock.js';
+import { repoRoot, makeWorkspace, type Workspace } from '../helpers/workspace.js';
+
+const YAML = `version: 1
+params: {n: 1}
+stages:
+  a:
+    cmd: node -e "const fs=require('fs');fs.mkdirSync('build/parts',{recursive:true});fs.writeFileSync('build/parts/p.txt','p');fs.writeFileSync('build/a.txt',fs.readFileSync('data/in.txt','utf8')+fs.readdirSync('data').join(','))"
+    deps: [data/in.txt, data/*.csv]
+    outs: [build/a.txt, build/parts]
+  m:
+    module: stages/m.ts
+    needs: [a]
+    outs: [build/m.txt]
+`;
+
+const MODULE = `import { readFileSync, writeFileSync } from 'node:fs';
+import { twice } from './lib.js';
+export default (ctx: { inputs: Record<string, Record<string, string>>; outs: Record<string, string> }) => {
+  writeFileSync(ctx.outs['build/m.txt'], twice(readFileSync(ctx.inputs.a['build/a.txt'], 'utf8')));
+};
+`;
+
+/** Past the racy window (2 s): files written before now can be certified by stat. */
+const settle = () => new Promise((resolve) => setTimeout(resolve, 2_100));
+
+describe('cli: the fresh record (a no-op run answered by stat)', function () {
+  this.timeout(120_000);
+  let ws: Workspace;
+  let log: string;
+
+  /** `run ARGS`, and whether the fresh record answered it. */
+  const run = async (args: string[] = [], env: Record<string, string> = {}) => {
+    const before = existsSync(log) ? readFileSync(log, 'utf8').length : 0;
+    const r = await ws.run(['run', ...args], { env: { PIPELINE_FRESH_LOG: log, ...env } });
+    const answered = (existsSync(log) ? readFileSync(log, 'utf8').length : 0) > before;
+    const statuses = Object.fromEntries([...r.stdout.matchAll(/^(\S+) +(ran|cached|failed|blocked|skipped) /gm)].map((m) => [m[1], m[2]]));
+    return { ...r, answered, statuses };
+  };
+  /** Wait out the racy window and run the no-op that writes the record; the next identical run is answered. */
+  const certify = async (args: string[] = [], env: Record<string, string> = {}) => {
+    await settle();
+    const r = await run(args, env);
+    expect(r.exitCode, r.stderr).to.equal(0);
+    expect(r.answered).to.equal(false);
+    expect(ws.exists(FRESH_RECORD), 'the record is written').to.equal(true);
+    return r;
+  };
+  /** Output with every duration (and its padding) as T. */
+  const shape = (text: string) => text.replace(/ +\d+(\.\d+)?m?s {2}/g, ' T  ').replace(/\(\d+(\.\d+)?m?s\)/, '(T)');
+  const history = () => readdirSync(ws.path('.pipeline/history')).filter((n) => n.endsWith('.json')).length;
+
+  beforeEach(async () => {
+    ws = makeWorkspace({ yaml: YAML, files: { 'data/in.txt': 'one\n', 'data/x.csv': '1\n', 'stages/m.ts': MODULE, 'stages/lib.ts': 'export const twice = (s: string) => s + s;\n' } });
+    log = path.join(os.tmpdir(), `pipeline-fresh-${process.pid}-${Date.now()}.log`);
+    const first = await run();
+    expect(first.exitCode, first.stdout + first.stderr).to.equal(0);
+    expect(first.statuses).to.deep.equal({ a: 'ran', m: 'ran' });
+  });
+  afterEach(() => {
+    ws.cleanup();
+    rmSync(log, { force: true });
+  });
+
+  it('is written by a no-op once its files are past the racy window; the same run is then answered: same lines, exit 0, last-run.json and history written', async () => {
+    const young = await run();
+    expect(young.statuses).to.deep.equal({ a: 'cached', m: 'cached' });
+    expect(ws.exists(FRESH_RECORD), 'not while the outs are younger than the racy window').to.equal(false);
+    const plain = await certify();
+    const entries = history();
+    const lastRun = ws.read('.pipeline/last-run.json');
+    const answer = await run();
+    expect(answer.answered).to.equal(true);
+    expect(answer.exitCode).to.equal(0);
+    expect(answer.stderr).to.equal('');
+    expect(shape(answer.stdout)).to.equal(shape(plain.stdout));
+    expect(answer.stdout).to.match(/^a +cached +0ms {2}up to date\nm +cached +0ms {2}up to date\n2 stages: 0 ran, 2 cached, 0 failed, 0 blocked \(\d+ms\)\n$/);
+    expect(history()).to.equal(entries + 1);
+    const [was, now] = [JSON.parse(lastRun) as { startedAt: string; stages: unknown[] }, JSON.parse(ws.read('.pipeline/last-run.json')) as { startedAt: string; stages: unknown[] }];
+    expect(now.startedAt > was.startedAt).to.equal(true);
+    expect(now.stages.map((s) => ({ ...(s as object), durationMs: 0 }))).to.deep.equal(was.stages.map((s) => ({ ...(s as object), durationMs: 0 })));
+    expect((await run()).answered, 'and again').to.equal(true);
+  });
+
+  const changes: [string, (ws: Workspace) => void | Promise<unknown>, string[], Record<string, string>][] = [
+    [
+      'a dep rewritten with its size and mtime kept',
+      (w) => {
+        const file = w.path('data/in.txt');
+        const { atime, mtime } = statSync(file);
+        writeFileSync(file, 'two\n');
+        utimesSync(file, atime, mtime);
+      },
+      [],
+      { a: 'ran', m: 'ran' },
+    ],
+    ['a new file matching a glob dep', (w) => w.write('data/y.csv', '2\n'), [], { a: 'ran', m: 'ran' }],
+    [
+      'a file inside a folder out rewritten with its size and mtime kept',
+      (w) => {
+        const file = w.path('build/parts/p.txt');
+        const { atime, mtime } = statSync(file);
+        writeFileSync(file, 'q');
+        utimesSync(file, atime, mtime);
+      },
+      [],
+      { a: 'cached', m: 'cached' },
+    ],
+    ['a new file in a folder out', (w) => w.write('build/parts/extra.txt', 'x'), [], { a: 'cached', m: 'cached' }],
+    ['pipeline.yaml edited', (w) => w.write('pipeline.yaml', YAML.replace("data/in.txt','utf8')", "data/in.txt','utf8')+'!'")), [], { a: 'ran', m: 'ran' }],
+    ['a module-local import edited', (w) => w.write('stages/lib.ts', 'export const twice = (s: string) => s + s + s;\n'), [], { a: 'cached', m: 'ran' }],
+    ['an out removed', (w) => w.remove('build/m.txt'), [], { a: 'cached', m: 'cached' }],
+    ['pipeline.lock touched', (w) => utimesSync(w.path('pipeline.lock'), new Date(), new Date()), [], { a: 'cached', m: 'cached' }],
+    ['another holder of the run lock (gc)', (w) => w.run(['gc']), [], { a: 'cached', m: 'cached' }],
+  ];
+  for (const [what, change, args, statuses] of changes) {
+    it(`${what}: the next run is an ordinary one`, async () => {
+      await certify(args);
+      await change(ws);
+      const r = await run(args);
+      expect(r.answered).to.equal(false);
+      expect(r.exitCode, r.stderr).to.equal(0);
+      expect(r.statuses).to.deep.equal(statuses);
+    });
+  }
+
+  it('another command line, folder or environment is an ordinary run; --json, --verbose and --force runs write no record', async () => {
+    await certify();
+    expect((await run(['--set', 'n=1'])).answered).to.equal(false);
+    expect((await run(['a'])).answered).to.equal(false);
+    expect((await run([], { HOME_EXTRA: '1' })).answered).to.equal(false);
+    expect((await ws.run(['run'], { cwd: 'stages', env: { PIPELINE_FRESH_LOG: log } })).exitCode).to.equal(0);
+    expect(existsSync(log), 'from a subfolder').to.equal(false);
+    for (const flag of ['--json', '--verbose', '--force']) {
+      rmSync(ws.path(FRESH_RECORD), { force: true });
+      await settle();
+      expect((await run([flag])).exitCode).to.equal(0);
+      expect(ws.exists(FRESH_RECORD), flag).to.equal(false);
+    }
+  });
+
+  it('an answer into a closed pipe: no stack trace, exit 0, the history still written', async () => {
+    // Both through bash, whose environment (SHLVL, PWD) is part of the record's key.
+    const bash = (pipe: string) =>
+      execa('bash', ['-c', `${JSON.stringify(process.execPath)} ${JSON.stringify(path.join(repoRoot, 'bin', 'pipeline.js'))} run ${pipe}; echo "exit \${PIPESTATUS[0]}" >&2`], {
+        cwd: ws.path(),
+        env: ws.env({ PIPELINE_FRESH_LOG: log }) as Record<string, string>,
+        reject: false,
+      });
+    await settle();
+    expect((await bash('| cat > /dev/null')).stderr).to.equal('exit 0');
+    expect(ws.exists(FRESH_RECORD)).to.equal(true);
+    const entries = history();
+    const r = await bash('| head -c 0');
+    expect(readFileSync(log, 'utf8')).to.equal('run\n');
+    expect(r.stderr).to.equal('exit 0');
+    expect(history()).to.equal(entries + 1);
+  });
+
+  it('a damaged, foreign or unreadable record changes nothing a run prints or does', async () => {
+    const plain = await certify();
+    const text = ws.read(FRESH_RECORD);
+    const record = JSON.parse(text) as Record<string, unknown>;
+    for (const bad of ['', '{', 'null', '[]', JSON.stringify({ ...record, format: 2 }), JSON.stringify({ ...record, files: null }), JSON.stringify({ ...record, argv: 'run' }), JSON.stringify({ ...record, historyKeep: 0 }), JSON.stringify({ ...record, stdout: 1 })]) {
+      ws.write(FRESH_RECORD, bad);
+      const r = await run();
+      expect(r.answered, bad.slice(0, 20)).to.equal(false);
+      expect(r.exitCode).to.equal(0);
+      expect(shape(r.stdout)).to.equal(shape(plain.stdout));
+    }
+  });
+
+  it('bin/fresh.js and the engine name the same record', async () => {
+    const { RECORD } = (await import(path.join(repoRoot, 'bin', 'fresh.js'))) as { RECORD: string };
+    expect(RECORD).to.equal(FRESH_RECORD);
+  });
+});
