@@ -157,7 +157,11 @@ function answer(argv, bundle) {
     return false; // a read-only workspace: the run says what is wrong
   }
   process.stdout.write(record.stdout.replace(/\(0ms\)(\n?)$/, `(${formatDuration(performance.now() - began)})$1`));
-  if (process.env[LOG_VARIABLE]) fs.appendFileSync(process.env[LOG_VARIABLE], `${argv.join(' ')}\n`);
+  try {
+    if (process.env[LOG_VARIABLE]) fs.appendFileSync(process.env[LOG_VARIABLE], `${argv.join(' ')}\n`);
+  } catch {
+    // a log that cannot be written: the answer stands
+  }
   process.exitCode = 0;
   return true;
 }
