@@ -127,7 +127,7 @@ function writeAtomic(target, text) {
 
 /**
  * Answer `pipeline run ARGV` from the record when it still holds: prints what the run printed, rewrites
- * last-run.json and the history entry, and returns true. False (having printed and written nothing) otherwise.
+ * last-run.json and adds the history entry, and returns true. False (having printed nothing) otherwise.
  */
 function answer(argv, bundle) {
   const began = performance.now();
@@ -144,17 +144,18 @@ function answer(argv, bundle) {
   if (record.env !== envDigest(process.env)) return false;
   const startedAt = new Date();
   const stamp = startedAt.toISOString();
+  // last-run.json first: if the history entry cannot be written, the ordinary run that follows rewrites last-run.json
+  // and adds the one entry.
   try {
-    const lastRun = { ...record.lastRun, startedAt: stamp };
+    const lastRun = { ...record.lastRun, startedAt: stamp, durationMs: Math.round(performance.now() - began) };
+    writeAtomic(path.join(root, '.pipeline', 'last-run.json'), JSON.stringify(lastRun, null, 2));
     const history = path.join(root, '.pipeline', 'history');
     fs.mkdirSync(history, { recursive: true });
     writeAtomic(path.join(history, `${stamp.replace(/[:.]/g, '-')}-${process.pid}.json`), JSON.stringify({ ...record.history, startedAt: stamp }));
     const names = fs.readdirSync(history).filter((n) => n.endsWith('.json')).sort();
     for (const old of names.slice(0, Math.max(0, names.length - record.historyKeep))) fs.rmSync(path.join(history, old), { force: true });
-    lastRun.durationMs = Math.round(performance.now() - began);
-    writeAtomic(path.join(root, '.pipeline', 'last-run.json'), JSON.stringify(lastRun, null, 2));
   } catch {
-    return false; // a read-only workspace: the run says what is wrong
+    return false; // a read-only workspace: the ordinary run says what is wrong
   }
   process.stdout.write(record.stdout.replace(/\(0ms\)(\n?)$/, `(${formatDuration(performance.now() - began)})$1`));
   try {
