@@ -5,9 +5,9 @@ import { dagJson } from '../graph/draw.js';
 import type { Engine } from '../plan/engine.js';
 import type { RunEvent, RunListener, RunSummary } from '../exec/events.js';
 import type { StageResult } from '../exec/outcome.js';
-import { historyEntry, KEEP_ENTRIES, type HistoryEntry } from './history.js';
+import { KEEP_ENTRIES, type HistoryEntry } from './history.js';
 import { lastRunJson } from './json.js';
-import { collectMetrics } from './metrics.js';
+import type { HistoryListener } from './listeners.js';
 import { LineReporter } from './progress.js';
 import type { LastRun } from '../public/last-run.js';
 
@@ -35,6 +35,8 @@ export class FreshListener implements RunListener {
     private readonly engine: Engine,
     private readonly out: NodeJS.WriteStream,
     private readonly showOutput: boolean,
+    /** The run's history listener, listening before this one: the entry it wrote is the one to write again. */
+    private readonly history: HistoryListener,
   ) {}
 
   event(event: RunEvent): void {
@@ -43,8 +45,9 @@ export class FreshListener implements RunListener {
   }
 
   answer(): FreshAnswer | undefined {
-    const summary = this.summary;
-    if (!summary || summary.exitCode !== 0 || !this.finished.length) return undefined;
+    const { summary } = this;
+    const history = this.history.written;
+    if (!summary || !history || summary.exitCode !== 0 || !this.finished.length) return undefined;
     if (!summary.stages.every((s) => s.outcome.kind === 'fresh' || s.outcome.kind === 'skipped')) return undefined;
     let stdout = '';
     const sink = Object.assign(Object.create(this.out) as NodeJS.WriteStream, {
@@ -61,7 +64,7 @@ export class FreshListener implements RunListener {
     return {
       stdout,
       lastRun: lastRunJson(zero, dagJson(this.engine.graph)),
-      history: historyEntry(this.engine, summary.startedAt, summary, collectMetrics(this.engine)),
+      history,
       historyKeep: KEEP_ENTRIES,
     };
   }

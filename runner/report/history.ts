@@ -39,22 +39,19 @@ export function readHistory(engine: Engine): HistoryEntry[] {
   return entries;
 }
 
-/** The entry a run that started at `startedAt` and ended as `summary` adds to the history. */
-export function historyEntry(engine: Engine, startedAt: Date, summary: RunSummary, metrics: MetricsSnapshot): HistoryEntry {
+/** Add the run's entry (the fingerprints and metrics it ended with) to the history, keeping the last KEEP_ENTRIES; returns it. */
+export function appendHistory(engine: Engine, startedAt: Date, summary: RunSummary, metrics: MetricsSnapshot): HistoryEntry {
+  const dir = historyDir(engine);
+  mkdirSync(dir, { recursive: true });
   const fingerprints: Record<string, string> = {};
   for (const name of engine.graph.order) {
     const entry = engine.lock.get(name);
     if (entry) fingerprints[name] = entry.fingerprint;
   }
-  return { startedAt: startedAt.toISOString(), exitCode: summary.exitCode, fingerprints, metrics };
-}
-
-export function appendHistory(engine: Engine, startedAt: Date, summary: RunSummary, metrics: MetricsSnapshot): void {
-  const dir = historyDir(engine);
-  mkdirSync(dir, { recursive: true });
-  const entry = historyEntry(engine, startedAt, summary, metrics);
+  const entry: HistoryEntry = { startedAt: startedAt.toISOString(), exitCode: summary.exitCode, fingerprints, metrics };
   const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
   writeFileAtomic(path.join(dir, `${stamp}-${process.pid}.json`), JSON.stringify(entry));
   const names = readdirSync(dir).filter((n) => n.endsWith('.json')).sort();
   for (const old of names.slice(0, Math.max(0, names.length - KEEP_ENTRIES))) rmSync(path.join(dir, old), { force: true });
+  return entry;
 }

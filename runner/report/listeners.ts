@@ -5,7 +5,7 @@ import { writeFileAtomic } from '../core/atomic.js';
 import { dagJson } from '../graph/draw.js';
 import type { Engine } from '../plan/engine.js';
 import type { RunEvent, RunListener } from '../exec/events.js';
-import { appendHistory } from './history.js';
+import { appendHistory, type HistoryEntry } from './history.js';
 import { collectMetrics } from './metrics.js';
 import { lastRunJson, runJson } from './json.js';
 import { LAST_RUN_FILE } from '../public/last-run-file.js';
@@ -43,11 +43,13 @@ export class LastRunListener implements RunListener {
   }
 }
 
-/** .pipeline/history/: the fingerprints and metrics the run ended with. */
+/** .pipeline/history/: the fingerprints and metrics the run ended with (`written`, once it has finished). */
 export class HistoryListener implements RunListener {
+  written: HistoryEntry | undefined;
+
   constructor(private readonly engine: Engine) {}
 
   event(event: RunEvent): void {
-    if (event.type === 'run-finished') appendHistory(this.engine, event.summary.startedAt, event.summary, collectMetrics(this.engine));
+    if (event.type === 'run-finished') this.written = appendHistory(this.engine, event.summary.startedAt, event.summary, collectMetrics(this.engine));
   }
 }

@@ -78,7 +78,8 @@ export async function runCommand(globals: GlobalOptions, names: string[], flags:
   const lease = openLease(new Cache(defaultCacheDir(config.root)), config.root);
   // The host started early serves module stages run here, from the workspace's root; otherwise the run makes its
   // own pool when it runs stages locally (runPipeline).
-  const local = (flags.executor ?? config.executor ?? 'local') === 'local' && config.stages.some((s) => s.kind === 'module');
+  const executorName = flags.executor ?? config.executor ?? 'local';
+  const local = executorName === 'local' && config.stages.some((s) => s.kind === 'module');
   const hosts = local && early?.root === config.root ? early : undefined;
   if (early !== hosts) early?.close();
   const controller = new AbortController();
@@ -97,7 +98,7 @@ export async function runCommand(globals: GlobalOptions, names: string[], flags:
   process.on('SIGTERM', onSignal);
   process.on('SIGHUP', onSignal);
   try {
-    if ((flags.executor ?? config.executor ?? 'local') === 'slurm') {
+    if (executorName === 'slurm') {
       const { SlurmExecutor } = await import('../../exec/slurm.js');
       executor = await SlurmExecutor.open();
     }
@@ -108,12 +109,13 @@ export async function runCommand(globals: GlobalOptions, names: string[], flags:
       await updateUrls(engine, names, out);
     }
     const terminal = await reporterFor(out, engine.graph.order, { showOutput: !flags.quiet });
+    const history = new HistoryListener(engine);
     // Only a plain local run is answered again from the fresh record: no --json, --verbose, --force or remote.
     const plain = !flags.json && !flags.verbose && !flags.force && !flags.update && !remote && executor.name === 'local';
-    const fresh = globals.fresh && plain ? new FreshListener(engine, out, !flags.quiet) : undefined;
+    const fresh = globals.fresh && plain ? new FreshListener(engine, out, !flags.quiet, history) : undefined;
     const listener = new CombinationListener([
       new LastRunListener(engine),
-      new HistoryListener(engine),
+      history,
       terminal,
       ...(flags.json ? [new JsonListener(process.stdout)] : []),
       ...(fresh ? [fresh] : []),
