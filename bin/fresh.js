@@ -113,9 +113,14 @@ function formatDuration(ms) {
   return ms < 1000 ? `${Math.round(ms)}ms` : `${(ms / 1000).toFixed(2)}s`;
 }
 
-/** Write `text` to `target` through a fresh temp file and a rename (core/atomic.ts's naming, so sweeps find leftovers). */
+/** A fresh temp name beside `target`, as core/atomic.ts names them (so its sweeps find what a killed answer left). */
+function tempPathFor(target) {
+  return path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${require('node:crypto').randomBytes(4).toString('hex')}.tmp`);
+}
+
+/** Write `text` to `target` through a fresh temp file and a rename. */
 function writeAtomic(target, text) {
-  const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${require('node:crypto').randomBytes(4).toString('hex')}.tmp`);
+  const tmp = tempPathFor(target);
   try {
     fs.writeFileSync(tmp, text, { flag: 'wx' });
     fs.renameSync(tmp, target);
@@ -232,4 +237,6 @@ function trace(argv, bundle) {
   };
 }
 
-module.exports = { answer, trace, RECORD };
+// The engine's RACY_NS, duration format and temp names are copies here (this file runs before any of the engine
+// loads); tests/cli/fresh-record.test.ts holds them equal.
+module.exports = { answer, trace, RECORD, RACY_NS, formatDuration, tempPathFor };

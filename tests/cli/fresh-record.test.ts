@@ -8,6 +8,9 @@ import { execa } from 'execa';
 import os from 'node:os';
 import path from 'node:path';
 import { FRESH_RECORD } from '../../runner/exec/run-lock.js';
+import { tempOwner } from '../../runner/core/atomic.js';
+import { formatDuration } from '../../runner/report/progress.js';
+import { RACY_NS } from '../../runner/store/stat-cache.js';
 import { repoRoot, makeWorkspace, type Workspace } from '../helpers/workspace.js';
 
 const YAML = `version: 1
@@ -182,8 +185,18 @@ describe('cli: the fresh record (a no-op run answered by stat)', function () {
     }
   });
 
-  it('bin/fresh.js and the engine name the same record', async () => {
-    const { RECORD } = (await import(path.join(repoRoot, 'bin', 'fresh.js'))) as { RECORD: string };
-    expect(RECORD).to.equal(FRESH_RECORD);
+  it('bin/fresh.js and the engine name the same record, and its copies of the engine agree with the engine', async () => {
+    const fresh = (await import(path.join(repoRoot, 'bin', 'fresh.js'))) as {
+      RECORD: string;
+      RACY_NS: bigint;
+      formatDuration: (ms: number) => string;
+      tempPathFor: (target: string) => string;
+    };
+    expect(fresh.RECORD).to.equal(FRESH_RECORD);
+    expect(fresh.RACY_NS).to.equal(RACY_NS);
+    for (const ms of [0, 0.4, 6, 999.4, 999.6, 1000, 1234.5, 61_000]) expect(fresh.formatDuration(ms), String(ms)).to.equal(formatDuration(ms));
+    const tmp = fresh.tempPathFor('/w/.pipeline/last-run.json');
+    expect(path.dirname(tmp)).to.equal('/w/.pipeline');
+    expect(tempOwner(path.basename(tmp))).to.equal(process.pid);
   });
 });
