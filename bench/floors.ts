@@ -1,0 +1,80 @@
+// Each peer's floor, and the check that keeps a ratio honest. A peer is only as fair as its setup: run by the bench
+// in a way its users never run it (its bytecode cache redirected to a folder it never fills, say), it is slowed by
+// the bench itself and every ratio against it flatters us. So before a ratio against a peer is reported, the peer's
+// own run is set beside its floor — the least any run of that tool costs on this machine, measured in the same
+// figure — and a peer more than MAX_OVER_FLOOR× its floor is refused: the figure gets a failed check naming both
+// times and no ratio.
+//
+// - Python: three interpreters importing what the three scripts import (scikit-learn, numpy, joblib), as the
+//   scripts start three interpreters. The scripts' own work on 20,640 rows is small next to those imports.
+// - Snakemake: the tool reading a workflow with nothing to do (a Snakefile with one rule `all` without inputs).
+//   `snakemake --version` is not the floor of a workflow run: it skips building the workflow machinery, and a
+//   healthy no-op of the 7-rule shape takes ≈ 1.8× its time (CPU time measured here), so a 1.5× bound on it would
+//   refuse every honest run; the empty workflow takes what any workflow run must take (≈ 1.0–1.1× the no-op).
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { snakemakeCmd, type BenchContext } from './context.js';
+import type { Figure } from './figure.js';
+import { repeat, type Cmd, type Repeated } from './measure.js';
+import { PYTHON, type Peer } from './peers.js';
+
+/** A peer slower than this many times its floor is not reported against. */
+export const MAX_OVER_FLOOR = 1.5;
+
+/** Variables that change how Python finds or writes its bytecode: a user's run has none of them set. */
+export const PYTHON_CACHE_VARIABLES = ['PYTHONPYCACHEPREFIX', 'PYTHONDONTWRITEBYTECODE', 'PYTHONNOUSERSITE', 'PYTHONHOME', 'PYTHONPATH'] as const;
+
+/** The environment a Python peer runs with: the user's, without the variables that redirect or disable its bytecode cache. */
+export function pythonEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(PYTHON_CACHE_VARIABLES.map((name) => [name, undefined]));
+}
+
+/** What the three peer scripts import, in one interpreter each: bench/peers/python/{train,quantize,predict}.py. */
+const PYTHON_IMPORTS = [
+  'import json, os, sys, joblib, numpy; from sklearn.linear_model import LinearRegression; from sklearn.metrics import r2_score; from sklearn.model_selection import train_test_split',
+  'import os, sys, joblib, numpy',
+  'import json, os, sys, joblib, numpy; from sklearn.linear_model import LinearRegression; from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score',
+];
+
+export interface Floor {
+  /** What the floor is, in the figure's rows. */
+  label: string;
+  cmd: Cmd;
+}
+
+/** The floor of a peer, for a figure run in `ctx`. */
+export function floorOf(ctx: BenchContext, peer: Exclude<Peer['name'], 'make'>): Floor {
+  if (peer === 'python') {
+    const script = PYTHON_IMPORTS.map((code) => `${PYTHON} -c '${code}'`).join(' && ');
+    return {
+      label: 'floor of the Python peer: three interpreters importing what the scripts import (scikit-learn, numpy, joblib)',
+      cmd: { file: 'sh', args: ['-c', script], cwd: ctx.tmp, env: pythonEnv() },
+    };
+  }
+  const dir = path.join(ctx.tmp, 'snakemake-floor');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, 'Snakefile'), 'rule all:\n    input: []\n');
+  return { label: 'floor of Snakemake: a workflow with nothing to do (one rule `all`, no inputs)', cmd: snakemakeCmd(dir, []) };
+}
+
+/**
+ * Times the peer's floor, then the peer (`time`), and sets one beside the other: adds the floor's row, the peer's
+ * ratio to it and a check to the figure. `sane` says whether a ratio against the peer may be reported.
+ */
+export function timePeer(f: Figure, ctx: BenchContext, peer: Exclude<Peer['name'], 'make'>, time: () => Repeated): Repeated & { sane: boolean } {
+  const floor = floorOf(ctx, peer);
+  const measured = repeat(() => floor.cmd, { runs: ctx.runs });
+  const timed = time();
+  f.rows.push({ label: floor.label, unit: 'ms', stats: measured.ms });
+  const over = timed.ms.median / measured.ms.median;
+  f.rows.push({ label: `${peer} peer / its floor`, unit: '×', value: over });
+  const sane = over <= MAX_OVER_FLOOR;
+  f.checks.push({
+    what: `${peer} peer within ${MAX_OVER_FLOOR}× its floor (else no ratio against it is reported)`,
+    ok: sane,
+    detail:
+      `${Math.round(timed.ms.median)} ms against a floor of ${Math.round(measured.ms.median)} ms (${over.toFixed(2)}×)` +
+      (sane ? '' : ': the peer is slowed by something its users do not meet (its setup in the bench?); the ratio is withheld'),
+  });
+  return { ...timed, sane };
+}
