@@ -180,8 +180,9 @@ function walkFlags(rule: Extract<Rule, { kind: 'flag' }>, words: ArgWord[], from
       const at = [...cluster].findIndex((ch) => rule.letters.includes(ch));
       if (at >= 0) {
         if (rule.rest) return codeAll(m + 1);
-        if (words[m].refs || at < cluster.length - 1) refuse(m);
-        else refuse(++m);
+        // The code is attached (`-cCODE`) or the next word (`-c CODE`, `-pe CODE`): both are refused.
+        refuse(m);
+        refuse(++m);
       } else if (rule.stop?.includes(t)) return;
       else if (rule.takesArg?.includes(t)) m++;
       continue;
