@@ -51,6 +51,8 @@ export function checkInterpolation(ctx: CheckContext, raw: Record<string, RawSta
     const report = (keyPath: KeyPath, text: string) => (p: RefProblem) => {
       const at = textRange(ctx.src, keyPath, p.start, p.end);
       const ref = text.slice(p.start, p.end);
+      // A reference to no param is reported as that (its fix, often `$${`, settles both).
+      if (p.kind !== 'unterminated' && !Object.hasOwn(stage.params, ref.slice(2, -1))) return;
       if (p.kind === 'unterminated') ctx.out.add(diagnostic('unknown-interpolation', at, `stage \`${stage.name}\`: ${p.why}`, `close it with \`}\`; ${ESCAPE_HINT}`));
       else ctx.out.add(diagnostic('unsafe-interpolation', at, `stage \`${stage.name}\`: \`${ref}\` cannot be put into this command safely: ${p.why}`, p.kind === 'code' ? CODE_HINT : UNSAFE_HINT));
     };
