@@ -11,6 +11,7 @@
 // substitution, an unbalanced quote) refuses every reference after it. It reads the union of dash and bash: a
 // construct either shell reads as code is treated as code.
 import { scanRefs } from './refs.js';
+import { Skipper } from './shell-skip.js';
 
 export type ShellContext = 'unquoted' | 'double' | 'single';
 
@@ -63,6 +64,7 @@ class Lexer {
   private inTest = false;
   /** Index in `s` from which nothing can be trusted, and why. */
   private lostAt: { at: number; why: string } | undefined;
+  private readonly skip: Skipper;
 
   constructor(text: string) {
     let s = '';
@@ -79,6 +81,7 @@ class Lexer {
       }
     }
     this.s = s;
+    this.skip = new Skipper(s, (at, why) => this.lose(at, why));
   }
 
   run(): ShellAnalysis {
@@ -150,7 +153,7 @@ class Lexer {
     } else if (c === "'") this.singleQuoted();
     else if (c === '"') this.doubleQuoted();
     else if (c === '\\') this.backslash();
-    else if (c === '`') this.expansion(this.backquotes(this.i + 1), 'backquotes');
+    else if (c === '`') this.expansion(this.skip.backquotes(this.i + 1), 'backquotes');
     else if (c === '$') this.dollar();
     else if (';&|()<>'.includes(c)) this.operator();
     else {
@@ -220,7 +223,7 @@ class Lexer {
           this.lit('\\');
           this.i++;
         }
-      } else if (c === '`') this.expansion(this.backquotes(this.i + 1), 'backquotes');
+      } else if (c === '`') this.expansion(this.skip.backquotes(this.i + 1), 'backquotes');
       else if (c === '$' && /[({]/.test(s[this.i + 1] ?? '')) this.dollar();
       else if (c === '$' && (NAME_CHAR.test(s[this.i + 1] ?? '') || SPECIAL_PARAM.test(s[this.i + 1] ?? ''))) this.dollar();
       else {
@@ -252,16 +255,16 @@ class Lexer {
     const { s, i } = this;
     const next = s[i + 1] ?? '';
     if (next === '(' && s[i + 2] === '(') {
-      const end = this.arithmetic(i + 3);
+      const end = this.skip.arithmetic(i + 3);
       if (end < 0) {
         this.lose(i, '`$((` that is not an arithmetic expansion');
         this.expansion(s.length, '`$((…))`');
       } else this.expansion(end, 'an arithmetic expansion `$((…))`');
-    } else if (next === '(') this.expansion(this.substitution(i + 2), 'a command substitution `$(…)`');
-    else if (next === '{') this.expansion(this.braces(i + 2), 'a shell `${…}` expansion');
-    else if (next === "'") this.expansion(this.ansiC(i + 2), "a `$'…'` string");
+    } else if (next === '(') this.expansion(this.skip.substitution(i + 2), 'a command substitution `$(…)`');
+    else if (next === '{') this.expansion(this.skip.braces(i + 2), 'a shell `${…}` expansion');
+    else if (next === "'") this.expansion(this.skip.ansiC(i + 2), "a `$'…'` string");
     else if (next === '"') {
-      const end = this.quotedEnd(i + 2);
+      const end = this.skip.quotedEnd(i + 2);
       this.expansion(end, 'a `$"…"` string');
     } else if (NAME_CHAR.test(next) && !/[0-9]/.test(next)) {
       let j = i + 1;
@@ -282,9 +285,9 @@ class Lexer {
     const ioNumber = w !== undefined && (c === '<' || c === '>') && !w.quoted && !w.dynamic && w.parts.length === 1 && /^[0-9]+$/.test(String(w.parts[0]));
     if (ioNumber) this.word = undefined;
     else this.endWord();
-    if (two === '<(' || two === '>(') return this.expansion(this.substitution(this.i + 2), 'a process substitution');
+    if (two === '<(' || two === '>(') return this.expansion(this.skip.substitution(this.i + 2), 'a process substitution');
     if (c === '(' && s[this.i + 1] === '(' && this.commandStart && this.command.length === 0) {
-      const end = this.arithmetic(this.i + 2);
+      const end = this.skip.arithmetic(this.i + 2);
       if (end >= 0) {
         this.refuseIn(this.i, end, 'inside an arithmetic command `((…))`');
         this.i = end;
@@ -370,105 +373,5 @@ class Lexer {
       this.refuseIn(start, end, 'a here-document');
     }
     this.heredocs = [];
-  }
-
-  // Skipping constructs: each returns the index just after the construct's end, reading quotes and nested
-  // constructs, and gives up on the rest of the line (lose) where it cannot be sure where the construct ends.
-
-  private backquotes(from: number): number {
-    for (let j = from; j < this.s.length; j++) {
-      if (this.s[j] === '\\') j++;
-      else if (this.s[j] === '`') return j + 1;
-    }
-    this.lose(from - 1, 'unterminated backquotes');
-    return this.s.length;
-  }
-
-  private quotedEnd(from: number): number {
-    const { s } = this;
-    for (let j = from; j < s.length; j++) {
-      const c = s[j];
-      if (c === '\\') j++;
-      else if (c === '"') return j + 1;
-      else if (c === '`') j = this.backquotes(j + 1) - 1;
-      else if (c === '$' && s[j + 1] === '(') j = this.substitution(j + 2) - 1;
-      else if (c === '$' && s[j + 1] === '{') j = this.braces(j + 2) - 1;
-    }
-    this.lose(from - 1, 'an unterminated double quote');
-    return s.length;
-  }
-
-  private ansiC(from: number): number {
-    for (let j = from; j < this.s.length; j++) {
-      if (this.s[j] === '\\') j++;
-      else if (this.s[j] === "'") return j + 1;
-    }
-    this.lose(from - 2, "an unterminated `$'…'` string");
-    return this.s.length;
-  }
-
-  /** Inside `${…}` (a shell expansion): up to its `}`. */
-  private braces(from: number): number {
-    const { s } = this;
-    for (let j = from; j < s.length; j++) {
-      const c = s[j];
-      if (c === '\\') j++;
-      else if (c === '}') return j + 1;
-      else if (c === "'") j = this.singleEnd(j + 1) - 1;
-      else if (c === '"') j = this.quotedEnd(j + 1) - 1;
-      else if (c === '`') j = this.backquotes(j + 1) - 1;
-      else if (c === '$' && s[j + 1] === '(') j = this.substitution(j + 2) - 1;
-      else if (c === '$' && s[j + 1] === '{') j = this.braces(j + 2) - 1;
-    }
-    this.lose(from - 2, 'an unterminated `${`');
-    return s.length;
-  }
-
-  private singleEnd(from: number): number {
-    const end = this.s.indexOf("'", from);
-    if (end >= 0) return end + 1;
-    this.lose(from - 1, 'an unterminated single quote');
-    return this.s.length;
-  }
-
-  /** Inside `$(…)` or `<(…)`: up to the `)` that closes it. */
-  private substitution(from: number): number {
-    const { s } = this;
-    let depth = 1;
-    for (let j = from; j < s.length; j++) {
-      const c = s[j];
-      const wordStart = j === from || /[\s;&|()<>]/.test(s[j - 1]);
-      if (c === '\\') j++;
-      else if (c === "'") j = this.singleEnd(j + 1) - 1;
-      else if (c === '"') j = this.quotedEnd(j + 1) - 1;
-      else if (c === '`') j = this.backquotes(j + 1) - 1;
-      else if (c === '$' && s[j + 1] === '{') j = this.braces(j + 2) - 1;
-      else if (c === '(') depth++;
-      else if (c === ')' && --depth === 0) return j + 1;
-      else if (c === '#' && wordStart) this.lose(from - 2, 'a comment inside `$(…)`');
-      else if (c === '<' && s[j + 1] === '<' && s[j + 2] !== '<') this.lose(from - 2, 'a here-document inside `$(…)`');
-      else if (wordStart && /^case[\s;&|()<>]/.test(s.slice(j, j + 5))) this.lose(from - 2, 'a `case` inside `$(…)`');
-    }
-    this.lose(from - 2, 'an unterminated `$(`');
-    return s.length;
-  }
-
-  /** Inside `$((…))` or `((…))`: just after the `))` that closes it, or -1 when the parentheses close otherwise. */
-  private arithmetic(from: number): number {
-    const { s } = this;
-    let depth = 0;
-    for (let j = from; j < s.length; j++) {
-      const c = s[j];
-      if (c === '\\') j++;
-      else if (c === "'") j = this.singleEnd(j + 1) - 1;
-      else if (c === '"') j = this.quotedEnd(j + 1) - 1;
-      else if (c === '`') j = this.backquotes(j + 1) - 1;
-      else if (c === '$' && s[j + 1] === '{') j = this.braces(j + 2) - 1;
-      else if (c === '(') depth++;
-      else if (c === ')' && depth > 0) depth--;
-      else if (c === ')') return s[j + 1] === ')' ? j + 2 : -1;
-    }
-    this.lose(from - 3, 'an unterminated `$((`');
-    return s.length;
   }
 }
