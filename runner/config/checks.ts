@@ -1,13 +1,13 @@
 // Checks across stages: no two stages write the same path and no out lies inside another; `needs` form no cycle;
 // a dep (a path or a glob) written by another stage comes from a stage it needs. And the workspace commands.
 // Every problem is reported with the other place involved as a related location.
-import { createRequire } from 'node:module';
 import { Dag } from '../core/dag.js';
 import { diagnostic, related, type RelatedLocation } from '../core/diagnostic.js';
 import { BUILTIN_COMMANDS, type RawPipeline } from './schema.js';
-import { checkFile, entryPath, isInside, list, normalizePath, type BuiltStage, type CheckContext } from './stage.js';
+import { checkFile, entryPath, list, normalizePath, type BuiltStage, type CheckContext } from './stage.js';
 import type { StageConfig } from './types.js';
-import { isExternalDep, isGlobPattern, isUrlDep } from '../core/paths.js';
+import { isGlobPattern } from '../core/paths.js';
+import { OutIndex } from './producers.js';
 
 /** Range of entry `i` (its index in the file) of a stage's list field. */
 function entryRange(ctx: CheckContext, raw: RawPipeline, stage: string, field: 'deps' | 'outs' | 'needs', i: number) {
@@ -88,54 +88,20 @@ export function checkCycles(ctx: CheckContext, raw: RawPipeline, dag: Dag, max: 
   }
 }
 
-interface Picomatch {
-  (glob: string, options?: { dot?: boolean }): (path: string) => boolean;
-  scan(glob: string): { base: string; isGlob: boolean };
-}
-let picomatch: Picomatch | undefined;
-
 /**
  * A dep written by another stage must come from a stage it needs (directly or through others), else the order
- * between them is undefined. A glob dep counts as written by every stage with an out it matches, or an out
- * that holds the glob's fixed leading folder (`build/feat/*.csv` reads inside the out `build/feat`).
+ * between them is undefined (config/producers.ts says which stage writes a dep).
  */
 export function checkDepsProducedElsewhere(ctx: CheckContext, raw: RawPipeline, built: BuiltStage[], dag: Dag): void {
-  type Out = { stage: string; index: number };
-  const owner = new Map<string, Out>();
-  const dirs = new Map<string, Out>();
-  const allOuts: (Out & { out: string })[] = [];
-  for (const { stage: s, entry } of built)
-    s.outs.forEach((out, k) => {
-      const o = { stage: s.name, index: entry.outs[k] };
-      allOuts.push({ ...o, out });
-      owner.set(out, o);
-      const parts = out.split('/');
-      for (let k2 = 1; k2 < parts.length; k2++) {
-        const d = parts.slice(0, k2).join('/');
-        if (!dirs.has(d)) dirs.set(d, o);
-      }
-    });
-  const producersOf = (dep: string): Out[] => {
-    // Outside the workspace, or known only once params are in (`${name}`): no stage of this file writes it.
-    if (dep.includes('${') || isUrlDep(dep) || isExternalDep(dep)) return [];
-    if (!isGlobPattern(dep)) {
-      let producer = owner.get(dep) ?? dirs.get(dep);
-      const parts = dep.split('/');
-      for (let k = parts.length - 1; k >= 1 && producer === undefined; k--) producer = owner.get(parts.slice(0, k).join('/'));
-      return producer ? [producer] : [];
-    }
-    picomatch ??= createRequire(import.meta.url)('picomatch') as Picomatch;
-    const matches = picomatch(dep, { dot: true });
-    const base = picomatch.scan(dep).base;
-    return allOuts.filter(({ out }) => matches(out) || (base !== '' && (base === out || isInside(base, out))));
-  };
+  const index = new OutIndex(built.map((b) => b.stage));
+  const entries = new Map(built.map((b) => [b.stage.name, b.entry]));
   for (const { stage: s, entry } of built) {
     s.deps.forEach((dep, k) => {
       const seen = new Set<string>();
-      for (const producer of producersOf(dep)) {
+      for (const producer of index.producersOf(dep)) {
         if (producer.stage === s.name || seen.has(producer.stage) || dag.dependsOn(s.name, producer.stage)) continue;
         seen.add(producer.stage);
-        const outAt = entryRange(ctx, raw, producer.stage, 'outs', producer.index);
+        const outAt = entryRange(ctx, raw, producer.stage, 'outs', entries.get(producer.stage)!.outs[producer.index]);
         ctx.out.add(
           diagnostic(
             'dep-needs-producer',

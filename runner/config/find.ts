@@ -13,7 +13,7 @@ export const CONFIG_NAMES = ['pipeline.yaml', 'pipeline.yml'];
  * Part of every digest: bump it whenever what a given text normalizes to changes (shape rules, path
  * normalization, defaults), so a config cached by an older version is not trusted.
  */
-const CONFIG_FORMAT = 'pipeline.yaml normalized 3';
+const CONFIG_FORMAT = 'pipeline.yaml normalized 4';
 const CACHE_FILE = 'config.json';
 
 export function digestOf(text: string): string {

@@ -23,6 +23,7 @@ import path from 'node:path';
 import { ConfigError, UsageError } from '../core/errors.js';
 import { DiagnosticList, MAX_DIAGNOSTICS, type Range } from '../core/diagnostic.js';
 import { buildCommands, checkCycles, checkDepsProducedElsewhere, checkOuts, stageDag } from './checks.js';
+import { checkInterpolation } from './interpolation-check.js';
 import { digestOf, displayName, readCachedConfig, searchConfig, writeCachedConfig, type CachedConfig } from './find.js';
 import { Source, type KeyPath } from './positions.js';
 import { checkShapes } from './shapes.js';
@@ -167,6 +168,7 @@ function buildConfig(src: Source, absFile: string, digest: string): PipelineConf
   const dag = stageDag(stages);
   checkCycles(ctx, raw, dag, MAX_DIAGNOSTICS);
   checkDepsProducedElsewhere(ctx, raw, built, dag);
+  checkInterpolation(ctx, raw.stages, built);
   const commands = buildCommands(ctx, raw.commands ?? {});
   const remote = buildRemote(ctx, raw.remote);
 

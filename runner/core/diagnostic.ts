@@ -62,6 +62,7 @@ export const DIAGNOSTIC_CODES = [
   'param-missing',
   'params-schema',
   'unknown-interpolation',
+  'unsafe-interpolation',
   // `ci:` settings and `pipeline ci generate`
   'unknown-stage',
   'ci-job-id',

@@ -1,14 +1,13 @@
 // Before anything starts: the selection, and the checks that refuse the whole run (exit 2) — a missing dep, an
 // out that is a symlink or leads outside the workspace, an unselected stage's out that is gone and not stored.
-import { existsSync, lstatSync, readlinkSync } from 'node:fs';
+import { lstatSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import type { OutRecord } from '../store/cache.js';
 import type { Engine } from '../plan/engine.js';
 import { UsageError, formatPosition } from '../core/errors.js';
-import { isGlobPattern, isUrlDep } from '../core/paths.js';
 import { WorkspaceError } from '../store/workspace.js';
 import { checkStateDir, checkStore } from '../store/preflight.js';
-import { missingDep, missingDepError, selectStages, unselectedOuts, type SelectOptions, type StageSelection } from '../plan/selection.js';
+import { firstMissingDep, missingDep, missingDepError, selectStages, unselectedOuts, type SelectOptions, type StageSelection } from '../plan/selection.js';
 
 export interface Preflight extends StageSelection {
   /** The outs of the stages the selected ones need but that are not selected, as now in the workspace. */
@@ -33,11 +32,11 @@ export async function preflight(engine: Engine, options: SelectOptions): Promise
   return { ...selection, unselected };
 }
 
-/** Every declared dep of the selected stages must exist before anything starts (globs are checked when read). */
+/** Every declared dep of the selected stages must exist before anything starts, but those an upstream writes (plan/selection.ts). */
 function checkDeps(engine: Engine, selected: Set<string>): void {
   for (const name of selected) {
     const stage = engine.graph.stage(name);
-    const missing = stage.deps.find((d) => !isGlobPattern(d) && !isUrlDep(d) && !existsSync(engine.ws.depPath(d)));
+    const missing = firstMissingDep(engine, stage, selected);
     if (missing !== undefined) throw missingDepError(stage, missingDep(engine, stage, missing));
   }
 }

@@ -30,8 +30,11 @@ export type InputsProblem =
   /** A dep that may not be read: a symlink, a special file, a path outside the workspace. */
   | { kind: 'dep-refused'; message: string };
 
-/** What a stage reads right now, or why that cannot be read. */
-export type InputsResult = { ok: true; inputs: StageInputs } | { ok: false; problem: InputsProblem };
+/**
+ * What a stage reads right now, or why that cannot be read. `pending`: deps that do not exist yet but that an upstream
+ * will write (only when the caller asked for them to be set aside), left out of `inputs`.
+ */
+export type InputsResult = { ok: true; inputs: StageInputs; pending?: string[] } | { ok: false; problem: InputsProblem };
 
 export interface EvaluateOptions {
   force?: boolean;
@@ -49,7 +52,7 @@ export class Planner {
    * What the stage reads right now. `upstreamOuts` gives, for each needed stage, the records of its outs as they
    * are (or will be) in the workspace.
    */
-  async inputsOf(stage: StageConfig, upstreamOuts: Map<string, OutRecord[]>): Promise<InputsResult> {
+  async inputsOf(stage: StageConfig, upstreamOuts: Map<string, OutRecord[]>, pending?: (dep: string) => boolean): Promise<InputsResult> {
     let code: Record<string, string> = {};
     try {
       if (stage.kind === 'module' && stage.module) code = await this.code.closure(stage.module);
@@ -66,13 +69,15 @@ export class Planner {
       if (err instanceof WorkspaceError) return { ok: false, problem: { kind: 'dep-refused', message: err.message } };
       throw err;
     }
-    const { hashes: deps, missing } = read;
+    const { hashes: deps } = read;
+    const missing = read.missing.filter((d) => !pending?.(d));
     if (missing.length > 0) return { ok: false, problem: { kind: 'dep-missing', path: missing[0] } };
     const upstream: Record<string, string> = {};
     for (const need of stage.needs) {
       for (const rec of upstreamOuts.get(need) ?? []) upstream[upstreamKey(need, rec.path)] = rec.hash;
     }
-    return { ok: true, inputs: { code, deps, upstream } };
+    const waiting = read.missing.filter((d) => pending?.(d));
+    return { ok: true, inputs: { code, deps, upstream }, ...(waiting.length > 0 ? { pending: waiting } : {}) };
   }
 
   /** The current workspace records of a stage's outs, with the names of those missing. */

@@ -8,6 +8,13 @@ import { explainChanges } from './decide.js';
 import type { StageConfig } from '../config/types.js';
 import type { Reason } from './reasons.js';
 import { inputsProblemReason, selectStages, unselectedOuts } from './selection.js';
+import { producersOf, recordedUnder } from './produced.js';
+import { createRequire } from 'node:module';
+import { isGlobPattern } from '../core/paths.js';
+
+type Matcher = (glob: string, options?: { dot?: boolean }) => (path: string) => boolean;
+const globMatcher = (dep: string): ((key: string) => boolean) =>
+  isGlobPattern(dep) ? (createRequire(import.meta.url)('picomatch') as Matcher)(dep, { dot: true }) : () => false;
 
 export type PreviewAction = 'fresh' | 'restore' | 'run' | 'maybe' | 'skipped';
 
@@ -70,13 +77,16 @@ async function previewOne(
     if (outs) upstream.set(need, outs);
     else undecided.push(need);
   }
-  const read = await planner.inputsOf(stage, upstream);
+  // A dep an upstream writes and that is not there yet is read once that upstream ran: "produced by", not missing.
+  const read = await planner.inputsOf(stage, upstream, (dep) => producersOf(engine.config, stage, dep).length > 0);
   if (!read.ok) return { name: stage.name, action: 'run', state: 'stale', reasons: [inputsProblemReason(engine, stage, read.problem)] };
   const { inputs } = read;
-  if (undecided.length > 0) {
+  const produced = (read.pending ?? []).map((path): Reason => ({ code: 'dep-produced', path, stage: producersOf(engine.config, stage, path)[0] }));
+  if (undecided.length > 0 || produced.length > 0) {
     const entry = engine.lock.get(stage.name);
-    // Judge the stage's own changes against the lock, taking the undecided upstream outs as recorded.
-    const own = explainChanges(stage, { ...inputs, upstream: { ...(entry?.upstream ?? {}), ...inputs.upstream } }, entry);
+    // Judge the stage's own changes against the lock, taking the undecided upstream outs (and the deps they write) as recorded.
+    const deps = { ...recordedUnder(entry?.deps ?? {}, read.pending ?? [], globMatcher), ...inputs.deps };
+    const own = explainChanges(stage, { ...inputs, deps, upstream: { ...(entry?.upstream ?? {}), ...inputs.upstream } }, entry);
     const willRun = undecided.filter((u) => byName.has(u));
     const waits: Reason[] = [
       ...(willRun.length > 0 ? [{ code: 'upstream-will-run', stages: willRun } as const] : []),
@@ -90,7 +100,7 @@ async function previewOne(
         : [];
     const definite = own.length > 0 || force || !stage.cache || gone.length > 0;
     const forcedReason: Reason[] = force ? [{ code: 'forced' }] : [];
-    return { name: stage.name, action: definite ? 'run' : 'maybe', state: 'stale', reasons: [...own, ...gone, ...forcedReason, ...waits] };
+    return { name: stage.name, action: definite ? 'run' : 'maybe', state: 'stale', reasons: [...own, ...gone, ...forcedReason, ...waits, ...produced] };
   }
   const d = await planner.decide(stage, inputs, { force });
   if (d.action === 'run' && remoteOuts && stage.cache && !force) {

@@ -50,6 +50,8 @@ export type Reason =
   /** Dry run: the stage waits on stages that will run; it runs only if their outs change. */
   | { code: 'upstream-will-run'; stages: string[] }
   | { code: 'upstream-has-no-outs'; stage: string }
+  /** Dry run: a dep that is not there yet, written by an upstream stage; it is read once that stage ran. */
+  | { code: 'dep-produced'; path: string; stage: string }
   /** Nothing to compare with: the lock entry was written by another fingerprint format. */
   | { code: 'fingerprint-format-changed' }
   | { code: 'blocked-by'; stage: string; gate: boolean }
@@ -136,6 +138,8 @@ export function formatReason(reason: Reason): string {
         : `upstreams ${reason.stages.map(quote).join(', ')} will run; runs if their outs change`;
     case 'upstream-has-no-outs':
       return `upstream ${quote(reason.stage)} has no outs yet`;
+    case 'dep-produced':
+      return `dep ${quote(reason.path)} is produced by ${quote(reason.stage)}`;
     case 'fingerprint-format-changed':
       return 'fingerprint format changed';
     case 'blocked-by':

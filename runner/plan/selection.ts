@@ -7,6 +7,9 @@ import type { StageConfig } from '../config/types.js';
 import { formatPosition, UsageError } from '../core/errors.js';
 import { unreachable, type Reason } from './reasons.js';
 import type { InputsProblem } from './decide.js';
+import { existsSync } from 'node:fs';
+import { isGlobPattern, isUrlDep } from '../core/paths.js';
+import { producersOf } from './produced.js';
 
 export interface SelectOptions {
   names: string[];
@@ -40,6 +43,21 @@ export async function unselectedOuts(engine: Engine, need: string): Promise<{ pr
     else unrecorded.push(out);
   }
   return { present: records, toRestore, unrecorded };
+}
+
+/**
+ * The first dep of a selected stage that does not exist and that nothing will write before the stage starts: a dep
+ * that a selected stage writes, or a stage it needs (whose outs are restored before the run), is checked once that
+ * stage ran (globs are checked when read).
+ */
+export function firstMissingDep(engine: Engine, stage: StageConfig, selected: Set<string>): string | undefined {
+  return stage.deps.find(
+    (d) =>
+      !isGlobPattern(d) &&
+      !isUrlDep(d) &&
+      !existsSync(engine.ws.depPath(d)) &&
+      !producersOf(engine.config, stage, d).some((p) => selected.has(p) || stage.needs.includes(p)),
+  );
 }
 
 /** A dep that does not exist, located at its entry in `deps` — the one place this reason is made. */

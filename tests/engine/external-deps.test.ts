@@ -78,7 +78,7 @@ stages:
     try {
       const r = await bad.run(['run']);
       expect(r.exitCode).to.equal(2);
-      expect(r.stderr).to.match(/^error: pipeline\.yaml:5:12: /);
+      expect(r.stderr).to.match(/^error: pipeline\.yaml:5:13: /); // the reference itself, inside the quotes
       expect(r.stderr).to.include('`${sorce}`');
       expect(r.stderr).to.include('did you mean `source`');
       expect(bad.exists('out.txt')).to.equal(false);

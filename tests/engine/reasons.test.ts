@@ -37,6 +37,7 @@ const SENTENCES: Record<ReasonCode, [Reason, string]> = {
   'remote-unusable': [{ code: 'remote-unusable', detail: 'object 1f2e… refused' }, "the remote's result was not used: object 1f2e… refused"],
   'record-refused': [{ code: 'record-refused', from: 'lock', message: 'pipeline.lock lists `x`, which is not an out' }, 'pipeline.lock lists `x`, which is not an out'],
   'restore-refused': [{ code: 'restore-refused', path: 'build/d', message: 'manifest entry `../x` leaves the out' }, 'out `build/d` could not be restored: manifest entry `../x` leaves the out'],
+  'dep-produced': [{ code: 'dep-produced', path: 'build/metrics.json', stage: 'fit' }, 'dep `build/metrics.json` is produced by `fit`'],
   'upstream-will-run': [{ code: 'upstream-will-run', stages: ['fit'] }, 'upstream `fit` will run; runs if its outs change'],
   'upstream-has-no-outs': [{ code: 'upstream-has-no-outs', stage: 'prepare' }, 'upstream `prepare` has no outs yet'],
   'fingerprint-format-changed': [{ code: 'fingerprint-format-changed' }, 'fingerprint format changed'],
