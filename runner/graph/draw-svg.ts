@@ -1,14 +1,11 @@
 // The stage graph drawn as a self-contained SVG (the HTML report's DAG; `pipeline-dag/report` exports it): dagre lays
 // it out, we emit rects, edge paths, arrowheads and labels, each node coloured by the stage's status in the last run.
-// No element ids, no scripts, no external fonts. Imports only @dagrejs/dagre (its types in dagre.ts) and the public
-// status type.
+// No element ids, no scripts, no external fonts. Imports only @dagrejs/dagre (its types in dagre.ts).
 
-import type { StageStatus } from '../public/last-run.js';
 import type { Dagre, LayoutNodeLabel } from './dagre.js';
-export type { StageStatus };
 
 export interface DagStageInfo {
-  /** A `StageStatus`; any other value is drawn as `unknown`. */
+  /** A stage status of last-run.json (`ran`, `cached`, `skipped`, `failed`, `blocked`); any other is drawn as `unknown`. */
   status?: string;
   durationMs?: number;
 }
