@@ -15,7 +15,6 @@ import { stageJob } from './stage-job.js';
 import { CHECKOUT, DOWNLOAD, artifactName, nodeSetup, stageJobId, stepOf, type Job, type Json, type Step } from './steps.js';
 
 export { artifactName, MANIFEST_DIR, stageJobId } from './steps.js';
-export { remoteSecrets } from './remote-cache.js';
 
 /** Where the generated workflow lives, relative to the workspace root. */
 export const WORKFLOW_PATH = '.github/workflows/pipeline.yml';
