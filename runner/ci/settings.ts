@@ -1,9 +1,9 @@
 // The `ci:` mapping of pipeline.yaml: settings for `pipeline ci generate`, validated with zod.
-// Errors point at the offending node (`file:line:col`) and say how to fix it.
+// Problems are diagnostics that point at the offending node (`file:line:col`) and say how to fix it.
 import { z } from 'zod';
-import { diagnostic, pointRange } from '../core/diagnostic.js';
-import { ConfigError, suggestion } from '../core/errors.js';
-import { issuesToDiagnostics, type KeyPath } from '../public/diagnostics.js';
+import { diagnostic, pointRange, type DiagnosticList, type Range } from '../core/diagnostic.js';
+import { suggestion } from '../core/errors.js';
+import { issuesToDiagnostics, type KeyPath, type SchemaIssue } from '../core/schema-issues.js';
 import type { PipelineConfig } from '../config/types.js';
 
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
@@ -70,62 +70,88 @@ export const ciSchema = z.strictObject({
   'stage-steps': z.record(z.string(), z.array(stepSchema)).optional(),
   /** Extra jobs appended after the stage jobs. */
   jobs: z.record(z.string(), jobSchema).optional(),
+  /** GitHub cancels a stage job after this many minutes (default 60, more for a stage whose own `timeout:` is longer). */
+  'timeout-minutes': z.number().int().positive().optional(),
+  /** The same, per stage. */
+  'stage-timeout-minutes': z.record(z.string(), z.number().int().positive()).optional(),
+  /** How stage jobs use the `remote:` cache (see remote-cache.ts). */
+  remote: z
+    .strictObject({
+      /** Push events require secrets.PIPELINE_REMOTE_SIGNING_KEY (default true); false pushes unsigned records. */
+      signed: z.boolean().optional(),
+      /** The workflow maps the remote's credentials from secrets and requires them on push events (default true). */
+      credentials: z.boolean().optional(),
+    })
+    .optional(),
 });
 
 export type CiStep = z.infer<typeof stepSchema>;
 export type CiJob = z.infer<typeof jobSchema>;
 export type CiSettings = z.infer<typeof ciSchema>;
 
-/** Parse and check the `ci:` mapping against the config's stages. Throws a ConfigError with every problem found. */
-export function parseCiSettings(config: PipelineConfig): CiSettings {
+/** Where a key path of pipeline.yaml is (its key or its value). */
+export function locator(config: PipelineConfig): (p: KeyPath, part?: 'key' | 'value') => Range {
+  return (p, part = 'value') => config.rangeOf?.(p, part) ?? pointRange(config.positionOf(p));
+}
+
+/**
+ * Parse and check the `ci:` mapping: every problem goes to `out`. Returns the settings, or nothing when their shape is
+ * wrong (the checks that need them cannot run).
+ */
+export function parseCiSettings(config: PipelineConfig, out: DiagnosticList): CiSettings | undefined {
   const raw = config.ci ?? {};
   const result = ciSchema.safeParse(raw);
-  const locate = (p: KeyPath, part: 'key' | 'value') => config.rangeOf?.(p, part) ?? pointRange(config.positionOf(p));
   if (!result.success) {
-    const diagnostics = issuesToDiagnostics(result.error.issues, {
-      locate,
-      prefix: ['ci'],
-      valueAt: (p) => p.reduce<unknown>((v, k) => (v !== null && typeof v === 'object' && Object.hasOwn(v, k) ? (v as Record<string, unknown>)[k] : undefined), raw),
-      explain: (view) => {
-        const where = view.issue.path.map(String);
-        if (view.code === 'unknown-key') {
-          const known = knownKeysAt(where);
-          return { message: `${view.message}${suggestion(view.key!, known)}`, hint: known.length > 0 ? `known keys: ${known.join(', ')}` : undefined };
-        }
-        const at = ['ci', ...where].join('.');
-        if (view.code === 'invalid-name') return { message: `\`${at}\`: ${view.issue.issues?.[0]?.message ?? view.issue.message}`, hint: hintFor(['ci', ...where]) };
-        if (view.issue.code === 'invalid_union') return { message: `\`${at}\`: expected a string, number or boolean`, hint: hintFor(['ci', ...where]) };
-        return { hint: hintFor(view.path) };
-      },
-    });
-    throw ConfigError.of(diagnostics);
+    for (const d of shapeDiagnostics(config, raw, result.error.issues)) out.add(d);
+    return undefined;
   }
   const ci = result.data;
   const stageNames = config.stages.map((s) => s.name);
-  const unknown = Object.keys(ci['stage-steps'] ?? {})
-    .filter((stage) => !stageNames.includes(stage))
-    .map((stage) =>
-      diagnostic(
-        'unknown-stage',
-        locate(['ci', 'stage-steps', stage], 'key'),
-        `\`ci.stage-steps\` names unknown stage \`${stage}\`${suggestion(stage, stageNames)}`,
-        `stages: ${stageNames.join(', ')}`,
-      ),
-    );
-  if (unknown.length > 0) throw ConfigError.of(unknown);
+  for (const key of ['stage-steps', 'stage-timeout-minutes'] as const) {
+    for (const stage of Object.keys(ci[key] ?? {}).filter((name) => !stageNames.includes(name)))
+      out.add(
+        diagnostic(
+          'unknown-stage',
+          locator(config)(['ci', key, stage], 'key'),
+          `\`ci.${key}\` names unknown stage \`${stage}\`${suggestion(stage, stageNames)}`,
+          `stages: ${stageNames.join(', ')}`,
+        ),
+      );
+  }
   return ci;
+}
+
+function shapeDiagnostics(config: PipelineConfig, raw: Record<string, unknown>, issues: readonly SchemaIssue[]) {
+  return issuesToDiagnostics(issues, {
+    locate: locator(config),
+    prefix: ['ci'],
+    valueAt: (p) => p.reduce<unknown>((v, k) => (v !== null && typeof v === 'object' && Object.hasOwn(v, k) ? (v as Record<string, unknown>)[k] : undefined), raw),
+    explain: (view) => {
+      const where = view.issue.path.map(String);
+      if (view.code === 'unknown-key') {
+        const known = knownKeysAt(where);
+        return { message: `${view.message}${suggestion(view.key!, known)}`, hint: known.length > 0 ? `known keys: ${known.join(', ')}` : undefined };
+      }
+      const at = ['ci', ...where].join('.');
+      if (view.code === 'invalid-name') return { message: `\`${at}\`: ${view.issue.issues?.[0]?.message ?? view.issue.message}`, hint: hintFor(['ci', ...where]) };
+      if (view.issue.code === 'invalid_union') return { message: `\`${at}\`: expected a string, number or boolean`, hint: hintFor(['ci', ...where]) };
+      return { hint: hintFor(view.path) };
+    },
+  });
 }
 
 const topKeys = Object.keys(ciSchema.shape);
 const stepKeys = ['name', 'id', 'if', 'uses', 'run', 'shell', 'with', 'env', 'working-directory', 'continue-on-error', 'timeout-minutes'];
 const jobKeys = Object.keys(jobSchema.shape);
 const testKeys = ['env', 'steps', 'command', 'after-steps'];
+const remoteKeys = ['signed', 'credentials'];
 
 function knownKeysAt(path: string[]): string[] {
   if (path.length === 0) return topKeys;
   if (path[0] === 'test') return path.length === 1 ? testKeys : stepKeys;
   if (path[0] === 'stage-steps') return stepKeys;
   if (path[0] === 'jobs') return path.length === 2 ? jobKeys : stepKeys;
+  if (path[0] === 'remote') return remoteKeys;
   return [];
 }
 

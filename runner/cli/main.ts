@@ -64,7 +64,48 @@ function commandWord(argv: string[]): { index: number; word?: string } {
 
 export async function main(argv: string[], fresh?: FreshRecorder): Promise<number> {
   let code: number = ExitCode.ok;
-  const program = new Command('pipeline')
+  const program = newProgram(argv);
+  const cli: Cli = {
+    program,
+    globals: () => {
+      const o = program.opts<Partial<GlobalOptions>>();
+      return { cwd: o.cwd ?? process.cwd(), config: o.config, fresh };
+    },
+    exit: (c) => {
+      code = c;
+    },
+  };
+  addRunCommands(cli);
+  addInspectCommands(cli);
+  addStoreCommands(cli);
+  addCiCommands(cli);
+
+  try {
+    const { index, word } = commandWord(argv);
+    if (word === 'help') checkHelpTopic(argv.slice(index + 1));
+    if (word !== undefined && !BUILTINS.has(word)) {
+      // A command the workspace provides (`commands:` in pipeline.yaml), e.g. `pipeline predict`.
+      program.parseOptions(argv.slice(0, index));
+      const { workspaceCommand } = await import('./commands/workspace.js');
+      return await workspaceCommand(cli.globals(), word, argv.slice(index + 1), [...BUILTINS]);
+    }
+    await program.parseAsync(argv, { from: 'user' });
+    return code;
+  } catch (err) {
+    return reportError(err);
+  }
+}
+
+/** What the commands' actions need: the program, the global options, and where an action leaves its exit code. */
+interface Cli {
+  program: CommanderModule.Command;
+  globals(): GlobalOptions;
+  exit(code: number): void;
+}
+
+/** The program with its global options, help texts and version; the commands are added by the functions below. */
+function newProgram(argv: string[]): CommanderModule.Command {
+  return new Command('pipeline')
     .description('Run a workflow as a DAG of stages; cache every output by content hash; re-run only what changed.')
     .option('-C, --cwd <dir>', 'run as if started in <dir> (default: the current folder)')
     .option('--config <file>', 'the pipeline file (default: pipeline.yaml here or in a parent folder)')
@@ -77,20 +118,19 @@ export async function main(argv: string[], fresh?: FreshRecorder): Promise<numbe
         '\nExit codes: 0 ok, 1 a stage failed, 2 usage or config error, 3 a gate failed, 4 workspace busy (--no-wait), 130 interrupted.',
     )
     .exitOverride();
-  const globals = (): GlobalOptions => {
-    const o = program.opts<Partial<GlobalOptions>>();
-    return { cwd: o.cwd ?? process.cwd(), config: o.config, fresh };
-  };
+}
 
-  program
+/** Commands that run stages or judge them: init, run, update, status. */
+function addRunCommands(cli: Cli): void {
+  cli.program
     .command('init')
     .description('write a commented starter pipeline.yaml (a cmd stage and a module stage) here; never overwrites')
     .action(async () => {
       const { initCommand } = await import('./commands/init.js');
-      code = initCommand(globals());
+      cli.exit(initCommand(cli.globals()));
     });
 
-  program
+  cli.program
     .command('run')
     .description('run the named stages and whatever they need (every stage when none is named)')
     .argument('[stages...]', 'stages to run')
@@ -113,20 +153,20 @@ export async function main(argv: string[], fresh?: FreshRecorder): Promise<numbe
     .option('-u, --update', 'first ask the servers of URL deps whether their data changed (as `pipeline update`)')
     .action(async (stages: string[], opts: RunFlags) => {
       const { runCommand } = await import('./commands/run.js');
-      code = await runCommand(globals(), stages, opts);
+      cli.exit(await runCommand(cli.globals(), stages, opts));
     });
 
-  program
+  cli.program
     .command('update')
     .description('ask the servers of URL deps whether their data changed (the only command that does)')
     .argument('[stages...]', 'stages whose URL deps to check (default: all)')
     .option('-s, --set <stage.key=value>', 'as with run', collect, [])
     .action(async (stages: string[], opts: { set: string[] }) => {
       const { updateCommand } = await import('./commands/update.js');
-      code = await updateCommand(globals(), stages, opts);
+      cli.exit(await updateCommand(cli.globals(), stages, opts));
     });
 
-  program
+  cli.program
     .command('status')
     .description('each stage fresh or stale, with every reason')
     .argument('[stages...]', 'stages to report (default: all)')
@@ -136,19 +176,22 @@ export async function main(argv: string[], fresh?: FreshRecorder): Promise<numbe
     .option('--remote', 'also say which stale stages the remote cache can restore (asks the remote)')
     .action(async (stages: string[], opts: Parameters<typeof import('./commands/status.js').statusCommand>[2]) => {
       const { statusCommand } = await import('./commands/status.js');
-      code = await statusCommand(globals(), stages, opts);
+      cli.exit(await statusCommand(cli.globals(), stages, opts));
     });
+}
 
-  program
+/** Commands that read the file and the last results: dag, metrics, validate, schema. */
+function addInspectCommands(cli: Cli): void {
+  cli.program
     .command('dag')
     .description('print the stage graph')
     .addOption(new Option('--format <format>', 'output format').choices(['ascii', 'mermaid', 'dot', 'json']).default('ascii'))
     .action(async (opts: Parameters<typeof import('./commands/info.js').dagCommand>[1]) => {
       const { dagCommand } = await import('./commands/info.js');
-      code = await dagCommand(globals(), opts);
+      cli.exit(await dagCommand(cli.globals(), opts));
     });
 
-  program
+  cli.program
     .command('metrics')
     .description('show the metrics files of every stage')
     .option('--json', 'print JSON')
@@ -156,28 +199,31 @@ export async function main(argv: string[], fresh?: FreshRecorder): Promise<numbe
     .option('--all', 'with --diff: show unchanged values too')
     .action(async (opts: Parameters<typeof import('./commands/info.js').metricsCommand>[1]) => {
       const { metricsCommand } = await import('./commands/info.js');
-      code = await metricsCommand(globals(), opts);
+      cli.exit(await metricsCommand(cli.globals(), opts));
     });
 
-  program
+  cli.program
     .command('validate')
     .description('check pipeline.yaml and exit 0 when it is valid; every error is reported at once')
     .option('--json', 'print {"schemaVersion": 1, "ok": ..., "diagnostics": [...]} on stdout')
     .option('-s, --set <stage.key=value>', 'as with run: check overridden params too', collect, [])
     .action(async (opts: { json?: boolean; set: string[] }) => {
       const { validateCommand } = await import('./commands/info.js');
-      code = await validateCommand(globals(), opts);
+      cli.exit(await validateCommand(cli.globals(), opts));
     });
 
-  program
+  cli.program
     .command('schema')
     .description('print the JSON Schema of pipeline.yaml (for editor completion)')
     .action(async () => {
       const { pipelineJsonSchema } = await import('../config/schema.js');
       process.stdout.write(`${JSON.stringify(pipelineJsonSchema(), null, 2)}\n`);
     });
+}
 
-  program
+/** Commands on the store and the remote cache: gc, cache verify, fingerprint, push, pull. */
+function addStoreCommands(cli: Cli): void {
+  cli.program
     .command('gc')
     .description('remove cache objects and run records no longer referenced by pipeline.lock or the last N runs')
     .option('--keep-runs <n>', "this workspace's last N runs whose outputs to keep", nonNegativeInt, 10)
@@ -187,10 +233,10 @@ export async function main(argv: string[], fresh?: FreshRecorder): Promise<numbe
     .option('--older-than <age>', 'with --remote: only what is older than this (45s, 90m, 12h, 30d, 2w; default 30d)')
     .action(async (opts: Parameters<typeof import('./commands/maintenance.js').gcCommand>[1]) => {
       const { gcCommand } = await import('./commands/maintenance.js');
-      code = await gcCommand(globals(), opts);
+      cli.exit(await gcCommand(cli.globals(), opts));
     });
 
-  const cache = program.command('cache').description('inspect the content-addressed store');
+  const cache = cli.program.command('cache').description('inspect the content-addressed store');
   cache
     .command('verify')
     .description('re-hash every object and check every run record; exit 1 on any problem')
@@ -198,59 +244,47 @@ export async function main(argv: string[], fresh?: FreshRecorder): Promise<numbe
     .option('--json', 'print JSON')
     .action(async (opts: Parameters<typeof import('./commands/maintenance.js').verifyCommand>[1]) => {
       const { verifyCommand } = await import('./commands/maintenance.js');
-      code = await verifyCommand(globals(), opts);
+      cli.exit(await verifyCommand(cli.globals(), opts));
     });
 
-  program
+  cli.program
     .command('fingerprint')
     .description("print a stage's fingerprint for its current inputs (for CI cache keys)")
     .argument('<stage>')
     .action(async (stage: string) => {
       const { fingerprintCommand } = await import('./commands/info.js');
-      code = await fingerprintCommand(globals(), stage);
+      cli.exit(await fingerprintCommand(cli.globals(), stage));
     });
 
-  program
+  cli.program
     .command('push')
     .description('upload the results pipeline.lock records (all stages, or the named ones) to the remote cache')
     .argument('[stages...]', 'stages to push (default: all)')
     .action(async (stages: string[]) => {
       const { pushCommand } = await import('./commands/remote.js');
-      code = await pushCommand(globals(), stages);
+      cli.exit(await pushCommand(cli.globals(), stages));
     });
 
-  program
+  cli.program
     .command('pull')
     .description('download the results pipeline.lock records from the remote cache and put the outs in the workspace')
     .argument('[stages...]', 'stages to pull (default: all)')
     .action(async (stages: string[]) => {
       const { pullCommand } = await import('./commands/remote.js');
-      code = await pullCommand(globals(), stages);
+      cli.exit(await pullCommand(cli.globals(), stages));
     });
+}
 
-  const ci = program.command('ci').description('GitHub Actions workflow mirroring the DAG');
+/** `pipeline ci generate` and `ci check`. */
+function addCiCommands(cli: Cli): void {
+  const ci = cli.program.command('ci').description('GitHub Actions workflow mirroring the DAG');
   for (const sub of ['generate', 'check'] as const) {
     ci.command(sub)
       .description(sub === 'generate' ? 'write .github/workflows/pipeline.yml from pipeline.yaml' : 'exit 1 with a diff when the committed workflow is out of date')
       .action(async () => {
         const { ciCommand } = await import('./commands/maintenance.js');
-        code = await ciCommand(globals(), sub);
+        cli.exit(await ciCommand(cli.globals(), sub));
       });
-  }
-
-  try {
-    const { index, word } = commandWord(argv);
-    if (word === 'help') checkHelpTopic(argv.slice(index + 1));
-    if (word !== undefined && !BUILTINS.has(word)) {
-      // A command the workspace provides (`commands:` in pipeline.yaml), e.g. `pipeline predict`.
-      program.parseOptions(argv.slice(0, index));
-      const { workspaceCommand } = await import('./commands/workspace.js');
-      return await workspaceCommand(globals(), word, argv.slice(index + 1), [...BUILTINS]);
-    }
-    await program.parseAsync(argv, { from: 'user' });
-    return code;
-  } catch (err) {
-    return reportError(err);
   }
 }
 

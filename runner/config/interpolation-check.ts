@@ -10,7 +10,8 @@ import { Y, type KeyPath, type Source } from './positions.js';
 import { refsOf } from './refs.js';
 import { splitCommandSpans } from './command-line.js';
 import type { RawStage } from './schema.js';
-import { entryPath, list, type BuiltStage, type CheckContext } from './stage.js';
+import { entryPath, list, type CheckContext } from './check-context.js';
+import type { BuiltStage } from './stage.js';
 
 /** The range of characters `start`..`end` of the string at `keyPath`, or the whole value when they cannot be placed. */
 export function textRange(src: Source, keyPath: KeyPath, start: number, end: number): Range {

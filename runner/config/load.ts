@@ -1,7 +1,8 @@
 // pipeline.yaml → a validated, normalized PipelineConfig. The steps, each in its own file:
 //   find.ts      where the file is (and the digest cache of the last valid text)
 //   yaml.ts      YAML syntax, duplicate keys, reserved names        positions.ts  line:col of any key or value
-//   shapes.ts    shapes (zod, schema.ts), worded for this file      stage.ts      one stage: cmd, paths, needs, env
+//   shapes.ts    shapes (zod, schema.ts), worded for this file      stage.ts      one stage, a function per key group
+//   workspace-paths.ts  paths normalized and kept inside the workspace, module files found
 //   checks.ts    across stages: overlapping outs, cycles, deps written elsewhere, commands
 //   command-line.ts  `cmd:` strings → argv without a shell
 // Every independent mistake is collected in one pass (a YAML syntax error, an empty file or an unusable
@@ -27,7 +28,9 @@ import { checkInterpolation } from './interpolation-check.js';
 import { digestOf, displayName, readCachedConfig, searchConfig, writeCachedConfig, type CachedConfig } from './find.js';
 import { Source, type KeyPath } from './positions.js';
 import { checkShapes } from './shapes.js';
-import { buildStage, checkFile, type CheckContext } from './stage.js';
+import type { CheckContext } from './check-context.js';
+import { buildStage } from './stage.js';
+import { checkFile } from './workspace-paths.js';
 import type { Params, PipelineConfig, Position } from './types.js';
 import { readYaml } from './yaml.js';
 import { buildRemote } from './remote.js';

@@ -3,7 +3,7 @@
 //   remote: {url: s3://team-cache/housing, pull: true, push: true}
 // The url is checked here for its form only (a known scheme, a bucket for s3); PIPELINE_REMOTE overrides it.
 import { diagnostic } from '../core/diagnostic.js';
-import type { CheckContext } from './stage.js';
+import type { CheckContext } from './check-context.js';
 import type { RawPipeline } from './schema.js';
 import type { RemoteSetting } from './types.js';
 

@@ -2,7 +2,7 @@
 // a key in the wrong place or a stage with a wrong value does not hide the mistakes of the other stages.
 import { suggestion } from '../core/errors.js';
 import { DiagnosticList, type Diagnostic } from '../core/diagnostic.js';
-import { issuesToDiagnostics, type IssueView, type SchemaIssue } from '../public/diagnostics.js';
+import { issuesToDiagnostics, type IssueView, type SchemaIssue } from '../core/schema-issues.js';
 import { EXPECTED, RESOURCE_KEYS, schemas, STAGE_KEYS, TOP_KEYS, type RawPipeline } from './schema.js';
 import type { KeyPath, Source } from './positions.js';
 

@@ -20,7 +20,7 @@ export const DIAGNOSTIC_CODES = [
   'duplicate-key',
   'duplicate-stage',
   'reserved-name',
-  // shapes (zod issues, runner/public/diagnostics.ts)
+  // shapes (zod issues, runner/core/schema-issues.ts)
   'not-a-mapping',
   'unknown-key',
   'missing-key',
@@ -68,6 +68,7 @@ export const DIAGNOSTIC_CODES = [
   'ci-job-id',
   'ci-artifact',
   'ci-out-name',
+  'ci-secret-env',
 ] as const;
 
 export type DiagnosticCode = (typeof DIAGNOSTIC_CODES)[number];

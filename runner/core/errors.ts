@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { diagnostic, formatDiagnostics, type Diagnostic, type Position, type DiagnosticCode, type RelatedLocation } from './diagnostic.js';
 
 // One list of exit codes, shared with workspace commands through `pipeline-dag/command`.
-import { ExitCode } from '../public/command.js';
+import { ExitCode } from './exit-codes.js';
 export { ExitCode };
 
 export function formatPosition(pos: Position): string {

@@ -1,6 +1,7 @@
 // Why a stage runs, is fresh, is restored or is blocked — as data. Each reason has a stable `code` (the JSON
 // documents and the tests match codes) and the fields it needs; `formatReason` is the one place that turns a
-// reason into the sentence people read. New reasons are added here, to the README's table, and to the formatter.
+// reason into the sentence people read. New reasons are added here, to the README's table, and to the formatter's
+// table (SENTENCES, keyed by every code: a reason without a sentence does not compile).
 
 export type Reason =
   /** pipeline.lock has no entry for the stage. */
@@ -67,92 +68,62 @@ function show(value: unknown): string {
 
 const quote = (name: string) => `\`${name}\``;
 
+/** The member of the union that carries code `C` (some members share one shape between several codes). */
+type ReasonOf<C extends ReasonCode> = Reason extends infer R ? (R extends { code: infer K } ? (C extends K ? R : never) : never) : never;
+
+/** One sentence per reason code: a mapped type over the union, so a new reason without its sentence does not compile. */
+const SENTENCES: { [C in ReasonCode]: (reason: ReasonOf<C>) => string } = {
+  'never-run': () => 'never run',
+  'param-changed': (r) => `changed param ${quote(r.name)} (${show(r.from)} → ${show(r.to)})`,
+  'env-changed': (r) => `changed env ${quote(r.name)} (${show(r.from)} → ${show(r.to)})`,
+  'command-changed': (r) => `changed command (${show(r.from)} → ${show(r.to)})`,
+  'kind-changed': () => 'changed stage kind',
+  'module-changed': (r) => `changed module (${show(r.from)} → ${show(r.to)})`,
+  'outs-changed': (r) => `changed outs (${show(r.from)} → ${show(r.to)})`,
+  'code-changed': (r) => toolchainChange(r.file) ?? `changed code ${quote(r.file)}`,
+  'code-added': (r) => toolchainChange(r.file, 'now imports package') ?? `new code ${quote(r.file)}`,
+  'code-removed': (r) => toolchainChange(r.file, 'no longer imports package') ?? `removed code ${quote(r.file)}`,
+  'input-changed': (r) => `changed input ${quote(r.path)}`,
+  'input-added': (r) => `new input ${quote(r.path)}`,
+  'input-removed': (r) => `removed input ${quote(r.path)}`,
+  'upstream-changed': (r) => `upstream ${quote(r.stage)} changed its outs`,
+  'upstream-removed': (r) => `no longer needs ${quote(r.stage)}`,
+  'out-missing': (r) => `out ${quote(r.path)} is missing`,
+  'out-modified': (r) => `out ${quote(r.path)} was modified in the workspace`,
+  'not-in-store': (r) =>
+    r.recordedIn === undefined
+      ? `a cached object of ${quote(r.path)} was missing`
+      : `out ${quote(r.path)} is recorded in ${r.recordedIn === 'lock' ? 'pipeline.lock' : 'the run-cache'} but not in the store${r.pullable ? '; it can be pulled from the remote' : ''}`,
+  'object-corrupt': (r) => `a cached object of ${quote(r.path)} was corrupt and was discarded`,
+  'dep-missing': (r) => `dep ${quote(r.path)} does not exist (${r.position})`,
+  'module-error': (r) => r.message,
+  'dep-refused': (r) => r.message,
+  forced: () => 'forced (--force)',
+  'always-runs': () => 'always runs (cache: false)',
+  'up-to-date': () => 'up to date',
+  'seen-before': () => 'same inputs seen before, outputs already in place',
+  restorable: (r) => `restorable from the ${r.from === 'lock' ? 'pipeline.lock' : 'run-cache'}`,
+  'restorable-from-remote': () => 'restorable from the remote',
+  'remote-unusable': (r) => `the remote's result was not used: ${r.detail}`,
+  'record-refused': (r) => r.message,
+  'restore-refused': (r) => `out \`${r.path}\` could not be restored: ${r.message}`,
+  'upstream-will-run': (r) =>
+    r.stages.length === 1
+      ? `upstream ${quote(r.stages[0])} will run; runs if its outs change`
+      : `upstreams ${r.stages.map(quote).join(', ')} will run; runs if their outs change`,
+  'upstream-has-no-outs': (r) => `upstream ${quote(r.stage)} has no outs yet`,
+  'dep-produced': (r) => `dep ${quote(r.path)} is produced by ${quote(r.stage)}`,
+  'fingerprint-format-changed': () => 'fingerprint format changed',
+  'blocked-by': (r) => `${r.gate ? 'gate' : 'upstream'} ${quote(r.stage)} failed`,
+  'not-started': (r) => `not started: ${quote(r.failed)} failed (--keep-going runs independent stages)`,
+  'not-selected': () => 'not selected',
+  interrupted: () => 'not started: the run was interrupted',
+};
+
 /** The sentence for one reason (the wording `run`, `status` and `--dry-run` print). */
 export function formatReason(reason: Reason): string {
-  switch (reason.code) {
-    case 'never-run':
-      return 'never run';
-    case 'param-changed':
-      return `changed param ${quote(reason.name)} (${show(reason.from)} → ${show(reason.to)})`;
-    case 'env-changed':
-      return `changed env ${quote(reason.name)} (${show(reason.from)} → ${show(reason.to)})`;
-    case 'command-changed':
-      return `changed command (${show(reason.from)} → ${show(reason.to)})`;
-    case 'kind-changed':
-      return 'changed stage kind';
-    case 'module-changed':
-      return `changed module (${show(reason.from)} → ${show(reason.to)})`;
-    case 'outs-changed':
-      return `changed outs (${show(reason.from)} → ${show(reason.to)})`;
-    case 'code-changed':
-      return toolchainChange(reason.file) ?? `changed code ${quote(reason.file)}`;
-    case 'code-added':
-      return toolchainChange(reason.file, 'now imports package') ?? `new code ${quote(reason.file)}`;
-    case 'code-removed':
-      return toolchainChange(reason.file, 'no longer imports package') ?? `removed code ${quote(reason.file)}`;
-    case 'input-changed':
-      return `changed input ${quote(reason.path)}`;
-    case 'input-added':
-      return `new input ${quote(reason.path)}`;
-    case 'input-removed':
-      return `removed input ${quote(reason.path)}`;
-    case 'upstream-changed':
-      return `upstream ${quote(reason.stage)} changed its outs`;
-    case 'upstream-removed':
-      return `no longer needs ${quote(reason.stage)}`;
-    case 'out-missing':
-      return `out ${quote(reason.path)} is missing`;
-    case 'out-modified':
-      return `out ${quote(reason.path)} was modified in the workspace`;
-    case 'not-in-store':
-      if (reason.recordedIn === undefined) return `a cached object of ${quote(reason.path)} was missing`;
-      return `out ${quote(reason.path)} is recorded in ${reason.recordedIn === 'lock' ? 'pipeline.lock' : 'the run-cache'} but not in the store${reason.pullable ? '; it can be pulled from the remote' : ''}`;
-    case 'object-corrupt':
-      return `a cached object of ${quote(reason.path)} was corrupt and was discarded`;
-    case 'dep-missing':
-      return `dep ${quote(reason.path)} does not exist (${reason.position})`;
-    case 'module-error':
-    case 'dep-refused':
-      return reason.message;
-    case 'forced':
-      return 'forced (--force)';
-    case 'always-runs':
-      return 'always runs (cache: false)';
-    case 'up-to-date':
-      return 'up to date';
-    case 'seen-before':
-      return 'same inputs seen before, outputs already in place';
-    case 'restorable':
-      return `restorable from the ${reason.from === 'lock' ? 'pipeline.lock' : 'run-cache'}`;
-    case 'restorable-from-remote':
-      return 'restorable from the remote';
-    case 'remote-unusable':
-      return `the remote's result was not used: ${reason.detail}`;
-    case 'record-refused':
-      return reason.message;
-    case 'restore-refused':
-      return `out \`${reason.path}\` could not be restored: ${reason.message}`;
-    case 'upstream-will-run':
-      return reason.stages.length === 1
-        ? `upstream ${quote(reason.stages[0])} will run; runs if its outs change`
-        : `upstreams ${reason.stages.map(quote).join(', ')} will run; runs if their outs change`;
-    case 'upstream-has-no-outs':
-      return `upstream ${quote(reason.stage)} has no outs yet`;
-    case 'dep-produced':
-      return `dep ${quote(reason.path)} is produced by ${quote(reason.stage)}`;
-    case 'fingerprint-format-changed':
-      return 'fingerprint format changed';
-    case 'blocked-by':
-      return `${reason.gate ? 'gate' : 'upstream'} ${quote(reason.stage)} failed`;
-    case 'not-started':
-      return `not started: ${quote(reason.failed)} failed (--keep-going runs independent stages)`;
-    case 'not-selected':
-      return 'not selected';
-    case 'interrupted':
-      return 'not started: the run was interrupted';
-    default:
-      return unreachable(reason);
-  }
+  const sentence = SENTENCES[reason.code] as ((r: Reason) => string) | undefined;
+  return sentence ? sentence(reason) : unreachable(reason as never);
 }
 
 /** A changed toolchain entry of a module stage's code (runner/plan/code.ts), in words. */

@@ -1,5 +1,6 @@
 // `pipeline-dag/command`: what a workspace command (`commands:` in pipeline.yaml, run as `pipeline NAME [args...]`)
-// may import from the engine. Like `pipeline-dag/stage` it imports nothing from the engine.
+// may import from the engine. Of the engine it loads only the exit codes (core/exit-codes.ts, plain values).
+import { ExitCode, type ExitCodeValue } from '../core/exit-codes.js';
 
 /** Context of a workspace command. */
 export interface CommandContext {
@@ -16,17 +17,7 @@ export interface CommandContext {
 export type CommandFunction = (ctx: CommandContext) => Promise<number> | number;
 
 /** The exit codes every `pipeline` command uses, workspace commands included. */
-export const ExitCode = {
-  ok: 0,
-  stageFailed: 1,
-  /** A bad command line, config or input: nothing was written. */
-  usage: 2,
-  gateFailed: 3,
-  busy: 4,
-  interrupted: 130,
-} as const;
-
-export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+export { ExitCode, type ExitCodeValue };
 
 /** Brand of a CommandError, shared by every copy of this module (see GateVerdict in `pipeline-dag/stage`). */
 const COMMAND_ERROR = Symbol.for('pipeline-dag.command-error');

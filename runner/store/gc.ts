@@ -47,87 +47,143 @@ export interface GcOptions {
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 export async function collectGarbage(cache: Cache, kept: GcRoots, options: GcOptions): Promise<GcResult> {
-  const { dryRun, signal } = options;
-  const now = Date.now();
-  const cutoff = now - options.maxAgeDays * DAY_MS;
-  const liveRuns = new Set<string>();
-  const liveObjects = new Set<string>();
-  let step = 0;
-  const tick = async () => {
-    if (++step % YIELD_EVERY === 0) await yieldToSignals(signal);
-  };
-  const keepOuts = (outs: { type: string; hash: string }[]) => {
+  const gc = new Collection(cache, options);
+  for (const entry of kept.lockEntries) {
+    gc.liveRuns.add(entry.fingerprint);
+    gc.keepOuts(entry.outs);
+  }
+  const workspaces = 1 + (await gc.keepOtherWorkspaces(kept.workspaceRoot));
+  for (const fp of kept.recentRuns) gc.liveRuns.add(fp);
+  const leases = liveLeases(cache, Math.max(options.maxAgeDays, 1) * DAY_MS, options.dryRun);
+  const leasedSince = Math.min(...leases.map((l) => l.started - 2000), Infinity);
+  const { keptRuns, removedRuns } = await gc.sweepRuns(leasedSince);
+  const removedObjects = await gc.sweepObjects(leasedSince);
+  gc.sweepPartialWrites();
+  return { keptRuns, removedRuns, keptObjects: gc.liveObjects.size, removedObjects, freedBytes: gc.freedBytes, workspaces, runningRuns: leases.length };
+}
+
+/** One collection: what is live so far, what was freed, and each pass over the store. */
+class Collection {
+  readonly liveRuns = new Set<string>();
+  readonly liveObjects = new Set<string>();
+  freedBytes = 0;
+  /** Run records and roots files used since then are kept. */
+  private readonly cutoff: number;
+  private step = 0;
+
+  constructor(
+    private readonly cache: Cache,
+    private readonly options: GcOptions,
+  ) {
+    this.cutoff = Date.now() - options.maxAgeDays * DAY_MS;
+  }
+
+  /** Lets Ctrl-C through every YIELD_EVERY steps of a long loop. */
+  private async tick(): Promise<void> {
+    if (++this.step % YIELD_EVERY === 0) await yieldToSignals(this.options.signal);
+  }
+
+  /** The objects of these outs are live, and for a folder the objects its manifest lists. */
+  keepOuts(outs: { type: string; hash: string }[]): void {
     for (const o of outs) {
-      liveObjects.add(o.hash);
+      this.liveObjects.add(o.hash);
       if (o.type === 'dir') {
-        const text = cache.readObjectText(o.hash);
+        const text = this.cache.readObjectText(o.hash);
         const parsed = text === undefined ? undefined : parseManifest(text);
-        if (parsed && 'manifest' in parsed) for (const e of parsed.manifest.entries) liveObjects.add(e.hash);
+        if (parsed && 'manifest' in parsed) for (const e of parsed.manifest.entries) this.liveObjects.add(e.hash);
       }
     }
-  };
-  for (const entry of kept.lockEntries) {
-    liveRuns.add(entry.fingerprint);
-    keepOuts(entry.outs);
   }
-  // Other workspaces on this store: their pipeline.lock, as they last wrote it.
-  let workspaces = 1;
-  for (const { file, roots, mtimeMs } of readRoots(cache)) {
-    await tick();
-    if (roots.root === kept.workspaceRoot) continue;
-    const gone = !existsSync(path.join(roots.root, 'pipeline.lock'));
-    if (gone && (existsSync(roots.root) || mtimeMs < cutoff)) {
-      // The workspace was deleted (or is out of sight and unused for --max-age): it protects nothing.
-      if (!dryRun) rmSync(file, { force: true });
-      continue;
-    }
-    workspaces++;
-    for (const fp of roots.fingerprints) liveRuns.add(fp);
-    keepOuts(roots.outs);
-  }
-  for (const fp of kept.recentRuns) liveRuns.add(fp);
-  const leases = liveLeases(cache, Math.max(options.maxAgeDays, 1) * DAY_MS, dryRun);
-  const leasedSince = Math.min(...leases.map((l) => l.started - 2000), Infinity);
 
-  let removedRuns = 0;
-  let keptRuns = 0;
-  let freedBytes = 0;
-  for (const fp of cache.listRuns()) {
-    await tick();
-    const record = cache.readRun(fp);
-    let usedAt: number;
-    try {
-      usedAt = statSync(cache.runPath(fp)).mtimeMs;
-    } catch {
-      continue;
+  /** Other workspaces on this store keep their pipeline.lock, as they last wrote it; returns how many there are. */
+  async keepOtherWorkspaces(workspaceRoot: string): Promise<number> {
+    let workspaces = 0;
+    for (const { file, roots, mtimeMs } of readRoots(this.cache)) {
+      await this.tick();
+      if (roots.root === workspaceRoot) continue;
+      const gone = !existsSync(path.join(roots.root, 'pipeline.lock'));
+      if (gone && (existsSync(roots.root) || mtimeMs < this.cutoff)) {
+        // The workspace was deleted (or is out of sight and unused for --max-age): it protects nothing.
+        if (!this.options.dryRun) rmSync(file, { force: true });
+        continue;
+      }
+      workspaces++;
+      for (const fp of roots.fingerprints) this.liveRuns.add(fp);
+      this.keepOuts(roots.outs);
     }
-    if (record && (liveRuns.has(fp) || usedAt >= cutoff || usedAt >= leasedSince)) {
-      keptRuns++;
-      keepOuts(record.outs);
-      if (record.log) liveObjects.add(record.log);
-      continue;
-    }
-    removedRuns++;
-    if (!dryRun) cache.deleteRun(fp);
+    return workspaces;
   }
-  let removedObjects = 0;
-  for (const hash of cache.listObjects()) {
-    await tick();
-    if (liveObjects.has(hash)) continue;
-    let st;
-    try {
-      st = statSync(cache.objectPath(hash));
-    } catch {
-      continue; // already gone
+
+  /** Run records that are live, recent or used since a running run started stay (with their objects); the rest go. */
+  async sweepRuns(leasedSince: number): Promise<{ keptRuns: number; removedRuns: number }> {
+    let keptRuns = 0;
+    let removedRuns = 0;
+    for (const fp of this.cache.listRuns()) {
+      await this.tick();
+      const record = this.cache.readRun(fp);
+      let usedAt: number;
+      try {
+        usedAt = statSync(this.cache.runPath(fp)).mtimeMs;
+      } catch {
+        continue;
+      }
+      if (record && (this.liveRuns.has(fp) || usedAt >= this.cutoff || usedAt >= leasedSince)) {
+        keptRuns++;
+        this.keepOuts(record.outs);
+        if (record.log) this.liveObjects.add(record.log);
+        continue;
+      }
+      removedRuns++;
+      if (!this.options.dryRun) this.cache.deleteRun(fp);
     }
-    if (st.mtimeMs >= leasedSince) continue; // a running run may need it
-    removedObjects++;
-    freedBytes += st.size;
-    if (!dryRun) cache.deleteObject(hash);
+    return { keptRuns, removedRuns };
   }
-  // Partial writes left by killed processes: temp files (core/atomic.ts naming) beside objects and run records,
-  // and the copies of older versions in tmp/. Those of live processes stay.
-  const sweep = (dir: string, owner: (name: string) => number | undefined) => {
+
+  /** Objects no kept record references go, unless a running run may need them; returns how many went. */
+  async sweepObjects(leasedSince: number): Promise<number> {
+    let removed = 0;
+    for (const hash of this.cache.listObjects()) {
+      await this.tick();
+      if (this.liveObjects.has(hash)) continue;
+      let st;
+      try {
+        st = statSync(this.cache.objectPath(hash));
+      } catch {
+        continue; // already gone
+      }
+      if (st.mtimeMs >= leasedSince) continue; // a running run may need it
+      removed++;
+      this.freedBytes += st.size;
+      if (!this.options.dryRun) this.cache.deleteObject(hash);
+    }
+    return removed;
+  }
+
+  /**
+   * Partial writes left by killed processes: temp files (core/atomic.ts naming) beside objects and run records, and
+   * the copies of older versions in tmp/. Those of live processes stay.
+   */
+  sweepPartialWrites(): void {
+    const { cache } = this;
+    this.sweepDir(cache.tmpDir, (name) => {
+      const m = /^[0-9a-f]+\.(\d+)\.[0-9a-f]+$/.exec(name);
+      return m ? Number(m[1]) : undefined;
+    });
+    this.sweepDir(cache.dir, tempOwner);
+    for (const top of [cache.objectsDir, cache.runsDir, path.join(cache.dir, 'roots'), path.join(cache.dir, 'leases')]) {
+      this.sweepDir(top, tempOwner);
+      let shards: string[];
+      try {
+        shards = readdirSync(top).filter((s) => /^[0-9a-f]{2}$/.test(s));
+      } catch {
+        continue;
+      }
+      for (const shard of shards) this.sweepDir(path.join(top, shard), tempOwner);
+    }
+  }
+
+  /** Removes the files of `dir` written by a process that is gone (`owner` reads the pid from a name). */
+  private sweepDir(dir: string, owner: (name: string) => number | undefined): void {
     let names: string[];
     try {
       names = readdirSync(dir);
@@ -139,27 +195,11 @@ export async function collectGarbage(cache: Cache, kept: GcRoots, options: GcOpt
       if (pid === undefined || processAlive(pid)) continue;
       const file = path.join(dir, name);
       try {
-        freedBytes += statSync(file).size;
+        this.freedBytes += statSync(file).size;
       } catch {
         continue;
       }
-      if (!dryRun) rmSync(file, { force: true });
+      if (!this.options.dryRun) rmSync(file, { force: true });
     }
-  };
-  sweep(cache.tmpDir, (name) => {
-    const m = /^[0-9a-f]+\.(\d+)\.[0-9a-f]+$/.exec(name);
-    return m ? Number(m[1]) : undefined;
-  });
-  sweep(cache.dir, tempOwner);
-  for (const top of [cache.objectsDir, cache.runsDir, path.join(cache.dir, 'roots'), path.join(cache.dir, 'leases')]) {
-    sweep(top, tempOwner);
-    let shards: string[];
-    try {
-      shards = readdirSync(top).filter((s) => /^[0-9a-f]{2}$/.test(s));
-    } catch {
-      continue;
-    }
-    for (const shard of shards) sweep(path.join(top, shard), tempOwner);
   }
-  return { keptRuns, removedRuns, keptObjects: liveObjects.size, removedObjects, freedBytes, workspaces, runningRuns: leases.length };
 }

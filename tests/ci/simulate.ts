@@ -11,6 +11,9 @@
 // `npx --no-install pipeline ARGS` runs `node bin/pipeline.js ARGS` of the job's checkout, as npx resolves a package's
 // own bin, without npx's start-up cost.
 // Jobs run in `needs:` order; a job whose needs did not all succeed is skipped, like GitHub's default `if: success()`.
+// A run plays one event (`push` unless told) with the given repository secrets: a step's `if:` is evaluated for the
+// few expressions the generator writes (any other fails the job), `${{ secrets.NAME }}` in a step's `env:` is the
+// secret or an empty string, as on GitHub.
 import { execa } from 'execa';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -20,10 +23,37 @@ import { parse } from 'yaml';
 interface Step {
   name?: string;
   id?: string;
+  if?: string;
   uses?: string;
   run?: string;
   shell?: string;
+  env?: Record<string, string | number | boolean>;
   with?: Record<string, string | number | boolean>;
+}
+
+/** What a workflow run is played for: the event's name (`github.event_name`) and the repository's secrets. */
+export interface RunContext {
+  event: string;
+  secrets: Record<string, string>;
+}
+
+/** A step's `if:` for the expressions the generator writes; undefined for any other. */
+export function condition(text: string | undefined, ctx: RunContext): boolean | undefined {
+  if (text === undefined || text === 'always()') return true;
+  const m = /^\$\{\{ (!?)startsWith\(github\.event_name, '([a-z_]+)'\) \}\}$/.exec(text);
+  if (!m) return undefined;
+  return ctx.event.startsWith(m[2]) !== (m[1] === '!');
+}
+
+/** A step's `env:` with its secrets filled in; undefined when it holds any other expression. */
+function stepEnv(env: Step['env'], ctx: RunContext): Record<string, string> | undefined {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env ?? {})) {
+    const value = String(v).replace(/\$\{\{ secrets\.([A-Za-z_][A-Za-z0-9_]*) \}\}/g, (_m, name: string) => ctx.secrets[name] ?? '');
+    if (value.includes('${{')) return undefined;
+    out[k] = value;
+  }
+  return out;
 }
 interface Job {
   name?: string;
@@ -39,6 +69,8 @@ export interface JobResult {
   summary: string;
   /** Which cache key was restored for each cache step: 'exact', 'prefix' or 'miss'. */
   cacheHits: string[];
+  /** The steps that ran (their name, else what they use or run), in order. */
+  steps: string[];
   /** Exit code of the step that failed. */
   exitCode?: number;
 }
@@ -79,7 +111,7 @@ export class WorkflowSimulator {
   }
 
   /** Run the workflow's jobs whose ids are in `only` (others count as succeeded without running). */
-  async run(workflowText: string, only: string[]): Promise<Runner> {
+  async run(workflowText: string, only: string[], ctx: RunContext = { event: 'push', secrets: {} }): Promise<Runner> {
     const wf = parse(workflowText) as { jobs: Record<string, Job> };
     const runner: Runner = { artifacts: new Map(), results: new Map() };
     const done = new Set<string>();
@@ -90,11 +122,11 @@ export class WorkflowSimulator {
       for (const id of ready) {
         const needs = wf.jobs[id].needs ?? [];
         if (needs.some((n) => runner.results.get(n)?.status !== 'success')) {
-          runner.results.set(id, { status: 'skipped', log: '', summary: '', cacheHits: [] });
+          runner.results.set(id, { status: 'skipped', log: '', summary: '', cacheHits: [], steps: [] });
         } else if (!only.includes(id)) {
-          runner.results.set(id, { status: 'success', log: '(not simulated)', summary: '', cacheHits: [] });
+          runner.results.set(id, { status: 'success', log: '(not simulated)', summary: '', cacheHits: [], steps: [] });
         } else {
-          runner.results.set(id, await this.runJob(id, wf.jobs[id], runner));
+          runner.results.set(id, await this.runJob(id, wf.jobs[id], runner, ctx));
         }
         done.add(id);
       }
@@ -102,19 +134,25 @@ export class WorkflowSimulator {
     return runner;
   }
 
-  private async runJob(id: string, job: Job, runner: Runner): Promise<JobResult> {
+  private async runJob(id: string, job: Job, runner: Runner, ctx: RunContext): Promise<JobResult> {
     const ws = this.fresh(id);
     const temp = this.fresh(`${id}-temp`);
     const outputFile = path.join(temp, 'output');
     const summaryFile = path.join(temp, 'summary');
     writeFileSync(summaryFile, '');
     const outputs: Record<string, Record<string, string>> = {};
-    const result: JobResult = { status: 'success', log: '', summary: '', cacheHits: [] };
+    const result: JobResult = { status: 'success', log: '', summary: '', cacheHits: [], steps: [] };
     const toSave: { key: string; path: string }[] = [];
     const expr = (text: string): string =>
       text.replace(/\$\{\{\s*steps\.([\w-]+)\.outputs\.([\w-]+)\s*\}\}/g, (_m, step: string, name: string) => outputs[step]?.[name] ?? '');
 
     for (const step of job.steps) {
+      const runs = condition(step.if, ctx);
+      if (runs === undefined) return fail(result, `unsupported if: ${step.if}`);
+      if (!runs) continue;
+      const env = stepEnv(step.env, ctx);
+      if (env === undefined) return fail(result, `unsupported expression in the env of ${JSON.stringify(step)}`);
+      result.steps.push(step.name ?? step.uses ?? step.run ?? '');
       const w = Object.fromEntries(Object.entries(step.with ?? {}).map(([k, v]) => [k, expr(String(v))]));
       if (step.uses?.startsWith('actions/checkout@')) {
         cpSync(this.checkout, ws, { recursive: true, verbatimSymlinks: true });
@@ -154,8 +192,12 @@ export class WorkflowSimulator {
           reject: false,
           all: true,
           env: {
+            // A fresh runner has no remote settings or cloud credentials but those the workflow gives it.
+            ...Object.fromEntries(Object.keys(process.env).filter((k) => /^(AWS_|PIPELINE_REMOTE)/.test(k)).map((k) => [k, undefined])),
             ...Object.fromEntries(Object.entries(job.env ?? {}).map(([k, v]) => [k, String(v)])),
+            ...env,
             CI: 'true',
+            GITHUB_EVENT_NAME: ctx.event,
             PATH: `${this.bin}:${process.env.PATH}`,
             GITHUB_OUTPUT: outputFile,
             GITHUB_STEP_SUMMARY: summaryFile,

@@ -103,6 +103,7 @@ const cases: { code: DiagnosticCode; name: string; text: string; token: string; 
   { code: 'ci-job-id', name: 'an invalid CI job id', text: `${CI_BASE}ci:\n  jobs:\n    build.image: {steps: [{run: echo}]}\n`, token: '{steps' },
   { code: 'ci-artifact', name: 'artifacts of a stage that is not upstream', text: `${CI_BASE}ci:\n  jobs:\n    docker: {needs: [load], artifacts: [train], steps: [{run: echo}]}\n`, token: 'train]' },
   { code: 'ci-out-name', name: 'an out that cannot travel between CI jobs', text: `${V}  a: {cmd: x, outs: ["build/a\\nb"]}\n`, token: '"build' },
+  { code: 'ci-secret-env', name: 'a credential of the remote in ci.env', text: `version: 1\nremote: s3://team/cache\nstages:\n  a: {cmd: x}\nci:\n  env: {AWS_SECRET_ACCESS_KEY: x}\n`, token: 'AWS_SECRET' },
 ];
 
 describe('config diagnostics: one code per kind of mistake, at its place', () => {

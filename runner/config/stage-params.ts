@@ -1,0 +1,27 @@
+// The params a stage reads: the global `params:` (all of them, or only those it names in `uses:`), overridden by
+// its own `params:`.
+import { suggestion } from '../core/errors.js';
+import { list, type StageInput } from './check-context.js';
+import type { Params, StageConfig } from './types.js';
+
+export type StageParams = Pick<StageConfig, 'params' | 'ownParams' | 'uses'>;
+
+/** `params` and `uses`: every name in `uses` is a global param. */
+export function stageParams(s: StageInput, globalParams: Params): StageParams {
+  const { raw } = s;
+  const own = raw.params ?? {};
+  const uses = raw.uses === undefined ? undefined : list(raw.uses);
+  const globals = Object.keys(globalParams);
+  uses?.forEach((u, i) => {
+    if (!Object.hasOwn(globalParams, u))
+      s.fail(
+        'unknown-param',
+        s.at(...(typeof raw.uses === 'string' ? ['uses'] : ['uses', i])),
+        `uses unknown global param \`${u}\`${suggestion(u, globals)}`,
+        globals.length ? `global params are: ${globals.join(', ')}` : 'declare it under the top-level `params:` first',
+      );
+  });
+  const globalsRead =
+    uses === undefined ? structuredClone(globalParams) : Object.fromEntries(uses.filter((u) => Object.hasOwn(globalParams, u)).map((u) => [u, structuredClone(globalParams[u])]));
+  return { params: { ...globalsRead, ...own }, ownParams: Object.keys(own), ...(uses !== undefined ? { uses } : {}) };
+}
