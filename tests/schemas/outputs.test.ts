@@ -53,11 +53,12 @@ stages:
     outs: [build/side.txt]
     params: {value: s, fail: ''}
   slow:
-    cmd: node stage.js build/slow.txt
-    deps: [stage.js]
+    # a shell stage (it starts at once even on a loaded machine); with hold=never it outlasts its timeout
+    cmd: 'case "$PIPELINE_PARAMS" in *never*) exec sleep 60;; esac; mkdir -p build && echo slow > build/slow.txt'
+    shell: true
     outs: [build/slow.txt]
     params: {hold: ''}
-    timeout: 5
+    timeout: 3
 `;
 
 /** A module stage with a JSON metrics file, a folder out and an executable out. */
