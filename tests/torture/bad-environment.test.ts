@@ -171,6 +171,8 @@ describe('torture: bad environments are refused up front, I/O errors are message
     /** A workspace owned by nobody, run once as nobody, with its store beside it. */
     const owned = async () => {
       const ws = setup('be-eacces');
+      // The rig's temp folder around the workspace is root's (mode 0700): let nobody through to the workspace.
+      chmodSync(path.dirname(ws), 0o755);
       const store = path.join(tempDir('be-eacces-store'), 'store');
       mkdirSync(store);
       for (const dir of [ws, path.dirname(store)]) execFileSync('chown', ['-R', `${NOBODY}:${NOBODY}`, dir]);
