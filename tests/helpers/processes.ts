@@ -2,7 +2,7 @@
 // can name a stranger. A process is its pid *and* its start time (/proc/PID/stat, field 22, clock ticks since
 // boot), which no later process with the same pid shares; or it is found by a token in its initial environment
 // (/proc/PID/environ never changes): PIPELINE_WORKSPACE for the stages of a workspace, the rig's token for
-// everything one CLI started (see cli.ts).
+// everything the CLIs started in one folder (see cli.ts).
 import { readdirSync, readFileSync, realpathSync } from 'node:fs';
 
 /** One process, as no other can be: its pid and its start time. */
@@ -32,19 +32,13 @@ function stat(pid: number): Stat | undefined {
   return { pid, state: rest[0], pgrp: Number(rest[2]), start: Number(rest[19]) };
 }
 
-/** The identity of a running process now, or undefined when there is none (or only a zombie). */
-export function identify(pid: number): ProcessId | undefined {
-  const s = stat(pid);
-  return s && s.state !== 'Z' ? { pid, start: s.start } : undefined;
-}
-
 /** Whether this very process still runs (a zombie, or another process under its pid, does not). */
 export function isRunning(id: ProcessId): boolean {
   const s = stat(id.pid);
   return s !== undefined && s.start === id.start && s.state !== 'Z';
 }
 
-/** Parse an identity a stage wrote as `PID START` (see STAGE_SCRIPT and SH_IDENTITY). */
+/** Parse an identity a stage wrote as `PID START` (see STAGE_SCRIPT and shIdentity). */
 export function parseIdentity(text: string): ProcessId {
   const [pid, start] = text.trim().split(/\s+/).map(Number);
   if (!Number.isInteger(pid) || !Number.isInteger(start)) throw new Error(`not a process identity (PID START): ${JSON.stringify(text)}`);

@@ -25,7 +25,7 @@ export * from './cli.js';
 export * from './wait.js';
 export * from './snapshot.js';
 export * from './store.js';
-export { identify, isRunning, parseIdentity, processesOf, shIdentity, type ProcessId } from './processes.js';
+export { isRunning, parseIdentity, processesOf, shIdentity, type ProcessId } from './processes.js';
 export { prng, seedFromEnv } from './prng.js';
 
 export interface RunOptions {
