@@ -1,16 +1,20 @@
 // The published package, as someone else's project gets it: `npm pack` (its `prepack` build included) on a copy
 // of the sources, the tarball installed into a fresh project in a temp folder outside the repository, then
 // `npx pipeline --version`, `init`, `run`, and a module stage importing `pipeline-dag/stage` — its types checked
-// by tsc against the installed declarations, its runtime value (GateVerdict) resolved from the installed package.
+// by tsc against the installed declarations, its runtime value (GateVerdict) resolved from the installed package;
+// the output schemas resolved through the package's exports and the project's `run --json` checked against them.
 import { expect } from 'chai';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
 import { repoRoot } from '../helpers/workspace.js';
 
 /** What the package is built from (the tarball's `prepack` compiles it); node_modules is the repository's. */
-const SOURCES = ['package.json', 'tsconfig.json', 'tsconfig.build.json', 'tsconfig.public-types.json', 'README.md', 'pipeline.schema.json', 'bin', 'runner', 'scripts'];
+const SOURCES = ['package.json', 'tsconfig.json', 'tsconfig.build.json', 'tsconfig.public-types.json', 'README.md', 'pipeline.schema.json', 'schemas', 'bin', 'runner', 'scripts'];
 
 const GATE_MODULE = `import { readFile } from 'node:fs/promises';
 import { GateVerdict, type StageContext } from 'pipeline-dag/stage';
@@ -76,6 +80,9 @@ describe('install: the packed tarball in a fresh project', function () {
     for (const f of ['bin/pipeline.js', 'dist/runner/cli/main.js', 'dist/cli/main.cjs', 'dist/cli/host.js', 'dist/runner/exec/host.js', 'dist/runner/plan/code.js', 'dist/runner/public/stage.js', 'dist/runner/public/stage.d.ts', 'pipeline.schema.json', 'package.json', 'README.md']) {
       expect(files, f).to.include(f);
     }
+    const schemas = readdirSync(path.join(repoRoot, 'schemas')).filter((f) => f.endsWith('.json'));
+    expect(schemas.length).to.be.greaterThan(1);
+    for (const f of schemas) expect(files, f).to.include(`schemas/${f}`);
     expect(files.filter((f) => f.startsWith('dist/stages/') || f.startsWith('stages/') || f.startsWith('tests/') || f.endsWith('.ts') && !f.endsWith('.d.ts'))).to.deep.equal([]);
     const installed = JSON.parse(readFileSync(path.join(project, 'node_modules/pipeline-dag/package.json'), 'utf8')) as { name: string; version: string };
     const own = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string };
@@ -103,6 +110,13 @@ describe('install: the packed tarball in a fresh project', function () {
     expect(again.exitCode).to.equal(0);
     const stages = (JSON.parse(String(again.stdout)) as { stages: { name: string; status: string }[] }).stages;
     expect(stages.map((s) => s.status)).to.deep.equal(['cached', 'cached']);
+    // The project reaches the schemas through the package's exports and checks its output with them.
+    const resolve = createRequire(path.join(project, 'package.json')).resolve;
+    const ajv = new Ajv2020({ strict: true });
+    addFormats.default(ajv);
+    for (const name of ['common', 'run']) ajv.addSchema(JSON.parse(readFileSync(resolve(`pipeline-dag/schemas/${name}.schema.json`), 'utf8')) as object);
+    const valid = ajv.getSchema('run.schema.json')!;
+    expect(valid(JSON.parse(String(again.stdout))), JSON.stringify(valid.errors)).to.equal(true);
   });
 
   it('a module stage importing types and GateVerdict from pipeline-dag/stage typechecks and runs', async () => {
