@@ -11,6 +11,7 @@
 import { chmodSync, constants, copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, utimesSync } from 'node:fs';
 import path from 'node:path';
 import { flushFile, tempPathFor, writeFileAtomic } from '../core/atomic.js';
+import { printable } from '../core/printable.js';
 import { spawnSync } from 'node:child_process';
 import { HASH_PATTERN, hashBytes, hashFile, unsafeRelPath, yieldToSignals, YIELD_EVERY } from './hash.js';
 import { withIo } from './io-error.js';
@@ -335,10 +336,11 @@ export function outsDisagreement(trusted: readonly OutRecord[], other: readonly 
   const short = (o: OutRecord | undefined) => (o ? `${o.type === 'dir' ? 'folder ' : ''}${o.hash.slice(0, 12)}${o.x ? ' (executable)' : ''}` : 'nothing');
   for (const t of trusted) {
     const o = byPath.get(t.path);
-    if (!o || o.type !== t.type || o.hash !== t.hash || Boolean(o.x) !== Boolean(t.x)) return `\`${t.path}\`: ${short(t)} in ${names[0]}, ${short(o)} in ${names[1]}`;
+    if (!o || o.type !== t.type || o.hash !== t.hash || Boolean(o.x) !== Boolean(t.x)) return printable(`\`${t.path}\`: ${short(t)} in ${names[0]}, ${short(o)} in ${names[1]}`);
   }
+  // A path only the other list has came from outside: printed neutralised.
   const extra = other.find((o) => !trusted.some((t) => t.path === o.path));
-  return extra ? `\`${extra.path}\`: nothing in ${names[0]}, ${short(extra)} in ${names[1]}` : undefined;
+  return extra ? printable(`\`${extra.path}\`: nothing in ${names[0]}, ${short(extra)} in ${names[1]}`) : undefined;
 }
 
 function listSharded(dir: string): string[] {

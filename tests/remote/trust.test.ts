@@ -105,6 +105,28 @@ describe('remote trust: what an unsigned remote decides without pipeline.lock (f
     clone.cleanup();
   });
 
+  it('a folder manifest that is not one (valid hash, lying content) is refused and named; the stage runs, no internal error', async () => {
+    const remote = await freshRemote('folder');
+    const ws = producer();
+    expect((await ws.run(['run', '--push', '-q'], { env: remote.env })).exitCode).to.equal(0);
+    const fp: string = ws.lock().stages.make.fingerprint;
+    const bogus = Buffer.from(JSON.stringify({ type: 'dir', entries: 5 }));
+    const hash = sha256(bogus);
+    await remote.backend.putBytes('cas', hash, bogus);
+    const record = JSON.parse((await remote.backend.getBytes('ac', fp))!.toString('utf8'));
+    record.outs = record.outs.map((o: { path: string }) => (o.path === 'out/parts' ? { ...o, hash } : o));
+    await remote.backend.putBytes('ac', fp, Buffer.from(JSON.stringify(record)));
+    const clone = cloneOf(ws);
+    clone.remove('pipeline.lock');
+    const r = await clone.run(['run', '--pull', '--json'], { env: remote.env });
+    expect(r.exitCode, r.stderr).to.equal(0);
+    expect(r.stderr).to.not.include('internal error');
+    expect(r.stderr).to.match(/warning: remote: `make`: refused the manifest of out\/parts \([0-9a-f]{12}\) from .*: the manifest is not a folder manifest; the stage ran instead/);
+    expect(ran(r.json)).to.include('make');
+    ws.cleanup();
+    clone.cleanup();
+  });
+
   it('a record signed with the key is kept in the run cache like a result made here', async () => {
     const remote = await freshRemote('folder');
     const ws = producer();

@@ -8,7 +8,8 @@ import { statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import pLimit from 'p-limit';
 import type { Cache, OutRecord, RunRecord } from '../cache.js';
-import type { DirManifest } from '../hash.js';
+import { parseManifest, type DirManifest } from '../hash.js';
+import { printable } from '../../core/printable.js';
 import { RUN_RECORD_VERSION, outsDisagreement } from '../cache.js';
 import { IntegrityError, type ProgressFn } from './backend.js';
 import type { Remote } from './remote.js';
@@ -190,7 +191,14 @@ export class RemoteSync {
         complete = false;
         return;
       }
-      for (const e of (JSON.parse(text) as DirManifest).entries) entries.push(e.hash);
+      // The manifest's bytes match its name, but what they say came from the remote: checked whole.
+      const parsed = parseManifest(text);
+      if ('problem' in parsed) {
+        stats.refused.push(printable(`\`${stage}\`: refused the manifest of ${out.path} (${out.hash.slice(0, 12)}) from ${this.remote.describe()}: ${parsed.problem}`));
+        complete = false;
+        return;
+      }
+      for (const e of parsed.manifest.entries) entries.push(e.hash);
     });
     const rest = await Promise.all([...new Set(entries)].map((h) => this.limit(() => this.pullObject(h, stats, stage))));
     return complete && rest.every(Boolean);
