@@ -72,7 +72,8 @@ export function remoteOutsLookup(engine: Engine): (fingerprint: string) => Promi
   if (!setting) throw new UsageError('--remote needs a remote cache, and none is set', 'set PIPELINE_REMOTE or `remote:` in pipeline.yaml');
   const remote = remoteFromConfig(setting.url, engine.root, { ...process.env, PIPELINE_REMOTE: setting.url })!;
   let failed = false;
-  const locked = new Map(engine.graph.order.flatMap((name) => (engine.lock.get(name) ? [[engine.lock.get(name)!.fingerprint, engine.lock.get(name)!.outs] as const] : [])));
+  const entries = engine.graph.order.flatMap((name) => engine.lock.get(name) ?? []);
+  const locked = new Map(entries.map((e) => [e.fingerprint, e.outs]));
   return async (fingerprint) => {
     if (failed) return undefined;
     try {

@@ -5,7 +5,9 @@
 // servers rarely resolve bucket subdomains). Checksums are computed only when an operation requires them, which
 // S3-compatible servers that predate the SDK's default CRC32 trailers (Ceph 16, Swift) accept. Every request has a
 // connect timeout and an idle timeout (the SDK's connectionTimeout and socketTimeout: no byte for that long, body
-// included), and is abandoned on Ctrl-C.
+// included), and is abandoned on Ctrl-C. The SDK starts a request's idle clock S3_IDLE_CLOCK_DELAY_MS into it when the
+// limit is 6 s or more (to spare fast requests a listener), so there an S3 request that never gets a byte waits that
+// much longer than the limit.
 import { createReadStream, createWriteStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -26,6 +28,9 @@ import {
   type ProgressFn,
   type Transport,
 } from './backend.js';
+
+/** How late the SDK (@smithy/node-http-handler) starts watching an idle socket, for limits of 6 s and more. */
+export const S3_IDLE_CLOCK_DELAY_MS = 3_000;
 
 interface SdkError {
   name?: string;
@@ -55,7 +60,7 @@ export class S3Backend implements Backend {
   }
 
   describe(): string {
-    return `s3://${this.bucket}${this.prefix ? `/${this.prefix}` : ''}`;
+    return displayUrl(this.url);
   }
 
   private key(ns: Namespace, key: string): string {
