@@ -51,8 +51,8 @@ class RemoteGc {
   readonly result: RemoteGcResult = { removedRecords: 0, keptRecords: 0, removedObjects: 0, keptObjects: 0, freedBytes: 0, refused: [], undone: [] };
   private readonly referenced = new Set<string>();
   private readonly removedObjects = new Set<string>();
-  /** Every record seen by the first pass, with its last change. */
-  private readonly seen = new Map<string, number>();
+  /** Every record seen by the first pass, with its last change and size (a rewrite changes one of them). */
+  private readonly seen = new Map<string, string>();
   private readonly cutoff: number;
 
   constructor(
@@ -110,7 +110,7 @@ class RemoteGc {
   async records(): Promise<void> {
     for await (const blob of this.backend.list('ac')) {
       this.opts.signal?.throwIfAborted();
-      this.seen.set(blob.key, blob.modified.getTime());
+      this.seen.set(blob.key, `${blob.modified.getTime()} ${blob.size}`);
       const old = blob.modified.getTime() < this.cutoff;
       if (old && !this.opts.keep.has(blob.key) && (this.opts.dryRun || (await this.stillOld('ac', blob.key)))) {
         if (!this.opts.dryRun) await this.backend.remove('ac', blob.key);
@@ -142,7 +142,7 @@ class RemoteGc {
   async undo(): Promise<void> {
     if (this.opts.dryRun || this.removedObjects.size === 0) return;
     for await (const blob of this.backend.list('ac')) {
-      if (this.seen.get(blob.key) === blob.modified.getTime()) continue;
+      if (this.seen.get(blob.key) === `${blob.modified.getTime()} ${blob.size}`) continue;
       const record = await this.readRecord(blob.key);
       if (!record) continue;
       const gone = (await this.objectsOf(record)).find((h) => this.removedObjects.has(h));
