@@ -16,6 +16,7 @@ import { unreachable } from '../plan/reasons.js';
 import { missingDep } from '../plan/selection.js';
 import type { StageConfig } from '../config/types.js';
 import { UsageError } from '../core/errors.js';
+import { printable } from '../core/printable.js';
 import { IoError, ioErrorOf } from '../store/io-error.js';
 import type { RunEvent } from './events.js';
 import type { FailureCause, StageResult } from './outcome.js';
@@ -313,7 +314,9 @@ export class StageExecution {
 
   private replayLog(fingerprint: string): string | undefined {
     const record = this.engine.cache.readRun(fingerprint);
-    return record?.log ? this.engine.cache.readObjectText(record.log) : undefined;
+    // The log comes from the store (from a remote, possibly): replayed with control characters neutralised.
+    const text = record?.log ? this.engine.cache.readObjectText(record.log) : undefined;
+    return text === undefined ? undefined : printable(text, 'log');
   }
 
   private contextPaths(deps: Record<string, string>) {

@@ -17,13 +17,14 @@ async function remoteGc(config: PipelineConfig, flags: { dryRun?: boolean; older
   const age = flags.olderThan ?? '30d';
   const olderThanMs = parseAge(age);
   if (olderThanMs === undefined) throw new UsageError(`--older-than \`${age}\` is not an age`, 'write a number and a unit: 45s, 90m, 12h, 30d or 2w');
-  const remote = remoteFromConfig(config.remote?.url, config.root);
-  if (!remote) throw new UsageError('no remote cache is set', 'set PIPELINE_REMOTE or `remote:` in pipeline.yaml');
   const lock = LockFile.load(config.root);
   const keep = new Set(config.stages.map((s) => lock.get(s.name)?.fingerprint).filter((f): f is string => f !== undefined));
   return interruptible(async (signal) => {
+    const remote = remoteFromConfig(config.remote?.url, config.root, process.env, signal);
+    if (!remote) throw new UsageError('no remote cache is set', 'set PIPELINE_REMOTE or `remote:` in pipeline.yaml');
     const r = await collectRemoteGarbage(remote, { olderThanMs, keep, dryRun: Boolean(flags.dryRun), signal });
     for (const refused of r.refused) process.stderr.write(`warning: ${refused}\n`);
+    for (const undone of r.undone) process.stderr.write(`warning: ${undone}\n`);
     const verb = flags.dryRun ? 'would remove' : 'removed';
     process.stdout.write(
       `${verb} ${r.removedObjects} objects (${(r.freedBytes / 1024 / 1024).toFixed(1)} MiB) and ${r.removedRecords} run records from ${remote.describe()}; ` +
@@ -33,8 +34,11 @@ async function remoteGc(config: PipelineConfig, flags: { dryRun?: boolean; older
   });
 }
 
-/** Run `fn` with an AbortSignal that Ctrl-C / SIGTERM trips; an abort ends in exit 130. */
-async function interruptible(fn: (signal: AbortSignal) => Promise<number>): Promise<number> {
+/**
+ * Run `fn` with an AbortSignal that Ctrl-C / SIGTERM trips (a second one quits at once); an abort ends in exit 130
+ * with `note` (what the interruption left).
+ */
+export async function interruptible(fn: (signal: AbortSignal) => Promise<number>, note = 'what was removed so far is consistent (each removal is whole); run it again to finish'): Promise<number> {
   const controller = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
     if (controller.signal.aborted) process.exit(ExitCode.interrupted);
@@ -48,7 +52,7 @@ async function interruptible(fn: (signal: AbortSignal) => Promise<number>): Prom
     return await fn(controller.signal);
   } catch (err) {
     if (controller.signal.aborted) {
-      process.stderr.write('interrupted: what was removed so far is consistent (each removal is whole); run it again to finish\n');
+      process.stderr.write(`interrupted: ${note}\n`);
       return ExitCode.interrupted;
     }
     throw err;

@@ -103,7 +103,7 @@ export async function runCommand(globals: GlobalOptions, names: string[], flags:
       executor = await SlurmExecutor.open();
     }
     const engine = openEngine(config);
-    const remote = openRunRemote(engine, flags);
+    const remote = openRunRemote(engine, flags, controller.signal);
     if (flags.update) {
       const { updateUrls } = await import('./update.js');
       await updateUrls(engine, names, out);

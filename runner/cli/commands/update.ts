@@ -4,6 +4,8 @@
 // recorded state stays.
 import type { Writable } from 'node:stream';
 import { isUrlDep } from '../../core/paths.js';
+import { printable } from '../../core/printable.js';
+import { displayUrl } from '../../core/url-credentials.js';
 import type { Engine } from '../../plan/engine.js';
 import { openEngine } from '../../plan/engine.js';
 import type { UrlCheck } from '../../store/urls.js';
@@ -14,18 +16,23 @@ export interface UpdateSummary {
   checks: UrlCheck[];
 }
 
+/** One line per URL: the URL without credentials or query, what the server said neutralised (it comes from outside). */
 function describe(c: UrlCheck): string {
+  return printable(describeCheck(c, displayUrl(c.url)));
+}
+
+function describeCheck(c: UrlCheck, url: string): string {
   const s = c.state;
   const what = s ? [s.etag ? `ETag ${s.etag}` : '', s.lastModified ? `Last-Modified ${s.lastModified}` : '', s.contentLength !== undefined ? `${s.contentLength} bytes` : ''].filter(Boolean).join(', ') : '';
   switch (c.result) {
     case 'unchanged':
-      return `${c.url}: unchanged (${what})`;
+      return `${url}: unchanged (${what})`;
     case 'first':
-      return `${c.url}: recorded (${what})`;
+      return `${url}: recorded (${what})`;
     case 'changed':
-      return `${c.url}: changed (${c.before?.etag && c.before.etag !== c.state.etag ? `ETag ${c.before.etag} → ${c.state.etag ?? 'none'}, ` : ''}${what}); the stages reading it are stale`;
+      return `${url}: changed (${c.before?.etag && c.before.etag !== c.state.etag ? `ETag ${c.before.etag} → ${c.state.etag ?? 'none'}, ` : ''}${what}); the stages reading it are stale`;
     case 'unreachable':
-      return `${c.url}: cannot reach the server (${c.message}); keeping the recorded state`;
+      return `${url}: cannot reach the server (${c.message}); keeping the recorded state`;
   }
 }
 
