@@ -11,20 +11,27 @@
 // from the installed package.json). These are entries of the same map, keyed `toolchain:node`, `toolchain:platform`
 // and `package:<name>`, so a result made by another toolchain has another fingerprint and is never restored, and
 // `status` names what differs; a new install of a package therefore also names a new bundle.
+//
+// The closure also records what resolving its imports looked at without picking (resolution.ts): the candidates
+// esbuild tried before the file it found (`helper.ts` before `helper.js`), the node_modules folders searched before
+// a package's, and the config files above the module's files. The recorded closure stands only while each is as it
+// was; a new `helper.ts` makes esbuild read the imports again, and the new closure names it (`new code …`).
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../core/atomic.js';
 import { canonicalJson, hashBytes } from '../store/hash.js';
 import type { Workspace } from '../store/workspace.js';
 import { ModuleBuildError, UsageError } from '../core/errors.js';
-import { packageName, packageOf, remedyOf, toolchainOf } from './packages.js';
+import { packageName, remedyOf, toolchainOf } from './packages.js';
+import { closureOf, type ModuleClosure } from './closure.js';
+import { kindOf, type ProbeKind } from './resolution.js';
 
 /** The engine's own package name and its subpaths, kept external however the workspace resolves them. */
 const ENGINE_PACKAGE = ['pipeline-dag', 'pipeline-dag/*'];
 
 interface ClosureIndex {
-  /** Bumped when the bundling rules change, so every closure is read again (5: packages bundled). */
-  version: 5;
+  /** Bumped when the bundling rules change, so every closure is read again (5: packages bundled, 6: lookups). */
+  version: 6;
   /** module → (file → hash) as last bundled. */
   modules: Record<string, Record<string, string>>;
   /**
@@ -34,6 +41,13 @@ interface ClosureIndex {
   packages: Record<string, Record<string, string>>;
   /** module → the package files bundled into it (as esbuild names them), whose stat names the bundle. */
   packageFiles: Record<string, string[]>;
+  /**
+   * module → what resolving its imports looked at and did not pick (workspace-relative or absolute path → `-`
+   * missing, `d` a folder, `o` another kind), and the config files above its files (→ their hash, or their kind).
+   */
+  probes: Record<string, Record<string, string>>;
+  /** module → the imports whose resolution is not reproduced (resolution.ts): its closure is read on every run. */
+  unfollowed: Record<string, string[]>;
 }
 
 /** Part of every bundle's name: a change of the bundling rules or of source maps never serves an old bundle. */
@@ -44,7 +58,7 @@ function withMaps(): boolean {
 }
 
 export class ModuleCode {
-  private index: ClosureIndex = { version: 5, modules: {}, packages: {}, packageFiles: {} };
+  private index: ClosureIndex = { version: 6, modules: {}, packages: {}, packageFiles: {}, probes: {}, unfollowed: {} };
   private readonly versions = new Map<string, string>();
   private dirty = false;
 
@@ -56,7 +70,7 @@ export class ModuleCode {
     if (existsSync(file)) {
       try {
         const data = JSON.parse(readFileSync(file, 'utf8')) as ClosureIndex;
-        if (data.version === 5 && data.packageFiles) this.index = data;
+        if (data.version === 6 && data.packageFiles && data.probes && data.unfollowed) this.index = data;
       } catch {
         // rebuilt on demand
       }
@@ -97,18 +111,84 @@ export class ModuleCode {
     const built = await this.bundle(modulePath);
     const hashes = await this.hashAll(built.files);
     if (!hashes) throw new UsageError(`the imports of \`${modulePath}\` changed while they were being read`, 'run again');
-    return this.remember(modulePath, hashes, built);
+    return this.remember(modulePath, hashes, built, await this.probeStates(built));
   }
 
   /** Hashes of the files, or undefined when one is gone. */
   private async hashAll(files: string[]): Promise<Record<string, string> | undefined> {
     const hashes: Record<string, string> = {};
     for (const f of files) {
-      const rec = await this.ws.hashOut(f, 'module').catch(() => undefined);
-      if (!rec || rec.type !== 'file') return undefined;
-      hashes[f] = rec.hash;
+      const hash = await this.hashCode(f);
+      if (hash === undefined) return undefined;
+      hashes[f] = hash;
     }
     return hashes;
+  }
+
+  /**
+   * A code file's hash: a workspace file as any (a symlink refused), a file outside the workspace (`../lib/x.ts`,
+   * imported across) by content with symlinks followed, as deps outside are; undefined when it is not a file.
+   */
+  private async hashCode(key: string): Promise<string | undefined> {
+    if (!key.startsWith('../') && !path.isAbsolute(key)) {
+      const rec = await this.ws.hashOut(key, 'module').catch(() => undefined);
+      return rec?.type === 'file' ? rec.hash : undefined;
+    }
+    const abs = path.resolve(this.ws.root, key);
+    const st = statSync(abs, { bigint: true, throwIfNoEntry: false });
+    return st?.isFile() ? this.ws.stats.hash(abs, st).catch(() => undefined) : undefined;
+  }
+
+  /** What a probed path is now: its kind, or its hash for a file whose content was recorded. */
+  private async probeState(key: string, byContent: boolean): Promise<string> {
+    const kind = this.kindNow(key);
+    if (kind !== 'f' || !byContent) return kind;
+    return (await this.hashCode(key)) ?? '-';
+  }
+
+  /**
+   * Kinds read in this turn of the event loop: the modules of one run, checked together, share their lookups (the
+   * same `lib/x.js.ts` candidates, the same config files); a check in a later turn (after a stage ran) reads again.
+   */
+  private seen?: { kinds: Map<string, ProbeKind>; contents: Map<string, Promise<string>> };
+
+  private get turn(): { kinds: Map<string, ProbeKind>; contents: Map<string, Promise<string>> } {
+    if (!this.seen) {
+      this.seen = { kinds: new Map(), contents: new Map() };
+      setImmediate(() => (this.seen = undefined));
+    }
+    return this.seen;
+  }
+
+  private kindNow(key: string): ProbeKind {
+    const { kinds } = this.turn;
+    let kind = kinds.get(key);
+    if (kind === undefined) {
+      kind = kindOf(path.resolve(this.ws.root, key));
+      kinds.set(key, kind);
+    }
+    return kind;
+  }
+
+  /** Whether every probe of a recorded closure reads as recorded: the kinds first (stat only), then the contents. */
+  private async probesHold(probes: Record<string, string>): Promise<boolean> {
+    const entries = Object.entries(probes);
+    for (const [key, state] of entries) if (state.length !== 64 && this.kindNow(key) !== state) return false;
+    const { contents } = this.turn;
+    for (const [key, state] of entries) {
+      if (state.length !== 64) continue;
+      let now = contents.get(key);
+      if (!now) contents.set(key, (now = this.probeState(key, true)));
+      if ((await now) !== state) return false;
+    }
+    return true;
+  }
+
+  /** The recorded states of a build's probes: the negative lookups by kind, the config files by content. */
+  private async probeStates(built: Built): Promise<Record<string, string>> {
+    const states: Record<string, string> = { ...built.negatives };
+    for (const key of built.configs) states[key] = await this.probeState(key, true);
+    return states;
   }
 
   /**
@@ -153,7 +233,7 @@ export class ModuleCode {
     for (const [m, built] of builds) {
       if (!canCarryPackages(this.ws.root, built)) continue;
       const hashes = await this.hashAll(built.files);
-      if (hashes) this.remember(m, hashes, built);
+      if (hashes) this.remember(m, hashes, built, await this.probeStates(built));
     }
   }
 
@@ -162,22 +242,29 @@ export class ModuleCode {
     return this.index.modules[modulePath] !== undefined;
   }
 
-  /** The recorded closure of a module when every file in it still has its recorded hash. */
+  /**
+   * The recorded closure of a module when every file in it still has its recorded hash and every path its
+   * resolution looked at is as it was (a missing candidate still missing, a config file unchanged).
+   */
   private async recorded(modulePath: string): Promise<Record<string, string> | undefined> {
     const known = this.index.modules[modulePath];
     const knownPackages = this.index.packages[modulePath];
-    if (!known || !knownPackages) return undefined;
+    const probes = this.index.probes[modulePath];
+    if (!known || !knownPackages || !probes || (this.index.unfollowed[modulePath]?.length ?? 0) > 0) return undefined;
     const hashes = await this.hashAll(Object.keys(known));
-    if (hashes && Object.keys(hashes).every((f) => hashes[f] === known[f])) return { ...hashes, ...toolchainOf(this.ws.root, knownPackages, this.versions) };
-    return undefined;
+    if (!hashes || !Object.keys(hashes).every((f) => hashes[f] === known[f])) return undefined;
+    if (!(await this.probesHold(probes))) return undefined;
+    return { ...hashes, ...toolchainOf(this.ws.root, knownPackages, this.versions) };
   }
 
-  private remember(modulePath: string, hashes: Record<string, string>, built: Built): Record<string, string> {
+  private remember(modulePath: string, hashes: Record<string, string>, built: Built, probes: Record<string, string>): Record<string, string> {
     const code = { ...hashes, ...toolchainOf(this.ws.root, built.packages, this.versions) };
     this.built.set(modulePath, { key: canonicalJson(code), contents: built.contents });
     this.index.modules[modulePath] = hashes;
     this.index.packages[modulePath] = built.packages;
     this.index.packageFiles[modulePath] = built.packageFiles;
+    this.index.probes[modulePath] = probes;
+    this.index.unfollowed[modulePath] = built.unfollowed;
     this.dirty = true;
     return code;
   }
@@ -235,35 +322,7 @@ export class ModuleCode {
     modulePaths.forEach((modulePath, i) => {
       const out = path.join(buildDir, `module-${i}.mjs`);
       const contents = result.outputFiles?.find((f) => f.path === out)?.contents;
-      // Every file this module reaches, from its entry through the metafile's import graph (the batch's metafile
-      // holds the files of all its modules).
-      const entry = Object.keys(meta.inputs).find((p) => path.resolve(this.ws.root, p) === path.join(this.ws.root, modulePath));
-      const reached = new Set<string>();
-      const packages: Record<string, string> = {};
-      const queue = entry ? [entry] : [];
-      while (queue.length) {
-        const input = queue.pop()!;
-        if (reached.has(input)) continue;
-        reached.add(input);
-        for (const imp of meta.inputs[input]?.imports ?? []) {
-          const name = imp.external ? packageName(imp.path) : undefined;
-          if (!imp.external) queue.push(imp.path);
-          else if (name !== undefined) packages[name] = '';
-        }
-      }
-      const all = [...reached].map((p) => p.split(path.sep).join('/'));
-      const inputs = all.filter((p) => !p.startsWith('..') && !p.includes('node_modules/') && !path.isAbsolute(p));
-      const packageFiles: string[] = [];
-      for (const input of all) {
-        const pkg = packageOf(input);
-        if (!pkg) continue;
-        packageFiles.push(input);
-        if (pkg.name !== 'pipeline-dag') packages[pkg.name] = pkg.folder;
-      }
-      packageFiles.sort();
-      const sorted = Object.fromEntries(Object.entries(packages).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-      // The entry first, then the rest sorted: a stable order for the index.
-      builds.set(modulePath, { files: [modulePath, ...inputs.filter((p) => p !== modulePath).sort()], packages: sorted, packageFiles, contents });
+      builds.set(modulePath, { ...closureOf(this.ws.root, meta.inputs, modulePath), contents });
     });
     return builds;
   }
@@ -285,13 +344,10 @@ const lazyPackagesOutside = {
   },
 };
 
-interface Built {
-  files: string[];
-  packages: Record<string, string>;
-  /** The package files bundled into it. */
-  packageFiles: string[];
+interface Built extends ModuleClosure {
   contents?: Uint8Array;
 }
+
 
 /** esbuild could not take a package into the bundle: the module is built again with its packages as imports. */
 class PackageBuildError extends Error {}
