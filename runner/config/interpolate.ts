@@ -11,7 +11,8 @@
 // A value that is not a string, number or boolean, or holds a NUL character, is refused. Every problem names the
 // place in the file and, for a value from `--set`, the argument.
 import path from 'node:path';
-import { diagnostic, related, type Diagnostic, type RelatedLocation } from '../core/diagnostic.js';
+import { diagnostic, related, type Diagnostic, type DiagnosticCode, type RelatedLocation } from '../core/diagnostic.js';
+import { unhashableDep, UNHASHABLE_HINT } from './dep-places.js';
 import { ConfigError } from '../core/errors.js';
 import { isExternalDep, isGlobPattern, isUrlDep } from '../core/paths.js';
 import { stageDag } from './checks.js';
@@ -70,9 +71,12 @@ function interpolateStage(config: PipelineConfig, stage: StageConfig, problems: 
     if (!hasRefs(d)) return d;
     const at = ['stages', stage.name, 'deps', i];
     const value = substitute(d, (ref) => text(ref.name, at, true));
-    return classifyDep(value, (message, hint) =>
-      problems.push(diagnostic('bad-path', where(config, at), `stage \`${stage.name}\`: dep \`${d}\` is \`${value.replace(/\0/g, '\\0')}\`, ${message}`, hint, refsOf(d).flatMap((r) => setArgument(stage, r.name)))),
-    );
+    const report = (code: DiagnosticCode) => (message: string, hint: string) =>
+      problems.push(diagnostic(code, where(config, at), `stage \`${stage.name}\`: dep \`${d}\` is \`${value.replace(/\0/g, '\\0')}\`, ${message}`, hint, refsOf(d).flatMap((r) => setArgument(stage, r.name))));
+    const dep = classifyDep(value, report('bad-path'));
+    const why = unhashableDep(config.root, dep);
+    if (why) report('dep-unhashable')(why, UNHASHABLE_HINT);
+    return dep;
   });
   const env = Object.fromEntries(Object.entries(stage.env).map(([k, v]) => [k, hasRefs(v) ? substitute(v, (ref) => text(ref.name, ['stages', stage.name, 'env', k], false)) : v]));
   const cmd = stage.cmd && interpolateCommand(stage, stage.cmd, text, problem);

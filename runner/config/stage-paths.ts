@@ -4,6 +4,7 @@
 import { CONFIG_NAMES } from './find.js';
 import { isInside, list, type StageInput } from './check-context.js';
 import { normalizeDep, normalizePath } from './workspace-paths.js';
+import { unhashableDep, UNHASHABLE_HINT } from './dep-places.js';
 
 /** Workspace paths that belong to the runner (or to git) and can never be a stage's out. */
 const RESERVED_OUTS = ['.pipeline', '.git', 'pipeline.lock', ...CONFIG_NAMES];
@@ -29,6 +30,10 @@ export function stagePaths(s: StageInput): StagePaths {
   const outs = entries(s, 'outs', 'out').filter((o) => !reservedOut(s, o));
   const metrics = entries(s, 'metrics', 'metrics file');
   checkDepsAgainstOuts(s, deps, outs);
+  for (const { path: d, index } of deps) {
+    const why = unhashableDep(s.ctx.root, d);
+    if (why) s.fail('dep-unhashable', s.entryAt('deps', index), `dep \`${d}\` is ${why}`, UNHASHABLE_HINT);
+  }
   checkMetrics(s, metrics, outs);
   return { deps, outs, metrics };
 }

@@ -41,6 +41,7 @@ export const DIAGNOSTIC_CODES = [
   'glob-not-allowed',
   'reserved-out',
   'dep-is-out',
+  'dep-unhashable',
   'metrics-not-out',
   'metrics-format',
   'self-need',

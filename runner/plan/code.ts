@@ -237,6 +237,16 @@ export class ModuleCode {
     }
   }
 
+  /**
+   * Every path the recorded closure of a module stands on, absolute: its code files, what its resolution looked at
+   * (candidates not picked, config files) and the package files its bundle is named by. A record of a decision that
+   * read this closure must cover them all; empty when none is recorded.
+   */
+  consulted(modulePath: string): string[] {
+    const keys = [...Object.keys(this.index.modules[modulePath] ?? {}), ...Object.keys(this.index.probes[modulePath] ?? {}), ...(this.index.packageFiles[modulePath] ?? [])];
+    return [...new Set(keys.map((k) => path.resolve(this.ws.root, k)))];
+  }
+
   /** Whether a closure of this module was recorded (its files may have changed since). */
   isRecorded(modulePath: string): boolean {
     return this.index.modules[modulePath] !== undefined;

@@ -7,28 +7,24 @@ import { lstatSync, mkdirSync, realpathSync, renameSync, rmSync, type BigIntStat
 import path from 'node:path';
 import { removeStaleTemps, tempPathFor } from '../core/atomic.js';
 import type { Cache, OutRecord } from './cache.js';
-import { UsageError } from '../core/errors.js';
 import { isExternalDep, isGlobPattern, isUrlDep } from '../core/paths.js';
 import { hashBytes, listFiles, manifestText, parseManifest, unsafeRelPath, yieldToSignals, YIELD_EVERY, type ManifestEntry } from './hash.js';
 import { withIo } from './io-error.js';
+import { hashExternalDep } from './external.js';
+import { specialKind, unhashablePlace, UNHASHABLE_HINT, WorkspaceError } from './places.js';
 import type { StatCache } from './stat-cache.js';
 import type { UrlDeps } from './urls.js';
-import { statSync } from 'node:fs';
 
 /** Paths (first segment) a restore never writes, whatever a record says. */
 const RESERVED = new Set(['.git', '.pipeline', 'pipeline.yaml', 'pipeline.lock']);
 
-/** An out or dep that is unsafe (a symlink leaving the workspace, a non-regular file): exit 2. */
-export class WorkspaceError extends UsageError {
-  constructor(message: string, hint?: string) {
-    super(message, hint);
-    this.name = 'WorkspaceError';
-  }
-}
+export { WorkspaceError };
 
 export class Workspace {
   private readonly realRoot: string;
   private readonly insideFolders = new Set<string>();
+  /** Devices known to be real filesystems: the workspace's, and any other met once (a mount inside it). */
+  private readonly realDevices = new Set<bigint>();
   /** Aborts long loops (restoring, hashing thousands of files) when the run is interrupted. */
   signal?: AbortSignal;
 
@@ -38,6 +34,7 @@ export class Workspace {
     readonly stats: StatCache,
   ) {
     this.realRoot = realpathSync(root);
+    this.realDevices.add(lstatSync(root, { bigint: true }).dev);
   }
 
   /** The workspace's real path (symlinks resolved). */
@@ -54,30 +51,6 @@ export class Workspace {
   /** Where a stage reads a dep: the absolute path (inside or outside the workspace), or the URL itself. */
   depPath(dep: string): string {
     return isUrlDep(dep) ? dep : path.resolve(this.root, dep);
-  }
-
-  /**
-   * A dep outside the workspace (absolute or `../`), hashed by content like any dep (stat cache included); symlinks
-   * are followed, since the data is not the workspace's. Undefined when it is missing.
-   */
-  private async hashExternal(dep: string): Promise<string | undefined> {
-    const abs = path.resolve(this.root, dep);
-    let st;
-    try {
-      st = statSync(abs, { bigint: true });
-    } catch {
-      return undefined;
-    }
-    if (st.isFile()) return this.stats.hash(abs, st);
-    if (!st.isDirectory()) throw new WorkspaceError(`dep \`${dep}\` is neither a file nor a folder`);
-    const entries: ManifestEntry[] = [];
-    for (const file of (await listFiles(abs)).files) {
-      const full = path.join(abs, file);
-      const fst = statSync(full, { bigint: true });
-      if (!fst.isFile()) continue;
-      entries.push({ path: file, hash: await this.stats.hash(full, fst), size: Number(fst.size) });
-    }
-    return hashBytes(manifestText(entries));
   }
 
   /** Throws when the nearest existing ancestor of `rel` resolves outside the workspace. */
@@ -130,6 +103,7 @@ export class Workspace {
       this.assertInside(folder === '.' ? '' : folder, what);
       this.insideFolders.add(folder);
     }
+    this.checkDevice(this.abs(rel), rel, what, st);
     if (st.isFile()) {
       const record: OutRecord = { path: rel, type: 'file', hash: await this.stats.hash(this.abs(rel), st), size: Number(st.size) };
       if (st.mode & 0o100n) record.x = true;
@@ -140,7 +114,15 @@ export class Workspace {
       const size = entries.reduce((sum, e) => sum + e.size, 0);
       return { record: { path: rel, type: 'dir', hash: hashBytes(manifestText(entries, emptyDirs)), size }, entries, emptyDirs };
     }
-    throw new WorkspaceError(`${what} \`${rel}\` is neither a file nor a folder`);
+    throw new WorkspaceError(`${what} \`${rel}\` is ${specialKind(st)}, which has no content to hash`, UNHASHABLE_HINT);
+  }
+
+  /** A file or folder on another device than the workspace's (a mount) must not be a pseudo filesystem's. */
+  private checkDevice(abs: string, rel: string, what: string, st: BigIntStats): void {
+    if (this.realDevices.has(st.dev)) return;
+    const why = unhashablePlace(abs);
+    if (why) throw new WorkspaceError(`${what} \`${rel}\` is ${why}`, UNHASHABLE_HINT);
+    this.realDevices.add(st.dev);
   }
 
 
@@ -153,8 +135,10 @@ export class Workspace {
       const full = path.join(dir, file);
       const st = lstatSync(full, { bigint: true });
       if (!st.isFile()) {
-        throw new WorkspaceError(`${what} \`${rel}/${file}\` is a symlink or special file`, 'folders in outs may hold only regular files and folders');
+        const kind = st.isSymbolicLink() ? 'a symlink' : specialKind(st);
+        throw new WorkspaceError(`${what} \`${rel}/${file}\` is ${kind}`, `folders in ${what === 'dep' ? 'deps inside the workspace' : `${what}s`} may hold only regular files and folders`);
       }
+      this.checkDevice(full, `${rel}/${file}`, what, st);
       const entry: ManifestEntry = { path: file, hash: await this.stats.hash(full, st), size: Number(st.size) };
       if (st.mode & 0o100n) entry.x = true;
       entries.push(entry);
@@ -281,7 +265,7 @@ export class Workspace {
         continue;
       }
       if (isExternalDep(pattern)) {
-        const hash = await this.hashExternal(pattern);
+        const hash = await hashExternalDep(pattern, path.resolve(this.root, pattern), this.stats, this.signal);
         if (hash) hashes[pattern] = hash;
         else missing.push(pattern);
         continue;

@@ -1,6 +1,6 @@
 // Inputs outside the workspace: files and folders (absolute or `../`) hashed by content, `http(s)://` URLs tracked by
 // what the server reports and checked only by `pipeline update` / `run --update`, and `${param}` in deps, cmd, env.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -160,5 +160,87 @@ describe('engine: URL deps', function () {
     const s = await ws.run(['status', '--json']);
     expect(s.json.stages[0].state).to.equal('fresh');
     server = http.createServer();
+  });
+});
+
+describe('engine: symlinks inside a folder dep outside the workspace are followed', function () {
+  let ws: Workspace;
+  let elsewhere: string;
+  /** `run --json`: the stage's status and reasons (code and path), and whether it executed. */
+  const run = async () => {
+    const n = executions(ws).length;
+    const r = await ws.run(['run', '--json']);
+    const stage = r.json.stages[0];
+    return { exitCode: r.exitCode, status: stage.status, reasons: stage.reasons.map((x: { code: string; path?: string }) => [x.code, x.path]), executed: executions(ws).length > n, cause: stage.outcome.cause };
+  };
+  before(async () => {
+    elsewhere = mkdtempSync(path.join(os.tmpdir(), 'pipeline-elsewhere-'));
+    mkdirSync(path.join(elsewhere, 'real/deeper'), { recursive: true });
+    writeFileSync(path.join(elsewhere, 'real/x.txt'), 'x1\n');
+    writeFileSync(path.join(elsewhere, 'real/deeper/y.txt'), 'y1\n');
+    writeFileSync(path.join(elsewhere, 'one.txt'), 'one\n');
+    ws = makeWorkspace({
+      yaml: 'version: 1\nstages:\n  read:\n    cmd: node stage.js build/read.txt ../data/a.txt\n    deps: [stage.js, ../data]\n    outs: [build/read.txt]\n',
+      files: { 'stage.js': STAGE_SCRIPT },
+    });
+    const data = path.join(ws.base, 'data');
+    mkdirSync(data);
+    writeFileSync(path.join(data, 'a.txt'), 'a\n');
+    symlinkSync(path.join(elsewhere, 'real'), path.join(data, 'sub'));
+    symlinkSync(path.join(elsewhere, 'one.txt'), path.join(data, 'one.txt'));
+    expect(await run()).to.deep.include({ exitCode: 0, status: 'ran' });
+    expect(await run()).to.deep.include({ exitCode: 0, status: 'cached', executed: false });
+  });
+  after(() => {
+    ws.cleanup();
+    rmSync(elsewhere, { recursive: true, force: true });
+  });
+
+  it('an edit under the symlinked folder re-runs the stage with `changed input`', async () => {
+    writeFileSync(path.join(elsewhere, 'real/x.txt'), 'x2\n');
+    expect(await run()).to.deep.include({ exitCode: 0, status: 'ran', executed: true, reasons: [['input-changed', '../data']] });
+    expect(await run()).to.deep.include({ status: 'cached', executed: false });
+  });
+
+  it('a file added deeper under it, and an edit of a symlinked file, are seen too', async () => {
+    writeFileSync(path.join(elsewhere, 'real/deeper/z.txt'), 'z\n');
+    expect(await run()).to.deep.include({ status: 'ran', reasons: [['input-changed', '../data']] });
+    writeFileSync(path.join(elsewhere, 'one.txt'), 'two\n');
+    expect(await run()).to.deep.include({ status: 'ran', reasons: [['input-changed', '../data']] });
+  });
+
+  it('a link back to a folder on its own way is a cycle: the stage fails naming it, nothing runs', async () => {
+    const loop = path.join(elsewhere, 'real/deeper/up');
+    symlinkSync('../..', loop);
+    try {
+      const r = await run();
+      expect(r).to.deep.include({ exitCode: 1, status: 'failed', executed: false });
+      expect(r.cause).to.deep.equal({
+        kind: 'workspace',
+        message: 'dep `../data` holds a symlink cycle: `sub/deeper/up` leads back to the dep itself',
+      });
+    } finally {
+      rmSync(loop);
+    }
+    symlinkSync(path.join(elsewhere, 'real'), loop);
+    try {
+      const r = await run();
+      expect(r.cause).to.deep.equal({ kind: 'workspace', message: 'dep `../data` holds a symlink cycle: `sub/deeper/up` leads back to `sub`' });
+    } finally {
+      rmSync(loop);
+    }
+  });
+
+  it('a symlink to nothing inside it is named', async () => {
+    const dangling = path.join(elsewhere, 'real/gone');
+    symlinkSync('nowhere.txt', dangling);
+    try {
+      const r = await run();
+      expect(r).to.deep.include({ exitCode: 1, status: 'failed', executed: false });
+      expect(r.cause).to.deep.equal({ kind: 'workspace', message: '`sub/gone` in dep `../data` is a symlink to nothing (`nowhere.txt`)' });
+    } finally {
+      rmSync(dangling);
+    }
+    expect(await run()).to.deep.include({ exitCode: 0, status: 'cached' });
   });
 });
