@@ -34,9 +34,10 @@ function progressReporter(): ((label: string, done: number, total: number | unde
   };
 }
 
+/** The named stages (a template's name: its expansions), every stage when none is named, in pipeline order. */
 function selected(engine: Engine, stages: string[]): string[] {
-  engine.graph.checkNames(stages);
-  return stages.length === 0 ? engine.graph.order : engine.graph.order.filter((s) => stages.includes(s));
+  const named = new Set(engine.graph.expand(stages));
+  return stages.length === 0 ? engine.graph.order : engine.graph.order.filter((s) => named.has(s));
 }
 
 function report(verb: string, remote: Remote, stats: TransferStats, started: number, notes: string[]): number {

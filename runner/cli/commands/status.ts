@@ -18,7 +18,8 @@ export async function statusCommand(
   // Only when asked: a plain status never touches the network.
   const remoteOuts = flags.remote ? remoteOutsLookup(engine) : undefined;
   const plan = await preview(engine, { names, mode: 'needs', force: false, ...(remoteOuts ? { remoteOuts } : {}) });
-  const shown = names.length > 0 ? plan.filter((p) => names.includes(p.name)) : plan;
+  const named = new Set(engine.graph.expand(names));
+  const shown = names.length > 0 ? plan.filter((p) => named.has(p.name)) : plan;
   engine.stats.save();
   // --exit-code: 1 when anything shown is stale, for scripts and CI.
   const exit = flags.exitCode && shown.some((p) => p.state === 'stale') ? 1 : 0;

@@ -31,8 +31,8 @@ function describe(c: UrlCheck): string {
 
 /** Checks the URL deps of the stages; prints one line per URL (warnings on stderr). Saves the recorded states. */
 export async function updateUrls(engine: Engine, names: string[], out: Writable): Promise<UpdateSummary> {
-  engine.graph.checkNames(names);
-  const stages = names.length > 0 ? names : engine.graph.order;
+  const named = engine.graph.expand(names);
+  const stages = named.length > 0 ? named : engine.graph.order;
   const urls = [...new Set(stages.flatMap((n) => engine.graph.stage(n).deps.filter(isUrlDep)))];
   const checks: UrlCheck[] = [];
   for (const url of urls) {
