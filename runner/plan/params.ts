@@ -112,6 +112,11 @@ async function startProbe() {
   return { child: execa(process.execPath, args, { stdin: 'pipe', reject: false }) };
 }
 
+/** The stage as messages name it: an expansion of a template by its template (the same problem in each is kept once). */
+function labelOf(stage: StageConfig): string {
+  return stage.template?.name ?? stage.name;
+}
+
 /** Where a stage's param value came from: the `--set` argument, the stage's `params:`, or the global `params:`. */
 function placeOf(config: PipelineConfig, stage: StageConfig, key: string): Parameters<typeof diagnostic>[1] {
   const raw = stage.setBy?.[key];
@@ -152,13 +157,13 @@ function checkStage(config: PipelineConfig, stage: StageConfig, schema: JsonSche
       diagnostic(
         'unknown-param',
         config.rangeOf?.(['stages', stage.name, 'params', k], 'key') ?? config.positionOf(['stages', stage.name, 'params', k]),
-        `stage \`${stage.name}\`: param \`${k}\` is not read by ${module} (its \`params\` schema has ${keys.length ? keys.map((x) => `\`${x}\``).join(', ') : 'no keys'})`,
+        `stage \`${labelOf(stage)}\`: param \`${k}\` is not read by ${module} (its \`params\` schema has ${keys.length ? keys.map((x) => `\`${x}\``).join(', ') : 'no keys'})`,
         `remove it, or add it to the \`params\` schema that ${module} exports`,
       ),
     );
   for (const [k, raw] of Object.entries(stage.setBy ?? {}))
     if (!keys.includes(k) && raw.slice(0, raw.indexOf('=')).includes('.'))
-      problems.push(diagnostic('unknown-param', placeOf(config, stage, k), `stage \`${stage.name}\` does not read param \`${k}\``, keys.length ? `its params are: ${keys.join(', ')}` : 'it reads no params'));
+      problems.push(diagnostic('unknown-param', placeOf(config, stage, k), `stage \`${labelOf(stage)}\` does not read param \`${k}\``, keys.length ? `its params are: ${keys.join(', ')}` : 'it reads no params'));
   const params: Params = {};
   for (const k of keys) if (Object.hasOwn(stage.params, k)) params[k] = stage.params[k];
   const digest = hashBytes(canonicalJson({ schema, params }));
@@ -177,7 +182,7 @@ function checkStage(config: PipelineConfig, stage: StageConfig, schema: JsonSche
     const expected = props[key] ? describeSchema(props[key]) : undefined;
     if (!Object.hasOwn(params, key)) {
       problems.push(
-        diagnostic('param-missing', config.rangeOf?.(['stages', stage.name], 'key') ?? stage.pos, `stage \`${stage.name}\`: param \`${key}\` is required by ${module}${expected ? ` (${expected})` : ''}`, `add \`${key}:\` under its \`params:\` or the global \`params:\``),
+        diagnostic('param-missing', config.rangeOf?.(['stages', stage.name], 'key') ?? stage.pos, `stage \`${labelOf(stage)}\`: param \`${key}\` is required by ${module}${expected ? ` (${expected})` : ''}`, `add \`${key}:\` under its \`params:\` or the global \`params:\``),
       );
       continue;
     }
@@ -186,7 +191,7 @@ function checkStage(config: PipelineConfig, stage: StageConfig, schema: JsonSche
       diagnostic(
         'param-type',
         placeOf(config, stage, key),
-        `stage \`${stage.name}\`: param \`${key}\` is ${JSON.stringify(params[key])}; expected ${expected ?? issue.message}`,
+        `stage \`${labelOf(stage)}\`: param \`${key}\` is ${JSON.stringify(params[key])}; expected ${expected ?? issue.message}`,
         `set a value of that type (${where}); the type is the \`params\` schema of ${module}`,
       ),
     );
@@ -237,7 +242,7 @@ export async function scopeParams(config: PipelineConfig, options: { readOnly?: 
     const answer = h && schemas.get(h.codeHash);
     if (!answer) return s;
     if ('error' in answer) {
-      problems.push(diagnostic('params-schema', config.rangeOf?.(['stages', s.name, 'module']) ?? s.pos, `stage \`${s.name}\`: cannot read the params of ${s.module}: ${answer.error}`, 'export `const params = z.object({ ... })` (zod) from the module, or export no `params`'));
+      problems.push(diagnostic('params-schema', config.rangeOf?.(['stages', s.name, 'module']) ?? s.pos, `stage \`${labelOf(s)}\`: cannot read the params of ${s.module}: ${answer.error}`, 'export `const params = z.object({ ... })` (zod) from the module, or export no `params`'));
       return s;
     }
     if (answer.schema === null) return s;
@@ -250,7 +255,7 @@ export async function scopeParams(config: PipelineConfig, options: { readOnly?: 
     engine.code.save();
     engine.stats.save();
   }
-  if (problems.length > 0) throw ConfigError.of(problems);
+  if (problems.length > 0) throw ConfigError.of([...new Map(problems.map((d) => [JSON.stringify(d), d])).values()]);
   const next = { ...config, stages } as PipelineConfig;
   const rangeOf = config.rangeOf?.bind(config);
   Object.defineProperty(next, 'positionOf', { value: (p: (string | number)[]) => config.positionOf(p), enumerable: false });

@@ -3,10 +3,10 @@
 // `needs` on a template gets every expansion in `ctx.inputs`, keyed by expansion name; pipeline.lock says which
 // template and values each expansion came from; a value added to the matrix runs just the new expansion.
 import { expect } from 'chai';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { STAGE_SCRIPT, executions, makeWorkspace, type Workspace } from '../helpers/workspace.js';
+import { STAGE_SCRIPT, executions, makeWorkspace, repoRoot, type Workspace } from '../helpers/workspace.js';
 import { reasonFields, statuses } from './fixtures.js';
 
 // Writes what it was given: its name, its params, and the upstream stages and outs in ctx.inputs.
@@ -210,5 +210,55 @@ describe('engine: stage templates (matrix)', function () {
     expect(executions(ws).slice(n)).to.deep.equal(['fit-c-0.1', 'fit-c-0.5', 'report']);
     expect(Object.keys(JSON.parse(ws.read('build/report.json')))).to.deep.equal(['fit-a-0.1', 'fit-b-0.1', 'fit-c-0.1', 'fit-a-0.5', 'fit-b-0.5', 'fit-c-0.5', 'shell@y']);
     expect(ws.lock().stages['fit-c-0.5'].template).to.deep.equal({ name: 'fit', matrix: { alpha: 0.5, kind: 'c' } });
+  });
+});
+
+describe('engine: matrix values are typed by the module\'s params schema', function () {
+  const SCHEMA_TS = `import { writeFileSync } from 'node:fs';
+import { z } from 'zod';
+export const params = z.object({ bits: z.number().int().min(2).max(16), bias: z.boolean() });
+export default async function (ctx: any): Promise<void> {
+  writeFileSync(Object.values(ctx.outs)[0] as string, JSON.stringify(ctx.params) + '\\n');
+}
+`;
+  const yaml = (bits: string) => `version: 1
+params: {seed: 1}
+stages:
+  q:
+    module: mod/q.ts
+    matrix:
+      bits: ${bits}
+    name: q-\${bits}
+    params: {bias: true}
+    outs: ["build/q\${bits}.json"]
+`;
+  let ws: Workspace;
+  before(() => {
+    ws = makeWorkspace({ yaml: yaml('[8, 17, 4.5]'), files: { 'mod/q.ts': SCHEMA_TS } });
+    symlinkSync(path.join(repoRoot, 'node_modules'), ws.path('node_modules'));
+  });
+  after(() => ws.cleanup());
+
+  it('a value the schema refuses exits 2 before anything runs, at that value; a template --set of a wrong type once', async () => {
+    const r = await ws.run(['validate', '--json']);
+    expect(r.exitCode, r.stderr).to.equal(2);
+    expect(r.json.diagnostics.map((d: { code: string; line: number; col: number; message: string }) => [d.code, `${d.line}:${d.col}`, d.message])).to.deep.equal([
+      ['param-type', '7:17', 'stage `q`: param `bits` is 17; expected a whole number from 2 to 16'],
+      ['param-type', '7:21', 'stage `q`: param `bits` is 4.5; expected a whole number from 2 to 16'],
+    ]);
+    ws.write('pipeline.yaml', yaml('[8, 4]'));
+    const set = await ws.run(['run', '--set', 'q.bias=yes']);
+    expect(set.exitCode).to.equal(2);
+    expect(set.stderr).to.equal(
+      'error: --set q.bias=yes:1:14: stage `q`: param `bias` is "yes"; expected true or false\n' +
+        'hint: set a value of that type (--set q.bias=yes); the type is the `params` schema of mod/q.ts\n',
+    );
+    expect(ws.exists('build')).to.equal(false);
+  });
+
+  it('the module gets exactly the params its schema reads: the matrix value among them, the global seed not', async () => {
+    const r = await ws.run(['run']);
+    expect(r.exitCode, r.stderr).to.equal(0);
+    expect(JSON.parse(ws.read('build/q4.json'))).to.deep.equal({ bits: 4, bias: true });
   });
 });
