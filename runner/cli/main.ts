@@ -64,6 +64,8 @@ function commandWord(argv: string[]): { index: number; word?: string } {
 
 export async function main(argv: string[], fresh?: FreshRecorder): Promise<number> {
   let code: number = ExitCode.ok;
+  // Named `pipeline` whichever of its two names (`pipeline`, `pipeline-dag`) started it: every usage line, hint and
+  // document says `pipeline …`, and both names are installed together.
   const program = new Command('pipeline')
     .description('Run a workflow as a DAG of stages; cache every output by content hash; re-run only what changed.')
     .option('-C, --cwd <dir>', 'run as if started in <dir> (default: the current folder)')
@@ -74,6 +76,8 @@ export async function main(argv: string[], fresh?: FreshRecorder): Promise<numbe
     .addHelpText(
       'after',
       '\nA workspace adds its own commands under `commands:` in pipeline.yaml; run them as `pipeline NAME [args]`.\n' +
+        '\n`pipeline-dag` (the package\'s name) is another name of this command: `npx pipeline-dag …` cannot start another\n' +
+        'package, where `npx pipeline …` run outside a project that installs pipeline-dag fetches an unrelated one.\n' +
         '\nExit codes: 0 ok, 1 a stage failed, 2 usage or config error, 3 a gate failed, 4 workspace busy (--no-wait), 130 interrupted.',
     )
     .exitOverride();
