@@ -3,14 +3,18 @@
 // run then). It builds the CLI (`npm run build`) and the declarations of the public entry points, so a git install
 // is as complete as the packed tarball (`import type { StageContext } from 'pipeline-dag/stage'` has its types).
 //
-// Without the development dependencies there is nothing to build with: `npm ci --omit=dev`, or `npx pipeline` in a
-// checkout before `npm ci` (npx links the checkout into its cache and runs this). Then it says so and succeeds: a
-// failure would leave npx's cache entry half-written, and every later `npx pipeline` in that checkout would fail
-// until the entry was deleted. bin/pipeline.js, started from the unbuilt copy, names the command that builds it.
+// `npx pipeline` in a checkout (npm exec) links the checkout into npx's cache and runs this: it builds nothing then.
+// npx runs the checkout as `npm ci` or `npm run build` built it, as `node bin/pipeline.js` does (building again cost
+// a minute on the first npx of every checkout), and a failure would leave npx's cache entry half-written: every later
+// `npx pipeline` in that checkout failed until the entry was deleted. Without the development dependencies
+// (`npm ci --omit=dev`) there is nothing to build with: it says so and succeeds. bin/pipeline.js, started from an
+// unbuilt copy, names the command that builds it.
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+if (process.env.npm_command === 'exec') process.exit(0);
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(path.join(root, 'package.json'));

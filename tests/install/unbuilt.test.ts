@@ -3,9 +3,9 @@
 // fixes it, exit 2, nothing on stdout and no stack trace. And the npx trap: `npx pipeline` in a checkout before
 // `npm ci` links the checkout into npx's cache and runs its `prepare`; that must leave the cache entry whole, so the
 // same command works once the checkout is built (a failing `prepare` left it half-written, and every later
-// `npx pipeline` there failed with ENOENT until the entry was deleted by hand).
+// `npx pipeline` there failed with ENOENT until the entry was deleted by hand), and npx never rebuilds a checkout.
 import { expect } from 'chai';
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -83,8 +83,8 @@ describe('install: pipeline started from a copy without its build', function () 
     const root = path.join(base, 'checkout');
     copyPackage(root, ['runner', 'scripts', 'package-lock.json']);
     // npx's cache of its own, so the test neither reads nor leaves an entry in the user's.
-    const npxEnv = { ...env, npm_config_cache: path.join(base, 'npm-cache') };
-    const npx = (args: string[]) => execa('npx', args, { cwd: root, env: npxEnv, reject: false, stdin: 'ignore' });
+    const npx = (args: string[], cache = 'npm-cache') =>
+      execa('npx', args, { cwd: root, env: { ...env, npm_config_cache: path.join(base, cache) }, reject: false, stdin: 'ignore' });
     for (const name of ['pipeline', 'pipeline', 'pipeline-dag']) {
       const r = await npx([name, '--version']);
       expect(r.exitCode, `npx ${name}: ${r.stderr}`).to.equal(2);
@@ -99,5 +99,13 @@ describe('install: pipeline started from a copy without its build', function () 
       expect(r.exitCode, `npx ${name}: ${r.stderr}`).to.equal(0);
       expect(r.stdout, `npx ${name}`).to.equal(own.version);
     }
+    // A first npx in the built checkout (a cache without its entry) runs it as built: `prepare` builds nothing then
+    // (it rebuilt the whole checkout, a minute, on the first npx of every checkout).
+    const bundle = path.join(root, 'dist/cli/main.cjs');
+    const before = statSync(bundle).mtimeMs;
+    const first = await npx(['pipeline', '--version'], 'npm-cache-2');
+    expect(first.exitCode, first.stderr).to.equal(0);
+    expect(first.stdout).to.equal(own.version);
+    expect(statSync(bundle).mtimeMs).to.equal(before);
   });
 });
