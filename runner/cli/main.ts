@@ -103,7 +103,11 @@ interface Cli {
   exit(code: number): void;
 }
 
-/** The program with its global options, help texts and version; the commands are added by the functions below. */
+/**
+ * The program with its global options, help texts and version; the commands are added by the functions below. Named
+ * `pipeline` whichever of its two names (`pipeline`, `pipeline-dag`) started it: every usage line, hint and document
+ * says `pipeline …`, and both names are installed together.
+ */
 function newProgram(argv: string[]): CommanderModule.Command {
   return new Command('pipeline')
     .description('Run a workflow as a DAG of stages; cache every output by content hash; re-run only what changed.')
@@ -115,6 +119,8 @@ function newProgram(argv: string[]): CommanderModule.Command {
     .addHelpText(
       'after',
       '\nA workspace adds its own commands under `commands:` in pipeline.yaml; run them as `pipeline NAME [args]`.\n' +
+        '\n`pipeline-dag` (the package\'s name) is another name of this command: `npx pipeline-dag …` cannot start another\n' +
+        'package, where `npx pipeline …` run outside a project that installs pipeline-dag fetches an unrelated one.\n' +
         '\nExit codes: 0 ok, 1 a stage failed, 2 usage or config error, 3 a gate failed, 4 workspace busy (--no-wait), 130 interrupted.',
     )
     .exitOverride();
