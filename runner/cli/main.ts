@@ -1,6 +1,6 @@
 // The `pipeline` command line. Each command's implementation is imported only when that command runs,
-// so start-up stays lean. Exit codes: 0 ok, 1 a stage failed, 2 usage or config error, 3 a gate failed,
-// 4 the workspace is busy (with --no-wait), 130 interrupted.
+// so start-up stays lean. Exit codes: 0 ok, 1 a stage failed or the run failed once stages began, 2 usage or
+// config error, 3 a gate failed, 4 the workspace is busy (with --no-wait), 130 interrupted.
 import type * as CommanderModule from 'commander';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -12,6 +12,7 @@ import { isCommandError } from '../public/command.js';
 import type { RunFlags } from './commands/run.js';
 import type { GlobalOptions } from './options.js';
 import type { FreshRecorder } from '../report/fresh.js';
+import { RunError } from '../exec/failure.js';
 
 // commander is CommonJS: require() loads it a few ms faster than the ESM wrapper, on every command.
 const { Command, CommanderError, InvalidArgumentError, Option } = createRequire(import.meta.url)('commander') as typeof CommanderModule;
@@ -62,6 +63,13 @@ function commandWord(argv: string[]): { index: number; word?: string } {
   return { index: -1 };
 }
 
+/** What each command's registration needs: the program, the global options as parsed, and where its exit code goes. */
+interface Wiring {
+  program: CommanderModule.Command;
+  globals: () => GlobalOptions;
+  exit: (code: number) => void;
+}
+
 export async function main(argv: string[], fresh?: FreshRecorder): Promise<number> {
   let code: number = ExitCode.ok;
   const program = new Command('pipeline')
@@ -81,13 +89,35 @@ export async function main(argv: string[], fresh?: FreshRecorder): Promise<numbe
     const o = program.opts<Partial<GlobalOptions>>();
     return { cwd: o.cwd ?? process.cwd(), config: o.config, fresh };
   };
+  const wiring: Wiring = { program, globals, exit: (c) => (code = c) };
+  runCommands(wiring);
+  inspectCommands(wiring);
+  storeCommands(wiring);
 
+  try {
+    const { index, word } = commandWord(argv);
+    if (word === 'help') checkHelpTopic(argv.slice(index + 1));
+    if (word !== undefined && !BUILTINS.has(word)) {
+      // A command the workspace provides (`commands:` in pipeline.yaml), e.g. `pipeline predict`.
+      program.parseOptions(argv.slice(0, index));
+      const { workspaceCommand } = await import('./commands/workspace.js');
+      return await workspaceCommand(globals(), word, argv.slice(index + 1), [...BUILTINS]);
+    }
+    await program.parseAsync(argv, { from: 'user' });
+    return code;
+  } catch (err) {
+    return reportError(err);
+  }
+}
+
+/** init, run, update: the commands that write the workspace. */
+function runCommands({ program, globals, exit }: Wiring): void {
   program
     .command('init')
     .description('write a commented starter pipeline.yaml (a cmd stage and a module stage) here; never overwrites')
     .action(async () => {
       const { initCommand } = await import('./commands/init.js');
-      code = initCommand(globals());
+      exit(initCommand(globals()));
     });
 
   program
@@ -113,7 +143,7 @@ export async function main(argv: string[], fresh?: FreshRecorder): Promise<numbe
     .option('-u, --update', 'first ask the servers of URL deps whether their data changed (as `pipeline update`)')
     .action(async (stages: string[], opts: RunFlags) => {
       const { runCommand } = await import('./commands/run.js');
-      code = await runCommand(globals(), stages, opts);
+      exit(await runCommand(globals(), stages, opts));
     });
 
   program
@@ -123,9 +153,13 @@ export async function main(argv: string[], fresh?: FreshRecorder): Promise<numbe
     .option('-s, --set <stage.key=value>', 'as with run', collect, [])
     .action(async (stages: string[], opts: { set: string[] }) => {
       const { updateCommand } = await import('./commands/update.js');
-      code = await updateCommand(globals(), stages, opts);
+      exit(await updateCommand(globals(), stages, opts));
     });
 
+}
+
+/** status, dag, metrics, validate, schema: the commands that read. */
+function inspectCommands({ program, globals, exit }: Wiring): void {
   program
     .command('status')
     .description('each stage fresh or stale, with every reason')
@@ -136,7 +170,7 @@ export async function main(argv: string[], fresh?: FreshRecorder): Promise<numbe
     .option('--remote', 'also say which stale stages the remote cache can restore (asks the remote)')
     .action(async (stages: string[], opts: Parameters<typeof import('./commands/status.js').statusCommand>[2]) => {
       const { statusCommand } = await import('./commands/status.js');
-      code = await statusCommand(globals(), stages, opts);
+      exit(await statusCommand(globals(), stages, opts));
     });
 
   program
@@ -145,7 +179,7 @@ export async function main(argv: string[], fresh?: FreshRecorder): Promise<numbe
     .addOption(new Option('--format <format>', 'output format').choices(['ascii', 'mermaid', 'dot', 'json']).default('ascii'))
     .action(async (opts: Parameters<typeof import('./commands/info.js').dagCommand>[1]) => {
       const { dagCommand } = await import('./commands/info.js');
-      code = await dagCommand(globals(), opts);
+      exit(await dagCommand(globals(), opts));
     });
 
   program
@@ -156,7 +190,7 @@ export async function main(argv: string[], fresh?: FreshRecorder): Promise<numbe
     .option('--all', 'with --diff: show unchanged values too')
     .action(async (opts: Parameters<typeof import('./commands/info.js').metricsCommand>[1]) => {
       const { metricsCommand } = await import('./commands/info.js');
-      code = await metricsCommand(globals(), opts);
+      exit(await metricsCommand(globals(), opts));
     });
 
   program
@@ -166,7 +200,7 @@ export async function main(argv: string[], fresh?: FreshRecorder): Promise<numbe
     .option('-s, --set <stage.key=value>', 'as with run: check overridden params too', collect, [])
     .action(async (opts: { json?: boolean; set: string[] }) => {
       const { validateCommand } = await import('./commands/info.js');
-      code = await validateCommand(globals(), opts);
+      exit(await validateCommand(globals(), opts));
     });
 
   program
@@ -177,6 +211,10 @@ export async function main(argv: string[], fresh?: FreshRecorder): Promise<numbe
       process.stdout.write(`${JSON.stringify(pipelineJsonSchema(), null, 2)}\n`);
     });
 
+}
+
+/** gc, cache verify, fingerprint, push, pull, ci: the commands that look after the store, the remote and CI. */
+function storeCommands({ program, globals, exit }: Wiring): void {
   program
     .command('gc')
     .description('remove cache objects and run records no longer referenced by pipeline.lock or the last N runs')
@@ -187,7 +225,7 @@ export async function main(argv: string[], fresh?: FreshRecorder): Promise<numbe
     .option('--older-than <age>', 'with --remote: only what is older than this (45s, 90m, 12h, 30d, 2w; default 30d)')
     .action(async (opts: Parameters<typeof import('./commands/maintenance.js').gcCommand>[1]) => {
       const { gcCommand } = await import('./commands/maintenance.js');
-      code = await gcCommand(globals(), opts);
+      exit(await gcCommand(globals(), opts));
     });
 
   const cache = program.command('cache').description('inspect the content-addressed store');
@@ -198,7 +236,7 @@ export async function main(argv: string[], fresh?: FreshRecorder): Promise<numbe
     .option('--json', 'print JSON')
     .action(async (opts: Parameters<typeof import('./commands/maintenance.js').verifyCommand>[1]) => {
       const { verifyCommand } = await import('./commands/maintenance.js');
-      code = await verifyCommand(globals(), opts);
+      exit(await verifyCommand(globals(), opts));
     });
 
   program
@@ -207,7 +245,7 @@ export async function main(argv: string[], fresh?: FreshRecorder): Promise<numbe
     .argument('<stage>')
     .action(async (stage: string) => {
       const { fingerprintCommand } = await import('./commands/info.js');
-      code = await fingerprintCommand(globals(), stage);
+      exit(await fingerprintCommand(globals(), stage));
     });
 
   program
@@ -216,7 +254,7 @@ export async function main(argv: string[], fresh?: FreshRecorder): Promise<numbe
     .argument('[stages...]', 'stages to push (default: all)')
     .action(async (stages: string[]) => {
       const { pushCommand } = await import('./commands/remote.js');
-      code = await pushCommand(globals(), stages);
+      exit(await pushCommand(globals(), stages));
     });
 
   program
@@ -225,7 +263,7 @@ export async function main(argv: string[], fresh?: FreshRecorder): Promise<numbe
     .argument('[stages...]', 'stages to pull (default: all)')
     .action(async (stages: string[]) => {
       const { pullCommand } = await import('./commands/remote.js');
-      code = await pullCommand(globals(), stages);
+      exit(await pullCommand(globals(), stages));
     });
 
   const ci = program.command('ci').description('GitHub Actions workflow mirroring the DAG');
@@ -234,23 +272,8 @@ export async function main(argv: string[], fresh?: FreshRecorder): Promise<numbe
       .description(sub === 'generate' ? 'write .github/workflows/pipeline.yml from pipeline.yaml' : 'exit 1 with a diff when the committed workflow is out of date')
       .action(async () => {
         const { ciCommand } = await import('./commands/maintenance.js');
-        code = await ciCommand(globals(), sub);
+        exit(await ciCommand(globals(), sub));
       });
-  }
-
-  try {
-    const { index, word } = commandWord(argv);
-    if (word === 'help') checkHelpTopic(argv.slice(index + 1));
-    if (word !== undefined && !BUILTINS.has(word)) {
-      // A command the workspace provides (`commands:` in pipeline.yaml), e.g. `pipeline predict`.
-      program.parseOptions(argv.slice(0, index));
-      const { workspaceCommand } = await import('./commands/workspace.js');
-      return await workspaceCommand(globals(), word, argv.slice(index + 1), [...BUILTINS]);
-    }
-    await program.parseAsync(argv, { from: 'user' });
-    return code;
-  } catch (err) {
-    return reportError(err);
   }
 }
 
@@ -274,7 +297,8 @@ export function reportError(err: unknown): number {
     process.stderr.write(err.format());
     return err.exitCode;
   }
-  if (err instanceof UsageError || isCommandError(err)) {
+  // A failure during a run outside any one stage (pipeline.lock cannot be written): exit 1, not 2.
+  if (err instanceof UsageError || err instanceof RunError || isCommandError(err)) {
     process.stderr.write(`error: ${err.message}\n${err.hint ? `hint: ${err.hint}\n` : ''}`);
     return err.exitCode;
   }

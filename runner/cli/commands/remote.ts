@@ -1,14 +1,15 @@
 // `pipeline push [STAGE…]` and `pipeline pull [STAGE…]`: move the results pipeline.lock records between the local
 // store and the remote cache (PIPELINE_REMOTE, or `remote:` in pipeline.yaml). A failing remote is exit 1 with its
 // URL (credentials removed) and the cause; anything refused by a check, or missing, is named and is also exit 1.
-import { UsageError } from '../../core/errors.js';
-import { acquireRunLock } from '../../exec/run-lock.js';
-import { openEngine, type Engine } from '../../plan/engine.js';
+import { ExitCode, UsageError } from '../../core/errors.js';
+import type { Engine } from '../../plan/engine.js';
 import { remoteFromConfig } from '../../store/remote/open.js';
 import { RemoteSync, emptyStats, recordFromLock, type TransferStats } from '../../store/remote/transfer.js';
 import type { Remote } from '../../store/remote/remote.js';
 import type { GlobalOptions } from '../options.js';
 import { configFor } from './common.js';
+import { Session } from '../session.js';
+import { openEngineWarned } from './warnings.js';
 
 function openRemote(engine: Engine): Remote {
   const remote = remoteFromConfig(engine.config.remote?.url, engine.root);
@@ -60,7 +61,7 @@ function report(verb: string, remote: Remote, stats: TransferStats, started: num
 
 export async function pushCommand(globals: GlobalOptions, stages: string[]): Promise<number> {
   const started = Date.now();
-  const engine = openEngine(await configFor(globals));
+  const engine = openEngineWarned(await configFor(globals));
   const names = selected(engine, stages);
   const remote = openRemote(engine);
   const sync = new RemoteSync(remote, engine.cache, { onProgress: progressReporter() });
@@ -80,17 +81,19 @@ export async function pushCommand(globals: GlobalOptions, stages: string[]): Pro
 
 export async function pullCommand(globals: GlobalOptions, stages: string[]): Promise<number> {
   const started = Date.now();
-  const config = await configFor(globals);
-  const lock = await acquireRunLock(config.root, { wait: true, command: 'pipeline pull' });
+  const session = await Session.open(globals, { command: 'pipeline pull', wait: true });
   try {
-    const engine = openEngine(config);
+    await session.acquireWorkspace();
+    const engine = session.openEngine();
     const names = selected(engine, stages);
     const remote = openRemote(engine);
     const sync = new RemoteSync(remote, engine.cache, { onProgress: progressReporter() });
     const stats = emptyStats();
     const notes: string[] = [];
     let restored = 0;
+    // Ctrl-C stops the pull between two stages: what was pulled and restored so far is whole.
     for (const stage of names) {
+      if (session.signal.aborted) break;
       const entry = engine.lock.get(stage);
       if (!entry) {
         notes.push(`\`${stage}\` is not in pipeline.lock (it never completed): nothing to pull`);
@@ -113,8 +116,8 @@ export async function pullCommand(globals: GlobalOptions, stages: string[]): Pro
     engine.save();
     const code = report('pulled', remote, stats, started, notes);
     process.stdout.write(`restored ${restored} out(s) in the workspace\n`);
-    return code;
+    return session.signal.aborted ? ExitCode.interrupted : code;
   } finally {
-    lock.release();
+    session.close();
   }
 }

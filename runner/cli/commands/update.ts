@@ -5,7 +5,7 @@
 import type { Writable } from 'node:stream';
 import { isUrlDep } from '../../core/paths.js';
 import type { Engine } from '../../plan/engine.js';
-import { openEngine } from '../../plan/engine.js';
+import { openEngineWarned as openEngine } from './warnings.js';
 import type { UrlCheck } from '../../store/urls.js';
 import type { GlobalOptions } from '../options.js';
 import { configFor } from './common.js';

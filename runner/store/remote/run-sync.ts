@@ -90,21 +90,33 @@ export class RunRemote implements RemotePuller {
     }
   }
 
-  /** The lines the run ends with: what moved, and warnings for what did not. */
-  summary(): { info: string[]; warnings: string[] } {
-    const where = this.remote.describe();
-    const mib = (b: number) => `${(b / 1024 / 1024).toFixed(1)} MiB`;
-    const info: string[] = [];
-    const warnings: string[] = [];
-    if (this.pulled.length > 0) info.push(`pulled ${this.pulled.length} result(s) (${this.pullStats.objects} objects, ${mib(this.pullStats.bytes)}) from ${where}`);
-    if (this.pushed.length > 0) info.push(`pushed ${this.pushed.length} result(s) (${this.pushStats.objects} objects, ${mib(this.pushStats.bytes)}) to ${where}`);
-    for (const r of this.pullStats.refused) warnings.push(`${r}; the stage ran instead`);
-    for (const m of [...this.pullStats.missing, ...this.pushStats.missing]) warnings.push(m);
-    if (this.failure !== undefined) {
-      warnings.push(`${this.failure}; the run went on without the remote`);
-      if (this.notPulled.length > 0) warnings.push(`not pulled: ${this.notPulled.join(', ')}`);
-      if (this.notPushed.length > 0) warnings.push(`not pushed: ${this.notPushed.join(', ')}`);
-    }
-    return { info, warnings };
+  /** What the run moved, and what it did not: refused, incomplete, or not transferred because the remote failed. */
+  report(): RunRemoteReport {
+    const moved: RunRemoteReport['moved'] = [];
+    if (this.pulled.length > 0) moved.push({ direction: 'pull', results: this.pulled.length, objects: this.pullStats.objects, bytes: this.pullStats.bytes });
+    if (this.pushed.length > 0) moved.push({ direction: 'push', results: this.pushed.length, objects: this.pushStats.objects, bytes: this.pushStats.bytes });
+    return {
+      remote: this.remote.describe(),
+      moved,
+      refused: [...this.pullStats.refused],
+      missing: [...this.pullStats.missing, ...this.pushStats.missing],
+      failure: this.failure,
+      notPulled: [...this.notPulled],
+      notPushed: [...this.notPushed],
+    };
   }
+}
+
+/** What `run --pull/--push` moved and did not, for the run to report. */
+export interface RunRemoteReport {
+  /** The remote, as it may be shown (credentials removed). */
+  remote: string;
+  moved: { direction: 'pull' | 'push'; results: number; objects: number; bytes: number }[];
+  /** What failed a check (the stage ran instead), and what was missing. */
+  refused: string[];
+  missing: string[];
+  /** The first failure of the remote itself; after it the remote was not used. */
+  failure?: string;
+  notPulled: string[];
+  notPushed: string[];
 }
