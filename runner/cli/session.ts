@@ -18,7 +18,6 @@ import { dropFreshRecord } from '../exec/fresh-record.js';
 import { startRunLock, type LockAttempt, type RunLock } from '../exec/run-lock.js';
 import { hostsForRun, type HostPool } from '../exec/pool.js';
 import { killLiveGroups } from '../exec/process-group.js';
-import { preloadLauncher } from '../exec/launch.js';
 import { Interrupts } from './interrupts.js';
 import { JsonListener } from '../report/listeners.js';
 import { LineReporter, reporterFor } from '../report/progress.js';
@@ -42,7 +41,7 @@ export interface SessionOptions {
 export class Session {
   /** What shows and records everything the session says: the terminal, and `--json`'s document. */
   private readonly listeners: RunListener[] = [];
-  readonly interrupts: Interrupts;
+  private readonly interrupts: Interrupts;
   private lock: RunLock | undefined;
   /** The executor of the run under way (what a second Ctrl-C stops). */
   private current: OpenedExecutor | undefined;
@@ -66,7 +65,6 @@ export class Session {
     const { runs } = options;
     // A module stage's host starts while the config loads and the run plans, when a stage is likely to execute.
     const early = runs?.earlyHosts !== undefined && !globals.config && runs.executor !== 'slurm' ? hostsForRun(path.resolve(globals.cwd), runs.earlyHosts) : undefined;
-    void preloadLauncher();
     let attempt: LockAttempt | undefined;
     try {
       const loaded = await configFor(globals, options.sets);
@@ -167,10 +165,12 @@ export class Session {
    */
   async run(engine: Engine, request: RunRequest): Promise<{ exitCode: number; summary?: RunSummary }> {
     if (!this.lock) throw new Error('a run needs the workspace: acquireWorkspace() first');
-    const hasModules = engine.config.stages.some((s) => s.kind === 'module');
+    // The host started before the config was known serves this run only if it has module stages.
     const early = this.early;
     this.early = undefined;
-    this.current = await openExecutor(this.executorName(), engine.root, hasModules ? early : (early?.close(), undefined));
+    const hosts = engine.config.stages.some((s) => s.kind === 'module') ? early : undefined;
+    if (hosts !== early) early?.close();
+    this.current = await openExecutor(this.executorName(), engine.root, hosts);
     try {
       const context = { signal: this.signal, out: this.out, listeners: this.listeners, quiet: Boolean(this.options.runs?.quiet), fresh: this.globals.fresh };
       return await runOnce(context, engine, this.current, request);

@@ -42,7 +42,9 @@ export type Warning =
   /** Stages whose result was not pulled or pushed because the remote had failed. */
   | { code: 'remote-skipped'; direction: 'pull' | 'push'; stages: string[] }
   /** `status --remote`: the remote's record of a result could not be used, or the remote could not be asked. */
-  | { code: 'remote-lookup'; message: string };
+  | { code: 'remote-lookup'; message: string }
+  /** `run --update`: the server of a URL dep did not answer; its recorded state is kept. */
+  | { code: 'url-unreachable'; url: string; message: string };
 
 /** What the user is told around the stages. */
 export type Notice =
@@ -54,13 +56,15 @@ export type Notice =
   /** Ctrl-C (or SIGTERM, SIGHUP): what is being stopped; a second one quits at once. */
   | { type: 'interrupt'; signal: string; stopping: 'stages' | 'slurm-jobs' | 'work' }
   /** Shown only with PIPELINE_DEBUG: how many stage hosts were started ahead and used. */
-  | { type: 'hosts'; started: number; taken: number };
+  | { type: 'hosts'; started: number; taken: number }
+  /** `run --update`: what the server of a URL dep said (`none`: the selected stages have no URL deps). */
+  | { type: 'url-check'; url?: string; result: 'unchanged' | 'first' | 'changed' | 'none'; message: string };
 
 export type RunEvent = StageEvent | Notice;
 
 export type NoticeType = Notice['type'];
 
-const NOTICE_TYPES = new Set<string>(['lock-wait', 'warning', 'remote-transfer', 'interrupt', 'hosts'] satisfies NoticeType[]);
+const NOTICE_TYPES = new Set<string>(['lock-wait', 'warning', 'remote-transfer', 'interrupt', 'hosts', 'url-check'] satisfies NoticeType[]);
 
 export function isNotice(event: RunEvent): event is Notice {
   return NOTICE_TYPES.has(event.type);

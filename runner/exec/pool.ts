@@ -23,7 +23,7 @@ import { writeFileAtomic } from '../core/atomic.js';
 import path from 'node:path';
 import { CONFIG_NAMES } from '../config/find.js';
 import { hostCommand, type ExecRequest, type ExecResult } from './executor.js';
-import { launcherReady, launchNow, preloadLauncher, type Launched } from './launch.js';
+import { launch, type Launched } from './launch.js';
 import type { LeftoverOwner } from './leftovers.js';
 import { executeStage, processArgv, type TakenHost } from './process.js';
 import { signalGroup, stopGroupLeftover } from './process-group.js';
@@ -78,8 +78,6 @@ function startable(env: Env): boolean {
 
 export class HostPool {
   private readonly idle: Host[] = [];
-  /** Hosts asked for before the launcher was loaded: started once it is. */
-  private pending = 0;
   private closed = false;
   private argvCache: string[] | undefined;
   private readonly onExit = () => this.close();
@@ -110,30 +108,20 @@ export class HostPool {
 
   /** Start hosts until as many wait as are wanted. */
   warm(): void {
-    while (!this.closed && this.idle.length + this.pending < this.wanted()) this.startOne();
+    while (!this.closed && this.idle.length < this.wanted()) this.startOne();
   }
 
   /** Start one host now unless one waits already (the run command, when a stage is likely to run). */
   prestart(): void {
-    if (!this.closed && this.idle.length + this.pending === 0) this.startOne();
+    if (!this.closed && this.idle.length === 0) this.startOne();
   }
 
   private startOne(): void {
-    if (launcherReady()) return this.launchOne();
-    // The first host of the process: as soon as the launcher is loaded (a turn of the event loop later).
-    this.pending++;
-    void preloadLauncher().then(() => {
-      this.pending--;
-      if (!this.closed) this.launchOne();
-    });
-  }
-
-  private launchOne(): void {
     if (this.started === 0) process.once('exit', this.onExit);
     this.started++;
     // PIPELINE_CONTEXT (a runner started by a stage has one) would make the host run that instead of waiting.
     const env = { PIPELINE_WORKSPACE: this.root, PIPELINE_CONTEXT: undefined };
-    const host = launchNow(this.argv, { cwd: this.root, env, stdin: 'pipe', group: true });
+    const host = launch(this.argv, { cwd: this.root, env, stdin: 'pipe', group: true });
     // Waiting, it never keeps the runner alive (the runner's exit kills it); taken, it does, as any stage's process.
     host.holdRunner(false);
     this.idle.push({ process: host, key: startupKey(fullEnv(env)) });

@@ -40,7 +40,7 @@ export function processArgv(req: ExecRequest): { argv: string[]; env: Record<str
 export async function executeStage(req: ExecRequest, host?: TakenHost): Promise<ExecResult> {
   const log = openLog(req);
   const { argv, env } = processArgv(req);
-  const child = host?.process ?? (await launch(argv, { cwd: req.root, env, stdin: 'ignore', group: true }));
+  const child = host?.process ?? launch(argv, { cwd: req.root, env, stdin: 'ignore', group: true });
   const ran = await supervise(req, child, log, host);
   const verdict = existsSync(req.verdictFile) ? readFileSync(req.verdictFile, 'utf8').trim() : '';
   rmSync(req.verdictFile, { force: true });

@@ -76,8 +76,8 @@ export interface LockAttempt {
 type FirstAttempt = { lock: RunLock } | { busy: number; holderFiles: string[] } | 'no-flock';
 
 /**
- * Start taking the workspace's run lock without waiting for another run (on Linux the `flock` process starts as
- * soon as the launcher is loaded); `acquire` goes on from its answer. Nothing but who holds the lock is written.
+ * Start taking the workspace's run lock without waiting for another run (on Linux the `flock` process starts now);
+ * `acquire` goes on from its answer. Nothing but who holds the lock is written.
  */
 export function startRunLock(root: string, command: string): LockAttempt {
   const info: Holder = { pid: process.pid, started: new Date().toISOString(), command };

@@ -36,6 +36,7 @@ export class StageTracker {
       case 'remote-transfer':
       case 'interrupt':
       case 'hosts':
+      case 'url-check':
         // What the session says around the stages: no course to follow.
         return;
       default:

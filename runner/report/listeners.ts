@@ -37,7 +37,7 @@ export class CombinationListener implements RunListener {
 
 /** `run --json`: the run's document on `out` when it finishes, with what the run said besides its stages. */
 export class JsonListener implements RunListener {
-  private readonly notes: RunNotes = { warnings: [], events: [] };
+  private notes: RunNotes = { warnings: [], events: [] };
 
   constructor(private readonly out: NodeJS.WritableStream) {}
 
@@ -48,6 +48,8 @@ export class JsonListener implements RunListener {
         return; // in the document's `stages`
       case 'run-finished':
         this.out.write(`${JSON.stringify(runJson(event.summary, this.notes))}\n`);
+        // The next run of the session (one after another in one process) starts its own document.
+        this.notes = { warnings: [], events: [] };
         return;
       case 'warning':
         this.notes.warnings.push(formatWarning(event.warning));
@@ -58,6 +60,7 @@ export class JsonListener implements RunListener {
       case 'remote-transfer':
       case 'interrupt':
       case 'hosts':
+      case 'url-check':
         this.notes.events.push(noticeJson(event));
         return;
       default:

@@ -33,6 +33,7 @@ export function formatWarning(warning: Warning): string {
     case 'remote-skipped':
       return `remote: not ${warning.direction === 'pull' ? 'pulled' : 'pushed'}: ${warning.stages.join(', ')}`;
     case 'remote-lookup':
+    case 'url-unreachable':
       return warning.message;
     default:
       return unreachable(warning);
@@ -53,6 +54,8 @@ export function formatNotice(notice: Notice): NoticeText {
       return { level: 'info', text: `${notice.signal}: ${interruptText(notice.stopping)}` };
     case 'hosts':
       return { level: 'debug', text: `pipeline: ${notice.started} stage hosts started ahead, ${notice.taken} of them used` };
+    case 'url-check':
+      return { level: 'info', text: notice.message };
     default:
       return unreachable(notice);
   }

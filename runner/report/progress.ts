@@ -80,15 +80,17 @@ export class LineReporter implements RunListener {
       case 'remote-transfer':
       case 'interrupt':
       case 'hosts':
+      case 'url-check':
         return this.notice(event);
       default:
         return unreachable(event);
     }
   }
 
+  /** On stderr; what `run --update` learnt of its URL deps goes with the progress, as `pipeline update` prints it. */
   private notice(notice: Notice): void {
     const line = noticeLine(notice);
-    if (line !== undefined) this.write(line, this.options.notices ?? process.stderr);
+    if (line !== undefined) this.write(line, notice.type === 'url-check' ? this.out : (this.options.notices ?? process.stderr));
   }
 
   close(): void {}

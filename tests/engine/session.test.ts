@@ -4,6 +4,8 @@
 // `run --json`, an entry of the document's `events` (and, for a warning, of its `warnings`).
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { chmodSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { makeWorkspace, toResult, waitFor, type Workspace } from '../helpers/workspace.js';
@@ -177,6 +179,33 @@ describe('engine: what a run says besides its stages is in its event stream', fu
     expect(moved.objects).to.be.a('number').above(0);
     expect(r.stderr).to.include(`${moved.message}\n`);
     expect(moved.message).to.match(/^remote: pushed 1 result\(s\) \([0-9]+ objects, [0-9.]+ MiB\) to /);
+  });
+
+  it('run --update: what the server of a URL dep said is a `url-check` event (its line with the progress), an unreachable one a warning', async () => {
+    const server = http.createServer((_req, res) => {
+      res.writeHead(200, { etag: '"v1"', 'content-length': 4 });
+      res.end('one\n');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/data.csv`;
+    ws = makeWorkspace({ yaml: `version: 1\nstages:\n  get:\n    cmd: [node, -e, "require('fs').writeFileSync('got.txt','x')"]\n    deps: ["${url}"]\n    outs: [got.txt]\n` });
+    try {
+      const r = await ws.run(['run', '--update', '--json']);
+      expect(r.exitCode, r.stderr).to.equal(0);
+      const [check] = (r.json as RunDoc).events!;
+      expect(check).to.include({ type: 'url-check', url, result: 'first' });
+      expect(check.message).to.match(new RegExp(`^${url.replace(/[.]/g, '\\.')}: recorded \\(ETag "v1", 4 bytes\\)$`));
+      expect(r.stderr).to.include(`${check.message}\n`);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+    const down = await ws.run(['run', '--update', '--json']);
+    expect(down.exitCode, down.stderr).to.equal(0);
+    const doc = down.json as RunDoc;
+    expect(doc.warnings).to.have.length(1);
+    expect(doc.warnings![0]).to.match(/: cannot reach the server \(.*\); keeping the recorded state$/);
+    expect(doc.events).to.deep.equal([{ type: 'warning', message: doc.warnings![0], code: 'url-unreachable', url }]);
+    expect(down.stderr).to.include(`warning: ${doc.warnings![0]}\n`);
   });
 
   it('a plain run that says nothing besides its stages has neither `warnings` nor `events`', async () => {

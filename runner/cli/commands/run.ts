@@ -61,7 +61,13 @@ export async function runCommand(globals: GlobalOptions, names: string[], flags:
     const remote = openRunRemote(engine, flags);
     if (flags.update) {
       const { updateUrls } = await import('./update.js');
-      await updateUrls(engine, names, session.out);
+      await updateUrls(engine, names, session.out, (message, c) =>
+        session.emit(
+          c?.result === 'unreachable'
+            ? { type: 'warning', warning: { code: 'url-unreachable', url: c.url, message } }
+            : { type: 'url-check', ...(c ? { url: c.url } : {}), result: c?.result ?? 'none', message },
+        ),
+      );
     }
     // Only a plain local run is answered again from the fresh record: no --json, --verbose, --force or remote.
     const plain = !flags.json && !flags.verbose && !flags.force && !flags.update && !remote && session.executorName() === 'local';
