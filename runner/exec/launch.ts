@@ -7,9 +7,10 @@
 //
 // execa is imported statically: it is evaluated with the command that starts processes (run, pull, gc), before
 // the command's first line runs, so a run's first stage host starts as soon as the run knows it wants one instead
-// of waiting for a later turn of the event loop (measured: 15-20 ms of the runner's CPU sooner than an import() on
-// first use). Loading it costs the runner some 10 to 30 ms of CPU (its own code and the Node modules it loads),
-// once per command, before its first process starts: the price of one way to start every process.
+// of waiting for a later turn of the event loop (measured on a loaded machine, medians of 20 runs: the first host
+// started after 14 ms more of the runner's CPU than with node's spawn, 37 ms with an import() on first use).
+// Loading it costs the runner some 10 to 30 ms of CPU (its own code and the Node modules it loads), once per
+// command, before its first process starts: the price of one way to start every process.
 import { execa, execaSync } from 'execa';
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
