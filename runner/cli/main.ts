@@ -1,6 +1,6 @@
 // The `pipeline` command line. Each command's implementation is imported only when that command runs,
-// so start-up stays lean. Exit codes: 0 ok, 1 a stage failed, 2 usage or config error, 3 a gate failed,
-// 4 the workspace is busy (with --no-wait), 130 interrupted.
+// so start-up stays lean. Exit codes: 0 ok, 1 a stage failed or the run failed once stages began, 2 usage or
+// config error, 3 a gate failed, 4 the workspace is busy (with --no-wait), 130 interrupted.
 import type * as CommanderModule from 'commander';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { BusyError, ConfigError, ExitCode, UsageError, suggestion } from '../core/errors.js';
 import { BUILTIN_COMMANDS } from '../config/schema.js';
 import { isCommandError } from '../public/command.js';
+import { RunError } from '../exec/failure.js';
 import type { RunFlags } from './commands/run.js';
 import type { GlobalOptions } from './options.js';
 import type { FreshRecorder } from '../report/fresh.js';
@@ -314,7 +315,8 @@ export function reportError(err: unknown): number {
     process.stderr.write(err.format());
     return err.exitCode;
   }
-  if (err instanceof UsageError || isCommandError(err)) {
+  // A failure during a run outside any one stage (pipeline.lock cannot be written): exit 1, not 2.
+  if (err instanceof UsageError || err instanceof RunError || isCommandError(err)) {
     process.stderr.write(`error: ${err.message}\n${err.hint ? `hint: ${err.hint}\n` : ''}`);
     return err.exitCode;
   }

@@ -4,7 +4,7 @@
 import { Dag } from '../core/dag.js';
 import { diagnostic, related, type RelatedLocation } from '../core/diagnostic.js';
 import { BUILTIN_COMMANDS, type RawPipeline } from './schema.js';
-import { entryPath, isInside, list, type CheckContext } from './check-context.js';
+import { entryPath, list, type CheckContext } from './check-context.js';
 import type { BuiltStage } from './stage.js';
 import { checkFile, normalizePath } from './workspace-paths.js';
 import type { StageConfig } from './types.js';

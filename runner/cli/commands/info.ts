@@ -2,7 +2,7 @@
 import type { GlobalOptions } from '../options.js';
 import { layerSummary, renderDag, type DagFormat } from '../../graph/draw.js';
 import { missingDep, missingDepError } from '../../plan/selection.js';
-import { openEngine } from '../../plan/engine.js';
+import { openEngineWarned as openEngine } from './warnings.js';
 import type { OutRecord } from '../../store/cache.js';
 import { ConfigError, ExitCode, UsageError } from '../../core/errors.js';
 import { formatDiagnostics, type ValidationReport } from '../../core/diagnostic.js';
