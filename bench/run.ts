@@ -18,6 +18,7 @@ import { olsFigure } from './figures/ols.js';
 import { paramFigure } from './figures/param.js';
 import { profileFigure } from './figures/profile.js';
 import { remoteFigures, remoteServers } from './figures/remote.js';
+import { remoteDeadFigure } from './figures/remote-dead.js';
 import { syntheticFigures } from './figures/synthetic.js';
 import { slurmFigure, slurmUnavailable } from './figures/slurm.js';
 import { preparePeers } from './peers.js';
@@ -51,6 +52,7 @@ const SECTIONS: Section[] = [
     unavailable: () => slurmUnavailable(),
     make: (c) => [slurmFigure(c)],
   },
+  { key: 'remote-dead', title: 'A remote that never answers', full: true, make: (c) => [remoteDeadFigure(c)] },
   {
     key: 'remote',
     title: 'The remote cache against the local servers',
@@ -76,7 +78,7 @@ function main(): number {
   });
   if (values.help) {
     process.stdout.write(
-      'usage: npm run bench [-- --quick] [--only noop,cold,param,chain,synthetic,big,ols,profile,cli,slurm,remote] [--runs N]\n' +
+      'usage: npm run bench [-- --quick] [--only noop,cold,param,chain,synthetic,big,ols,profile,cli,slurm,remote-dead,remote] [--runs N]\n' +
         '  full: every figure, peers installed when missing, writes bench/RESULTS.md\n' +
         '  --quick: smaller sizes and fewer runs, prints only; exit 1 when a figure is > 10× off its target\n' +
         '  --out FILE: write the Markdown there (also for a partial run) instead of bench/RESULTS.md\n',

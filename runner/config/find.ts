@@ -1,11 +1,13 @@
 // Where the config is: `--config FILE`, or pipeline.yaml / pipeline.yml in the folder or its nearest parent
 // (cosmiconfig walks the parents). And the digest cache: the normalized config of the last valid text, kept under
-// the text's digest so an unchanged file loads without parsing YAML or checking shapes.
+// the text's digest so an unchanged file loads without parsing YAML or checking shapes. A config with credentials in a
+// URL (`remote:`, a URL dep) is never cached: nothing under .pipeline/ holds them.
 import { createHash } from 'node:crypto';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { PipelineConfig } from './types.js';
 import { tempPathFor } from '../core/atomic.js';
+import { hasUrlCredentials } from '../core/url-credentials.js';
 
 export const CONFIG_NAMES = ['pipeline.yaml', 'pipeline.yml'];
 
@@ -32,16 +34,32 @@ export type CachedConfig = Pick<PipelineConfig, 'executor' | 'params' | 'stages'
 export function readCachedConfig(dir: string, digest: string): CachedConfig | undefined {
   try {
     const entry = JSON.parse(readFileSync(path.join(dir, CACHE_FILE), 'utf8')) as { format?: string; digest?: string; config?: CachedConfig };
-    if (entry.format === CONFIG_FORMAT && entry.digest === digest && Array.isArray(entry.config?.stages)) return entry.config;
+    if (entry.format === CONFIG_FORMAT && entry.digest === digest && Array.isArray(entry.config?.stages) && !carriesCredentials(entry.config)) return entry.config;
   } catch {
     // no cache yet, or an unreadable one: parse the file
   }
   return undefined;
 }
 
-/** Keeps a config that passed every check, atomically, only in a folder that exists. Best effort. */
+/** Whether a URL of the config (the remote's, a URL dep) carries credentials. */
+function carriesCredentials(config: Pick<PipelineConfig, 'stages' | 'remote'>): boolean {
+  return (config.remote !== undefined && hasUrlCredentials(config.remote.url)) || config.stages.some((s) => s.deps.some(hasUrlCredentials));
+}
+
+/**
+ * Keeps a config that passed every check, atomically, only in a folder that exists. Best effort. One with
+ * credentials in a URL is not kept (and a kept one is removed).
+ */
 export function writeCachedConfig(dir: string, digest: string, config: PipelineConfig): void {
   const cachePath = path.join(dir, CACHE_FILE);
+  if (carriesCredentials(config)) {
+    try {
+      rmSync(cachePath, { force: true });
+    } catch {
+      // best effort, as below
+    }
+    return;
+  }
   try {
     const tmp = tempPathFor(cachePath);
     const body: CachedConfig = { executor: config.executor, params: config.params, stages: config.stages, ...(config.templates ? { templates: config.templates } : {}), commands: config.commands, ci: config.ci, ...(config.remote ? { remote: config.remote } : {}) };

@@ -64,6 +64,7 @@ export const DIAGNOSTIC_CODES = [
   'command-builtin',
   // `remote:`
   'bad-remote',
+  'remote-credentials',
   // `--set` on the command line, params and their types
   'unknown-param',
   'param-type',

@@ -6,6 +6,7 @@ import { hashBytes, type DirManifest } from '../store/hash.js';
 import type { ModuleCode } from './code.js';
 import type { Reason } from './reasons.js';
 import { ModuleBuildError, UsageError } from '../core/errors.js';
+import { displayUrl } from '../core/url-credentials.js';
 import { definitionOf, fingerprintOf, upstreamKey, type StageInputs } from './fingerprint.js';
 import type { LockEntry, LockFile } from '../store/lockfile.js';
 import type { StageConfig } from '../config/types.js';
@@ -182,7 +183,8 @@ export class Planner {
 function keyDiff(kind: 'code' | 'input', before: Record<string, string>, after: Record<string, string>): Reason[] {
   const reasons: Reason[] = [];
   const reason = (change: 'changed' | 'added' | 'removed', key: string): Reason =>
-    kind === 'code' ? { code: `code-${change}`, file: key } : { code: `input-${change}`, path: key };
+    // A URL dep is named without its credentials or query: reasons reach the terminal, --json and last-run.json.
+    kind === 'code' ? { code: `code-${change}`, file: key } : { code: `input-${change}`, path: displayUrl(key) };
   for (const k of Object.keys(after).sort()) {
     if (!(k in before)) reasons.push(reason('added', k));
     else if (before[k] !== after[k]) reasons.push(reason('changed', k));

@@ -19,6 +19,7 @@ import { ConfigError, UsageError } from '../core/errors.js';
 import type { Params, PipelineConfig, StageConfig } from '../config/types.js';
 import { canonicalJson, hashBytes } from '../store/hash.js';
 import { openEngine } from './engine.js';
+import { installedFolder } from './packages.js';
 import type * as ParamsCheck from './params-check.js';
 import type { ProbeAnswer } from './params-probe.js';
 
@@ -200,6 +201,24 @@ function checkStage(config: PipelineConfig, stage: StageConfig, schema: JsonSche
 }
 
 /**
+ * A `params` export made by zod 3 (whose schemas zod 4 cannot read): which zod the module's code was bundled with
+ * (`folder`, workspace-relative, or '' when resolved from the workspace; `version` as the code's toolchain records
+ * it), and the fix. The version is named only when it is a 3.x: a zod 3 schema can also come from a copy of zod
+ * nested inside another package.
+ */
+function zod3Problem(config: PipelineConfig, stage: StageConfig, folder: string | undefined, version: string | undefined): Diagnostic {
+  const installed = folder === '' ? installedFolder(config.root, 'zod') : folder === undefined ? undefined : path.join(config.root, folder);
+  const from = installed === undefined ? '' : ` from ${path.relative(config.root, installed) || '.'}`;
+  const made = version?.startsWith('3.') ? ` (zod ${version}${from})` : '';
+  return diagnostic(
+    'params-schema',
+    config.rangeOf?.(['stages', stage.name, 'module']) ?? stage.pos,
+    `stage \`${stage.name}\`: the \`params\` export of ${stage.module} is a zod 3.x schema${made}; pipeline-dag needs zod 4.x`,
+    "`npm install zod@^4` (zod 3.25 also carries zod 4: `import { z } from 'zod/v4'`), then export `const params = z.object({ ... })`",
+  );
+}
+
+/**
  * The config with every stage given exactly the params it reads, after checking each value against the stage's
  * schema; throws one ConfigError with every problem (exit 2) before anything ran. `readOnly` keeps the state files
  * as they are (dry runs).
@@ -241,6 +260,10 @@ export async function scopeParams(config: PipelineConfig, options: { readOnly?: 
     const h = hashes.get(s.name);
     const answer = h && schemas.get(h.codeHash);
     if (!answer) return s;
+    if ('zod3' in answer) {
+      problems.push(zod3Problem(config, s, engine.code.packagesOf(s.module!).zod, h.code['package:zod']));
+      return s;
+    }
     if ('error' in answer) {
       problems.push(diagnostic('params-schema', config.rangeOf?.(['stages', s.name, 'module']) ?? s.pos, `stage \`${labelOf(s)}\`: cannot read the params of ${s.module}: ${answer.error}`, 'export `const params = z.object({ ... })` (zod) from the module, or export no `params`'));
       return s;

@@ -6,9 +6,12 @@
 // restored, and before a store trusts an object already there, and a bad one is discarded, so a corrupt or
 // tampered store costs a re-run, never a wrong result. Run records are untrusted input too: one whose shape is
 // wrong is ignored, and `checkRecordedOuts` refuses one whose outs are not exactly the stage's declared outs.
+// A record from a remote is written to runs/ only when it is signed (or its outs are pipeline.lock's); an unsigned
+// one is lent to the process that pulled it (`lendRun`) and never stored.
 import { chmodSync, constants, copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, utimesSync } from 'node:fs';
 import path from 'node:path';
 import { flushFile, tempPathFor, writeFileAtomic } from '../core/atomic.js';
+import { printable } from '../core/printable.js';
 import { spawnSync } from 'node:child_process';
 import { HASH_PATTERN, hashBytes, hashFile, unsafeRelPath, yieldToSignals, YIELD_EVERY } from './hash.js';
 import { withIo } from './io-error.js';
@@ -201,11 +204,24 @@ export class Cache {
     renameSync(file, target);
   }
 
+  /** Records of an unsigned remote, usable by this process only (the run that pulled them): never written. */
+  private readonly lent = new Map<string, RunRecord>();
+
+  /**
+   * Use a record from an unsigned remote in this process — the run that asked for it with `--pull` restores from it
+   * and replays its log — without storing it: another run never finds it in runs/.
+   */
+  lendRun(record: RunRecord): void {
+    this.lent.set(record.fingerprint, record);
+  }
+
   hasRun(fingerprint: string): boolean {
-    return existsSync(this.runPath(fingerprint));
+    return this.lent.has(fingerprint) || existsSync(this.runPath(fingerprint));
   }
 
   readRun(fingerprint: string): RunRecord | undefined {
+    const lent = this.lent.get(fingerprint);
+    if (lent) return lent;
     const file = this.runPath(fingerprint);
     try {
       const st = lstatSync(file);
@@ -223,6 +239,7 @@ export class Cache {
   }
 
   writeRun(record: RunRecord): void {
+    this.lent.delete(record.fingerprint);
     const file = this.runPath(record.fingerprint);
     withIo('write a run record to', file, () => writeFileAtomic(file, JSON.stringify(record, null, 1), { durable: true }));
   }
@@ -308,6 +325,22 @@ export function checkRecordedOuts(declared: readonly string[], outs: readonly Ou
   const missing = declared.find((d) => !seen.has(d));
   if (missing !== undefined) return `${via} does not list out \`${missing}\`: refused, the stage runs instead`;
   return undefined;
+}
+
+/**
+ * Where two out lists of one fingerprint disagree (a path, a type, a hash, an executable bit), named for a message
+ * (`out/data.txt: 1a2b3c4d5e6f in pipeline.lock, 9f8e7d6c5b4a in the record`); undefined when they agree.
+ */
+export function outsDisagreement(trusted: readonly OutRecord[], other: readonly OutRecord[], names: [string, string]): string | undefined {
+  const byPath = new Map(other.map((o) => [o.path, o]));
+  const short = (o: OutRecord | undefined) => (o ? `${o.type === 'dir' ? 'folder ' : ''}${o.hash.slice(0, 12)}${o.x ? ' (executable)' : ''}` : 'nothing');
+  for (const t of trusted) {
+    const o = byPath.get(t.path);
+    if (!o || o.type !== t.type || o.hash !== t.hash || Boolean(o.x) !== Boolean(t.x)) return printable(`\`${t.path}\`: ${short(t)} in ${names[0]}, ${short(o)} in ${names[1]}`);
+  }
+  // A path only the other list has came from outside: printed neutralised.
+  const extra = other.find((o) => !trusted.some((t) => t.path === o.path));
+  return extra ? printable(`\`${extra.path}\`: nothing in ${names[0]}, ${short(extra)} in ${names[1]}`) : undefined;
 }
 
 function listSharded(dir: string): string[] {

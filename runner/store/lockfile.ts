@@ -1,8 +1,9 @@
 // pipeline.lock: the committed record of the last successful state of every stage — its fingerprint,
 // definition, params, and the hashes of what it read and wrote (the analogue of dvc.lock). JSON, stages in
 // pipeline order, written atomically and flushed to disk. A committed file, so untrusted input: an entry of the
-// wrong shape is ignored with a warning (its stage is re-checked), and the outs an entry lists are checked
-// against the stage's declared outs before anything is restored from them (checkRecordedOuts).
+// wrong shape is ignored (its stage is re-checked) and listed in `ignored`, for the command to warn about, and the
+// outs an entry lists are checked against the stage's declared outs before anything is restored from them
+// (checkRecordedOuts).
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { validOutRecords, type OutRecord } from './cache.js';
@@ -53,9 +54,17 @@ export interface LockData {
   stages: Record<string, LockEntry>;
 }
 
+/** An entry of pipeline.lock that could not be used. */
+export interface IgnoredEntry {
+  stage: string;
+  problem: string;
+}
+
 export class LockFile {
   private data: LockData = { version: LOCK_VERSION, stages: {} };
   private dirty = false;
+  /** Entries of the wrong shape, ignored when the file was read: each stage is checked again. */
+  readonly ignored: IgnoredEntry[] = [];
 
   constructor(readonly file: string) {}
 
@@ -86,7 +95,7 @@ export class LockFile {
     const stages: Record<string, LockEntry> = {};
     for (const [name, entry] of Object.entries(parsed.stages)) {
       const problem = entryProblem(entry);
-      if (problem) process.stderr.write(`warning: ${lock.file}: entry of stage \`${name}\` ignored: ${problem}; the stage is checked again\n`);
+      if (problem) lock.ignored.push({ stage: name, problem });
       else stages[name] = withTemplateChecked(entry);
     }
     lock.data = { version: LOCK_VERSION, stages };

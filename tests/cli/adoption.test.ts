@@ -1,20 +1,13 @@
 // What a new user meets first: `init`, `help NAME`, `--version` (these three outside any workspace),
 // `status --exit-code`, and output into a pipe its reader closed (`pipeline run | head -1`).
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { execa } from 'execa';
-import { STAGE_SCRIPT, cliPath, makeWorkspace, repoRoot, type Workspace } from '../helpers/workspace.js';
+import { STAGE_SCRIPT, makeWorkspace, repoRoot, runCli, type Workspace } from '../helpers/workspace.js';
 
-const env = { NO_COLOR: '1', CI: 'true', PIPELINE_PARAMS: undefined, PIPELINE_STAGE: undefined, PIPELINE_CONTEXT: undefined };
-
-/** The CLI in a folder that is no workspace (a temp folder outside the repository). */
-async function cli(dir: string, args: string[]) {
-  const r = await execa(process.execPath, [cliPath, ...args], { cwd: dir, env: { ...env, PIPELINE_CACHE_DIR: path.join(dir, '.cache') }, reject: false, stripFinalNewline: false });
-  return { exitCode: r.exitCode, stdout: String(r.stdout), stderr: String(r.stderr) };
-}
+/** The CLI in a folder that is no workspace (a temp folder outside the repository), its store in it. */
+const cli = (dir: string, args: string[]) => runCli(dir, args, { cacheDir: path.join(dir, '.cache') });
 
 describe('cli: init, help, --version outside a workspace', function () {
   let dir: string;
@@ -124,16 +117,12 @@ describe('cli: status --exit-code', function () {
  * Runs the CLI with its stdout (and stderr) going into a pipe the reading side closed before the CLI wrote
  * anything, as `pipeline … | head -0` would: every write fails with EPIPE.
  */
-function runIntoClosedPipe(ws: Workspace, args: string[], closeStderr: boolean): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cliPath, ...args], { cwd: ws.dir, env: { ...process.env, ...ws.env() }, stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout.destroy();
-    let stderr = '';
-    if (closeStderr) child.stderr.destroy();
-    else child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stderr }));
-  });
+async function runIntoClosedPipe(ws: Workspace, args: string[], closeStderr: boolean): Promise<{ code: number; stderr: string }> {
+  const child = ws.spawn(args);
+  child.stdout.destroy();
+  if (closeStderr) child.stderr.destroy();
+  const r = await child.result;
+  return { code: r.exitCode, stderr: closeStderr ? '' : r.stderr };
 }
 
 describe('cli: output into a closed pipe', function () {
@@ -173,13 +162,9 @@ describe('cli: output into a closed pipe', function () {
   });
 
   it('`pipeline run | head -1` through a shell prints the first line and the run completes', async () => {
-    const r = await execa('sh', ['-c', `"${process.execPath}" "${cliPath}" run | head -1`], {
-      cwd: ws.dir,
-      env: ws.env() as Record<string, string>,
-      reject: false,
-    });
+    const r = await ws.run(['run'], { via: ['sh', '-c', '"$@" | head -1', 'sh'] });
     expect(r.stderr).to.equal('');
-    expect(String(r.stdout).split('\n')[0]).to.match(/^first\s+running/);
+    expect(r.stdout.split('\n')[0]).to.match(/^first\s+running/);
     expect(Object.keys(ws.lock().stages).sort()).to.deep.equal(['first', 'second']);
     expect(ws.read('build/second.txt')).to.equal('two\none\n');
   });

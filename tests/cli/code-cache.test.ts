@@ -7,17 +7,15 @@ import { hash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { execa } from 'execa';
-import { repoRoot } from '../helpers/workspace.js';
-
-const env = { NO_COLOR: '1', CI: 'true' };
+import { repoRoot, runCli } from '../helpers/workspace.js';
 
 describe('cli: the code cache of the bundle', function () {
   let copy: string;
   let cacheDir: string;
+  /** The copy's CLI: exit code and output (without its last newline). */
   const cli = async (args: string[]) => {
-    const r = await execa(process.execPath, [path.join(copy, 'bin', 'pipeline.js'), ...args], { cwd: copy, env, reject: false });
-    return { exitCode: r.exitCode, stdout: String(r.stdout), stderr: String(r.stderr) };
+    const r = await runCli(copy, args, { entry: path.join(copy, 'bin', 'pipeline.js') });
+    return { exitCode: r.exitCode, stdout: r.stdout.replace(/\n$/, ''), stderr: r.stderr.replace(/\n$/, '') };
   };
   /** The first line of a cache file: what it was made from. */
   const header = (name: string) => readFileSync(path.join(cacheDir, name), 'latin1').split('\n')[0];

@@ -1,8 +1,7 @@
 // `pipeline dag` as text draws fan-out and fan-in as lines leaving and meeting boxes (the real 7-stage DAG and a
 // diamond); `validate` lists the stages in layers; `metrics` reads JSON and YAML and names the files it misses.
 import { expect } from 'chai';
-import { execa } from 'execa';
-import { cliPath, makeWorkspace, repoRoot, type Workspace } from '../helpers/workspace.js';
+import { makeWorkspace, repoRoot, runCli, type Workspace } from '../helpers/workspace.js';
 
 /** Row of the line `| name |` (or `| name [gate] |`) in a drawing, and its column. */
 function place(drawing: string, name: string): { row: number; col: number } {
@@ -17,9 +16,9 @@ function place(drawing: string, name: string): { row: number; col: number } {
 
 describe('cli: dag as text', function () {
   it('the real pipeline: one box per stage in five layers, parallel stages side by side, implied needs listed', async () => {
-    const r = await execa(process.execPath, [cliPath, 'dag'], { cwd: repoRoot, env: { NO_COLOR: '1' }, reject: false });
-    expect(r.exitCode, String(r.stderr)).to.equal(0);
-    const text = String(r.stdout);
+    const r = await runCli(repoRoot, ['dag']);
+    expect(r.exitCode, r.stderr).to.equal(0);
+    const text = r.stdout.replace(/\n$/, '');
     const [drawing, note] = text.split('\n\nalso needed, through the lines above:\n');
     const at = Object.fromEntries(['load', 'train', 'gate', 'quantize-8', 'quantize-16', 'compare', 'predict'].map((n) => [n, place(drawing, n)]));
     expect(at.load.row).to.be.lessThan(at.train.row);
@@ -41,8 +40,8 @@ describe('cli: dag as text', function () {
       '  compare ← load, train',
       '  predict ← load, train',
     ]);
-    const v = await execa(process.execPath, [cliPath, 'validate'], { cwd: repoRoot, reject: false });
-    expect(String(v.stdout)).to.match(/: valid, 7 stages \(load → train → gate → quantize-8, quantize-16 → compare, predict\)\n?$/);
+    const v = await runCli(repoRoot, ['validate']);
+    expect(v.stdout).to.match(/: valid, 7 stages \(load → train → gate → quantize-8, quantize-16 → compare, predict\)\n?$/);
   });
 
   it('a diamond: two lines leave the top box and two meet at the bottom one; nothing listed as implied', async () => {

@@ -4,14 +4,13 @@
 // module's code, pipeline.lock) makes the next run an ordinary one; so does any holder of the run lock.
 import { expect } from 'chai';
 import { existsSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
-import { execa } from 'execa';
 import os from 'node:os';
 import path from 'node:path';
 import { FRESH_RECORD } from '../../runner/exec/run-lock.js';
 import { tempOwner } from '../../runner/core/atomic.js';
 import { formatDuration } from '../../runner/report/progress.js';
 import { RACY_NS } from '../../runner/store/stat-cache.js';
-import { repoRoot, makeWorkspace, type Workspace } from '../helpers/workspace.js';
+import { makeWorkspace, repoRoot, waitPastRacyWindow, type Workspace } from '../helpers/workspace.js';
 
 const YAML = `version: 1
 params: {n: 1}
@@ -40,8 +39,6 @@ function rewriteKeepingTimes(file: string, text: string): void {
   utimesSync(file, atime, mtime);
 }
 
-/** Past the racy window (2 s): files written before now can be certified by stat. */
-const settle = () => new Promise((resolve) => setTimeout(resolve, 2_100));
 
 describe('cli: the fresh record (a no-op run answered by stat)', function () {
   this.timeout(120_000);
@@ -56,6 +53,8 @@ describe('cli: the fresh record (a no-op run answered by stat)', function () {
     const statuses = Object.fromEntries([...r.stdout.matchAll(/^(\S+) +(ran|cached|failed|blocked|skipped) /gm)].map((m) => [m[1], m[2]]));
     return { ...r, answered, statuses };
   };
+  /** Past the racy window: every file of the workspace is older than RACY_NS, so a run may certify them by stat. */
+  const settle = () => waitPastRacyWindow(ws.dir, RACY_NS);
   /** Wait out the racy window and run the no-op that writes the record; the next identical run is answered. */
   const certify = async (args: string[] = [], env: Record<string, string> = {}) => {
     await settle();
@@ -143,19 +142,14 @@ describe('cli: the fresh record (a no-op run answered by stat)', function () {
 
   it('an answer into a closed pipe: no stack trace, exit 0, the history still written', async () => {
     // Both through bash, whose environment (SHLVL, PWD) is part of the record's key.
-    const bash = (pipe: string) =>
-      execa('bash', ['-c', `${JSON.stringify(process.execPath)} ${JSON.stringify(path.join(repoRoot, 'bin', 'pipeline.js'))} run ${pipe}; echo "exit \${PIPESTATUS[0]}" >&2`], {
-        cwd: ws.path(),
-        env: ws.env({ PIPELINE_FRESH_LOG: log }) as Record<string, string>,
-        reject: false,
-      });
+    const bash = (pipe: string) => ws.run(['run'], { env: { PIPELINE_FRESH_LOG: log }, via: ['bash', '-c', `"$@" ${pipe}; echo "exit \${PIPESTATUS[0]}" >&2`, 'bash'] });
     await settle();
-    expect((await bash('| cat > /dev/null')).stderr).to.equal('exit 0');
+    expect((await bash('| cat > /dev/null')).stderr).to.equal('exit 0\n');
     expect(ws.exists(FRESH_RECORD)).to.equal(true);
     const entries = history();
     const r = await bash('| head -c 0');
     expect(readFileSync(log, 'utf8')).to.equal('run\n');
-    expect(r.stderr).to.equal('exit 0');
+    expect(r.stderr).to.equal('exit 0\n');
     expect(history()).to.equal(entries + 1);
   });
 

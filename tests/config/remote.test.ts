@@ -4,6 +4,7 @@ import { expect } from 'chai';
 import path from 'node:path';
 import { tmpdir } from 'node:os';
 import { parseConfigText } from '../../runner/config/load.js';
+import { remoteWarnings } from '../../runner/config/remote.js';
 import { ConfigError } from '../../runner/core/errors.js';
 import type { Diagnostic } from '../../runner/core/diagnostic.js';
 
@@ -53,6 +54,24 @@ describe('config: remote and passEnv', () => {
     const [d] = errorsOf(`version: 1\nremote: 'gopher://user:hunter2@cache/x'\n${STAGES}`);
     expect(d.code).to.equal('bad-remote');
     expect(d.message).to.not.include('hunter2');
+  });
+
+  it('credentials in the url: a remote-credentials warning at the url, never showing them; an ambiguous or s3 one refused', () => {
+    const config = parseConfigText(`version: 1\nremote: {url: 'https://ci:p@ss:w0rd@cache.example.test/team', push: true}\n${STAGES}`, file);
+    const [w] = remoteWarnings(config);
+    expect(`${w.code} ${w.severity} ${w.line}:${w.col}`).to.equal('remote-credentials warning 2:15');
+    expect(w.message).to.equal('remote `https://cache.example.test/team` carries credentials (user:password@) in pipeline.yaml, which is committed');
+    expect(w.hint).to.include('PIPELINE_REMOTE_PASSWORD');
+    expect(remoteWarnings(parseConfigText(`version: 1\nremote: https://cache.example.test/team\n${STAGES}`, file))).to.deep.equal([]);
+    for (const [url, problem] of [
+      ['https://ci:2024/pw@cache.example.test/team', 'has an `@` after a `/`'],
+      ['s3://AKID:secret@bucket/team', 'carries credentials: an S3 remote'],
+    ]) {
+      const [d] = errorsOf(`version: 1\nremote: '${url}'\n${STAGES}`);
+      expect(d.code).to.equal('bad-remote');
+      expect(d.message).to.include(problem);
+      expect(d.message).to.not.match(/2024|pw@|AKID|secret/);
+    }
   });
 
   it('passEnv: a bad name, a runner variable, a name also in env', () => {

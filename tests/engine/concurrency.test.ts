@@ -1,6 +1,6 @@
 // One run per workspace: a second `pipeline run` waits with a message (or, with --no-wait, exits 4).
 import { expect } from 'chai';
-import { makeWorkspace, toResult, waitFor, type Workspace } from '../helpers/workspace.js';
+import { killGroup, makeWorkspace, waitFor, waitForOutput, type Workspace } from '../helpers/workspace.js';
 import { intervals, overlap, pidsOf } from './fixtures.js';
 
 const YAML = `version: 1
@@ -37,15 +37,13 @@ describe('engine: the workspace lock', function () {
 
   it('two concurrent runs are serialized: one waits with a message, both exit 0, no overlapping stages', async () => {
     const a = ws.spawn(['run']);
-    await waitFor(() => pidsOf(ws, 'work').length > 0, 60_000, 'the first run to start its stage');
+    await waitFor(() => pidsOf(ws, 'work').length > 0, 60_000, 'the first run to start its stage', a);
     const b = ws.spawn(['run']);
     // The second run says it waits while the first still holds the workspace (its stage is held).
-    let told = '';
-    b.stderr?.on('data', (d: Buffer) => (told += d.toString()));
-    await waitFor(() => told.includes('waiting for another run'), 60_000, 'the second run to say it waits');
+    await waitForOutput(b, 'waiting for another run', 'the second run to say it waits');
     expect(pidsOf(ws, 'work')).to.have.length(1);
     ws.write('release', '');
-    const [ra, rb] = [toResult(await a), toResult(await b)];
+    const [ra, rb] = [await a.result, await b.result];
     expect(ra.exitCode, ra.stderr).to.equal(0);
     expect(rb.exitCode, rb.stderr).to.equal(0);
     expect(ra.stderr).to.equal('');
@@ -58,7 +56,7 @@ describe('engine: the workspace lock', function () {
 
   it('--no-wait exits 4 while another run holds the lock, saying who holds it', async () => {
     const a = ws.spawn(['run']);
-    await waitFor(() => pidsOf(ws, 'work').length > 0, 60_000, 'the first run to start its stage');
+    await waitFor(() => pidsOf(ws, 'work').length > 0, 60_000, 'the first run to start its stage', a);
     const r = await ws.run(['run', '--no-wait']);
     ws.write('release', '');
     expect(r.exitCode).to.equal(4);
@@ -72,8 +70,8 @@ describe('engine: the workspace lock', function () {
 
   it('a lock left by a SIGKILLed run is taken over at once', async () => {
     const a = ws.spawn(['run'], { detached: true });
-    await waitFor(() => pidsOf(ws, 'work').length > 0, 60_000, 'the first run to start its stage');
-    process.kill(-a.pid!, 'SIGKILL');
+    await waitFor(() => pidsOf(ws, 'work').length > 0, 60_000, 'the first run to start its stage', a);
+    killGroup(a, 'SIGKILL');
     await a;
     ws.write('release', '');
     const r = await ws.run(['run', '--no-wait']);

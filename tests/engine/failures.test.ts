@@ -1,7 +1,7 @@
 // Failing stages and gates: exit codes 1 and 3, downstream blocked with its previous outputs untouched, the
 // failed stage's previous outputs put back (never half-written), and what --keep-going changes.
 import { expect } from 'chai';
-import { STAGE_SCRIPT, executions, makeWorkspace, toResult, waitFor, type Workspace } from '../helpers/workspace.js';
+import { STAGE_SCRIPT, executions, makeWorkspace, waitFor, waitForOutput, type Workspace } from '../helpers/workspace.js';
 import { causeOf, outcomes, reasonFields, reasons, started, statuses } from './fixtures.js';
 
 const GATE_SCRIPT = `const fs = require('node:fs');
@@ -129,11 +129,9 @@ describe('engine: a failing stage', function () {
     const n = started(ws).length;
     // slow is held until the runner has reported bad's failure: it is still running then, whatever the machine's speed.
     const child = ws.spawn(['run', '--json', '--jobs', '2', '--set', 'bad.fail=boom', '--set', 'slow.hold=go', '--set', 'indep.value=two']);
-    let progress = '';
-    child.stderr?.on('data', (d: Buffer) => (progress += d.toString()));
-    await waitFor(() => /^bad +failed/m.test(progress), 60_000, 'the runner to report the failure of `bad`');
+    await waitForOutput(child, /^bad +failed/m, 'the runner to report the failure of `bad`');
     ws.write('go', '');
-    const r = toResult(await child);
+    const r = await child.result;
     expect(r.exitCode).to.equal(1);
     expect(r.json).to.include({ ok: false, exitCode: 1 });
     expect(statuses(r.json)).to.deep.equal({ bad: 'failed', slow: 'ran', after_bad: 'blocked', indep: 'blocked' });
@@ -208,10 +206,10 @@ stages:
 
   it('is not recorded (exit 1, the reason names the input); the next run executes on the new content', async () => {
     const child = ws.spawn(['run', '--json']);
-    await waitFor(() => started(ws).length > 0, 20_000, 'the stage to start');
+    await waitFor(() => started(ws).length > 0, 20_000, 'the stage to start', child);
     ws.write('data/in.txt', 'new content\n');
     ws.write('go', '');
-    const r = toResult(await child);
+    const r = await child.result;
     expect(r.exitCode).to.equal(1);
     expect(statuses(r.json)).to.deep.equal({ reader: 'failed' });
     expect(causeOf(r.json, 'reader')).to.deep.equal({ kind: 'inputs-changed', path: 'data/in.txt', what: 'input' });

@@ -1,7 +1,6 @@
 // Small generic pipelines for the engine tests, built from `cmd:` stages running the generic stage script.
-import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
-import { STAGE_SCRIPT, makeWorkspace, type Workspace } from '../helpers/workspace.js';
+import { STAGE_SCRIPT, makeWorkspace, parseIdentity, type ProcessId, type Workspace } from '../helpers/workspace.js';
 
 /**
  * prepare → fit → report, plus an independent `side` stage.
@@ -115,25 +114,18 @@ export function started(ws: Workspace): string[] {
   return ws.lines('started.log').map((l) => l.split(' ')[0]);
 }
 
-/** Whether a process is still alive (a zombie of an exited child counts as gone). */
-export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
 /** PIDs recorded in started.log for a stage. */
 export function pidsOf(ws: Workspace, stage: string): number[] {
   return ws
     .lines('started.log')
     .filter((l) => l.startsWith(`${stage} `))
     .map((l) => Number(l.split(' ')[2]));
+}
+
+/** Identities (pid and start time) recorded in started.log for a stage: alive or gone, never a stranger's. */
+export function idsOf(ws: Workspace, stage: string): ProcessId[] {
+  return ws
+    .lines('started.log')
+    .filter((l) => l.startsWith(`${stage} `))
+    .map((l) => parseIdentity(l.split(' ').slice(2).join(' ')));
 }

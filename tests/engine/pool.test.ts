@@ -6,9 +6,7 @@ import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSy
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { makeWorkspace, repoRoot, toResult, waitFor, type CliResult, type Workspace } from '../helpers/workspace.js';
-import { alive } from './fixtures.js';
-import { processesOf } from '../helpers/processes.js';
+import { isRunning, makeWorkspace, processesOf, repoRoot, waitFor, type CliResult, type Workspace } from '../helpers/workspace.js';
 
 /**
  * Whether this process was started as a waiting host: its initial environment (/proc/self/environ never changes)
@@ -185,15 +183,16 @@ export default async function (ctx: any): Promise<void> {
     const after = [1, 2, 3, 4].map((i) => `  after${i}:\n    module: mod/probe.ts\n    needs: [block]\n    outs: [build/after${i}.json]\n`).join('');
     const ws = workspace(`version: 1\nstages:\n  block:\n    module: mod/block.ts\n    outs: [build/block.txt]\n${after}`, { 'mod/block.ts': block, 'mod/probe.ts': PROBE_TS });
     const child = ws.spawn(['run', '--jobs', '2']);
-    await waitFor(() => ws.exists('block.pid'), 30_000, 'the blocking stage to start');
+    await waitFor(() => ws.exists('block.pid'), 30_000, 'the blocking stage to start', child);
     // The running host and at least one waiting (--jobs 2 keeps up to three while stages are left).
-    await waitFor(() => processesOf(ws.dir).length >= 2, 30_000, 'hosts to be started ahead');
+    await waitFor(() => processesOf(ws.dir).length >= 2, 30_000, 'hosts to be started ahead', child);
+    // Each host by identity (pid and start time): a pid the system hands to a new process later is not a host.
     const hosts = processesOf(ws.dir);
-    expect(hosts).to.include(Number(ws.read('block.pid')));
-    process.kill(child.pid!, 'SIGKILL');
+    expect(hosts.map((h) => h.pid)).to.include(Number(ws.read('block.pid')));
+    child.kill('SIGKILL');
     await child;
     await waitFor(() => processesOf(ws.dir).length === 0, 30_000, 'every host of the killed runner to exit');
-    for (const pid of hosts) expect(alive(pid), `host ${pid}`).to.equal(false);
+    for (const host of hosts) expect(isRunning(host), `host ${host.pid} (started at tick ${host.start})`).to.equal(false);
     expect(ws.exists('build/block.txt')).to.equal(false);
   });
 
@@ -225,9 +224,9 @@ export default async function (ctx: any): Promise<void> {
         let r: CliResult;
         if (c.interrupt) {
           const child = ws.spawn(['run', '--json']);
-          await waitFor(() => ws.exists('how.json'), 30_000, 'the stage to start');
-          process.kill(child.pid!, 'SIGINT');
-          r = toResult(await child);
+          await waitFor(() => ws.exists('how.json'), 30_000, 'the stage to start', child);
+          child.kill('SIGINT');
+          r = await child.result;
         } else r = await ws.run(['run', '--json']);
         results.push({ ahead: JSON.parse(ws.read('how.json')).ahead, r, log: ws.read('.pipeline/logs/s.log') });
       }

@@ -2,8 +2,8 @@
 // only what was interrupted, and ends with the outputs of an uninterrupted run. SIGINT stops the stages and
 // exits 130.
 import { expect } from 'chai';
-import { STAGE_SCRIPT, executions, makeWorkspace, toResult, waitFor, type Workspace } from '../helpers/workspace.js';
-import { alive, outcomes, pidsOf, reasonCodes, started, statuses } from './fixtures.js';
+import { executions, isRunning, killGroup, makeWorkspace, STAGE_SCRIPT, waitFor, type Workspace } from '../helpers/workspace.js';
+import { idsOf, outcomes, reasonCodes, started, statuses } from './fixtures.js';
 
 const YAML = `version: 1
 stages:
@@ -45,12 +45,12 @@ describe('engine: interrupted runs', function () {
 
     const ws = make();
     const child = ws.spawn(['run', '--jobs', '1'], { detached: true });
-    await waitFor(() => pidsOf(ws, 'slow').length > 0, 20_000, 'the slow stage to start');
-    process.kill(-child.pid!, 'SIGKILL');
-    const killed = toResult(await child);
+    await waitFor(() => idsOf(ws, 'slow').length > 0, 20_000, 'the slow stage to start', child);
+    killGroup(child, 'SIGKILL');
+    const killed = await child.result;
     expect(killed.exitCode).to.equal(128 + 9);
-    const stagePid = pidsOf(ws, 'slow')[0];
-    await waitFor(() => !alive(stagePid), 5_000, 'the killed stage to be gone');
+    const stage = idsOf(ws, 'slow')[0];
+    await waitFor(() => !isRunning(stage), 5_000, 'the killed stage to be gone');
     expect(ws.exists('build/last.txt')).to.equal(false);
     ws.write('go', '');
 
@@ -76,10 +76,10 @@ describe('engine: interrupted runs', function () {
     expect((await ws.run(['run', '--set', 'slow.hold=go-now'])).exitCode).to.equal(0);
     const before = ws.snapshot('build');
     const child = ws.spawn(['run', '--json']);
-    await waitFor(() => pidsOf(ws, 'slow').length > 1, 20_000, 'the slow stage to start');
-    const stagePid = pidsOf(ws, 'slow')[1];
-    process.kill(child.pid!, 'SIGINT');
-    const r = toResult(await child);
+    await waitFor(() => idsOf(ws, 'slow').length > 1, 20_000, 'the slow stage to start', child);
+    const stage = idsOf(ws, 'slow')[1];
+    child.kill('SIGINT');
+    const r = await child.result;
     expect(r.exitCode).to.equal(130);
     expect(r.stderr).to.include('SIGINT: stopping running stages');
     expect(r.stderr).to.match(/ — interrupted\n$/);
@@ -87,7 +87,7 @@ describe('engine: interrupted runs', function () {
     expect(statuses(r.json)).to.deep.equal({ first: 'cached', slow: 'failed', last: 'blocked' });
     expect(outcomes(r.json)).to.deep.equal({ first: 'fresh', slow: 'failed:interrupted', last: 'blocked' });
     expect(reasonCodes(r.json).last).to.deep.equal(['blocked-by']);
-    expect(alive(stagePid), 'the stage process was stopped').to.equal(false);
+    expect(isRunning(stage), 'the stage process was stopped').to.equal(false);
     expect(ws.snapshot('build')).to.deep.equal(before);
 
     ws.write('go', '');

@@ -1,8 +1,8 @@
 // Stage settings and the stage's environment: parallel stages with --jobs, `cache: false`, `env`, `timeout`,
 // `shell: true`, and PIPELINE_PARAMS / PIPELINE_STAGE.
 import { expect } from 'chai';
-import { STAGE_SCRIPT, executions, makeWorkspace, waitFor, type Workspace } from '../helpers/workspace.js';
-import { alive, causeOf, intervals, overlap, pidsOf, reasonFields, reasons, statuses, statusReasons } from './fixtures.js';
+import { STAGE_SCRIPT, executions, isRunning, makeWorkspace, parseIdentity, shIdentity, waitFor, type Workspace } from '../helpers/workspace.js';
+import { causeOf, idsOf, intervals, overlap, reasonFields, reasons, statuses, statusReasons } from './fixtures.js';
 
 describe('engine: parallel stages', function () {
   let ws: Workspace;
@@ -48,7 +48,7 @@ stages:
 });
 
 // A process the shell stage starts, which would outlive the shell and hold its output pipes for 20 s. The shell
-// records its pid first thing, well inside the stage's timeout even on a loaded machine.
+// records its identity (pid and start time) first thing, well inside the stage's timeout even on a loaded machine.
 const TREE_SCRIPT = `setTimeout(() => require('node:fs').writeFileSync('build/late.txt', 'too late'), 20000);
 `;
 
@@ -77,12 +77,12 @@ stages:
     outs: [build/sh.txt]
     params: {k: v}
   slow:
-    cmd: echo "slow started $$" >> started.log; exec sleep 30
+    cmd: echo "slow started ${shIdentity('$')}" >> started.log; exec sleep 30
     shell: true
     outs: [build/slow.txt]
     timeout: 2
   tree:
-    cmd: node tree.js & echo $! > tree.pid; wait; echo never > build/tree.txt
+    cmd: node tree.js & echo ${shIdentity('!')} > tree.id; wait; echo never > build/tree.txt
     shell: true
     outs: [build/tree.txt]
     timeout: 2
@@ -101,17 +101,17 @@ stages:
     expect(statuses(r.json).slow).to.equal('failed');
     expect(causeOf(r.json, 'slow')).to.deep.equal({ kind: 'timeout', timeoutMs: 2000 });
     expect(ws.exists('build/slow.txt')).to.equal(false);
-    const pids = pidsOf(ws, 'slow');
-    expect(pids).to.have.length(1);
-    expect(alive(pids[0]), 'the timed-out stage is gone').to.equal(false);
+    const ids = idsOf(ws, 'slow');
+    expect(ids).to.have.length(1);
+    expect(isRunning(ids[0]), 'the timed-out stage is gone').to.equal(false);
     expect(executions(ws)).to.not.include('slow');
   });
 
   it('a timeout stops the whole process tree of a shell stage, not only the shell', async () => {
     expect(statuses(first).tree).to.equal('failed');
     expect(reasons(first).tree).to.equal('timed out after 2.0s');
-    const pid = Number(ws.read('tree.pid'));
-    await waitFor(() => !alive(pid), 5_000, 'the shell stage\'s child to be stopped');
+    const child = parseIdentity(ws.read('tree.id'));
+    await waitFor(() => !isRunning(child), 5_000, 'the shell stage\'s child to be stopped');
     expect(ws.exists('build/tree.txt')).to.equal(false);
     expect(ws.exists('build/late.txt')).to.equal(false);
   });

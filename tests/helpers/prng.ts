@@ -9,3 +9,9 @@ export function prng(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** The seed in environment variable `name` (to replay a run), else a fresh one. */
+export function seedFromEnv(name: string): number {
+  const v = process.env[name];
+  return v !== undefined && /^\d+$/.test(v) ? Number(v) : (Date.now() ^ (process.pid << 8)) >>> 0;
+}

@@ -1,158 +1,91 @@
-// The CLI test rig shared by the engine, torture and stage suites: the repository's paths, the real CLI run as a
-// child process (`node bin/pipeline.js ...`) with one environment and one result shape, and temp workspaces (a
-// pipeline.yaml and its files in a fresh folder under os.tmpdir()) with small readers for what a run left:
-// pipeline.lock, a log of stage executions, byte snapshots of folders.
+// The test rig shared by every suite that runs the real CLI (engine, cli, torture, stages, remote, slurm, report):
+// temp workspaces (a pipeline.yaml and its files in a fresh folder under os.tmpdir()) with small readers for what a
+// run left, and the pieces it is built from, re-exported here so a test imports one module:
+//   cli.ts        the CLI as a child process (one starter, one environment, one result shape), output handshakes
+//   wait.ts       waiting on conditions, never on a fixed sleep
+//   processes.ts  processes by identity (pid + start time, or a token in their environment), never by pid alone
+//   snapshot.ts   byte snapshots of folders
+//   store.ts      pipeline.lock, store objects, run records
 //
 //   const ws = makeWorkspace({ yaml, files: { 'data/raw.csv': 'a,b\n' } });
 //   const r = await ws.run(['run', '--json']);   // { exitCode, signal, stdout, stderr, json }
-//   ws.cleanup();
+//   ws.cleanup();                                // or cleanupAll() in a root `after`
 //
-//   const r = await runCli(dir, ['status']);      // any folder; the store where users have it (.pipeline/cache)
-//
-// Each workspace gets its own cache folder (PIPELINE_CACHE_DIR) beside it, outside the workspace, so a
-// snapshot of the workspace never includes the store; pass `cacheDir` to share one between workspaces.
-import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+// A workspace gets its own store (PIPELINE_CACHE_DIR) beside it, outside the workspace, so a snapshot of the
+// workspace never includes the store; `store: 'inside'` keeps it where users have it (.pipeline/cache), so that
+// damage and symlinks inside the workspace reach it; `cacheDir` shares one between workspaces.
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { execa, type ResultPromise } from 'execa';
+import { cliEnv, repoRoot, runCli, runJson, startCli, type CliOptions, type CliProcess, type CliResult } from './cli.js';
+import { snapshotDir, type Snapshot } from './snapshot.js';
+import { readLock, storeIn, storeObject } from './store.js';
 
-export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-/** The CLI entry point: it runs dist/, so build (`npm run build`) after changing runner/. */
-export const cliPath = path.join(repoRoot, 'bin', 'pipeline.js');
-/** The real California-housing data set, shared beside the repository (never committed). */
-export const realData = path.resolve(repoRoot, '../shared/data/cal_housing.data');
-
-export interface CliResult {
-  /** The exit code; a death by signal maps to 128 + the signal's number. */
-  exitCode: number;
-  /** The signal that ended the CLI (e.g. 'SIGKILL'), undefined when it exited. */
-  signal?: string;
-  stdout: string;
-  stderr: string;
-  /** stdout parsed as JSON when it is one JSON value (e.g. `run --json`), else undefined. */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  json?: any;
-}
+export * from './cli.js';
+export * from './wait.js';
+export * from './snapshot.js';
+export * from './store.js';
+export { isRunning, parseIdentity, processesOf, shIdentity, type ProcessId } from './processes.js';
+export { prng, seedFromEnv } from './prng.js';
 
 export interface RunOptions {
   /** Extra environment for the CLI (merged over the defaults). */
   env?: Record<string, string | undefined>;
   /** Folder to run in, relative to the workspace (default: the workspace). */
   cwd?: string;
-  /** Kill the CLI after this many ms (default 60 s; 0: never). */
+  /** Kill the CLI after this many ms (default: never; the end of the test stops it). */
   timeoutMs?: number;
+  /** A command to run the CLI through (see CliOptions.via). */
+  via?: string[];
 }
 
 export interface SpawnOptions extends RunOptions {
-  /** Own process group, so the test can kill the runner and its stages together: process.kill(-pid, sig). */
+  /** Own process group, so the test can kill the runner and its stages together: killGroup(child, sig). */
   detached?: boolean;
 }
 
-export interface CliOptions extends Omit<SpawnOptions, 'cwd'> {
-  /** PIPELINE_CACHE_DIR; undefined keeps the store where users have it, in the workspace's .pipeline/cache. */
-  cacheDir?: string;
-}
-
-/** A running CLI: await it for the finished execa result (toResult turns it into a CliResult); `.pid` is known. */
-export type CliProcess = ResultPromise<{ reject: false; all: false }>;
-
-/** The environment every CLI run gets: no colours, nothing inherited from a parent pipeline, the given store. */
-export function cliEnv(cacheDir: string | undefined, extra: Record<string, string | undefined> = {}): Record<string, string | undefined> {
-  return {
-    PIPELINE_CACHE_DIR: cacheDir,
-    NO_COLOR: '1',
-    FORCE_COLOR: undefined,
-    CI: 'true',
-    PIPELINE_DEBUG: undefined,
-    PIPELINE_PARAMS: undefined,
-    PIPELINE_STAGE: undefined,
-    PIPELINE_CONTEXT: undefined,
-    PIPELINE_VERDICT_FILE: undefined,
-    PIPELINE_WORKSPACE: undefined,
-    ...extra,
-  };
-}
-
-/** Start `pipeline ARGS` in `cwd` without waiting (for signals and concurrent runs); output is buffered. */
-export function startCli(cwd: string, args: string[], options: CliOptions = {}): CliProcess {
-  return execa(process.execPath, [cliPath, ...args], {
-    cwd,
-    // Variables set to undefined are left out of the child's environment.
-    env: cliEnv(options.cacheDir, options.env) as Record<string, string>,
-    extendEnv: true,
-    reject: false,
-    stdin: 'ignore',
-    detached: Boolean(options.detached),
-    timeout: options.timeoutMs ?? 60_000,
-    stripFinalNewline: false,
-  }) as unknown as CliProcess;
-}
-
-/** Run `pipeline ARGS` in `cwd` to completion. */
-export async function runCli(cwd: string, args: string[], options: CliOptions = {}): Promise<CliResult> {
-  return toResult(await startCli(cwd, args, options));
-}
-
 export interface WorkspaceSpec {
-  /** The text of pipeline.yaml. */
-  yaml: string;
+  /** The text of pipeline.yaml (none written when absent). */
+  yaml?: string;
   /** Workspace-relative path → content, written before anything runs. */
   files?: Record<string, string | Uint8Array>;
-  /** A cache folder to use instead of a private one (share it between workspaces). */
+  /** A store folder to use instead of a private one beside the workspace (share it between workspaces). */
   cacheDir?: string;
+  /** `inside`: no PIPELINE_CACHE_DIR, the store in the workspace's .pipeline/cache, as users have it. */
+  store?: 'beside' | 'inside';
   /** Prefix of the temp folder's name. */
   prefix?: string;
 }
 
-/** Every file, folder and symlink below a folder: relative path → `file <sha256>` / `dir` / `link <target>`. */
-export type Snapshot = Record<string, string>;
+/** Temp folders and workspaces not removed yet. */
+const scratch = new Set<string>();
 
-export function sha256(data: Uint8Array | string): string {
-  return createHash('sha256').update(data).digest('hex');
+/** A fresh empty folder under the OS temp dir, removed by cleanupAll(). */
+export function tempDir(prefix: string): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), `pipeline-test-${prefix}-`));
+  scratch.add(dir);
+  return dir;
 }
-
-/** Byte snapshot of a folder (dot files included); `exclude` drops relative paths and everything below them. */
-export function snapshotDir(dir: string, exclude: string[] = []): Snapshot {
-  const snap: Snapshot = {};
-  if (!existsSync(dir)) return snap;
-  const walk = (rel: string) => {
-    const abs = rel ? path.join(dir, rel) : dir;
-    for (const name of readdirSync(abs).sort()) {
-      const child = rel ? `${rel}/${name}` : name;
-      if (exclude.some((e) => child === e || child.startsWith(`${e}/`))) continue;
-      const full = path.join(dir, child);
-      const st = lstatSync(full);
-      if (st.isSymbolicLink()) snap[child] = `link ${readlinkSync(full)}`;
-      else if (st.isDirectory()) {
-        snap[child] = 'dir';
-        walk(child);
-      } else snap[child] = `file ${sha256(readFileSync(full))}`;
-    }
-  };
-  walk('');
-  return snap;
-}
-
-const live = new Set<Workspace>();
 
 export class Workspace {
-  /** The temp folder holding the workspace and its private cache. */
+  /** The temp folder holding the workspace and its private store. */
   readonly base: string;
   /** The workspace root (where pipeline.yaml is). */
   readonly dir: string;
-  /** PIPELINE_CACHE_DIR for every CLI run of this workspace. */
+  /** The store of every CLI run of this workspace. */
   readonly cacheDir: string;
+  /** PIPELINE_CACHE_DIR for its runs: undefined when the store is inside the workspace. */
+  private readonly cacheEnv: string | undefined;
 
   constructor(spec: WorkspaceSpec) {
     this.base = mkdtempSync(path.join(os.tmpdir(), spec.prefix ?? 'pipeline-test-'));
+    scratch.add(this.base);
     this.dir = path.join(this.base, 'ws');
-    this.cacheDir = spec.cacheDir ?? path.join(this.base, 'cache');
     mkdirSync(this.dir, { recursive: true });
-    this.write('pipeline.yaml', spec.yaml);
+    this.cacheEnv = spec.cacheDir ?? (spec.store === 'inside' ? undefined : path.join(this.base, 'cache'));
+    this.cacheDir = this.cacheEnv ?? storeIn(this.dir);
+    if (spec.yaml !== undefined) this.write('pipeline.yaml', spec.yaml);
     for (const [rel, content] of Object.entries(spec.files ?? {})) this.write(rel, content);
-    live.add(this);
   }
 
   /** Absolute path of a workspace-relative path. */
@@ -182,26 +115,35 @@ export class Workspace {
     rmSync(this.path(rel), { recursive: true, force: true });
   }
 
-  /** The environment every CLI run of this workspace gets: its private cache, see cliEnv. */
+  /** The environment every CLI run of this workspace gets: its store, see cliEnv. */
   env(extra: Record<string, string | undefined> = {}): Record<string, string | undefined> {
-    return cliEnv(this.cacheDir, extra);
+    return cliEnv(this.cacheEnv, extra);
+  }
+
+  private cliOptions(options: SpawnOptions): CliOptions {
+    const { cwd: _cwd, ...rest } = options;
+    return { ...rest, cacheDir: this.cacheEnv };
   }
 
   /** Start the CLI without waiting (for signals and concurrent runs). stdout/stderr are buffered on the result. */
   spawn(args: string[], options: SpawnOptions = {}): CliProcess {
-    const { cwd, ...rest } = options;
-    return startCli(cwd ? this.path(cwd) : this.dir, args, { ...rest, cacheDir: this.cacheDir });
+    return startCli(options.cwd ? this.path(options.cwd) : this.dir, args, this.cliOptions(options));
   }
 
   /** Run the CLI to completion. */
   async run(args: string[], options: RunOptions = {}): Promise<CliResult> {
-    return toResult(await this.spawn(args, options));
+    return runCli(options.cwd ? this.path(options.cwd) : this.dir, args, this.cliOptions(options));
+  }
+
+  /** `run --json ARGS` to completion, with each stage's status and reason codes by name. */
+  async runJson(args: string[] = [], options: RunOptions = {}) {
+    return runJson(options.cwd ? this.path(options.cwd) : this.dir, args, this.cliOptions(options));
   }
 
   /** pipeline.lock, parsed (undefined when absent). */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   lock(): any {
-    return this.exists('pipeline.lock') ? JSON.parse(this.read('pipeline.lock')) : undefined;
+    return this.exists('pipeline.lock') ? readLock(this.dir) : undefined;
   }
 
   /** Non-empty lines of a workspace text file (e.g. the `runs.log` stages append to); [] when absent. */
@@ -211,7 +153,7 @@ export class Workspace {
 
   /** Byte snapshot of the workspace (or a folder in it). */
   snapshot(rel = '.', exclude: string[] = []): Snapshot {
-    return snapshotDir(this.path(rel), exclude);
+    return snapshotDir(this.path(rel), { exclude });
   }
 
   /**
@@ -224,7 +166,7 @@ export class Workspace {
     return snap;
   }
 
-  /** Byte snapshot of the cache folder. */
+  /** Byte snapshot of the store. */
   cacheSnapshot(): Snapshot {
     return snapshotDir(this.cacheDir);
   }
@@ -240,12 +182,12 @@ export class Workspace {
 
   /** The store path of an object by hash. */
   objectPath(hash: string): string {
-    return path.join(this.cacheDir, 'objects', hash.slice(0, 2), hash.slice(2));
+    return storeObject(this.cacheDir, hash);
   }
 
   cleanup(): void {
     rmSync(this.base, { recursive: true, force: true });
-    live.delete(this);
+    scratch.delete(this.base);
   }
 }
 
@@ -253,51 +195,26 @@ export function makeWorkspace(spec: WorkspaceSpec): Workspace {
   return new Workspace(spec);
 }
 
-/** Remove every workspace not cleaned up yet (call from a root `after` hook). */
+/** Remove every workspace and temp folder not removed yet (call from an `after` hook). */
 export function cleanupAll(): void {
-  for (const ws of [...live]) ws.cleanup();
-}
-
-interface RawResult {
-  exitCode?: number;
-  signal?: string;
-  stdout?: string | Uint8Array | unknown[];
-  stderr?: string | Uint8Array | unknown[];
-}
-
-/** Output execa captured, as text (a string unless an option asked for bytes or lines). */
-function text(out: RawResult['stdout']): string {
-  if (out === undefined) return '';
-  if (typeof out === 'string') return out;
-  if (out instanceof Uint8Array) return Buffer.from(out).toString('utf8');
-  return out.join('\n');
-}
-
-/** A finished execa result as {exitCode, signal, stdout, stderr, json}; a signal death maps to 128 + signal number. */
-export function toResult(r: RawResult): CliResult {
-  const stdout = text(r.stdout);
-  const stderr = text(r.stderr);
-  let exitCode = r.exitCode;
-  if (exitCode === undefined) exitCode = r.signal ? 128 + (os.constants.signals[r.signal as NodeJS.Signals] ?? 0) : -1;
-  let json: unknown;
-  const t = stdout.trim();
-  if (t.startsWith('{') || t.startsWith('[')) {
-    try {
-      json = JSON.parse(t);
-    } catch {
-      json = undefined;
-    }
+  for (const dir of [...scratch]) {
+    rmSync(dir, { recursive: true, force: true });
+    scratch.delete(dir);
   }
-  return { exitCode, signal: r.signal, stdout, stderr, json };
 }
 
-/** Poll until `predicate` holds (or throw after `timeoutMs`). */
-export async function waitFor(predicate: () => boolean, timeoutMs = 20_000, what = 'condition'): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+/**
+ * A temp copy of the project (pipeline.yaml, stages/, runner/, package.json; node_modules and dist symlinked), its
+ * store inside, for running the real ML pipeline without touching the repository. Returns its folder.
+ */
+export function projectCopy(prefix: string): string {
+  const dir = tempDir(prefix);
+  for (const name of ['pipeline.yaml', 'package.json', 'tsconfig.json']) cpSync(path.join(repoRoot, name), path.join(dir, name));
+  for (const name of ['stages', 'runner']) cpSync(path.join(repoRoot, name), path.join(dir, name), { recursive: true });
+  symlinkSync(path.join(repoRoot, 'node_modules'), path.join(dir, 'node_modules'));
+  // The stages import `pipeline-dag/stage`, which package.json's exports resolve to the compiled dist/.
+  symlinkSync(path.join(repoRoot, 'dist'), path.join(dir, 'dist'));
+  return dir;
 }
 
 /**
@@ -306,12 +223,11 @@ export async function waitFor(predicate: () => boolean, timeoutMs = 20_000, what
  *   node stage.js OUT [IN...]
  *
  * Writes OUT as the param `value` (from PIPELINE_PARAMS, '' when unset) followed by the bytes of every IN, so
- * params other than `value` change the fingerprint but not the output (early cutoff). Params: `sleep` (ms,
- * before writing), `hold` (a file: wait until it exists before writing, so a test decides when the stage ends),
- * `await` (a stage name: wait until that stage has started, so two stages provably run at once), `fail` (exit 1
- * after writing half of OUT, with `fail` as the last stderr line). Appends
- * `STAGE START END` (ms timestamps) to `runs.log` in the workspace once it finished writing, and
- * `STAGE started PID` to `started.log` when it starts.
+ * params other than `value` change the fingerprint but not the output (early cutoff). Params: `hold` (a file: wait
+ * until it exists before writing, so the test decides when the stage ends), `await` (a stage name: wait until
+ * that stage has started, so two stages provably run at once), `fail` (exit 1 after writing half of OUT, with
+ * `fail` as the last stderr line). Appends `STAGE started PID START` (its identity, see processes.ts) to
+ * `started.log` when it starts, and `STAGE START END` (ms timestamps) to `runs.log` once it finished writing.
  */
 export const STAGE_SCRIPT = `const fs = require('node:fs');
 const path = require('node:path');
@@ -320,11 +236,12 @@ const params = JSON.parse(process.env.PIPELINE_PARAMS || '{}');
 // Wall-clock times below the millisecond, so two short stages that overlap are never read as one instant.
 const now = () => performance.timeOrigin + performance.now();
 const start = now();
-fs.appendFileSync('started.log', stage + ' started ' + process.pid + '\\n');
+const stat = fs.readFileSync('/proc/self/stat', 'utf8');
+const startTicks = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+fs.appendFileSync('started.log', stage + ' started ' + process.pid + ' ' + startTicks + '\\n');
 const [out, ...ins] = process.argv.slice(2);
 let text = params.value === undefined ? '' : String(params.value) + '\\n';
 for (const f of ins) text += fs.readFileSync(f, 'utf8');
-if (params.sleep) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Number(params.sleep));
 const until = (cond) => { while (!cond()) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20); };
 if (params.hold) until(() => fs.existsSync(params.hold));
 if (params.await) until(() => fs.readFileSync('started.log', 'utf8').split('\\n').some((l) => l.startsWith(params.await + ' started ')));

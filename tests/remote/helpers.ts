@@ -1,8 +1,10 @@
 // Remotes for the tests against real servers (started by scripts/http-cache.sh and scripts/s3-server.sh, whose
 // `export` lines .ci/run puts in the environment), and a small pipeline with a file out, a folder out and a
 // consumer, whose outputs differ on every execution (so a restored out is told apart from a re-made one).
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, cpSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { makeWorkspace, type Workspace } from '../helpers/workspace.js';
@@ -135,4 +137,123 @@ export function cloneOf(ws: Workspace): Workspace {
 /** Stage name → status of a `run --json`. */
 export function ran(json: { stages: { name: string; status: string }[] }): string[] {
   return json.stages.filter((s) => s.status === 'ran').map((s) => s.name);
+}
+
+/**
+ * A TCP server the test controls, standing in for a remote that misbehaves: `silent` accepts connections and never
+ * answers; `stall-body` answers HEAD of a key with 404 (of anything else, a bucket, with 200), answers GET with its headers and the first bytes of a body that never
+ * comes, and never reads a PUT's body. It records each request line (the test's handshake: `waitForRequest`).
+ */
+export class FakeServer {
+  readonly requests: string[] = [];
+  connections = 0;
+  private readonly sockets = new Set<Socket>();
+  private waiters: (() => void)[] = [];
+
+  private constructor(
+    private readonly server: Server,
+    readonly mode: 'silent' | 'stall-body',
+  ) {}
+
+  static async start(mode: 'silent' | 'stall-body'): Promise<FakeServer> {
+    const server = createServer();
+    const fake = new FakeServer(server, mode);
+    server.on('connection', (socket) => fake.accept(socket));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return fake;
+  }
+
+  get port(): number {
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  private accept(socket: Socket): void {
+    this.connections++;
+    this.sockets.add(socket);
+    socket.on('close', () => this.sockets.delete(socket));
+    socket.on('error', () => undefined);
+    let head = '';
+    socket.on('data', (chunk: Buffer) => {
+      if (head.includes('\r\n\r\n')) return; // a body (or a pipelined request): never read further
+      head += chunk.toString('latin1');
+      if (!head.includes('\r\n\r\n')) return;
+      const line = head.split('\r\n')[0];
+      this.requests.push(line);
+      for (const w of this.waiters.splice(0)) w();
+      if (this.mode === 'silent') return;
+      const method = line.split(' ')[0];
+      // HEAD of a key: absent; HEAD of anything else (an S3 bucket): there.
+      if (method === 'HEAD') socket.write(/\/(cas|ac)\//.test(line) ? 'HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n' : 'HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n');
+      else if (method === 'GET') socket.write('HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\ncontent-length: 4096\r\n\r\n{"version": 1, ');
+      else socket.pause();
+      head = '';
+      if (method !== 'HEAD') head = '\r\n\r\n';
+    });
+  }
+
+  /** Resolves once the server has seen `n` requests in all. */
+  waitForRequest(n = 1): Promise<void> {
+    if (this.requests.length >= n) return Promise.resolve();
+    return new Promise((resolve) => {
+      const check = () => (this.requests.length >= n ? resolve() : this.waiters.push(check));
+      this.waiters.push(check);
+    });
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+/**
+ * A port that is listening but never accepts (its accept queue filled by the helper itself): a connection attempt
+ * there waits for an answer that never comes, as with a host that drops packets. A Python child holds the socket;
+ * `close` ends it by its pid.
+ */
+export async function unacceptingPort(): Promise<{ port: number; close(): void }> {
+  const script = [
+    'import socket, sys',
+    "s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(0)",
+    'port = s.getsockname()[1]',
+    'fill = []',
+    'for i in range(4):',
+    '    c = socket.socket(); c.setblocking(False)',
+    '    try: c.connect(("127.0.0.1", port))',
+    '    except BlockingIOError: pass',
+    '    fill.append(c)',
+    'print(port, flush=True)',
+    'sys.stdin.read()',
+  ].join('\n');
+  const child = spawn('python3', ['-c', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('error', reject);
+    child.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
+  });
+  return {
+    port,
+    close: () => {
+      child.stdin.end();
+      if (child.pid !== undefined && child.exitCode === null) child.kill('SIGTERM');
+    },
+  };
+}
+
+/** Every file under `dir` as text (latin1), for looking for a secret in what the runner wrote. */
+export function allText(dir: string): string {
+  let text = '';
+  if (!existsSync(dir)) return text;
+  for (const e of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (e.isFile()) text += `${readFileSync(path.join(e.parentPath, e.name), 'latin1')}\n`;
+  }
+  return text;
+}
+
+/** Every file of a workspace the runner writes: .pipeline/ (state, logs, last-run.json, history) and the store. */
+export function everythingWritten(ws: Workspace): string {
+  return allText(ws.path('.pipeline')) + allText(ws.cacheDir);
 }

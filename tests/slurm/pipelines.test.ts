@@ -34,6 +34,13 @@ stages:
 `;
 
 const files = () => ({ 'stage.js': STAGE_SCRIPT, 'data/raw.txt': 'raw\n' });
+
+/**
+ * `right`'s first child held until the file `release` exists in the workspace, which no test writes: the job runs
+ * until the test cancels it or its runner, however slow the machine.
+ */
+const HOLD = '(until [ -e release ]; do sleep 0.1; done;';
+const holding = (yaml: string) => yaml.replace('(sleep 0.2;', HOLD);
 type StageJson = { name: string; status: string; jobId?: string; outcome: { kind: string; cause?: { kind: string; exitCode?: number; message: string } } };
 const byName = (json: { stages: StageJson[] }) => Object.fromEntries(json.stages.map((s) => [s.name, s]));
 
@@ -123,7 +130,7 @@ describe('slurm: generic pipelines', function () {
   });
 
   it('a job cancelled outside the run fails its stage with a job-ended cause', async () => {
-    const ws = make(FAN.replace('(sleep 0.2;', '(sleep 60;'));
+    const ws = make(holding(FAN));
     const child = ws.spawn(['run', '--executor', 'slurm', '--json'], { timeoutMs: 120_000 });
     let id: string | undefined;
     await waitFor(() => (id = jobs().find((j) => j.name === 'pipeline-right' && j.state === 'RUNNING' && !seen.has(j.id))?.id) !== undefined, 60_000, 'the job of `right` to run');
@@ -140,11 +147,11 @@ describe('slurm: generic pipelines', function () {
     const ws = make(FAN);
     expect((await ws.run(['run', '--executor', 'slurm'], { timeoutMs: 120_000 })).exitCode).to.equal(0);
     const before = ws.snapshot('build');
-    ws.write('pipeline.yaml', FAN.replace('params: {value: left}', 'params: {value: left2, sleep: 60000}').replace('(sleep 0.2;', '(sleep 60;'));
+    ws.write('pipeline.yaml', FAN.replace('params: {value: left}', 'params: {value: left2, hold: release}').replace('(sleep 0.2;', HOLD));
     const child = ws.spawn(['run', '--executor', 'slurm', '--jobs', '4'], { timeoutMs: 120_000 });
     await waitFor(() => activeJobs('pipeline-left').length > 0 && activeJobs('pipeline-right').length > 0, 60_000, 'both jobs to be submitted');
     await waitFor(() => jobs().some((j) => j.name === 'pipeline-left' && j.state === 'RUNNING' && !seen.has(j.id)), 60_000, 'the job of `left` to run');
-    process.kill(child.pid!, 'SIGINT');
+    child.kill('SIGINT');
     const r = toResult(await child);
     expect(r.exitCode, r.stderr).to.equal(130);
     expect(activeJobs('pipeline-')).to.deep.equal([]);
@@ -152,11 +159,11 @@ describe('slurm: generic pipelines', function () {
   });
 
   it('a job whose runner was SIGKILLed is cancelled by the next run before it starts, which says so', async () => {
-    const ws = make(FAN.replace('(sleep 0.2;', '(sleep 60;'));
+    const ws = make(holding(FAN));
     const child = ws.spawn(['run', '--executor', 'slurm'], { timeoutMs: 120_000 });
     let id: string | undefined;
     await waitFor(() => (id = jobs().find((j) => j.name === 'pipeline-right' && j.state === 'RUNNING' && !seen.has(j.id))?.id) !== undefined, 60_000, 'the job of `right` to run');
-    process.kill(child.pid!, 'SIGKILL');
+    child.kill('SIGKILL');
     await child.catch(() => undefined);
     // The attack: the job lives on, and would write build/right.txt into the workspace later.
     expect(activeJobs('pipeline-right').length).to.equal(1);

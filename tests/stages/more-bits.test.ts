@@ -1,20 +1,14 @@
 // The quantize template on the real data through the real CLI: adding 4 to `bits: [8, 16]` in pipeline.yaml — and
 // nothing else — adds a 4-bit model to compare, predict, the report, `pipeline predict --model q4` and the CI
 // workflow, while the 8- and 16-bit results stay byte for byte what they were (their stages stay fresh).
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
-import { cleanup, cli, projectCopy, realData, runJson, sha256, tempDir } from '../torture/lib.js';
+import { cleanupAll, filesUnder, projectCopy, realData, runCli, runJson, tempDir } from '../helpers/workspace.js';
 import { ref } from './reference.js';
 
 /** sha256 of every file under a folder of the workspace, by relative path. */
-function hashes(root: string, rel: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const e of readdirSync(path.join(root, rel), { recursive: true, withFileTypes: true })) {
-    if (e.isFile()) out[path.relative(root, path.join(e.parentPath, e.name))] = sha256(readFileSync(path.join(e.parentPath, e.name)));
-  }
-  return out;
-}
+const hashes = (root: string, rel: string): Record<string, string> => Object.fromEntries(filesUnder(root, rel));
 
 describe('the quantize template: adding a bit width to its matrix', function () {
   this.timeout(300000);
@@ -33,7 +27,7 @@ describe('the quantize template: adding a bit width to its matrix', function () 
     // The one edit.
     writeFileSync(path.join(project, 'pipeline.yaml'), yaml.replace('bits: [8, 16]', 'bits: [8, 16, 4]'));
   });
-  after(() => cleanup());
+  after(() => cleanupAll());
 
   it('runs quantize-4 and what takes every quantized model; the 8- and 16-bit stages stay fresh, their files unchanged', async () => {
     const r = await runJson(project, source);
@@ -79,21 +73,21 @@ describe('the quantize template: adding a bit width to its matrix', function () 
     const dir = tempDir('more-bits-rows');
     const rows = path.join(dir, 'rows.csv');
     writeFileSync(rows, `${ref.features.join(',')}\n${ref.split.test_first3.X[0].join(',')}\n`);
-    const q4 = await cli(project, ['predict', '--model', 'q4', '--scheme', 'minmax', '--input', rows]);
+    const q4 = await runCli(project, ['predict', '--model', 'q4', '--scheme', 'minmax', '--input', rows]);
     expect(q4.exitCode, q4.stderr).to.equal(0);
     const lines = q4.stdout.trimEnd().split('\n');
     expect(lines[0]).to.equal('row,prediction');
     expect(lines[1]).to.match(/^1,-?[0-9.e-]+$/);
-    const q8 = await cli(project, ['predict', '--model', 'q8', '--scheme', 'minmax', '--input', rows]);
+    const q8 = await runCli(project, ['predict', '--model', 'q8', '--scheme', 'minmax', '--input', rows]);
     expect(q8.stdout).to.not.equal(q4.stdout);
-    const all = await cli(project, ['predict']);
+    const all = await runCli(project, ['predict']);
     expect(all.exitCode, all.stderr).to.equal(0);
     expect(all.stdout).to.match(/\nminmax-4 +-?[0-9]/);
     expect(all.stdout).to.match(/\npow2-4-dq +0\.5/);
   });
 
   it('the report shows the 4-bit models in its table, plots and DAG', async () => {
-    const r = await cli(project, ['report', '--out', 'out-report']);
+    const r = await runCli(project, ['report', '--out', 'out-report']);
     expect(r.exitCode, r.stderr).to.equal(0);
     const html = readFileSync(path.join(project, 'out-report/index.html'), 'utf8');
     expect(html).to.contain('data-model="minmax-4"');
@@ -103,9 +97,9 @@ describe('the quantize template: adding a bit width to its matrix', function () 
   });
 
   it('dag and the generated workflow have quantize-4; the docker job downloads its outs', async () => {
-    expect((await cli(project, ['dag', '--format', 'json'])).stdout).to.contain('"quantize-4"');
+    expect((await runCli(project, ['dag', '--format', 'json'])).stdout).to.contain('"quantize-4"');
     mkdirSync(path.join(project, '.github', 'workflows'), { recursive: true });
-    const g = await cli(project, ['ci', 'generate']);
+    const g = await runCli(project, ['ci', 'generate']);
     expect(g.exitCode, g.stderr).to.equal(0);
     const wf = readFileSync(path.join(project, '.github/workflows/pipeline.yml'), 'utf8');
     expect(wf).to.contain('\n  quantize-4:\n');

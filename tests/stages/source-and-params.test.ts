@@ -3,7 +3,7 @@
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
-import { cleanup, cli, projectCopy, realData, runJson, tempDir } from '../torture/lib.js';
+import { cleanupAll, projectCopy, realData, runCli, runJson, tempDir } from '../helpers/workspace.js';
 
 describe('the California-housing pipeline: external source and typed params', function () {
   this.timeout(300000);
@@ -18,7 +18,7 @@ describe('the California-housing pipeline: external source and typed params', fu
     const r = await runJson(project, ['--set', `load.source=${data}`]);
     expect(r.exitCode, JSON.stringify(r.codes)).to.equal(0);
   });
-  after(() => cleanup());
+  after(cleanupAll);
 
   it('editing one value of the external data file re-runs load and changes the metrics', async () => {
     const before = r2();
@@ -36,7 +36,7 @@ describe('the California-housing pipeline: external source and typed params', fu
 
   it('a wrongly typed --set exits 2 before anything ran', async () => {
     for (const set of ['gate.r2_min=abc', 'quantize-8.bias_correction=maybe', 'quantize.bias_correction=1']) {
-      const r = await cli(project, ['validate', '--json', '--set', `load.source=${data}`, '--set', set]);
+      const r = await runCli(project, ['validate', '--json', '--set', `load.source=${data}`, '--set', set]);
       expect(r.exitCode, set).to.equal(2);
       expect(r.json.diagnostics.map((d: { code: string; file: string }) => [d.code, d.file])).to.deep.equal([['param-type', `--set ${set}`]]);
       const run = await runJson(project, ['--set', `load.source=${data}`, '--set', set]);
@@ -47,7 +47,7 @@ describe('the California-housing pipeline: external source and typed params', fu
 
   it('a matrix key of the quantize template cannot be set: exit 2 at the key, saying to edit the matrix', async () => {
     for (const set of ['quantize.bits=4', 'quantize-16.bits=4']) {
-      const r = await cli(project, ['validate', '--json', '--set', `load.source=${data}`, '--set', set]);
+      const r = await runCli(project, ['validate', '--json', '--set', `load.source=${data}`, '--set', set]);
       expect(r.exitCode, set).to.equal(2);
       const [d] = r.json.diagnostics;
       expect([d.code, d.file, d.line, r.json.diagnostics.length], set).to.deep.equal(['matrix-key-set', 'pipeline.yaml', 42, 1]);

@@ -135,10 +135,9 @@ describe('data source', () => {
         hits++;
         const status = plan.shift() ?? 200;
         if (status === -1) {
-          // Send half the body, then cut the connection.
+          // Send the start of the body, then cut the connection once those bytes are handed to the socket.
           res.writeHead(200, { 'content-length': String(body.length) });
-          res.write(body.subarray(0, 1000));
-          setTimeout(() => res.destroy(), 10);
+          res.write(body.subarray(0, 1000), () => res.destroy());
           return;
         }
         res.writeHead(status);

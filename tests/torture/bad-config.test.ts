@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import { cpSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { corpusCases, corpusDir, expectation } from '../helpers/bad-configs.js';
-import { cleanup, cli, diffSnapshots, snapshot, tempDir } from './lib.js';
+import { cleanupAll, diffSnapshots, runCli, snapshotDir, tempDir } from '../helpers/workspace.js';
 
 const corpus = corpusDir;
 const cases = corpusCases;
@@ -24,15 +24,15 @@ function isolated(name: string, file: string): { parent: string; ws: string } {
 }
 
 async function refused(ws: string, parent: string, args: string[]) {
-  const before = snapshot(parent);
-  const r = await cli(ws, args);
-  expect(diffSnapshots(before, snapshot(parent)), 'the workspace is unchanged').to.deep.equal([]);
+  const before = snapshotDir(parent, { meta: true });
+  const r = await runCli(ws, args);
+  expect(diffSnapshots(before, snapshotDir(parent, { meta: true })), 'the workspace is unchanged').to.deep.equal([]);
   expect(existsSync(path.join(ws, '.pipeline')), '.pipeline/ created').to.equal(false);
   return r;
 }
 
 describe('torture: bad config corpus through `pipeline run`', function () {
-  after(cleanup);
+  after(cleanupAll);
 
   it('has at least 30 broken files and 5 bad --set forms', function () {
     const sets = cases.filter((c) => expectation(c).set);
@@ -139,7 +139,7 @@ describe('torture: bad config corpus through `pipeline run`', function () {
 
     it('`pipeline validate --json` of a valid file: ok, no diagnostics, exit 0', async function () {
       const { ws } = isolated('valid-json', path.join(corpus, 'set-no-equals.yaml'));
-      const r = await cli(ws, ['validate', '--json']);
+      const r = await runCli(ws, ['validate', '--json']);
       expect(r.exitCode, r.stderr).to.equal(0);
       expect(JSON.parse(r.stdout)).to.deep.equal({ schemaVersion: 1, ok: true, omitted: 0, diagnostics: [] });
     });
@@ -163,7 +163,7 @@ describe('torture: bad config corpus through `pipeline run`', function () {
       mkdirSync(ws);
       const big = 'x'.repeat(200 * 1024);
       writeFileSync(path.join(ws, 'pipeline.yaml'), `version: 1\nstages:\n  a:\n    cmd: node -e "1"\n    params: {blob: ${big}}\n`);
-      const r = await cli(ws, ['run']);
+      const r = await runCli(ws, ['run']);
       expect(r.exitCode, r.stderr).to.equal(1);
       const out = r.stdout + r.stderr;
       expect(out).to.contain('E2BIG');

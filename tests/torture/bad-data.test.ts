@@ -10,7 +10,7 @@
 import { expect } from 'chai';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { cleanup, cli, filesUnder, projectCopy, realData, sha256, tempDir } from './lib.js';
+import { cleanupAll, filesUnder, projectCopy, realData, runCli, sha256, tempDir } from '../helpers/workspace.js';
 
 const lines = readFileSync(realData, 'utf8').trimEnd().split('\n');
 const ROWS = lines.length;
@@ -62,13 +62,13 @@ describe('torture: bad data corpus through `pipeline run load`', function () {
     // The optional checksum param is declared (unset), so --set can give it.
     expect(readFileSync(path.join(project, 'pipeline.yaml'), 'utf8')).to.match(/^ {6}sha256: null\b/m);
     dataDir = tempDir('baddata-files');
-    const r = await cli(project, ['run', 'load', '--set', `load.source=${realData}`]);
+    const r = await runCli(project, ['run', 'load', '--set', `load.source=${realData}`]);
     expect(r.exitCode, r.stdout + r.stderr).to.equal(0);
     intact = filesUnder(project, 'build/data');
     tgz = await archive(dataDir, 'CaliforniaHousing/cal_housing.data', readFileSync(realData));
   });
 
-  after(cleanup);
+  after(cleanupAll);
 
   const bad = (i: number, k: number, v: string) => withField(i, k, v);
   const cases: Case[] = [
@@ -111,7 +111,7 @@ describe('torture: bad data corpus through `pipeline run load`', function () {
       writeFileSync(file, await c.make(dataDir));
       const before = filesUnder(project, 'build/data');
       const lockBefore = readFileSync(path.join(project, 'pipeline.lock'), 'utf8');
-      const r = await cli(project, ['run', 'load', '--set', `load.source=${file}`, ...(c.extraSets ?? []).flatMap((s) => ['--set', s])]);
+      const r = await runCli(project, ['run', 'load', '--set', `load.source=${file}`, ...(c.extraSets ?? []).flatMap((s) => ['--set', s])]);
       const output = r.stdout + r.stderr;
       if (c.rows !== undefined) {
         expect(r.exitCode, output).to.equal(0);
@@ -142,7 +142,7 @@ describe('torture: bad data corpus through `pipeline run load`', function () {
   }
 
   it('the intact data loads again afterwards, restored from the cache', async function () {
-    const r = await cli(project, ['run', 'load', '--json', '--set', `load.source=${realData}`]);
+    const r = await runCli(project, ['run', 'load', '--json', '--set', `load.source=${realData}`]);
     expect(r.exitCode, r.stderr).to.equal(0);
     expect(filesUnder(project, 'build/data')).to.deep.equal(intact);
   });

@@ -8,7 +8,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { cleanup, cli, cliPath, readLock, repoRoot, runJson, tempDir, workspace } from './lib.js';
+import { writerWorkspace } from './fixtures/fan.js';
+import { cleanupAll, cliPath, readLock, repoRoot, runCli, runJson, tempDir } from '../helpers/workspace.js';
 
 const isRoot = process.getuid?.() === 0;
 const tree = path.join(repoRoot, 'tests', 'torture', 'fixtures', 'tree.mjs');
@@ -21,13 +22,13 @@ stages:
 `;
 
 function setup(prefix: string) {
-  const ws = workspace(prefix, YAML);
+  const ws = writerWorkspace(prefix, YAML);
   cpSync(tree, path.join(ws, 'tools', 'tree.mjs'));
   return ws;
 }
 
 describe('torture: bad environments are refused up front, I/O errors are messages', function () {
-  after(cleanup);
+  after(cleanupAll);
 
   const stores: [string, (ws: string) => string, RegExp][] = [
     ['inside the out folder of a stage', () => 'build/cache', /the store `.*build\/cache` lies inside out `build\/big\.bin`|lies inside out/],
@@ -45,7 +46,7 @@ describe('torture: bad environments are refused up front, I/O errors are message
       const ws = setup('be-store');
       writeFileSync(path.join(ws, 'pipeline.yaml'), YAML.replace('outs: [build/big.bin]', 'outs: [build]').replace("writeFileSync('build/big.bin'", "writeFileSync('build/big.bin'"));
       const dir = make(ws);
-      const r = await cli(ws, ['run'], { PIPELINE_CACHE_DIR: dir });
+      const r = await runCli(ws, ['run'], { env: { PIPELINE_CACHE_DIR: dir } });
       expect(r.exitCode, r.stdout + r.stderr).to.equal(2);
       expect(r.stderr).to.match(message.source.includes('big.bin') ? /lies inside out `build`/ : message);
       expect(r.stderr).to.match(/hint: .*(PIPELINE_CACHE_DIR|move that file)/);
@@ -61,14 +62,14 @@ describe('torture: bad environments are refused up front, I/O errors are message
     mkdirSync(path.join(store, 'objects'));
     execFileSync('mount', ['--bind', '-o', 'ro', store, store]);
     try {
-      const r = await cli(ws, ['run'], { PIPELINE_CACHE_DIR: store });
+      const r = await runCli(ws, ['run'], { env: { PIPELINE_CACHE_DIR: store } });
       expect(r.exitCode, r.stdout + r.stderr).to.equal(2);
       expect(r.stderr).to.include('the store is not usable').and.include('EROFS');
       expect(r.stderr).to.include('hint: the filesystem is mounted read-only');
-      const status = await cli(ws, ['status'], { PIPELINE_CACHE_DIR: store });
+      const status = await runCli(ws, ['status'], { env: { PIPELINE_CACHE_DIR: store } });
       expect(status.exitCode, status.stderr).to.not.equal(2);
       expect(status.stderr).to.not.include('internal error');
-      expect((await cli(ws, ['run', '--dry-run'], { PIPELINE_CACHE_DIR: store })).exitCode).to.equal(0);
+      expect((await runCli(ws, ['run', '--dry-run'], { env: { PIPELINE_CACHE_DIR: store } })).exitCode).to.equal(0);
     } finally {
       execFileSync('umount', [store]);
     }
@@ -80,18 +81,18 @@ describe('torture: bad environments are refused up front, I/O errors are message
     const store = tempDir('be-enospc-store');
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', store]);
     try {
-      expect((await runJson(ws, [], { PIPELINE_CACHE_DIR: store })).exitCode).to.equal(0);
+      expect((await runJson(ws, [], { env: { PIPELINE_CACHE_DIR: store } })).exitCode).to.equal(0);
       const before = readFileSync(path.join(ws, 'build', 'big.bin'));
       const lockBefore = readFileSync(path.join(ws, 'pipeline.lock'), 'utf8');
       for (const kb of [2048, 1500]) {
-        const r = await runJson(ws, ['--set', `kb=${kb}`], { PIPELINE_CACHE_DIR: store });
+        const r = await runJson(ws, ['--set', `kb=${kb}`], { env: { PIPELINE_CACHE_DIR: store } });
         expect(r.exitCode, r.stdout + r.stderr).to.equal(1);
         expect(r.stdout + r.stderr).to.include('ENOSPC').and.include(store).and.include('the disk is full');
         expect(r.stderr).to.not.include('internal error');
         expect(readFileSync(path.join(ws, 'build', 'big.bin')).equals(before), 'previous out back').to.equal(true);
         expect(readFileSync(path.join(ws, 'pipeline.lock'), 'utf8'), 'nothing recorded').to.equal(lockBefore);
       }
-      const verify = await cli(ws, ['cache', 'verify'], { PIPELINE_CACHE_DIR: store });
+      const verify = await runCli(ws, ['cache', 'verify'], { env: { PIPELINE_CACHE_DIR: store } });
       expect(verify.exitCode, verify.stdout).to.equal(0);
     } finally {
       execFileSync('umount', [store]);
@@ -101,18 +102,18 @@ describe('torture: bad environments are refused up front, I/O errors are message
   it('status and run --dry-run in a read-only workspace (a read-only bind mount, root only)', async function () {
     if (!isRoot) this.skip(); // mount --bind needs root
     const ws = setup('be-rows');
-    expect((await cli(ws, ['run'])).exitCode).to.equal(0);
+    expect((await runCli(ws, ['run'])).exitCode).to.equal(0);
     const ro = path.join(tempDir('be-rows-mnt'), 'ro');
     mkdirSync(ro);
     execFileSync('mount', ['--bind', '-o', 'ro', ws, ro]);
     try {
-      const status = await cli(ro, ['status']);
+      const status = await runCli(ro, ['status']);
       expect(status.exitCode, status.stderr).to.equal(0);
       expect(status.stdout).to.include('fresh');
-      const dry = await cli(ro, ['run', '--dry-run', '--set', 'kb=8']);
+      const dry = await runCli(ro, ['run', '--dry-run', '--set', 'kb=8']);
       expect(dry.exitCode, dry.stderr).to.equal(0);
       expect(dry.stdout).to.include('dry run: 1 to run');
-      const run = await cli(ro, ['run', '--set', 'kb=8']);
+      const run = await runCli(ro, ['run', '--set', 'kb=8']);
       expect(run.exitCode, run.stderr).to.equal(2);
       expect(run.stderr).to.include('EROFS').and.not.include('internal error');
     } finally {
@@ -127,11 +128,11 @@ describe('torture: bad environments are refused up front, I/O errors are message
   ] as const) {
     it(`a damaged (${what}) pipeline.lock: exit 2, reported as damaged with what to do; deleting it rebuilds it from the store`, async function () {
       const ws = setup('be-lock');
-      expect((await cli(ws, ['run'])).exitCode).to.equal(0);
+      expect((await runCli(ws, ['run'])).exitCode).to.equal(0);
       const text = readFileSync(path.join(ws, 'pipeline.lock'), 'utf8');
       writeFileSync(path.join(ws, 'pipeline.lock'), damage(text));
       for (const args of [['run'], ['status']]) {
-        const r = await cli(ws, args);
+        const r = await runCli(ws, args);
         expect(r.exitCode, r.stderr).to.equal(2);
         expect(r.stderr).to.include('pipeline.lock is damaged');
         expect(r.stderr).to.include('git checkout -- pipeline.lock').and.include('delete it');
@@ -145,17 +146,17 @@ describe('torture: bad environments are refused up front, I/O errors are message
     /** The repository seen through a bind mount below a folder anyone may enter (a clone may sit in a private one). */
     let mount = '';
     let cli = '';
-    before(function () {
+    before(async function () {
       if (!isRoot || spawnSync(setpriv[0], [...setpriv.slice(1), 'true']).status !== 0) this.skip();
-      // Not a tempDir(): cleanup() removes those recursively, which must never reach through the mount.
+      // Not a tempDir(): cleanupAll() removes those recursively, which must never reach through the mount.
       const base = mkdtempSync(path.join(os.tmpdir(), 'pipeline-torture-be-eacces-repo-'));
       chmodSync(base, 0o755);
       mount = path.join(base, 'repo');
       mkdirSync(mount);
       execFileSync('mount', ['--bind', repoRoot, mount]);
       cli = path.join(mount, path.relative(repoRoot, cliPath));
-      const probe = spawnSync(setpriv[0], [...setpriv.slice(1), process.execPath, cli, '--version'], { encoding: 'utf8' });
-      expect(probe.status, `nobody cannot run the CLI: ${probe.stderr}`).to.equal(0);
+      const probe = await runCli(base, ['--version'], { via: setpriv, entry: cli });
+      expect(probe.exitCode, `nobody cannot run the CLI: ${probe.stderr}`).to.equal(0);
     });
     after(() => {
       // The folders go only once the mount is gone, one by one, never recursively.
@@ -165,32 +166,27 @@ describe('torture: bad environments are refused up front, I/O errors are message
       }
     });
 
-    /** The CLI as `nobody`, with the store where the test says. */
-    const asNobody = (ws: string, args: string[], store: string) => {
-      const r = spawnSync(setpriv[0], [...setpriv.slice(1), process.execPath, cli, ...args], {
-        cwd: ws,
-        env: { ...process.env, PIPELINE_CACHE_DIR: store, NO_COLOR: '1' },
-        encoding: 'utf8',
-      });
-      return { exitCode: r.status, stdout: r.stdout, stderr: r.stderr };
-    };
+    /** The CLI as `nobody` (through setpriv, from the mounted repository), with the store where the test says. */
+    const asNobody = (ws: string, args: string[], store: string) => runCli(ws, args, { via: setpriv, entry: cli, cacheDir: store });
     /** A workspace owned by nobody, run once as nobody, with its store beside it. */
-    const owned = () => {
+    const owned = async () => {
       const ws = setup('be-eacces');
+      // The rig's temp folder around the workspace is root's (mode 0700): let nobody through to the workspace.
+      chmodSync(path.dirname(ws), 0o755);
       const store = path.join(tempDir('be-eacces-store'), 'store');
       mkdirSync(store);
       for (const dir of [ws, path.dirname(store)]) execFileSync('chown', ['-R', `${NOBODY}:${NOBODY}`, dir]);
-      const first = asNobody(ws, ['run'], store);
+      const first = await asNobody(ws, ['run'], store);
       expect(first.exitCode, first.stdout + first.stderr).to.equal(0);
       return { ws, store, lock: readFileSync(path.join(ws, 'pipeline.lock'), 'utf8'), out: readFileSync(path.join(ws, 'build', 'big.bin')) };
     };
-    const unchanged = (c: ReturnType<typeof owned>) => {
+    const unchanged = (c: Awaited<ReturnType<typeof owned>>) => {
       expect(readFileSync(path.join(c.ws, 'pipeline.lock'), 'utf8'), 'nothing recorded').to.equal(c.lock);
       chmodSync(path.join(c.ws, 'build', 'big.bin'), 0o644);
       expect(readFileSync(path.join(c.ws, 'build', 'big.bin')).equals(c.out), 'the previous out as it was').to.equal(true);
     };
 
-    const cases: [string, (c: ReturnType<typeof owned>) => string, number, RegExp][] = [
+    const cases: [string, (c: Awaited<ReturnType<typeof owned>>) => string, number, RegExp][] = [
       ['the store belongs to another user', (c) => (execFileSync('chown', ['-R', 'root:root', c.store]), c.store), 2, /the store is not usable: cannot write to the store `.*`: EACCES/],
       ["the workspace's log folder belongs to another user", (c) => {
         const logs = path.join(c.ws, '.pipeline', 'logs');
@@ -209,17 +205,17 @@ describe('torture: bad environments are refused up front, I/O errors are message
       }, 1, /cannot remove `.*build\/big\.bin`: EACCES/],
     ];
     for (const [what, harm, code, message] of cases) {
-      it(`${what}: exit ${code}, naming the path and the remedy, nothing recorded, the previous out kept; fixed, the run succeeds`, function () {
-        const c = owned();
+      it(`${what}: exit ${code}, naming the path and the remedy, nothing recorded, the previous out kept; fixed, the run succeeds`, async function () {
+        const c = await owned();
         const where = harm(c);
-        const r = asNobody(c.ws, ['run', '--set', 'kb=8'], c.store);
+        const r = await asNobody(c.ws, ['run', '--set', 'kb=8'], c.store);
         expect(r.exitCode, r.stdout + r.stderr).to.equal(code);
         expect(r.stdout + r.stderr).to.match(message).and.include(where);
         expect(r.stdout + r.stderr).to.include('give this user access to').and.not.include('internal error');
         unchanged(c);
         // The remedy the message gives works.
         for (const dir of [c.ws, path.dirname(c.store)]) execFileSync('chown', ['-R', `${NOBODY}:${NOBODY}`, dir]);
-        const fixed = asNobody(c.ws, ['run', '--set', 'kb=8'], c.store);
+        const fixed = await asNobody(c.ws, ['run', '--set', 'kb=8'], c.store);
         expect(fixed.exitCode, fixed.stdout + fixed.stderr).to.equal(0);
       });
     }

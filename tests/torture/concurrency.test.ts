@@ -4,8 +4,8 @@
 import { expect } from 'chai';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { chainPipeline } from './fixtures/fan.js';
-import { cleanup, cli, filesUnder, recordedOutsProblems, runJson, startCli, tempDir, waitGroupGone, workspace } from './lib.js';
+import { chainPipeline, writerWorkspace } from './fixtures/fan.js';
+import { cleanupAll, filesUnder, killGroup, recordedOutsProblems, runCli, runJson, startCli, tempDir, waitFor, waitForOutput, waitGroupGone } from '../helpers/workspace.js';
 
 interface Interval {
   stage: string;
@@ -37,12 +37,6 @@ function overlaps(list: Interval[]): string[] {
   return found;
 }
 
-/** Poll for an event, as long as the test's own timeout allows. */
-async function until(cond: () => boolean, what: string): Promise<void> {
-  while (!cond()) await new Promise((r) => setTimeout(r, 10));
-  expect(cond(), what).to.equal(true);
-}
-
 /** A `run --json` result with each stage's status by name. */
 function withStatuses<T extends { stdout: string }>(r: T) {
   const last = r.stdout.trim().split('\n').at(-1) ?? '';
@@ -55,17 +49,17 @@ describe('torture: concurrent runs in one workspace', function () {
 
   before(async function () {
     // The intervals file is part of each command line, so every workspace uses the same path to the same effect.
-    const ws = workspace('conc-ref', chainPipeline(path.join(tempDir('conc-ref-iv'), 'intervals.txt')));
-    const r = await cli(ws, ['run']);
+    const ws = writerWorkspace('conc-ref', chainPipeline(path.join(tempDir('conc-ref-iv'), 'intervals.txt')));
+    const r = await runCli(ws, ['run']);
     expect(r.exitCode, r.stdout + r.stderr).to.equal(0);
     reference = filesUnder(ws, 'build');
   });
 
-  after(cleanup);
+  after(cleanupAll);
 
   async function together(args: string[]) {
     const log = path.join(tempDir('conc-iv'), 'intervals.txt');
-    const ws = workspace('conc', chainPipeline(log));
+    const ws = writerWorkspace('conc', chainPipeline(log));
     const runs = await Promise.all([0, 1, 2, 3].map(() => runJson(ws, args)));
     return { ws, runs, intervals: intervals(log) };
   }
@@ -76,20 +70,13 @@ describe('torture: concurrent runs in one workspace', function () {
     const marks = tempDir('conc-hold');
     const hold = { started: path.join(marks, 'started'), go: path.join(marks, 'go') };
     const log = path.join(tempDir('conc-iv'), 'intervals.txt');
-    const ws = workspace('conc', chainPipeline(log, hold));
+    const ws = writerWorkspace('conc', chainPipeline(log, hold));
     const first = startCli(ws, ['run', '--json']);
-    await until(() => existsSync(hold.started), 'the first run to start stage a');
-    const others = [0, 1, 2].map(() => {
-      const started = startCli(ws, ['run', '--json']);
-      const said = { waiting: false };
-      started.child.stderr.on('data', (d: Buffer) => {
-        if (d.toString().includes('waiting for another run of this workspace')) said.waiting = true;
-      });
-      return { ...started, said };
-    });
-    await until(() => others.every((o) => o.said.waiting), 'the three other runs to say they wait');
+    await waitFor(() => existsSync(hold.started), 120_000, 'the first run to start stage a', first);
+    const others = [0, 1, 2].map(() => startCli(ws, ['run', '--json']));
+    await Promise.all(others.map((o) => waitForOutput(o, 'waiting for another run of this workspace', 'the three other runs to say they wait')));
     writeFileSync(hold.go, '');
-    const runs = (await Promise.all([first.done, ...others.map((o) => o.done)])).map(withStatuses);
+    const runs = (await Promise.all([first, ...others].map((c) => c.result))).map(withStatuses);
     const iv = intervals(log);
     for (const r of runs) expect(r.exitCode, r.stdout + r.stderr).to.equal(0);
     expect(iv.map((i) => i.stage).sort()).to.deep.equal(['a', 'b', 'c']);
@@ -115,7 +102,7 @@ describe('torture: concurrent runs in one workspace', function () {
     const order = iv.map((i) => i.stage).join('');
     expect(order).to.equal('abc'.repeat(4));
     expect(filesUnder(ws, 'build')).to.deep.equal(reference);
-    const verify = await cli(ws, ['cache', 'verify']);
+    const verify = await runCli(ws, ['cache', 'verify']);
     expect(verify.exitCode, verify.stdout).to.equal(0);
   });
 
@@ -123,26 +110,22 @@ describe('torture: concurrent runs in one workspace', function () {
     const marks = tempDir('conc-marks');
     const started = path.join(marks, 'started');
     const go = path.join(marks, 'go');
-    const ws = workspace(
-      'conc-kill',
-      `version: 1
+    const ws = writerWorkspace('conc-kill', `version: 1
 stages:
   hold:
     cmd: ${JSON.stringify(['node', 'tools/writer.mjs', '--out', 'build/hold.bin', '--kb', '64', '--seed', 'hold', '--started', started, '--wait-for', go])}
     outs: [build/hold.bin]
-`,
-    );
-    const { child, done } = startCli(ws, ['run'], { detached: true });
-    for (let i = 0; i < 3000 && !existsSync(started); i++) await new Promise((r) => setTimeout(r, 10));
-    expect(existsSync(started), 'the stage started').to.equal(true);
+`);
+    const child = startCli(ws, ['run'], { detached: true });
+    await waitFor(() => existsSync(started), 30_000, 'the stage to start', child);
 
-    const busy = await cli(ws, ['run', '--no-wait']);
+    const busy = await runCli(ws, ['run', '--no-wait']);
     expect(busy.exitCode, busy.stderr).to.equal(4);
     expect(busy.stderr).to.include(`another run holds this workspace (pid ${child.pid}`);
 
-    process.kill(-child.pid!, 'SIGKILL');
-    expect((await done).signal).to.equal('SIGKILL');
-    await waitGroupGone(child.pid!);
+    killGroup(child, 'SIGKILL');
+    expect((await child.result).signal).to.equal('SIGKILL');
+    await waitGroupGone(child);
 
     writeFileSync(go, '');
     const after = await runJson(ws, ['--no-wait']);

@@ -5,20 +5,8 @@
 import { expect } from 'chai';
 import { openSync, closeSync, readSync, rmSync, statSync, truncateSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { FAN_STAGES, fanPipeline } from './fixtures/fan.js';
-import {
-  cleanup,
-  cli,
-  filesUnder,
-  objectPath,
-  objectsOf,
-  prng,
-  readLock,
-  recordedOutsProblems,
-  runJson,
-  seedFromEnv,
-  workspace,
-} from './lib.js';
+import { FAN_STAGES, fanPipeline, writerWorkspace } from './fixtures/fan.js';
+import { cleanupAll, filesUnder, objectPath, objectsOf, prng, readLock, recordedOutsProblems, runCli, runJson, seedFromEnv } from '../helpers/workspace.js';
 
 type Damage = 'flip' | 'truncate' | 'delete';
 
@@ -48,9 +36,9 @@ describe('torture: cache corruption', function () {
 
   before(async function () {
     console.log(`      corruption seed: ${seed} (TORTURE_SEED=${seed} reproduces it)`);
-    ws = workspace('corrupt', fanPipeline({ kb: 1024, sleep: 0 }));
+    ws = writerWorkspace('corrupt', fanPipeline({ kb: 1024, sleep: 0 }));
     for (const v of [0, 1, 0]) {
-      const r = await cli(ws, ['run', '--set', `variant=${v}`]);
+      const r = await runCli(ws, ['run', '--set', `variant=${v}`]);
       expect(r.exitCode, r.stdout + r.stderr).to.equal(0);
       reference[v] = filesUnder(ws, 'build');
     }
@@ -59,7 +47,7 @@ describe('torture: cache corruption', function () {
     expect([...reference[0].values()]).to.not.deep.equal([...reference[1].values()]);
   });
 
-  after(cleanup);
+  after(cleanupAll);
 
   /** Switch the workspace to variant 1 (restoring it), damage variant-0 objects, switch back and check. */
   async function round(plan: { stage: string; object: string; how: Damage }[]) {
@@ -69,7 +57,7 @@ describe('torture: cache corruption', function () {
     const what = plan.map((p) => `${p.how} ${p.object.slice(0, 12)} (${p.stage})`).join(', ');
 
     // `cache verify` sees the damage too (a deletion only shows as a run record with a missing object).
-    const verify = await cli(ws, ['cache', 'verify', '--json']);
+    const verify = await runCli(ws, ['cache', 'verify', '--json']);
     expect(verify.exitCode, `${what}: cache verify\n${verify.stdout}`).to.equal(1);
     const report = JSON.parse(verify.stdout) as { corrupt: string[]; dangling: { stage: string }[] };
     for (const p of plan) {
@@ -91,7 +79,7 @@ describe('torture: cache corruption', function () {
     // Never a phantom hit: every out, cached or not, is back with exactly the right bytes.
     expect(filesUnder(ws, 'build'), what).to.deep.equal(reference[0]);
     expect(recordedOutsProblems(ws), what).to.deep.equal([]);
-    const after = await cli(ws, ['cache', 'verify']);
+    const after = await runCli(ws, ['cache', 'verify']);
     expect(after.exitCode, `${what}: cache verify after the run\n${after.stdout}`).to.equal(0);
   }
 
@@ -126,14 +114,14 @@ describe('torture: cache corruption', function () {
     expect((await runJson(ws, ['--set', 'variant=1'])).exitCode).to.equal(0);
     const record = path.join(ws, '.pipeline', 'cache', 'runs', fingerprint.slice(0, 2), `${fingerprint.slice(2)}.json`);
     truncateSync(record, Math.floor(statSync(record).size / 2));
-    const verify = await cli(ws, ['cache', 'verify']);
+    const verify = await runCli(ws, ['cache', 'verify']);
     expect(verify.exitCode).to.equal(1);
     expect(verify.stdout).to.include(`dangling run record ${fingerprint.slice(0, 12)} of \`?\`: missing (unreadable run record)`);
     const back = await runJson(ws, ['--set', 'variant=0']);
     expect(back.exitCode, back.stdout + back.stderr).to.equal(0);
     for (const s of FAN_STAGES) expect(back.statuses[s], s).to.equal(s === 'left' ? 'ran' : 'cached');
     expect(filesUnder(ws, 'build')).to.deep.equal(reference[0]);
-    expect((await cli(ws, ['cache', 'verify'])).exitCode).to.equal(0);
+    expect((await runCli(ws, ['cache', 'verify'])).exitCode).to.equal(0);
   });
 
   it('a damaged object of the outputs in place costs nothing until it is needed, and is never restored', async function () {

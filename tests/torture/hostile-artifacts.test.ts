@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { cleanup, cli, projectCopy, realData } from './lib.js';
+import { cleanupAll, projectCopy, realData, runCli } from '../helpers/workspace.js';
 
 type Model = Record<string, unknown> & { coefficients: number[]; features: string[] };
 
@@ -16,7 +16,7 @@ describe('torture: hostile model artifacts through `pipeline predict`', function
 
   before(async function () {
     project = projectCopy('artifacts');
-    const r = await cli(project, ['run', '--set', `load.source=${realData}`]);
+    const r = await runCli(project, ['run', '--set', `load.source=${realData}`]);
     expect(r.exitCode, r.stdout + r.stderr).to.equal(0);
     modelFile = path.join(project, 'build', 'model', 'model.json');
     original = readFileSync(modelFile, 'utf8');
@@ -25,10 +25,10 @@ describe('torture: hostile model artifacts through `pipeline predict`', function
   });
 
   afterEach(() => writeFileSync(modelFile, original));
-  after(cleanup);
+  after(cleanupAll);
 
   it('the intact model predicts (exit 0)', async function () {
-    const r = await cli(project, ['predict', '--input', rowsFile]);
+    const r = await runCli(project, ['predict', '--input', rowsFile]);
     expect(r.exitCode, r.stderr).to.equal(0);
     expect(r.stdout).to.match(/^row,prediction\n1,4\.\d+\n$/);
   });
@@ -66,7 +66,7 @@ describe('torture: hostile model artifacts through `pipeline predict`', function
     it(`${what}: refused, exit 2`, async function () {
       writeFileSync(modelFile, make());
       for (const args of [['predict', '--input', rowsFile], ['predict']]) {
-        const r = await cli(project, args);
+        const r = await runCli(project, args);
         expect(r.exitCode, `${args.join(' ')}\n${r.stdout}${r.stderr}`).to.equal(2);
         expect(r.stdout, 'no predictions').to.equal('');
         // The file, with the line and column of the offending value where the model is valid JSON.
@@ -81,7 +81,7 @@ describe('torture: hostile model artifacts through `pipeline predict`', function
 
   it('a tampered model is noticed by the pipeline too: the next run puts the recorded one back', async function () {
     writeFileSync(modelFile, edit((m) => (m.evil = 1))());
-    const r = await cli(project, ['run', '--json', '--set', `load.source=${realData}`]);
+    const r = await runCli(project, ['run', '--json', '--set', `load.source=${realData}`]);
     expect(r.exitCode, r.stderr).to.equal(0);
     expect(readFileSync(modelFile, 'utf8')).to.equal(original);
   });

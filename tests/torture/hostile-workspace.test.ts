@@ -5,45 +5,34 @@
 import { expect } from 'chai';
 import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import {
-  cleanup,
-  cli,
-  diffSnapshots,
-  filesUnder,
-  objectPath,
-  readLock,
-  recordedOutsProblems,
-  runJson,
-  snapshot,
-  tempDir,
-  workspace,
-} from './lib.js';
+import { writerWorkspace } from './fixtures/fan.js';
+import { cleanupAll, diffSnapshots, filesUnder, objectPath, readLock, recordedOutsProblems, runCli, runJson, snapshotDir, tempDir } from '../helpers/workspace.js';
 
 /** A workspace `ws/` beside a folder `outside/` holding a precious file and folder. */
 function hostile(prefix: string, yaml: string | ((outside: string) => string)) {
   const outside = tempDir(`${prefix}-outside`);
-  const ws = workspace(prefix, typeof yaml === 'string' ? yaml : yaml(outside));
+  const ws = writerWorkspace(prefix, typeof yaml === 'string' ? yaml : yaml(outside));
   writeFileSync(path.join(outside, 'precious.txt'), 'do not touch\n');
   mkdirSync(path.join(outside, 'dir'));
   writeFileSync(path.join(outside, 'dir', 'keep.txt'), 'keep\n');
-  return { ws, outside, before: snapshot(outside) };
+  return { ws, outside, before: snapshotDir(outside, { meta: true }) };
 }
 
 const writer = (out: string, seed: string, extra: string[] = []) =>
   JSON.stringify(['node', 'tools/writer.mjs', '--out', out, '--kb', '64', '--chunk', '16', '--seed', seed, ...extra]);
 
 describe('torture: hostile workspace', function () {
-  after(cleanup);
+  after(cleanupAll);
 
   it('an out that is a symlink to a file outside: refused with exit 2 before anything runs, nothing written there', async function () {
     const { ws, outside, before } = hostile('hw-outlink', `version: 1\nstages:\n  w:\n    cmd: ${writer('build/out.bin', 'w')}\n    outs: [build/out.bin]\n`);
     mkdirSync(path.join(ws, 'build'));
     symlinkSync(path.join(outside, 'precious.txt'), path.join(ws, 'build', 'out.bin'));
-    const r = await cli(ws, ['run']);
+    const r = await runCli(ws, ['run']);
     expect(r.exitCode, r.stdout + r.stderr).to.equal(2);
     expect(r.stderr).to.include('out `build/out.bin` is a symlink');
     expect(r.stderr).to.match(/pipeline\.yaml:\d+:\d+: /);
-    expect(diffSnapshots(before, snapshot(outside))).to.deep.equal([]);
+    expect(diffSnapshots(before, snapshotDir(outside, { meta: true }))).to.deep.equal([]);
     expect(lstatSync(path.join(ws, 'build', 'out.bin')).isSymbolicLink(), 'the link is left for the user to remove').to.equal(true);
     expect(existsSync(path.join(ws, 'pipeline.lock'))).to.equal(false);
   });
@@ -51,20 +40,20 @@ describe('torture: hostile workspace', function () {
   it('an out whose folder is a symlink leading outside: refused with exit 2, nothing written there', async function () {
     const { ws, outside, before } = hostile('hw-dirlink', `version: 1\nstages:\n  w:\n    cmd: ${writer('build/out.bin', 'w')}\n    outs: [build/out.bin]\n`);
     symlinkSync(path.join(outside, 'dir'), path.join(ws, 'build'));
-    const r = await cli(ws, ['run']);
+    const r = await runCli(ws, ['run']);
     expect(r.exitCode, r.stdout + r.stderr).to.equal(2);
     expect(r.stderr).to.include(`out \`build/out.bin\` resolves outside the workspace (to ${path.join(outside, 'dir')})`);
-    expect(diffSnapshots(before, snapshot(outside))).to.deep.equal([]);
+    expect(diffSnapshots(before, snapshotDir(outside, { meta: true }))).to.deep.equal([]);
   });
 
   it('a folder out that is a symlink to a folder outside: refused, nothing removed there', async function () {
     const { ws, outside, before } = hostile('hw-folderlink', `version: 1\nstages:\n  w:\n    cmd: ${writer('build/d', 'w', ['--files', '2'])}\n    outs: [build/d]\n`);
     mkdirSync(path.join(ws, 'build'));
     symlinkSync(path.join(outside, 'dir'), path.join(ws, 'build', 'd'));
-    const r = await cli(ws, ['run']);
+    const r = await runCli(ws, ['run']);
     expect(r.exitCode, r.stdout + r.stderr).to.equal(2);
     expect(r.stderr).to.include('out `build/d` is a symlink');
-    expect(diffSnapshots(before, snapshot(outside))).to.deep.equal([]);
+    expect(diffSnapshots(before, snapshotDir(outside, { meta: true }))).to.deep.equal([]);
   });
 
   it('a dep that is a symlink to a file outside: refused, not read into the cache', async function () {
@@ -74,11 +63,11 @@ describe('torture: hostile workspace', function () {
     );
     mkdirSync(path.join(ws, 'data'));
     symlinkSync(path.join(outside, 'precious.txt'), path.join(ws, 'data', 'in.txt'));
-    const r = await cli(ws, ['run']);
+    const r = await runCli(ws, ['run']);
     expect([1, 2], r.stdout + r.stderr).to.include(r.exitCode);
     expect(r.stdout + r.stderr).to.include('dep `data/in.txt` is a symlink');
     expect(existsSync(path.join(ws, 'build', 'out.bin')), 'the stage did not run').to.equal(false);
-    expect(diffSnapshots(before, snapshot(outside))).to.deep.equal([]);
+    expect(diffSnapshots(before, snapshotDir(outside, { meta: true }))).to.deep.equal([]);
   });
 
   for (const previous of [false, true]) {
@@ -111,7 +100,7 @@ stages:
       expect(r.statuses.other, 'the rest of the run is recorded normally').to.be.oneOf(['ran', 'cached']);
       expect(r.stdout + r.stderr).to.include('out `build/out.txt` is a symlink');
       expect(r.stderr).to.not.include('internal error');
-      expect(diffSnapshots(before, snapshot(outside)), 'outside untouched').to.deep.equal([]);
+      expect(diffSnapshots(before, snapshotDir(outside, { meta: true })), 'outside untouched').to.deep.equal([]);
       if (previous) {
         expect(readFileSync(path.join(ws, 'build', 'out.txt'), 'utf8'), 'the previous result is back').to.equal('good\n');
         expect(lstatSync(path.join(ws, 'build', 'out.txt')).isFile()).to.equal(true);
@@ -133,11 +122,11 @@ stages:
     outs: [build/d]
 `,
     );
-    const r = await cli(ws, ['run']);
+    const r = await runCli(ws, ['run']);
     expect(r.exitCode, r.stdout + r.stderr).to.equal(1);
     expect(r.stdout + r.stderr).to.include('out `build/d/escape` is a symlink or special file');
     expect(existsSync(path.join(ws, 'build', 'd'))).to.equal(false);
-    expect(diffSnapshots(before, snapshot(outside))).to.deep.equal([]);
+    expect(diffSnapshots(before, snapshotDir(outside, { meta: true }))).to.deep.equal([]);
     expect(readLock(ws).stages.evil).to.equal(undefined);
   });
 
@@ -171,9 +160,9 @@ stages:
       rmSync(objectPath(ws, h));
       symlinkSync(copy, objectPath(ws, h));
     }
-    const before = snapshot(outside);
+    const before = snapshotDir(outside, { meta: true });
 
-    const verify = await cli(ws, ['cache', 'verify', '--json']);
+    const verify = await runCli(ws, ['cache', 'verify', '--json']);
     expect(verify.exitCode).to.equal(1);
     expect((JSON.parse(verify.stdout) as { corrupt: string[] }).corrupt.sort()).to.deep.equal([fileObj, dirObj].sort());
 
@@ -182,8 +171,8 @@ stages:
     expect(back.statuses).to.deep.equal({ w: 'ran', d: 'ran' });
     expect(filesUnder(ws, 'build')).to.deep.equal(reference);
     for (const h of [fileObj, dirObj]) expect(lstatSync(objectPath(ws, h)).isFile(), 'a real object again').to.equal(true);
-    expect(diffSnapshots(before, snapshot(outside)), 'the targets are neither changed nor removed').to.deep.equal([]);
-    expect((await cli(ws, ['cache', 'verify'])).exitCode).to.equal(0);
+    expect(diffSnapshots(before, snapshotDir(outside, { meta: true })), 'the targets are neither changed nor removed').to.deep.equal([]);
+    expect((await runCli(ws, ['cache', 'verify'])).exitCode).to.equal(0);
   });
 
   it("files the engine keeps in .pipeline/ replaced by symlinks to files outside: each is replaced, never written through", async function () {
@@ -216,16 +205,16 @@ stages:
       rmSync(path.join(ws, '.pipeline', rel), { force: true });
       symlinkSync(target, path.join(ws, '.pipeline', rel));
     }
-    const planted = snapshot(outside);
+    const planted = snapshotDir(outside, { meta: true });
     // A changed param: both stages run (a pre-started host for the module), every one of those files is written.
-    const r = await runJson(ws, ['--set', 'v=1'], { ...process.env, HW_SECRET: 's3cret' });
+    const r = await runJson(ws, ['--set', 'v=1'], { env: { ...process.env, HW_SECRET: 's3cret' } });
     expect(r.exitCode, r.stdout + r.stderr).to.equal(0);
     expect(r.statuses).to.deep.equal({ w: 'ran', m: 'ran' });
-    expect(diffSnapshots(planted, snapshot(outside)), 'nothing outside written through a link').to.deep.equal([]);
+    expect(diffSnapshots(planted, snapshotDir(outside, { meta: true })), 'nothing outside written through a link').to.deep.equal([]);
     for (const rel of kept) expect(lstatSync(path.join(ws, '.pipeline', rel)).isFile(), `.pipeline/${rel} is a file of its own again`).to.equal(true);
     expect(readFileSync(path.join(ws, '.pipeline', 'logs', 'm.log'), 'utf8')).to.include('m ran');
     rmSync(path.join(outside, 'targets'), { recursive: true });
-    expect(diffSnapshots(before, snapshot(outside))).to.deep.equal([]);
+    expect(diffSnapshots(before, snapshotDir(outside, { meta: true }))).to.deep.equal([]);
   });
 
   describe('`..` in a stage name or a path: exit 2, nothing written', function () {
@@ -249,12 +238,12 @@ stages:
         mkdirSync(path.join(parent, 'outside'));
         writeFileSync(path.join(parent, 'outside', 'precious.txt'), 'x\n');
         writeFileSync(path.join(parent, 'evil.ts'), 'export default () => {};\n');
-        const before = snapshot(parent);
-        const r = await cli(ws, ['run']);
+        const before = snapshotDir(parent, { meta: true });
+        const r = await runCli(ws, ['run']);
         expect(r.exitCode, r.stderr).to.equal(2);
         expect(r.stderr).to.match(pattern);
         expect(r.stderr).to.match(/\nhint: \S/);
-        expect(diffSnapshots(before, snapshot(parent))).to.deep.equal([]);
+        expect(diffSnapshots(before, snapshotDir(parent, { meta: true }))).to.deep.equal([]);
       });
     }
   });

@@ -2,38 +2,35 @@
 // symlinked path (-C and cwd), a bind mount of the folder, or from another network namespace (unshare --net)
 // is refused with exit 4 under --no-wait, or waits saying for whom; a SIGKILLed holder's lock is free at once.
 import { expect } from 'chai';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { cleanup, cli, cliPath, startCli, tempDir, waitGroupGone, workspace } from './lib.js';
+import { writerWorkspace } from './fixtures/fan.js';
+import { cleanupAll, killGroup, runCli, startCli, tempDir, waitFor, waitForOutput, waitGroupGone } from '../helpers/workspace.js';
 
 const isRoot = process.getuid?.() === 0;
 
 function holdingWorkspace(prefix: string) {
   const started = path.join(tempDir(`${prefix}-marks`), 'started');
   const go = `${started}.go`;
-  const ws = workspace(
-    prefix,
-    `version: 1
+  const ws = writerWorkspace(prefix, `version: 1
 stages:
   hold:
     cmd: ${JSON.stringify(['node', 'tools/writer.mjs', '--out', 'build/hold.bin', '--kb', '16', '--seed', 'hold', '--started', started, '--wait-for', go])}
     outs: [build/hold.bin]
-`,
-  );
+`);
   return { ws, started, go };
 }
 
 async function hold(prefix: string) {
   const h = holdingWorkspace(prefix);
-  const { child, done } = startCli(h.ws, ['run'], { detached: true });
-  for (let i = 0; i < 3000 && !existsSync(h.started); i++) await new Promise((r) => setTimeout(r, 10));
-  expect(existsSync(h.started), 'the holder started its stage').to.equal(true);
-  return { ...h, child, done };
+  const child = startCli(h.ws, ['run'], { detached: true });
+  await waitFor(() => existsSync(h.started), 30_000, 'the holder to start its stage', child);
+  return { ...h, child };
 }
 
 describe('torture: one workspace, one lock, however it is reached', function () {
-  after(cleanup);
+  after(cleanupAll);
 
   it('through a symlinked path (-C and as the working folder): exit 4 with --no-wait, naming the holder', async function () {
     const h = await hold('li-symlink');
@@ -45,20 +42,18 @@ describe('torture: one workspace, one lock, however it is reached', function () 
       [['run', '--no-wait'], path.join(links, 'via2')],
       [['-C', `${h.ws}/./build/..`, 'run', '--no-wait'], links],
     ] as const) {
-      const r = await cli(cwd, [...args]);
+      const r = await runCli(cwd, [...args]);
       expect(r.exitCode, `${args.join(' ')}: ${r.stderr}`).to.equal(4);
       expect(r.stderr).to.include(`another run holds this workspace (pid ${h.child.pid}`);
     }
     // Waiting says for whom, then gets the lock once the holder is SIGKILLed (at once, no stale guessing).
     const waiter = startCli(links, ['-C', path.join(links, 'via'), 'run']);
-    let told = '';
-    waiter.child.stderr.on('data', (d: Buffer) => (told += d.toString()));
-    for (let i = 0; i < 3000 && !told.includes('waiting for another run'); i++) await new Promise((r) => setTimeout(r, 10));
+    const told = await waitForOutput(waiter, 'waiting for another run', 'the second run to say it waits');
     expect(told).to.include(`waiting for another run of this workspace to finish (pid ${h.child.pid}, started `);
-    process.kill(-h.child.pid!, 'SIGKILL');
-    await waitGroupGone(h.child.pid!);
+    killGroup(h.child, 'SIGKILL');
+    await waitGroupGone(h.child);
     writeFileSync(h.go, '');
-    const w = await waiter.done;
+    const w = await waiter.result;
     expect(w.exitCode, w.stderr).to.equal(0);
   });
 
@@ -69,32 +64,32 @@ describe('torture: one workspace, one lock, however it is reached', function () 
     mkdirSync(mnt);
     execFileSync('mount', ['--bind', h.ws, mnt]);
     try {
-      const r = await cli(mnt, ['run', '--no-wait']);
+      const r = await runCli(mnt, ['run', '--no-wait']);
       expect(r.exitCode, r.stderr).to.equal(4);
       expect(r.stderr).to.include(`pid ${h.child.pid}`);
     } finally {
       execFileSync('umount', [mnt]);
-      process.kill(-h.child.pid!, 'SIGKILL');
-      await waitGroupGone(h.child.pid!);
+      killGroup(h.child, 'SIGKILL');
+      await waitGroupGone(h.child);
     }
   });
 
   it('from another network namespace (unshare --net, root only): exit 4; and the holder inside one blocks runs outside', async function () {
     if (!isRoot || spawnSync('unshare', ['--net', 'true']).status !== 0) this.skip(); // needs root and unshare
     const h = await hold('li-netns');
-    const inside = spawnSync('unshare', ['--net', process.execPath, cliPath, 'run', '--no-wait'], { cwd: h.ws, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', CI: 'true' } });
-    expect(inside.status, inside.stderr).to.equal(4);
+    const inside = await runCli(h.ws, ['run', '--no-wait'], { via: ['unshare', '--net'] });
+    expect(inside.exitCode, inside.stderr).to.equal(4);
     expect(inside.stderr).to.include(`pid ${h.child.pid}`);
-    process.kill(-h.child.pid!, 'SIGKILL');
-    await waitGroupGone(h.child.pid!);
+    killGroup(h.child, 'SIGKILL');
+    await waitGroupGone(h.child);
 
     // The other way round: the holder in its own network namespace.
     const h2 = holdingWorkspace('li-netns2');
-    const holder = spawn('unshare', ['--net', process.execPath, cliPath, 'run'], { cwd: h2.ws, detached: true, stdio: 'ignore' });
-    void holder;
-    for (let i = 0; i < 3000 && !existsSync(h2.started); i++) await new Promise((r) => setTimeout(r, 10));
-    const outside = await cli(h2.ws, ['run', '--no-wait']);
+    const holder = startCli(h2.ws, ['run'], { via: ['unshare', '--net'], detached: true });
+    await waitFor(() => existsSync(h2.started), 30_000, 'the holder in its namespace to start its stage', holder);
+    const outside = await runCli(h2.ws, ['run', '--no-wait']);
     expect(outside.exitCode, outside.stderr).to.equal(4);
-    process.kill(-holder.pid!, 'SIGKILL');
+    killGroup(holder, 'SIGKILL');
+    await waitGroupGone(holder);
   });
 });

@@ -2,33 +2,25 @@
 // recorded (exit 1, a message saying which input changed), and the next run executes again on the new content and
 // records that.
 import { expect } from 'chai';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { cleanup, readLock, recordedOutsProblems, runJson, sha256, startCli, tempDir, workspace } from './lib.js';
+import { writerWorkspace } from './fixtures/fan.js';
+import { cleanupAll, readLock, recordedOutsProblems, runJson, runRecords, sha256, startCli, storeIn, tempDir, waitFor, type CliProcess } from '../helpers/workspace.js';
 
-async function waitFor(file: string): Promise<void> {
-  for (let i = 0; i < 3000 && !existsSync(file); i++) await new Promise((r) => setTimeout(r, 10));
-  expect(existsSync(file), `${file} appeared`).to.equal(true);
-}
+/** The stage has written its `started` mark (the run is still going). */
+const startedMark = (run: CliProcess, file: string) => waitFor(() => existsSync(file), 30_000, `${file} to appear`, run);
 
-function runRecords(ws: string): { stage: string; outs: { hash: string }[] }[] {
-  const dir = path.join(ws, '.pipeline', 'cache', 'runs');
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir).flatMap((shard) =>
-    readdirSync(path.join(dir, shard)).filter((f) => !f.startsWith('.')).map((f) => JSON.parse(readFileSync(path.join(dir, shard, f), 'utf8')) as { stage: string; outs: { hash: string }[] }),
-  );
-}
+/** The run records in the workspace's store. */
+const records = (ws: string) => runRecords(storeIn(ws)).map((r) => r.record);
 
 describe('torture: inputs changed while their stage runs', function () {
-  after(cleanup);
+  after(cleanupAll);
 
   it('a dep edited mid-run (same size) is not recorded; the next run re-executes on the new content', async function () {
     const marks = tempDir('midrun-marks');
     const started = path.join(marks, 'started');
     const go = path.join(marks, 'go');
-    const ws = workspace(
-      'midrun',
-      `version: 1
+    const ws = writerWorkspace('midrun', `version: 1
 stages:
   digest:
     cmd: ${JSON.stringify(['node', 'tools/writer.mjs', '--out', 'build/digest.bin', '--kb', '256', '--seed', 'd', '--in', 'data/input.txt', '--started', started, '--wait-for', go])}
@@ -38,24 +30,23 @@ stages:
     cmd: ${JSON.stringify(['node', 'tools/writer.mjs', '--out', 'build/after.bin', '--kb', '64', '--seed', 'x', '--in', 'build/digest.bin'])}
     needs: [digest]
     outs: [build/after.bin]
-`,
-    );
+`);
     mkdirSync(path.join(ws, 'data'));
     const input = path.join(ws, 'data', 'input.txt');
     writeFileSync(input, 'version one\n');
 
     // The stage reads its input (it is hashed into the output key), then waits; the input changes meanwhile.
     const run = startCli(ws, ['run', '--json']);
-    await waitFor(started);
+    await startedMark(run, started);
     writeFileSync(input, 'version two\n');
     writeFileSync(go, '');
-    const first = await run.done;
+    const first = await run.result;
     expect(first.exitCode, first.stdout + first.stderr).to.equal(1);
     expect(first.stdout + first.stderr).to.match(/input `data\/input\.txt` changed while the stage ran; its outputs were not recorded/);
     const statuses = JSON.parse(first.stdout.trim().split('\n').at(-1)!) as { stages: { name: string; status: string }[] };
     expect(statuses.stages.map((s) => `${s.name}:${s.status}`)).to.deep.equal(['digest:failed', 'after:blocked']);
     expect(readLock(ws).stages.digest, 'digest in pipeline.lock').to.equal(undefined);
-    expect(runRecords(ws).filter((r) => r.stage === 'digest'), 'run records of digest').to.deep.equal([]);
+    expect(records(ws).filter((r) => r.stage === 'digest'), 'run records of digest').to.deep.equal([]);
     expect(existsSync(path.join(ws, 'build', 'digest.bin')), 'the unrecorded output is not left in place').to.equal(false);
 
     // The next run executes on the new content and records it; the output is the one for "version two".
@@ -68,7 +59,7 @@ stages:
     expect(sha256(readFileSync(path.join(ws, 'build', 'digest.bin')))).to.equal(entry.outs[0].hash);
 
     // Reference: the same stage run on "version two" from scratch writes the same bytes.
-    const ref = workspace('midrun-ref', readFileSync(path.join(ws, 'pipeline.yaml'), 'utf8'));
+    const ref = writerWorkspace('midrun-ref', readFileSync(path.join(ws, 'pipeline.yaml'), 'utf8'));
     mkdirSync(path.join(ref, 'data'));
     writeFileSync(path.join(ref, 'data', 'input.txt'), 'version two\n');
     const r = await runJson(ref, ['digest']);
@@ -84,16 +75,13 @@ stages:
     const marks = tempDir('midrun2-marks');
     const started = path.join(marks, 'started');
     const go = path.join(marks, 'go');
-    const ws = workspace(
-      'midrun2',
-      `version: 1
+    const ws = writerWorkspace('midrun2', `version: 1
 stages:
   digest:
     cmd: ${JSON.stringify(['node', 'tools/writer.mjs', '--out', 'build/digest.bin', '--kb', '256', '--seed', 'd', '--in', 'data/input.txt', '--started', started, '--wait-for', go])}
     deps: [data/input.txt]
     outs: [build/digest.bin]
-`,
-    );
+`);
     mkdirSync(path.join(ws, 'data'));
     const input = path.join(ws, 'data', 'input.txt');
     writeFileSync(input, 'first\n');
@@ -106,10 +94,10 @@ stages:
     rmSync(started);
     writeFileSync(input, 'second\n');
     const run = startCli(ws, ['run']);
-    await waitFor(started);
+    await startedMark(run, started);
     writeFileSync(input, 'third!\n');
     writeFileSync(go, '');
-    const r = await run.done;
+    const r = await run.result;
     expect(r.exitCode, r.stdout + r.stderr).to.equal(1);
     expect(r.stdout + r.stderr).to.include('input `data/input.txt` changed while the stage ran');
     // The last good result is back in place and pipeline.lock still describes it.
@@ -125,15 +113,12 @@ stages:
     const marks = tempDir('midrun3-marks');
     const started = path.join(marks, 'started');
     const go = path.join(marks, 'go');
-    const ws = workspace(
-      'midrun3',
-      `version: 1
+    const ws = writerWorkspace('midrun3', `version: 1
 stages:
   mod:
     module: stages/mod.ts
     outs: [build/mod.txt]
-`,
-    );
+`);
     mkdirSync(path.join(ws, 'stages'));
     const moduleText = (word: string) => `import { existsSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -147,11 +132,11 @@ export default async function (ctx: { outs: Record<string, string> }) {
     writeFileSync(path.join(ws, 'stages', 'mod.ts'), moduleText('one'));
     writeFileSync(path.join(ws, 'stages', 'helper.ts'), 'export const helper = (w: string): string => `${w}\\n`;\n');
     const run = startCli(ws, ['run']);
-    await waitFor(started);
+    await startedMark(run, started);
     // Edit an imported file, not the entry: the whole import closure counts as the stage's code.
     writeFileSync(path.join(ws, 'stages', 'helper.ts'), 'export const helper = (w: string): string => `<${w}>\\n`;\n');
     writeFileSync(go, '');
-    const r = await run.done;
+    const r = await run.result;
     expect(r.exitCode, r.stdout + r.stderr).to.equal(1);
     expect(r.stdout + r.stderr).to.include('code `stages/helper.ts` changed while the stage ran');
     expect(readLock(ws).stages.mod).to.equal(undefined);

@@ -9,32 +9,22 @@ import { expect } from 'chai';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { cleanup, cli, prng, readLock, seedFromEnv, sha256, startCli, waitGroupGone, workspace } from './lib.js';
-import { processesOf } from '../helpers/processes.js';
+import { writerWorkspace } from './fixtures/fan.js';
+import { cleanupAll, isRunning, prng, processesOf, readLock, runCli, seedFromEnv, sha256, startCli, waitFor, waitGroupGone, type CliProcess } from '../helpers/workspace.js';
 
 const hasSetpriv = spawnSync('setpriv', ['--pdeathsig', 'KILL', '--', 'true']).status === 0;
 
-
-async function until(what: string, test: () => boolean, ms = 20_000): Promise<void> {
-  for (const start = Date.now(); Date.now() - start < ms; ) {
-    if (test()) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /**
  * A `cmd:` stage whose shell starts a child that appends to the out every 20 ms (detached from the stage's output
- * pipes), says it started, works for a while, then stops the child and writes its final content.
+ * pipes), says it started, works until the test releases its variant (the file `release-VARIANT`), then stops the
+ * child and writes its final content. A killed run's variant is never released.
  */
 const SHELL_STAGE = `version: 1
 params:
   variant: 0
 stages:
   writer:
-    cmd: "mkdir -p build && (while :; do echo orphan >> build/out.txt; sleep 0.02; done) </dev/null >/dev/null 2>&1 & echo $$ > started && sleep 3 && kill $! && echo final-\${variant} > build/out.txt"
+    cmd: "mkdir -p build && (while :; do echo orphan >> build/out.txt; sleep 0.02; done) </dev/null >/dev/null 2>&1 & echo $$ > started && until [ -e release-\${variant} ]; do sleep 0.02; done && kill $! && echo final-\${variant} > build/out.txt"
     shell: true
     outs: [build/out.txt]
 `;
@@ -61,16 +51,18 @@ export default async function (ctx) {
 }
 `;
 
-/** The workspace's out is what a clean run writes, stays so, and is what pipeline.lock recorded. */
+/**
+ * The workspace's out is what a clean run writes, stays so, and is what pipeline.lock recorded. "Stays so": no
+ * process of the stage is left (found by its environment, not by pid), so nothing can write to the out any more.
+ */
 async function expectSettled(ws: string, variant: number): Promise<void> {
   const out = path.join(ws, 'build', 'out.txt');
   expect(readFileSync(out, 'utf8')).to.equal(`final-${variant}\n`);
-  await sleep(300); // longer than any leftover writer's interval
+  await waitFor(() => processesOf(ws).length === 0, 5_000, 'every process of the stage to end');
   expect(readFileSync(out, 'utf8'), 'written after the run ended').to.equal(`final-${variant}\n`);
-  expect(processesOf(ws), 'processes of the stage still alive').to.deep.equal([]);
   const recorded = readLock(ws).stages.writer.outs.find((o) => o.path === 'build/out.txt');
   expect(recorded?.hash).to.equal(sha256(readFileSync(out)));
-  const verify = await cli(ws, ['cache', 'verify']);
+  const verify = await runCli(ws, ['cache', 'verify']);
   expect(verify.exitCode, verify.stdout + verify.stderr).to.equal(0);
 }
 
@@ -78,28 +70,40 @@ describe('torture: no stage outlives its runner', function () {
   const seed = seedFromEnv('TORTURE_SEED');
   const rand = prng(seed);
   before(() => console.log(`      orphans seed: ${seed} (TORTURE_SEED=${seed} reproduces it)`));
-  after(cleanup);
+  after(cleanupAll);
+
+  /**
+   * The kill moment, as a handshake on the stage's progress: the stage said it started, and then its writer
+   * appended 1 to `most` more lines to the out (a seeded random count), so the kill lands while it writes.
+   */
+  async function whileWriting(ws: string, child: CliProcess, most: number): Promise<void> {
+    const out = path.join(ws, 'build', 'out.txt');
+    const lines = () => (existsSync(out) ? readFileSync(out, 'utf8').split('\n').length - 1 : 0);
+    await waitFor(() => existsSync(path.join(ws, 'started')), 20_000, 'the stage to start', child);
+    const target = lines() + 1 + Math.floor(rand() * most);
+    await waitFor(() => lines() >= target, 20_000, `the stage's writer to append up to line ${target}`, child);
+  }
 
   it("a cmd stage's children, left by a SIGKILLed runner, are stopped by the next run before it runs the stage again (3 kill moments)", async function () {
-    const ws = workspace('orphan-cmd', SHELL_STAGE);
+    const ws = writerWorkspace('orphan-cmd', SHELL_STAGE);
     for (let i = 0; i < 3; i++) {
       // A variant never run before, so the stage executes.
-      const { child, done } = startCli(ws, ['run', '--set', `variant=${10 + 2 * i}`], { detached: true });
-      await until('the stage to start', () => existsSync(path.join(ws, 'started')));
-      await sleep(Math.floor(rand() * 400));
-      process.kill(child.pid!, 'SIGKILL'); // the runner alone, not its stages
-      expect((await done).signal).to.equal('SIGKILL');
-      await waitGroupGone(child.pid!);
+      const child = startCli(ws, ['run', '--set', `variant=${10 + 2 * i}`], { detached: true });
+      await whileWriting(ws, child, 20);
+      child.kill('SIGKILL'); // the runner alone, not its stages
+      expect((await child.result).signal).to.equal('SIGKILL');
+      await waitGroupGone(child);
       // The attack: the shell's child lives on and keeps writing into the out.
       const leftovers = processesOf(ws);
       expect(leftovers.length, 'the stage left no child: the case attacks nothing').to.be.greaterThan(0);
       rmStarted(ws);
       // A run under another fingerprint: nothing the orphan wrote may reach its record.
       const next = 11 + 2 * i;
-      const r = await cli(ws, ['run', '--set', `variant=${next}`]);
+      writeFileSync(path.join(ws, `release-${next}`), '');
+      const r = await runCli(ws, ['run', '--set', `variant=${next}`]);
       expect(r.exitCode, r.stdout + r.stderr).to.equal(0);
       expect(r.stderr).to.match(/warning: stopped [0-9]+ process(es)? of stage `writer` left running by an earlier run \(pid [0-9]+\) that was killed/);
-      for (const pid of leftovers) expect(existsSync(`/proc/${pid}/environ`) && processesOf(ws).includes(pid), `pid ${pid}`).to.equal(false);
+      for (const id of leftovers) expect(isRunning(id), `leftover ${id.pid} (started at tick ${id.start})`).to.equal(false);
       await expectSettled(ws, next);
       rmStarted(ws);
     }
@@ -107,25 +111,25 @@ describe('torture: no stage outlives its runner', function () {
 
   it('a module stage dies with its SIGKILLed runner, without waiting for another run', async function () {
     if (!hasSetpriv) this.skip(); // no parent-death signal here: the next run stops it (the case above)
-    const ws = workspace('orphan-module', MODULE_STAGE);
+    const ws = writerWorkspace('orphan-module', MODULE_STAGE);
     writeFileSync(path.join(ws, 'tools', 'slow.mjs'), SLOW_MODULE);
     for (let i = 0; i < 2; i++) {
-      const { child, done } = startCli(ws, ['run', '--set', `variant=${i}`], { detached: true });
-      await until('the stage to start', () => existsSync(path.join(ws, 'started')));
-      await sleep(Math.floor(rand() * 300));
-      process.kill(child.pid!, 'SIGKILL');
-      await done;
-      await until('the stage process to die with its runner', () => processesOf(ws).length === 0, 5000);
+      const child = startCli(ws, ['run', '--set', `variant=${i}`], { detached: true });
+      await whileWriting(ws, child, 15);
+      child.kill('SIGKILL');
+      await child;
+      await waitFor(() => processesOf(ws).length === 0, 5000, 'the stage process to die with its runner');
       rmStarted(ws);
     }
     // Nothing was recorded by the killed runs; a complete run settles.
-    const r = await cli(ws, ['run', '--set', 'variant=7']);
+    const r = await runCli(ws, ['run', '--set', 'variant=7']);
     expect(r.exitCode, r.stdout + r.stderr).to.equal(0);
     await expectSettled(ws, 7);
   });
 
   it('a forged record in .pipeline/running never makes a run kill a process it did not start', async function () {
-    const ws = workspace('orphan-forged', SHELL_STAGE.replace('sleep 3', 'sleep 0.1'));
+    const ws = writerWorkspace('orphan-forged', SHELL_STAGE);
+    writeFileSync(path.join(ws, 'release-0'), '');
     // A process group and session of its own, like a stage's, but started by someone else.
     const bystander = spawn('sleep', ['60'], { detached: true, stdio: 'ignore' });
     try {
@@ -134,7 +138,7 @@ describe('torture: no stage outlives its runner', function () {
       const forged = { kind: 'group', stage: 'writer', pgid: bystander.pid, boot, since: 0, runner: 1 };
       writeFileSync(path.join(ws, '.pipeline', 'running', `writer.g${bystander.pid}.json`), JSON.stringify(forged));
       writeFileSync(path.join(ws, '.pipeline', 'running', 'torn.json'), '{"kind":"gro');
-      const r = await cli(ws, ['run']);
+      const r = await runCli(ws, ['run']);
       expect(r.exitCode, r.stdout + r.stderr).to.equal(0);
       expect(r.stderr).to.not.include('stopped');
       expect(bystander.exitCode, 'the bystander was killed').to.equal(null);
@@ -145,13 +149,13 @@ describe('torture: no stage outlives its runner', function () {
   });
 
   it('SIGHUP (a closed terminal) stops the run like Ctrl-C: exit 130, no process of the stage left, no record', async function () {
-    const ws = workspace('orphan-hup', SHELL_STAGE);
-    const { child, done } = startCli(ws, ['run'], { detached: true });
-    await until('the stage to start', () => existsSync(path.join(ws, 'started')));
-    process.kill(child.pid!, 'SIGHUP');
-    const r = await done;
+    const ws = writerWorkspace('orphan-hup', SHELL_STAGE);
+    const child = startCli(ws, ['run'], { detached: true });
+    await waitFor(() => existsSync(path.join(ws, 'started')), 20_000, 'the stage to start', child);
+    child.kill('SIGHUP');
+    const r = await child.result;
     expect(r.exitCode, r.stdout + r.stderr).to.equal(130);
-    await until('the stage processes to end', () => processesOf(ws).length === 0, 5000);
+    await waitFor(() => processesOf(ws).length === 0, 5000, 'the stage processes to end');
     expect(existsSync(path.join(ws, 'pipeline.lock')) && readLock(ws).stages.writer !== undefined).to.equal(false);
   });
 
@@ -162,7 +166,7 @@ describe('torture: no stage outlives its runner', function () {
     ['a grandchild in a subshell', '( ( sleep 1; echo late >> build/out.txt ) & ) </dev/null >/dev/null 2>&1'],
   ] as const) {
     it(`${what} ends with its stage's command, before the outs are recorded`, async function () {
-      const ws = workspace('orphan-bg', `version: 1
+      const ws = writerWorkspace('orphan-bg', `version: 1
 params:
   variant: 0
 stages:
@@ -171,9 +175,10 @@ stages:
     shell: true
     outs: [build/out.txt]
 `);
-      const r = await cli(ws, ['run', '--set', 'variant=4']);
+      const r = await runCli(ws, ['run', '--set', 'variant=4']);
       expect(r.exitCode, r.stdout + r.stderr).to.equal(0);
-      await sleep(1200);
+      // Each would write 1 s after it started: expectSettled waits until no process of the stage is left, so a
+      // child that survived its command writes (or is still there to be seen) before the out is read again.
       await expectSettled(ws, 4);
     });
   }

@@ -6,7 +6,8 @@
 import { expect } from 'chai';
 import { cpSync, lstatSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { cleanup, cli, objectPath, objectsOf, readLock, repoRoot, runJson, sha256, snapshot, workspace } from './lib.js';
+import { writerWorkspace } from './fixtures/fan.js';
+import { cleanupAll, objectPath, objectsOf, readLock, repoRoot, runCli, runJson, sha256, snapshotDir } from '../helpers/workspace.js';
 
 const tree = path.join(repoRoot, 'tests', 'torture', 'fixtures', 'tree.mjs');
 const YAML = `version: 1
@@ -21,20 +22,20 @@ stages:
 `;
 
 function setup(prefix: string, yaml = YAML) {
-  const ws = workspace(prefix, yaml);
+  const ws = writerWorkspace(prefix, yaml);
   cpSync(tree, path.join(ws, 'tools', 'tree.mjs'));
   return ws;
 }
 
 /** Entries with modes and content, without mtimes (a restore writes new files). */
-const shape = (dir: string) => [...snapshot(dir)].map(([k, v]) => `${k} ${v.replace(/ [0-9.]+$/, '')}`);
+const shape = (dir: string) => Object.entries(snapshotDir(dir, { meta: true })).map(([k, v]) => `${k} ${v.replace(/ [0-9.]+$/, '')}`);
 
 describe('torture: what a restore keeps, what a failed run gives back', function () {
-  after(cleanup);
+  after(cleanupAll);
 
   it('executable bits, empty folders and nested files come back from pipeline.lock and from the run-cache', async function () {
     const ws = setup('rf-modes');
-    expect((await cli(ws, ['run'])).exitCode).to.equal(0);
+    expect((await runCli(ws, ['run'])).exitCode).to.equal(0);
     const want = shape(path.join(ws, 'build'));
     expect(want.join('\n')).to.include('d/empty dir').and.include('d/sub/also-empty/inner dir').and.include('d/run.sh file 755');
     expect(want.join('\n')).to.include('f.sh file 755');
@@ -56,7 +57,7 @@ describe('torture: what a restore keeps, what a failed run gives back', function
     r = await runJson(ws);
     expect(r.statuses.d).to.equal('cached');
     expect(shape(path.join(ws, 'build'))).to.deep.equal(want);
-    expect((await cli(ws, ['cache', 'verify'])).exitCode).to.equal(0);
+    expect((await runCli(ws, ['cache', 'verify'])).exitCode).to.equal(0);
   });
 
   const damage: [string, (file: string) => void, (ws: string) => string][] = [
@@ -71,7 +72,7 @@ describe('torture: what a restore keeps, what a failed run gives back', function
   for (const [what, corrupt, pick] of damage) {
     it(`a failing re-run when the store copy of the current out is ${what}: the intact out comes back, the object is repaired`, async function () {
       const ws = setup('rf-corrupt');
-      expect((await cli(ws, ['run'])).exitCode).to.equal(0);
+      expect((await runCli(ws, ['run'])).exitCode).to.equal(0);
       const want = shape(path.join(ws, 'build', 'd'));
       const h = pick(ws);
       corrupt(objectPath(ws, h));
@@ -81,7 +82,7 @@ describe('torture: what a restore keeps, what a failed run gives back', function
       expect(shape(path.join(ws, 'build', 'd')), 'the previous out is back, bytes and modes').to.deep.equal(want);
       expect(lstatSync(objectPath(ws, h)).isFile()).to.equal(true);
       expect(sha256(readFileSync(objectPath(ws, h))), 'the corrupt object was replaced').to.equal(h);
-      expect((await cli(ws, ['cache', 'verify'])).exitCode).to.equal(0);
+      expect((await runCli(ws, ['cache', 'verify'])).exitCode).to.equal(0);
     });
   }
 

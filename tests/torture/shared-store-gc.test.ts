@@ -4,33 +4,34 @@
 import { expect } from 'chai';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { cleanup, cli, runJson, startCli, tempDir, workspace } from './lib.js';
+import { writerWorkspace } from './fixtures/fan.js';
+import { cleanupAll, runCli, runJson, startCli, tempDir, waitFor } from '../helpers/workspace.js';
 
 function ws(prefix: string, seed: string, marks?: { started: string; go: string; fail: string }) {
   const hold = marks ? ` --started ${marks.started} --wait-for ${marks.go} && test ! -e ${marks.fail}` : '';
-  return workspace(prefix, `version: 1\nparams: {v: 1}\nstages:\n  s:\n    cmd: node tools/writer.mjs --out build/out.bin --kb 16 --seed ${seed}${hold}\n    shell: true\n    outs: [build/out.bin]\n`);
+  return writerWorkspace(prefix, `version: 1\nparams: {v: 1}\nstages:\n  s:\n    cmd: node tools/writer.mjs --out build/out.bin --kb 16 --seed ${seed}${hold}\n    shell: true\n    outs: [build/out.bin]\n`);
 }
 
 describe('torture: gc on a store shared by several workspaces', function () {
-  after(cleanup);
+  after(cleanupAll);
 
   it("gc in one workspace keeps another's pipeline.lock results; they restore without running", async function () {
     const store = tempDir('gc-store');
     const env = { PIPELINE_CACHE_DIR: store };
     const a = ws('gc-a', 'a');
     const b = ws('gc-b', 'b');
-    for (const w of [a, b]) expect((await cli(w, ['run'], env)).exitCode).to.equal(0);
-    expect((await cli(a, ['run', '--set', 'v=2'], env)).exitCode).to.equal(0); // A's first result is now unreferenced
+    for (const w of [a, b]) expect((await runCli(w, ['run'], { env })).exitCode).to.equal(0);
+    expect((await runCli(a, ['run', '--set', 'v=2'], { env })).exitCode).to.equal(0); // A's first result is now unreferenced
     const bOut = readFileSync(path.join(b, 'build', 'out.bin'));
     for (const [keep, age] of [['0', '0'], ['1', '0'], ['0', '7']]) {
-      const r = await cli(a, ['gc', '--keep-runs', keep, '--max-age', age], env);
+      const r = await runCli(a, ['gc', '--keep-runs', keep, '--max-age', age], { env });
       expect(r.exitCode, r.stderr).to.equal(0);
       rmSync(path.join(b, 'build'), { recursive: true, force: true });
-      const again = await runJson(b, [], env);
+      const again = await runJson(b, [], { env });
       expect(again.statuses.s, `gc --keep-runs ${keep} --max-age ${age}: ${again.stdout}`).to.equal('cached');
       expect(readFileSync(path.join(b, 'build', 'out.bin')).equals(bOut)).to.equal(true);
     }
-    expect((await cli(b, ['cache', 'verify'], env)).exitCode).to.equal(0);
+    expect((await runCli(b, ['cache', 'verify'], { env })).exitCode).to.equal(0);
   });
 
   it('a deleted workspace stops protecting its results; a live one keeps them', async function () {
@@ -38,13 +39,13 @@ describe('torture: gc on a store shared by several workspaces', function () {
     const env = { PIPELINE_CACHE_DIR: store };
     const a = ws('gc-a2', 'a');
     const b = ws('gc-b2', 'b');
-    for (const w of [a, b]) expect((await cli(w, ['run'], env)).exitCode).to.equal(0);
+    for (const w of [a, b]) expect((await runCli(w, ['run'], { env })).exitCode).to.equal(0);
     rmSync(b, { recursive: true });
-    const r = await cli(a, ['gc', '--keep-runs', '0', '--max-age', '0'], env);
+    const r = await runCli(a, ['gc', '--keep-runs', '0', '--max-age', '0'], { env });
     expect(r.exitCode, r.stderr).to.equal(0);
     expect(r.stdout).to.match(/^removed 1 objects .* and 1 run records/);
     rmSync(path.join(a, 'build'), { recursive: true });
-    expect((await runJson(a, [], env)).statuses.s).to.equal('cached');
+    expect((await runJson(a, [], { env })).statuses.s).to.equal('cached');
   });
 
   it("gc while a stage runs in another workspace keeps the previous outs it puts back when it fails", async function () {
@@ -55,22 +56,21 @@ describe('torture: gc on a store shared by several workspaces', function () {
     const a = ws('gc-a3', 'a');
     const b = ws('gc-b3', 'b', marks);
     writeFileSync(marks.go, '');
-    for (const w of [a, b]) expect((await cli(w, ['run'], env)).exitCode).to.equal(0);
+    for (const w of [a, b]) expect((await runCli(w, ['run'], { env })).exitCode).to.equal(0);
     const bOut = readFileSync(path.join(b, 'build', 'out.bin'));
     rmSync(marks.go);
     rmSync(marks.started);
     writeFileSync(marks.fail, '');
     // B re-runs with another param: its previous out is secured in the store and cleared; the stage waits.
     const running = startCli(b, ['run', '--set', 'v=2'], { env });
-    for (let i = 0; i < 3000 && !existsSync(marks.started); i++) await new Promise((r) => setTimeout(r, 10));
-    expect(existsSync(marks.started)).to.equal(true);
+    await waitFor(() => existsSync(marks.started), 30_000, "B's stage to start", running);
     // Meanwhile B's lock entry is made to look unreferenced elsewhere: gc in A with nothing kept by age.
     rmSync(path.join(store, 'roots'), { recursive: true, force: true });
-    const r = await cli(a, ['gc', '--keep-runs', '0', '--max-age', '0'], env);
+    const r = await runCli(a, ['gc', '--keep-runs', '0', '--max-age', '0'], { env });
     expect(r.exitCode, r.stderr).to.equal(0);
     expect(r.stdout).to.include('1 running runs');
     writeFileSync(marks.go, '');
-    const done = await running.done;
+    const done = await running.result;
     expect(done.exitCode, done.stdout + done.stderr).to.equal(1);
     expect(readFileSync(path.join(b, 'build', 'out.bin')).equals(bOut), "B's previous out is back").to.equal(true);
   });

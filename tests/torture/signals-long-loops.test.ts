@@ -6,10 +6,15 @@
 import { expect } from 'chai';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { cleanup, cli, objectPath, objectsOf, readLock, runJson, startCli, tempDir, workspace, type CliResult } from './lib.js';
+import { writerWorkspace } from './fixtures/fan.js';
+import { cleanupAll, objectPath, objectsOf, readLock, runCli, runJson, startCli, tempDir, whileRunning, type CliProcess, type CliResult } from '../helpers/workspace.js';
 
-/** Whether the process has a file open below `dir` now (it is reading there). */
-function reading(pid: number, dir: string): boolean {
+/**
+ * Whether the CLI has a file open below `dir` now (it is reading there). Only called while it runs (whileRunning):
+ * until its exit is seen its pid is not reaped, so /proc/PID is the CLI's and no one else's.
+ */
+function reading(child: CliProcess, dir: string): boolean {
+  const pid = child.pid!;
   try {
     for (const fd of readdirSync(`/proc/${pid}/fd`)) {
       try {
@@ -40,36 +45,27 @@ const VARIED = () => YAML.replace("String(i))", "String(i)+JSON.parse(process.en
  * undefined when it could not be caught under way (done before, or nothing left to interrupt).
  */
 async function interruptWhileRemoving(ws: string, args: string[], watched: string[], env?: NodeJS.ProcessEnv): Promise<CliResult | undefined> {
-  const { child, done } = startCli(ws, args, { env });
-  let seen = false;
-  while (child.exitCode === null && !(seen = watched.some((f) => !existsSync(f)))) await new Promise((r) => setTimeout(r, 2));
-  if (!seen) return undefined;
+  const child = startCli(ws, args, { env });
+  if (!(await whileRunning(child, () => watched.some((f) => !existsSync(f))))) return undefined;
   child.kill('SIGINT');
-  const r = await done;
+  const r = await child.result;
   return r.exitCode === 0 ? undefined : r;
 }
 
 describe('torture: signals are honoured in long loops', function () {
-  after(cleanup);
+  after(cleanupAll);
 
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     it(`${signal} during a restore of ${FILES} files: exit 130, the out absent or whole, no temp folder left`, async function () {
-      const ws = workspace('sig-restore', YAML);
-      expect((await cli(ws, ['run'])).exitCode).to.equal(0);
+      const ws = writerWorkspace('sig-restore', YAML);
+      expect((await runCli(ws, ['run'])).exitCode).to.equal(0);
       rmSync(path.join(ws, 'build', 'many'), { recursive: true });
-      const { child, done } = startCli(ws, ['run']);
+      const child = startCli(ws, ['run']);
       const staging = () => readdirSync(path.join(ws, 'build')).some((n) => n.startsWith('.many.') && n.endsWith('.tmp'));
-      let seen = false;
-      while (child.exitCode === null) {
-        if (existsSync(path.join(ws, 'build')) && staging()) {
-          seen = true;
-          break;
-        }
-        await new Promise((r) => setTimeout(r, 5));
-      }
+      const seen = await whileRunning(child, () => existsSync(path.join(ws, 'build')) && staging(), 5);
       if (!seen) this.skip(); // the restore finished before it could be caught (a very fast disk): nothing to test
       child.kill(signal);
-      const r = await done;
+      const r = await child.result;
       expect(r.exitCode, r.stdout + r.stderr).to.equal(130);
       const out = path.join(ws, 'build', 'many', 'x');
       if (existsSync(out)) expect(readdirSync(out).length, 'whole when present').to.equal(FILES);
@@ -82,7 +78,7 @@ describe('torture: signals are honoured in long loops', function () {
 
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     it(`${signal} while the first hashing of a folder dep of 30000 files is under way: exit 130, nothing ran, nothing recorded`, async function () {
-      const ws = workspace('sig-hash', `version: 1
+      const ws = writerWorkspace('sig-hash', `version: 1
 stages:
   count:
     cmd: [node, -e, "const fs=require('fs');fs.mkdirSync('build',{recursive:true});fs.writeFileSync('build/n.txt',String(fs.readdirSync('src').length))"]
@@ -91,13 +87,12 @@ stages:
 `);
       mkdirSync(path.join(ws, 'src'));
       for (let i = 0; i < 30000; i++) writeFileSync(path.join(ws, 'src', `f${i}.txt`), String(i));
-      const { child, done } = startCli(ws, ['run']);
+      const child = startCli(ws, ['run']);
       const src = path.join(ws, 'src') + path.sep;
-      let seen = false;
-      while (child.exitCode === null && !(seen = reading(child.pid!, src))) await new Promise((r) => setTimeout(r, 1));
+      const seen = await whileRunning(child, () => reading(child, src), 1);
       if (!seen) this.skip(); // hashed before it could be caught: nothing to test
       child.kill(signal);
-      const r = await done;
+      const r = await child.result;
       expect(r.exitCode, r.stdout + r.stderr).to.equal(130);
       expect(existsSync(path.join(ws, 'build', 'n.txt')), 'the stage did not run').to.equal(false);
       expect(readLock(ws).stages.count).to.equal(undefined);
@@ -108,17 +103,17 @@ stages:
   }
 
   it('SIGINT during gc removing 12000 objects: exit 130, the store consistent, the next gc finishes', async function () {
-    const ws = workspace('sig-gc', VARIED());
-    expect((await cli(ws, ['run'])).exitCode).to.equal(0);
+    const ws = writerWorkspace('sig-gc', VARIED());
+    expect((await runCli(ws, ['run'])).exitCode).to.equal(0);
     const old = readLock(ws).stages.many.outs.flatMap((o) => objectsOf(ws, o));
-    expect((await cli(ws, ['run', '--set', 'v=1'])).exitCode).to.equal(0);
+    expect((await runCli(ws, ['run', '--set', 'v=1'])).exitCode).to.equal(0);
     const r = await interruptWhileRemoving(ws, ['gc', '--keep-runs', '0', '--max-age', '0'], old.slice(1, 400).map((h) => objectPath(ws, h)));
     if (!r) this.skip(); // not caught under way: nothing to test
     expect(r.exitCode, r.stdout + r.stderr).to.equal(130);
     expect(old.some((h) => existsSync(objectPath(ws, h))), 'some objects were left for later').to.equal(true);
-    const verify = await cli(ws, ['cache', 'verify']);
+    const verify = await runCli(ws, ['cache', 'verify']);
     expect(verify.exitCode, verify.stdout + verify.stderr).to.equal(0);
-    const again = await cli(ws, ['gc', '--keep-runs', '0', '--max-age', '0']);
+    const again = await runCli(ws, ['gc', '--keep-runs', '0', '--max-age', '0']);
     expect(again.exitCode, again.stdout + again.stderr).to.equal(0);
     expect(old.filter((h) => h !== old[0] && existsSync(objectPath(ws, h)))).to.deep.equal([]);
     const noop = await runJson(ws, ['--set', 'v=1']);
@@ -126,12 +121,12 @@ stages:
   });
 
   it('SIGINT during gc --remote of a folder remote: exit 130, what is left consistent, the next gc --remote finishes', async function () {
-    const ws = workspace('sig-rgc', VARIED());
+    const ws = writerWorkspace('sig-rgc', VARIED());
     const remote = tempDir('sig-rgc-remote');
     const env = { PIPELINE_REMOTE: remote };
-    expect((await cli(ws, ['run', '--push'], env)).exitCode).to.equal(0);
+    expect((await runCli(ws, ['run', '--push'], { env })).exitCode).to.equal(0);
     const old = readLock(ws).stages.many.outs.flatMap((o) => objectsOf(ws, o));
-    expect((await cli(ws, ['run', '--push', '--set', 'v=1'], env)).exitCode).to.equal(0);
+    expect((await runCli(ws, ['run', '--push', '--set', 'v=1'], { env })).exitCode).to.equal(0);
     // Everything on the remote two days old: what pipeline.lock does not name is garbage.
     const past = new Date(Date.now() - 2 * 86_400_000);
     for (const e of readdirSync(remote, { recursive: true, withFileTypes: true })) if (e.isFile()) utimesSync(path.join(e.parentPath, e.name), past, past);
@@ -140,13 +135,13 @@ stages:
     if (!r) this.skip(); // not caught under way: nothing to test
     expect(r.exitCode, r.stdout + r.stderr).to.equal(130);
     expect(r.stderr).to.include('run it again to finish').and.not.include('internal error');
-    const again = await cli(ws, ['gc', '--remote', '--older-than', '1d'], env);
+    const again = await runCli(ws, ['gc', '--remote', '--older-than', '1d'], { env });
     expect(again.exitCode, again.stdout + again.stderr).to.equal(0);
     expect(old.filter((h) => existsSync(remoteObject(h)))).to.deep.equal([]);
     // What pipeline.lock names is still whole on the remote: a fresh copy pulls it.
-    const copy = workspace('sig-rgc-copy', readFileSync(path.join(ws, 'pipeline.yaml'), 'utf8'));
+    const copy = writerWorkspace('sig-rgc-copy', readFileSync(path.join(ws, 'pipeline.yaml'), 'utf8'));
     cpSync(path.join(ws, 'pipeline.lock'), path.join(copy, 'pipeline.lock'));
-    const pulled = await cli(copy, ['pull'], env);
+    const pulled = await runCli(copy, ['pull'], { env });
     expect(pulled.exitCode, pulled.stdout + pulled.stderr).to.equal(0);
     expect(readdirSync(path.join(copy, 'build', 'many', 'x')).length).to.equal(FILES);
   });

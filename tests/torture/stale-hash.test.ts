@@ -7,9 +7,10 @@ import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { cleanup, runJson, tempDir, writerPath } from './lib.js';
+import { writerPath } from './fixtures/fan.js';
+import { RACY_NS } from '../../runner/store/stat-cache.js';
+import { cleanupAll, runJson, tempDir, waitPastRacyWindow } from '../helpers/workspace.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const COPY = `version: 1
 stages:
   copy:
@@ -33,7 +34,7 @@ function restoreTimes(file: string, st: { atime: Date; mtime: Date }) {
 }
 
 describe('torture: the stat cache never serves a stale hash', function () {
-  after(cleanup);
+  after(cleanupAll);
 
   const edits: [string, (ws: string) => void][] = [
     ['an in-place edit with the old mtime put back (touch -d)', (ws) => {
@@ -60,7 +61,7 @@ describe('torture: the stat cache never serves a stale hash', function () {
   for (const [what, edit] of edits) {
     it(`${what}: the stage re-runs on the new bytes`, async function () {
       const ws = setupIn(tempDir('sh-edit'));
-      await sleep(2500); // older than the racy window, so the stat cache trusts its entry
+      await waitPastRacyWindow(ws, RACY_NS); // the stat cache trusts the entry its first hash leaves
       expect((await runJson(ws)).statuses.copy).to.equal('ran');
       expect((await runJson(ws)).statuses.copy, 'no-op').to.equal('cached');
       edit(ws);
@@ -82,7 +83,7 @@ stages:
     outs: [build/out.txt]
 `,
     );
-    await sleep(2500);
+    await waitPastRacyWindow(ws, RACY_NS);
     expect((await runJson(ws)).exitCode).to.equal(0);
     const r = await runJson(ws, ['--set', 'n=2']);
     expect(r.exitCode, r.stdout + r.stderr).to.equal(1);

@@ -6,7 +6,8 @@
 import { expect } from 'chai';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { cleanup, cli, diffSnapshots, objectPath, readLock, repoRoot, runJson, sha256, snapshot, tempDir, workspace } from './lib.js';
+import { writerWorkspace } from './fixtures/fan.js';
+import { cleanupAll, diffSnapshots, objectPath, readLock, repoRoot, runCli, runJson, sha256, snapshotDir, tempDir } from '../helpers/workspace.js';
 
 const tree = path.join(repoRoot, 'tests', 'torture', 'fixtures', 'tree.mjs');
 const YAML = `version: 1
@@ -20,7 +21,7 @@ stages:
 `;
 
 function setup(prefix: string) {
-  const ws = workspace(prefix, YAML);
+  const ws = writerWorkspace(prefix, YAML);
   cpSync(tree, path.join(ws, 'tools', 'tree.mjs'));
   mkdirSync(path.join(ws, '.git', 'hooks'), { recursive: true });
   writeFileSync(path.join(ws, '.git', 'hooks', 'pre-commit'), '#!/bin/sh\nexit 0\n');
@@ -56,7 +57,7 @@ function manifest(entries: { path: string; hash: string; size: number }[]): stri
 }
 
 describe('torture: the store and pipeline.lock are untrusted', function () {
-  after(cleanup);
+  after(cleanupAll);
 
   const payload = 'owned\n';
   const forgedManifests: [string, (outside: string) => string[]][] = [
@@ -74,15 +75,15 @@ describe('torture: the store and pipeline.lock are untrusted', function () {
       const ws = setup('us-manifest');
       const outside = tempDir('us-outside');
       writeFileSync(path.join(outside, 'keep.txt'), 'keep\n');
-      expect((await cli(ws, ['run'])).exitCode).to.equal(0);
+      expect((await runCli(ws, ['run'])).exitCode).to.equal(0);
       const good = readFileSync(path.join(ws, 'build', 'd', 'a.txt'), 'utf8');
       const obj = plantObject(ws, payload);
       const forged = plantObject(ws, manifest(paths(outside).map((p) => ({ path: p, hash: obj, size: payload.length }))));
       forgeOuts(ws, 'd', (outs) => outs.map((o) => ({ ...o, hash: forged })));
       rmSync(path.join(ws, 'build', 'd'), { recursive: true });
-      const before = snapshot(outside);
+      const before = snapshotDir(outside, { meta: true });
 
-      const verify = await cli(ws, ['cache', 'verify']);
+      const verify = await runCli(ws, ['cache', 'verify']);
       expect(verify.exitCode, verify.stdout).to.equal(1);
       expect(verify.stdout).to.match(/unsafe run record [0-9a-f]{12} of `d`: folder out `build\/d`: manifest/);
 
@@ -91,12 +92,12 @@ describe('torture: the store and pipeline.lock are untrusted', function () {
       expect(r.statuses.d).to.equal('ran');
       expect(r.stdout + r.stderr).to.include('the stored manifest of folder out `build/d` is unsafe');
       expect(readFileSync(path.join(ws, 'build', 'd', 'a.txt'), 'utf8')).to.equal(good);
-      expect(diffSnapshots(before, snapshot(outside)), 'outside').to.deep.equal([]);
+      expect(diffSnapshots(before, snapshotDir(outside, { meta: true })), 'outside').to.deep.equal([]);
       for (const up of [path.join(ws, 'build'), ws, path.dirname(ws), path.dirname(path.dirname(ws))]) {
         expect(existsSync(path.join(up, 'escape.txt')), `escape.txt in ${up}`).to.equal(false);
       }
       expect(existsSync(path.join(ws, 'build', 'd', 'x'))).to.equal(false);
-      expect((await cli(ws, ['cache', 'verify'])).exitCode, 'the forged manifest is gone and the new record is sound').to.equal(0);
+      expect((await runCli(ws, ['cache', 'verify'])).exitCode, 'the forged manifest is gone and the new record is sound').to.equal(0);
     });
   }
 
@@ -111,22 +112,22 @@ describe('torture: the store and pipeline.lock are untrusted', function () {
   for (const [what, edit, message] of foreign) {
     it(`a run record and lock entry listing ${what}: refused with a message, the stage runs, nothing else is written`, async function () {
       const ws = setup('us-foreign');
-      expect((await cli(ws, ['run'])).exitCode).to.equal(0);
+      expect((await runCli(ws, ['run'])).exitCode).to.equal(0);
       const h = plantObject(ws, payload);
       forgeOuts(ws, 'f', (outs) => edit(outs, h));
       rmSync(path.join(ws, 'build', 'f.txt'));
-      const before = snapshot(ws, { skip: (rel) => rel.startsWith('.pipeline') || rel === 'pipeline.lock' || rel.startsWith('build') });
-      const dBefore = snapshot(path.join(ws, 'build', 'd'));
+      const before = snapshotDir(ws, { meta: true, skip: (rel) => rel.startsWith('.pipeline') || rel === 'pipeline.lock' || rel.startsWith('build') });
+      const dBefore = snapshotDir(path.join(ws, 'build', 'd'), { meta: true });
 
-      const status = await cli(ws, ['status']);
+      const status = await runCli(ws, ['status']);
       expect(status.stdout, 'status explains the refusal').to.match(message);
 
       const r = await runJson(ws);
       expect(r.exitCode, r.stdout + r.stderr).to.equal(0);
       expect(r.statuses.f).to.equal('ran');
       expect(r.stdout + r.stderr).to.match(message);
-      expect(diffSnapshots(before, snapshot(ws, { skip: (rel) => rel.startsWith('.pipeline') || rel === 'pipeline.lock' || rel.startsWith('build') }))).to.deep.equal([]);
-      expect(diffSnapshots(dBefore, snapshot(path.join(ws, 'build', 'd')))).to.deep.equal([]);
+      expect(diffSnapshots(before, snapshotDir(ws, { meta: true, skip: (rel) => rel.startsWith('.pipeline') || rel === 'pipeline.lock' || rel.startsWith('build') }))).to.deep.equal([]);
+      expect(diffSnapshots(dBefore, snapshotDir(path.join(ws, 'build', 'd'), { meta: true }))).to.deep.equal([]);
       expect(readFileSync(path.join(ws, 'build', 'f.txt'), 'utf8')).to.equal('file v1\n');
       expect(existsSync(path.join(ws, 'build', 'g.txt'))).to.equal(false);
       expect(readLock(ws).stages.f.outs.map((o) => o.path)).to.deep.equal(['build/f.txt']);
@@ -135,7 +136,7 @@ describe('torture: the store and pipeline.lock are untrusted', function () {
 
   it('lock entries with unsafe out paths are ignored with a warning naming the stage, and the stage re-checked', async function () {
     const ws = setup('us-lockpaths');
-    expect((await cli(ws, ['run'])).exitCode).to.equal(0);
+    expect((await runCli(ws, ['run'])).exitCode).to.equal(0);
     for (const bad of ['../escape.txt', '/etc/passwd', 'build/../../x', '']) {
       const lock = JSON.parse(readFileSync(path.join(ws, 'pipeline.lock'), 'utf8'));
       lock.stages.f.outs[0].path = bad;
@@ -159,11 +160,11 @@ describe('torture: the store and pipeline.lock are untrusted', function () {
       mkdirSync(path.join(ws, 'real'));
       symlinkSync(link, path.join(ws, 'via'));
       const target = link === '.git' ? path.join(ws, '.git') : path.join(ws, 'real');
-      const before = snapshot(target);
+      const before = snapshotDir(target, { meta: true });
       const r = await runJson(ws);
       expect(r.exitCode, r.stdout + r.stderr).to.equal(1);
       expect(r.stdout + r.stderr).to.include('its folder `via` is a symlink');
-      expect(diffSnapshots(before, snapshot(target))).to.deep.equal([]);
+      expect(diffSnapshots(before, snapshotDir(target, { meta: true }))).to.deep.equal([]);
     });
   }
 });

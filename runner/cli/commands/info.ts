@@ -2,10 +2,12 @@
 import type { GlobalOptions } from '../options.js';
 import { layerSummary, renderDag, type DagFormat } from '../../graph/draw.js';
 import { missingDep, missingDepError } from '../../plan/selection.js';
-import { openEngine, type Engine } from '../../plan/engine.js';
+import type { Engine } from '../../plan/engine.js';
+import { openEngineWarned as openEngine } from './warnings.js';
 import type { OutRecord } from '../../store/cache.js';
 import { ConfigError, ExitCode, UsageError } from '../../core/errors.js';
-import type { ValidationReport } from '../../core/diagnostic.js';
+import { formatDiagnostics, type ValidationReport } from '../../core/diagnostic.js';
+import { remoteWarnings } from '../../config/remote.js';
 import { StageGraph } from '../../graph/graph.js';
 import { readHistory } from '../../report/history.js';
 import { diffMetrics, noMetricsMessage, readMetrics, sameMetrics, type MetricsSnapshot } from '../../report/metrics.js';
@@ -21,8 +23,8 @@ export async function validateCommand(globals: GlobalOptions, flags: { json?: bo
   if (flags.json) {
     let report: ValidationReport;
     try {
-      await plannedConfigFor(globals, flags.set);
-      report = { schemaVersion: 1, ok: true, omitted: 0, diagnostics: [] };
+      const config = await plannedConfigFor(globals, flags.set);
+      report = { schemaVersion: 1, ok: true, omitted: 0, diagnostics: remoteWarnings(config) };
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       report = { schemaVersion: 1, ok: false, omitted: err.omitted, diagnostics: err.diagnostics };
@@ -31,6 +33,8 @@ export async function validateCommand(globals: GlobalOptions, flags: { json?: bo
     return report.ok ? 0 : ExitCode.usage;
   }
   const config = await plannedConfigFor(globals, flags.set);
+  const warnings = remoteWarnings(config);
+  if (warnings.length > 0) process.stderr.write(formatDiagnostics(warnings));
   const graph = new StageGraph(config);
   process.stdout.write(`${config.file}: valid, ${graph.order.length} stages (${layerSummary(graph)})\n`);
   return 0;

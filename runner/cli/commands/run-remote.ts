@@ -1,12 +1,12 @@
 // `pipeline run --pull/--push`: the remote a run uses (PIPELINE_REMOTE, or `remote:` in pipeline.yaml, whose
-// `pull`/`push` are the defaults the flags override), the upload of its results after it, and the lines that say
+// `pull`/`push` are the defaults the flags override), the upload of its results after it, and the notices that say
 // what moved and what did not. A remote that fails is a warning here, never the run's failure.
 import { UsageError } from '../../core/errors.js';
-import type { RunSummary } from '../../exec/events.js';
+import type { Notice, RunSummary, Warning } from '../../exec/events.js';
 import type { Engine } from '../../plan/engine.js';
-import type { OutRecord, RunRecord } from '../../store/cache.js';
+import { checkRecordedOuts, outsDisagreement, type OutRecord, type RunRecord } from '../../store/cache.js';
 import { remoteFromConfig, remoteSettingOf } from '../../store/remote/open.js';
-import { RunRemote } from '../../store/remote/run-sync.js';
+import { RunRemote, type TrustedOuts } from '../../store/remote/run-sync.js';
 import { IntegrityError, RemoteError } from '../../store/remote/backend.js';
 
 export interface RunRemoteChoice {
@@ -15,8 +15,11 @@ export interface RunRemoteChoice {
   push: boolean;
 }
 
-/** The remote of this run, or undefined when it neither pulls nor pushes (then the network is never touched). */
-export function openRunRemote(engine: Engine, flags: { pull?: boolean; push?: boolean }): RunRemoteChoice | undefined {
+/**
+ * The remote of this run, or undefined when it neither pulls nor pushes (then the network is never touched).
+ * `signal`: the run's Ctrl-C / SIGTERM, which abandons the requests in flight.
+ */
+export function openRunRemote(engine: Engine, flags: { pull?: boolean; push?: boolean }, signal?: AbortSignal): RunRemoteChoice | undefined {
   const setting = remoteSettingOf(engine.config.remote);
   const pull = flags.pull ?? setting?.pull ?? false;
   const push = flags.push ?? setting?.push ?? false;
@@ -25,8 +28,20 @@ export function openRunRemote(engine: Engine, flags: { pull?: boolean; push?: bo
     const flag = flags.pull ? '--pull' : '--push';
     throw new UsageError(`${flag} needs a remote cache, and none is set`, 'set PIPELINE_REMOTE (s3://bucket/prefix, http(s)://host/prefix, or a folder), or `remote:` in pipeline.yaml');
   }
-  const remote = remoteFromConfig(setting.url, engine.root, { ...process.env, PIPELINE_REMOTE: setting.url })!;
-  return { run: new RunRemote(remote, engine.cache), pull, push };
+  const remote = remoteFromConfig(setting.url, engine.root, { ...process.env, PIPELINE_REMOTE: setting.url }, signal)!;
+  return { run: new RunRemote(remote, engine.cache, trustedOuts(engine), signal), pull, push };
+}
+
+/** The outs this workspace already trusts for a stage's fingerprint: pipeline.lock's, else a stored run record's. */
+function trustedOuts(engine: Engine): TrustedOuts {
+  return (name, fingerprint) => {
+    const declared = engine.graph.stage(name).outs;
+    const entry = engine.lock.get(name);
+    if (entry?.fingerprint === fingerprint && checkRecordedOuts(declared, entry.outs, 'pipeline.lock') === undefined) return { outs: entry.outs, from: 'pipeline.lock' };
+    const record = engine.cache.readRun(fingerprint);
+    if (record && checkRecordedOuts(declared, record.outs, 'run-cache') === undefined) return { outs: record.outs, from: 'the local run-cache' };
+    return undefined;
+  };
 }
 
 /** Upload what the run ran, restored or found fresh (in the selection) that the remote lacks. */
@@ -41,10 +56,21 @@ export async function pushRunResults(engine: Engine, run: RunRemote, summary: Ru
   await run.push(records);
 }
 
-export function reportRunRemote(run: RunRemote): void {
-  const { info, warnings } = run.summary();
-  for (const line of info) process.stderr.write(`remote: ${line}\n`);
-  for (const line of warnings) process.stderr.write(`warning: remote: ${line}\n`);
+/** What the run's remote moved, then what it refused, lacked or could not transfer. */
+export function remoteNotices(run: RunRemote): Notice[] {
+  const r = run.report();
+  const notices: Notice[] = [];
+  for (const t of r.moved) notices.push({ type: 'remote-transfer', direction: t.direction, results: t.results, objects: t.objects, bytes: t.bytes, remote: r.remote });
+  const warnings: Warning[] = [
+    ...r.refused.map((detail): Warning => ({ code: 'remote-refused', detail })),
+    ...r.missing.map((detail): Warning => ({ code: 'remote-incomplete', detail })),
+  ];
+  if (r.failure !== undefined) {
+    warnings.push({ code: 'remote-failed', message: r.failure });
+    if (r.notPulled.length > 0) warnings.push({ code: 'remote-skipped', direction: 'pull', stages: r.notPulled });
+    if (r.notPushed.length > 0) warnings.push({ code: 'remote-skipped', direction: 'push', stages: r.notPushed });
+  }
+  return [...notices, ...warnings.map((warning): Notice => ({ type: 'warning', warning }))];
 }
 
 /**
@@ -52,23 +78,31 @@ export function reportRunRemote(run: RunRemote): void {
  * the remote can restore gets the reason `restorable-from-remote` and its downstream is judged on those outs. A
  * failing remote is a warning (once; it is not asked again); a record that fails its checks counts as absent.
  */
-export function remoteOutsLookup(engine: Engine): (fingerprint: string) => Promise<OutRecord[] | undefined> {
+export function remoteOutsLookup(engine: Engine, warn: (message: string) => void): (fingerprint: string) => Promise<OutRecord[] | undefined> {
   const setting = remoteSettingOf(engine.config.remote);
   if (!setting) throw new UsageError('--remote needs a remote cache, and none is set', 'set PIPELINE_REMOTE or `remote:` in pipeline.yaml');
   const remote = remoteFromConfig(setting.url, engine.root, { ...process.env, PIPELINE_REMOTE: setting.url })!;
   let failed = false;
+  const entries = engine.graph.order.flatMap((name) => engine.lock.get(name) ?? []);
+  const locked = new Map(entries.map((e) => [e.fingerprint, e.outs]));
   return async (fingerprint) => {
     if (failed) return undefined;
     try {
-      return (await remote.getRecord(fingerprint))?.outs;
+      const outs = (await remote.getRecord(fingerprint))?.outs;
+      const trusted = locked.get(fingerprint);
+      if (!outs || !trusted) return outs;
+      // A pull restores pipeline.lock's outs for this fingerprint, whatever the record says.
+      const problem = outsDisagreement(trusted, outs, ['pipeline.lock', 'the record']);
+      if (problem) process.stderr.write(`warning: ${remote.recordName(fingerprint)} disagrees with pipeline.lock (${problem}); a pull restores pipeline.lock's outs\n`);
+      return trusted;
     } catch (err) {
       if (err instanceof IntegrityError) {
-        process.stderr.write(`warning: ${err.message}\n`);
+        warn(err.message);
         return undefined;
       }
       if (!(err instanceof RemoteError)) throw err;
       failed = true;
-      process.stderr.write(`warning: ${err.message}; not known which stages the remote can restore\n`);
+      warn(`${err.message}; not known which stages the remote can restore`);
       return undefined;
     }
   };

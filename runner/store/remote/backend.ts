@@ -3,6 +3,7 @@
 // signatures) and retrying is done once, above them, in remote.ts.
 import { Transform } from 'node:stream';
 import { UsageError, ExitCode } from '../../core/errors.js';
+import { printable } from '../../core/printable.js';
 
 export type Namespace = 'cas' | 'ac';
 
@@ -40,6 +41,10 @@ export interface Backend {
   list?(ns: Namespace): AsyncIterable<ListedBlob>;
   /** Remove a blob (absent along with `list`); removing one that is gone is not an error. */
   remove?(ns: Namespace, key: string): Promise<void>;
+  /** A blob's last change, undefined when absent (present along with `list`). */
+  modified?(ns: Namespace, key: string): Promise<Date | undefined>;
+  /** Make a blob's last change now, so `gc --remote` counts it as just used; false when it is gone (along with `list`). */
+  touch?(ns: Namespace, key: string): Promise<boolean>;
 }
 
 export interface ListedBlob {
@@ -49,45 +54,76 @@ export interface ListedBlob {
 }
 
 /**
- * The remote failed: unreachable, refused the credentials, answered with an error. `transient` failures (network
- * errors, 5xx, throttling) are retried with backoff; others are not. Exit code 1 on push/pull.
+ * How a remote failed. `transient` (network errors, 5xx, throttling) is retried with backoff; `timeout` (no
+ * connection, or no byte for the idle timeout) is retried once, then the remote is given up for the command;
+ * `permanent` (4xx, a missing bucket) and `interrupted` (Ctrl-C, SIGTERM) are not retried.
+ */
+export type FailureKind = 'transient' | 'timeout' | 'permanent' | 'interrupted';
+
+/**
+ * The remote failed: unreachable, refused the credentials, answered with an error, timed out. Exit code 1 on
+ * push/pull. Its message is printable: what the server said is neutralised (control characters escaped).
  */
 export class RemoteError extends UsageError {
   override readonly exitCode: number = ExitCode.stageFailed;
   constructor(
     readonly location: string,
     readonly cause_: string,
-    readonly transient: boolean,
+    readonly kind: FailureKind,
     hint?: string,
   ) {
-    super(`remote ${location}: ${cause_}`, hint);
+    super(printable(`remote ${location}: ${cause_}`), hint);
     this.name = 'RemoteError';
+  }
+
+  /** Worth another attempt (a timeout only once: see Remote). */
+  get transient(): boolean {
+    return this.kind === 'transient' || this.kind === 'timeout';
   }
 }
 
-/** A downloaded object or record that fails a check: refused and named, never used. */
+/** A downloaded object or record that fails a check: refused and named, never used. Printable, as above. */
 export class IntegrityError extends Error {
   constructor(
     readonly what: string,
     readonly detail: string,
   ) {
-    super(`refused ${what}: ${detail}`);
+    super(printable(`refused ${what}: ${detail}`));
     this.name = 'IntegrityError';
   }
 }
 
-/** A URL for messages: user, password and query (which may carry tokens) removed. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    u.username = '';
-    u.password = '';
-    u.search = '';
-    u.hash = '';
-    return u.toString().replace(/\/$/, '');
-  } catch {
-    return url.replace(/\/\/[^@/]*@/, '//');
-  }
+/** How long a request may wait: for a connection, and for the next byte either way once connected. */
+export interface Transport {
+  connectTimeoutMs: number;
+  idleTimeoutMs: number;
+  /** Ctrl-C / SIGTERM: every request in flight is abandoned (RemoteError `interrupted`). */
+  signal?: AbortSignal;
+}
+
+export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
+export const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
+
+export function defaultTransport(): Transport {
+  return { connectTimeoutMs: DEFAULT_CONNECT_TIMEOUT_MS, idleTimeoutMs: DEFAULT_IDLE_TIMEOUT_MS };
+}
+
+const seconds = (ms: number): string => `${Number((ms / 1000).toFixed(3))} s`;
+
+/** The error of a request that got no connection, or no byte, in time. */
+export function timeoutError(location: string, action: string, phase: 'connect' | 'idle', transport: Transport): RemoteError {
+  return phase === 'connect'
+    ? new RemoteError(location, `${action} timed out: no connection within ${seconds(transport.connectTimeoutMs)}`, 'timeout', 'check the address and the network, or raise PIPELINE_REMOTE_CONNECT_TIMEOUT (seconds)')
+    : new RemoteError(
+        location,
+        `${action} timed out: the server sent nothing for ${seconds(transport.idleTimeoutMs)}`,
+        'timeout',
+        'the server accepted the connection but stopped answering: check it, or raise PIPELINE_REMOTE_TIMEOUT (seconds)',
+      );
+}
+
+export function interruptedError(location: string, action: string): RemoteError {
+  return new RemoteError(location, `${action} interrupted`, 'interrupted');
 }
 
 /** Node's network error codes worth a retry. */

@@ -2,16 +2,17 @@
 // in <root>/tmp and are renamed into place, so a reader never sees half an object.
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { displayUrl } from '../../core/url-credentials.js';
 import { RemoteError, type Backend, type ListedBlob, type Namespace, type ProgressFn, progressCounter } from './backend.js';
 
 export class FolderBackend implements Backend {
   constructor(readonly root: string) {}
 
   describe(): string {
-    return this.root;
+    return displayUrl(this.root);
   }
 
   private file(ns: Namespace, key: string): string {
@@ -20,14 +21,14 @@ export class FolderBackend implements Backend {
 
   private fail(err: unknown, action: string): never {
     const e = err as NodeJS.ErrnoException;
-    throw new RemoteError(this.root, `${action} failed: ${e.code ?? ''} ${e.message}`.trim(), false, 'check that the folder exists and is writable');
+    throw new RemoteError(this.describe(), `${action} failed: ${e.code ?? ''} ${e.message}`.trim(), 'permanent', 'check that the folder exists and is writable');
   }
 
   private async present(): Promise<void> {
     try {
       if (!(await stat(this.root)).isDirectory()) throw new Error('not a folder');
     } catch (err) {
-      throw new RemoteError(this.root, `not reachable (${(err as Error).message})`, false, 'create the folder, or mount the shared filesystem');
+      throw new RemoteError(this.describe(), `not reachable (${(err as Error).message})`, 'permanent', 'create the folder, or mount the shared filesystem');
     }
   }
 
@@ -100,6 +101,24 @@ export class FolderBackend implements Backend {
         const st = await stat(path.join(top, shard, key)).catch(() => undefined);
         if (st?.isFile()) yield { key, modified: st.mtime, size: st.size };
       }
+    }
+  }
+
+  async modified(ns: Namespace, key: string): Promise<Date | undefined> {
+    await this.present();
+    const st = await stat(this.file(ns, key)).catch(() => undefined);
+    return st?.isFile() ? st.mtime : undefined;
+  }
+
+  async touch(ns: Namespace, key: string): Promise<boolean> {
+    await this.present();
+    const now = new Date();
+    try {
+      await utimes(this.file(ns, key), now, now);
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      this.fail(err, `touch ${ns}/${key}`);
     }
   }
 

@@ -1,8 +1,9 @@
 // The remote cache during `pipeline run --pull/--push`. Unlike `pipeline push`/`pull`, a remote that is
-// unreachable or fails is never a failure of the run: the first such error is remembered, the remote is not asked
-// again in this run, and the run ends with a warning saying what was not transferred. What fails a check (a
-// tampered object or record) is refused and named, and the stage runs instead.
-import type { Cache, RunRecord } from '../cache.js';
+// unreachable, fails or times out is never a failure of the run: the first such error is remembered, the remote is
+// not asked again in this run, and the run ends with one warning saying what was not transferred. What fails a
+// check (a tampered object or record, a record disagreeing with pipeline.lock) is refused and named, and the stage
+// runs instead. A record that is not signed with this run's key is lent to this run only (Cache.lendRun).
+import type { Cache, OutRecord, RunRecord } from '../cache.js';
 import { RemoteError } from './backend.js';
 import type { Remote } from './remote.js';
 import { RemoteSync, emptyStats, type TransferStats } from './transfer.js';
@@ -21,6 +22,9 @@ export interface RemotePuller {
   pull(fingerprint: string, stage: string): Promise<PullAnswer>;
 }
 
+/** The outs this workspace already trusts for a stage's fingerprint (pipeline.lock's, a local record's), if any. */
+export type TrustedOuts = (stage: string, fingerprint: string) => { outs: OutRecord[]; from: string } | undefined;
+
 export class RunRemote implements RemotePuller {
   readonly pullStats: TransferStats = emptyStats();
   readonly pushStats: TransferStats = emptyStats();
@@ -31,18 +35,24 @@ export class RunRemote implements RemotePuller {
   /** Stages the remote was not asked about, or whose result was not uploaded, because the remote had failed. */
   readonly notPulled: string[] = [];
   readonly notPushed: string[] = [];
-  /** The first failure of the remote itself (unreachable, an error answer); after it the remote is not used. */
+  /** What was refused or missing while pulling, each with what happened to its stage. */
+  private readonly pullProblems: string[] = [];
+  /** The first failure of the remote itself (unreachable, an error answer, a timeout); after it the remote is not used. */
   failure: string | undefined;
   private readonly sync: RemoteSync;
 
   constructor(
     readonly remote: Remote,
-    cache: Cache,
+    private readonly cache: Cache,
+    private readonly trusted: TrustedOuts = () => undefined,
+    private readonly signal?: AbortSignal,
   ) {
     this.sync = new RemoteSync(remote, cache);
   }
 
   private fail(err: unknown): string {
+    // Interrupted: the stage is not to run instead; the run ends (the stage reports `interrupted`).
+    if (this.signal?.aborted) throw err;
     if (!(err instanceof RemoteError)) throw err;
     this.failure ??= err.message;
     return err.message;
@@ -53,19 +63,28 @@ export class RunRemote implements RemotePuller {
       this.notPulled.push(stage);
       return { kind: 'unusable', detail: 'the remote failed earlier in this run' };
     }
-    const refusedBefore = this.pullStats.refused.length;
-    const missingBefore = this.pullStats.missing.length;
+    const stats = this.pullStats;
+    const [refusedBefore, missingBefore] = [stats.refused.length, stats.missing.length];
+    const trusted = this.trusted(stage, fingerprint);
+    let pulled: Awaited<ReturnType<RemoteSync['pullResult']>>;
     try {
-      const record = await this.sync.pullResult(fingerprint, stage, this.pullStats);
-      if (record) {
-        this.pulled.push(stage);
-        return { kind: 'pulled' };
-      }
+      pulled = await this.sync.pullResult(fingerprint, stage, stats, { trusted, requireRecord: true });
     } catch (err) {
       this.notPulled.push(stage);
       return { kind: 'unusable', detail: this.fail(err) };
     }
-    const problems = [...this.pullStats.refused.slice(refusedBefore), ...this.pullStats.missing.slice(missingBefore)];
+    const problems = [...stats.refused.slice(refusedBefore), ...stats.missing.slice(missingBefore)];
+    if (pulled) {
+      // Signed with this run's key: kept like a result made here. Otherwise used by this run only.
+      if (pulled.signed) {
+        if (!this.cache.hasRun(fingerprint)) this.cache.writeRun(pulled.record);
+      } else this.cache.lendRun(pulled.record);
+      stats.records++;
+      this.pulled.push(stage);
+      for (const p of problems) this.pullProblems.push(`${p}; the outs recorded in ${trusted?.from ?? 'it'} were pulled instead`);
+      return { kind: 'pulled' };
+    }
+    for (const p of problems) this.pullProblems.push(`${p}; the stage ran instead`);
     return problems.length > 0 ? { kind: 'unusable', detail: problems.join('; ') } : { kind: 'absent' };
   }
 
@@ -77,11 +96,11 @@ export class RunRemote implements RemotePuller {
         continue;
       }
       try {
-        if (await this.remote.hasRecord(record.fingerprint)) {
+        if (await this.remote.hasUsableRecord(record.fingerprint)) {
           this.pushStats.skipped++;
           continue;
         }
-        if (await this.sync.pushResult(record, this.pushStats)) this.pushed.push(record.stage);
+        if (await this.sync.pushResult(record, this.pushStats, { recordChecked: true })) this.pushed.push(record.stage);
         else this.notPushed.push(record.stage);
       } catch (err) {
         this.fail(err);
@@ -90,21 +109,36 @@ export class RunRemote implements RemotePuller {
     }
   }
 
-  /** The lines the run ends with: what moved, and warnings for what did not. */
-  summary(): { info: string[]; warnings: string[] } {
-    const where = this.remote.describe();
-    const mib = (b: number) => `${(b / 1024 / 1024).toFixed(1)} MiB`;
-    const info: string[] = [];
-    const warnings: string[] = [];
-    if (this.pulled.length > 0) info.push(`pulled ${this.pulled.length} result(s) (${this.pullStats.objects} objects, ${mib(this.pullStats.bytes)}) from ${where}`);
-    if (this.pushed.length > 0) info.push(`pushed ${this.pushed.length} result(s) (${this.pushStats.objects} objects, ${mib(this.pushStats.bytes)}) to ${where}`);
-    for (const r of this.pullStats.refused) warnings.push(`${r}; the stage ran instead`);
-    for (const m of [...this.pullStats.missing, ...this.pushStats.missing]) warnings.push(m);
-    if (this.failure !== undefined) {
-      warnings.push(`${this.failure}; the run went on without the remote`);
-      if (this.notPulled.length > 0) warnings.push(`not pulled: ${this.notPulled.join(', ')}`);
-      if (this.notPushed.length > 0) warnings.push(`not pushed: ${this.notPushed.join(', ')}`);
-    }
-    return { info, warnings };
+  /**
+   * What the run moved, and what it did not: refused or incomplete pulls (each saying what became of its stage), uploads
+   * whose objects went missing, or nothing transferred after the remote failed.
+   */
+  report(): RunRemoteReport {
+    const moved: RunRemoteReport['moved'] = [];
+    if (this.pulled.length > 0) moved.push({ direction: 'pull', results: this.pulled.length, objects: this.pullStats.objects, bytes: this.pullStats.bytes });
+    if (this.pushed.length > 0) moved.push({ direction: 'push', results: this.pushed.length, objects: this.pushStats.objects, bytes: this.pushStats.bytes });
+    return {
+      remote: this.remote.describe(),
+      moved,
+      refused: [...this.pullProblems],
+      missing: [...this.pushStats.missing],
+      failure: this.failure,
+      notPulled: [...this.notPulled],
+      notPushed: [...this.notPushed],
+    };
   }
+}
+
+/** What `run --pull/--push` moved and did not, for the run to report. */
+export interface RunRemoteReport {
+  /** The remote, as it may be shown (credentials removed). */
+  remote: string;
+  moved: { direction: 'pull' | 'push'; results: number; objects: number; bytes: number }[];
+  /** What failed a check (the stage ran instead), and what was missing. */
+  refused: string[];
+  missing: string[];
+  /** The first failure of the remote itself; after it the remote was not used. */
+  failure?: string;
+  notPulled: string[];
+  notPushed: string[];
 }

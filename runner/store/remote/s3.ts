@@ -3,12 +3,34 @@
 // config files (AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_PROFILE, …).
 // Path-style addressing: PIPELINE_S3_PATH_STYLE=1 (or 0); by default on when an endpoint is set (self-hosted
 // servers rarely resolve bucket subdomains). Checksums are computed only when an operation requires them, which
-// S3-compatible servers that predate the SDK's default CRC32 trailers (Ceph 16, Swift) accept.
+// S3-compatible servers that predate the SDK's default CRC32 trailers (Ceph 16, Swift) accept. Every request has a
+// connect timeout and an idle timeout (the SDK's connectionTimeout and socketTimeout: no byte for that long, body
+// included), and is abandoned on Ctrl-C. The SDK starts a request's idle clock S3_IDLE_CLOCK_DELAY_MS into it when the
+// limit is 6 s or more (to spare fast requests a listener), so there an S3 request that never gets a byte waits that
+// much longer than the limit.
 import { createReadStream, createWriteStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { RemoteError, isTransientCode, networkCode, type Backend, type ListedBlob, type Namespace, type ProgressFn, progressCounter } from './backend.js';
+import { UsageError } from '../../core/errors.js';
+import { displayUrl, parseUrl } from '../../core/url-credentials.js';
+import {
+  RemoteError,
+  defaultTransport,
+  interruptedError,
+  isTransientCode,
+  networkCode,
+  progressCounter,
+  timeoutError,
+  type Backend,
+  type ListedBlob,
+  type Namespace,
+  type ProgressFn,
+  type Transport,
+} from './backend.js';
+
+/** How late the SDK (@smithy/node-http-handler) starts watching an idle socket, for limits of 6 s and more. */
+export const S3_IDLE_CLOCK_DELAY_MS = 3_000;
 
 interface SdkError {
   name?: string;
@@ -24,14 +46,21 @@ export class S3Backend implements Backend {
   private client?: S3Client;
   private sdk?: typeof import('@aws-sdk/client-s3');
 
-  constructor(readonly url: string) {
-    const u = new URL(url);
-    this.bucket = u.hostname;
-    this.prefix = u.pathname.replace(/^\/+|\/+$/g, '');
+  constructor(
+    readonly url: string,
+    private readonly transport: Transport = defaultTransport(),
+  ) {
+    const parsed = parseUrl(url);
+    if (!parsed.ok) throw new UsageError(`remote \`${displayUrl(url)}\` ${parsed.problem}`, parsed.hint);
+    if (parsed.user !== undefined || parsed.password !== undefined) {
+      throw new UsageError(`remote \`${displayUrl(url)}\` carries credentials`, 'an S3 remote takes them from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or AWS_PROFILE): remove `user:password@`');
+    }
+    this.bucket = parsed.url.hostname;
+    this.prefix = parsed.url.pathname.replace(/^\/+|\/+$/g, '');
   }
 
   describe(): string {
-    return `s3://${this.bucket}${this.prefix ? `/${this.prefix}` : ''}`;
+    return displayUrl(this.url);
   }
 
   private key(ns: Namespace, key: string): string {
@@ -55,15 +84,34 @@ export class S3Backend implements Backend {
         responseChecksumValidation: 'WHEN_REQUIRED',
         // Retries happen above the backend, the same way for every kind of remote.
         maxAttempts: 1,
+        requestHandler: { connectionTimeout: this.transport.connectTimeoutMs, socketTimeout: this.transport.idleTimeoutMs },
       });
     }
     return { client: this.client, sdk: this.sdk };
   }
 
+  /** Send one command (made from the SDK once it is loaded), abandoned on Ctrl-C; its output typed by the caller. */
+  private async send<T>(make: (sdk: typeof import('@aws-sdk/client-s3')) => object, action: string): Promise<T> {
+    const { client, sdk } = await this.open();
+    try {
+      // The client's send is overloaded per command; the command made here is one of them.
+      return (await client.send(make(sdk) as Parameters<S3Client['send']>[0], { abortSignal: this.transport.signal })) as T;
+    } catch (err) {
+      if (S3Backend.missing(err)) throw err;
+      this.fail(err, action);
+    }
+  }
+
   private fail(err: unknown, action: string): never {
+    if (err instanceof RemoteError) throw err;
     const e = err as SdkError;
+    if (this.transport.signal?.aborted || e.name === 'AbortError') throw interruptedError(this.describe(), action);
     const status = e.$metadata?.httpStatusCode;
     const code = networkCode(err);
+    // The SDK's own timeouts: no connection in time, or an idle socket (body included); they carry no error code.
+    if (e.name === 'TimeoutError' && status === undefined && !isTransientCode(code)) {
+      throw timeoutError(this.describe(), action, /establish a connection/.test(e.message ?? '') ? 'connect' : 'idle', this.transport);
+    }
     const transient = (status !== undefined && (status >= 500 || status === 429)) || isTransientCode(code) || (status === undefined && e.$retryable !== undefined);
     const what = status !== undefined ? `${e.name ?? 'error'} (HTTP ${status})` : code ? `${code} ${e.message ?? ''}`.trim() : `${e.name ?? 'error'}: ${e.message ?? String(err)}`;
     const hint =
@@ -76,52 +124,72 @@ export class S3Backend implements Backend {
             : status === undefined
               ? 'check AWS_ENDPOINT_URL and that the server is reachable'
               : undefined;
-    throw new RemoteError(this.describe(), `${action} failed: ${what}`, transient, hint);
+    throw new RemoteError(this.describe(), `${action} failed: ${what}`, transient ? 'transient' : 'permanent', hint);
   }
 
   private static missing(err: unknown): boolean {
     const e = err as SdkError;
-    return e.$metadata?.httpStatusCode === 404 && e.name !== 'NoSuchBucket';
+    return (e.$metadata?.httpStatusCode === 404 && e.name !== 'NoSuchBucket') || e.name === 'NoSuchKey';
+  }
+
+  /** HEAD: the blob's last change, or undefined when it is absent. */
+  private async head(ns: Namespace, key: string): Promise<Date | undefined> {
+    try {
+      const res = await this.send<{ LastModified?: Date }>((sdk) => new sdk.HeadObjectCommand({ Bucket: this.bucket, Key: this.key(ns, key) }), `HEAD ${ns}/${key}`);
+      return res.LastModified ?? new Date(0);
+    } catch (err) {
+      if (!S3Backend.missing(err)) throw err;
+      // HEAD has no body, so a missing bucket also answers 404: tell them apart once.
+      await this.checkBucket();
+      return undefined;
+    }
   }
 
   async has(ns: Namespace, key: string): Promise<boolean> {
-    const { client, sdk } = await this.open();
+    return (await this.head(ns, key)) !== undefined;
+  }
+
+  async modified(ns: Namespace, key: string): Promise<Date | undefined> {
+    return this.head(ns, key);
+  }
+
+  /** Copy the object onto itself with its metadata replaced: S3's way to make its last change now. */
+  async touch(ns: Namespace, key: string): Promise<boolean> {
+    const k = this.key(ns, key);
     try {
-      await client.send(new sdk.HeadObjectCommand({ Bucket: this.bucket, Key: this.key(ns, key) }));
+      await this.send(
+        (sdk) =>
+          new sdk.CopyObjectCommand({ Bucket: this.bucket, Key: k, CopySource: `${this.bucket}/${encodeURIComponent(k).replace(/%2F/g, '/')}`, MetadataDirective: 'REPLACE', Metadata: { used: new Date().toISOString() } }),
+        `COPY ${ns}/${key}`,
+      );
       return true;
     } catch (err) {
-      if (S3Backend.missing(err)) {
-        // HEAD has no body, so a missing bucket also answers 404: tell them apart once.
-        await this.checkBucket();
-        return false;
-      }
-      this.fail(err, `HEAD ${ns}/${key}`);
+      if (S3Backend.missing(err)) return false;
+      throw err;
     }
   }
 
   private bucketChecked = false;
   private async checkBucket(): Promise<void> {
     if (this.bucketChecked) return;
-    const { client, sdk } = await this.open();
     try {
-      await client.send(new sdk.HeadBucketCommand({ Bucket: this.bucket }));
+      await this.send((sdk) => new sdk.HeadBucketCommand({ Bucket: this.bucket }), 'HEAD bucket');
       this.bucketChecked = true;
     } catch (err) {
       if ((err as SdkError).$metadata?.httpStatusCode === 404) {
-        throw new RemoteError(this.describe(), `bucket \`${this.bucket}\` does not exist`, false, `create it (e.g. \`aws s3 mb s3://${this.bucket}\`)`);
+        throw new RemoteError(this.describe(), `bucket \`${this.bucket}\` does not exist`, 'permanent', `create it (e.g. \`aws s3 mb s3://${this.bucket}\`)`);
       }
       this.fail(err, 'HEAD bucket');
     }
   }
 
   private async get(ns: Namespace, key: string): Promise<{ body: Readable; size?: number } | undefined> {
-    const { client, sdk } = await this.open();
     try {
-      const res = await client.send(new sdk.GetObjectCommand({ Bucket: this.bucket, Key: this.key(ns, key) }));
+      const res = await this.send<{ Body?: unknown; ContentLength?: number }>((sdk) => new sdk.GetObjectCommand({ Bucket: this.bucket, Key: this.key(ns, key) }), `GET ${ns}/${key}`);
       return { body: res.Body as Readable, size: res.ContentLength };
     } catch (err) {
-      if (S3Backend.missing(err) || (err as SdkError).name === 'NoSuchKey') return undefined;
-      this.fail(err, `GET ${ns}/${key}`);
+      if (S3Backend.missing(err)) return undefined;
+      throw err;
     }
   }
 
@@ -138,16 +206,9 @@ export class S3Backend implements Backend {
   }
 
   async upload(ns: Namespace, key: string, file: string, size: number, onProgress?: ProgressFn): Promise<void> {
-    const { client, sdk } = await this.open();
     const counter = progressCounter(size, onProgress);
-    try {
-      // One PUT: S3 stores it whole or not at all, so readers never see it half-written.
-      await client.send(
-        new sdk.PutObjectCommand({ Bucket: this.bucket, Key: this.key(ns, key), Body: createReadStream(file).pipe(counter), ContentLength: size }),
-      );
-    } catch (err) {
-      this.fail(err, `PUT ${ns}/${key}`);
-    }
+    // One PUT: S3 stores it whole or not at all, so readers never see it half-written.
+    await this.send((sdk) => new sdk.PutObjectCommand({ Bucket: this.bucket, Key: this.key(ns, key), Body: createReadStream(file).pipe(counter), ContentLength: size }), `PUT ${ns}/${key}`);
   }
 
   async getBytes(ns: Namespace, key: string): Promise<Buffer | undefined> {
@@ -163,25 +224,17 @@ export class S3Backend implements Backend {
   }
 
   async putBytes(ns: Namespace, key: string, data: Buffer): Promise<void> {
-    const { client, sdk } = await this.open();
-    try {
-      await client.send(new sdk.PutObjectCommand({ Bucket: this.bucket, Key: this.key(ns, key), Body: data, ContentLength: data.length }));
-    } catch (err) {
-      this.fail(err, `PUT ${ns}/${key}`);
-    }
+    await this.send((sdk) => new sdk.PutObjectCommand({ Bucket: this.bucket, Key: this.key(ns, key), Body: data, ContentLength: data.length }), `PUT ${ns}/${key}`);
   }
 
   async *list(ns: Namespace): AsyncIterable<ListedBlob> {
-    const { client, sdk } = await this.open();
     const prefix = this.key(ns, '');
     let token: string | undefined;
     do {
-      let page;
-      try {
-        page = await client.send(new sdk.ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }));
-      } catch (err) {
-        this.fail(err, `LIST ${ns}/`);
-      }
+      const page = await this.send<{ Contents?: { Key?: string; LastModified?: Date; Size?: number }[]; IsTruncated?: boolean; NextContinuationToken?: string }>(
+        (sdk) => new sdk.ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }),
+        `LIST ${ns}/`,
+      );
       for (const o of page.Contents ?? []) {
         if (!o.Key) continue;
         yield { key: o.Key.slice(prefix.length), modified: o.LastModified ?? new Date(0), size: o.Size ?? 0 };
@@ -191,11 +244,6 @@ export class S3Backend implements Backend {
   }
 
   async remove(ns: Namespace, key: string): Promise<void> {
-    const { client, sdk } = await this.open();
-    try {
-      await client.send(new sdk.DeleteObjectCommand({ Bucket: this.bucket, Key: this.key(ns, key) }));
-    } catch (err) {
-      this.fail(err, `DELETE ${ns}/${key}`);
-    }
+    await this.send((sdk) => new sdk.DeleteObjectCommand({ Bucket: this.bucket, Key: this.key(ns, key) }), `DELETE ${ns}/${key}`);
   }
 }
