@@ -237,14 +237,9 @@ export class ModuleCode {
     }
   }
 
-  /**
-   * Every path the recorded closure of a module stands on, absolute: its code files, what its resolution looked at
-   * (candidates not picked, config files) and the package files its bundle is named by. A record of a decision that
-   * read this closure must cover them all; empty when none is recorded.
-   */
-  consulted(modulePath: string): string[] {
-    const keys = [...Object.keys(this.index.modules[modulePath] ?? {}), ...Object.keys(this.index.probes[modulePath] ?? {}), ...(this.index.packageFiles[modulePath] ?? [])];
-    return [...new Set(keys.map((k) => path.resolve(this.ws.root, k)))];
+  /** The packages of a module's code as last bundled: name → its folder (workspace-relative; '' kept as an import). */
+  packagesOf(modulePath: string): Record<string, string> {
+    return this.index.packages[modulePath] ?? {};
   }
 
   /** Whether a closure of this module was recorded (its files may have changed since). */

@@ -1,6 +1,7 @@
 // Inputs outside the workspace: files and folders (absolute or `../`) hashed by content, `http(s)://` URLs tracked by
 // what the server reports and checked only by `pipeline update` / `run --update`, and `${param}` in deps, cmd, env.
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -217,7 +218,7 @@ describe('engine: symlinks inside a folder dep outside the workspace are followe
       expect(r).to.deep.include({ exitCode: 1, status: 'failed', executed: false });
       expect(r.cause).to.deep.equal({
         kind: 'workspace',
-        message: 'dep `../data` holds a symlink cycle: `sub/deeper/up` leads back to the dep itself',
+        message: 'dep `../data` holds a symlink cycle: `sub/deeper/up/real` leads back to `sub`',
       });
     } finally {
       rmSync(loop);
@@ -242,5 +243,73 @@ describe('engine: symlinks inside a folder dep outside the workspace are followe
       rmSync(dangling);
     }
     expect(await run()).to.deep.include({ exitCode: 0, status: 'cached' });
+  });
+});
+
+describe('engine: deps that cannot be hashed (/proc, /sys, /dev, special files)', function () {
+  let elsewhere: string;
+  before(() => {
+    elsewhere = mkdtempSync(path.join(os.tmpdir(), 'pipeline-unhashable-'));
+  });
+  after(() => rmSync(elsewhere, { recursive: true, force: true }));
+  const yaml = (deps: string, params = '') => `version: 1\n${params}stages:\n  read:\n    cmd: node stage.js build/read.txt\n    deps: [stage.js, ${deps}]\n    outs: [build/read.txt]\n`;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const diagnostics = (r: { json?: any }): string[][] => r.json.diagnostics.map((d: { code: string; line: number; col: number; message: string; file: string }) => [d.code, d.file, `${d.line}:${d.col}`, d.message]);
+
+  for (const dep of ['/proc/self/status', '/proc/self', '/sys/kernel', '/dev/null']) {
+    it(`\`${dep}\` written in deps: validate and run exit 2 at the dep, nothing runs, no internal error`, async () => {
+      const ws = makeWorkspace({ yaml: yaml(dep), files: { 'stage.js': STAGE_SCRIPT } });
+      try {
+        const v = await ws.run(['validate', '--json']);
+        expect(v.exitCode, v.stderr).to.equal(2);
+        const [d] = diagnostics(v);
+        expect(d.slice(0, 3)).to.deep.equal(['dep-unhashable', 'pipeline.yaml', '5:22']);
+        expect(d[3]).to.match(new RegExp(`^stage \`read\`: dep \`${dep}\` is under \`/(proc|sys|dev)\`: `));
+        const r = await ws.run(['run']);
+        expect(r.exitCode, r.stderr).to.equal(2);
+        expect(r.stderr).to.include('hint: copy what the stage reads into a regular file first');
+        expect(r.stderr).to.not.include('internal error');
+        expect(executions(ws)).to.deep.equal([]);
+      } finally {
+        ws.cleanup();
+      }
+    });
+  }
+
+  it('a `${param}` dep set to /proc/self/environ is refused naming the --set', async () => {
+    const ws = makeWorkspace({ yaml: yaml('"${src}"', `params:\n  src: ${path.join(elsewhere, 'none.csv')}\n`), files: { 'stage.js': STAGE_SCRIPT } });
+    try {
+      const v = await ws.run(['validate', '--json', '--set', 'src=/proc/self/environ']);
+      expect(v.exitCode, v.stderr).to.equal(2);
+      const [d] = v.json.diagnostics;
+      expect([d.code, d.message]).to.deep.equal(['dep-unhashable', 'stage `read`: dep `${src}` is `/proc/self/environ`, under `/proc`: its files cannot be hashed (they show a size of 0 and a fixed mtime, whatever they hold)']);
+      expect(d.related.map((x: { file: string }) => x.file)).to.deep.equal(['--set src=/proc/self/environ']);
+    } finally {
+      ws.cleanup();
+    }
+  });
+
+  it('a symlink outside the workspace leading into /proc, and a fifo inside a folder dep: the stage fails naming them (exit 1), never hangs', async () => {
+    symlinkSync('/proc/loadavg', path.join(elsewhere, 'load'));
+    const folder = path.join(elsewhere, 'folder');
+    mkdirSync(folder);
+    writeFileSync(path.join(folder, 'a.txt'), 'a\n');
+    const ws = makeWorkspace({ yaml: yaml(path.join(elsewhere, 'load')), files: { 'stage.js': STAGE_SCRIPT } });
+    try {
+      const r = await ws.run(['run', '--json']);
+      expect(r.exitCode, r.stderr).to.equal(1);
+      expect(r.json.stages[0].outcome.cause).to.deep.equal({
+        kind: 'workspace',
+        message: `dep \`${path.join(elsewhere, 'load')}\` leads to \`/proc/loadavg\`, under \`/proc\`: its files cannot be hashed (they show a size of 0 and a fixed mtime, whatever they hold)`,
+      });
+      ws.write('pipeline.yaml', yaml(folder));
+      execFileSync('mkfifo', [path.join(folder, 'pipe')]);
+      const f = await ws.run(['run', '--json']);
+      expect(f.exitCode, f.stderr).to.equal(1);
+      expect(f.json.stages[0].outcome.cause.message).to.equal(`\`pipe\` in dep \`${folder}\` is a fifo, which has no content to hash`);
+      expect(executions(ws)).to.deep.equal([]);
+    } finally {
+      ws.cleanup();
+    }
   });
 });
