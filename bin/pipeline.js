@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// The `pipeline` command: the compiled CLI (built by `npm run build`, run by `npm ci` through `prepare`, and at
-// pack time through `prepack`). It starts from the CLI's bundle, dist/cli/main.cjs (one file instead of hundreds of
+// The `pipeline` command, also installed as `pipeline-dag` (the package's own name, which `npx` cannot resolve to
+// another package): the compiled CLI (built by `npm run build`, run by `npm ci` through `prepare`, and at pack time
+// through `prepack`). It starts from the CLI's bundle, dist/cli/main.cjs (one file instead of hundreds of
 // modules), when that is as new as the compiled files; a build by tsc alone runs dist/runner/ as it is.
 //
 // This file is CommonJS (bin/package.json): Node starts a CommonJS file without setting up its ES module loader,
@@ -134,7 +135,12 @@ for (const stream of [process.stdout, process.stderr]) {
 }
 
 const argv = process.argv.slice(2);
-const fromBundle = built(bundle) >= built(path.join(dist, 'runner', 'cli', 'main.js'));
+const bundleTime = built(bundle);
+const compiledTime = built(path.join(dist, 'runner', 'cli', 'main.js'));
+// Neither built: a checkout before `npm ci`, or an install whose build was skipped. Said in words (bin/unbuilt.js),
+// at the cost of no file read beyond the two stats every start makes anyway.
+if (bundleTime < 0 && compiledTime < 0) return require('./unbuilt.js').report(path.join(__dirname, '..'));
+const fromBundle = bundleTime >= compiledTime;
 // A no-op `run` is answered from the fresh record when every file it consulted is as it was (bin/fresh.js); any
 // other `run` from the bundle traces what it consults, to write that record when it finds everything fresh.
 const fresh = fromBundle && cacheName(argv) === 'run' ? require('./fresh.js') : undefined;

@@ -1,19 +1,20 @@
-// `pipeline predict [--model float|q8|q16] [--scheme minmax|pow2] [--input rows.csv|rows.json|-] [--output FILE]
+// `pipeline predict [--model float|q<bits>] [--scheme minmax|pow2] [--input rows.csv|rows.json|-] [--output FILE]
 // [--format csv|json] [--id-column NAME]`: score new rows with the trained model, or without --input predict the
-// test set like the predict stage (metrics and the first 10 rows). The rows' identifier column (`id` by default)
+// test set like the predict stage (metrics and the first 10 rows). The quantized models are those built in the
+// workspace: one `build/quant/q<bits>` folder per value of `bits` in the quantize template's matrix (q8, q16, …). The rows' identifier column (`id` by default)
 // is kept in the output; values far outside the training rows' range are warned about on stderr.
 // Exit codes: 0 ok, 2 bad usage, bad rows or missing artifacts.
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import type { CommandContext } from 'pipeline-dag/command';
-import { PATHS } from './lib/artifacts.js';
+import { PATHS, quantDirBits } from './lib/artifacts.js';
 import { writeFileAtomic } from './lib/atomic.js';
 import { readDataset } from './lib/dataset.js';
 import { checkCompatible, evaluateAll, firstRowsTable, metricsTable, predictionsCsv, readQuantModels } from './lib/evaluate.js';
 import { ModelError, readModel } from './lib/model.js';
 import { predictLinear } from './lib/ols.js';
-import { predictQuantized, SCHEMES, unpackQuant, type Bits } from './lib/quant.js';
+import { isBits, predictQuantized, SCHEMES, unpackQuant, type Bits, type QuantModel } from './lib/quant.js';
 import { DEFAULT_ID_COLUMN, FAR_FRACTION, detectFormat, farOutside, featureRanges, formatPredictions, parseRows, RowError, type FeatureRange, type RowFormat, type Rows } from './lib/rows.js';
 
 const USAGE_EXIT = 2;
@@ -22,7 +23,8 @@ const USAGE_EXIT = 2;
 class ArtifactError extends Error {}
 
 interface Options {
-  model: 'float' | 'q8' | 'q16';
+  /** `float`, or `q<bits>`. */
+  model: string;
   scheme: (typeof SCHEMES)[number];
   input?: string;
   output?: string;
@@ -39,8 +41,8 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
 export default async function predictCommand(ctx: CommandContext): Promise<number> {
   const program = new Command('pipeline predict')
     .description('Score rows with the trained model (the 8 feature columns by name), or predict the test set without --input')
-    .addOption(new Option('--model <model>', 'which model').choices(['float', 'q8', 'q16']).default('float'))
-    .addOption(new Option('--scheme <scheme>', 'quantization scheme of q8/q16').choices([...SCHEMES]).default('pow2'))
+    .addOption(new Option('--model <model>', 'which model: float, or q<bits> for a quantized one built here (q8, q16, …)').default('float'))
+    .addOption(new Option('--scheme <scheme>', 'quantization scheme of a q<bits> model').choices([...SCHEMES]).default('pow2'))
     .option('--input <file>', 'rows to score: a .csv with a header, a .json array of objects, or - for stdin')
     .option('--output <file>', 'write the predictions to FILE instead of stdout')
     .addOption(new Option('--format <format>', 'output format (default: from --output, else csv)').choices(['csv', 'json']))
@@ -59,27 +61,19 @@ export default async function predictCommand(ctx: CommandContext): Promise<numbe
     ctx.stderr.write(`error: ${message}\n`);
     return USAGE_EXIT;
   };
-  if (opts.model === 'float' && program.getOptionValueSource('scheme') === 'cli') {
-    return fail('--scheme applies to --model q8 or q16, not to the float model');
+  const bits = modelBits(opts.model);
+  if (bits === null) return fail(`--model ${opts.model}: expected \`float\` or \`q<bits>\` (a quantized model, e.g. q8)`);
+  if (bits === undefined && program.getOptionValueSource('scheme') === 'cli') {
+    return fail('--scheme applies to a quantized model (--model q8, q16, …), not to the float model');
   }
   const ws = (p: string) => path.join(ctx.workspace, p);
   try {
     const model = await readModel(ws(PATHS.model));
+    // A quantized model named by --model must exist, also when the test set is predicted with every model.
+    const quant = bits === undefined ? undefined : await readQuantized(ctx.workspace, bits, opts.scheme, model.features.length);
     if (opts.input === undefined) return await predictTestSet(ctx, model, opts);
-
-    let predict: (X: Float64Array, n: number) => Float64Array;
-    if (opts.model === 'float') {
-      predict = (X, n) => predictLinear(X, n, model.features.length, model.coefficients, model.intercept);
-    } else {
-      const bits: Bits = opts.model === 'q8' ? 8 : 16;
-      const file = ws(PATHS.quantFile(bits, opts.scheme, 'bin'));
-      const bytes = await readFile(file).catch(() => {
-        throw new ArtifactError(`${file} does not exist; run \`npx pipeline run\` first to build the quantized models`);
-      });
-      const q = unpackQuant(bytes, file);
-      if (q.q.length !== model.features.length) throw new ArtifactError(`${file} has ${q.q.length} weights for ${model.features.length} features; rebuild with \`npx pipeline run\``);
-      predict = (X, n) => predictQuantized(q, X, n, model.features.length);
-    }
+    const p = model.features.length;
+    const predict = (X: Float64Array, n: number) => (quant ? predictQuantized(quant, X, n, p) : predictLinear(X, n, p, model.coefficients, model.intercept));
 
     const fromStdin = opts.input === '-';
     const inputFile = fromStdin ? undefined : path.resolve(opts.input);
@@ -152,7 +146,9 @@ async function predictTestSet(ctx: CommandContext, model: Awaited<ReturnType<typ
     throw new ArtifactError(`${(err as NodeJS.ErrnoException).code === 'ENOENT' ? `${testFile} does not exist` : err.message}; run \`npx pipeline run\` first`);
   });
   checkCompatible(model, test, testFile);
-  const quants = await readQuantModels({ 8: ws(PATHS.quantDir(8)), 16: ws(PATHS.quantDir(16)) }).catch((err: Error) => {
+  const dirs = await quantDirs(ctx.workspace);
+  if (dirs.size === 0) throw new ArtifactError(`${ws('build/quant')} holds no quantized model; run \`npx pipeline run\` first`);
+  const quants = await readQuantModels(dirs).catch((err: Error) => {
     throw new ArtifactError(err.message);
   });
   const ev = evaluateAll(test, model, quants, true);
@@ -162,4 +158,39 @@ async function predictTestSet(ctx: CommandContext, model: Awaited<ReturnType<typ
     ctx.stderr.write(`wrote ${test.n} rows of predictions to ${opts.output}\n`);
   }
   return 0;
+}
+
+/** `float` → undefined, `q<bits>` → its width, anything else → null. */
+function modelBits(model: string): Bits | undefined | null {
+  if (model === 'float') return undefined;
+  const m = /^q([0-9]+)$/.exec(model);
+  const bits = m ? Number(m[1]) : undefined;
+  return isBits(bits) ? bits : null;
+}
+
+/** The quantized models' folders in the workspace (`build/quant/q<bits>`), by width. */
+async function quantDirs(workspace: string): Promise<Map<Bits, string>> {
+  const entries = await readdir(path.join(workspace, 'build/quant'), { withFileTypes: true }).catch(() => []);
+  const dirs = new Map<Bits, string>();
+  for (const e of entries) {
+    const bits = e.isDirectory() ? quantDirBits(`build/quant/${e.name}`) : undefined;
+    if (bits !== undefined) dirs.set(bits, path.join(workspace, 'build/quant', e.name));
+  }
+  return new Map([...dirs].sort(([a], [b]) => a - b));
+}
+
+/** The quantized model `q<bits>` of `scheme`, built in the workspace, with `p` weights. */
+async function readQuantized(workspace: string, bits: Bits, scheme: (typeof SCHEMES)[number], p: number): Promise<QuantModel> {
+  const file = path.join(workspace, PATHS.quantFile(bits, scheme, 'bin'));
+  const bytes = await readFile(file).catch(async () => {
+    const built = [...(await quantDirs(workspace)).keys()].map((b) => `q${b}`);
+    throw new ArtifactError(
+      built.length > 0
+        ? `${file} does not exist; the quantized models built here are ${built.join(', ')}: add ${bits} to \`bits\` in the quantize template's \`matrix:\` in pipeline.yaml and run \`npx pipeline run\``
+        : `${file} does not exist; run \`npx pipeline run\` first to build the quantized models`,
+    );
+  });
+  const q = unpackQuant(bytes, file);
+  if (q.q.length !== p) throw new ArtifactError(`${file} has ${q.q.length} weights for ${p} features; rebuild with \`npx pipeline run\``);
+  return q;
 }

@@ -1,8 +1,8 @@
-// Stages `quantize-8` and `quantize-16` (param `bits`): quantize the float model's coefficients with each scheme
-// (minmax, pow2; see lib/quant.ts), bias-correct the intercept on the train set (param `bias_correction`, default
-// true; false keeps the float intercept, to show what the correction is worth), and write per scheme
-// `<scheme>.json` (quant params, integer and dequantized weights, intercepts) and `<scheme>.bin` (the packed bytes)
-// into build/quant/q<bits>/.
+// The `quantize` template, one stage per value of its matrix key `bits` (`quantize-8`, `quantize-16`, …): quantize
+// the float model's coefficients with each scheme (minmax, pow2; see lib/quant.ts) to `bits` bits (2 to 16),
+// bias-correct the intercept on the train set (param `bias_correction`, default true; false keeps the float
+// intercept, to show what the correction is worth), and write per scheme `<scheme>.json` (quant params, integer and
+// dequantized weights, intercepts) and `<scheme>.bin` (the packed bytes) into build/quant/q<bits>/.
 import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -19,6 +19,8 @@ import {
   checkBits,
   dequantize,
   elementScales,
+  MAX_BITS,
+  MIN_BITS,
   packQuant,
   quantizeMinmax,
   quantizePow2,
@@ -29,14 +31,14 @@ import { columnStd } from './lib/stats.js';
 
 /** The params this stage reads (the engine checks them before anything runs and passes only these). */
 export const params = z.object({
-  bits: z.union([z.literal(8), z.literal(16)]),
+  bits: z.number().check(z.int(), z.gte(MIN_BITS), z.lte(MAX_BITS)),
   bias_correction: z.optional(z.boolean()),
 });
 
 export default async function quantize(ctx: StageContext): Promise<void> {
   let bits;
   try {
-    bits = checkBits(intParam(ctx, 'bits', 8, 1, 64));
+    bits = checkBits(intParam(ctx, 'bits', 8, MIN_BITS, MAX_BITS));
   } catch (err) {
     throw new Error(`${ctx.stage}.bits: ${(err as Error).message}`, { cause: err });
   }

@@ -1,7 +1,7 @@
 // One param of `quantize-8` changed → run: only the affected stage executes. Next to `snakemake -f quantize_8`.
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseDocument } from 'yaml';
+import { isScalar, parseDocument, type Document, type YAMLMap } from 'yaml';
 import { pipelineCmd, realSource, realWorkspace, snakemakeCmd, type BenchContext } from '../context.js';
 import { housingShape, writeDag } from '../dags.js';
 import { newFigure, type Figure } from '../figure.js';
@@ -21,15 +21,33 @@ function onlyQuantize8(what: string, seen: string[]): (o: Outcome) => void {
   };
 }
 
+/**
+ * Replaces a one-key template with a `name:` pattern (`quantize`, `bits: [8, 16]`, `quantize-${bits}`) by the plain
+ * stages it expands to, in its place; nothing to do once done.
+ */
+function expandTemplate(doc: Document, template: string): void {
+  const stages = doc.get('stages') as YAMLMap;
+  const at = stages.items.findIndex((p) => isScalar(p.key) && p.key.value === template);
+  if (at < 0) return;
+  const { matrix, name, outs, ...rest } = (stages.items[at].value as YAMLMap).toJSON() as { matrix: Record<string, unknown[]>; name: string; outs: string[]; params?: object };
+  const [[key, values]] = Object.entries(matrix);
+  const fill = (text: string, v: unknown) => text.split(`\${${key}}`).join(String(v));
+  const expanded = values.map((v) => doc.createPair(fill(name, v), { ...rest, params: { ...rest.params, [key]: v }, outs: outs.map((o) => fill(o, v)) }));
+  stages.items.splice(at, 1, ...expanded);
+}
+
 export function paramFigure(ctx: BenchContext): Figure {
   const f = newFigure('One param of `quantize-8` changed → run');
   const runs = ctx.runs;
   const seen: string[] = [];
   // A value never used before in each repetition (a value seen before would be restored from the run-cache): a
-  // declared env entry of `quantize-8`, part of its fingerprint, that the stage does not read.
+  // declared env entry of `quantize-8`, part of its fingerprint, that the stage does not read. An entry of the
+  // `quantize` template would reach both expansions, so the bench's copy writes the template out as the stages it
+  // expands to (same modules, params, needs and outs: the same fingerprints) and sets the entry on one.
   const mark = (dir: string) => (i: number) => {
     const file = path.join(dir, 'pipeline.yaml');
     const doc = parseDocument(readFileSync(file, 'utf8'));
+    expandTemplate(doc, 'quantize');
     doc.setIn(['stages', 'quantize-8', 'env', 'BENCH_REPETITION'], String(1000 + i));
     writeFileSync(file, doc.toString());
   };

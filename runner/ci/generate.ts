@@ -1,5 +1,6 @@
 // The GitHub Actions workflow that mirrors the stage DAG (written and checked by check.ts).
-// A `test` job, then one job per stage whose `needs:` are exactly the stage's upstream stages (plus `test`)
+// A `test` job, then one job per stage (a template: one per expansion) whose `needs:` are exactly the stage's upstream
+// stages (plus `test`)
 // (stage-job.ts; through the remote cache, remote-cache.ts); then the extra jobs of `ci.jobs`.
 // Every problem of the `ci:` settings and of the stages for CI is collected (settings.ts, job-checks.ts) and
 // returned as diagnostics, all at once, as `pipeline validate` does for the rest of the file.
@@ -8,11 +9,12 @@ import { Document } from 'yaml';
 import { DiagnosticList, type Diagnostic } from '../core/diagnostic.js';
 import { ConfigError } from '../core/errors.js';
 import { StageGraph } from '../graph/graph.js';
+import { StageNames } from '../config/stage-names.js';
 import type { PipelineConfig } from '../config/types.js';
 import { checkSettings, checkStages } from './job-checks.js';
 import { parseCiSettings, type CiJob, type CiSettings } from './settings.js';
 import { stageJob } from './stage-job.js';
-import { CHECKOUT, DOWNLOAD, artifactName, nodeSetup, stageJobId, stepOf, type Job, type Json, type Step } from './steps.js';
+import { CHECKOUT, DOWNLOAD, artifactName, nodeSetup, stageJobId, stepOf, unique, type Job, type Json, type Step } from './steps.js';
 
 export { artifactName, MANIFEST_DIR, stageJobId } from './steps.js';
 
@@ -40,7 +42,8 @@ export function buildWorkflow(config: PipelineConfig): WorkflowResult {
     const downstream = config.stages.filter((s) => after.has(s.name)).map((s) => s.name);
     jobs[stageJobId(stage.name)] = stageJob(config, ci, stage, downstream);
   }
-  for (const [id, spec] of Object.entries(ci.jobs ?? {})) jobs[id] = extraJob(ci, spec, ids);
+  const names = StageNames.of(config);
+  for (const [id, spec] of Object.entries(ci.jobs ?? {})) jobs[id] = extraJob(ci, spec, ids, names);
 
   const workflow: Record<string, Json> = {
     name: ci.name ?? 'pipeline',
@@ -80,18 +83,19 @@ function testJob(ci: CiSettings): Job {
   return job;
 }
 
-function extraJob(ci: CiSettings, spec: CiJob, ids: Map<string, string>): Job {
+/** An extra job of `ci.jobs`; a template's name in its `needs` or `artifacts` stands for each expansion. */
+function extraJob(ci: CiSettings, spec: CiJob, ids: Map<string, string>, names: StageNames): Job {
   const steps: Step[] = [];
   const setup = spec.setup ?? 'checkout';
   if (setup === 'node') steps.push(...nodeSetup(ci['node-version'] ?? 20));
   else if (setup === 'checkout') steps.push({ uses: CHECKOUT });
-  for (const stage of spec.artifacts ?? []) {
+  for (const stage of unique((spec.artifacts ?? []).flatMap((n) => names.meaning(n) ?? [n]))) {
     steps.push({ name: `Restore the outs of ${stage}`, uses: DOWNLOAD, with: { name: artifactName(stage), path: '.' } });
   }
   steps.push(...spec.steps.map(stepOf));
   const job: Job = {};
   if (spec.name !== undefined) job.name = spec.name;
-  job.needs = (spec.needs ?? []).map((n) => ids.get(n) ?? n);
+  job.needs = unique((spec.needs ?? []).flatMap((n) => (names.isTemplate(n) ? names.expansions(n) : [n]).map((x) => ids.get(x) ?? x)));
   job['runs-on'] = spec['runs-on'] ?? ci['runs-on'] ?? 'ubuntu-latest';
   if (spec.if !== undefined) job.if = spec.if;
   if (spec['timeout-minutes'] !== undefined) job['timeout-minutes'] = spec['timeout-minutes'];

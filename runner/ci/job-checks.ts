@@ -4,6 +4,7 @@
 import { Dag } from '../core/dag.js';
 import { diagnostic, MAX_DIAGNOSTICS, related, type DiagnosticCode, type DiagnosticList, type Range } from '../core/diagnostic.js';
 import { suggestion } from '../core/errors.js';
+import { StageNames } from '../config/stage-names.js';
 import type { PipelineConfig } from '../config/types.js';
 import { WRITE_SECRET_VARS } from './remote-cache.js';
 import { locator, type CiSettings } from './settings.js';
@@ -68,10 +69,10 @@ function checkJobIds(c: CiCheck, ids: Map<string, string>): void {
   }
 }
 
-/** Extra jobs need known jobs or stages, not themselves, and form no cycle. */
+/** Extra jobs need known jobs or stages (a template: all its expansions), not themselves, and form no cycle. */
 function checkJobNeeds(c: CiCheck, ids: Map<string, string>): void {
   const jobs = c.ci.jobs ?? {};
-  const known = [...ids.keys(), ...Object.keys(jobs)];
+  const known = [...ids.keys(), ...Object.keys(c.config.templates ?? {}), ...Object.keys(jobs)];
   for (const [id, spec] of Object.entries(jobs)) {
     (spec.needs ?? []).forEach((need, i) => {
       if (known.includes(need) && need !== id) return;
@@ -101,31 +102,36 @@ function checkJobNeeds(c: CiCheck, ids: Map<string, string>): void {
   }
 }
 
-/** An extra job downloads the outs of known stages that come before it and have outs. */
+/** An extra job downloads the outs of known stages (a template: each expansion) that come before it and have outs. */
 function checkArtifacts(c: CiCheck): void {
   const jobs = c.ci.jobs ?? {};
   const jobDag = new Dag(Object.keys(jobs), (id) => jobs[id]?.needs ?? []);
-  const stages = c.config.stages.map((s) => s.name);
+  const names = StageNames.of(c.config);
   /** Every job and stage that job `id` comes after. */
   const upstream = (id: string): Set<string> => {
     const before = new Set<string>();
     for (const job of [id, ...jobDag.ancestors([id])])
       for (const need of jobs[job]?.needs ?? []) {
         before.add(need);
-        if (!jobs[need] && c.stageDag.has(need)) for (const u of c.stageDag.ancestors([need])) before.add(u);
+        if (jobs[need]) continue;
+        for (const n of names.meaning(need) ?? []) for (const u of [n, ...c.stageDag.ancestors([n])]) before.add(u);
       }
     return before;
   };
   for (const [id, spec] of Object.entries(jobs)) {
     const before = upstream(id);
-    (spec.artifacts ?? []).forEach((stage, i) => {
+    (spec.artifacts ?? []).forEach((name, i) => {
       const where = ['ci', 'jobs', id, 'artifacts', i];
-      if (!stages.includes(stage))
-        add(c, 'unknown-stage', where, `CI job \`${id}\` downloads the outs of unknown stage \`${stage}\`${suggestion(stage, stages)}`, `stages: ${stages.join(', ')}`);
-      else if (!before.has(stage))
-        add(c, 'ci-artifact', where, `CI job \`${id}\` downloads the outs of \`${stage}\`, which is not upstream of it`, `add \`${stage}\` (or a stage after it) to \`ci.jobs.${id}.needs\``);
-      else if (c.config.stages.find((s) => s.name === stage)?.outs.length === 0)
-        add(c, 'ci-artifact', where, `stage \`${stage}\` has no outs to download`, 'remove it from artifacts');
+      const meant = names.meaning(name);
+      if (meant === undefined) {
+        add(c, 'unknown-stage', where, `CI job \`${id}\` downloads the outs of unknown stage \`${name}\`${suggestion(name, names.all())}`, `stages: ${names.listing()}`);
+        return;
+      }
+      const stage = meant.find((s) => !before.has(s));
+      if (stage !== undefined)
+        add(c, 'ci-artifact', where, `CI job \`${id}\` downloads the outs of \`${stage}\`, which is not upstream of it`, `add \`${name}\` (or a stage after it) to \`ci.jobs.${id}.needs\``);
+      else if (meant.every((s) => c.config.stages.find((x) => x.name === s)?.outs.length === 0))
+        add(c, 'ci-artifact', where, `stage \`${name}\` has no outs to download`, 'remove it from artifacts');
     });
   }
 }
@@ -154,9 +160,12 @@ function checkEnvSecrets(c: CiCheck): void {
 
 /** A stage's job timeout, when set for the stage, leaves the stage its own `timeout:` and the setup's minutes. */
 function checkTimeouts(c: CiCheck): void {
+  const names = StageNames.of(c.config);
   for (const [name, minutes] of Object.entries(c.ci['stage-timeout-minutes'] ?? {})) {
-    const stage = c.config.stages.find((s) => s.name === name);
-    if (stage?.timeoutMs === undefined) continue;
+    // A template's setting holds for its expansions; the longest `timeout:` among them decides.
+    const timeouts = (names.meaning(name) ?? []).map((n) => c.config.stages.find((s) => s.name === n)?.timeoutMs ?? 0);
+    const stage = { timeoutMs: timeouts.length > 0 && Math.max(...timeouts) > 0 ? Math.max(...timeouts) : undefined };
+    if (stage.timeoutMs === undefined) continue;
     const needed = Math.ceil(stage.timeoutMs / 60_000) + SETUP_MINUTES;
     if (minutes < needed)
       add(

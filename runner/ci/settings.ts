@@ -4,7 +4,8 @@ import { z } from 'zod';
 import { diagnostic, pointRange, type DiagnosticList, type Range } from '../core/diagnostic.js';
 import { suggestion } from '../core/errors.js';
 import { issuesToDiagnostics, type KeyPath, type SchemaIssue } from '../core/schema-issues.js';
-import type { PipelineConfig } from '../config/types.js';
+import { StageNames } from '../config/stage-names.js';
+import type { PipelineConfig, StageConfig } from '../config/types.js';
 
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
 const envMap = z.record(
@@ -66,13 +67,13 @@ export const ciSchema = z.strictObject({
       'after-steps': z.array(stepSchema).optional(),
     })
     .optional(),
-  /** Extra steps per stage, run before `pipeline run STAGE --single`. */
+  /** Extra steps per stage, run before `pipeline run STAGE --single` (a template's name: for each expansion without its own). */
   'stage-steps': z.record(z.string(), z.array(stepSchema)).optional(),
   /** Extra jobs appended after the stage jobs. */
   jobs: z.record(z.string(), jobSchema).optional(),
   /** GitHub cancels a stage job after this many minutes (default 60, more for a stage whose own `timeout:` is longer). */
   'timeout-minutes': z.number().int().positive().optional(),
-  /** The same, per stage. */
+  /** The same, per stage (a template's name: for each expansion without its own). */
   'stage-timeout-minutes': z.record(z.string(), z.number().int().positive()).optional(),
   /** How stage jobs use the `remote:` cache (see remote-cache.ts). */
   remote: z
@@ -106,15 +107,16 @@ export function parseCiSettings(config: PipelineConfig, out: DiagnosticList): Ci
     return undefined;
   }
   const ci = result.data;
-  const stageNames = config.stages.map((s) => s.name);
+  const names = StageNames.of(config);
+  const stageNames = names.all();
   for (const key of ['stage-steps', 'stage-timeout-minutes'] as const) {
-    for (const stage of Object.keys(ci[key] ?? {}).filter((name) => !stageNames.includes(name)))
+    for (const stage of Object.keys(ci[key] ?? {}).filter((name) => names.meaning(name) === undefined))
       out.add(
         diagnostic(
           'unknown-stage',
           locator(config)(['ci', key, stage], 'key'),
           `\`ci.${key}\` names unknown stage \`${stage}\`${suggestion(stage, stageNames)}`,
-          `stages: ${stageNames.join(', ')}`,
+          `stages: ${names.listing()}`,
         ),
       );
   }
@@ -161,4 +163,11 @@ function hintFor(where: (string | number)[]): string | undefined {
   }
   if (where[1] === 'env' || where.includes('env')) return 'env is a mapping of NAME: value (string, number or boolean)';
   return undefined;
+}
+
+/** A per-stage setting (`stage-steps`, `stage-timeout-minutes`): the stage's own, else its template's. */
+export function perStage<T>(settings: Record<string, T> | undefined, stage: StageConfig): T | undefined {
+  if (settings === undefined) return undefined;
+  if (Object.hasOwn(settings, stage.name)) return settings[stage.name];
+  return stage.template && Object.hasOwn(settings, stage.template.name) ? settings[stage.template.name] : undefined;
 }

@@ -3,7 +3,7 @@
 // check and upload its outs. A gate's failure writes its reason to the run summary.
 import type { PipelineConfig, StageConfig } from '../config/types.js';
 import { remoteRunSteps, runCommand, type RunStepMaker } from './remote-cache.js';
-import type { CiSettings } from './settings.js';
+import { perStage, type CiSettings } from './settings.js';
 import { artifactName, CACHE, DOWNLOAD, MANIFEST_DIR, nodeSetup, PIPELINE, sh, stageJobId, stepOf, unique, UPLOAD, type Job, type Step } from './steps.js';
 
 /** GitHub cancels a stage job after this many minutes unless `ci:` says otherwise. */
@@ -18,11 +18,11 @@ const REASON_JS =
   " process.stdout.write(s && s.reason ? String(s.reason) : '')";
 
 /**
- * A stage job's `timeout-minutes`: `ci.stage-timeout-minutes.STAGE`, else `ci.timeout-minutes` (default 60) raised to
+ * A stage job's `timeout-minutes`: `ci.stage-timeout-minutes.STAGE` (or its template's), else `ci.timeout-minutes` (default 60) raised to
  * the stage's own `timeout:` plus the setup's minutes, so GitHub never cancels a stage its own limit would let run.
  */
 export function stageTimeoutMinutes(ci: CiSettings, stage: StageConfig): number {
-  const own = ci['stage-timeout-minutes']?.[stage.name];
+  const own = perStage(ci['stage-timeout-minutes'], stage);
   if (own !== undefined) return own;
   const base = ci['timeout-minutes'] ?? DEFAULT_TIMEOUT_MINUTES;
   return stage.timeoutMs === undefined ? base : Math.max(base, Math.ceil(stage.timeoutMs / 60_000) + SETUP_MINUTES);
@@ -41,7 +41,7 @@ export function stageJob(config: PipelineConfig, ci: CiSettings, stage: StageCon
   // With a remote cache, the stage pulls its result from it and pushes what it made; otherwise the local store
   // travels between workflow runs in one actions/cache entry per stage, keyed by its fingerprint.
   if (!config.remote) steps.push(cacheStep(stage));
-  for (const extra of ci['stage-steps']?.[stage.name] ?? []) steps.push(stepOf(extra));
+  for (const extra of perStage(ci['stage-steps'], stage) ?? []) steps.push(stepOf(extra));
   const makeRun: RunStepMaker = (flags, prelude, label) => runStep(stage, downstream, runCommand(stage, flags), prelude, label);
   if (config.remote) steps.push(...remoteRunSteps({ ...config, remote: config.remote }, ci, stage, makeRun));
   else steps.push(makeRun('', [], undefined));

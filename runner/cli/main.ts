@@ -1,6 +1,6 @@
 // The `pipeline` command line. Each command's implementation is imported only when that command runs,
-// so start-up stays lean. Exit codes: 0 ok, 1 a stage failed, 2 usage or config error, 3 a gate failed,
-// 4 the workspace is busy (with --no-wait), 130 interrupted.
+// so start-up stays lean. Exit codes: 0 ok, 1 a stage failed or the run failed once stages began, 2 usage or
+// config error, 3 a gate failed, 4 the workspace is busy (with --no-wait), 130 interrupted.
 import type * as CommanderModule from 'commander';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { BusyError, ConfigError, ExitCode, UsageError, suggestion } from '../core/errors.js';
 import { BUILTIN_COMMANDS } from '../config/schema.js';
 import { isCommandError } from '../public/command.js';
+import { RunError } from '../exec/failure.js';
 import type { RunFlags } from './commands/run.js';
 import type { GlobalOptions } from './options.js';
 import type { FreshRecorder } from '../report/fresh.js';
@@ -103,7 +104,11 @@ interface Cli {
   exit(code: number): void;
 }
 
-/** The program with its global options, help texts and version; the commands are added by the functions below. */
+/**
+ * The program with its global options, help texts and version; the commands are added by the functions below. Named
+ * `pipeline` whichever of its two names (`pipeline`, `pipeline-dag`) started it: every usage line, hint and document
+ * says `pipeline …`, and both names are installed together.
+ */
 function newProgram(argv: string[]): CommanderModule.Command {
   return new Command('pipeline')
     .description('Run a workflow as a DAG of stages; cache every output by content hash; re-run only what changed.')
@@ -115,6 +120,8 @@ function newProgram(argv: string[]): CommanderModule.Command {
     .addHelpText(
       'after',
       '\nA workspace adds its own commands under `commands:` in pipeline.yaml; run them as `pipeline NAME [args]`.\n' +
+        '\n`pipeline-dag` (the package\'s name) is another name of this command: `npx pipeline-dag …` cannot start another\n' +
+        'package, where `npx pipeline …` run outside a project that installs pipeline-dag fetches an unrelated one.\n' +
         '\nExit codes: 0 ok, 1 a stage failed, 2 usage or config error, 3 a gate failed, 4 workspace busy (--no-wait), 130 interrupted.',
     )
     .exitOverride();
@@ -308,7 +315,8 @@ export function reportError(err: unknown): number {
     process.stderr.write(err.format());
     return err.exitCode;
   }
-  if (err instanceof UsageError || isCommandError(err)) {
+  // A failure during a run outside any one stage (pipeline.lock cannot be written): exit 1, not 2.
+  if (err instanceof UsageError || err instanceof RunError || isCommandError(err)) {
     process.stderr.write(`error: ${err.message}\n${err.hint ? `hint: ${err.hint}\n` : ''}`);
     return err.exitCode;
   }

@@ -34,11 +34,17 @@ type ListField = 'deps' | 'outs' | 'metrics' | 'needs' | 'passEnv';
 
 /** One stage as written (its shape checked), with the places of its keys and a way to report a mistake in it. */
 export class StageInput {
+  /** The name messages give: the stage's, or for an expansion its template's (what the file shows). */
+  readonly label: string;
+
   constructor(
     readonly ctx: CheckContext,
     readonly name: string,
     readonly raw: RawStage,
-  ) {}
+    label?: string,
+  ) {
+    this.label = label ?? name;
+  }
 
   /** Range of the value at a key path inside the stage. */
   at(...p: KeyPath): Range {
@@ -57,7 +63,7 @@ export class StageInput {
 
   /** `stage \`NAME\`: what`, the start of every message about this stage. */
   subject(what: string): string {
-    return `stage \`${this.name}\`: ${what}`;
+    return `stage \`${this.label}\`: ${what}`;
   }
 
   fail(code: DiagnosticCode, where: Range, detail: string, hint?: string): void {

@@ -4,17 +4,20 @@
 import { Dag } from '../core/dag.js';
 import { diagnostic, related, type RelatedLocation } from '../core/diagnostic.js';
 import { BUILTIN_COMMANDS, type RawPipeline } from './schema.js';
-import { entryPath, isInside, list, type CheckContext } from './check-context.js';
+import { entryPath, list, type CheckContext } from './check-context.js';
 import type { BuiltStage } from './stage.js';
 import { checkFile, normalizePath } from './workspace-paths.js';
 import type { StageConfig } from './types.js';
 import { isGlobPattern } from '../core/paths.js';
 import { OutIndex } from './producers.js';
+import type { StageNames } from './stage-names.js';
 
 /** Range of entry `i` (its index in the file) of a stage's list field. */
 function entryRange(ctx: CheckContext, raw: RawPipeline, stage: string, field: 'deps' | 'outs' | 'needs', i: number) {
   return ctx.src.valueRange(entryPath(stage, field, raw.stages[stage][field], i));
 }
+
+const SIBLINGS_HINT = "each expansion of a template writes outs of its own: put the matrix keys in the paths, e.g. `outs: [build/q${bits}]`";
 
 /** No two stages write the same path, and no out lies inside another out (same stage or not). */
 export function checkOuts(ctx: CheckContext, raw: RawPipeline, built: BuiltStage[]): void {
@@ -23,6 +26,7 @@ export function checkOuts(ctx: CheckContext, raw: RawPipeline, built: BuiltStage
   const dirs = new Map<string, Owner>(); // proper ancestors of outs
   const hint = 'outs may not overlap: each file or folder out belongs to one stage as a whole';
   const at = (o: Owner) => entryRange(ctx, raw, o.stage, 'outs', o.index);
+  const templateOf = new Map(built.flatMap(({ stage }) => (stage.template ? [[stage.name, stage.template.name] as const] : [])));
   const lc = (o: Owner) => `${at(o).line}:${at(o).col}`;
   for (const { stage: s, entry } of built) {
     s.outs.forEach((out, k) => {
@@ -30,7 +34,8 @@ export function checkOuts(ctx: CheckContext, raw: RawPipeline, built: BuiltStage
       const other = (o: Owner) => (o.stage === s.name ? `another of its outs (at ${lc(o)})` : `an out of stage \`${o.stage}\` (at ${lc(o)})`);
       const conflict = (o: Owner, detail: string): true => {
         const rel: RelatedLocation = related(at(o), o.stage === s.name ? `\`${o.out}\` is declared here` : `stage \`${o.stage}\` writes \`${o.out}\``);
-        ctx.out.add(diagnostic('out-overlap', at(me), `stage \`${s.name}\`: ${detail}`, hint, [rel]));
+        const siblings = s.template !== undefined && templateOf.get(o.stage) === s.template.name;
+        ctx.out.add(diagnostic('out-overlap', at(me), `stage \`${s.name}\`: ${detail}`, siblings ? SIBLINGS_HINT : hint, [rel]));
         return true;
       };
       const parts = out.split('/');
@@ -73,9 +78,10 @@ export function stageDag(stages: StageConfig[]): Dag {
  * Each cycle through `needs` (up to the cap), printed as `a → b → c → a` at the `needs` entry that closes it,
  * with the other `needs` entries of the cycle as related locations.
  */
-export function checkCycles(ctx: CheckContext, raw: RawPipeline, dag: Dag, max: number): void {
+export function checkCycles(ctx: CheckContext, raw: RawPipeline, dag: Dag, max: number, names: StageNames): void {
   for (const cycle of dag.findCycles(max)) {
-    const needAt = (from: string, to: string) => entryRange(ctx, raw, from, 'needs', list(raw.stages[from].needs).indexOf(to));
+    // The entry that names `to`: its name, or its template's.
+    const needAt = (from: string, to: string) => entryRange(ctx, raw, from, 'needs', list(raw.stages[from].needs).findIndex((n) => names.meaning(n)?.includes(to)));
     const closing = cycle[cycle.length - 1];
     const rel = cycle.slice(0, -1).map((n, i) => related(needAt(n, cycle[i + 1]), `\`${n}\` needs \`${cycle[i + 1]}\``));
     ctx.out.add(

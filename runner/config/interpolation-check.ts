@@ -2,60 +2,31 @@
 // `validate` reports it, each at the reference's own line:col): a name the stage has no param for, a `${` without
 // its `}`, a reference in a `shell: true` line where no quoting is safe, and one in the code a known interpreter
 // runs. The values are put in later (interpolate.ts), through the same functions (interpolation.ts).
-import type { Scalar } from 'yaml';
-import { diagnostic, type Range } from '../core/diagnostic.js';
+import { diagnostic } from '../core/diagnostic.js';
 import { suggestion } from '../core/errors.js';
 import { argvCodeWords, CODE_HINT, ESCAPE_HINT, shellLine, unterminated, UNSAFE_HINT, type RefProblem } from './interpolation.js';
-import { Y, type KeyPath, type Source } from './positions.js';
+import { textRange, type KeyPath } from './positions.js';
 import { refsOf } from './refs.js';
 import { splitCommandSpans } from './command-line.js';
 import type { RawStage } from './schema.js';
 import { entryPath, list, type CheckContext } from './check-context.js';
 import type { BuiltStage } from './stage.js';
 
-/** The range of characters `start`..`end` of the string at `keyPath`, or the whole value when they cannot be placed. */
-export function textRange(src: Source, keyPath: KeyPath, start: number, end: number): Range {
-  const node = src.doc.getIn(keyPath, true) as Scalar | undefined;
-  if (node && Y().isScalar(node) && typeof node.value === 'string' && node.range && (node.type === 'BLOCK_LITERAL' || node.type === 'BLOCK_FOLDED')) {
-    const offset = (i: number) => blockOffset(src.text, node.range![0], node.value as string, i);
-    const a = offset(start);
-    const b = offset(Math.max(start, end - 1));
-    if (a !== undefined && b !== undefined) return src.span(a, b + 1);
-    return src.valueRange(keyPath);
-  }
-  const first = src.charRange(keyPath, start);
-  const last = src.charRange(keyPath, Math.max(start, end - 1));
-  return first.line === last.line && last.endCol > first.col ? { ...first, endLine: last.endLine, endCol: last.endCol } : first;
-}
-
-/** Source offset of character `i` of a literal block scalar (`|`), when the value maps onto the source line by line. */
-function blockOffset(text: string, headerAt: number, value: string, i: number): number | undefined {
-  const before = value.slice(0, i);
-  const line = before.split('\n').length - 1;
-  const col = i - (before.lastIndexOf('\n') + 1);
-  let at = text.indexOf('\n', headerAt) + 1;
-  for (let l = 0; l < line && at > 0; l++) at = text.indexOf('\n', at) + 1;
-  if (at <= 0) return undefined;
-  const lineText = text.slice(at, text.indexOf('\n', at) < 0 ? text.length : text.indexOf('\n', at));
-  const valueLine = value.split('\n')[line];
-  const indent = lineText.length - valueLine.length;
-  if (indent < 0 || lineText.slice(indent) !== valueLine) return undefined;
-  return at + indent + col;
-}
-
 /** Every stage's references, checked on the text. */
 export function checkInterpolation(ctx: CheckContext, raw: Record<string, RawStage>, built: BuiltStage[]): void {
   for (const { stage } of built) {
     const r = raw[stage.name];
     if (!r) continue;
+    // An expansion is reported as its template: the text is the template's (the same diagnostics are kept once).
+    const label = stage.template?.name ?? stage.name;
     const names = Object.keys(stage.params);
     const report = (keyPath: KeyPath, text: string) => (p: RefProblem) => {
       const at = textRange(ctx.src, keyPath, p.start, p.end);
       const ref = text.slice(p.start, p.end);
       // A reference to no param is reported as that (its fix, often `$${`, settles both).
       if (p.kind !== 'unterminated' && !Object.hasOwn(stage.params, ref.slice(2, -1))) return;
-      if (p.kind === 'unterminated') ctx.out.add(diagnostic('unknown-interpolation', at, `stage \`${stage.name}\`: ${p.why}`, `close it with \`}\`; ${ESCAPE_HINT}`));
-      else ctx.out.add(diagnostic('unsafe-interpolation', at, `stage \`${stage.name}\`: \`${ref}\` cannot be put into this command safely: ${p.why}`, p.kind === 'code' ? CODE_HINT : UNSAFE_HINT));
+      if (p.kind === 'unterminated') ctx.out.add(diagnostic('unknown-interpolation', at, `stage \`${label}\`: ${p.why}`, `close it with \`}\`; ${ESCAPE_HINT}`));
+      else ctx.out.add(diagnostic('unsafe-interpolation', at, `stage \`${label}\`: \`${ref}\` cannot be put into this command safely: ${p.why}`, p.kind === 'code' ? CODE_HINT : UNSAFE_HINT));
     };
     const checkNames = (keyPath: KeyPath, text: string) => {
       for (const ref of refsOf(text)) {
@@ -64,7 +35,7 @@ export function checkInterpolation(ctx: CheckContext, raw: Record<string, RawSta
           diagnostic(
             'unknown-interpolation',
             textRange(ctx.src, keyPath, ref.start, ref.end),
-            `stage \`${stage.name}\`: \`\${${ref.name}}\` names no param of this stage${suggestion(ref.name, names)}`,
+            `stage \`${label}\`: \`\${${ref.name}}\` names no param of this stage${suggestion(ref.name, names)}`,
             `${names.length ? `its params are: ${names.join(', ')} (own, global, or listed in \`uses\`)` : "declare it under the stage's `params:` or the global `params:`"}; ${ESCAPE_HINT}`,
           ),
         );

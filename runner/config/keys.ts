@@ -8,6 +8,10 @@ export const NAME_RE = new RegExp(NAME_PATTERN);
 /** A duration: seconds as a number, or a number with a unit. */
 export const DURATION_PATTERN = '^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$';
 export const ENV_NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_]*$';
+/** A `matrix:` key: it becomes a param referenced as `${key}`, so a letter or `_` first, then letters, digits, `_`. */
+export const MATRIX_KEY_PATTERN = '^[A-Za-z_][A-Za-z0-9_]*$';
+/** A matrix value that can be part of a default expansion name (`quantize@8`) as it is. */
+export const NAME_VALUE_RE = /^[A-Za-z0-9_.-]+$/;
 
 /** Commands the CLI provides itself; a workspace command may not take one of these names. */
 export const BUILTIN_COMMANDS = [
@@ -62,6 +66,9 @@ export const EXPECTED: Record<string, string> = {
   partition: 'a Slurm partition name (`--partition`)',
   sbatch: 'a list of extra sbatch options, e.g. [--qos=low, --account=ml]',
   passEnv: 'a variable name or a list of them: passed to the stage from the environment, never hashed or recorded (secrets)',
+  matrix:
+    'a mapping of keys to non-empty lists of strings, numbers or booleans: the stage becomes a template, one stage per combination, each key a param of it (`${key}` in outs, deps, cmd, env, name)',
+  name: 'the names of a template\'s expansions, with `${key}` for its matrix keys (e.g. `quantize-${bits}`); default `STAGE@VALUE-VALUE…`',
 };
 
 /** Keys of pipeline.yaml and of a stage, in the order of the schema (a test checks they match it). */
@@ -83,6 +90,8 @@ export const STAGE_KEYS = [
   'cache',
   'gate',
   'resources',
+  'matrix',
+  'name',
 ];
 /** Keys of a stage's `resources:`. */
 export const RESOURCE_KEYS = ['cpus', 'memory', 'time', 'partition', 'sbatch'];

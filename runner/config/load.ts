@@ -2,6 +2,7 @@
 //   find.ts      where the file is (and the digest cache of the last valid text)
 //   yaml.ts      YAML syntax, duplicate keys, reserved names        positions.ts  line:col of any key or value
 //   shapes.ts    shapes (zod, schema.ts), worded for this file      stage.ts      one stage, a function per key group
+//   matrix.ts    templates (`matrix:`) expanded into their stages    matrix-shape.ts  the shape of `matrix:`
 //   workspace-paths.ts  paths normalized and kept inside the workspace, module files found
 //   checks.ts    across stages: overlapping outs, cycles, deps written elsewhere, commands
 //   command-line.ts  `cmd:` strings → argv without a shell
@@ -28,6 +29,10 @@ import { checkInterpolation } from './interpolation-check.js';
 import { digestOf, displayName, readCachedConfig, searchConfig, writeCachedConfig, type CachedConfig } from './find.js';
 import { Source, type KeyPath } from './positions.js';
 import { checkShapes } from './shapes.js';
+import { checkMatrixShape } from './matrix-shape.js';
+import { expandStages } from './matrix.js';
+import type { RawPipeline } from './schema.js';
+import { StageNames } from './stage-names.js';
 import type { CheckContext } from './check-context.js';
 import { buildStage } from './stage.js';
 import { checkFile } from './workspace-paths.js';
@@ -121,9 +126,10 @@ function fromCache(src: Source, absFile: string, digest: string, cached: CachedC
   const root = path.dirname(absFile);
   const out = new DiagnosticList();
   const ctx = { root, out };
+  for (const s of cached.stages) if (s.template) src.alias(s.name, { template: s.template.name, index: s.template.index });
   for (const s of cached.stages) {
     s.pos = { ...s.pos, file: src.display };
-    if (s.module !== undefined) checkFile(ctx, s.module, `stage \`${s.name}\`: module`, () => src.valueRange(['stages', s.name, 'module']));
+    if (s.module !== undefined) checkFile(ctx, s.module, `stage \`${s.template?.name ?? s.name}\`: module`, () => src.valueRange(['stages', s.name, 'module']));
   }
   for (const [name, file] of Object.entries(cached.commands))
     checkFile(ctx, file, `command \`${name}\`: module`, () => src.valueRange(['commands', name]));
@@ -131,8 +137,12 @@ function fromCache(src: Source, absFile: string, digest: string, cached: CachedC
   return finish(src, { file: absFile, root, version: 1, ...cached, digest });
 }
 
-/** Adds the (non-enumerable) positionOf and rangeOf; YAML is parsed only if a position is asked for. */
+/**
+ * Adds the (non-enumerable) positionOf and rangeOf; YAML is parsed only if a position is asked for. The places of
+ * an expansion are its template's.
+ */
 function finish(src: Source, config: Omit<PipelineConfig, 'positionOf'>): PipelineConfig {
+  for (const s of config.stages) if (s.template) src.alias(s.name, { template: s.template.name, index: s.template.index });
   Object.defineProperty(config, 'positionOf', {
     value: (keyPath: KeyPath): Position => src.valuePos(keyPath),
     enumerable: false,
@@ -160,21 +170,39 @@ function buildConfig(src: Source, absFile: string, digest: string): PipelineConf
   // 2. Shapes
   const shaped = checkShapes(src, data!, out);
   if (shaped === undefined) fail();
-  const { raw, names } = shaped!;
+  const { raw: written, names, badMatrix } = shaped!;
+  for (const name of badMatrix) checkMatrixShape(src, name, (data!.stages as Record<string, { matrix?: unknown }>)[name].matrix, out);
 
-  // 3. Meaning: each stage, then across stages
-  const globalParams: Params = raw.params ?? {};
-  const nameSet = new Set(names);
-  const built = Object.keys(raw.stages).map((name) => buildStage(ctx, name, raw.stages[name], globalParams, nameSet));
+  // 3. Templates expanded: from here on, every stage is a stage of the file or one expansion of a template
+  const globalParams: Params = written.params ?? {};
+  const { entries, templates } = expandStages(ctx, written.stages, names, globalParams);
+  const raw: RawPipeline = { ...written, stages: Object.fromEntries(entries.map((e) => [e.name, e.raw])) };
+  // Stages left out for a wrong shape are still names (a need of one is not reported as unknown).
+  const stageNames = new StageNames([...entries.map((e) => e.name), ...names.filter((n) => !Object.hasOwn(templates, n))], templates);
+
+  // 4. Meaning: each stage, then across stages
+  const built = entries.map((e) => buildStage(ctx, e, globalParams, stageNames));
   const stages = built.map((b) => b.stage);
   checkOuts(ctx, raw, built);
   const dag = stageDag(stages);
-  checkCycles(ctx, raw, dag, MAX_DIAGNOSTICS);
+  checkCycles(ctx, raw, dag, MAX_DIAGNOSTICS, stageNames);
   checkDepsProducedElsewhere(ctx, raw, built, dag);
   checkInterpolation(ctx, raw.stages, built);
   const commands = buildCommands(ctx, raw.commands ?? {});
   const remote = buildRemote(ctx, raw.remote);
 
   if (out.size > 0) fail();
-  return finish(src, { file: absFile, root, version: 1, ...(raw.executor ? { executor: raw.executor } : {}), params: globalParams, stages, commands, ci: raw.ci ?? {}, ...(remote ? { remote } : {}), digest });
+  return finish(src, {
+    file: absFile,
+    root,
+    version: 1,
+    ...(raw.executor ? { executor: raw.executor } : {}),
+    params: globalParams,
+    stages,
+    ...(Object.keys(templates).length > 0 ? { templates } : {}),
+    commands,
+    ci: raw.ci ?? {},
+    ...(remote ? { remote } : {}),
+    digest,
+  });
 }

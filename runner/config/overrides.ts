@@ -6,11 +6,15 @@
 //   params sees the new value; a stage that declares `key` in its own params keeps its own value.
 // - Stage names may contain `.` and `-`: the longest prefix before a `.` that names a stage wins
 //   (`quantize-8.bits=8`, `v1.2.alpha=3` with a stage `v1.2`).
+// - A template's name sets the param for every expansion (`quantize.bias_correction=false`), an expansion's name
+//   for that one (`quantize@8.…`, or `quantize-8.…` with a `name:` pattern), and wins over the template's whatever
+//   their order; a matrix key cannot be set (its values are the list under `matrix:`).
 // - Stage overrides win over global ones whatever their order on the command line; among overrides of
 //   the same param, the last one wins.
 import { createRequire } from 'node:module';
 import type * as YamlModule from 'yaml';
 import { ConfigError, UsageError, suggestion } from '../core/errors.js';
+import { StageNames } from './stage-names.js';
 import type { ParamOverride, PipelineConfig, StageConfig } from './types.js';
 
 const FORM = 'expected --set [STAGE.]KEY=VALUE, e.g. --set fit.alpha=0.2 or --set seed=7';
@@ -60,7 +64,10 @@ function plainScalar(text: string): unknown {
 }
 
 interface Resolved {
-  stage?: StageConfig;
+  /** The stages a `STAGE.key` applies to: the stage, or every expansion of a template; none for a global param. */
+  stages?: StageConfig[];
+  /** The name as typed before `.key` (a stage, an expansion or a template). */
+  target?: string;
   key: string;
   value: unknown;
   raw: string;
@@ -68,28 +75,39 @@ interface Resolved {
 
 function resolve(config: PipelineConfig, o: ParamOverride): Resolved {
   const name = o.stage === undefined ? o.key : `${o.stage}.${o.key}`;
-  const stages = new Map(config.stages.map((s) => [s.name, s]));
-  // Longest prefix (ending before a `.`) that is a stage name, leaving a non-empty key.
+  const names = StageNames.of(config);
+  const byName = new Map(config.stages.map((s) => [s.name, s]));
+  // Longest prefix (ending before a `.`) that names a stage or a template, leaving a non-empty key.
   for (let i = name.lastIndexOf('.'); i > 0; i = name.lastIndexOf('.', i - 1)) {
-    const stage = stages.get(name.slice(0, i));
-    if (stage) return checkKey(config, { stage, key: name.slice(i + 1), value: o.value, raw: o.raw });
+    const target = name.slice(0, i);
+    const meant = names.meaning(target);
+    if (meant) return checkKey(config, { stages: meant.map((n) => byName.get(n)!), target, key: name.slice(i + 1), value: o.value, raw: o.raw });
   }
   if (!name.includes('.') || Object.hasOwn(config.params, name))
     return checkKey(config, { key: name, value: o.value, raw: o.raw });
   const stageName = name.slice(0, name.lastIndexOf('.'));
-  throw new UsageError(
-    `--set ${o.raw}: unknown stage \`${stageName}\`${suggestion(stageName, stages.keys())}`,
-    `stages are: ${[...stages.keys()].join(', ')}`,
-  );
+  throw new UsageError(`--set ${o.raw}: unknown stage \`${stageName}\`${suggestion(stageName, names.all())}`, `stages are: ${names.listing()}`);
 }
 
 function checkKey(config: PipelineConfig, r: Resolved): Resolved {
-  if (r.stage) {
-    if (!Object.hasOwn(r.stage.params, r.key)) {
-      const known = Object.keys(r.stage.params);
+  if (r.stages) {
+    const stage = r.stages[0];
+    const template = stage.template;
+    if (template && Object.hasOwn(template.matrix, r.key)) {
+      const values = config.templates?.[template.name]?.length ?? 0;
       throw new ConfigError(
-        config.positionOf(['stages', r.stage.name, 'params']),
-        `--set ${r.raw}: stage \`${r.stage.name}\` has no param \`${r.key}\`${suggestion(r.key, known)}`,
+        config.rangeOf?.(['stages', template.name, 'matrix', r.key], 'key') ?? config.positionOf(['stages', template.name, 'matrix', r.key]),
+        `--set ${r.raw}: \`${r.key}\` is a matrix key of template \`${template.name}\` (${values} expansion${values === 1 ? '' : 's'}); its values are the list under \`matrix:\`, not a param to set`,
+        `edit the list of \`${r.key}\` in \`matrix:\` to change which values run; to run some of them, name their stages (\`pipeline run ${stage.name}\`)`,
+        'matrix-key-set',
+      );
+    }
+    if (!Object.hasOwn(stage.params, r.key)) {
+      const known = Object.keys(stage.params);
+      const what = template && r.target === template.name ? `template \`${template.name}\`` : `stage \`${stage.name}\``;
+      throw new ConfigError(
+        config.positionOf(['stages', stage.name, 'params']),
+        `--set ${r.raw}: ${what} has no param \`${r.key}\`${suggestion(r.key, known)}`,
         known.length
           ? `its params are: ${known.join(', ')} (declared here or in the global \`params\`)`
           : `it has no params; declare \`${r.key}\` under its \`params:\` first`,
@@ -98,7 +116,7 @@ function checkKey(config: PipelineConfig, r: Resolved): Resolved {
     }
   } else if (!Object.hasOwn(config.params, r.key)) {
     const known = Object.keys(config.params);
-    const stageParams = config.stages.filter((s) => s.ownParams.includes(r.key)).map((s) => `${s.name}.${r.key}`);
+    const stageParams = config.stages.filter((s) => s.ownParams.includes(r.key)).map((s) => `${s.template?.name ?? s.name}.${r.key}`);
     throw new ConfigError(
       config.positionOf(['params']),
       `--set ${r.raw}: no global param \`${r.key}\`${suggestion(r.key, known)}`,
@@ -117,8 +135,8 @@ function checkKey(config: PipelineConfig, r: Resolved): Resolved {
 export function applyOverrides(config: PipelineConfig, sets: ParamOverride[]): PipelineConfig {
   if (sets.length === 0) return config;
   const resolved = sets.map((o) => resolve(config, o));
-  const globals = resolved.filter((r) => !r.stage);
-  const perStage = resolved.filter((r) => r.stage);
+  const globals = resolved.filter((r) => !r.stages);
+  const perStage = resolved.filter((r) => r.stages);
 
   const params = { ...config.params };
   const setBy: Record<string, string> = { ...config.setBy };
@@ -129,7 +147,8 @@ export function applyOverrides(config: PipelineConfig, sets: ParamOverride[]): P
 
   const stages = config.stages.map((s) => {
     const fromGlobal = globals.filter((g) => !s.ownParams.includes(g.key) && Object.hasOwn(s.params, g.key));
-    const own = perStage.filter((r) => r.stage!.name === s.name);
+    // A template's override first: one naming the expansion itself wins whatever the order.
+    const own = perStage.filter((r) => r.stages!.some((x) => x.name === s.name)).sort((a, b) => Number(a.target === s.name) - Number(b.target === s.name));
     if (fromGlobal.length === 0 && own.length === 0) return s;
     const p = { ...s.params };
     const by: Record<string, string> = { ...s.setBy };

@@ -4,7 +4,7 @@
 // cached config never parses YAML unless a position is asked for.
 import { createRequire } from 'node:module';
 import type * as YamlModule from 'yaml';
-import type { Document, LineCounter, Node as YamlNode, Pair, YAMLMap } from 'yaml';
+import type { Document, LineCounter, Node as YamlNode, Pair, Scalar, YAMLMap } from 'yaml';
 import type { Range } from '../core/diagnostic.js';
 import type { Position } from './types.js';
 
@@ -25,8 +25,16 @@ export function toPosition(r: Range | Position): Position {
   return { file: r.file, line: r.line, col: r.col };
 }
 
+/** An expansion of a template, for positions: its template's key under `stages:` and the index of each matrix value. */
+export interface StageAlias {
+  template: string;
+  index: Record<string, number>;
+}
+
 export class Source {
   private parsed?: { doc: Document.Parsed; lines: LineCounter };
+  /** Expansion name → where it is written: a key path through an expansion is one through its template. */
+  private readonly aliases = new Map<string, StageAlias>();
 
   constructor(
     readonly text: string,
@@ -88,8 +96,25 @@ export class Source {
     return toPosition(this.startRange());
   }
 
+  /** Positions of `stages.NAME…` for an expansion NAME are those of its template (a matrix key's param: its value). */
+  alias(expansion: string, alias: StageAlias): void {
+    this.aliases.set(expansion, alias);
+  }
+
+  /** The key path as written in the file: an expansion's path leads through its template. */
+  resolve(keyPath: KeyPath): KeyPath {
+    if (keyPath[0] !== 'stages' || keyPath.length < 2) return keyPath;
+    const alias = this.aliases.get(String(keyPath[1]));
+    if (!alias) return keyPath;
+    const key = String(keyPath[3]);
+    if (keyPath[2] === 'params' && keyPath.length >= 4 && Object.hasOwn(alias.index, key))
+      return ['stages', alias.template, 'matrix', key, alias.index[key], ...keyPath.slice(4)];
+    return ['stages', alias.template, ...keyPath.slice(2)];
+  }
+
   /** Walks `keyPath` as far as it exists; returns the last key and value nodes found. */
-  private walk(keyPath: KeyPath): { key?: YamlNode; value?: YamlNode; complete: boolean } {
+  private walk(written: KeyPath): { key?: YamlNode; value?: YamlNode; complete: boolean } {
+    const keyPath = this.resolve(written);
     let node: unknown = this.doc.contents;
     let key: YamlNode | undefined;
     let value: YamlNode | undefined = node as YamlNode | undefined;
@@ -155,4 +180,34 @@ export class Source {
   keyPos(keyPath: KeyPath): Position {
     return toPosition(this.keyRange(keyPath));
   }
+}
+
+/** The range of characters `start`..`end` of the string at `keyPath`, or the whole value when they cannot be placed. */
+export function textRange(src: Source, keyPath: KeyPath, start: number, end: number): Range {
+  const node = src.doc.getIn(src.resolve(keyPath), true) as Scalar | undefined;
+  if (node && Y().isScalar(node) && typeof node.value === 'string' && node.range && (node.type === 'BLOCK_LITERAL' || node.type === 'BLOCK_FOLDED')) {
+    const offset = (i: number) => blockOffset(src.text, node.range![0], node.value as string, i);
+    const a = offset(start);
+    const b = offset(Math.max(start, end - 1));
+    if (a !== undefined && b !== undefined) return src.span(a, b + 1);
+    return src.valueRange(keyPath);
+  }
+  const first = src.charRange(keyPath, start);
+  const last = src.charRange(keyPath, Math.max(start, end - 1));
+  return first.line === last.line && last.endCol > first.col ? { ...first, endLine: last.endLine, endCol: last.endCol } : first;
+}
+
+/** Source offset of character `i` of a literal block scalar (`|`), when the value maps onto the source line by line. */
+function blockOffset(text: string, headerAt: number, value: string, i: number): number | undefined {
+  const before = value.slice(0, i);
+  const line = before.split('\n').length - 1;
+  const col = i - (before.lastIndexOf('\n') + 1);
+  let at = text.indexOf('\n', headerAt) + 1;
+  for (let l = 0; l < line && at > 0; l++) at = text.indexOf('\n', at) + 1;
+  if (at <= 0) return undefined;
+  const lineText = text.slice(at, text.indexOf('\n', at) < 0 ? text.length : text.indexOf('\n', at));
+  const valueLine = value.split('\n')[line];
+  const indent = lineText.length - valueLine.length;
+  if (indent < 0 || lineText.slice(indent) !== valueLine) return undefined;
+  return at + indent + col;
 }

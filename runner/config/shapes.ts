@@ -10,6 +10,13 @@ import type { KeyPath, Source } from './positions.js';
 export interface Shaped {
   raw: RawPipeline;
   names: string[];
+  /** Stages whose `matrix:` has a wrong shape: left out of `raw`, reported by config/matrix-shape.ts. */
+  badMatrix: string[];
+}
+
+/** An issue under a stage's `matrix:` (worded by config/matrix-shape.ts, not here). */
+function inMatrix(issue: SchemaIssue): boolean {
+  return issue.path[0] === 'stages' && issue.path[2] === 'matrix';
 }
 
 /**
@@ -22,9 +29,10 @@ export function checkShapes(src: Source, data: Record<string, unknown>, out: Dia
   const parsed = pipelineSchema.safeParse(data);
   const allNames = (d: Record<string, unknown>) =>
     d.stages !== null && typeof d.stages === 'object' && !Array.isArray(d.stages) ? Object.keys(d.stages) : [];
-  if (parsed.success) return { raw: parsed.data, names: Object.keys(parsed.data.stages) };
+  if (parsed.success) return { raw: parsed.data, names: Object.keys(parsed.data.stages), badMatrix: [] };
   const issues = parsed.error.issues as readonly SchemaIssue[];
-  for (const d of shapeDiagnostics(src, data, issues)) out.add(d);
+  for (const d of shapeDiagnostics(src, data, issues.filter((i) => !inMatrix(i)))) out.add(d);
+  const badMatrix = [...new Set(issues.filter(inMatrix).map((i) => String(i.path[1])))];
 
   // What is left once every part with an issue is set aside.
   const clean: Record<string, unknown> = { ...data };
@@ -56,7 +64,7 @@ export function checkShapes(src: Source, data: Record<string, unknown>, out: Dia
   clean.stages = stages;
   if (clean.commands !== undefined) clean.commands = commands;
   const again = pipelineSchema.safeParse(clean);
-  return again.success ? { raw: again.data, names: allNames(data) } : undefined;
+  return again.success ? { raw: again.data, names: allNames(data), badMatrix } : undefined;
 }
 
 function shapeDiagnostics(src: Source, data: unknown, issues: readonly SchemaIssue[]): Diagnostic[] {

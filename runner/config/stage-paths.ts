@@ -3,6 +3,7 @@
 // an out in a format `pipeline metrics` reads.
 import { CONFIG_NAMES } from './find.js';
 import { isInside, list, type StageInput } from './check-context.js';
+import type { Unresolved } from './matrix.js';
 import { normalizeDep, normalizePath } from './workspace-paths.js';
 
 /** Workspace paths that belong to the runner (or to git) and can never be a stage's out. */
@@ -23,19 +24,23 @@ export interface StagePaths {
   metrics: PathEntry[];
 }
 
-/** `deps`, `outs`, `metrics`: the valid entries of each, checked against each other. */
-export function stagePaths(s: StageInput): StagePaths {
+/**
+ * `deps`, `outs`, `metrics`: the valid entries of each, checked against each other. `unresolved` lists the entries
+ * whose `${…}` named no matrix key (reported by matrix.ts), left out.
+ */
+export function stagePaths(s: StageInput, unresolved?: Unresolved): StagePaths {
   const deps = entries(s, 'deps', 'dep');
-  const outs = entries(s, 'outs', 'out').filter((o) => !reservedOut(s, o));
-  const metrics = entries(s, 'metrics', 'metrics file');
+  const outs = entries(s, 'outs', 'out', unresolved?.outs).filter((o) => !reservedOut(s, o));
+  const metrics = entries(s, 'metrics', 'metrics file', unresolved?.metrics);
   checkDepsAgainstOuts(s, deps, outs);
   checkMetrics(s, metrics, outs);
   return { deps, outs, metrics };
 }
 
-function entries(s: StageInput, field: 'deps' | 'outs' | 'metrics', what: string): PathEntry[] {
+function entries(s: StageInput, field: 'deps' | 'outs' | 'metrics', what: string, skip: number[] = []): PathEntry[] {
   const kept: PathEntry[] = [];
   list(s.raw[field]).forEach((p, i) => {
+    if (skip.includes(i)) return;
     const where = () => s.entryAt(field, i);
     const norm = field === 'deps' ? normalizeDep(s.ctx, p, s.subject(what), where) : normalizePath(s.ctx, p, s.subject(what), where, { glob: false });
     if (norm !== undefined) kept.push({ path: norm, index: i });

@@ -2,11 +2,12 @@
 //   stage-command.ts    cmd, module, shell          stage-paths.ts      deps, outs, metrics
 //   stage.ts            needs                       stage-env.ts        env, passEnv
 //   stage-params.ts     params, uses                stage-resources.ts  resources
-//   stage-settings.ts   timeout, cache, gate, desc
+//   stage-settings.ts   timeout, cache, gate, desc  matrix.ts (before): a template's expansions, each built here
 // Every mistake is reported; the stage is still built from what is valid, so the checks across stages can run too.
 import { suggestion } from '../core/errors.js';
 import { list, StageInput, type CheckContext } from './check-context.js';
-import type { RawStage } from './schema.js';
+import type { StageEntry } from './matrix.js';
+import type { StageNames } from './stage-names.js';
 import { stageCommand } from './stage-command.js';
 import { stageEnv } from './stage-env.js';
 import { stageParams } from './stage-params.js';
@@ -23,14 +24,18 @@ export interface BuiltStage {
   entry: { deps: number[]; outs: number[] };
 }
 
-/** The normalized stage; what is invalid is reported and left out (an unreadable path, an unknown need). */
-export function buildStage(ctx: CheckContext, name: string, raw: RawStage, globalParams: Params, names: Set<string>): BuiltStage {
-  const s = new StageInput(ctx, name, raw);
+/**
+ * The normalized stage (a stage of the file, or one expansion of a template, matrix.ts); what is invalid is
+ * reported and left out (an unreadable path, an unknown need).
+ */
+export function buildStage(ctx: CheckContext, entry: StageEntry, globalParams: Params, names: StageNames): BuiltStage {
+  const { name, raw, template, unresolved } = entry;
+  const s = new StageInput(ctx, name, raw, template?.name);
   const { kind, cmd, shell, module } = stageCommand(s);
-  const { deps, outs, metrics } = stagePaths(s);
-  const needs = stageNeeds(s, names);
+  const { deps, outs, metrics } = stagePaths(s, unresolved);
+  const needs = stageNeeds(s, names, template?.name);
   const env = stageEnv(s);
-  const params = stageParams(s, globalParams);
+  const params = stageParams(s, globalParams, template?.matrix);
   const resources = stageResources(s);
   const stage: StageConfig = {
     name,
@@ -47,24 +52,29 @@ export function buildStage(ctx: CheckContext, name: string, raw: RawStage, globa
     ...stageSettings(s),
     ...(resources ? { resources } : {}),
     pos: ctx.src.keyPos(['stages', name]),
+    ...(template ? { template } : {}),
   };
   return { stage, entry: { deps: deps.map((d) => d.index), outs: outs.map((o) => o.index) } };
 }
 
-/** `needs`: names of other stages, each once. */
-function stageNeeds(s: StageInput, names: Set<string>): string[] {
+/** `needs`: names of other stages, each once; a template's name means all its expansions. */
+function stageNeeds(s: StageInput, names: StageNames, template: string | undefined): string[] {
   const needs: string[] = [];
   list(s.raw.needs).forEach((n, i) => {
     const where = () => s.entryAt('needs', i);
-    if (n === s.name) return s.fail('self-need', where(), `needs itself`, 'remove it from its own `needs`');
-    if (!names.has(n))
+    if (n === template) return s.fail('self-need', where(), 'needs its own template (every expansion would need itself)', 'remove it from its own `needs`');
+    const meant = names.meaning(n);
+    if (meant?.includes(s.name)) return s.fail('self-need', where(), template ? `needs \`${n}\`, which is one of its own expansions` : 'needs itself', 'remove it from its own `needs`');
+    if (meant === undefined) {
+      const all = names.all().filter((other) => other !== s.name && other !== template);
       return s.fail(
         'unknown-need',
         where(),
-        `needs unknown stage \`${n}\`${suggestion(n, [...names].filter((other) => other !== s.name))}`,
-        names.size <= 20 ? `stages are: ${[...names].join(', ')}` : 'check the spelling against the stage names under `stages:`',
+        `needs unknown stage \`${n}\`${suggestion(n, all)}`,
+        all.length <= 20 ? `stages are: ${names.listing()}` : 'check the spelling against the stage names under `stages:`',
       );
-    if (!needs.includes(n)) needs.push(n);
+    }
+    for (const m of meant) if (!needs.includes(m)) needs.push(m);
   });
   return needs;
 }

@@ -50,6 +50,19 @@ export interface StageConfig {
   resources?: StageResources;
   /** Where the stage is declared. */
   pos: Position;
+  /** Set on the expansion of a template (a stage with `matrix:`): which template, and with which values. */
+  template?: TemplateOrigin;
+}
+
+/** A value of a `matrix:` list. */
+export type MatrixValue = string | number | boolean;
+
+/** Where an expansion comes from: its template's name, its matrix values (key order as written), their list indexes. */
+export interface TemplateOrigin {
+  name: string;
+  matrix: Record<string, MatrixValue>;
+  /** The index of each value in its key's list (for positions). */
+  index: Record<string, number>;
 }
 
 /** A stage's `resources:`, each mapped to an sbatch flag. */
@@ -75,8 +88,10 @@ export interface PipelineConfig {
   /** Where stages run unless `pipeline run --executor` says otherwise (default `local`). */
   executor?: 'local' | 'slurm';
   params: Params;
-  /** Stages in declaration order. */
+  /** Stages in declaration order (a template's expansions in its place, in the order of the cartesian product). */
   stages: StageConfig[];
+  /** Templates (stages with `matrix:`): name → the names of its expansions. Absent when the file has none. */
+  templates?: Record<string, string[]>;
   /** Extra CLI commands provided by the workspace: `pipeline NAME ...` runs the module's default export with argv. */
   commands: Record<string, string>;
   /** Settings for `pipeline ci generate` (validated by the generator). */

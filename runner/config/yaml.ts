@@ -132,6 +132,8 @@ function reservedKeys(src: Source): { path: KeyPath; key: string; node: YamlNode
       if (name === undefined) continue;
       if (RESERVED_KEYS.includes(name)) found.push({ path: ['stages'], key: name, node: pair.key as YamlNode });
       params.push({ node: mapAt(pair.value, 'params'), at: ['stages', name, 'params'] });
+      // A matrix key is a param of each expansion.
+      params.push({ node: mapAt(pair.value, 'matrix'), at: ['stages', name, 'matrix'] });
     }
   }
   while (params.length > 0) {

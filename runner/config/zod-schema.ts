@@ -10,7 +10,7 @@
 // with classic zod.
 import * as z from 'zod/mini';
 import { en } from 'zod/locales';
-import { DURATION_PATTERN, ENV_NAME_PATTERN, EXPECTED, MEMORY_PATTERN, NAME_RE } from './keys.js';
+import { DURATION_PATTERN, ENV_NAME_PATTERN, EXPECTED, MATRIX_KEY_PATTERN, MEMORY_PATTERN, NAME_RE } from './keys.js';
 
 /** `schema` with its description for editors (the text of EXPECTED[key], with `extra` after it). */
 function doc<T extends z.ZodMiniType>(schema: T, key: string, extra = ''): T {
@@ -62,6 +62,11 @@ export function buildSchemas() {
           '; used by the `slurm` executor, ignored by `local`',
         ),
       ),
+      // The shape editors are told; a file is checked against it by config/matrix-shape.ts, in words of its own.
+      matrix: z.optional(
+        doc(z.record(z.string().check(z.regex(new RegExp(MATRIX_KEY_PATTERN))), z.array(z.union([z.string(), z.number(), z.boolean()])).check(z.minLength(1))), 'matrix'),
+      ),
+      name: z.optional(doc(z.string().check(z.minLength(1)), 'name')),
     }),
     'stage',
   );

@@ -82,6 +82,9 @@ export function writeFileAtomic(target: string, data: string | Uint8Array, optio
     renameSync(tmp, target);
   } catch (err) {
     rmSync(tmp, { force: true });
+    // A failed write(2) names no file: name the one being written, so the message can (store/io-error.ts).
+    const e = err as NodeJS.ErrnoException;
+    if (e && typeof e === 'object' && e.code !== undefined && e.path === undefined) e.path = target;
     throw err;
   }
 }

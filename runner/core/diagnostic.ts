@@ -49,6 +49,14 @@ export const DIAGNOSTIC_CODES = [
   'pass-env-declared',
   'pass-env-duplicate',
   'sbatch-option',
+  // templates (`matrix:`, `name:`)
+  'matrix-shape',
+  'matrix-empty',
+  'matrix-value',
+  'matrix-param-clash',
+  'matrix-key-set',
+  'expansion-name',
+  'expansion-clash',
   // across stages
   'out-overlap',
   'cycle',
@@ -120,14 +128,19 @@ export function related(at: { file: string; line: number; col: number; endLine?:
 
 /**
  * Collects diagnostics in the order they are found (the first one is the one a reader fixes first), keeping at
- * most `cap` and counting the rest.
+ * most `cap` and counting the rest. A diagnostic equal to one already found (same code, place, message and
+ * hint: a template's expansions share their text) is kept once.
  */
 export class DiagnosticList {
   readonly items: Diagnostic[] = [];
   omitted = 0;
+  private readonly seen = new Set<string>();
   constructor(private readonly cap = MAX_DIAGNOSTICS) {}
 
   add(d: Diagnostic): void {
+    const key = JSON.stringify([d.code, d.file, d.line, d.col, d.endLine, d.endCol, d.message, d.hint]);
+    if (this.seen.has(key)) return;
+    this.seen.add(key);
     if (this.items.length < this.cap) this.items.push(d);
     else this.omitted++;
   }

@@ -1,13 +1,42 @@
 // Where a stage's command runs. The runner decides, restores and records; an executor only runs the command a
 // stage must run and says how it ended, as the same structured result whatever runs it: `local` starts a child
-// process (process.ts), `slurm` submits a batch job (slurm.ts). Outcomes, events and listeners do not change.
-import type { ExecRequest, ExecResult } from './process.js';
-import { executeStage } from './process.js';
-import { killLiveGroups } from './leftovers.js';
-import type { HostPool } from './pool.js';
+// process on this machine (a `cmd:` stage's own process, process.ts, or a `module:` stage's host, pool.ts), `slurm`
+// submits a batch job (slurm.ts). Each kind records what it leaves running while a stage runs and knows how to stop
+// what a killed run left (leftovers.ts). Outcomes, events and listeners do not change with the executor.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { StageConfig } from '../config/types.js';
+import type { FailureCause } from './outcome.js';
 
 export const EXECUTORS = ['local', 'slurm'] as const;
 export type ExecutorName = (typeof EXECUTORS)[number];
+
+export interface ExecRequest {
+  stage: StageConfig;
+  root: string;
+  /** Absolute paths: upstream outs by stage and out, deps, own outs. */
+  inputs: Record<string, Record<string, string>>;
+  deps: Record<string, string>;
+  outs: Record<string, string>;
+  /** The module bundle for `module:` stages. */
+  bundle?: string;
+  logFile: string;
+  verdictFile: string;
+  signal: AbortSignal;
+  /** Called with each chunk of output as it arrives (live output). */
+  onOutput?: (chunk: string) => void;
+}
+
+/** How the process ended, when it did not succeed. */
+export type ProcessFailure = Extract<FailureCause, { kind: 'exit' | 'gate' | 'signal' | 'timeout' | 'interrupted' | 'spawn' | 'job-ended' }>;
+
+export type ExecResult = ({ ok: true } | { ok: false; cause: ProcessFailure }) & {
+  durationMs: number;
+  log: string;
+  /** The cluster job that ran it (executors that submit jobs). */
+  jobId?: string;
+};
 
 export interface Executor {
   readonly name: ExecutorName;
@@ -18,19 +47,49 @@ export interface Executor {
    * Local stages are process groups of their own and cluster jobs run elsewhere: neither ends with the runner by itself.
    */
   abandon?(): void;
+  /** The run is over: release what the executor holds for it (stage hosts waiting for a stage). */
+  close?(): void;
 }
 
-/** Child processes on this machine, each stage its own process group. */
-export const localExecutor: Executor = { name: 'local', execute: executeStage, abandon: killLiveGroups };
+const here = path.dirname(fileURLToPath(import.meta.url));
 
-/** Child processes on this machine, module stages in hosts started ahead of need where one fits (pool.ts). */
-export function localExecutorWith(hosts: HostPool): Executor {
-  return {
-    name: 'local',
-    execute: (req) => executeStage(req, hosts),
-    abandon: () => {
-      killLiveGroups();
-      hosts.close();
-    },
+/** The host's command line. Source-mapped stack traces cost ~25 ms per stage: only with PIPELINE_DEBUG. */
+export function hostCommand(): string[] {
+  const maps = process.env.PIPELINE_DEBUG ? ['--enable-source-maps'] : [];
+  const js = path.join(here, 'host.js');
+  if (existsSync(js)) return [process.execPath, ...maps, js];
+  return [process.execPath, ...maps, '--import', 'tsx', path.join(here, 'host.ts')];
+}
+
+/** What runs for a stage, wherever it runs: its argv (a module stage through the host) and its environment. */
+export function stageCommand(req: ExecRequest): { argv: string[]; env: Record<string, string> } {
+  const { stage } = req;
+  const env: Record<string, string> = {
+    ...stage.env,
+    PIPELINE_STAGE: stage.name,
+    PIPELINE_PARAMS: JSON.stringify(stage.params),
+    PIPELINE_WORKSPACE: req.root,
+    PIPELINE_VERDICT_FILE: req.verdictFile,
   };
+  if (stage.kind !== 'module') return { argv: [...stage.cmd!], env };
+  env.PIPELINE_CONTEXT = JSON.stringify({
+    bundle: req.bundle,
+    stage: stage.name,
+    workspace: req.root,
+    params: stage.params,
+    inputs: req.inputs,
+    deps: req.deps,
+    outs: req.outs,
+  });
+  return { argv: hostCommand(), env };
+}
+
+/** Why a stage could not start when its environment is over the system's limit (one variable over 128 KiB on Linux). */
+export function tooBig(env: Record<string, string>): string {
+  const [name, value] = Object.entries(env).reduce((a, b) => (b[1].length > a[1].length ? b : a));
+  const kib = Math.ceil(Buffer.byteLength(value) / 1024);
+  return (
+    `cannot start: its environment is too large for the system (E2BIG; the largest variable, ${name}, is ${kib} KiB). ` +
+    'Params and env travel in environment variables, each limited to 128 KiB: pass large data through a file listed in `deps`'
+  );
 }

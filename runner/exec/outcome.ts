@@ -10,6 +10,7 @@ export type FailureCause =
   | { kind: 'exit'; exitCode: number; message?: string }
   /** A gate stage rejected the result (exited non-zero); `message` is its verdict. */
   | { kind: 'gate'; exitCode: number; message?: string }
+  /** The process was killed by a signal (by the system, the OOM killer, a user); `message` is the last line it wrote to stderr. */
   | { kind: 'signal'; signal: string; message?: string }
   | { kind: 'timeout'; timeoutMs: number }
   /** The run was interrupted (SIGINT/SIGTERM) while the stage ran. */
@@ -59,7 +60,6 @@ export interface StageResult {
   jobId?: string;
 }
 
-/** The coarse status `run --json` and last-run.json have always shown (`cached` for fresh and restored). */
 /** The coarse status of `run --json` and last-run.json (`cached` for fresh and restored). */
 export type { StageStatus };
 
@@ -84,7 +84,7 @@ export function formatCause(cause: FailureCause): string {
     case 'gate':
       return cause.message ?? `exited with code ${cause.exitCode}`;
     case 'signal':
-      return cause.message ?? `exited with code ${cause.signal}`;
+      return `killed by signal ${cause.signal}${cause.message ? ` (last line on stderr: ${cause.message})` : ''}`;
     case 'timeout':
       return `timed out after ${(cause.timeoutMs / 1000).toFixed(1)}s`;
     case 'interrupted':

@@ -1,8 +1,8 @@
 // Stage hosts started ahead of need. A `module:` stage runs in a host process (host.ts); starting Node costs about
 // as much as a short stage's own work, and a chain of module stages would pay it once per stage, one after another.
 // So while a run has module stages likely to execute, a few hosts wait idle: each is started exactly as a stage's
-// host is (the same argv, parent-death signal included, its own process group and session, in the workspace, with
-// PIPELINE_WORKSPACE set so leftovers.ts knows its processes), blocked reading its one job from stdin. A host takes
+// host is (launch.ts: the same argv, parent-death signal included, its own process group and session, in the
+// workspace, with PIPELINE_WORKSPACE set so a later run knows its processes), blocked reading its one job from stdin. A host takes
 // exactly ONE stage execution and exits: one process per stage execution, as with a fresh start.
 //
 // The job carries the working folder and the whole environment a fresh host of that stage would get; the host
@@ -15,27 +15,19 @@
 // stage host), its stdin closes when the runner ends (it then exits without running anything), and `close()` kills
 // the idle ones when the run ends; the runner's own exit kills them too, and an idle host never keeps the runner
 // alive. Idle hosts are not in `.pipeline/running/`: nothing of a stage runs in them. A host is recorded there when
-// it takes its job (process.ts), before the job is written.
-import { spawn, type ChildProcess } from 'node:child_process';
+// it takes its job (process.ts), before the job is written; what a killed run left of it is stopped through
+// `hostLeftovers`.
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../core/atomic.js';
-import type { Socket } from 'node:net';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { CONFIG_NAMES } from '../config/find.js';
-import { signalGroup, withParentDeathSignal } from './leftovers.js';
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-
-/** The host's command line (without the parent-death wrapper). Source-mapped stack traces cost ~25 ms per stage: only with PIPELINE_DEBUG. */
-export function hostCommand(): string[] {
-  const maps = process.env.PIPELINE_DEBUG ? ['--enable-source-maps'] : [];
-  const js = path.join(here, 'host.js');
-  if (existsSync(js)) return [process.execPath, ...maps, js];
-  return [process.execPath, ...maps, '--import', 'tsx', path.join(here, 'host.ts')];
-}
+import { hostCommand, type ExecRequest, type ExecResult } from './executor.js';
+import { launch, type Launched } from './launch.js';
+import type { LeftoverOwner } from './leftovers.js';
+import { executeStage, processArgv, type TakenHost } from './process.js';
+import { signalGroup, stopGroupLeftover } from './process-group.js';
+import type { RunningEntry } from './running.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -46,79 +38,10 @@ function fullEnv(env: Env): Record<string, string> {
   return full;
 }
 
-/** How a stage's process ended, in the words of execa's result (process.ts reads both the same way). */
-export interface ProcessEnd {
-  exitCode?: number;
-  signal?: string;
-  /** Stopped through `stop` while it ran. */
-  isCanceled: boolean;
-  code?: string;
-  shortMessage?: string;
-}
-
-/** A started stage process: its output, what cancels it (SIGTERM, then SIGKILL after 3 s) and how it ended. */
-export interface StartedProcess {
-  pid: number | undefined;
-  stdout: Readable | null;
-  stderr: Readable | null;
-  stop: AbortController;
-  /** Settles once the process exited and its output streams closed. */
-  ended: PromiseLike<ProcessEnd>;
-}
-
-/** What stops a process the way execa's `cancelSignal` with `forceKillAfterDelay: 3000` does. */
-const FORCE_KILL_AFTER_MS = 3000;
-
-interface Host extends StartedProcess {
-  child: ChildProcess;
+interface Host {
+  process: Launched;
+  /** The values of its start-up variables (startupKey). */
   key: string;
-}
-
-/**
- * Start a waiting host. Node's own spawn, not execa: execa takes tens of milliseconds to load, which a run would
- * spend before its first stage. It is started as execa starts a stage's process (the runner's environment plus
- * `env`, an undefined value removing a variable; detached: its own process group and session) and ends the way
- * execa reports it: exit code or signal once its output closed, canceled when `stop` aborted while it ran.
- */
-function startHost(argv: string[], cwd: string, env: Env): Host {
-  const [file, ...args] = argv;
-  const full = fullEnv(env);
-  const child = spawn(file, args, { cwd, env: full, detached: true, stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true });
-  const stop = new AbortController();
-  let exited = false;
-  let canceled = false;
-  const ended = new Promise<ProcessEnd>((resolve) => {
-    child.once('error', (err: NodeJS.ErrnoException) => {
-      exited = true;
-      resolve({ isCanceled: canceled, code: err.code, shortMessage: `Command failed with ${err.code ?? 'an error'}: ${argv.join(' ')}\n${err.message}` });
-    });
-    child.once('exit', () => {
-      exited = true;
-    });
-    child.once('close', (code, signal) => resolve({ exitCode: code ?? undefined, signal: signal ?? undefined, isCanceled: canceled }));
-  });
-  stop.signal.addEventListener('abort', () => {
-    if (exited) return;
-    canceled = true;
-    child.kill('SIGTERM');
-    setTimeout(() => {
-      if (!exited) child.kill('SIGKILL');
-    }, FORCE_KILL_AFTER_MS).unref();
-  });
-  // A host that died before its job was written: the write fails, and its own exit is the stage's result.
-  child.stdin?.on('error', () => undefined);
-  // Waiting, it never keeps the runner alive (the runner's exit kills it); taken, it does, as any stage's process.
-  holdRunner(child, false);
-  return { child, pid: child.pid, stdout: child.stdout, stderr: child.stderr, stop, ended, key: startupKey(full) };
-}
-
-/** Whether a host's process and its pipes keep the runner's event loop alive. */
-function holdRunner(child: ChildProcess, hold: boolean): void {
-  const pipes = [child.stdin, child.stdout, child.stderr] as unknown as (Socket | null)[];
-  for (const handle of [child, ...pipes]) {
-    if (hold) handle?.ref();
-    else handle?.unref();
-  }
 }
 
 /**
@@ -175,7 +98,7 @@ export class HostPool {
 
   /** The hosts' command line, found when the first is started (a run that starts none looks for nothing). */
   private get argv(): string[] {
-    return (this.argvCache ??= withParentDeathSignal(hostCommand()));
+    return (this.argvCache ??= hostCommand());
   }
 
   /** Set how many hosts are wanted from now on (the scheduler knows; before it runs, the run command may start one). */
@@ -197,24 +120,28 @@ export class HostPool {
     if (this.started === 0) process.once('exit', this.onExit);
     this.started++;
     // PIPELINE_CONTEXT (a runner started by a stage has one) would make the host run that instead of waiting.
-    this.idle.push(startHost(this.argv, this.root, { PIPELINE_WORKSPACE: this.root, PIPELINE_CONTEXT: undefined }));
+    const env = { PIPELINE_WORKSPACE: this.root, PIPELINE_CONTEXT: undefined };
+    const host = launch(this.argv, { cwd: this.root, env, stdin: 'pipe', group: true });
+    // Waiting, it never keeps the runner alive (the runner's exit kills it); taken, it does, as any stage's process.
+    host.holdRunner(false);
+    this.idle.push({ process: host, key: startupKey(fullEnv(env)) });
   }
 
   /**
    * A waiting host that gives a stage with this command line, folder and environment (the runner's plus `env`)
    * exactly what a fresh process would, or undefined: then the stage's host is started for it. The host leaves the
-   * pool; the caller writes its job (`sendJob`).
+   * pool; it gets its job when the caller calls `sendJob`.
    */
-  take(argv: string[], cwd: string, env: Record<string, string>): StartedProcess | undefined {
+  take(argv: string[], cwd: string, env: Record<string, string>): TakenHost | undefined {
     const host = this.fitting(argv, cwd, env);
     if (host) {
       this.idle.splice(this.idle.indexOf(host), 1);
       this.taken++;
-      holdRunner(host.child, true);
+      host.process.holdRunner(true);
     }
     // A module stage starts executing: keep hosts waiting for those that may follow.
     this.warm();
-    return host;
+    return host && { process: host.process, sendJob: () => sendJob(host.process, cwd, env) };
   }
 
   private fitting(argv: string[], cwd: string, env: Record<string, string>): Host | undefined {
@@ -222,7 +149,7 @@ export class HostPool {
     const full = fullEnv(env);
     if (!startable(full)) return undefined;
     const key = startupKey(full);
-    return this.idle.find((h) => h.key === key && h.pid !== undefined && h.child.exitCode === null && h.child.signalCode === null);
+    return this.idle.find((h) => h.key === key && h.process.pid !== undefined && !h.process.exited());
   }
 
   /**
@@ -243,7 +170,17 @@ export class HostPool {
     if (this.closed) return;
     this.closed = true;
     process.off('exit', this.onExit);
-    for (const host of this.idle.splice(0)) kill(host);
+    for (const host of this.idle.splice(0)) kill(host.process);
+  }
+
+  /**
+   * Run a stage's command: a module stage in a waiting host when one gives it exactly what a fresh process would,
+   * any other in a process started for it.
+   */
+  execute(req: ExecRequest): Promise<ExecResult> {
+    if (req.stage.kind !== 'module') return executeStage(req);
+    const { argv, env } = processArgv(req);
+    return executeStage(req, this.take(argv, req.root, env));
   }
 }
 
@@ -251,14 +188,24 @@ export class HostPool {
  * Hand a taken host its job: the folder and the exact environment of a fresh process (JSON, then end of input; the
  * stage then reads an empty stdin, as from /dev/null).
  */
-export function sendJob(host: StartedProcess, cwd: string, env: Record<string, string>): void {
-  (host as Host).child.stdin?.end(JSON.stringify({ cwd, env: fullEnv(env) }));
+function sendJob(host: Launched, cwd: string, env: Record<string, string>): void {
+  host.stdin?.end(JSON.stringify({ cwd, env: fullEnv(env) }));
 }
 
-function kill(host: Host): void {
-  for (const stream of [host.child.stdin, host.child.stdout, host.child.stderr]) stream?.destroy();
+function kill(host: Launched): void {
+  for (const stream of [host.stdin, host.stdout, host.stderr]) stream?.destroy();
   if (host.pid !== undefined) signalGroup(host.pid, 'SIGKILL');
 }
+
+/** Stage hosts an earlier, killed run left while they ran a stage: what is left of their process groups is killed. */
+export const hostLeftovers: LeftoverOwner = {
+  executor: 'host',
+  async stop(entry: RunningEntry, root: string) {
+    if (entry.kind !== 'group') return undefined;
+    const processes = await stopGroupLeftover(entry, root);
+    return processes > 0 ? { processes } : undefined;
+  },
+};
 
 /**
  * The hosts of a `pipeline run` in `dir`, with one started at once when a stage is likely to execute — before the

@@ -1,96 +1,76 @@
-// Running one stage as a child process (execa): a `cmd:` stage directly, a `module:` stage through the host.
-// stdout and stderr are captured, interleaved, to the stage's log; the last line of stderr is kept as the
-// reason a failure or a gate shows.
-import { createWriteStream, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+// Running one stage as a process on this machine: a `cmd:` stage's own command, or a `module:` stage's host (a
+// process started now, or one started ahead and handed its job, pool.ts). stdout and stderr are captured,
+// interleaved, to the stage's log; the last line of stderr is kept as the reason a failure or a gate shows. The
+// process is the leader of its own group (launch.ts), recorded while it runs (process-group.ts), and its whole tree
+// is stopped on timeout or interruption.
+import { createWriteStream, existsSync, mkdirSync, openSync, readFileSync, rmSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
-import type { StageConfig } from '../config/types.js';
-import { signalGroup, trackGroup, withParentDeathSignal } from './leftovers.js';
-import type { FailureCause } from './outcome.js';
-import { hostCommand, sendJob, type HostPool, type StartedProcess } from './pool.js';
+import { stageCommand, tooBig, type ExecRequest, type ExecResult, type ProcessFailure } from './executor.js';
+import { launch, type Launched, type ProcessEnd } from './launch.js';
+import type { LeftoverOwner } from './leftovers.js';
+import { descendants, signalAll, signalGroup, stopGroupLeftover, trackGroup } from './process-group.js';
+import type { RunningEntry } from './running.js';
 
-export interface ExecRequest {
-  stage: StageConfig;
-  root: string;
-  /** Absolute paths: upstream outs by stage and out, deps, own outs. */
-  inputs: Record<string, Record<string, string>>;
-  deps: Record<string, string>;
-  outs: Record<string, string>;
-  /** The module bundle for `module:` stages. */
-  bundle?: string;
-  logFile: string;
-  verdictFile: string;
-  signal: AbortSignal;
-  /** Called with each chunk of output as it arrives (live output). */
-  onOutput?: (chunk: string) => void;
+/** What a stage's process gave back: how it ended, what it wrote, and whether its time ran out. */
+interface Supervised {
+  end: ProcessEnd;
+  timedOut: boolean;
+  log: string;
+  stderrTail: string;
+  durationMs: number;
 }
 
-/** How the process ended, when it did not succeed. */
-export type ProcessFailure = Extract<FailureCause, { kind: 'exit' | 'gate' | 'signal' | 'timeout' | 'interrupted' | 'spawn' | 'job-ended' }>;
+/** A waiting host that takes a module stage, with how to hand it its job once it is recorded. */
+export interface TakenHost {
+  process: Launched;
+  sendJob(): void;
+}
 
-export type ExecResult = ({ ok: true } | { ok: false; cause: ProcessFailure }) & {
-  durationMs: number;
-  log: string;
-  /** The cluster job that ran it (executors that submit jobs). */
-  jobId?: string;
-};
-
-/** What runs for a stage, wherever it runs: its argv (a module stage through the host) and its environment. */
-export function stageCommand(req: ExecRequest): { argv: string[]; env: Record<string, string> } {
+/** The command line a stage's process is started with (a shell stage through /bin/sh), without the group wrapper. */
+export function processArgv(req: ExecRequest): { argv: string[]; env: Record<string, string> } {
   const { stage } = req;
-  const env: Record<string, string> = {
-    ...stage.env,
-    PIPELINE_STAGE: stage.name,
-    PIPELINE_PARAMS: JSON.stringify(stage.params),
-    PIPELINE_WORKSPACE: req.root,
-    PIPELINE_VERDICT_FILE: req.verdictFile,
-  };
-  if (stage.kind !== 'module') return { argv: [...stage.cmd!], env };
-  env.PIPELINE_CONTEXT = JSON.stringify({
-    bundle: req.bundle,
-    stage: stage.name,
-    workspace: req.root,
-    params: stage.params,
-    inputs: req.inputs,
-    deps: req.deps,
-    outs: req.outs,
-  });
-  return { argv: hostCommand(), env };
+  const { env, argv } = stageCommand(req);
+  return { argv: stage.kind === 'cmd' && stage.shell ? ['/bin/sh', '-c', argv.join(' ')] : argv, env };
 }
 
 /**
- * Run one stage's command. With `hosts`, a module stage takes a host started ahead (pool.ts) when one gives it
- * exactly what a fresh process would; otherwise, and for every `cmd:` stage, its process is started now.
+ * Run one stage's process: `host` when a module stage takes a host started ahead (it then gets its job once
+ * recorded), else a process started now.
  */
-export async function executeStage(req: ExecRequest, hosts?: HostPool): Promise<ExecResult> {
-  const { stage } = req;
+export async function executeStage(req: ExecRequest, host?: TakenHost): Promise<ExecResult> {
+  const log = openLog(req);
+  const { argv, env } = processArgv(req);
+  const child = host?.process ?? launch(argv, { cwd: req.root, env, stdin: 'ignore', group: true });
+  const ran = await supervise(req, child, log, host);
+  const verdict = existsSync(req.verdictFile) ? readFileSync(req.verdictFile, 'utf8').trim() : '';
+  rmSync(req.verdictFile, { force: true });
+  const common = { durationMs: ran.durationMs, log: ran.log };
+  const cause = causeOf(req, child, env, ran, verdict);
+  return cause ? { ok: false, cause, ...common } : { ok: true, ...common };
+}
+
+/** The stage's log, a new file (whatever is at its name, an old log or a planted symlink, is replaced), and a clean verdict file. */
+function openLog(req: ExecRequest): WriteStream {
   mkdirSync(path.dirname(req.logFile), { recursive: true });
   // The stage may write its verdict there: the folder must exist.
   mkdirSync(path.dirname(req.verdictFile), { recursive: true });
   rmSync(req.verdictFile, { force: true });
-  // A new file: whatever is at the log's name (an old log, a symlink planted there) is replaced, never written through.
   rmSync(req.logFile, { force: true });
-  const log = createWriteStream('', { fd: openSync(req.logFile, 'wx') });
-  const chunks: string[] = [];
-  let stderrTail = '';
-  const { env, argv } = stageCommand(req);
-  // Its own process group and session (detached: setsid), the leader with a parent-death signal: the whole tree is
-  // signalled as one, dies with its runner, and is recorded so a later run stops what outlived a killed runner.
-  const shellArgv = stage.kind === 'cmd' && stage.shell ? ['/bin/sh', '-c', argv.join(' ')] : argv;
-  const startArgv = withParentDeathSignal(shellArgv);
-  const [file] = startArgv;
-  const pooled = stage.kind === 'module' ? hosts?.take(startArgv, req.root, env) : undefined;
-  const { execa } = pooled ? { execa: undefined } : await import('execa');
+  return createWriteStream('', { fd: openSync(req.logFile, 'wx') });
+}
+
+/** Until the process ended: its output to the log, its timeout, the run's interruption; what it left in its group killed after. */
+async function supervise(req: ExecRequest, child: Launched, log: WriteStream, host?: TakenHost): Promise<Supervised> {
+  const { stage } = req;
   const started = performance.now();
-  const child = pooled ?? startProcess(execa!, startArgv, req.root, env);
-  const { stop } = child;
+  let timedOut = false;
   // Timeout and interruption stop the whole process tree: a shell stage's own children would otherwise live on,
   // keep its output pipes open (the stage "runs" until they end) and write into the workspace after the run.
-  let timedOut = false;
   const stopTree = () => {
-    if (stop.signal.aborted || child.pid === undefined) return;
+    if (child.stopped || child.pid === undefined) return;
     const pid = child.pid;
     const tree = descendants(pid);
-    stop.abort();
+    child.stop();
     signalGroup(pid, 'SIGTERM');
     signalAll(tree, 'SIGTERM');
     setTimeout(() => {
@@ -98,10 +78,11 @@ export async function executeStage(req: ExecRequest, hosts?: HostPool): Promise<
       signalAll(tree, 'SIGKILL');
     }, 3000).unref();
   };
-  const onAbort = () => stopTree();
   // Recorded before a waiting host gets its job: no code of the stage runs unrecorded.
-  const group = child.pid === undefined ? undefined : trackGroup(req.root, stage.name, child.pid);
-  if (pooled) sendJob(pooled, req.root, env);
+  const group = child.pid === undefined ? undefined : trackGroup(req.root, stage.kind === 'module' ? 'host' : 'process', stage.name, child.pid);
+  host?.sendJob();
+  const chunks: string[] = [];
+  let stderrTail = '';
   const take = (isErr: boolean) => (data: Buffer) => {
     const text = data.toString();
     chunks.push(text);
@@ -112,55 +93,32 @@ export async function executeStage(req: ExecRequest, hosts?: HostPool): Promise<
   child.stdout?.on('data', take(false));
   child.stderr?.on('data', take(true));
   if (req.signal.aborted) stopTree();
-  else req.signal.addEventListener('abort', onAbort, { once: true });
-  const timer =
-    stage.timeoutMs === undefined
-      ? undefined
-      : setTimeout(() => {
-          timedOut = true;
-          stopTree();
-        }, stage.timeoutMs);
-  const result = await child.ended;
+  else req.signal.addEventListener('abort', stopTree, { once: true });
+  const timer = stage.timeoutMs === undefined ? undefined : setTimeout(() => ((timedOut = true), stopTree()), stage.timeoutMs);
+  const end = await child.ended;
   // What the command left in its group (background children) ends with it, before its outs are read.
   await group?.end();
   if (timer) clearTimeout(timer);
-  req.signal.removeEventListener('abort', onAbort);
+  req.signal.removeEventListener('abort', stopTree);
   await new Promise<void>((resolve) => log.end(resolve));
-  const durationMs = performance.now() - started;
-  const verdict = existsSync(req.verdictFile) ? readFileSync(req.verdictFile, 'utf8').trim() : '';
-  rmSync(req.verdictFile, { force: true });
-  const lastLine = stderrTail.trimEnd().split('\n').at(-1)?.trim();
-  const said = verdict || lastLine || undefined;
-  const common = { durationMs, log: chunks.join('') };
-  let cause: ProcessFailure;
-  if (timedOut) cause = { kind: 'timeout', timeoutMs: stage.timeoutMs ?? 0 };
-  else if (result.isCanceled) cause = { kind: 'interrupted' };
-  else if (result.exitCode === 0) return { ok: true, ...common };
-  else if (result.signal) cause = { kind: 'signal', signal: result.signal, message: said };
-  else if ((result as { code?: string }).code === 'E2BIG') cause = { kind: 'spawn', message: tooBig(env) };
-  else if (result.exitCode === undefined) cause = { kind: 'spawn', message: result.shortMessage ?? 'the stage could not be started' };
-  else if (path.basename(file) === 'setpriv' && notStarted(lastLine)) cause = { kind: 'spawn', message: notStarted(lastLine)! };
-  else cause = { kind: stage.gate ? 'gate' : 'exit', exitCode: result.exitCode, message: said };
-  return { ok: false, cause, ...common };
+  return { end, timedOut, log: chunks.join(''), stderrTail, durationMs: performance.now() - started };
 }
 
-/** A stage's process started now: in its own process group and session (detached: setsid), stdin from /dev/null. */
-function startProcess(execa: typeof import('execa').execa, argv: string[], cwd: string, env: Record<string, string>): StartedProcess {
-  const [file, ...args] = argv;
-  const stop = new AbortController();
-  const child = execa(file, args, {
-    cwd,
-    env,
-    extendEnv: true,
-    detached: true,
-    stdin: 'ignore',
-    reject: false,
-    buffer: false,
-    cancelSignal: stop.signal,
-    forceKillAfterDelay: 3000,
-    windowsHide: true,
-  });
-  return { pid: child.pid, stdout: child.stdout, stderr: child.stderr, stop, ended: child };
+/** Why the stage failed, from how its process ended; undefined when it succeeded. */
+function causeOf(req: ExecRequest, child: Launched, env: Record<string, string>, ran: Supervised, verdict: string): ProcessFailure | undefined {
+  const { stage } = req;
+  const { end } = ran;
+  const lastLine = ran.stderrTail.trimEnd().split('\n').at(-1)?.trim();
+  const said = verdict || lastLine || undefined;
+  if (ran.timedOut) return { kind: 'timeout', timeoutMs: stage.timeoutMs ?? 0 };
+  if (end.isCanceled) return { kind: 'interrupted' };
+  if (end.exitCode === 0) return undefined;
+  if (end.signal) return { kind: 'signal', signal: end.signal, ...(lastLine ? { message: lastLine } : {}) };
+  if (end.code === 'E2BIG') return { kind: 'spawn', message: tooBig(env) };
+  if (end.exitCode === undefined) return { kind: 'spawn', message: end.shortMessage ?? 'the stage could not be started' };
+  const notStartedBy = child.wrapper === 'setpriv' ? notStarted(lastLine) : undefined;
+  if (notStartedBy) return { kind: 'spawn', message: notStartedBy };
+  return { kind: stage.gate ? 'gate' : 'exit', exitCode: end.exitCode, message: said };
 }
 
 /** setpriv's own words when it could not start the command (exit 126 or 127), as the runner would say them. */
@@ -169,56 +127,12 @@ function notStarted(line: string | undefined): string | undefined {
   return m ? `cannot start \`${m[1]}\`: ${m[2].toLowerCase()} (is it installed and on PATH?)` : undefined;
 }
 
-/** Why a stage could not start when its environment is over the system's limit (one variable over 128 KiB on Linux). */
-export function tooBig(env: Record<string, string>): string {
-  const [name, value] = Object.entries(env).reduce((a, b) => (b[1].length > a[1].length ? b : a));
-  const kib = Math.ceil(Buffer.byteLength(value) / 1024);
-  return (
-    `cannot start: its environment is too large for the system (E2BIG; the largest variable, ${name}, is ${kib} KiB). ` +
-    'Params and env travel in environment variables, each limited to 128 KiB: pass large data through a file listed in `deps`'
-  );
-}
-
-/** Every descendant of a process, found through /proc (Linux); elsewhere none, and only the child is stopped. */
-function descendants(pid: number): number[] {
-  if (process.platform !== 'linux') return [];
-  const children = new Map<number, number[]>();
-  let names: string[];
-  try {
-    names = readdirSync('/proc');
-  } catch {
-    return [];
-  }
-  for (const name of names) {
-    if (!/^[0-9]+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      // pid (comm) state ppid …: comm may hold spaces and parentheses, so read after the last ')'.
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      const list = children.get(ppid);
-      if (list) list.push(Number(name));
-      else children.set(ppid, [Number(name)]);
-    } catch {
-      // the process ended meanwhile
-    }
-  }
-  const found: number[] = [];
-  const stack = [pid];
-  while (stack.length > 0) {
-    for (const c of children.get(stack.pop()!) ?? []) {
-      found.push(c);
-      stack.push(c);
-    }
-  }
-  return found;
-}
-
-function signalAll(pids: number[], signal: NodeJS.Signals): void {
-  for (const pid of pids) {
-    try {
-      process.kill(pid, signal);
-    } catch {
-      // already gone
-    }
-  }
-}
+/** Stage processes an earlier, killed run left: what is left of their process groups is killed. */
+export const processLeftovers: LeftoverOwner = {
+  executor: 'process',
+  async stop(entry: RunningEntry, root: string) {
+    if (entry.kind !== 'group') return undefined;
+    const processes = await stopGroupLeftover(entry, root);
+    return processes > 0 ? { processes } : undefined;
+  },
+};

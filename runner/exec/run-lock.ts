@@ -9,7 +9,6 @@
 // folder named after the folder's device and inode).
 // Where `flock` is not installed the lock falls back to a listening unix socket named after the workspace's
 // device and inode (in the abstract namespace on Linux: per network namespace only).
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
@@ -18,13 +17,14 @@ import path from 'node:path';
 import { writeFileAtomic } from '../core/atomic.js';
 import { BusyError } from '../core/errors.js';
 import { withIo } from '../store/io-error.js';
-import { stopLeftovers } from './leftovers.js';
+import { runHelper } from './launch.js';
 
 export interface RunLock {
   release(): void;
 }
 
-interface Holder {
+/** Who holds the lock (written beside it while held). */
+export interface Holder {
   pid: number;
   started: string;
   command: string;
@@ -32,25 +32,19 @@ interface Holder {
 
 const BUSY = 75;
 
-/** The fresh record (bin/fresh.js): a no-op `run` answered by stat, written only by a run holding the lock. */
-export const FRESH_RECORD = path.join('.pipeline', 'state', 'fresh.json');
+/** The fresh record, which whoever takes the lock drops (fresh-record.ts). */
+export { FRESH_RECORD } from './fresh-record.js';
 
 /**
  * `flock` on the open folder `fd`: 'locked' once this process's open file holds the lock, 'busy' (only when not
  * waiting), or 'no-flock' when the command is not installed.
  */
-function flockOnce(fd: number, wait: boolean): Promise<'locked' | 'busy' | 'no-flock'> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('flock', [...(wait ? [] : ['-n']), '-E', String(BUSY), '3'], { stdio: ['ignore', 'ignore', 'pipe', fd] });
-    let err = '';
-    child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', (e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? resolve('no-flock') : reject(e)));
-    child.on('close', (code, signal) => {
-      if (code === 0) resolve('locked');
-      else if (code === BUSY) resolve('busy');
-      else reject(new Error(`flock on the workspace folder failed (${signal ?? `exit ${code}`}): ${err.trim()}`));
-    });
-  });
+async function flockOnce(fd: number, wait: boolean): Promise<'locked' | 'busy' | 'no-flock'> {
+  const r = await runHelper('flock', [...(wait ? [] : ['-n']), '-E', String(BUSY), '3'], { fds: [fd], timeoutMs: 0 });
+  if (r.error === 'ENOENT') return 'no-flock';
+  if (r.code === 0) return 'locked';
+  if (r.code === BUSY) return 'busy';
+  throw new Error(`flock on the workspace folder failed (${r.error ?? `exit ${r.code}`}): ${r.stderr.trim()}`);
 }
 
 function readHolder(files: string[]): Holder {
@@ -66,23 +60,13 @@ function readHolder(files: string[]): Holder {
 
 export interface LockOptions {
   wait: boolean;
-  command: string;
+  /** Told who holds the lock, once, when this one starts waiting for it. */
   onWait?: (holder: Holder) => void;
-  /** Told what an earlier, killed run had left running and this one stopped (default: a warning on stderr). */
-  onLeftover?: (what: string) => void;
-}
-
-/**
- * Take the workspace's run lock, then stop whatever an earlier run that was killed left running in it (its stages'
- * process groups and cluster jobs), before the caller touches anything.
- */
-export async function acquireRunLock(root: string, options: LockOptions): Promise<RunLock> {
-  return startRunLock(root, options.command).acquire(options);
 }
 
 /** A first attempt at the run lock, without waiting, under way: its `flock` process runs while this one goes on. */
 export interface LockAttempt {
-  /** The lock, as acquireRunLock takes it (waiting behind another run if `options.wait`). */
+  /** The lock (waiting behind another run if `options.wait`, else a BusyError says who holds it). */
   acquire(options: LockOptions): Promise<RunLock>;
   /** Not taking it after all (the command failed before): the lock is released if the attempt got it. */
   abandon(): Promise<void>;
@@ -93,8 +77,7 @@ type FirstAttempt = { lock: RunLock } | { busy: number; holderFiles: string[] } 
 
 /**
  * Start taking the workspace's run lock without waiting for another run (on Linux the `flock` process starts now);
- * `acquire` goes on from its answer and stops what an earlier run left running. Until then nothing but who holds
- * the lock is written.
+ * `acquire` goes on from its answer. Nothing but who holds the lock is written.
  */
 export function startRunLock(root: string, command: string): LockAttempt {
   const info: Holder = { pid: process.pid, started: new Date().toISOString(), command };
@@ -102,23 +85,7 @@ export function startRunLock(root: string, command: string): LockAttempt {
   // Until acquire or abandon looks at it, a failed attempt is not an unhandled rejection.
   first.catch(() => undefined);
   return {
-    acquire: async (options) => {
-      const lock = await lockWorkspace(root, info, options, await first);
-      try {
-        // Whoever holds the lock may change what a no-op would find: the fresh record answers no run from now on.
-        try {
-          rmSync(path.join(root, FRESH_RECORD), { force: true });
-        } catch {
-          // a read-only place: no record was written there either
-        }
-        const tell = options.onLeftover ?? ((what: string) => process.stderr.write(`warning: ${what}\n`));
-        for (const what of await stopLeftovers(root)) tell(what);
-      } catch (err) {
-        lock.release();
-        throw err;
-      }
-      return lock;
-    },
+    acquire: async (options) => lockWorkspace(root, info, options, await first),
     abandon: async () => {
       const attempt = await first.catch(() => undefined);
       if (attempt === undefined || attempt === 'no-flock') return;

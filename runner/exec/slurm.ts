@@ -7,15 +7,15 @@
 // the runner polls for it with backoff, and asks `squeue` (one call for every job in flight) to notice a job that
 // ended without writing it: cancelled, past its time limit, lost with its node. stdout and stderr go, interleaved,
 // to the stage's log; the last line of the log (or the verdict file) is the reason a failure shows.
-import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { writeFileAtomic } from '../core/atomic.js';
 import path from 'node:path';
 import { UsageError } from '../core/errors.js';
 import type { StageConfig } from '../config/types.js';
-import type { Executor } from './executor.js';
-import { stageCommand, tooBig, type ExecRequest, type ExecResult, type ProcessFailure } from './process.js';
-import { trackJob } from './leftovers.js';
+import { stageCommand, tooBig, type ExecRequest, type ExecResult, type Executor, type ProcessFailure } from './executor.js';
+import { runHelper, runHelperSync, type HelperResult } from './launch.js';
+import type { LeftoverOwner } from './leftovers.js';
+import { forgetRunning, recordRunning, type RunningEntry } from './running.js';
 
 /** Job states in which the job may still run or write (squeue's long names). */
 const ACTIVE = new Set(['PENDING', 'CONFIGURING', 'RUNNING', 'COMPLETING', 'SUSPENDED', 'REQUEUED', 'REQUEUE_HOLD', 'REQUEUE_FED', 'RESIZING', 'SIGNALING', 'STAGE_OUT', 'STOPPED']);
@@ -36,14 +36,8 @@ interface JobState {
   reason: string;
 }
 
-type Run = (file: string, args: string[], env?: Record<string, string>) => Promise<{ code?: number; stdout: string; stderr: string; error?: string }>;
-
-const run: Run = async (file, args, env) => {
-  const { execa } = await import('execa');
-  const r = await execa(file, args, { env, extendEnv: true, reject: false, stdin: 'ignore', timeout: 120_000 });
-  const error = (r as { code?: string }).code;
-  return { code: r.exitCode, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? ''), error: error ?? (r.exitCode === undefined ? r.shortMessage : undefined) };
-};
+/** A Slurm command, run to completion through the launcher. */
+const run = (file: string, args: string[], env?: Record<string, string>): Promise<HelperResult> => runHelper(file, args, { env });
 
 export class SlurmExecutor implements Executor {
   readonly name = 'slurm';
@@ -100,12 +94,12 @@ export class SlurmExecutor implements Executor {
     const jobId = sub.stdout.trim().split(';')[0];
     this.inFlight.add(jobId);
     // Recorded while it runs: if this runner is killed, the next run in the workspace cancels it first.
-    const tracked = trackJob(req.root, stage.name, jobId);
+    const record = recordRunning(req.root, { kind: 'job', executor: 'slurm', stage: stage.name, jobId, runner: process.pid });
     try {
       return finish(await this.wait(jobId, stage, statusFile, req.signal), jobId);
     } finally {
       this.inFlight.delete(jobId);
-      tracked.end();
+      forgetRunning(record);
     }
   }
 
@@ -185,9 +179,26 @@ export class SlurmExecutor implements Executor {
   abandon(): void {
     if (this.inFlight.size === 0) return;
     // Synchronous on purpose: the process exits right after.
-    spawnSync('scancel', [...this.inFlight], { stdio: 'ignore', timeout: 10_000 });
+    runHelperSync('scancel', [...this.inFlight], { timeoutMs: 10_000 });
   }
 }
+
+/** Jobs an earlier, killed run left queued or running: cancelled, and waited for (30 s at most) until Slurm says they ended. */
+export const slurmLeftovers: LeftoverOwner = {
+  executor: 'slurm',
+  async stop(entry: RunningEntry) {
+    if (entry.kind !== 'job') return undefined;
+    const active = 'PENDING,CONFIGURING,RUNNING,SUSPENDED,COMPLETING';
+    const queued = async () => {
+      const r = await run('squeue', ['-h', '-j', entry.jobId, '-t', active, '-o', '%T']);
+      return r.error === undefined && r.code === 0 && r.stdout.trim() !== '';
+    };
+    if (!(await queued())) return undefined;
+    await run('scancel', [entry.jobId]);
+    for (const until = Date.now() + 30_000; Date.now() < until && (await queued()); ) await new Promise((r) => setTimeout(r, 200));
+    return { jobId: entry.jobId };
+  },
+};
 
 /** resources and timeout → sbatch flags; the job's output, name and folder. */
 export function sbatchFlags(stage: StageConfig, req: Pick<ExecRequest, 'root' | 'logFile'>): string[] {

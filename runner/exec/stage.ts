@@ -1,7 +1,8 @@
 // One stage of a run, one method per decision (fresh, restore, run) and one for rolling a failed run back. Each
-// returns the stage's result; nothing here throws to mean "the stage failed". A stage's outputs are recorded
-// (objects, then run record, then pipeline.lock, each written atomically) only after it succeeded on inputs
-// that did not change while it ran; a stage that fails gets its previous outputs back.
+// returns the stage's result; nothing here throws to mean "the stage failed": each step returns a Result, and what
+// a step throws becomes the stage's failure in one place (failure.ts). A stage's outputs are recorded (objects,
+// then run record, then pipeline.lock, each written atomically) only after it succeeded on inputs that did not
+// change while it ran; a stage that fails gets its previous outputs back.
 import { lstatSync, mkdirSync } from 'node:fs';
 import { writeFileAtomic } from '../core/atomic.js';
 import path from 'node:path';
@@ -15,10 +16,9 @@ import type { Reason } from '../plan/reasons.js';
 import { unreachable } from '../plan/reasons.js';
 import { missingDep } from '../plan/selection.js';
 import type { StageConfig } from '../config/types.js';
-import { UsageError } from '../core/errors.js';
 import { printable } from '../core/printable.js';
-import { IoError, ioErrorOf } from '../store/io-error.js';
-import type { RunEvent } from './events.js';
+import type { Emit } from './events.js';
+import { attempt, failed, ok, stageFailure, type Result } from './failure.js';
 import type { FailureCause, StageResult } from './outcome.js';
 import type { RemotePuller } from '../store/remote/run-sync.js';
 
@@ -48,20 +48,14 @@ export class StageExecution {
     /** The outs of each stage it needs, as they now are in the workspace. */
     private readonly upstream: Map<string, OutRecord[]>,
     private readonly options: StageRunOptions,
-    private readonly emit: (event: RunEvent) => void,
+    private readonly emit: Emit,
   ) {}
 
   /** Decide, then carry the decision out. Interrupted while reading its inputs (hashing thousands of files), it fails as `interrupted`. */
   async execute(): Promise<StageDone> {
-    try {
-      return await this.decideAndAct();
-    } catch (err) {
-      if (this.options.signal.aborted) return this.failed({ kind: 'interrupted' }, [], this.elapsed());
-      // An operating-system error (a permission, a full disk) anywhere in this stage's work fails this stage.
-      const io = ioErrorOf(err);
-      if (io instanceof UsageError) return this.failed({ kind: 'workspace', message: messageOf(io) }, [], this.elapsed());
-      throw err;
-    }
+    // An operating-system error (a permission, a full disk) anywhere in this stage's work fails this stage.
+    const done = await attempt(this.options.signal, () => this.decideAndAct());
+    return done.ok ? done.value : this.failed(done.error, [], this.elapsed());
   }
 
   private async decideAndAct(): Promise<StageDone> {
@@ -159,15 +153,14 @@ export class StageExecution {
       const have = await ws.hashOut(rec.path).catch(() => undefined);
       if (have?.hash === rec.hash) continue;
       const stored = this.objectsPresent(rec);
-      let lost: Reason;
-      try {
-        if (await ws.restoreOut(rec)) continue;
-        lost = stored ? { code: 'object-corrupt', path: rec.path } : { code: 'not-in-store', path: rec.path };
-      } catch (err) {
-        if (this.options.signal.aborted) return this.failed({ kind: 'interrupted' }, decision.reasons, this.elapsed(), decision.fingerprint);
-        if (!(err instanceof UsageError)) throw err;
+      const restored = await attempt(this.options.signal, () => ws.restoreOut(rec));
+      if (restored.ok && restored.value) continue;
+      let lost: Reason = stored ? { code: 'object-corrupt', path: rec.path } : { code: 'not-in-store', path: rec.path };
+      if (!restored.ok) {
+        const { error } = restored;
+        if (error.kind === 'interrupted') return this.failed(error, decision.reasons, this.elapsed(), decision.fingerprint);
         // A stored manifest that would write outside the out, or an I/O error: refused, the stage runs instead.
-        lost = { code: 'restore-refused', path: rec.path, message: err.message };
+        lost = { code: 'restore-refused', path: rec.path, message: error.message };
       }
       return this.run({ ...decision, reasons: [...decision.reasons, lost] });
     }
@@ -191,7 +184,7 @@ export class StageExecution {
     const { fingerprint } = decision;
     this.emit({ type: 'stage-started', name: stage.name, reasons: decision.reasons });
     const previous = await this.clearOuts();
-    if (!previous.ok) return this.failed({ kind: 'workspace', message: previous.message }, decision.reasons, this.elapsed(), fingerprint);
+    if (!previous.ok) return this.failed(previous.error, decision.reasons, this.elapsed(), fingerprint);
 
     const paths = this.contextPaths(decision.inputs.deps);
     for (const abs of Object.values(paths.outs)) mkdirSync(path.dirname(abs), { recursive: true });
@@ -210,74 +203,63 @@ export class StageExecution {
       exec.log = redactPassed(exec.log, stage.passEnv);
       writeFileAtomic(logFile, exec.log);
     }
-    const captured = exec.ok ? await this.capture(decision.inputs) : { ok: false as const, cause: exec.cause };
+    const captured = exec.ok ? await this.capture(decision.inputs) : failed(exec.cause);
     const jobId = exec.jobId !== undefined ? { jobId: exec.jobId } : {};
-    const recorded = captured.ok ? this.recordRan(decision, captured.outs, exec.log, exec.durationMs) : captured;
+    const recorded = captured.ok ? await this.recordRan(decision, captured.value, exec.log, exec.durationMs) : captured;
     if (!recorded.ok) {
-      await this.rollBack(previous.records);
-      return this.failed(recorded.cause, decision.reasons, exec.durationMs, fingerprint, exec.log, jobId);
+      await this.rollBack(previous.value);
+      return this.failed(recorded.error, decision.reasons, exec.durationMs, fingerprint, exec.log, jobId);
     }
     const result: StageResult = { name: stage.name, outcome: { kind: 'ran' }, reasons: decision.reasons, durationMs: exec.durationMs, fingerprint, gate: stage.gate, ...jobId };
-    return this.finish({ result, outs: recorded.outs }, exec.log);
+    return this.finish({ result, outs: recorded.value }, exec.log);
   }
 
-  private async clearOuts(): Promise<{ ok: true; records: OutRecord[] } | { ok: false; message: string }> {
+  /** Keep the current outs (in the store) so a failure can put them back, then clear them; what was kept. */
+  private async clearOuts(): Promise<Result<OutRecord[]>> {
     const { ws } = this.engine;
+    const { signal } = this.options;
     const records: OutRecord[] = [];
-    try {
+    const kept = await attempt(signal, async () => {
       for (const out of this.stage.outs) {
         const rec = await ws.captureOut(out, { optional: true });
         if (rec) records.push(rec);
       }
-    } catch (err) {
-      if (this.options.signal.aborted) return { ok: false, message: 'interrupted before it started' };
-      const io = ioErrorOf(err);
-      if (io instanceof UsageError) return { ok: false, message: messageOf(io) };
-      throw err;
-    }
+    });
+    if (!kept.ok) return kept;
     try {
       for (const out of this.stage.outs) ws.removeOut(out);
     } catch (err) {
       // Some outs may be gone already: put back what was there before failing.
       await this.rollBack(records);
-      const io = ioErrorOf(err);
-      if (io instanceof UsageError) return { ok: false, message: messageOf(io) };
-      throw err;
+      return failed(stageFailure(err, signal));
     }
-    return { ok: true, records };
+    return ok(records);
   }
 
   /** Store the log and record the result; an I/O error fails the stage with nothing half-recorded. */
-  private recordRan(decision: Decision, outs: OutRecord[], log: string, durationMs: number): { ok: true; outs: OutRecord[] } | { ok: false; cause: FailureCause } {
-    try {
+  private recordRan(decision: Decision, outs: OutRecord[], log: string, durationMs: number): Promise<Result<OutRecord[]>> {
+    return attempt(this.options.signal, () => {
       this.record(decision, outs, this.engine.cache.storeBytes(log), durationMs);
-      return { ok: true, outs };
-    } catch (err) {
-      if (!(err instanceof UsageError)) throw err;
-      return { ok: false, cause: { kind: 'workspace', message: `${err.message} (${err.hint ?? 'nothing was recorded'})` } };
-    }
+      return outs;
+    });
   }
 
   /** After a successful run: never record a result whose inputs changed while it ran; store the outs. */
-  private async capture(before: StageInputs): Promise<{ ok: true; outs: OutRecord[] } | { ok: false; cause: FailureCause }> {
+  private async capture(before: StageInputs): Promise<Result<OutRecord[]>> {
     const { engine, stage } = this;
     const after = await engine.planner.inputsOf(stage, this.upstream);
     if (!after.ok) {
       const { problem } = after;
-      return { ok: false, cause: problem.kind === 'dep-missing' ? { kind: 'inputs-changed', path: problem.path, what: 'input' } : this.inputsProblem(problem) };
+      return failed(problem.kind === 'dep-missing' ? { kind: 'inputs-changed', path: problem.path, what: 'input' } : this.inputsProblem(problem));
     }
-    if (canonicalJson(after.inputs) !== canonicalJson(before)) return { ok: false, cause: changedInput(before, after.inputs) };
+    if (canonicalJson(after.inputs) !== canonicalJson(before)) return failed(changedInput(before, after.inputs));
     const missing = stage.outs.filter((out) => lstatSync(engine.ws.abs(out), { throwIfNoEntry: false }) === undefined);
-    if (missing.length > 0) return { ok: false, cause: { kind: 'outs-missing', paths: missing } };
-    const outs: OutRecord[] = [];
-    try {
+    if (missing.length > 0) return failed({ kind: 'outs-missing', paths: missing });
+    return attempt(this.options.signal, async () => {
+      const outs: OutRecord[] = [];
       for (const out of stage.outs) outs.push(await engine.ws.captureOut(out));
-    } catch (err) {
-      if (this.options.signal.aborted) return { ok: false, cause: { kind: 'interrupted' } };
-      if (err instanceof UsageError) return { ok: false, cause: { kind: 'workspace', message: messageOf(err) } };
-      throw err;
-    }
-    return { ok: true, outs };
+      return outs;
+    });
   }
 
   /** A failed run: put each out back as it was before, or remove what the stage left. */
@@ -285,13 +267,10 @@ export class StageExecution {
     const { ws } = this.engine;
     for (const out of this.stage.outs) {
       const prev = previous.find((p) => p.path === out);
-      try {
-        if (prev && (await ws.restoreOut(prev))) continue;
-        ws.removeOut(out);
-      } catch (err) {
-        if (!(ioErrorOf(err) instanceof UsageError) && !this.options.signal.aborted) throw err;
-        // Interrupted, or an I/O error: the stage failed already; what it left stays, and is never recorded.
-      }
+      // Interrupted, or an I/O error: the stage failed already; what it left stays, and is never recorded.
+      await attempt(this.options.signal, async () => {
+        if (!(prev && (await ws.restoreOut(prev)))) ws.removeOut(out);
+      });
     }
   }
 
@@ -342,11 +321,6 @@ function changedInput(before: StageInputs, after: StageInputs): FailureCause {
     }
   }
   return { kind: 'inputs-changed', path: '', what: 'input' };
-}
-
-/** An error from the store or the workspace as one line: an I/O error carries its remedy. */
-function messageOf(err: UsageError): string {
-  return err instanceof IoError ? `${err.message} (${err.hint})` : err.message;
 }
 
 /** A stage's log with the values of its `passEnv` variables (secrets) masked, before it is stored or shown. */

@@ -11,22 +11,53 @@ export function dagJson(graph: StageGraph): { nodes: string[]; edges: [string, s
   return { nodes: [...graph.order], edges };
 }
 
-const id = (name: string) => `s_${name.replace(/[^A-Za-z0-9_]/g, '_')}`;
+/** Identifiers for Mermaid: the name with other characters as `_`, made unique (`quantize@8` and `quantize_8`). */
+function idsOf(names: string[]): Map<string, string> {
+  const ids = new Map<string, string>();
+  const used = new Set<string>();
+  for (const n of names) {
+    const base = `s_${n.replace(/[^A-Za-z0-9_]/g, '_')}`;
+    let id = base;
+    for (let k = 2; used.has(id); k++) id = `${base}_${k}`;
+    used.add(id);
+    ids.set(n, id);
+  }
+  return ids;
+}
 
+/** Templates (stages with `matrix:`) in the order of their first expansion: name → its expansions. */
+function templatesOf(graph: StageGraph): [string, string[]][] {
+  return Object.entries(graph.config.templates ?? {}).filter(([, xs]) => xs.length > 0);
+}
+
+const quoted = (s: string) => `"${s.replace(/["\\]/g, (c) => `\\${c}`)}"`;
+
+/** A template's expansions drawn as a group of nodes named by the template; other stages as plain nodes. */
 export function renderDag(graph: StageGraph, format: DagFormat): string {
   const { nodes, edges } = dagJson(graph);
+  const templates = templatesOf(graph);
+  const grouped = new Set(templates.flatMap(([, xs]) => xs));
   switch (format) {
     case 'json':
-      return JSON.stringify({ nodes, edges }, null, 2);
-    case 'mermaid':
-      return ['flowchart TD', ...nodes.map((n) => `  ${id(n)}["${n}"]`), ...edges.map(([a, b]) => `  ${id(a)} --> ${id(b)}`)].join('\n');
+      return JSON.stringify({ nodes, edges, ...(templates.length > 0 ? { templates: Object.fromEntries(templates) } : {}) }, null, 2);
+    case 'mermaid': {
+      const ids = idsOf([...nodes, ...templates.map(([t]) => `template ${t}`)]);
+      const node = (n: string) => `${ids.get(n)}["${n}"]`;
+      return [
+        'flowchart TD',
+        ...nodes.filter((n) => !grouped.has(n)).map((n) => `  ${node(n)}`),
+        ...templates.flatMap(([t, xs]) => [`  subgraph ${ids.get(`template ${t}`)}["${t}"]`, ...xs.map((n) => `    ${node(n)}`), '  end']),
+        ...edges.map(([a, b]) => `  ${ids.get(a)} --> ${ids.get(b)}`),
+      ].join('\n');
+    }
     case 'dot':
       return [
         'digraph pipeline {',
         '  rankdir=TB;',
         '  node [shape=box, style=rounded];',
-        ...nodes.map((n) => `  "${n}";`),
-        ...edges.map(([a, b]) => `  "${a}" -> "${b}";`),
+        ...nodes.filter((n) => !grouped.has(n)).map((n) => `  ${quoted(n)};`),
+        ...templates.flatMap(([t, xs], i) => [`  subgraph cluster_${i} {`, `    label=${quoted(t)};`, '    style=dashed;', ...xs.map((n) => `    ${quoted(n)};`), '  }']),
+        ...edges.map(([a, b]) => `  ${quoted(a)} -> ${quoted(b)};`),
         '}',
       ].join('\n');
     case 'ascii':

@@ -1,8 +1,10 @@
 // The stage graph (an edge upstream → downstream for every `needs`) and the selections the CLI offers:
-// the named stages with everything they need, with everything after them, or alone.
+// the named stages with everything they need, with everything after them, or alone (a template's name names all its
+// expansions, config/stage-names.ts).
 import type * as Graphlib from '@dagrejs/graphlib';
 import { Dag } from '../core/dag.js';
 import { UsageError, suggestion } from '../core/errors.js';
+import { StageNames } from '../config/stage-names.js';
 import type { PipelineConfig, StageConfig } from '../config/types.js';
 
 export type Selection = 'needs' | 'single' | 'downstream';
@@ -13,8 +15,12 @@ export class StageGraph {
   /** Stage names in a dependency order that keeps declaration order among independent stages. */
   readonly order: string[];
 
+  /** What a name on the command line means (a template's name: all its expansions). */
+  readonly names: StageNames;
+
   constructor(readonly config: PipelineConfig) {
     for (const s of config.stages) this.byName.set(s.name, s);
+    this.names = StageNames.of(config);
     this.dag = new Dag(
       config.stages.map((s) => s.name),
       (n) => this.byName.get(n)!.needs,
@@ -44,25 +50,34 @@ export class StageGraph {
     return this.dag.successors(name);
   }
 
-  /** Throws a usage error naming any unknown stage, with a suggestion. */
-  checkNames(names: string[]): void {
+  /**
+   * The stages the names given on a command line mean, each once, in the order given: a stage's name means it, a
+   * template's name every expansion of it. Throws a usage error naming an unknown one, with a suggestion.
+   */
+  expand(names: string[]): string[] {
+    const out = new Set<string>();
     for (const n of names) {
-      if (!this.byName.has(n)) {
-        throw new UsageError(
-          `unknown stage \`${n}\`${suggestion(n, this.byName.keys())}`,
-          `stages in ${this.config.file}: ${[...this.byName.keys()].join(', ')}`,
-        );
+      const meant = this.names.meaning(n);
+      if (meant === undefined) {
+        throw new UsageError(`unknown stage \`${n}\`${suggestion(n, this.names.all())}`, `stages in ${this.config.file}: ${this.names.listing()}`);
       }
+      for (const m of meant) out.add(m);
     }
+    return [...out];
   }
 
-  /** The selected stage names, in run order. No names selects every stage. */
+  /** Throws a usage error naming any unknown stage (or template), with a suggestion. */
+  checkNames(names: string[]): void {
+    this.expand(names);
+  }
+
+  /** The selected stage names, in run order. No names selects every stage; a template's name, all its expansions. */
   select(names: string[], mode: Selection): Set<string> {
-    this.checkNames(names);
-    if (names.length === 0) return new Set(this.order);
-    const picked = new Set<string>(names);
-    if (mode === 'needs') for (const n of this.dag.ancestors(names)) picked.add(n);
-    if (mode === 'downstream') for (const n of this.dag.descendants(names)) picked.add(n);
+    const named = this.expand(names);
+    if (named.length === 0) return new Set(this.order);
+    const picked = new Set<string>(named);
+    if (mode === 'needs') for (const n of this.dag.ancestors(named)) picked.add(n);
+    if (mode === 'downstream') for (const n of this.dag.descendants(named)) picked.add(n);
     return new Set(this.order.filter((n) => picked.has(n)));
   }
 }

@@ -157,6 +157,11 @@ export class ModuleCode {
     }
   }
 
+  /** The packages of a module's code as last bundled: name → its folder (workspace-relative; '' kept as an import). */
+  packagesOf(modulePath: string): Record<string, string> {
+    return this.index.packages[modulePath] ?? {};
+  }
+
   /** Whether a closure of this module was recorded (its files may have changed since). */
   isRecorded(modulePath: string): boolean {
     return this.index.modules[modulePath] !== undefined;

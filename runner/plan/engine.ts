@@ -51,7 +51,11 @@ export function openEngine(config: PipelineConfig): Engine {
     code,
     planner,
     save() {
-      if (lock.save(graph.order)) writeRoots(cache, root, lock.entries());
+      const templateOf = (name: string) => {
+        const t = graph.byName.get(name)?.template;
+        return t && { name: t.name, matrix: t.matrix };
+      };
+      if (lock.save(graph.order, templateOf)) writeRoots(cache, root, lock.entries());
       stats.save();
       code.save();
     },

@@ -51,10 +51,16 @@ export function toolchainOf(root: string, packages: Record<string, string>, vers
 
 /** The version of a package as Node would resolve it from the workspace (node_modules upwards), or `missing`. */
 function installedVersion(root: string, name: string): string {
+  const folder = installedFolder(root, name);
+  return folder === undefined ? 'missing' : versionIn(path.join(folder, 'package.json'));
+}
+
+/** The folder of a package as Node would resolve it from the workspace (node_modules upwards), if installed. */
+export function installedFolder(root: string, name: string): string | undefined {
   for (let dir = root; ; dir = path.dirname(dir)) {
-    const file = path.join(dir, 'node_modules', name, 'package.json');
-    if (existsSync(file)) return versionIn(file);
-    if (path.dirname(dir) === dir) return 'missing';
+    const folder = path.join(dir, 'node_modules', name);
+    if (existsSync(path.join(folder, 'package.json'))) return folder;
+    if (path.dirname(dir) === dir) return undefined;
   }
 }
 

@@ -8,7 +8,16 @@
 import { pathToFileURL } from 'node:url';
 import { toJSONSchema, type $ZodType } from 'zod/v4/core';
 
-export type ProbeAnswer = { schema: Record<string, unknown> | null } | { error: string };
+/**
+ * The module's `params`: its JSON Schema (null: no `params` export), a schema made by zod 3 (`zod3`: the engine
+ * names the installed zod and the fix), or why it cannot be read.
+ */
+export type ProbeAnswer = { schema: Record<string, unknown> | null } | { zod3: true } | { error: string };
+
+/** A zod 3 schema: no `_zod` (zod 4's internals), a `_def` whose `typeName` is zod 3's class name (`ZodObject`). */
+function isZod3(p: { _zod?: unknown; _def?: { typeName?: unknown } }): boolean {
+  return !p._zod && typeof p._def?.typeName === 'string' && p._def.typeName.startsWith('Zod');
+}
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -24,7 +33,8 @@ async function probe(bundle: string): Promise<ProbeAnswer> {
     return { error: `importing it failed: ${(err as Error).message.split('\n')[0]}` };
   }
   if (mod.params === undefined) return { schema: null };
-  const p = mod.params as { _zod?: { def?: { type?: string } } };
+  const p = mod.params as { _zod?: { def?: { type?: string } }; _def?: { typeName?: unknown } };
+  if (typeof p === 'object' && p !== null && isZod3(p)) return { zod3: true };
   if (typeof p !== 'object' || p === null || !p._zod) return { error: 'its `params` export is not a zod schema; export `const params = z.object({...})`' };
   if (p._zod.def?.type !== 'object') return { error: 'its `params` export is not a `z.object({...})`' };
   try {

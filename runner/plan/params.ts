@@ -19,6 +19,7 @@ import { ConfigError, UsageError } from '../core/errors.js';
 import type { Params, PipelineConfig, StageConfig } from '../config/types.js';
 import { canonicalJson, hashBytes } from '../store/hash.js';
 import { openEngine } from './engine.js';
+import { installedFolder } from './packages.js';
 import type * as ParamsCheck from './params-check.js';
 import type { ProbeAnswer } from './params-probe.js';
 
@@ -112,6 +113,11 @@ async function startProbe() {
   return { child: execa(process.execPath, args, { stdin: 'pipe', reject: false }) };
 }
 
+/** The stage as messages name it: an expansion of a template by its template (the same problem in each is kept once). */
+function labelOf(stage: StageConfig): string {
+  return stage.template?.name ?? stage.name;
+}
+
 /** Where a stage's param value came from: the `--set` argument, the stage's `params:`, or the global `params:`. */
 function placeOf(config: PipelineConfig, stage: StageConfig, key: string): Parameters<typeof diagnostic>[1] {
   const raw = stage.setBy?.[key];
@@ -152,13 +158,13 @@ function checkStage(config: PipelineConfig, stage: StageConfig, schema: JsonSche
       diagnostic(
         'unknown-param',
         config.rangeOf?.(['stages', stage.name, 'params', k], 'key') ?? config.positionOf(['stages', stage.name, 'params', k]),
-        `stage \`${stage.name}\`: param \`${k}\` is not read by ${module} (its \`params\` schema has ${keys.length ? keys.map((x) => `\`${x}\``).join(', ') : 'no keys'})`,
+        `stage \`${labelOf(stage)}\`: param \`${k}\` is not read by ${module} (its \`params\` schema has ${keys.length ? keys.map((x) => `\`${x}\``).join(', ') : 'no keys'})`,
         `remove it, or add it to the \`params\` schema that ${module} exports`,
       ),
     );
   for (const [k, raw] of Object.entries(stage.setBy ?? {}))
     if (!keys.includes(k) && raw.slice(0, raw.indexOf('=')).includes('.'))
-      problems.push(diagnostic('unknown-param', placeOf(config, stage, k), `stage \`${stage.name}\` does not read param \`${k}\``, keys.length ? `its params are: ${keys.join(', ')}` : 'it reads no params'));
+      problems.push(diagnostic('unknown-param', placeOf(config, stage, k), `stage \`${labelOf(stage)}\` does not read param \`${k}\``, keys.length ? `its params are: ${keys.join(', ')}` : 'it reads no params'));
   const params: Params = {};
   for (const k of keys) if (Object.hasOwn(stage.params, k)) params[k] = stage.params[k];
   const digest = hashBytes(canonicalJson({ schema, params }));
@@ -177,7 +183,7 @@ function checkStage(config: PipelineConfig, stage: StageConfig, schema: JsonSche
     const expected = props[key] ? describeSchema(props[key]) : undefined;
     if (!Object.hasOwn(params, key)) {
       problems.push(
-        diagnostic('param-missing', config.rangeOf?.(['stages', stage.name], 'key') ?? stage.pos, `stage \`${stage.name}\`: param \`${key}\` is required by ${module}${expected ? ` (${expected})` : ''}`, `add \`${key}:\` under its \`params:\` or the global \`params:\``),
+        diagnostic('param-missing', config.rangeOf?.(['stages', stage.name], 'key') ?? stage.pos, `stage \`${labelOf(stage)}\`: param \`${key}\` is required by ${module}${expected ? ` (${expected})` : ''}`, `add \`${key}:\` under its \`params:\` or the global \`params:\``),
       );
       continue;
     }
@@ -186,12 +192,30 @@ function checkStage(config: PipelineConfig, stage: StageConfig, schema: JsonSche
       diagnostic(
         'param-type',
         placeOf(config, stage, key),
-        `stage \`${stage.name}\`: param \`${key}\` is ${JSON.stringify(params[key])}; expected ${expected ?? issue.message}`,
+        `stage \`${labelOf(stage)}\`: param \`${key}\` is ${JSON.stringify(params[key])}; expected ${expected ?? issue.message}`,
         `set a value of that type (${where}); the type is the \`params\` schema of ${module}`,
       ),
     );
   }
   return { params, problems };
+}
+
+/**
+ * A `params` export made by zod 3 (whose schemas zod 4 cannot read): which zod the module's code was bundled with
+ * (`folder`, workspace-relative, or '' when resolved from the workspace; `version` as the code's toolchain records
+ * it), and the fix. The version is named only when it is a 3.x: a zod 3 schema can also come from a copy of zod
+ * nested inside another package.
+ */
+function zod3Problem(config: PipelineConfig, stage: StageConfig, folder: string | undefined, version: string | undefined): Diagnostic {
+  const installed = folder === '' ? installedFolder(config.root, 'zod') : folder === undefined ? undefined : path.join(config.root, folder);
+  const from = installed === undefined ? '' : ` from ${path.relative(config.root, installed) || '.'}`;
+  const made = version?.startsWith('3.') ? ` (zod ${version}${from})` : '';
+  return diagnostic(
+    'params-schema',
+    config.rangeOf?.(['stages', stage.name, 'module']) ?? stage.pos,
+    `stage \`${stage.name}\`: the \`params\` export of ${stage.module} is a zod 3.x schema${made}; pipeline-dag needs zod 4.x`,
+    "`npm install zod@^4` (zod 3.25 also carries zod 4: `import { z } from 'zod/v4'`), then export `const params = z.object({ ... })`",
+  );
 }
 
 /**
@@ -236,8 +260,12 @@ export async function scopeParams(config: PipelineConfig, options: { readOnly?: 
     const h = hashes.get(s.name);
     const answer = h && schemas.get(h.codeHash);
     if (!answer) return s;
+    if ('zod3' in answer) {
+      problems.push(zod3Problem(config, s, engine.code.packagesOf(s.module!).zod, h.code['package:zod']));
+      return s;
+    }
     if ('error' in answer) {
-      problems.push(diagnostic('params-schema', config.rangeOf?.(['stages', s.name, 'module']) ?? s.pos, `stage \`${s.name}\`: cannot read the params of ${s.module}: ${answer.error}`, 'export `const params = z.object({ ... })` (zod) from the module, or export no `params`'));
+      problems.push(diagnostic('params-schema', config.rangeOf?.(['stages', s.name, 'module']) ?? s.pos, `stage \`${labelOf(s)}\`: cannot read the params of ${s.module}: ${answer.error}`, 'export `const params = z.object({ ... })` (zod) from the module, or export no `params`'));
       return s;
     }
     if (answer.schema === null) return s;
@@ -250,7 +278,7 @@ export async function scopeParams(config: PipelineConfig, options: { readOnly?: 
     engine.code.save();
     engine.stats.save();
   }
-  if (problems.length > 0) throw ConfigError.of(problems);
+  if (problems.length > 0) throw ConfigError.of([...new Map(problems.map((d) => [JSON.stringify(d), d])).values()]);
   const next = { ...config, stages } as PipelineConfig;
   const rangeOf = config.rangeOf?.bind(config);
   Object.defineProperty(next, 'positionOf', { value: (p: (string | number)[]) => config.positionOf(p), enumerable: false });

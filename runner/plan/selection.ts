@@ -25,7 +25,7 @@ export interface StageSelection {
 
 export function selectStages(engine: Engine, options: SelectOptions): StageSelection {
   const selected = engine.graph.select(options.names, options.mode);
-  const forced = new Set(options.force ? (options.names.length > 0 ? options.names : [...selected]) : []);
+  const forced = new Set(options.force ? (options.names.length > 0 ? engine.graph.expand(options.names) : [...selected]) : []);
   return { selected, forced };
 }
 

@@ -1,10 +1,11 @@
-// The `--json` shapes of stages, reasons and outcomes, shared by `run --json`, `status --json`,
+// The `--json` shapes of stages, reasons, outcomes and notices, shared by `run --json`, `status --json`,
 // `run --dry-run --json` and .pipeline/last-run.json. Every document carries `schemaVersion`.
 import { SCHEMA_VERSION } from '../public/last-run-file.js';
 import type { LastRun, ReasonRecord, StageRecord } from '../public/last-run.js';
 import { reasonJson, type Reason } from '../plan/reasons.js';
-import { describeResult, outcomeJson, statusOf, type StageResult } from '../exec/outcome.js';
-import type { RunSummary } from '../exec/events.js';
+import { describeResult, formatCause, outcomeJson, statusOf, type StageResult } from '../exec/outcome.js';
+import type { Notice, RunSummary, StageEvent } from '../exec/events.js';
+import { formatNotice } from './notices.js';
 
 export { SCHEMA_VERSION };
 
@@ -25,12 +26,45 @@ export function stageJson(result: StageResult): StageRecord {
   };
 }
 
-/** The document `run --json` prints. */
-export function runJson(summary: RunSummary): { schemaVersion: typeof SCHEMA_VERSION; ok: boolean; exitCode: number; stages: StageRecord[] } {
-  return { schemaVersion: SCHEMA_VERSION, ok: summary.ok, exitCode: summary.exitCode, stages: summary.stages.map(stageJson) };
+/** A notice, or a retry, in `run --json`'s `events`: its type, its sentence, then its fields. */
+export type EventRecord = { type: string; message: string } & Record<string, unknown>;
+
+export function noticeJson(event: Notice | Extract<StageEvent, { type: 'stage-retry' }>): EventRecord {
+  if (event.type === 'stage-retry') {
+    const { cause } = event;
+    return { type: event.type, message: `attempt ${event.attempt}, after: ${formatCause(cause)}`, name: event.name, attempt: event.attempt, cause: { ...cause, message: formatCause(cause) } };
+  }
+  const { text } = formatNotice(event);
+  return event.type === 'warning' ? { type: event.type, message: text, ...event.warning } : { ...event, message: text };
+}
+
+/** What a run said besides its stages: every notice in order (`events`), and the sentences of its warnings. */
+export interface RunNotes {
+  warnings: string[];
+  events: EventRecord[];
+}
+
+export interface RunDocument {
+  schemaVersion: typeof SCHEMA_VERSION;
+  ok: boolean;
+  exitCode: number;
+  stages: StageRecord[];
+  /** Present when the run warned about anything: each warning's sentence. */
+  warnings?: string[];
+  /** Present when the run said anything besides its stages (waiting for the workspace, a transfer, a warning, …). */
+  events?: EventRecord[];
+}
+
+/** The document `run --json` prints (`notes`: what the run said besides its stages, when anything). */
+export function runJson(summary: RunSummary, notes?: RunNotes): RunDocument {
+  const doc: RunDocument = { schemaVersion: SCHEMA_VERSION, ok: summary.ok, exitCode: summary.exitCode, stages: summary.stages.map(stageJson) };
+  if (notes?.warnings.length) doc.warnings = notes.warnings;
+  if (notes?.events.length) doc.events = notes.events;
+  return doc;
 }
 
 /** The document written to .pipeline/last-run.json. */
 export function lastRunJson(summary: RunSummary, dag: LastRun['dag']): LastRun {
-  return { ...runJson(summary), startedAt: summary.startedAt.toISOString(), durationMs: Math.round(summary.durationMs), dag };
+  const { schemaVersion, ok, exitCode, stages } = runJson(summary);
+  return { schemaVersion, ok, exitCode, stages, startedAt: summary.startedAt.toISOString(), durationMs: Math.round(summary.durationMs), dag };
 }

@@ -1,18 +1,30 @@
 // Listeners on a run's event stream besides the terminal: `--json` on stdout, .pipeline/last-run.json, the
-// history; and the combination that hands every event to several listeners, in order.
+// history; and the combination that hands every event to several listeners, in order (as wireit's
+// CombinationLogger does), to which listeners can be added as the run comes to need them.
 import path from 'node:path';
 import { writeFileAtomic } from '../core/atomic.js';
 import { dagJson } from '../graph/draw.js';
 import type { Engine } from '../plan/engine.js';
 import type { RunEvent, RunListener } from '../exec/events.js';
+import { unreachable } from '../plan/reasons.js';
 import { appendHistory, type HistoryEntry } from './history.js';
 import { collectMetrics } from './metrics.js';
-import { lastRunJson, runJson } from './json.js';
+import { lastRunJson, noticeJson, runJson, type RunNotes } from './json.js';
+import { formatWarning } from './notices.js';
 import { LAST_RUN_FILE } from '../public/last-run-file.js';
 
 /** Every event to each listener, in the order given. */
 export class CombinationListener implements RunListener {
-  constructor(private readonly listeners: readonly RunListener[]) {}
+  private readonly listeners: RunListener[];
+
+  constructor(listeners: readonly RunListener[] = []) {
+    this.listeners = [...listeners];
+  }
+
+  /** A listener for the events from now on (last-run.json and the history once the workspace is open). */
+  add(listener: RunListener): void {
+    this.listeners.push(listener);
+  }
 
   event(event: RunEvent): void {
     for (const l of this.listeners) l.event(event);
@@ -23,12 +35,37 @@ export class CombinationListener implements RunListener {
   }
 }
 
-/** `run --json`: the run's document on `out` when it finishes. */
+/** `run --json`: the run's document on `out` when it finishes, with what the run said besides its stages. */
 export class JsonListener implements RunListener {
+  private notes: RunNotes = { warnings: [], events: [] };
+
   constructor(private readonly out: NodeJS.WritableStream) {}
 
   event(event: RunEvent): void {
-    if (event.type === 'run-finished') this.out.write(`${JSON.stringify(runJson(event.summary))}\n`);
+    switch (event.type) {
+      case 'stage-started':
+      case 'stage-finished':
+        return; // in the document's `stages`
+      case 'run-finished':
+        this.out.write(`${JSON.stringify(runJson(event.summary, this.notes))}\n`);
+        // The next run of the session (one after another in one process) starts its own document.
+        this.notes = { warnings: [], events: [] };
+        return;
+      case 'warning':
+        this.notes.warnings.push(formatWarning(event.warning));
+        this.notes.events.push(noticeJson(event));
+        return;
+      case 'stage-retry':
+      case 'lock-wait':
+      case 'remote-transfer':
+      case 'interrupt':
+      case 'hosts':
+      case 'url-check':
+        this.notes.events.push(noticeJson(event));
+        return;
+      default:
+        return unreachable(event);
+    }
   }
 }
 

@@ -1,11 +1,13 @@
 // Progress for people, a listener on the run's events: one line per stage with its state, duration, and why;
-// the output of each stage that ran, grouped under its line; the summary at the end. Colour only on a terminal
-// (never with NO_COLOR, CI=true or a pipe).
+// the output of each stage that ran, grouped under its line; the summary at the end; what the run says around its
+// stages (waiting for the workspace, warnings, transfers) on stderr. Colour only on a terminal (never with
+// NO_COLOR, CI=true or a pipe).
 import { styleText } from 'node:util';
 import { ExitCode } from '../core/errors.js';
 import { formatReasons, unreachable } from '../plan/reasons.js';
 import { describeResult, formatCause, statusOf, type StageResult, type StageStatus } from '../exec/outcome.js';
-import type { RunEvent, RunListener, RunSummary } from '../exec/events.js';
+import type { Notice, RunEvent, RunListener, RunSummary } from '../exec/events.js';
+import { noticeLine } from './notices.js';
 
 type Style = Parameters<typeof styleText>[0];
 
@@ -26,6 +28,12 @@ export function formatDuration(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)}ms` : `${(ms / 1000).toFixed(2)}s`;
 }
 
+export interface ReporterOptions {
+  showOutput: boolean;
+  /** Where notices go (default: stderr, whatever `out` is). */
+  notices?: NodeJS.WritableStream;
+}
+
 export class LineReporter implements RunListener {
   private readonly color: boolean;
   private width = 8;
@@ -33,7 +41,7 @@ export class LineReporter implements RunListener {
   constructor(
     private readonly out: NodeJS.WriteStream,
     names: string[],
-    private readonly options: { showOutput: boolean } = { showOutput: true },
+    private readonly options: ReporterOptions = { showOutput: true },
   ) {
     this.color = useColor(out);
     this.width = Math.min(32, Math.max(8, ...names.map((n) => n.length)));
@@ -52,22 +60,37 @@ export class LineReporter implements RunListener {
     this.write(`${this.format(name, state, rest)}\n`);
   }
 
-  /** Everything the reporter prints goes through here (the live reporter redraws around it). */
-  protected write(text: string): void {
-    this.out.write(text);
+  /** Everything the reporter prints goes through here (the live reporter redraws around it), notices to their stream. */
+  protected write(text: string, to: NodeJS.WritableStream = this.out): void {
+    to.write(text);
   }
 
   event(event: RunEvent): void {
     switch (event.type) {
       case 'stage-started':
         return this.start(event.name, formatReasons(event.reasons));
+      case 'stage-retry':
+        return this.start(event.name, `attempt ${event.attempt}, after: ${formatCause(event.cause)}`);
       case 'stage-finished':
         return this.finish(event.result, event.log);
       case 'run-finished':
         return this.summarize(event.summary);
+      case 'lock-wait':
+      case 'warning':
+      case 'remote-transfer':
+      case 'interrupt':
+      case 'hosts':
+      case 'url-check':
+        return this.notice(event);
       default:
         return unreachable(event);
     }
+  }
+
+  /** On stderr; what `run --update` learnt of its URL deps goes with the progress, as `pipeline update` prints it. */
+  private notice(notice: Notice): void {
+    const line = noticeLine(notice);
+    if (line !== undefined) this.write(line, notice.type === 'url-check' ? this.out : (this.options.notices ?? process.stderr));
   }
 
   close(): void {}
@@ -114,12 +137,12 @@ export class LiveReporter extends LineReporter {
   constructor(
     private readonly stream: NodeJS.WriteStream,
     names: string[],
-    options: { showOutput: boolean },
+    options: ReporterOptions,
   ) {
     super(stream, names, options);
   }
 
-  static async create(stream: NodeJS.WriteStream, names: string[], options: { showOutput: boolean }): Promise<LiveReporter> {
+  static async create(stream: NodeJS.WriteStream, names: string[], options: ReporterOptions): Promise<LiveReporter> {
     const reporter = new LiveReporter(stream, names, options);
     const { createLogUpdate } = await import('log-update');
     reporter.update = createLogUpdate(stream, { showCursor: false });
@@ -139,9 +162,9 @@ export class LiveReporter extends LineReporter {
     this.update(lines.join('\n'));
   }
 
-  protected override write(text: string): void {
+  protected override write(text: string, to?: NodeJS.WritableStream): void {
     this.update?.clear();
-    super.write(text);
+    super.write(text, to);
     this.render();
   }
 
@@ -164,7 +187,7 @@ export class LiveReporter extends LineReporter {
 }
 
 /** The live view on a terminal (not with CI=true or TERM=dumb), plain lines otherwise. */
-export async function reporterFor(out: NodeJS.WriteStream, names: string[], options: { showOutput: boolean }): Promise<LineReporter> {
+export async function reporterFor(out: NodeJS.WriteStream, names: string[], options: ReporterOptions): Promise<LineReporter> {
   const live = Boolean(out.isTTY) && process.env.CI !== 'true' && process.env.TERM !== 'dumb';
   return live ? LiveReporter.create(out, names, options) : new LineReporter(out, names, options);
 }

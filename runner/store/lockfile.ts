@@ -1,8 +1,9 @@
 // pipeline.lock: the committed record of the last successful state of every stage — its fingerprint,
 // definition, params, and the hashes of what it read and wrote (the analogue of dvc.lock). JSON, stages in
 // pipeline order, written atomically and flushed to disk. A committed file, so untrusted input: an entry of the
-// wrong shape is ignored with a warning (its stage is re-checked), and the outs an entry lists are checked
-// against the stage's declared outs before anything is restored from them (checkRecordedOuts).
+// wrong shape is ignored (its stage is re-checked) and listed in `ignored`, for the command to warn about, and the
+// outs an entry lists are checked against the stage's declared outs before anything is restored from them
+// (checkRecordedOuts).
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { validOutRecords, type OutRecord } from './cache.js';
@@ -34,10 +35,18 @@ export interface StageDefinition {
   outs: string[];
 }
 
+/** Where an expansion of a template comes from: the template's name and the expansion's matrix values. */
+export interface LockTemplate {
+  name: string;
+  matrix: Record<string, string | number | boolean>;
+}
+
 export interface LockEntry extends StageInputs {
   fingerprint: string;
   definition: StageDefinition;
   outs: OutRecord[];
+  /** For an expansion of a template (`matrix:`): which template and values; written from the config, never read for a decision. */
+  template?: LockTemplate;
 }
 
 export interface LockData {
@@ -45,9 +54,17 @@ export interface LockData {
   stages: Record<string, LockEntry>;
 }
 
+/** An entry of pipeline.lock that could not be used. */
+export interface IgnoredEntry {
+  stage: string;
+  problem: string;
+}
+
 export class LockFile {
   private data: LockData = { version: LOCK_VERSION, stages: {} };
   private dirty = false;
+  /** Entries of the wrong shape, ignored when the file was read: each stage is checked again. */
+  readonly ignored: IgnoredEntry[] = [];
 
   constructor(readonly file: string) {}
 
@@ -78,8 +95,8 @@ export class LockFile {
     const stages: Record<string, LockEntry> = {};
     for (const [name, entry] of Object.entries(parsed.stages)) {
       const problem = entryProblem(entry);
-      if (problem) process.stderr.write(`warning: ${lock.file}: entry of stage \`${name}\` ignored: ${problem}; the stage is checked again\n`);
-      else stages[name] = entry;
+      if (problem) lock.ignored.push({ stage: name, problem });
+      else stages[name] = withTemplateChecked(entry);
     }
     lock.data = { version: LOCK_VERSION, stages };
     return lock;
@@ -94,10 +111,21 @@ export class LockFile {
     this.dirty = true;
   }
 
-  /** Write the file if anything changed, stages in the given order (pipeline order); unknown stages are dropped. */
-  save(order: string[]): boolean {
+  /**
+   * Write the file if anything changed, stages in the given order (pipeline order); unknown stages are dropped.
+   * `templateOf` says where each expansion of a template comes from (its entry's `template`).
+   */
+  save(order: string[], templateOf: (stage: string) => LockTemplate | undefined = () => undefined): boolean {
     // A killed run may have left its temp copy of the lock even when this run has nothing new to write.
     removeStaleTemps(this.file);
+    for (const name of order) {
+      const entry = this.get(name);
+      const want = templateOf(name);
+      if (!entry || JSON.stringify(entry.template) === JSON.stringify(want)) continue;
+      delete entry.template;
+      if (want) entry.template = want;
+      this.dirty = true;
+    }
     if (!this.dirty) return false;
     const stages: Record<string, LockEntry> = {};
     for (const name of order) {
@@ -127,4 +155,14 @@ function entryProblem(entry: unknown): string | undefined {
     if (v !== undefined && (typeof v !== 'object' || v === null || Object.values(v).some((h) => typeof h !== 'string'))) return `its \`${part}\` are malformed`;
   }
   return undefined;
+}
+
+/** An entry's `template` is kept only in its own shape (it is rewritten from the config at the next save anyway). */
+function withTemplateChecked(entry: LockEntry): LockEntry {
+  const t = entry.template as Partial<LockTemplate> | undefined;
+  if (t === undefined) return entry;
+  const scalar = (v: unknown) => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
+  if (typeof t === 'object' && t !== null && typeof t.name === 'string' && typeof t.matrix === 'object' && t.matrix !== null && Object.values(t.matrix).every(scalar)) return entry;
+  const { template: _dropped, ...rest } = entry;
+  return rest;
 }

@@ -1,7 +1,7 @@
 // The fixed artifact paths of the California-housing pipeline (workspace-relative, as declared in pipeline.yaml),
 // and the model names used across compare, predict, the predict command and the report: the one place they are spelt.
 import type { StageContext } from 'pipeline-dag/stage';
-import { BITS, SCHEMES, type Bits, type Scheme } from './quant.js';
+import { isBits, SCHEMES, type Bits, type Scheme } from './quant.js';
 
 export const PATHS = {
   train: 'build/data/train.bin',
@@ -31,8 +31,18 @@ export interface QuantKey {
   bits: Bits;
 }
 
-/** minmax-8, minmax-16, pow2-8, pow2-16: scheme first, then bits. */
-export const QUANT_KEYS: QuantKey[] = SCHEMES.flatMap((scheme) => BITS.map((bits) => ({ name: `${scheme}-${bits}`, scheme, bits })));
+/** The quantized models of these widths: minmax-8, minmax-16, pow2-8, pow2-16 for [16, 8] (scheme first, then bits). */
+export function quantKeys(bits: Iterable<Bits>): QuantKey[] {
+  const widths = [...new Set(bits)].sort((a, b) => a - b);
+  return SCHEMES.flatMap((scheme) => widths.map((b) => ({ name: `${scheme}-${b}`, scheme, bits: b })));
+}
+
+/** The bit width of a quantized models' folder (`build/quant/q8` → 8), or undefined for any other path. */
+export function quantDirBits(out: string): Bits | undefined {
+  const m = /^build\/quant\/q([0-9]+)$/.exec(out);
+  const bits = m ? Number(m[1]) : undefined;
+  return isBits(bits) && PATHS.quantDir(bits) === out ? bits : undefined;
+}
 
 /** The absolute path of one of the stage's declared outs. */
 export function outPath(ctx: StageContext, out: string): string {
@@ -48,11 +58,23 @@ export function inputPath(ctx: StageContext, stage: string, out: string): string
   return p;
 }
 
-/** Where quantize-8/quantize-16 outs come from: the stage named `quantize-<bits>` or any upstream declaring that dir. */
-export function quantDirInput(ctx: StageContext, bits: Bits): string {
-  const out = PATHS.quantDir(bits);
-  const direct = ctx.inputs[`quantize-${bits}`]?.[out];
-  if (direct) return direct;
-  for (const outs of Object.values(ctx.inputs)) if (outs[out]) return outs[out];
-  return inputPath(ctx, `quantize-${bits}`, out);
+/**
+ * The quantized models' folders among the stage's inputs, by bit width: every out of an upstream stage that is a
+ * `PATHS.quantDir(bits)` (the quantize template's expansions write one each, whatever their names). At least one.
+ */
+export function quantDirInputs(ctx: StageContext): Map<Bits, string> {
+  const dirs = new Map<Bits, string>();
+  const from = new Map<Bits, string>();
+  for (const [stage, outs] of Object.entries(ctx.inputs))
+    for (const [out, abs] of Object.entries(outs)) {
+      const bits = quantDirBits(out);
+      if (bits === undefined) continue;
+      if (from.has(bits)) throw new Error(`stage ${ctx.stage}: \`${out}\` comes from both \`${from.get(bits)}\` and \`${stage}\`; one stage writes each bit width`);
+      dirs.set(bits, abs);
+      from.set(bits, stage);
+    }
+  if (dirs.size === 0) {
+    throw new Error(`stage ${ctx.stage}: no quantized model among its inputs (a \`build/quant/q<bits>\` out of a stage it needs); add \`quantize\` to its needs in pipeline.yaml`);
+  }
+  return new Map([...dirs].sort(([a], [b]) => a - b));
 }

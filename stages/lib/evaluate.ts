@@ -9,7 +9,7 @@ import { regressionMetrics, type RegressionMetrics } from './metrics.js';
 import { readModel, type LinearModel } from './model.js';
 import { predictLinear } from './ols.js';
 import { dequantize, predictQuantized, unpackQuant, type Bits, type QuantModel } from './quant.js';
-import { inputPath, PATHS, QUANT_KEYS, quantDirInput, quantFileName } from './artifacts.js';
+import { inputPath, PATHS, quantDirInputs, quantFileName, quantKeys } from './artifacts.js';
 import { fixed, textTable } from './table.js';
 
 /** What the compare and predict stages evaluate: the float model, the test set (checked to fit it), the quantized models. */
@@ -18,7 +18,7 @@ export async function readEvaluationInputs(ctx: StageContext): Promise<{ model: 
   const testFile = inputPath(ctx, 'load', PATHS.test);
   const test = await readDataset(testFile);
   checkCompatible(model, test, testFile);
-  const quants = await readQuantModels({ 8: quantDirInput(ctx, 8), 16: quantDirInput(ctx, 16) });
+  const quants = await readQuantModels(quantDirInputs(ctx));
   return { model, test, quants };
 }
 
@@ -27,11 +27,11 @@ export interface NamedQuant {
   model: QuantModel;
 }
 
-/** Read `<scheme>.bin` of every scheme from the q8 and q16 folders, in QUANT_KEYS order. */
-export async function readQuantModels(dirs: Record<Bits, string>): Promise<NamedQuant[]> {
+/** Read `<scheme>.bin` of every scheme from each bit width's folder, scheme first, then bits (quantKeys order). */
+export async function readQuantModels(dirs: Map<Bits, string>): Promise<NamedQuant[]> {
   const out: NamedQuant[] = [];
-  for (const k of QUANT_KEYS) {
-    const file = path.join(dirs[k.bits], quantFileName(k.scheme, 'bin'));
+  for (const k of quantKeys(dirs.keys())) {
+    const file = path.join(dirs.get(k.bits)!, quantFileName(k.scheme, 'bin'));
     const bytes = await readFile(file).catch((err: NodeJS.ErrnoException) => {
       throw new Error(`${file}: cannot read (${err.code ?? err.message}). Rebuild it with \`npx pipeline run\``);
     });

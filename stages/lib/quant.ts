@@ -1,4 +1,5 @@
-// Post-training quantization of a linear model's coefficients, two schemes, 8 or 16 bits:
+// Post-training quantization of a linear model's coefficients, two schemes, any width from 2 to 16 bits (the
+// pipeline sweeps 8 and 16):
 //
 // minmax — per-tensor asymmetric: w as float32, one min and one scale = (2^bits − 1)/(max − min) for all
 //          coefficients, q = round((w − min)·scale) as unsigned integers, dequantized w = q/scale + min.
@@ -14,18 +15,22 @@
 //   0  4 bytes  magic "PQLM"
 //   4  uint8    format version, 1
 //   5  uint8    scheme: 1 = minmax, 2 = pow2
-//   6  uint8    bits: 8 or 16
+//   6  uint8    bits: 2 to 16
 //   7  uint8    p, the number of coefficients
 //   8  float64  intercept (bias-corrected)
 //  16  float32  scale
 //  20  minmax: float32 min            | pow2: p × int8 exponents e_j
-//  ..  p × uint8/uint16 q (minmax)    | p × int8/int16 q (pow2)
-// Size: minmax 24 + p·bits/8 bytes (p = 8: 32 and 40), pow2 20 + p + p·bits/8 bytes (p = 8: 36 and 44).
+//  ..  p × q as `bits`-bit integers, unsigned (minmax) or two's complement (pow2), packed least significant bit
+//      first, the last byte padded with zero bits: for 8 and 16 bits, exactly uint8/uint16 (int8/int16) little-endian
+// Size: minmax 24 + ⌈p·bits/8⌉ bytes (p = 8: 32 and 40), pow2 20 + p + ⌈p·bits/8⌉ bytes (p = 8: 36 and 44).
 
 export const SCHEMES = ['minmax', 'pow2'] as const;
 export type Scheme = (typeof SCHEMES)[number];
-export const BITS = [8, 16] as const;
-export type Bits = (typeof BITS)[number];
+/** The widths a quantized weight may have: from 2 bits (pow2 needs a sign bit and one more) to 16. */
+export const MIN_BITS = 2;
+export const MAX_BITS = 16;
+/** A bit width from MIN_BITS to MAX_BITS (checkBits). */
+export type Bits = number;
 
 export interface QuantModel {
   scheme: Scheme;
@@ -50,8 +55,12 @@ export function isScheme(s: string): s is Scheme {
   return (SCHEMES as readonly string[]).includes(s);
 }
 
+export function isBits(bits: unknown): bits is Bits {
+  return typeof bits === 'number' && Number.isInteger(bits) && bits >= MIN_BITS && bits <= MAX_BITS;
+}
+
 export function checkBits(bits: unknown): Bits {
-  if (bits !== 8 && bits !== 16) throw new RangeError(`bits must be 8 or 16, got ${JSON.stringify(bits)}`);
+  if (!isBits(bits)) throw new RangeError(`bits must be a whole number from ${MIN_BITS} to ${MAX_BITS}, got ${JSON.stringify(bits)}`);
   return bits;
 }
 
@@ -163,7 +172,29 @@ export function predictQuantized(m: QuantModel, X: Float64Array, n: number, p: n
 }
 
 export function packedSize(scheme: Scheme, bits: Bits, p: number): number {
-  return 20 + (scheme === 'minmax' ? 4 : p) + (p * bits) / 8;
+  return 20 + (scheme === 'minmax' ? 4 : p) + Math.ceil((p * bits) / 8);
+}
+
+/** Writes `q` as `bits`-bit integers (two's complement when signed), least significant bit first, from byte `o`. */
+function packBits(buf: Buffer, o: number, q: Int32Array, bits: Bits): void {
+  const mask = 2 ** bits - 1;
+  let bit = 0;
+  for (const v of q) {
+    const u = v & mask;
+    for (let b = 0; b < bits; b++, bit++) if ((u >> b) & 1) buf[o + (bit >> 3)] |= 1 << (bit & 7);
+  }
+}
+
+/** Reads `p` integers of `bits` bits written by packBits (sign-extended when signed). */
+function unpackBits(b: Buffer, o: number, p: number, bits: Bits, signed: boolean): Int32Array {
+  const q = new Int32Array(p);
+  let bit = 0;
+  for (let j = 0; j < p; j++) {
+    let u = 0;
+    for (let k = 0; k < bits; k++, bit++) if ((b[o + (bit >> 3)] >> (bit & 7)) & 1) u |= 1 << k;
+    q[j] = signed && u >= 2 ** (bits - 1) ? u - 2 ** bits : u;
+  }
+  return q;
 }
 
 export function packQuant(m: QuantModel): Buffer {
@@ -184,15 +215,9 @@ export function packQuant(m: QuantModel): Buffer {
   } else {
     for (let j = 0; j < p; j++) buf.writeInt8(m.exponents[j], o++);
   }
-  for (let j = 0; j < p; j++) {
-    const v = m.q[j];
-    if (m.scheme === 'minmax') {
-      if (m.bits === 8) buf.writeUInt8(v, o);
-      else buf.writeUInt16LE(v, o);
-    } else if (m.bits === 8) buf.writeInt8(v, o);
-    else buf.writeInt16LE(v, o);
-    o += m.bits / 8;
-  }
+  const [lo, hi] = m.scheme === 'minmax' ? [0, 2 ** m.bits - 1] : [-(2 ** (m.bits - 1)), 2 ** (m.bits - 1) - 1];
+  if (m.q.some((v) => v < lo || v > hi)) throw new RangeError(`${m.scheme}-${m.bits}: a weight is outside ${lo}..${hi}`);
+  packBits(buf, o, m.q, m.bits);
   return buf;
 }
 
@@ -205,7 +230,7 @@ export function unpackQuant(bytes: Uint8Array, file: string): QuantModel {
   const scheme = SCHEMES.find((s) => SCHEME_ID[s] === id);
   if (!scheme) throw bad(`unknown scheme id ${id}`);
   const bits = b.readUInt8(6);
-  if (bits !== 8 && bits !== 16) throw bad(`bits ${bits}`);
+  if (!isBits(bits)) throw bad(`bits ${String(bits)}`);
   const p = b.readUInt8(7);
   const size = packedSize(scheme, bits, p);
   if (b.length !== size) throw bad(`${b.length} bytes, expected ${size} for ${scheme} ${bits}-bit with ${p} weights`);
@@ -222,11 +247,8 @@ export function unpackQuant(bytes: Uint8Array, file: string): QuantModel {
   } else {
     for (let j = 0; j < p; j++) exponents[j] = b.readInt8(o++);
   }
-  const q = new Int32Array(p);
-  for (let j = 0; j < p; j++) {
-    if (scheme === 'minmax') q[j] = bits === 8 ? b.readUInt8(o) : b.readUInt16LE(o);
-    else q[j] = bits === 8 ? b.readInt8(o) : b.readInt16LE(o);
-    o += bits / 8;
-  }
+  const q = unpackBits(b, o, p, bits, scheme === 'pow2');
+  const used = p * bits;
+  if (used % 8 !== 0 && b[b.length - 1] >> (used % 8) !== 0) throw bad('non-zero padding bits after the last weight');
   return { scheme, bits, q, scale, min, exponents, intercept };
 }

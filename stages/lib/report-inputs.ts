@@ -9,7 +9,7 @@ import { LAST_RUN_FILE, lastRunSchema, type LastRun } from 'pipeline-dag/report'
 import { PATHS } from './artifacts.js';
 import { modelSchema } from './model.js';
 import { quantizedKeys, type ComparePlotData } from './plots.js';
-import { isScheme } from './quant.js';
+import { isBits, isScheme } from './quant.js';
 
 const MODEL_FILE = PATHS.model;
 const COMPARE_METRICS_FILE = PATHS.compareMetrics;
@@ -18,7 +18,7 @@ const GATE_METRICS_FILE = PATHS.gateMetrics;
 
 /** A quantized model's parameters file, for a `<scheme>-<bits>` key of the compare table. */
 function quantFile(scheme: string, bits: number): string {
-  if (!isScheme(scheme) || (bits !== 8 && bits !== 16)) {
+  if (!isScheme(scheme) || !isBits(bits)) {
     throw inputError(`${COMPARE_METRICS_FILE}: models: \`${scheme}-${bits}\` is not a model the quantize stages write`, 'Re-run the compare stage.');
   }
   return PATHS.quantFile(bits, scheme, 'json');
@@ -168,7 +168,7 @@ export function loadReportInputs(root: string): ReportInputs {
     if (q.coefficients.length !== model.features.length) {
       throw inputError(
         `${rel}: coefficients: ${q.coefficients.length} values but the model has ${model.features.length} features`,
-        `Re-run the quantize stage: \`npx pipeline run quantize-${k.bits}\`.`,
+        'Re-run the quantize stages: `npx pipeline run quantize`.',
       );
     }
     return { key: k.key, scheme: k.scheme!, bits: k.bits!, coefficients: q.coefficients, intercept: q.intercept };

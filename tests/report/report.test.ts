@@ -174,6 +174,6 @@ describe('pipeline report', function () {
     const run = await runCommand(report, dir, []);
     expect(run.code).to.equal(2);
     expect(run.stderr).to.include('build/quant/q16/minmax.json: coefficients: 7 values but the model has 8 features');
-    expect(run.stderr).to.include('npx pipeline run quantize-16');
+    expect(run.stderr).to.include('npx pipeline run quantize`');
   });
 });

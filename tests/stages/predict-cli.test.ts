@@ -173,10 +173,20 @@ describe('pipeline predict (command function)', function () {
     }
   });
 
-  it('usage errors exit 2: unknown model, --scheme with the float model, unreadable input', async () => {
-    expect((await run(ws, ['--model', 'q4'])).code).to.equal(2);
+  it('usage errors exit 2: unknown model, a width not built, --scheme with the float model, unreadable input', async () => {
+    for (const model of ['q1', 'q17', 'int8', 'q', 'Q8']) {
+      const u = await run(ws, ['--model', model]);
+      expect([u.code, u.stderr], model).to.deep.equal([2, `error: --model ${model}: expected \`float\` or \`q<bits>\` (a quantized model, e.g. q8)\n`]);
+    }
+    for (const args of [['--model', 'q4'], ['--model', 'q4', '--input', '-']]) {
+      const q = await run(ws, args, csv([row0]));
+      expect(q.code, args.join(' ')).to.equal(2);
+      expect(q.stderr, args.join(' ')).to.equal(
+        `error: ${path.join(ws, 'build/quant/q4/pow2.bin')} does not exist; the quantized models built here are q8, q16: add 4 to \`bits\` in the quantize template's \`matrix:\` in pipeline.yaml and run \`npx pipeline run\`\n`,
+      );
+    }
     const s = await run(ws, ['--scheme', 'minmax', '--input', '-'], csv([row0]));
-    expect([s.code, s.stderr]).to.deep.equal([2, 'error: --scheme applies to --model q8 or q16, not to the float model\n']);
+    expect([s.code, s.stderr]).to.deep.equal([2, 'error: --scheme applies to a quantized model (--model q8, q16, …), not to the float model\n']);
     const m = await run(ws, ['--input', path.join(tmp, 'missing.csv')]);
     expect(m.code).to.equal(2);
     expect(m.stderr).to.contain('cannot read');

@@ -3,6 +3,7 @@ import { fitOls, predictLinear } from '../../stages/lib/ols.js';
 import { regressionMetrics } from '../../stages/lib/metrics.js';
 import {
   biasCorrectedIntercept,
+  checkBits,
   dequantize,
   elementScales,
   packedSize,
@@ -37,15 +38,20 @@ describe('quantization', () => {
     expect([0.5, 1.5, 2.5, -0.5, -1.5, 2.4, 2.6].map(roundHalfEven)).to.deep.equal([0, 2, 2, -0, -2, 2, 3]);
   });
 
-  it('round trip: |w − dq(w)| ≤ 1/(2·scale) per element, both schemes, 8 and 16 bits, on random weights', () => {
+  it('round trip: |w − dq(w)| ≤ 1/(2·scale) per element, both schemes, every width from 2 to 16 bits, on random weights; packed and unpacked unchanged', () => {
     let seed = 7;
     const rnd = () => ((seed = (seed * 16807) % 2147483647) / 2147483647) * 2 - 1;
     for (let trial = 0; trial < 200; trial++) {
       const p = 1 + (trial % 12);
       const w = Array.from({ length: p }, () => rnd() * 10 ** Math.floor(rnd() * 6));
       const std = Array.from({ length: p }, () => 10 ** (rnd() * 4));
-      for (const bits of [8, 16] as const) {
+      for (let bits = 2; bits <= 16; bits++) {
+        if (bits !== 8 && bits !== 16 && trial % 5 !== 0) continue;
         for (const m of [quantizeMinmax(w, bits), quantizePow2(w, bits, std)]) {
+          m.intercept = rnd();
+          const packed = packQuant(m);
+          expect(packed.length).to.equal(20 + (m.scheme === 'minmax' ? 4 : p) + Math.ceil((p * bits) / 8));
+          expect(Array.from(unpackQuant(packed, 'x.bin').q), `${m.scheme}-${bits} trial ${trial}`).to.deep.equal(Array.from(m.q));
           const dq = dequantize(m);
           const scales = elementScales(m);
           const base = m.scheme === 'minmax' ? Float32Array.from(w) : w;
@@ -120,16 +126,52 @@ describe('quantization', () => {
     const sizes = { 'minmax-8': 32, 'minmax-16': 40, 'pow2-8': 36, 'pow2-16': 44 };
     for (const [key, size] of Object.entries(sizes)) {
       const [s, b] = key.split('-') as ['minmax' | 'pow2', string];
-      const m = make(s, Number(b) as Bits);
+      const m = make(s, Number(b));
       const buf = packQuant(m);
       expect(buf.length, key).to.equal(size);
-      expect(packedSize(s, Number(b) as Bits, 8)).to.equal(size);
+      expect(packedSize(s, Number(b), 8)).to.equal(size);
       const back = unpackQuant(buf, key);
       expect(Array.from(back.q)).to.deep.equal(Array.from(m.q));
       expect(Array.from(back.exponents)).to.deep.equal(Array.from(m.exponents));
       expect([back.scale, back.min, back.intercept, back.scheme, back.bits]).to.deep.equal([m.scale, m.min, m.intercept, m.scheme, m.bits]);
       expect(Array.from(dequantize(back))).to.deep.equal(Array.from(dequantize(m)));
     }
+  });
+
+  it('8 and 16 bits pack as uint8/uint16 (minmax) and int8/int16 (pow2) little-endian, byte for byte', () => {
+    const { make } = realModels();
+    for (const [s, b] of [['minmax', 8], ['minmax', 16], ['pow2', 8], ['pow2', 16]] as const) {
+      const m = make(s, b);
+      const buf = packQuant(m);
+      const start = 20 + (s === 'minmax' ? 4 : m.q.length);
+      const expected = Buffer.alloc((m.q.length * b) / 8);
+      m.q.forEach((v, j) => {
+        if (s === 'minmax' && b === 8) expected.writeUInt8(v, j);
+        else if (s === 'minmax') expected.writeUInt16LE(v, j * 2);
+        else if (b === 8) expected.writeInt8(v, j);
+        else expected.writeInt16LE(v, j * 2);
+      });
+      expect(buf.subarray(start).equals(expected), `${s}-${b}`).to.equal(true);
+    }
+  });
+
+  it('a 4-bit model: two weights per byte, sign-extended for pow2; widths outside 2..16 and padding bits refused', () => {
+    const m: QuantModel = { scheme: 'pow2', bits: 4, q: Int32Array.from([-7, 7, -1, 0, 3]), scale: 2, min: 0, exponents: new Int8Array(5), intercept: 1 };
+    const buf = packQuant(m);
+    expect(buf.length).to.equal(20 + 5 + 3);
+    expect([...buf.subarray(25)]).to.deep.equal([0x79, 0x0f, 0x03]);
+    expect(Array.from(unpackQuant(buf, 'q4.bin').q)).to.deep.equal([-7, 7, -1, 0, 3]);
+    const padded = Buffer.from(buf);
+    padded[27] |= 0x10;
+    expect(() => unpackQuant(padded, 'q4.bin')).to.throw(/q4\.bin: non-zero padding bits after the last weight/);
+    expect(() => packQuant({ ...m, q: Int32Array.from([8]) })).to.throw(/pow2-4: a weight is outside -8\.\.7/);
+    for (const bits of [1, 17, 0]) {
+      const bad = Buffer.from(buf);
+      bad[6] = bits;
+      expect(() => unpackQuant(bad, 'x.bin'), String(bits)).to.throw(new RegExp(`x\\.bin: bits ${bits};`));
+    }
+    for (const bits of [1, 17, 4.5, '8', null]) expect(() => checkBits(bits), String(bits)).to.throw(`bits must be a whole number from 2 to 16, got ${JSON.stringify(bits)}`);
+    expect(checkBits(2)).to.equal(2);
   });
 
   it('refuses a truncated, foreign or inconsistent packed model, naming the file', () => {

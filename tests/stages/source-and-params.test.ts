@@ -35,13 +35,23 @@ describe('the California-housing pipeline: external source and typed params', fu
   });
 
   it('a wrongly typed --set exits 2 before anything ran', async () => {
-    for (const set of ['gate.r2_min=abc', 'quantize-8.bits=4']) {
+    for (const set of ['gate.r2_min=abc', 'quantize-8.bias_correction=maybe', 'quantize.bias_correction=1']) {
       const r = await runCli(project, ['validate', '--json', '--set', `load.source=${data}`, '--set', set]);
       expect(r.exitCode, set).to.equal(2);
       expect(r.json.diagnostics.map((d: { code: string; file: string }) => [d.code, d.file])).to.deep.equal([['param-type', `--set ${set}`]]);
       const run = await runJson(project, ['--set', `load.source=${data}`, '--set', set]);
       expect(run.exitCode, set).to.equal(2);
       expect(run.statuses, set).to.deep.equal({});
+    }
+  });
+
+  it('a matrix key of the quantize template cannot be set: exit 2 at the key, saying to edit the matrix', async () => {
+    for (const set of ['quantize.bits=4', 'quantize-16.bits=4']) {
+      const r = await runCli(project, ['validate', '--json', '--set', `load.source=${data}`, '--set', set]);
+      expect(r.exitCode, set).to.equal(2);
+      const [d] = r.json.diagnostics;
+      expect([d.code, d.file, d.line, r.json.diagnostics.length], set).to.deep.equal(['matrix-key-set', 'pipeline.yaml', 42, 1]);
+      expect(d.message).to.equal(`--set ${set}: \`bits\` is a matrix key of template \`quantize\` (2 expansions); its values are the list under \`matrix:\`, not a param to set`);
     }
   });
 

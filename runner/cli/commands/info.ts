@@ -2,7 +2,8 @@
 import type { GlobalOptions } from '../options.js';
 import { layerSummary, renderDag, type DagFormat } from '../../graph/draw.js';
 import { missingDep, missingDepError } from '../../plan/selection.js';
-import { openEngine } from '../../plan/engine.js';
+import type { Engine } from '../../plan/engine.js';
+import { openEngineWarned as openEngine } from './warnings.js';
 import type { OutRecord } from '../../store/cache.js';
 import { ConfigError, ExitCode, UsageError } from '../../core/errors.js';
 import { formatDiagnostics, type ValidationReport } from '../../core/diagnostic.js';
@@ -39,9 +40,22 @@ export async function validateCommand(globals: GlobalOptions, flags: { json?: bo
   return 0;
 }
 
+/**
+ * `pipeline fingerprint STAGE`: the stage's fingerprint; for a template's name, `FINGERPRINT  NAME` for each of
+ * its expansions.
+ */
 export async function fingerprintCommand(globals: GlobalOptions, name: string): Promise<number> {
   const engine = openEngine(await plannedConfigFor(globals));
-  engine.graph.checkNames([name]);
+  const stages = engine.graph.expand([name]);
+  if (!engine.graph.names.isTemplate(name)) {
+    process.stdout.write(`${await fingerprintOf(engine, stages[0])}\n`);
+    return 0;
+  }
+  for (const s of stages) process.stdout.write(`${await fingerprintOf(engine, s)}  ${s}\n`);
+  return 0;
+}
+
+async function fingerprintOf(engine: Engine, name: string): Promise<string> {
   const stage = engine.graph.stage(name);
   const upstream = new Map<string, OutRecord[]>();
   for (const need of stage.needs) {
@@ -57,8 +71,7 @@ export async function fingerprintCommand(globals: GlobalOptions, name: string): 
     throw new UsageError(read.problem.message, read.problem.kind === 'module-error' ? 'fix the module so that it compiles' : 'deps must be regular files or folders inside the workspace');
   }
   const decision = await engine.planner.decide(stage, read.inputs);
-  process.stdout.write(`${decision.fingerprint}\n`);
-  return 0;
+  return decision.fingerprint;
 }
 
 function fmt(v: number | undefined): string {

@@ -1,9 +1,8 @@
 // Commands that look after the store and the CI workflow: gc, cache verify, ci generate/check.
 import type { GlobalOptions } from '../options.js';
-import { openEngine, type Engine } from '../../plan/engine.js';
+import type { Engine } from '../../plan/engine.js';
 import { readHistory } from '../../report/history.js';
 import { collectGarbage, type GcRoots } from '../../store/gc.js';
-import { acquireRunLock } from '../../exec/run-lock.js';
 import { verifyCache } from '../../store/verify.js';
 import { configFor } from './common.js';
 import { ExitCode, UsageError } from '../../core/errors.js';
@@ -11,6 +10,11 @@ import type { PipelineConfig } from '../../config/types.js';
 import { remoteFromConfig } from '../../store/remote/open.js';
 import { collectRemoteGarbage, parseAge } from '../../store/remote/gc.js';
 import { LockFile } from '../../store/lockfile.js';
+import { isNotice, type Emit } from '../../exec/events.js';
+import { noticeLine } from '../../report/notices.js';
+import { Session } from '../session.js';
+import { interruptible } from '../interrupts.js';
+import { openEngineWarned, printLockWarnings } from './warnings.js';
 
 /** `gc --remote --older-than AGE`: what no kept record references, older than AGE, leaves the remote. */
 async function remoteGc(config: PipelineConfig, flags: { dryRun?: boolean; olderThan?: string }): Promise<number> {
@@ -18,59 +22,53 @@ async function remoteGc(config: PipelineConfig, flags: { dryRun?: boolean; older
   const olderThanMs = parseAge(age);
   if (olderThanMs === undefined) throw new UsageError(`--older-than \`${age}\` is not an age`, 'write a number and a unit: 45s, 90m, 12h, 30d or 2w');
   const lock = LockFile.load(config.root);
+  printLockWarnings(lock);
   const keep = new Set(config.stages.map((s) => lock.get(s.name)?.fingerprint).filter((f): f is string => f !== undefined));
-  return interruptible(async (signal) => {
-    const remote = remoteFromConfig(config.remote?.url, config.root, process.env, signal);
-    if (!remote) throw new UsageError('no remote cache is set', 'set PIPELINE_REMOTE or `remote:` in pipeline.yaml');
-    const r = await collectRemoteGarbage(remote, { olderThanMs, keep, dryRun: Boolean(flags.dryRun), signal });
-    for (const refused of r.refused) process.stderr.write(`warning: ${refused}\n`);
-    for (const undone of r.undone) process.stderr.write(`warning: ${undone}\n`);
-    const verb = flags.dryRun ? 'would remove' : 'removed';
-    process.stdout.write(
-      `${verb} ${r.removedObjects} objects (${(r.freedBytes / 1024 / 1024).toFixed(1)} MiB) and ${r.removedRecords} run records from ${remote.describe()}; ` +
-        `kept ${r.keptObjects} objects and ${r.keptRecords} run records (newer than ${age}, or recorded in pipeline.lock)\n`,
-    );
-    return 0;
-  });
+  return interruptible(noticesOnStderr, (signal) =>
+    endsOnInterrupt(signal, async () => {
+      const remote = remoteFromConfig(config.remote?.url, config.root, process.env, signal);
+      if (!remote) throw new UsageError('no remote cache is set', 'set PIPELINE_REMOTE or `remote:` in pipeline.yaml');
+      const r = await collectRemoteGarbage(remote, { olderThanMs, keep, dryRun: Boolean(flags.dryRun), signal });
+      for (const refused of r.refused) process.stderr.write(`warning: ${refused}\n`);
+      for (const undone of r.undone) process.stderr.write(`warning: ${undone}\n`);
+      const verb = flags.dryRun ? 'would remove' : 'removed';
+      process.stdout.write(
+        `${verb} ${r.removedObjects} objects (${(r.freedBytes / 1024 / 1024).toFixed(1)} MiB) and ${r.removedRecords} run records from ${remote.describe()}; ` +
+          `kept ${r.keptObjects} objects and ${r.keptRecords} run records (newer than ${age}, or recorded in pipeline.lock)\n`,
+      );
+      return 0;
+    }),
+  );
 }
 
+/** What the commands here say besides their results (Ctrl-C's notice), on stderr. */
+export const noticesOnStderr: Emit = (event) => {
+  if (isNotice(event)) process.stderr.write(noticeLine(event) ?? '');
+};
+
 /**
- * Run `fn` with an AbortSignal that Ctrl-C / SIGTERM trips (a second one quits at once); an abort ends in exit 130
- * with `note` (what the interruption left).
+ * Work on a store that Ctrl-C may cut short: once `signal` was tripped, an error of the work ends in exit 130 with
+ * `note` (what the interruption left) instead.
  */
-export async function interruptible(fn: (signal: AbortSignal) => Promise<number>, note = 'what was removed so far is consistent (each removal is whole); run it again to finish'): Promise<number> {
-  const controller = new AbortController();
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (controller.signal.aborted) process.exit(ExitCode.interrupted);
-    process.stderr.write(`\n${signal}: stopping…\n`);
-    controller.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  process.on('SIGHUP', onSignal);
+export async function endsOnInterrupt(signal: AbortSignal, work: () => Promise<number>, note = 'what was removed so far is consistent (each removal is whole); run it again to finish'): Promise<number> {
   try {
-    return await fn(controller.signal);
+    return await work();
   } catch (err) {
-    if (controller.signal.aborted) {
-      process.stderr.write(`interrupted: ${note}\n`);
-      return ExitCode.interrupted;
-    }
-    throw err;
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    process.off('SIGHUP', onSignal);
+    if (!signal.aborted) throw err;
+    process.stderr.write(`interrupted: ${note}\n`);
+    return ExitCode.interrupted;
   }
 }
 
 export async function gcCommand(globals: GlobalOptions, flags: { keepRuns: number; maxAge: number; dryRun?: boolean; remote?: boolean; olderThan?: string }): Promise<number> {
-  const config = await configFor(globals);
-  if (flags.remote) return remoteGc(config, flags);
+  if (flags.remote) return remoteGc(await configFor(globals), flags);
   if (flags.olderThan !== undefined) throw new UsageError('--older-than applies to `gc --remote`', 'add --remote, or leave --older-than out');
-  const lock = await acquireRunLock(config.root, { wait: true, command: 'pipeline gc' });
+  const session = await Session.open(globals, { command: 'pipeline gc', wait: true });
   try {
-    const engine = openEngine(config);
-    return await interruptible(async (signal) => {
+    await session.acquireWorkspace();
+    const engine = session.openEngine();
+    const { signal } = session;
+    return await endsOnInterrupt(signal, async () => {
       const r = await collectGarbage(engine.cache, gcRoots(engine, flags.keepRuns), { maxAgeDays: flags.maxAge, dryRun: Boolean(flags.dryRun), signal });
       const verb = flags.dryRun ? 'would remove' : 'removed';
       const shared = r.workspaces > 1 ? `, ${r.workspaces - 1} other workspaces' pipeline.lock` : '';
@@ -83,7 +81,7 @@ export async function gcCommand(globals: GlobalOptions, flags: { keepRuns: numbe
       return 0;
     });
   } finally {
-    lock.release();
+    session.close();
   }
 }
 
@@ -96,13 +94,15 @@ function gcRoots(engine: Engine, keepRuns: number): GcRoots {
 }
 
 export async function verifyCommand(globals: GlobalOptions, flags: { repair?: boolean; json?: boolean }): Promise<number> {
-  const engine = openEngine(await configFor(globals));
+  const engine = openEngineWarned(await configFor(globals));
   let r: Awaited<ReturnType<typeof verifyCache>> | undefined;
-  const code = await interruptible(async (signal) => {
-    const stages = engine.graph.order.map((name) => engine.graph.stage(name));
-    r = await verifyCache(engine.cache, engine.lock, stages, Boolean(flags.repair), signal);
-    return 0;
-  });
+  const code = await interruptible(noticesOnStderr, (signal) =>
+    endsOnInterrupt(signal, async () => {
+      const stages = engine.graph.order.map((name) => engine.graph.stage(name));
+      r = await verifyCache(engine.cache, engine.lock, stages, Boolean(flags.repair), signal);
+      return 0;
+    }),
+  );
   if (!r) return code;
   return report(r, flags);
 }

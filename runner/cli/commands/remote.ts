@@ -4,14 +4,16 @@
 // anything refused by a check, or missing, is named and is also exit 1. Ctrl-C / SIGTERM abandons the transfers in
 // flight at once (exit 130).
 import { UsageError } from '../../core/errors.js';
-import { acquireRunLock } from '../../exec/run-lock.js';
-import { openEngine, type Engine } from '../../plan/engine.js';
+import type { Engine } from '../../plan/engine.js';
 import { remoteFromConfig } from '../../store/remote/open.js';
 import { RemoteSync, emptyStats, recordFromLock, type TransferStats } from '../../store/remote/transfer.js';
 import type { Remote } from '../../store/remote/remote.js';
 import type { GlobalOptions } from '../options.js';
 import { configFor } from './common.js';
-import { interruptible } from './maintenance.js';
+import { Session } from '../session.js';
+import { interruptible } from '../interrupts.js';
+import { noticesOnStderr, endsOnInterrupt } from './maintenance.js';
+import { openEngineWarned } from './warnings.js';
 
 function openRemote(engine: Engine, signal: AbortSignal): Remote {
   const remote = remoteFromConfig(engine.config.remote?.url, engine.root, process.env, signal);
@@ -37,9 +39,10 @@ function progressReporter(): ((label: string, done: number, total: number | unde
   };
 }
 
+/** The named stages (a template's name: its expansions), every stage when none is named, in pipeline order. */
 function selected(engine: Engine, stages: string[]): string[] {
-  engine.graph.checkNames(stages);
-  return stages.length === 0 ? engine.graph.order : engine.graph.order.filter((s) => stages.includes(s));
+  const named = new Set(engine.graph.expand(stages));
+  return stages.length === 0 ? engine.graph.order : engine.graph.order.filter((s) => named.has(s));
 }
 
 function report(verb: string, remote: Remote, stats: TransferStats, started: number, notes: string[]): number {
@@ -70,25 +73,31 @@ const INTERRUPTED = 'every object and run record transferred so far is whole; ru
 
 export async function pushCommand(globals: GlobalOptions, stages: string[]): Promise<number> {
   const started = Date.now();
-  const engine = openEngine(await configFor(globals));
+  const engine = openEngineWarned(await configFor(globals));
   const names = selected(engine, stages);
-  return interruptible(async (signal) => {
-    const remote = openRemote(engine, signal);
-    const sync = new RemoteSync(remote, engine.cache, { onProgress: progressReporter() });
-    const stats = emptyStats();
-    const notes: string[] = [];
-    for (const stage of names) {
-      const entry = engine.lock.get(stage);
-      if (!entry) {
-        notes.push(`\`${stage}\` is not in pipeline.lock (it never completed): nothing to push`);
-        continue;
-      }
-      const record = engine.cache.readRun(entry.fingerprint) ?? recordFromLock(stage, entry.fingerprint, entry.outs);
-      const before: [number, number] = [stats.refused.length, stats.missing.length];
-      if (!(await sync.pushResult(record, stats))) annotate(stats, before, 'its result was not uploaded');
-    }
-    return report('pushed', remote, stats, started, notes);
-  }, INTERRUPTED);
+  return interruptible(noticesOnStderr, (signal) =>
+    endsOnInterrupt(
+      signal,
+      async () => {
+        const remote = openRemote(engine, signal);
+        const sync = new RemoteSync(remote, engine.cache, { onProgress: progressReporter() });
+        const stats = emptyStats();
+        const notes: string[] = [];
+        for (const stage of names) {
+          const entry = engine.lock.get(stage);
+          if (!entry) {
+            notes.push(`\`${stage}\` is not in pipeline.lock (it never completed): nothing to push`);
+            continue;
+          }
+          const record = engine.cache.readRun(entry.fingerprint) ?? recordFromLock(stage, entry.fingerprint, entry.outs);
+          const before: [number, number] = [stats.refused.length, stats.missing.length];
+          if (!(await sync.pushResult(record, stats))) annotate(stats, before, 'its result was not uploaded');
+        }
+        return report('pushed', remote, stats, started, notes);
+      },
+      INTERRUPTED,
+    ),
+  );
 }
 
 /**
@@ -122,30 +131,36 @@ async function pullStage(engine: Engine, sync: RemoteSync, stage: string, stats:
 
 export async function pullCommand(globals: GlobalOptions, stages: string[]): Promise<number> {
   const started = Date.now();
-  const config = await configFor(globals);
-  const lock = await acquireRunLock(config.root, { wait: true, command: 'pipeline pull' });
+  const session = await Session.open(globals, { command: 'pipeline pull', wait: true });
   try {
-    const engine = openEngine(config);
+    await session.acquireWorkspace();
+    const engine = session.openEngine();
     const names = selected(engine, stages);
-    return await interruptible(async (signal) => {
-      const remote = openRemote(engine, signal);
-      const sync = new RemoteSync(remote, engine.cache, { onProgress: progressReporter() });
-      const stats = emptyStats();
-      const notes: string[] = [];
-      let restored = 0;
-      try {
-        for (const stage of names) {
-          if (engine.lock.get(stage)) restored += await pullStage(engine, sync, stage, stats);
-          else notes.push(`\`${stage}\` is not in pipeline.lock (it never completed): nothing to pull`);
+    const { signal } = session;
+    return await endsOnInterrupt(
+      signal,
+      async () => {
+        const remote = openRemote(engine, signal);
+        const sync = new RemoteSync(remote, engine.cache, { onProgress: progressReporter() });
+        const stats = emptyStats();
+        const notes: string[] = [];
+        let restored = 0;
+        try {
+          for (const stage of names) {
+            if (signal.aborted) throw new Error('interrupted');
+            if (engine.lock.get(stage)) restored += await pullStage(engine, sync, stage, stats);
+            else notes.push(`\`${stage}\` is not in pipeline.lock (it never completed): nothing to pull`);
+          }
+        } finally {
+          engine.save();
         }
-      } finally {
-        engine.save();
-      }
-      const code = report('pulled', remote, stats, started, notes);
-      process.stdout.write(`restored ${restored} out(s) in the workspace\n`);
-      return code;
-    }, INTERRUPTED);
+        const code = report('pulled', remote, stats, started, notes);
+        process.stdout.write(`restored ${restored} out(s) in the workspace\n`);
+        return code;
+      },
+      INTERRUPTED,
+    );
   } finally {
-    lock.release();
+    session.close();
   }
 }

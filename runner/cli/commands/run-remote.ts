@@ -1,8 +1,8 @@
 // `pipeline run --pull/--push`: the remote a run uses (PIPELINE_REMOTE, or `remote:` in pipeline.yaml, whose
-// `pull`/`push` are the defaults the flags override), the upload of its results after it, and the lines that say
+// `pull`/`push` are the defaults the flags override), the upload of its results after it, and the notices that say
 // what moved and what did not. A remote that fails is a warning here, never the run's failure.
 import { UsageError } from '../../core/errors.js';
-import type { RunSummary } from '../../exec/events.js';
+import type { Notice, RunSummary, Warning } from '../../exec/events.js';
 import type { Engine } from '../../plan/engine.js';
 import { checkRecordedOuts, outsDisagreement, type OutRecord, type RunRecord } from '../../store/cache.js';
 import { remoteFromConfig, remoteSettingOf } from '../../store/remote/open.js';
@@ -56,10 +56,21 @@ export async function pushRunResults(engine: Engine, run: RunRemote, summary: Ru
   await run.push(records);
 }
 
-export function reportRunRemote(run: RunRemote): void {
-  const { info, warnings } = run.summary();
-  for (const line of info) process.stderr.write(`remote: ${line}\n`);
-  for (const line of warnings) process.stderr.write(`warning: remote: ${line}\n`);
+/** What the run's remote moved, then what it refused, lacked or could not transfer. */
+export function remoteNotices(run: RunRemote): Notice[] {
+  const r = run.report();
+  const notices: Notice[] = [];
+  for (const t of r.moved) notices.push({ type: 'remote-transfer', direction: t.direction, results: t.results, objects: t.objects, bytes: t.bytes, remote: r.remote });
+  const warnings: Warning[] = [
+    ...r.refused.map((detail): Warning => ({ code: 'remote-refused', detail })),
+    ...r.missing.map((detail): Warning => ({ code: 'remote-incomplete', detail })),
+  ];
+  if (r.failure !== undefined) {
+    warnings.push({ code: 'remote-failed', message: r.failure });
+    if (r.notPulled.length > 0) warnings.push({ code: 'remote-skipped', direction: 'pull', stages: r.notPulled });
+    if (r.notPushed.length > 0) warnings.push({ code: 'remote-skipped', direction: 'push', stages: r.notPushed });
+  }
+  return [...notices, ...warnings.map((warning): Notice => ({ type: 'warning', warning }))];
 }
 
 /**
@@ -67,7 +78,7 @@ export function reportRunRemote(run: RunRemote): void {
  * the remote can restore gets the reason `restorable-from-remote` and its downstream is judged on those outs. A
  * failing remote is a warning (once; it is not asked again); a record that fails its checks counts as absent.
  */
-export function remoteOutsLookup(engine: Engine): (fingerprint: string) => Promise<OutRecord[] | undefined> {
+export function remoteOutsLookup(engine: Engine, warn: (message: string) => void): (fingerprint: string) => Promise<OutRecord[] | undefined> {
   const setting = remoteSettingOf(engine.config.remote);
   if (!setting) throw new UsageError('--remote needs a remote cache, and none is set', 'set PIPELINE_REMOTE or `remote:` in pipeline.yaml');
   const remote = remoteFromConfig(setting.url, engine.root, { ...process.env, PIPELINE_REMOTE: setting.url })!;
@@ -86,12 +97,12 @@ export function remoteOutsLookup(engine: Engine): (fingerprint: string) => Promi
       return trusted;
     } catch (err) {
       if (err instanceof IntegrityError) {
-        process.stderr.write(`warning: ${err.message}\n`);
+        warn(err.message);
         return undefined;
       }
       if (!(err instanceof RemoteError)) throw err;
       failed = true;
-      process.stderr.write(`warning: ${err.message}; not known which stages the remote can restore\n`);
+      warn(`${err.message}; not known which stages the remote can restore`);
       return undefined;
     }
   };

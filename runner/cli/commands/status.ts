@@ -1,6 +1,6 @@
 // `pipeline status`: each stage fresh or stale, with every reason. Reads only (the stat cache aside).
 import type { GlobalOptions } from '../options.js';
-import { openEngine } from '../../plan/engine.js';
+import { openEngineWarned, printWarning } from './warnings.js';
 import { preview } from '../../plan/preview.js';
 import { formatReasons } from '../../plan/reasons.js';
 import { useColor } from '../../report/progress.js';
@@ -14,11 +14,12 @@ export async function statusCommand(
   names: string[],
   flags: { json?: boolean; set: string[]; exitCode?: boolean; remote?: boolean },
 ): Promise<number> {
-  const engine = openEngine(await plannedConfigFor(globals, flags.set));
+  const engine = openEngineWarned(await plannedConfigFor(globals, flags.set));
   // Only when asked: a plain status never touches the network.
-  const remoteOuts = flags.remote ? remoteOutsLookup(engine) : undefined;
+  const remoteOuts = flags.remote ? remoteOutsLookup(engine, (message) => printWarning({ code: 'remote-lookup', message })) : undefined;
   const plan = await preview(engine, { names, mode: 'needs', force: false, ...(remoteOuts ? { remoteOuts } : {}) });
-  const shown = names.length > 0 ? plan.filter((p) => names.includes(p.name)) : plan;
+  const named = new Set(engine.graph.expand(names));
+  const shown = names.length > 0 ? plan.filter((p) => named.has(p.name)) : plan;
   engine.stats.save();
   // --exit-code: 1 when anything shown is stale, for scripts and CI.
   const exit = flags.exitCode && shown.some((p) => p.state === 'stale') ? 1 : 0;

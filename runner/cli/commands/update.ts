@@ -7,7 +7,7 @@ import { isUrlDep } from '../../core/paths.js';
 import { printable } from '../../core/printable.js';
 import { displayUrl } from '../../core/url-credentials.js';
 import type { Engine } from '../../plan/engine.js';
-import { openEngine } from '../../plan/engine.js';
+import { openEngineWarned as openEngine } from './warnings.js';
 import type { UrlCheck } from '../../store/urls.js';
 import type { GlobalOptions } from '../options.js';
 import { configFor } from './common.js';
@@ -36,19 +36,26 @@ function describeCheck(c: UrlCheck, url: string): string {
   }
 }
 
-/** Checks the URL deps of the stages; prints one line per URL (warnings on stderr). Saves the recorded states. */
-export async function updateUrls(engine: Engine, names: string[], out: Writable): Promise<UpdateSummary> {
-  engine.graph.checkNames(names);
-  const stages = names.length > 0 ? names : engine.graph.order;
+/** What `run --update` is told instead of printing: each URL's check (none when there is no URL dep) and its sentence. */
+export type UrlTeller = (sentence: string, check?: UrlCheck) => void;
+
+/**
+ * Checks the URL deps of the stages; prints one line per URL (warnings on stderr), or tells `tell` (a run's event
+ * stream). Saves the recorded states.
+ */
+export async function updateUrls(engine: Engine, names: string[], out: Writable, tell?: UrlTeller): Promise<UpdateSummary> {
+  const named = engine.graph.expand(names);
+  const stages = named.length > 0 ? named : engine.graph.order;
   const urls = [...new Set(stages.flatMap((n) => engine.graph.stage(n).deps.filter(isUrlDep)))];
   const checks: UrlCheck[] = [];
   for (const url of urls) {
     const c = await engine.ws.urls!.check(url);
     checks.push(c);
-    if (c.result === 'unreachable') process.stderr.write(`warning: ${describe(c)}\n`);
+    if (tell) tell(describe(c), c);
+    else if (c.result === 'unreachable') process.stderr.write(`warning: ${describe(c)}\n`);
     else out.write(`${describe(c)}\n`);
   }
-  if (urls.length === 0) out.write('no URL deps in the selected stages\n');
+  if (urls.length === 0) (tell ?? ((line: string) => out.write(`${line}\n`)))('no URL deps in the selected stages');
   engine.ws.urls!.save();
   return { checks };
 }

@@ -2,7 +2,7 @@
 // stage's and calls its default export in this process with argv and the standard streams.
 import type { GlobalOptions } from '../options.js';
 import type { CommandFunction } from '../../public/command.js';
-import { openEngine } from '../../plan/engine.js';
+import { openEngineWarned as openEngine } from './warnings.js';
 import { UsageError, suggestion } from '../../core/errors.js';
 import { pathToFileURL } from 'node:url';
 import { configFor } from './common.js';

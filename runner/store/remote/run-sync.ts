@@ -109,21 +109,36 @@ export class RunRemote implements RemotePuller {
     }
   }
 
-  /** The lines the run ends with: what moved, and warnings for what did not (one for a remote that failed). */
-  summary(): { info: string[]; warnings: string[] } {
-    const where = this.remote.describe();
-    const mib = (b: number) => `${(b / 1024 / 1024).toFixed(1)} MiB`;
-    const info: string[] = [];
-    const warnings: string[] = [...this.pullProblems, ...this.pushStats.missing];
-    if (this.pulled.length > 0) info.push(`pulled ${this.pulled.length} result(s) (${this.pullStats.objects} objects, ${mib(this.pullStats.bytes)}) from ${where}`);
-    if (this.pushed.length > 0) info.push(`pushed ${this.pushed.length} result(s) (${this.pushStats.objects} objects, ${mib(this.pushStats.bytes)}) to ${where}`);
-    if (this.failure !== undefined) {
-      const lost = [
-        ...(this.notPulled.length > 0 ? [`not pulled: ${this.notPulled.join(', ')}`] : []),
-        ...(this.notPushed.length > 0 ? [`not pushed: ${this.notPushed.join(', ')}`] : []),
-      ];
-      warnings.push(`${this.failure}; the run went on without the remote${lost.length > 0 ? ` (${lost.join('; ')})` : ''}`);
-    }
-    return { info, warnings };
+  /**
+   * What the run moved, and what it did not: refused or incomplete pulls (each saying what became of its stage), uploads
+   * whose objects went missing, or nothing transferred after the remote failed.
+   */
+  report(): RunRemoteReport {
+    const moved: RunRemoteReport['moved'] = [];
+    if (this.pulled.length > 0) moved.push({ direction: 'pull', results: this.pulled.length, objects: this.pullStats.objects, bytes: this.pullStats.bytes });
+    if (this.pushed.length > 0) moved.push({ direction: 'push', results: this.pushed.length, objects: this.pushStats.objects, bytes: this.pushStats.bytes });
+    return {
+      remote: this.remote.describe(),
+      moved,
+      refused: [...this.pullProblems],
+      missing: [...this.pushStats.missing],
+      failure: this.failure,
+      notPulled: [...this.notPulled],
+      notPushed: [...this.notPushed],
+    };
   }
+}
+
+/** What `run --pull/--push` moved and did not, for the run to report. */
+export interface RunRemoteReport {
+  /** The remote, as it may be shown (credentials removed). */
+  remote: string;
+  moved: { direction: 'pull' | 'push'; results: number; objects: number; bytes: number }[];
+  /** What failed a check (the stage ran instead), and what was missing. */
+  refused: string[];
+  missing: string[];
+  /** The first failure of the remote itself; after it the remote was not used. */
+  failure?: string;
+  notPulled: string[];
+  notPushed: string[];
 }
