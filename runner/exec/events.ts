@@ -37,10 +37,11 @@ export type Warning =
   /** What the remote cache had failed a check (the stage ran instead), or lacked part of a result. */
   | { code: 'remote-refused'; detail: string }
   | { code: 'remote-incomplete'; detail: string }
-  /** The remote cache failed (unreachable, an error answer): the run went on without it. */
-  | { code: 'remote-failed'; message: string }
-  /** Stages whose result was not pulled or pushed because the remote had failed. */
-  | { code: 'remote-skipped'; direction: 'pull' | 'push'; stages: string[] }
+  /**
+   * The remote cache failed (unreachable, an error answer): the run went on without it. One warning, with the stages
+   * whose result was therefore not pulled or not pushed.
+   */
+  | { code: 'remote-failed'; message: string; notPulled: string[]; notPushed: string[] }
   /** `status --remote`: the remote's record of a result could not be used, or the remote could not be asked. */
   | { code: 'remote-lookup'; message: string }
   /** `run --update`: the server of a URL dep did not answer; its recorded state is kept. */

@@ -28,10 +28,13 @@ export function formatWarning(warning: Warning): string {
       return `remote: ${warning.detail}; the stage ran instead`;
     case 'remote-incomplete':
       return `remote: ${warning.detail}`;
-    case 'remote-failed':
-      return `remote: ${warning.message}; the run went on without the remote`;
-    case 'remote-skipped':
-      return `remote: not ${warning.direction === 'pull' ? 'pulled' : 'pushed'}: ${warning.stages.join(', ')}`;
+    case 'remote-failed': {
+      const skipped = [
+        ...(warning.notPulled.length > 0 ? [`not pulled: ${warning.notPulled.join(', ')}`] : []),
+        ...(warning.notPushed.length > 0 ? [`not pushed: ${warning.notPushed.join(', ')}`] : []),
+      ];
+      return `remote: ${warning.message}; the run went on without the remote${skipped.length > 0 ? ` (${skipped.join('; ')})` : ''}`;
+    }
     case 'remote-lookup':
     case 'url-unreachable':
       return warning.message;

@@ -63,7 +63,7 @@ describe('stage tracker: a stage finishes once', () => {
   it('the run finishes once; notices pass whatever the stages are at', () => {
     const t = new StageTracker();
     t.check({ type: 'lock-wait', pid: 1, started: 'then', command: 'pipeline run' });
-    t.check({ type: 'warning', warning: { code: 'remote-failed', message: 'down' } });
+    t.check({ type: 'warning', warning: { code: 'remote-failed', message: 'down', notPulled: [], notPushed: [] } });
     t.check({ type: 'run-finished', summary });
     expect(() => t.check({ type: 'run-finished', summary })).to.throw(TrackerError, 'the run finished twice');
   });

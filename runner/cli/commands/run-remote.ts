@@ -65,11 +65,7 @@ export function remoteNotices(run: RunRemote): Notice[] {
     ...r.refused.map((detail): Warning => ({ code: 'remote-refused', detail })),
     ...r.missing.map((detail): Warning => ({ code: 'remote-incomplete', detail })),
   ];
-  if (r.failure !== undefined) {
-    warnings.push({ code: 'remote-failed', message: r.failure });
-    if (r.notPulled.length > 0) warnings.push({ code: 'remote-skipped', direction: 'pull', stages: r.notPulled });
-    if (r.notPushed.length > 0) warnings.push({ code: 'remote-skipped', direction: 'push', stages: r.notPushed });
-  }
+  if (r.failure !== undefined) warnings.push({ code: 'remote-failed', message: r.failure, notPulled: r.notPulled, notPushed: r.notPushed });
   return [...notices, ...warnings.map((warning): Notice => ({ type: 'warning', warning }))];
 }
 
