@@ -16,6 +16,7 @@ import path from 'node:path';
 import { snakemakeCmd, type BenchContext } from './context.js';
 import type { Figure } from './figure.js';
 import { repeat, type Cmd, type Repeated } from './measure.js';
+import type { Stats } from './stats.js';
 import { PYTHON, type Peer } from './peers.js';
 
 /** A peer slower than this many times its floor is not reported against. */
@@ -77,4 +78,51 @@ export function timePeer(f: Figure, ctx: BenchContext, peer: Exclude<Peer['name'
       (sane ? '' : ': the peer is slowed by something its users do not meet (its setup in the bench?); the ratio is withheld'),
   });
   return { ...timed, sane };
+}
+
+// Transfer peers (figures/remote-wire.ts): a transfer plus one sha256 pass. The hash pass is only as fast as the tool
+// doing it: coreutils' `sha256sum` has no SHA-NI path and hashes several times slower than OpenSSL on a CPU that has
+// one, so a peer hashing with it is limited by its hasher, not the wire. The peer hashes with the fastest tool here,
+// and its floor is its two parts run alone (the transfer, the hash): one after the other, which a pipe may beat
+// when cores are free and never needs to exceed.
+
+export interface HashTool {
+  name: string;
+  /** The command, given file names after it or reading stdin without them. */
+  cmd: string;
+}
+
+const HASH_TOOLS: HashTool[] = [
+  { name: '`sha256sum`', cmd: 'sha256sum' },
+  { name: '`openssl dgst -sha256`', cmd: 'openssl dgst -sha256' },
+];
+
+/** Times each sha256 tool on `files` (in `cwd`), adds their rows, and returns the fastest. */
+export function fastestHash(f: Figure, cwd: string, files: string[], runs: number): HashTool {
+  const args = files.map((x) => `'${x.replace(/'/g, `'\\''`)}'`).join(' ');
+  let best: { tool: HashTool; ms: number } | undefined;
+  for (const tool of HASH_TOOLS) {
+    const measured = repeat(() => ({ file: 'sh', args: ['-c', `${tool.cmd} ${args} >/dev/null`], cwd }), { runs });
+    f.rows.push({ label: `one sha256 pass over the local copy: ${tool.name}`, unit: 'ms', stats: measured.ms });
+    if (!best || measured.ms.median < best.ms) best = { tool, ms: measured.ms.median };
+  }
+  return best!.tool;
+}
+
+/**
+ * Sets a transfer peer beside its floor — its parts (`parts`) run alone, summed — adds the floor's row and a check
+ * to the figure, and says whether a ratio against the peer may be reported.
+ */
+export function peerWithinFloor(f: Figure, what: string, peer: Stats, parts: Stats[], partsAre: string): boolean {
+  const floor = parts.reduce((sum, s) => sum + s.median, 0);
+  const over = peer.median / floor;
+  f.rows.push({ label: `${what}: its floor, ${partsAre}`, unit: 'ms', value: floor });
+  f.rows.push({ label: `${what} / its floor`, unit: '×', value: over });
+  const sane = over <= MAX_OVER_FLOOR;
+  f.checks.push({
+    what: `${what} within ${MAX_OVER_FLOOR}× its floor (else no ratio against it is reported)`,
+    ok: sane,
+    detail: `${Math.round(peer.median)} ms against a floor of ${Math.round(floor)} ms (${over.toFixed(2)}×)` + (sane ? '' : ': the peer is slowed by its setup; the ratio is withheld'),
+  });
+  return sane;
 }

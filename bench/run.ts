@@ -19,6 +19,7 @@ import { paramFigure } from './figures/param.js';
 import { profileFigure } from './figures/profile.js';
 import { remoteFigures, remoteServers } from './figures/remote.js';
 import { remoteDeadFigure } from './figures/remote-dead.js';
+import { FILES, remoteFilesFigure, remoteWireFigure } from './figures/remote-wire.js';
 import { syntheticFigures } from './figures/synthetic.js';
 import { slurmFigure, slurmUnavailable } from './figures/slurm.js';
 import { preparePeers } from './peers.js';
@@ -33,6 +34,11 @@ interface Section {
   /** Only in the full bench (no target to check with --quick). */
   full?: boolean;
   make(ctx: BenchContext): Figure[];
+}
+
+function serversMissing(): string | undefined {
+  const servers = remoteServers();
+  return typeof servers === 'string' ? servers : undefined;
 }
 
 const SECTIONS: Section[] = [
@@ -64,6 +70,8 @@ const SECTIONS: Section[] = [
     },
     make: remoteFigures,
   },
+  { key: 'remote-wire', title: 'Remote transfers near the wire: a 200 MiB object', full: true, unavailable: serversMissing, make: (c) => [remoteWireFigure(c)] },
+  { key: 'remote-files', title: `Remote transfers near the wire: ${FILES} small files`, full: true, unavailable: serversMissing, make: (c) => [remoteFilesFigure(c)] },
 ];
 
 function main(): number {
@@ -78,7 +86,7 @@ function main(): number {
   });
   if (values.help) {
     process.stdout.write(
-      'usage: npm run bench [-- --quick] [--only noop,cold,param,chain,synthetic,big,ols,profile,cli,slurm,remote-dead,remote] [--runs N]\n' +
+      'usage: npm run bench [-- --quick] [--only noop,cold,param,chain,synthetic,big,ols,profile,cli,slurm,remote-dead,remote,remote-wire,remote-files] [--runs N]\n' +
         '  full: every figure, peers installed when missing, writes bench/RESULTS.md\n' +
         '  --quick: smaller sizes and fewer runs, prints only; exit 1 when a figure is > 10× off its target\n' +
         '  --out FILE: write the Markdown there (also for a partial run) instead of bench/RESULTS.md\n',

@@ -1,6 +1,6 @@
 // The remote cache against the local servers (scripts/http-cache.sh and scripts/s3-server.sh; their `export` lines
-// must be in the environment): push and pull throughput of the real pipeline's results and of a 200 MiB out, and a
-// fresh clone's `pull` + no-op `run` against a full local cold run. Full bench only, never --quick.
+// must be in the environment): push and pull throughput of the real pipeline's results, and a fresh clone's `pull` +
+// no-op `run` against a full local cold run (large transfers against their peers: remote-wire.ts). Full bench only.
 import { cpSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { pipelineCmd, realSource, realWorkspace, resetPipeline, type BenchContext } from '../context.js';
@@ -91,19 +91,5 @@ export function remoteFigures(ctx: BenchContext): Figure[] {
       'Each clone holds pipeline.yaml, the stages, pipeline.lock and no store; the pull time is measured around `pipeline pull`, the no-op `run` after it must report every stage cached.',
   );
 
-  const big = newFigure('Remote cache: a 200 MiB out pushed and pulled');
-  const bigWs = path.join(ctx.tmp, 'remote-big');
-  mkdirSync(bigWs, { recursive: true });
-  cpSync(path.join(ctx.repo, 'bench', 'figures', 'remote-big.yaml'), path.join(bigWs, 'pipeline.yaml'));
-  exec(pipelineCmd(ctx, bigWs, ['run', '-q']));
-  for (const [label, env] of remotes(servers)) {
-    const push = exec(withEnv(pipelineCmd(ctx, bigWs, ['push']), env));
-    big.rows.push({ label: `${label}: push`, unit: 'MiB/s', value: movedMiB(push.stdout) / (push.ms / 1000) });
-    const clone = cloneOf(ctx, bigWs, 'remote-big-clone', ['pipeline.yaml', 'pipeline.lock']);
-    const pull = exec(withEnv(pipelineCmd(ctx, clone, ['pull']), env));
-    big.rows.push({ label: `${label}: pull (re-hashed on arrival)`, unit: 'MiB/s', value: movedMiB(pull.stdout) / (pull.ms / 1000) });
-  }
-  big.notes.push('The out is 200 MiB of random bytes; each figure is one push or pull of it (plus the log and the run record) through the CLI, including its start.');
-  rmSync(bigWs, { recursive: true, force: true });
-  return [real, big];
+  return [real];
 }

@@ -148,6 +148,12 @@ export class Cache {
    */
   async verifyObject(hash: string): Promise<boolean> {
     const file = this.objectPath(hash);
+    const placed = this.placed.get(hash);
+    if (placed !== undefined) {
+      // Verified as it was written by this process, and still that very file, unchanged since: not read again.
+      if (fileIdentity(file) === placed) return true;
+      this.placed.delete(hash);
+    }
     let ok: boolean;
     try {
       const st = lstatSync(file);
@@ -197,12 +203,25 @@ export class Cache {
     return tempPathFor(path.join(this.tmpDir, hash.slice(0, 16)));
   }
 
-  /** Move a file whose bytes were verified to hash to `hash` (e.g. a download) into the store. */
+  /**
+   * Move a file whose bytes were verified to hash to `hash` as they were written (a download) into the store. It is
+   * not flushed to disk: after a power loss a torn object is caught by the re-hash every later process does before
+   * using it. This process restores it without reading it again, as long as it is the very file placed here
+   * (verifyObject).
+   */
   adoptFile(file: string, hash: string): void {
     const target = this.objectPath(hash);
-    mkdirSync(path.dirname(target), { recursive: true });
-    renameSync(file, target);
+    withIo('store an object in', target, () => {
+      mkdirSync(path.dirname(target), { recursive: true });
+      renameSync(file, target);
+    });
+    const id = fileIdentity(target);
+    if (id !== undefined) this.placed.set(hash, id);
+    this.intact.add(hash);
   }
+
+  /** Objects this process placed after verifying them as they were written: their file's identity then. */
+  private readonly placed = new Map<string, string>();
 
   /** Records of an unsigned remote, usable by this process only (the run that pulled them): never written. */
   private readonly lent = new Map<string, RunRecord>();
@@ -283,6 +302,19 @@ export class Cache {
 
   exists(): boolean {
     return existsSync(this.dir);
+  }
+}
+
+/**
+ * A regular file's identity: its inode, size and change times (nanoseconds). Replacing the file (a rename onto it)
+ * or writing into it changes it; undefined for anything but a regular file.
+ */
+function fileIdentity(file: string): string | undefined {
+  try {
+    const st = lstatSync(file, { bigint: true });
+    return st.isFile() ? `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}` : undefined;
+  } catch {
+    return undefined;
   }
 }
 

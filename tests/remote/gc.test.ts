@@ -9,6 +9,7 @@ import { freshRemote, producer, type Kind, type TestRemote } from './helpers.js'
 import type { Workspace } from '../helpers/workspace.js';
 import { Cache, type RunRecord } from '../../runner/store/cache.js';
 import type { Backend, ListedBlob, Namespace, ProgressFn } from '../../runner/store/remote/backend.js';
+import type { Landed } from '../../runner/store/remote/ingest.js';
 import { collectRemoteGarbage } from '../../runner/store/remote/gc.js';
 import { Remote } from '../../runner/store/remote/remote.js';
 import { RemoteSync, emptyStats } from '../../runner/store/remote/transfer.js';
@@ -44,7 +45,7 @@ class Stoppable implements Backend {
   has(ns: Namespace, key: string): Promise<boolean> {
     return this.inner.has(ns, key);
   }
-  download(ns: Namespace, key: string, file: string, p?: ProgressFn): Promise<boolean> {
+  download(ns: Namespace, key: string, file: string, p?: ProgressFn): Promise<Landed | undefined> {
     return this.inner.download(ns, key, file, p);
   }
   upload(ns: Namespace, key: string, file: string, size: number, p?: ProgressFn): Promise<void> {

@@ -76,7 +76,7 @@ describe('remote URLs: a query string', () => {
       const hash = hashBytes('object');
       await remote.putObject(hash, file, 6);
       expect(await remote.hasObject(hash)).to.equal(true);
-      expect(await remote.getObject(hash, path.join(dir, 'back'))).to.equal(true);
+      expect(await remote.getObject(hash, path.join(dir, 'back'))).to.deep.equal({ size: 6 });
       expect(urls).to.deep.equal([`/p/cache/cas/${hash}?token=abc&x=1`, `/p/cache/cas/${hash}?token=abc&x=1`, `/p/cache/cas/${hash}?token=abc&x=1`]);
     } finally {
       server.close();

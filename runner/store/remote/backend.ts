@@ -4,6 +4,7 @@
 import { Transform } from 'node:stream';
 import { UsageError, ExitCode } from '../../core/errors.js';
 import { printable } from '../../core/printable.js';
+import type { Landed } from './ingest.js';
 
 export type Namespace = 'cas' | 'ac';
 
@@ -27,8 +28,11 @@ export interface Backend {
   describe(): string;
   /** True when the blob exists. */
   has(ns: Namespace, key: string): Promise<boolean>;
-  /** Stream the blob into `file` (created or truncated); false when there is no such blob. */
-  download(ns: Namespace, key: string, file: string, onProgress?: ProgressFn): Promise<boolean>;
+  /**
+   * Stream the blob into `file` (a new file: one already there is an error), hashing it on the way: the sha256 and
+   * size of exactly the bytes written (ingest.ts), or undefined when there is no such blob. Nothing is checked here.
+   */
+  download(ns: Namespace, key: string, file: string, onProgress?: ProgressFn): Promise<Landed | undefined>;
   /** Upload a local file of `size` bytes; readers never see it half-written. */
   upload(ns: Namespace, key: string, file: string, size: number, onProgress?: ProgressFn): Promise<void>;
   /** Small blobs (run records). */

@@ -1,12 +1,16 @@
 // A remote on a shared filesystem: <root>/cas/ab/<sha256>, <root>/ac/ab/<fingerprint>. Writes go to a temp file
-// in <root>/tmp and are renamed into place, so a reader never sees half an object.
+// in <root>/tmp and are renamed into place, so a reader never sees half an object. An upload is a file copy (the
+// kernel's copy_file_range, or a reflink where the filesystem has them); a download is read once, in large chunks,
+// hashed as it is written (ingest.ts).
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { constants, createWriteStream } from 'node:fs';
+import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat, utimes, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { UsageError } from '../../core/errors.js';
 import { displayUrl } from '../../core/url-credentials.js';
 import { RemoteError, type Backend, type ListedBlob, type Namespace, type ProgressFn, progressCounter } from './backend.js';
+import { READ_CHUNK, land, readLarge, type Landed } from './ingest.js';
 
 export class FolderBackend implements Backend {
   constructor(readonly root: string) {}
@@ -41,17 +45,30 @@ export class FolderBackend implements Backend {
     }
   }
 
-  async download(ns: Namespace, key: string, file: string, onProgress?: ProgressFn): Promise<boolean> {
-    if (!(await this.has(ns, key))) return false;
-    const source = this.file(ns, key);
-    const total = (await stat(source)).size;
-    const counter = progressCounter(total, onProgress);
+  async download(ns: Namespace, key: string, file: string, onProgress?: ProgressFn): Promise<Landed | undefined> {
+    await this.present();
+    let fh: FileHandle;
     try {
-      await pipeline(createReadStream(source), counter, createWriteStream(file));
+      fh = await open(this.file(ns, key), 'r');
     } catch (err) {
+      if (['ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '')) return undefined;
       this.fail(err, `reading ${ns}/${key}`);
     }
-    return true;
+    const st = await fh.stat().catch(async (err: unknown) => {
+      await fh.close().catch(() => undefined);
+      this.fail(err, `reading ${ns}/${key}`);
+    });
+    if (!st.isFile()) {
+      await fh.close();
+      return undefined;
+    }
+    try {
+      return await land(fh.createReadStream({ highWaterMark: READ_CHUNK }), file, st.size, onProgress);
+    } catch (err) {
+      // A local failure writing the file (IoError) is not the remote's.
+      if (err instanceof UsageError) throw err;
+      this.fail(err, `reading ${ns}/${key}`);
+    }
   }
 
   private async place(ns: Namespace, key: string, write: (tmp: string) => Promise<void>): Promise<void> {
@@ -72,8 +89,8 @@ export class FolderBackend implements Backend {
 
   async upload(ns: Namespace, key: string, file: string, size: number, onProgress?: ProgressFn): Promise<void> {
     await this.place(ns, key, async (tmp) => {
-      const counter = progressCounter(size, onProgress);
-      await pipeline(createReadStream(file), counter, createWriteStream(tmp, { flags: 'wx' }));
+      if (onProgress) await pipeline(readLarge(file), progressCounter(size, onProgress), createWriteStream(tmp, { flags: 'wx' }));
+      else await copyFile(file, tmp, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
     });
   }
 

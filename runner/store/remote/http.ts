@@ -5,7 +5,6 @@
 //   PIPELINE_REMOTE_USER + PIPELINE_REMOTE_PASSWORD   HTTP basic auth (also taken from user:password@ in the URL).
 // Node's http/https with keep-alive; bodies are streamed both ways. Every request has a connect timeout and an idle
 // timeout (no byte either way for that long, whether waiting for the answer, reading its body or sending one).
-import { createReadStream, createWriteStream } from 'node:fs';
 import http, { type ClientRequest, type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { pipeline } from 'node:stream/promises';
@@ -25,6 +24,7 @@ import {
   type ProgressFn,
   type Transport,
 } from './backend.js';
+import { land, readLarge, type Landed } from './ingest.js';
 
 export interface HttpAuth {
   user?: string;
@@ -156,7 +156,8 @@ export class HttpBackend implements Backend {
     try {
       return await read();
     } catch (err) {
-      if (err instanceof RemoteError) throw err;
+      // A RemoteError (a timeout, Ctrl-C), or a local failure writing the file (IoError): as they are.
+      if (err instanceof UsageError) throw err;
       throw new RemoteError(this.shown, `${action} broke off: ${networkCode(err) ?? (err as Error).message}`, 'transient');
     }
   }
@@ -167,20 +168,21 @@ export class HttpBackend implements Backend {
     return res.statusCode !== 404;
   }
 
-  async download(ns: Namespace, key: string, file: string, onProgress?: ProgressFn): Promise<boolean> {
+  async download(ns: Namespace, key: string, file: string, onProgress?: ProgressFn): Promise<Landed | undefined> {
     const res = await this.send('GET', ns, key);
     if (res.statusCode === 404) {
       res.resume();
-      return false;
+      return undefined;
     }
     const total = Number(res.headers['content-length']) || undefined;
-    await this.consume(`GET ${ns}/${key}`, () => pipeline(res, progressCounter(total, onProgress), createWriteStream(file)));
-    return true;
+    return this.consume(`GET ${ns}/${key}`, () => land(res, file, total, onProgress));
   }
 
   async upload(ns: Namespace, key: string, file: string, size: number, onProgress?: ProgressFn): Promise<void> {
     const headers = { 'content-length': String(size), 'content-type': 'application/octet-stream' };
-    const res = await this.send('PUT', ns, key, headers, (req) => pipeline(createReadStream(file), progressCounter(size, onProgress), req));
+    const res = await this.send('PUT', ns, key, headers, (req) =>
+      onProgress ? pipeline(readLarge(file), progressCounter(size, onProgress), req) : pipeline(readLarge(file), req),
+    );
     res.resume();
   }
 

@@ -1,5 +1,6 @@
 // A remote cache over any backend: what comes back is checked before anything uses it, failures are retried.
-//   - objects are re-hashed after download; a mismatch is refused (IntegrityError), the file removed;
+//   - objects are hashed as they are downloaded (in the same pass); a mismatch is refused (IntegrityError), the file
+//     removed;
 //   - run records must parse, carry the expected fingerprint and format version, list well-formed outs, and — when
 //     PIPELINE_REMOTE_SIGNING_KEY is set — an HMAC-SHA256 signature made with that key (unsigned or mis-signed
 //     records are refused);
@@ -15,7 +16,7 @@ import pRetry from 'p-retry';
 import type * as StableStringify from 'safe-stable-stringify';
 import { UsageError } from '../../core/errors.js';
 import { RUN_RECORD_VERSION, validOutRecords, type RunRecord } from '../cache.js';
-import { HASH_PATTERN, hashFile } from '../hash.js';
+import { HASH_PATTERN } from '../hash.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS, IntegrityError, RemoteError, interruptedError, type Backend, type Namespace, type ProgressFn, type Transport } from './backend.js';
 
 const stableStringify = createRequire(import.meta.url)('safe-stable-stringify') as typeof StableStringify.default;
@@ -134,22 +135,21 @@ export class Remote {
   }
 
   /**
-   * Download an object into `file` and re-hash it. False when the remote does not have it; an IntegrityError
-   * (file removed) when its bytes do not match its name.
+   * Download an object into `file`, hashed as it is written (one pass: the file is never read back). Its size, or
+   * undefined when the remote does not have it; an IntegrityError (file removed) when its bytes do not match its name.
    */
-  async getObject(hash: string, file: string, onProgress?: ProgressFn): Promise<boolean> {
+  async getObject(hash: string, file: string, onProgress?: ProgressFn): Promise<{ size: number } | undefined> {
     if (!HASH_PATTERN.test(hash)) throw new IntegrityError(`object \`${hash}\``, 'not a sha256');
-    const found = await this.attempt(async () => {
+    const landed = await this.attempt(async () => {
       rmSync(file, { force: true });
       return this.backend.download('cas', hash, file, onProgress);
     });
-    if (!found) return false;
-    const actual = await hashFile(file);
-    if (actual !== hash) {
+    if (!landed) return undefined;
+    if (landed.sha256 !== hash) {
       rmSync(file, { force: true });
-      throw new IntegrityError(`object ${hash} from ${this.describe()}`, `its content hashes to ${actual}`);
+      throw new IntegrityError(`object ${hash} from ${this.describe()}`, `its content hashes to ${landed.sha256}`);
     }
-    return true;
+    return { size: landed.size };
   }
 
   async putObject(hash: string, file: string, size: number, onProgress?: ProgressFn): Promise<void> {

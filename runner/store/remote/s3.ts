@@ -8,9 +8,7 @@
 // included), and is abandoned on Ctrl-C. The SDK starts a request's idle clock S3_IDLE_CLOCK_DELAY_MS into it when the
 // limit is 6 s or more (to spare fast requests a listener), so there an S3 request that never gets a byte waits that
 // much longer than the limit.
-import { createReadStream, createWriteStream } from 'node:fs';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { UsageError } from '../../core/errors.js';
 import { displayUrl, parseUrl } from '../../core/url-credentials.js';
@@ -28,6 +26,7 @@ import {
   type ProgressFn,
   type Transport,
 } from './backend.js';
+import { land, readLarge, type Landed } from './ingest.js';
 
 /** How late the SDK (@smithy/node-http-handler) starts watching an idle socket, for limits of 6 s and more. */
 export const S3_IDLE_CLOCK_DELAY_MS = 3_000;
@@ -193,22 +192,22 @@ export class S3Backend implements Backend {
     }
   }
 
-  async download(ns: Namespace, key: string, file: string, onProgress?: ProgressFn): Promise<boolean> {
+  async download(ns: Namespace, key: string, file: string, onProgress?: ProgressFn): Promise<Landed | undefined> {
     const found = await this.get(ns, key);
-    if (!found) return false;
-    const counter = progressCounter(found.size, onProgress);
+    if (!found) return undefined;
     try {
-      await pipeline(found.body, counter, createWriteStream(file));
+      return await land(found.body, file, found.size, onProgress);
     } catch (err) {
+      // A local failure writing the file (IoError) is not the remote's.
+      if (err instanceof UsageError) throw err;
       this.fail(err, `GET ${ns}/${key}`);
     }
-    return true;
   }
 
   async upload(ns: Namespace, key: string, file: string, size: number, onProgress?: ProgressFn): Promise<void> {
-    const counter = progressCounter(size, onProgress);
+    const body = onProgress ? readLarge(file).pipe(progressCounter(size, onProgress)) : readLarge(file);
     // One PUT: S3 stores it whole or not at all, so readers never see it half-written.
-    await this.send((sdk) => new sdk.PutObjectCommand({ Bucket: this.bucket, Key: this.key(ns, key), Body: createReadStream(file).pipe(counter), ContentLength: size }), `PUT ${ns}/${key}`);
+    await this.send((sdk) => new sdk.PutObjectCommand({ Bucket: this.bucket, Key: this.key(ns, key), Body: body, ContentLength: size }), `PUT ${ns}/${key}`);
   }
 
   async getBytes(ns: Namespace, key: string): Promise<Buffer | undefined> {

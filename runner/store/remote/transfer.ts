@@ -162,10 +162,9 @@ export class RemoteSync {
         stats.missing.push(`\`${stage}\`: object ${hash.slice(0, 12)} is not on the remote`);
         return false;
       }
-      const size = statSync(tmp).size;
       this.cache.adoptFile(tmp, hash);
       stats.objects++;
-      stats.bytes += size;
+      stats.bytes += found.size;
       return true;
     } catch (err) {
       if (err instanceof IntegrityError) {

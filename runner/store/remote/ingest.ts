@@ -1,0 +1,107 @@
+// Downloads land in one pass: every chunk of a body is hashed as it is written to the temp file, so the object's
+// sha256 is known when the last byte is on disk and the file is never read back to check it. Writes go to the
+// thread pool while the next chunks arrive and are hashed (a large buffer keeps the source flowing meanwhile), the
+// chunks given as they came, never copied or joined.
+import { createHash, type Hash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { Writable, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { HASH_ALGORITHM } from '../hash.js';
+import { ioError } from '../io-error.js';
+import type { ProgressFn } from './backend.js';
+
+/** What a download wrote: the sha256 of exactly those bytes, and how many there were. */
+export interface Landed {
+  sha256: string;
+  size: number;
+}
+
+/** Bytes buffered ahead of the disk: the source keeps flowing while a write is in the thread pool. */
+const WRITE_AHEAD = 8 * 1024 * 1024;
+/** Reads of a local file (the folder remote, uploads): large, so the per-chunk costs vanish. */
+export const READ_CHUNK = 1024 * 1024;
+
+/** A new file (`wx`: never an existing one, nor a symlink's target) written with what it is given, hashed on the way. */
+export class HashingFile extends Writable {
+  private readonly hash: Hash = createHash(HASH_ALGORITHM);
+  private fh?: FileHandle;
+  private written = 0;
+  private digest?: string;
+
+  constructor(
+    private readonly file: string,
+    private readonly total?: number,
+    private readonly onProgress?: ProgressFn,
+  ) {
+    super({ highWaterMark: WRITE_AHEAD });
+  }
+
+  /** A local failure (a full disk, a permission) named with its path and remedy: not the remote's fault, never retried. */
+  private local(callback: (error?: Error | null) => void): (err: Error) => void {
+    return (err) => callback(ioError(err, 'write a download to', this.file) as Error);
+  }
+
+  override _construct(callback: (error?: Error | null) => void): void {
+    open(this.file, 'wx').then(
+      (fh) => {
+        this.fh = fh;
+        callback();
+      },
+      this.local(callback),
+    );
+  }
+
+  private take(chunks: Buffer[]): void {
+    for (const c of chunks) {
+      this.hash.update(c);
+      this.written += c.length;
+    }
+    this.onProgress?.(this.written, this.total);
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.take([chunk]);
+    this.fh!.write(chunk).then(() => callback(), this.local(callback));
+  }
+
+  override _writev(chunks: { chunk: Buffer }[], callback: (error?: Error | null) => void): void {
+    const buffers = chunks.map((c) => c.chunk);
+    this.take(buffers);
+    this.fh!.writev(buffers).then(() => callback(), this.local(callback));
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.digest = this.hash.digest('hex');
+    this.close(callback);
+  }
+
+  override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
+    this.close(() => callback(err));
+  }
+
+  private close(callback: (error?: Error | null) => void): void {
+    const fh = this.fh;
+    this.fh = undefined;
+    if (!fh) return callback();
+    fh.close().then(() => callback(), this.local(callback));
+  }
+
+  /** Once finished: what was written. */
+  landed(): Landed {
+    if (this.digest === undefined) throw new Error('HashingFile: not finished');
+    return { sha256: this.digest, size: this.written };
+  }
+}
+
+/** Stream a body into a new file, hashing it on the way. Rejects with the stream's error (the file is left to the caller). */
+export async function land(body: Readable, file: string, total?: number, onProgress?: ProgressFn): Promise<Landed> {
+  const sink = new HashingFile(file, total, onProgress);
+  await pipeline(body, sink);
+  return sink.landed();
+}
+
+/** A local file as a stream of large chunks. */
+export function readLarge(file: string): Readable {
+  return createReadStream(file, { highWaterMark: READ_CHUNK });
+}
