@@ -16,20 +16,42 @@
 //   but for the engine's own state in .pipeline/state/, written only under the run lock this run holds;
 // - every holder of the run lock removes the record as soon as it has the lock (a run, gc, pull, ...): while another
 //   run works, or after one was killed, no answer comes from it;
+// - every run removes the record when its stages are done, before it may write its own: a record a stage planted
+//   during the run never outlives it;
+// - the record is authenticated: an HMAC-SHA256 of its text, keyed by a per-workspace secret the runner creates in
+//   .pipeline/state/fresh-key (mode 0600, a regular file owned by this user); a hand-edited record, or one copied
+//   from another workspace, answers nothing. Stages run as the same user and could read the key: the end-of-run
+//   removal is what defeats a record planted by a stage, the HMAC what defeats one written by hand or copied;
+// - the answer is rendered from data (stage names, statuses and reasons, each checked to be printable text), never
+//   replayed bytes, and writes only last-run.json and one history file, in .pipeline/ and .pipeline/history/ as real
+//   folders (a symlink there answers nothing): no field of the record names a path the answer writes or removes;
 // - any difference, any unreadable or malformed record: the CLI runs as without it.
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
 
-const FORMAT = 1;
+const FORMAT = 2;
 const RECORD = path.join('.pipeline', 'state', 'fresh.json');
+/** The per-workspace secret the record's HMAC is keyed by. */
+const KEY = path.join('.pipeline', 'state', 'fresh-key');
+const KEY_BYTES = 32;
+/** History entries kept (report/history.ts KEEP_ENTRIES): a constant here, never a field of the record. */
+const HISTORY_KEEP = 200;
+/** The names of history entries (report/history.ts ENTRY_NAME): only those are pruned. */
+const HISTORY_ENTRY = /^\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-\d{3}Z-\d+\.json$/;
+/** Stage names as pipeline.yaml accepts them (config/keys.ts NAME_PATTERN), and the statuses a no-op shows. */
+const STAGE_NAME = /^(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9_.@-]*$/;
+const NO_OP_STATUSES = ['cached', 'skipped'];
+/** Printable text: no control character (C0, DEL, C1), no line break. */
+// eslint-disable-next-line no-control-regex -- looking for control characters
+const PRINTABLE = /^[^\u0000-\u001f\u007f-\u009f\u2028\u2029]*$/;
 /** Set to a file's path, each answer from the record appends a line to it (not part of the environment's digest). */
 const LOG_VARIABLE = 'PIPELINE_FRESH_LOG';
 /** The stat cache's racy window (store/stat-cache.ts): nothing changed this close to the run is certified. */
 const RACY_NS = 2_000_000_000n;
 
 /** Engine files under .pipeline/ written by every run and never an input of one: not part of the record. */
-const OWN_OUTPUTS = ['', 'last-run.json', 'history', 'logs', 'running', 'tmp', 'run-holder.json', 'state', 'state/run-key', 'state/fresh.json', 'build'];
+const OWN_OUTPUTS = ['', 'last-run.json', 'history', 'logs', 'running', 'tmp', 'run-holder.json', 'state', 'state/run-key', 'state/fresh.json', 'state/fresh-key', 'build'];
 
 /** The environment, every variable but the log's and the shell's `_` (the path of the command it started). */
 function envDigest(env) {
@@ -94,15 +116,105 @@ function installFiles(bundle) {
 /** The parts an answer uses have the shapes a run writes (a damaged or hand-made record answers nothing). */
 function wellFormed(record) {
   const object = (x) => typeof x === 'object' && x !== null && !Array.isArray(x);
+  const view = record.view;
   return (
     object(record.files) &&
     Object.values(record.files).every((s) => typeof s === 'string') &&
-    typeof record.stdout === 'string' &&
     object(record.lastRun) &&
     object(record.history) &&
-    Number.isInteger(record.historyKeep) &&
-    record.historyKeep > 0
+    object(view) &&
+    Number.isInteger(view.width) &&
+    view.width >= 1 &&
+    view.width <= 200 &&
+    typeof view.color === 'boolean' &&
+    Array.isArray(view.stages) &&
+    view.stages.length > 0 &&
+    view.stages.every(
+      (st) =>
+        Array.isArray(st) &&
+        st.length === 3 &&
+        typeof st[0] === 'string' &&
+        STAGE_NAME.test(st[0]) &&
+        NO_OP_STATUSES.includes(st[1]) &&
+        typeof st[2] === 'string' &&
+        PRINTABLE.test(st[2]),
+    )
   );
+}
+
+const ANSI = { cached: ['\u001b[36m', '\u001b[39m'], skipped: ['\u001b[90m', '\u001b[39m'] };
+
+/**
+ * What a no-op run prints (report/progress.ts LineReporter: one line per stage, then the counts), from the record's
+ * data: the durations of the stages as 0ms, the run's own `ms` in the summary.
+ */
+function render(view, ms) {
+  const lines = view.stages.map(([name, status, reason]) => {
+    const label = view.color ? `${ANSI[status][0]}${status.padEnd(7)}${ANSI[status][1]}` : status.padEnd(7);
+    return `${name.padEnd(view.width)}  ${label}  ${formatDuration(0).padStart(7)}  ${reason}`.trimEnd() + '\n';
+  });
+  const count = (status) => view.stages.filter((st) => st[1] === status).length;
+  const skipped = count('skipped');
+  const summary = `${view.stages.length} stages: 0 ran, ${count('cached')} cached, 0 failed, 0 blocked${skipped > 0 ? `, ${skipped} skipped` : ''} (${formatDuration(ms)})\n`;
+  return lines.join('') + summary;
+}
+
+/** The workspace's key, when it is a regular file of this user that nobody else may read; else undefined. */
+function readKey(root) {
+  const file = path.join(root, KEY);
+  try {
+    const st = fs.lstatSync(file);
+    if (!st.isFile() || (st.mode & 0o077) !== 0 || (typeof process.getuid === 'function' && st.uid !== process.getuid()) || st.size !== KEY_BYTES) return undefined;
+    const key = fs.readFileSync(file);
+    return key.length === KEY_BYTES ? key : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The workspace's key, created (mode 0600, a fresh file) when there is none or the one there is not fit. */
+function ensureKey(root) {
+  const key = readKey(root);
+  if (key) return key;
+  const file = path.join(root, KEY);
+  fs.rmSync(file, { force: true });
+  const fresh = require('node:crypto').randomBytes(KEY_BYTES);
+  const tmp = tempPathFor(file);
+  try {
+    fs.writeFileSync(tmp, fresh, { flag: 'wx', mode: 0o600 });
+    fs.renameSync(tmp, file);
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw err;
+  }
+  return fresh;
+}
+
+function mac(key, text) {
+  return require('node:crypto').createHmac('sha256', key).update(text).digest('hex');
+}
+
+/** The record's text, when its first line is a valid HMAC of the rest under the workspace's key. */
+function authenticated(root, file) {
+  const key = readKey(root);
+  if (!key) return undefined;
+  const text = fs.readFileSync(file, 'utf8');
+  const nl = text.indexOf('\n');
+  if (nl !== 64) return undefined;
+  const given = Buffer.from(text.slice(0, nl), 'utf8');
+  const body = text.slice(nl + 1);
+  const want = Buffer.from(mac(key, body), 'utf8');
+  return require('node:crypto').timingSafeEqual(given, want) ? body : undefined;
+}
+
+/** A real folder (not a symlink) at `dir`, created when missing; false when something else is there. */
+function realFolder(dir) {
+  const st = fs.lstatSync(dir, { throwIfNoEntry: false });
+  if (!st) {
+    fs.mkdirSync(dir);
+    return true;
+  }
+  return st.isDirectory();
 }
 
 function sameArgv(a, b) {
@@ -139,7 +251,9 @@ function answer(argv, bundle) {
   const root = process.cwd();
   let record;
   try {
-    record = JSON.parse(fs.readFileSync(path.join(root, RECORD), 'utf8'));
+    const body = authenticated(root, path.join(root, RECORD));
+    if (body === undefined) return false;
+    record = JSON.parse(body);
   } catch {
     return false;
   }
@@ -152,17 +266,19 @@ function answer(argv, bundle) {
   // last-run.json first: if the history entry cannot be written, the ordinary run that follows rewrites last-run.json
   // and adds the one entry.
   try {
+    const dotPipeline = path.join(root, '.pipeline');
+    const history = path.join(dotPipeline, 'history');
+    // Only into the workspace's own folders: a symlinked .pipeline/ or history/ answers nothing.
+    if (!realFolder(dotPipeline) || !realFolder(history)) return false;
     const lastRun = { ...record.lastRun, startedAt: stamp, durationMs: Math.round(performance.now() - began) };
-    writeAtomic(path.join(root, '.pipeline', 'last-run.json'), JSON.stringify(lastRun, null, 2));
-    const history = path.join(root, '.pipeline', 'history');
-    fs.mkdirSync(history, { recursive: true });
+    writeAtomic(path.join(dotPipeline, 'last-run.json'), JSON.stringify(lastRun, null, 2));
     writeAtomic(path.join(history, `${stamp.replace(/[:.]/g, '-')}-${process.pid}.json`), JSON.stringify({ ...record.history, startedAt: stamp }));
-    const names = fs.readdirSync(history).filter((n) => n.endsWith('.json')).sort();
-    for (const old of names.slice(0, Math.max(0, names.length - record.historyKeep))) fs.rmSync(path.join(history, old), { force: true });
+    const names = fs.readdirSync(history).filter((n) => HISTORY_ENTRY.test(n)).sort();
+    for (const old of names.slice(0, Math.max(0, names.length - HISTORY_KEEP))) fs.rmSync(path.join(history, old), { force: true });
   } catch {
     return false; // a read-only workspace: the ordinary run says what is wrong
   }
-  process.stdout.write(record.stdout.replace(/\(0ms\)(\n?)$/, `(${formatDuration(performance.now() - began)})$1`));
+  process.stdout.write(render(record.view, performance.now() - began));
   try {
     if (process.env[LOG_VARIABLE]) fs.appendFileSync(process.env[LOG_VARIABLE], `${argv.join(' ')}\n`);
   } catch {
@@ -212,8 +328,10 @@ function trace(argv, bundle) {
      * The run found every stage up to date and printed `stdout` (its durations as 0ms): write the record, unless
      * something was printed on stderr or a consulted file is too new to be trusted by stat.
      */
-    certify(root, { stdout, lastRun, history, historyKeep }) {
+    certify(root, { stdout, view, lastRun, history }) {
       if (stderrBytes > 0 || path.resolve(root) !== process.cwd()) return;
+      // The answer renders the view: only a view that renders what this run printed is recorded.
+      if (typeof stdout !== 'string' || typeof view !== 'object' || view === null || !wellFormed({ files: {}, lastRun, history, view }) || render(view, 0) !== stdout) return;
       const own = new Set(OWN_OUTPUTS.map((rel) => path.join(root, '.pipeline', rel).replace(/\/$/, '')));
       const ownDirs = OWN_OUTPUTS.filter((rel) => ['history', 'logs', 'running', 'tmp', 'build'].includes(rel)).map((rel) => path.join(root, '.pipeline', rel) + path.sep);
       const cliCache = path.join(path.dirname(bundle), '.cache') + path.sep;
@@ -227,9 +345,10 @@ function trace(argv, bundle) {
         if (now === '?' || (!file.startsWith(state) && newestIn(now) + RACY_NS >= began)) return;
         files[file] = now;
       }
-      const record = { format: FORMAT, argv, cwd: process.cwd(), node: node(), terminal: terminal(), env: envDigest(process.env), bundle, files, stdout, lastRun, history, historyKeep };
+      const record = { format: FORMAT, argv, cwd: process.cwd(), node: node(), terminal: terminal(), env: envDigest(process.env), bundle, files, view, lastRun, history };
       try {
-        writeAtomic(path.join(root, RECORD), JSON.stringify(record));
+        const body = JSON.stringify(record);
+        writeAtomic(path.join(root, RECORD), `${mac(ensureKey(root), body)}\n${body}`);
       } catch {
         // best effort: the next run is an ordinary one
       }
@@ -239,4 +358,4 @@ function trace(argv, bundle) {
 
 // The engine's RACY_NS, duration format and temp names are copies here (this file runs before any of the engine
 // loads); tests/cli/fresh-record.test.ts holds them equal.
-module.exports = { answer, trace, RECORD, RACY_NS, formatDuration, tempPathFor };
+module.exports = { answer, trace, render, RECORD, KEY, RACY_NS, HISTORY_KEEP, HISTORY_ENTRY, formatDuration, tempPathFor };

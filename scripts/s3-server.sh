@@ -183,6 +183,8 @@ start_mon() {
 
 osd_up() { "${CEPH[@]}" osd stat | grep -q ' 1 up'; }
 
+cluster_full() { "${CEPH[@]}" health 2>/dev/null | grep -Eq 'full osd|pool\(s\) full'; }
+
 start_osd() {
   daemon_pid osd ceph-osd >/dev/null && return 0
   phase "start ceph-osd"
@@ -228,7 +230,15 @@ start)
     if [[ -f "$W/created" && -f "$CONF" ]]; then
       start_mon
       start_osd
-      start_rgw
+      # A full OSD blocks every write without an answer (a PUT waits forever, radosgw never starts): what filled it
+      # is test data of earlier runs, so the cluster is made again, empty.
+      if cluster_full; then
+        log "the OSD is full of earlier runs' objects: making the cluster again"
+        stop_daemons
+        create_cluster
+      else
+        start_rgw
+      fi
     else
       stop_daemons
       create_cluster

@@ -14,6 +14,7 @@ import { StageTracker } from '../exec/tracker.js';
 import { openLease } from '../store/uses.js';
 import { CombinationListener, HistoryListener, LastRunListener } from '../report/listeners.js';
 import { FreshListener, type FreshRecorder } from '../report/fresh.js';
+import { dropFreshRecord } from '../exec/fresh-record.js';
 import { pushRunResults, remoteNotices, type RunRemoteChoice } from './commands/run-remote.js';
 
 /** What one run does: which stages, how, with which remote. */
@@ -59,8 +60,14 @@ export async function runOnce(ctx: RunContext, engine: Engine, opened: OpenedExe
   try {
     const { executor, hosts } = opened;
     const remote = request.remote?.pull ? request.remote.run : undefined;
-    const summary = await runStages(engine, { ...request, signal, executor, hosts, remote }, record, tracker);
-    await afterStages(engine, summary, request, opened, signal, emit);
+    let summary: RunSummary;
+    try {
+      summary = await runStages(engine, { ...request, signal, executor, hosts, remote }, record, tracker);
+      await afterStages(engine, summary, request, opened, signal, emit);
+    } finally {
+      // Whatever a stage wrote there during the run is not the runner's: no record outlives a run unless written next.
+      dropFreshRecord(engine.root);
+    }
     const answer = fresh?.answer();
     if (answer && !signal.aborted) ctx.fresh?.certify(engine.root, answer);
     return { exitCode: summary.exitCode, summary };

@@ -1,21 +1,31 @@
 // What a run that found every stage up to date hands to the fresh record (bin/fresh.js), which answers the same
-// command later by stat alone: the lines it printed, with every duration 0ms (the record's answer puts its own
-// time in the summary), and the last-run.json and history entry it wrote, for the answer to write again.
+// command later by stat alone: what it printed as data (each stage's name, status and reason, the name column's
+// width, whether in colour), which the answer renders with every duration 0ms and its own time in the summary; the
+// lines as printed, which the record's writer checks its rendering against; and the last-run.json and history entry
+// it wrote, for the answer to write again.
 import { dagJson } from '../graph/draw.js';
 import type { Engine } from '../plan/engine.js';
 import type { RunEvent, RunListener, RunSummary } from '../exec/events.js';
-import type { StageResult } from '../exec/outcome.js';
-import { KEEP_ENTRIES, type HistoryEntry } from './history.js';
+import { describeResult, statusOf, type StageResult, type StageStatus } from '../exec/outcome.js';
+import type { HistoryEntry } from './history.js';
 import { lastRunJson } from './json.js';
 import type { HistoryListener } from './listeners.js';
-import { LineReporter } from './progress.js';
+import { LineReporter, nameWidth, useColor } from './progress.js';
 import type { LastRun } from '../public/last-run.js';
 
+/** What a no-op printed, as data: `[name, status, reason]` per stage in the order printed. */
+export interface FreshView {
+  width: number;
+  color: boolean;
+  stages: [string, StageStatus, string][];
+}
+
 export interface FreshAnswer {
+  /** The lines as the terminal reporter printed them (durations 0ms): what `view` must render to. */
   stdout: string;
+  view: FreshView;
   lastRun: LastRun;
   history: HistoryEntry;
-  historyKeep: number;
 }
 
 /** Records the files a run consults and, told the run found everything fresh, writes the record. */
@@ -61,11 +71,11 @@ export class FreshListener implements RunListener {
     for (const result of this.finished) reporter.event({ type: 'stage-finished', result: still(result) });
     const zero = { ...summary, durationMs: 0, stages: summary.stages.map(still) };
     reporter.event({ type: 'run-finished', summary: zero });
-    return {
-      stdout,
-      lastRun: lastRunJson(zero, dagJson(this.engine.graph)),
-      history,
-      historyKeep: KEEP_ENTRIES,
+    const view: FreshView = {
+      width: nameWidth(this.engine.graph.order),
+      color: useColor(this.out),
+      stages: this.finished.map((r): [string, StageStatus, string] => [r.name, statusOf(r.outcome), describeResult(r)]),
     };
+    return { stdout, view, lastRun: lastRunJson(zero, dagJson(this.engine.graph)), history };
   }
 }

@@ -34,6 +34,11 @@ export interface ReporterOptions {
   notices?: NodeJS.WritableStream;
 }
 
+/** The width of the stage-name column: the longest name, from 8 to 32 characters. */
+export function nameWidth(names: readonly string[]): number {
+  return Math.min(32, Math.max(8, ...names.map((n) => n.length)));
+}
+
 export class LineReporter implements RunListener {
   private readonly color: boolean;
   private width = 8;
@@ -44,7 +49,7 @@ export class LineReporter implements RunListener {
     private readonly options: ReporterOptions = { showOutput: true },
   ) {
     this.color = useColor(out);
-    this.width = Math.min(32, Math.max(8, ...names.map((n) => n.length)));
+    this.width = nameWidth(names);
   }
 
   private paint(style: Style, text: string): string {

@@ -3,10 +3,12 @@
 // of what the run consulted (a dep, a glob's folder, the config, the command line, the environment, an out, the
 // module's code, pipeline.lock) makes the next run an ordinary one; so does any holder of the run lock.
 import { expect } from 'chai';
-import { existsSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { createHmac } from 'node:crypto';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { FRESH_RECORD } from '../../runner/exec/run-lock.js';
+import { FRESH_KEY, FRESH_RECORD } from '../../runner/exec/fresh-record.js';
+import { ENTRY_NAME, KEEP_ENTRIES } from '../../runner/report/history.js';
 import { tempOwner } from '../../runner/core/atomic.js';
 import { formatDuration } from '../../runner/report/progress.js';
 import { RACY_NS } from '../../runner/store/stat-cache.js';
@@ -153,27 +155,121 @@ describe('cli: the fresh record (a no-op run answered by stat)', function () {
     expect(history()).to.equal(entries + 1);
   });
 
-  it('a damaged, foreign or unreadable record changes nothing a run prints or does', async () => {
+  /** The record's text without its HMAC line, parsed. */
+  const recordOf = () => JSON.parse(ws.read(FRESH_RECORD).split('\n').slice(1).join('\n')) as Record<string, unknown> & { view: { stages: string[][] } };
+  /** A record signed with `key` (by default the workspace's own, as a stage that read it could). */
+  const sign = (body: string, key: Buffer = readFileSync(ws.path(FRESH_KEY))) => `${createHmac('sha256', key).update(body).digest('hex')}\n${body}`;
+
+  it('a damaged, foreign, unsigned or mis-signed record changes nothing a run prints or does', async () => {
     const plain = await certify();
-    const text = ws.read(FRESH_RECORD);
-    const record = JSON.parse(text) as Record<string, unknown>;
-    for (const bad of ['', '{', 'null', '[]', JSON.stringify({ ...record, format: 2 }), JSON.stringify({ ...record, files: null }), JSON.stringify({ ...record, argv: 'run' }), JSON.stringify({ ...record, historyKeep: 0 }), JSON.stringify({ ...record, stdout: 1 })]) {
-      ws.write(FRESH_RECORD, bad);
+    const record = recordOf();
+    const body = JSON.stringify(record);
+    const bad = [
+      '', '{', 'null', '[]', body, // no HMAC line
+      sign(JSON.stringify({ ...record, format: 1 })), sign(JSON.stringify({ ...record, files: null })), sign(JSON.stringify({ ...record, argv: 'run' })), sign(JSON.stringify({ ...record, view: 1 })),
+      sign(body, Buffer.alloc(32, 7)), // another workspace's key
+      sign(body).replace(/^./, (c) => (c === '0' ? '1' : '0')), // one character of the HMAC changed
+    ];
+    for (const text of bad) {
+      ws.write(FRESH_RECORD, text);
       const r = await run();
-      expect(r.answered, bad.slice(0, 20)).to.equal(false);
+      expect(r.answered, text.slice(0, 30)).to.equal(false);
       expect(r.exitCode).to.equal(0);
       expect(shape(r.stdout)).to.equal(shape(plain.stdout));
     }
   });
 
+  it('a record edited by hand after an input changed (`files: {}`) answers nothing, even signed with another key', async () => {
+    await certify();
+    const record = recordOf();
+    rewriteKeepingTimes(ws.path('data/in.txt'), 'two\n');
+    ws.write(FRESH_RECORD, `${'0'.repeat(64)}\n${JSON.stringify({ ...record, files: {} })}`);
+    const r = await run();
+    expect(r.answered).to.equal(false);
+    expect(r.statuses).to.deep.equal({ a: 'ran', m: 'ran' });
+  });
+
+  it('a record copied from another workspace, key and all, answers nothing there', async () => {
+    await certify();
+    const other = makeWorkspace({ yaml: YAML, files: { 'data/in.txt': 'one\n', 'data/x.csv': '1\n', 'stages/m.ts': MODULE, 'stages/lib.ts': 'export const twice = (s: string) => s + s;\n' } });
+    try {
+      expect((await other.run(['run'])).exitCode).to.equal(0);
+      await waitPastRacyWindow(other.dir, RACY_NS);
+      expect((await other.run(['run'])).exitCode).to.equal(0);
+      // The other workspace's record (its own key) placed here: its folder and files are not this one's.
+      ws.write(FRESH_RECORD, other.read(FRESH_RECORD));
+      expect((await run()).answered).to.equal(false);
+    } finally {
+      other.cleanup();
+    }
+  });
+
+  it('a record a stage plants during a run does not outlive the run, signed with the key or not', async () => {
+    await certify();
+    const good = ws.read(FRESH_RECORD);
+    // A stage that runs (the param changed) and writes the record it read before, and a forged one, as the run ends.
+    ws.write('plant.js', `const fs = require('fs'); fs.writeFileSync('${FRESH_RECORD}', fs.readFileSync('good.txt', 'utf8')); fs.writeFileSync('build/p.txt', 'p');`);
+    ws.write('good.txt', good);
+    ws.write('pipeline.yaml', YAML + '  p:\n    cmd: node plant.js\n    deps: [plant.js]\n    outs: [build/p.txt]\n');
+    const r = await run();
+    expect(r.exitCode, r.stderr).to.equal(0);
+    expect(r.statuses.p).to.equal('ran');
+    expect(ws.exists(FRESH_RECORD), 'no record after a run that executed a stage').to.equal(false);
+  });
+
+  it('rendered from data: a reason holding terminal escapes, a status or a name that is not one, answer nothing', async () => {
+    await certify();
+    const record = recordOf();
+    const [first] = record.view.stages;
+    for (const stage of [[first[0], first[1], 'up to date\u001b]0;owned\u0007'], [first[0], 'ran', first[2]], ['../x', first[1], first[2]], [first[0], first[1], 'a\nb']]) {
+      ws.write(FRESH_RECORD, sign(JSON.stringify({ ...record, view: { ...record.view, stages: [stage, ...record.view.stages.slice(1)] } })));
+      const r = await run();
+      expect(r.answered, JSON.stringify(stage)).to.equal(false);
+      expect(r.stdout).to.not.include('\u001b');
+    }
+  });
+
+  it('never writes or removes outside .pipeline/: a symlinked history folder answers nothing and its target is untouched', async () => {
+    await certify();
+    const outside = mkdtempSync(path.join(os.tmpdir(), 'pipeline-fresh-outside-'));
+    try {
+      for (let i = 0; i < 250; i++) writeFileSync(path.join(outside, `${String(i).padStart(4, '0')}.json`), '{}');
+      rmSync(ws.path('.pipeline/history'), { recursive: true, force: true });
+      symlinkSync(outside, ws.path('.pipeline/history'));
+      const r = await run();
+      expect(r.answered).to.equal(false);
+      expect(r.stderr).to.include('`.pipeline/history` is a symlink: the run history is kept only in a folder of the workspace\'s own');
+      expect(readdirSync(outside).filter((n) => /^\d{4}\.json$/.test(n))).to.have.length(250);
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
+  it('the key is a 0600 file of 32 bytes; a key others may read answers nothing and is replaced at the next record', async () => {
+    await certify();
+    const st = statSync(ws.path(FRESH_KEY));
+    expect([st.mode & 0o777, st.size]).to.deep.equal([0o600, 32]);
+    chmodSync(ws.path(FRESH_KEY), 0o644);
+    // Not answered; the ordinary run writes a new record with a new key.
+    expect((await run()).answered).to.equal(false);
+    expect(statSync(ws.path(FRESH_KEY)).mode & 0o777).to.equal(0o600);
+    expect((await run()).answered).to.equal(true);
+  });
+
   it('bin/fresh.js and the engine name the same record, and its copies of the engine agree with the engine', async () => {
     const fresh = (await import(path.join(repoRoot, 'bin', 'fresh.js'))) as {
       RECORD: string;
+      KEY: string;
+      HISTORY_KEEP: number;
+      HISTORY_ENTRY: RegExp;
       RACY_NS: bigint;
       formatDuration: (ms: number) => string;
       tempPathFor: (target: string) => string;
     };
     expect(fresh.RECORD).to.equal(FRESH_RECORD);
+    expect(fresh.KEY).to.equal(FRESH_KEY);
+    expect(fresh.HISTORY_KEEP).to.equal(KEEP_ENTRIES);
+    expect(fresh.HISTORY_ENTRY.source).to.equal(ENTRY_NAME.source);
     expect(fresh.RACY_NS).to.equal(RACY_NS);
     for (const ms of [0, 0.4, 6, 999.4, 999.6, 1000, 1234.5, 61_000]) expect(fresh.formatDuration(ms), String(ms)).to.equal(formatDuration(ms));
     const tmp = fresh.tempPathFor('/w/.pipeline/last-run.json');

@@ -2,6 +2,7 @@
 // nothing and its outs (folders included) are byte-identical to the pushed ones. Tampered objects and records
 // are refused and named, and the stage runs instead; signing on and off; concurrent pushes of the same results.
 import { expect } from 'chai';
+import { makeWorkspace } from '../helpers/workspace.js';
 import { KINDS, cloneOf, freshRemote, producer, ran } from './helpers.js';
 
 for (const kind of KINDS) {
@@ -29,6 +30,30 @@ for (const kind of KINDS) {
       expect(clone.snapshot('out')).to.deep.equal(ws.snapshot('out'));
       ws.cleanup();
       clone.cleanup();
+    });
+
+    it('an empty out, a 1 MiB one and one a byte larger (bytes vs a stream): pushed and pulled whole, nothing waits on the server', async () => {
+      const remote = await freshRemote(kind);
+      const ws = makeWorkspace({
+        yaml: 'version: 1\nstages:\n  sizes:\n    cmd: node sizes.js\n    deps: [sizes.js]\n    outs: [o/empty.bin, o/mib.bin, o/mib1.bin]\n',
+        files: { 'sizes.js': "const fs = require('fs'); fs.mkdirSync('o', { recursive: true }); fs.writeFileSync('o/empty.bin', ''); fs.writeFileSync('o/mib.bin', Buffer.alloc(1048576, 1)); fs.writeFileSync('o/mib1.bin', Buffer.alloc(1048577, 2));\n" },
+        prefix: 'pipeline-remote-ws-',
+      });
+      try {
+        expect((await ws.run(['run', '-q'])).exitCode).to.equal(0);
+        const push = await ws.run(['push'], { env: { ...remote.env, PIPELINE_REMOTE_TIMEOUT: '5' } });
+        expect(push.exitCode, push.stderr).to.equal(0);
+        const clone = makeWorkspace({ yaml: ws.read('pipeline.yaml'), files: { 'sizes.js': ws.read('sizes.js'), 'pipeline.lock': ws.read('pipeline.lock') }, prefix: 'pipeline-remote-clone-' });
+        try {
+          const pull = await clone.run(['pull'], { env: { ...remote.env, PIPELINE_REMOTE_TIMEOUT: '5' } });
+          expect(pull.exitCode, pull.stderr).to.equal(0);
+          expect(clone.snapshot('o')).to.deep.equal(ws.snapshot('o'));
+        } finally {
+          clone.cleanup();
+        }
+      } finally {
+        ws.cleanup();
+      }
     });
 
     it('pull of named stages restores only those', async () => {

@@ -8,6 +8,7 @@
 // included), and is abandoned on Ctrl-C. The SDK starts a request's idle clock S3_IDLE_CLOCK_DELAY_MS into it when the
 // limit is 6 s or more (to spare fast requests a listener), so there an S3 request that never gets a byte waits that
 // much longer than the limit.
+import { readFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { UsageError } from '../../core/errors.js';
@@ -27,6 +28,9 @@ import {
   type Transport,
 } from './backend.js';
 import { land, readLarge, type Landed } from './ingest.js';
+
+/** Objects up to this size are uploaded from memory. */
+const SMALL_OBJECT = 1024 * 1024;
 
 /** How late the SDK (@smithy/node-http-handler) starts watching an idle socket, for limits of 6 s and more. */
 export const S3_IDLE_CLOCK_DELAY_MS = 3_000;
@@ -205,7 +209,9 @@ export class S3Backend implements Backend {
   }
 
   async upload(ns: Namespace, key: string, file: string, size: number, onProgress?: ProgressFn): Promise<void> {
-    const body = onProgress ? readLarge(file).pipe(progressCounter(size, onProgress)) : readLarge(file);
+    // A small object goes as bytes (an empty file as a stream never ends the request against radosgw, and bytes can
+    // be sent again by the SDK's own retry); a large one is streamed.
+    const body = size <= SMALL_OBJECT ? await readFile(file) : onProgress ? readLarge(file).pipe(progressCounter(size, onProgress)) : readLarge(file);
     // One PUT: S3 stores it whole or not at all, so readers never see it half-written.
     await this.send((sdk) => new sdk.PutObjectCommand({ Bucket: this.bucket, Key: this.key(ns, key), Body: body, ContentLength: size }), `PUT ${ns}/${key}`);
   }
