@@ -5,6 +5,9 @@
 // addon, a CommonJS package that requires at run time, one that finds files beside its own) keeps all its packages
 // as imports instead. The metafile is
 // the exact import closure, remembered per module so an unchanged closure is re-checked by stat alone.
+// Each bundle has its source map beside it (`<hash>.mjs.map`, positions only): nothing loads it when a stage starts;
+// the runner reads it after a stage threw, to name the source line (exec/thrown.ts). The bundle's bytes are the same
+// with or without it, and neither enters a fingerprint: a map is derived from the code, as the bundle is.
 //
 // Results travel between machines (a remote cache), so a module stage's code also names its toolchain: the Node
 // major version, the platform, and the version of every package its code uses (bundled or imported; versions read
@@ -36,12 +39,8 @@ interface ClosureIndex {
   packageFiles: Record<string, string[]>;
 }
 
-/** Part of every bundle's name: a change of the bundling rules or of source maps never serves an old bundle. */
-const RULES = 'packages-bundled-1';
-
-function withMaps(): boolean {
-  return Boolean(process.env.PIPELINE_DEBUG);
-}
+/** Part of every bundle's name: a change of the bundling rules never serves an old bundle (2: a map beside it). */
+const RULES = 'packages-bundled-2';
 
 export class ModuleCode {
   private index: ClosureIndex = { version: 5, modules: {}, packages: {}, packageFiles: {} };
@@ -119,26 +118,26 @@ export class ModuleCode {
   async bundlePath(modulePath: string, code: Record<string, string>): Promise<string> {
     const key = canonicalJson(code);
     const named = (packageFiles: string[]) => {
-      const name = hashBytes(`${RULES}${withMaps() ? '+maps' : ''}\0${key}\0${packageStamp(this.ws.root, packageFiles)}`).slice(0, 24);
+      const name = hashBytes(`${RULES}\0${key}\0${packageStamp(this.ws.root, packageFiles)}`).slice(0, 24);
       return path.join(this.buildDir, `${name}.mjs`);
     };
     const file = named(this.index.packageFiles[modulePath] ?? []);
     if (existsSync(file)) return file;
     const built = this.built.get(modulePath);
     if (built?.key === key && built.contents) {
-      writeFileAtomic(file, built.contents);
+      writeBundle(file, built);
       return file;
     }
     const fresh = await this.bundle(modulePath);
     this.index.packageFiles[modulePath] = fresh.packageFiles;
     this.dirty = true;
     const target = named(fresh.packageFiles);
-    if (fresh.contents) writeFileAtomic(target, fresh.contents);
+    if (fresh.contents) writeBundle(target, fresh);
     return target;
   }
 
   /** Builds esbuild made in this process (to read a closure), kept to be written as the bundle without a rebuild. */
-  private readonly built = new Map<string, { key: string; contents?: Uint8Array }>();
+  private readonly built = new Map<string, { key: string } & Pick<Built, 'contents' | 'map'>>();
 
   /**
    * Read the closures of these modules at once: those never recorded here (a cold start) are built by one esbuild
@@ -179,7 +178,7 @@ export class ModuleCode {
 
   private remember(modulePath: string, hashes: Record<string, string>, built: Built): Record<string, string> {
     const code = { ...hashes, ...toolchainOf(this.ws.root, built.packages, this.versions) };
-    this.built.set(modulePath, { key: canonicalJson(code), contents: built.contents });
+    this.built.set(modulePath, { key: canonicalJson(code), contents: built.contents, map: built.map });
     this.index.modules[modulePath] = hashes;
     this.index.packages[modulePath] = built.packages;
     this.index.packageFiles[modulePath] = built.packageFiles;
@@ -217,9 +216,10 @@ export class ModuleCode {
         // workspace itself or to an installed copy: no engine file is ever part of a stage's code.
         ...(packagesInside ? { plugins: [lazyPackagesOutside] } : { packages: 'external' as const }),
         external: [...ENGINE_PACKAGE],
-        // Source maps only serve PIPELINE_DEBUG's stack traces (`--enable-source-maps`), and would multiply the
-        // bytes every stage loads.
-        sourcemap: withMaps() ? 'inline' : false,
+        // Beside the bundle, never inside it (no `sourceMappingURL` comment, the same bytes): positions only, read
+        // after a stage threw (exec/thrown.ts), never when one starts.
+        sourcemap: 'external',
+        sourcesContent: false,
         metafile: true,
         write: false,
         logLevel: 'silent',
@@ -240,6 +240,7 @@ export class ModuleCode {
     modulePaths.forEach((modulePath, i) => {
       const out = path.join(buildDir, `module-${i}.mjs`);
       const contents = result.outputFiles?.find((f) => f.path === out)?.contents;
+      const map = result.outputFiles?.find((f) => f.path === `${out}.map`)?.contents;
       // Every file this module reaches, from its entry through the metafile's import graph (the batch's metafile
       // holds the files of all its modules).
       const entry = Object.keys(meta.inputs).find((p) => path.resolve(this.ws.root, p) === path.join(this.ws.root, modulePath));
@@ -268,7 +269,7 @@ export class ModuleCode {
       packageFiles.sort();
       const sorted = Object.fromEntries(Object.entries(packages).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
       // The entry first, then the rest sorted: a stable order for the index.
-      builds.set(modulePath, { files: [modulePath, ...inputs.filter((p) => p !== modulePath).sort()], packages: sorted, packageFiles, contents });
+      builds.set(modulePath, { files: [modulePath, ...inputs.filter((p) => p !== modulePath).sort()], packages: sorted, packageFiles, contents, map });
     });
     return builds;
   }
@@ -296,6 +297,14 @@ interface Built {
   /** The package files bundled into it. */
   packageFiles: string[];
   contents?: Uint8Array;
+  /** Its source map (sources relative to .pipeline/build). */
+  map?: Uint8Array;
+}
+
+/** The map first, then the bundle: a bundle in place always has its map beside it. */
+function writeBundle(file: string, built: Pick<Built, 'contents' | 'map'>): void {
+  if (built.map) writeFileAtomic(`${file}.map`, built.map);
+  writeFileAtomic(file, built.contents!);
 }
 
 /** esbuild could not take a package into the bundle: the module is built again with its packages as imports. */
