@@ -13,8 +13,13 @@ const MAX_ENTRIES = 5000;
  * `declared` are workspace-relative paths that will exist (the outs of stages).
  */
 export function similarPath(root: string, rel: string, declared: Iterable<string> = []): string | undefined {
-  const fromDeclared = didYouMean(rel, [...declared].filter((d) => d !== rel));
-  if (fromDeclared !== undefined) return fromDeclared;
+  const onDisk = similarOnDisk(root, rel);
+  // The closer of the two: the path on disk, or an out not written yet.
+  return didYouMean(rel, [...(onDisk === undefined ? [] : [onDisk]), ...[...declared].filter((d) => d !== rel)]);
+}
+
+/** The path on disk whose names are each the closest to `rel`'s, from the first name that does not exist. */
+function similarOnDisk(root: string, rel: string): string | undefined {
   const absolute = path.isAbsolute(rel);
   const parts = rel.split('/').filter((p) => p !== '' && p !== '.');
   const fixed: string[] = [];

@@ -4,7 +4,7 @@
 // plan/code.ts): each frame in the bundle names the workspace file, line and column it came from; frames elsewhere
 // (Node's internals, a package kept as an import) stay as they are. Nothing of this runs when a stage starts: no
 // source-map support in the host, no map read until a stage has failed.
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, realpathSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -32,10 +32,12 @@ export async function readThrown(file: string, bundle: string, root: string): Pr
   }
   if (typeof stack !== 'string' || stack.length === 0) return undefined;
   const map = await mapOf(bundle);
+  // Node names an imported module by its real path: the workspace may be reached through a symlink.
+  const names = new Set([bundle, realpathOr(bundle)]);
   let at: string | undefined;
   const lines = stack.split('\n').map((line) => {
     const frame = FRAME.exec(line);
-    if (!frame || !map || !isBundle(frame[2], bundle)) return line;
+    if (!frame || !map || !names.has(pathOf(frame[2]))) return line;
     const source = map(Number(frame[3]), Number(frame[4]));
     if (!source) return line;
     const rel = path.relative(root, source.file).split(path.sep).join('/');
@@ -50,11 +52,20 @@ export async function readThrown(file: string, bundle: string, root: string): Pr
 /** A V8 stack frame: `    at fn (LOCATION)` or `    at LOCATION`, LOCATION being `file:line:column`. */
 const FRAME = /^(\s*at (?:.*? \()?)((?:file:\/\/)?\/[^()]*?):(\d+):(\d+)(\)?)$/;
 
-function isBundle(location: string, bundle: string): boolean {
+/** The path a frame's location names (a file URL or a path). */
+function pathOf(location: string): string {
   try {
-    return (location.startsWith('file://') ? fileURLToPath(location) : location) === bundle;
+    return location.startsWith('file://') ? fileURLToPath(location) : location;
   } catch {
-    return false;
+    return location;
+  }
+}
+
+function realpathOr(file: string): string {
+  try {
+    return realpathSync(file);
+  } catch {
+    return file;
   }
 }
 
