@@ -62,6 +62,7 @@ export const DIAGNOSTIC_CODES = [
   'out-overlap',
   'cycle',
   'dep-needs-producer',
+  'dep-not-found',
   'command-builtin',
   // `remote:`
   'bad-remote',

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { StageConfig } from '../config/types.js';
 import type { FailureCause } from './outcome.js';
+import { thrownFileOf } from './thrown.js';
 
 export const EXECUTORS = ['local', 'slurm'] as const;
 export type ExecutorName = (typeof EXECUTORS)[number];
@@ -53,12 +54,14 @@ export interface Executor {
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-/** The host's command line. Source-mapped stack traces cost ~25 ms per stage: only with PIPELINE_DEBUG. */
+/**
+ * The host's command line. No `--enable-source-maps` (~25 ms per stage): the runner maps a thrown error's stack
+ * after the failure instead (thrown.ts).
+ */
 export function hostCommand(): string[] {
-  const maps = process.env.PIPELINE_DEBUG ? ['--enable-source-maps'] : [];
   const js = path.join(here, 'host.js');
-  if (existsSync(js)) return [process.execPath, ...maps, js];
-  return [process.execPath, ...maps, '--import', 'tsx', path.join(here, 'host.ts')];
+  if (existsSync(js)) return [process.execPath, js];
+  return [process.execPath, '--import', 'tsx', path.join(here, 'host.ts')];
 }
 
 /** What runs for a stage, wherever it runs: its argv (a module stage through the host) and its environment. */
@@ -80,6 +83,7 @@ export function stageCommand(req: ExecRequest): { argv: string[]; env: Record<st
     inputs: req.inputs,
     deps: req.deps,
     outs: req.outs,
+    thrownFile: thrownFileOf(req.verdictFile),
   });
   return { argv: hostCommand(), env };
 }

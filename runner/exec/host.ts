@@ -5,13 +5,15 @@
 // without a job (the runner ended or closed its pool) it exits at once, running nothing. Exit 0 on success; on a thrown error,
 // the message is the last line of stderr and the exit code is 1. A thrown GateVerdict (recognised by its brand,
 // whichever copy of `pipeline-dag/stage` the stage imported) is also written to PIPELINE_VERDICT_FILE, so it is
-// the stage's reason whatever else the stage printed, and never comes with a stack trace.
+// the stage's reason whatever else the stage printed, and never comes with a stack trace. Any other thrown error's
+// stack, as V8 wrote it (positions in the bundle), goes to the input's `thrownFile`: the runner maps it to the
+// stage's source after the failure (thrown.ts), so the host loads no source-map support.
 import { readSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { isGateVerdict, type StageContext, type StageFunction } from '../public/stage.js';
 
 /** What the runner passes: the context minus what only exists in this process, plus the bundle to import. */
-type HostInput = Omit<StageContext, 'log' | 'signal'> & { bundle: string };
+type HostInput = Omit<StageContext, 'log' | 'signal'> & { bundle: string; thrownFile?: string };
 
 /** The job of a host started ahead: where and with what environment the stage runs. */
 interface HostJob {
@@ -94,7 +96,15 @@ async function main(): Promise<number | undefined> {
     const e = err as Error;
     if (isGateVerdict(err)) {
       if (process.env.PIPELINE_VERDICT_FILE) writeFileSync(process.env.PIPELINE_VERDICT_FILE, `${err.message}\n`);
-    } else if (process.env.PIPELINE_DEBUG && e?.stack) process.stderr.write(`${e.stack}\n`);
+    } else if (input.thrownFile && typeof e?.stack === 'string') {
+      try {
+        // The host's own frames (the call of the stage's function) say nothing about the stage.
+        const stack = e.stack.split('\n').filter((line) => !line.includes(import.meta.url));
+        writeFileSync(input.thrownFile, JSON.stringify({ stack: stack.join('\n') }));
+      } catch {
+        // the message below is the stage's reason all the same
+      }
+    }
     process.stderr.write(`${e?.message ?? String(err)}\n`);
     return 1;
   }

@@ -6,10 +6,13 @@ import type { StageStatus } from '../public/last-run.js';
 
 /** Why a stage failed. */
 export type FailureCause =
-  /** The process exited with a non-zero code; `message` is its verdict or the last line it wrote to stderr. */
-  | { kind: 'exit'; exitCode: number; message?: string }
+  /**
+   * The process exited with a non-zero code; `message` is its verdict or the last line it wrote to stderr. A module
+   * stage that threw also has `at`, where in its source (`stages/fit.ts:8:86`), and `stack`, mapped to the source.
+   */
+  | { kind: 'exit'; exitCode: number; message?: string; at?: string; stack?: string }
   /** A gate stage rejected the result (exited non-zero); `message` is its verdict. */
-  | { kind: 'gate'; exitCode: number; message?: string }
+  | { kind: 'gate'; exitCode: number; message?: string; at?: string; stack?: string }
   /** The process was killed by a signal (by the system, the OOM killer, a user); `message` is the last line it wrote to stderr. */
   | { kind: 'signal'; signal: string; message?: string }
   | { kind: 'timeout'; timeoutMs: number }
@@ -28,7 +31,7 @@ export type FailureCause =
   /** The stage succeeded but did not write these declared outs. */
   | { kind: 'outs-missing'; paths: string[] }
   /** A dep vanished between the start of the run and the start of the stage. */
-  | { kind: 'dep-missing'; path: string; position: string }
+  | { kind: 'dep-missing'; path: string; position: string; suggestion?: string }
   /** A `module:` stage's code does not build. */
   | { kind: 'module-error'; message: string }
   /** Saving or clearing the stage's outs failed (a symlink, a special file, a path outside the workspace). */
@@ -82,7 +85,7 @@ export function formatCause(cause: FailureCause): string {
   switch (cause.kind) {
     case 'exit':
     case 'gate':
-      return cause.message ?? `exited with code ${cause.exitCode}`;
+      return `${cause.message ?? `exited with code ${cause.exitCode}`}${cause.at ? ` (at ${cause.at})` : ''}`;
     case 'signal':
       return `killed by signal ${cause.signal}${cause.message ? ` (last line on stderr: ${cause.message})` : ''}`;
     case 'timeout':
@@ -102,7 +105,7 @@ export function formatCause(cause: FailureCause): string {
         ? `the stage did not write its out \`${cause.paths[0]}\``
         : `the stage did not write its outs ${cause.paths.map((p) => `\`${p}\``).join(', ')}`;
     case 'dep-missing':
-      return `dep \`${cause.path}\` does not exist (${cause.position})`;
+      return `dep \`${cause.path}\` does not exist (${cause.position})${cause.suggestion ? `; did you mean \`${cause.suggestion}\`?` : ''}`;
     default:
       return unreachable(cause);
   }

@@ -3,12 +3,13 @@
 // a step throws becomes the stage's failure in one place (failure.ts). A stage's outputs are recorded (objects,
 // then run record, then pipeline.lock, each written atomically) only after it succeeded on inputs that did not
 // change while it ran; a stage that fails gets its previous outputs back.
-import { lstatSync, mkdirSync } from 'node:fs';
+import { appendFileSync, lstatSync, mkdirSync, readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../core/atomic.js';
 import path from 'node:path';
 import { RUN_RECORD_VERSION, type OutRecord } from '../store/cache.js';
 import type { Engine } from '../plan/engine.js';
-import type { Executor } from './executor.js';
+import type { ExecResult, Executor } from './executor.js';
+import { readThrown, thrownFileOf } from './thrown.js';
 import { definitionOf, type StageInputs } from '../plan/fingerprint.js';
 import { canonicalJson } from '../store/hash.js';
 import type { Decision, InputsProblem } from '../plan/decide.js';
@@ -97,8 +98,8 @@ export class StageExecution {
   private inputsProblem(problem: InputsProblem): FailureCause {
     switch (problem.kind) {
       case 'dep-missing': {
-        const { path: dep, position } = missingDep(this.engine, this.stage, problem.path);
-        return { kind: 'dep-missing', path: dep, position };
+        const { code: _, ...missing } = missingDep(this.engine, this.stage, problem.path);
+        return { kind: 'dep-missing', ...missing };
       }
       case 'module-error':
         return problem;
@@ -190,18 +191,12 @@ export class StageExecution {
     for (const abs of Object.values(paths.outs)) mkdirSync(path.dirname(abs), { recursive: true });
     const bundle = stage.kind === 'module' ? await engine.code.bundlePath(stage.module!, decision.inputs.code) : undefined;
     const logFile = path.join(engine.stateDir, 'logs', `${stage.name}.log`);
-    const exec = await this.options.executor.execute({
-      stage,
-      root: engine.root,
-      ...paths,
-      bundle,
-      logFile,
-      verdictFile: path.join(engine.stateDir, 'tmp', `${stage.name}.${process.pid}.verdict`),
-      signal: this.options.signal,
-    });
+    const verdictFile = path.join(engine.stateDir, 'tmp', `${stage.name}.${process.pid}.verdict`);
+    const executed = await this.options.executor.execute({ stage, root: engine.root, ...paths, bundle, logFile, verdictFile, signal: this.options.signal });
+    const exec = bundle ? await this.withThrown(executed, bundle, thrownFileOf(verdictFile), logFile) : executed;
     if (stage.passEnv) {
       exec.log = redactPassed(exec.log, stage.passEnv);
-      writeFileAtomic(logFile, exec.log);
+      writeFileAtomic(logFile, redactPassed(readFileSync(logFile, 'utf8'), stage.passEnv));
     }
     const captured = exec.ok ? await this.capture(decision.inputs) : failed(exec.cause);
     const jobId = exec.jobId !== undefined ? { jobId: exec.jobId } : {};
@@ -212,6 +207,21 @@ export class StageExecution {
     }
     const result: StageResult = { name: stage.name, outcome: { kind: 'ran' }, reasons: decision.reasons, durationMs: exec.durationMs, fingerprint, gate: stage.gate, ...jobId };
     return this.finish({ result, outs: recorded.value }, exec.log);
+  }
+
+  /**
+   * A module stage that threw: where in its source (on the stage's line) and its stack mapped to the source, kept in
+   * its log file always and shown with the output under --verbose.
+   */
+  private async withThrown(exec: ExecResult, bundle: string, thrownFile: string, logFile: string): Promise<ExecResult> {
+    if (exec.ok) return exec;
+    const thrown = await readThrown(thrownFile, bundle, this.engine.root);
+    const { cause } = exec;
+    if (!thrown || (cause.kind !== 'exit' && cause.kind !== 'gate')) return exec;
+    const stack = redactPassed(thrown.stack, this.stage.passEnv);
+    const at = thrown.at === undefined ? {} : { at: redactPassed(thrown.at, this.stage.passEnv) };
+    await attempt(this.options.signal, () => appendFileSync(logFile, stack));
+    return { ...exec, cause: { ...cause, ...at, stack }, log: this.options.verbose ? `${exec.log}${stack}` : exec.log };
   }
 
   /** Keep the current outs (in the store) so a failure can put them back, then clear them; what was kept. */

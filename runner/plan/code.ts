@@ -5,6 +5,9 @@
 // addon, a CommonJS package that requires at run time, one that finds files beside its own) keeps all its packages
 // as imports instead. The metafile is
 // the exact import closure, remembered per module so an unchanged closure is re-checked by stat alone.
+// Each bundle has its source map beside it (`<hash>.mjs.map`, positions only): nothing loads it when a stage starts;
+// the runner reads it after a stage threw, to name the source line (exec/thrown.ts). The bundle's bytes are the same
+// with or without it, and neither enters a fingerprint: a map is derived from the code, as the bundle is.
 //
 // Results travel between machines (a remote cache), so a module stage's code also names its toolchain: the Node
 // major version, the platform, and the version of every package its code uses (bundled or imported; versions read
@@ -50,12 +53,8 @@ interface ClosureIndex {
   unfollowed: Record<string, string[]>;
 }
 
-/** Part of every bundle's name: a change of the bundling rules or of source maps never serves an old bundle. */
-const RULES = 'packages-bundled-1';
-
-function withMaps(): boolean {
-  return Boolean(process.env.PIPELINE_DEBUG);
-}
+/** Part of every bundle's name: a change of the bundling rules never serves an old bundle (2: a map beside it). */
+const RULES = 'packages-bundled-2';
 
 export class ModuleCode {
   private index: ClosureIndex = { version: 6, modules: {}, packages: {}, packageFiles: {}, probes: {}, unfollowed: {} };
@@ -199,26 +198,26 @@ export class ModuleCode {
   async bundlePath(modulePath: string, code: Record<string, string>): Promise<string> {
     const key = canonicalJson(code);
     const named = (packageFiles: string[]) => {
-      const name = hashBytes(`${RULES}${withMaps() ? '+maps' : ''}\0${key}\0${packageStamp(this.ws.root, packageFiles)}`).slice(0, 24);
+      const name = hashBytes(`${RULES}\0${key}\0${packageStamp(this.ws.root, packageFiles)}`).slice(0, 24);
       return path.join(this.buildDir, `${name}.mjs`);
     };
     const file = named(this.index.packageFiles[modulePath] ?? []);
     if (existsSync(file)) return file;
     const built = this.built.get(modulePath);
     if (built?.key === key && built.contents) {
-      writeFileAtomic(file, built.contents);
+      writeBundle(file, built);
       return file;
     }
     const fresh = await this.bundle(modulePath);
     this.index.packageFiles[modulePath] = fresh.packageFiles;
     this.dirty = true;
     const target = named(fresh.packageFiles);
-    if (fresh.contents) writeFileAtomic(target, fresh.contents);
+    if (fresh.contents) writeBundle(target, fresh);
     return target;
   }
 
   /** Builds esbuild made in this process (to read a closure), kept to be written as the bundle without a rebuild. */
-  private readonly built = new Map<string, { key: string; contents?: Uint8Array }>();
+  private readonly built = new Map<string, { key: string } & Pick<Built, 'contents' | 'map'>>();
 
   /**
    * Read the closures of these modules at once: those never recorded here (a cold start) are built by one esbuild
@@ -264,7 +263,7 @@ export class ModuleCode {
 
   private remember(modulePath: string, hashes: Record<string, string>, built: Built, probes: Record<string, string>): Record<string, string> {
     const code = { ...hashes, ...toolchainOf(this.ws.root, built.packages, this.versions) };
-    this.built.set(modulePath, { key: canonicalJson(code), contents: built.contents });
+    this.built.set(modulePath, { key: canonicalJson(code), contents: built.contents, map: built.map });
     this.index.modules[modulePath] = hashes;
     this.index.packages[modulePath] = built.packages;
     this.index.packageFiles[modulePath] = built.packageFiles;
@@ -304,9 +303,10 @@ export class ModuleCode {
         // workspace itself or to an installed copy: no engine file is ever part of a stage's code.
         ...(packagesInside ? { plugins: [lazyPackagesOutside] } : { packages: 'external' as const }),
         external: [...ENGINE_PACKAGE],
-        // Source maps only serve PIPELINE_DEBUG's stack traces (`--enable-source-maps`), and would multiply the
-        // bytes every stage loads.
-        sourcemap: withMaps() ? 'inline' : false,
+        // Beside the bundle, never inside it (no `sourceMappingURL` comment, the same bytes): positions only, read
+        // after a stage threw (exec/thrown.ts), never when one starts.
+        sourcemap: 'external',
+        sourcesContent: false,
         metafile: true,
         write: false,
         logLevel: 'silent',
@@ -327,7 +327,8 @@ export class ModuleCode {
     modulePaths.forEach((modulePath, i) => {
       const out = path.join(buildDir, `module-${i}.mjs`);
       const contents = result.outputFiles?.find((f) => f.path === out)?.contents;
-      builds.set(modulePath, { ...closureOf(this.ws.root, meta.inputs, modulePath), contents });
+      const map = result.outputFiles?.find((f) => f.path === `${out}.map`)?.contents;
+      builds.set(modulePath, { ...closureOf(this.ws.root, meta.inputs, modulePath), contents, map });
     });
     return builds;
   }
@@ -351,6 +352,14 @@ const lazyPackagesOutside = {
 
 interface Built extends ModuleClosure {
   contents?: Uint8Array;
+  /** Its source map (sources relative to .pipeline/build). */
+  map?: Uint8Array;
+}
+
+/** The map first, then the bundle: a bundle in place always has its map beside it. */
+function writeBundle(file: string, built: Pick<Built, 'contents' | 'map'>): void {
+  if (built.map) writeFileAtomic(`${file}.map`, built.map);
+  writeFileAtomic(file, built.contents!);
 }
 
 

@@ -29,7 +29,8 @@ export type Reason =
   | { code: 'not-in-store'; path: string; recordedIn?: 'lock' | 'run-cache'; pullable?: boolean }
   /** A restore found a stored object whose bytes no longer match its hash (it was discarded). */
   | { code: 'object-corrupt'; path: string }
-  | { code: 'dep-missing'; path: string; position: string }
+  /** A dep that does not exist, at its entry in `deps`; `suggestion` is a path like it that exists or a stage writes. */
+  | { code: 'dep-missing'; path: string; position: string; suggestion?: string }
   /** A `module:` stage's code does not build; `message` says where and why. */
   | { code: 'module-error'; message: string }
   /** A dep may not be read (a symlink, a special file, outside the workspace); `message` says which and why. */
@@ -95,7 +96,7 @@ const SENTENCES: { [C in ReasonCode]: (reason: ReasonOf<C>) => string } = {
       ? `a cached object of ${quote(r.path)} was missing`
       : `out ${quote(r.path)} is recorded in ${r.recordedIn === 'lock' ? 'pipeline.lock' : 'the run-cache'} but not in the store${r.pullable ? '; it can be pulled from the remote' : ''}`,
   'object-corrupt': (r) => `a cached object of ${quote(r.path)} was corrupt and was discarded`,
-  'dep-missing': (r) => `dep ${quote(r.path)} does not exist (${r.position})`,
+  'dep-missing': (r) => `dep ${quote(r.path)} does not exist (${r.position})${r.suggestion ? `; did you mean ${quote(r.suggestion)}?` : ''}`,
   'module-error': (r) => r.message,
   'dep-refused': (r) => r.message,
   forced: () => 'forced (--force)',

@@ -5,6 +5,7 @@ import type { Engine } from './engine.js';
 import type { Selection } from '../graph/graph.js';
 import type { StageConfig } from '../config/types.js';
 import { formatPosition, UsageError } from '../core/errors.js';
+import { similarPath } from '../core/similar-path.js';
 import { unreachable, type Reason } from './reasons.js';
 import type { InputsProblem } from './decide.js';
 import { existsSync } from 'node:fs';
@@ -64,7 +65,8 @@ export function firstMissingDep(engine: Engine, stage: StageConfig, selected: Se
 export function missingDep(engine: Engine, stage: StageConfig, dep: string): Extract<Reason, { code: 'dep-missing' }> {
   const i = stage.deps.indexOf(dep);
   const pos = i >= 0 ? engine.config.positionOf(['stages', stage.name, 'deps', i]) : stage.pos;
-  return { code: 'dep-missing', path: dep, position: formatPosition(pos) };
+  const suggestion = similarPath(engine.root, dep, engine.config.stages.flatMap((s) => s.outs));
+  return { code: 'dep-missing', path: dep, position: formatPosition(pos), ...(suggestion ? { suggestion } : {}) };
 }
 
 /** A problem reading a stage's inputs, as the reason a dry run gives. */
@@ -83,5 +85,6 @@ export function inputsProblemReason(engine: Engine, stage: StageConfig, problem:
 
 /** The error that stops a run before anything starts because of a missing dep (exit 2). */
 export function missingDepError(stage: StageConfig, reason: Extract<Reason, { code: 'dep-missing' }>): UsageError {
-  return new UsageError(`${reason.position}: stage \`${stage.name}\`: dep \`${reason.path}\` does not exist`, 'create it, or fix the path in `deps`');
+  const like = reason.suggestion ? ` (did you mean \`${reason.suggestion}\`?)` : '';
+  return new UsageError(`${reason.position}: stage \`${stage.name}\`: dep \`${reason.path}\` does not exist${like}`, 'create it, or fix the path in `deps`');
 }

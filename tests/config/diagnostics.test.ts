@@ -130,8 +130,9 @@ describe('config diagnostics: one code per kind of mistake, at its place', () =>
   it('has a case for every code', () => {
     // Codes about the values of params against a stage module's schema need the module: tests/engine/params.test.ts.
     const inParamsTest = ['param-type', 'param-missing', 'params-schema'];
-    // A warning, which `pipeline validate` reports on a file that loads: tests/config/remote.test.ts.
-    const warnings = ['remote-credentials'];
+    // Warnings, which `pipeline validate` reports on a file that loads: tests/config/remote.test.ts,
+    // tests/engine/debug-failures.test.ts (dep-not-found).
+    const warnings = ['remote-credentials', 'dep-not-found'];
     expect([...new Set([...cases.map((c) => c.code), ...inParamsTest, ...warnings])].sort()).to.deep.equal([...DIAGNOSTIC_CODES].sort());
   });
 

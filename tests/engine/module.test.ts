@@ -93,13 +93,18 @@ describe('engine: module stages', function () {
     expect(Object.keys(ws.lock().stages.fit.code).filter((k) => !/^(toolchain|package):/.test(k))).to.deep.equal(['mod/stage.ts', 'mod/extra.ts', 'mod/lib.ts']);
   });
 
-  it('an error thrown by the module fails the stage with its message as the reason', async () => {
+  it('an error thrown by the module fails the stage with its message and its place in the source as the reason', async () => {
     const before = ws.read('build/m.json');
     const r = await ws.run(['run', '--json', '--set', 'fit.alpha=-1']);
     expect(r.exitCode).to.equal(1);
     expect(statuses(r.json)).to.deep.equal({ prepare: 'cached', fit: 'failed', after: 'blocked' });
-    expect(reasons(r.json).fit).to.equal('alpha must be >= 0, got -1');
-    expect(causeOf(r.json, 'fit')).to.deep.equal({ kind: 'exit', exitCode: 1 });
+    expect(reasons(r.json).fit).to.equal('alpha must be >= 0, got -1 (at mod/stage.ts:7:35)');
+    expect(causeOf(r.json, 'fit')).to.deep.equal({
+      kind: 'exit',
+      exitCode: 1,
+      at: 'mod/stage.ts:7:35',
+      stack: 'Error: alpha must be >= 0, got -1\n    at Module.stage_default (mod/stage.ts:7:35)\n',
+    });
     expect(ws.read('build/m.json')).to.equal(before);
   });
 

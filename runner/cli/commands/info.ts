@@ -8,6 +8,7 @@ import type { OutRecord } from '../../store/cache.js';
 import { ConfigError, ExitCode, UsageError } from '../../core/errors.js';
 import { formatDiagnostics, type ValidationReport } from '../../core/diagnostic.js';
 import { remoteWarnings } from '../../config/remote.js';
+import { missingDepWarnings } from '../../plan/dep-check.js';
 import { StageGraph } from '../../graph/graph.js';
 import { readHistory } from '../../report/history.js';
 import { diffMetrics, noMetricsMessage, readMetrics, sameMetrics, type MetricsSnapshot } from '../../report/metrics.js';
@@ -24,7 +25,8 @@ export async function validateCommand(globals: GlobalOptions, flags: { json?: bo
     let report: ValidationReport;
     try {
       const config = await plannedConfigFor(globals, flags.set);
-      report = { schemaVersion: 1, ok: true, omitted: 0, diagnostics: remoteWarnings(config) };
+      const deps = missingDepWarnings(config);
+      report = { schemaVersion: 1, ok: true, omitted: deps.omitted, diagnostics: [...remoteWarnings(config), ...deps.items] };
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       report = { schemaVersion: 1, ok: false, omitted: err.omitted, diagnostics: err.diagnostics };
@@ -33,8 +35,10 @@ export async function validateCommand(globals: GlobalOptions, flags: { json?: bo
     return report.ok ? 0 : ExitCode.usage;
   }
   const config = await plannedConfigFor(globals, flags.set);
-  const warnings = remoteWarnings(config);
+  const deps = missingDepWarnings(config);
+  const warnings = [...remoteWarnings(config), ...deps.items];
   if (warnings.length > 0) process.stderr.write(formatDiagnostics(warnings));
+  if (deps.omitted > 0) process.stderr.write(`… and ${deps.omitted} more missing deps not shown\n`);
   const graph = new StageGraph(config);
   process.stdout.write(`${config.file}: valid, ${graph.order.length} stages (${layerSummary(graph)})\n`);
   return 0;
