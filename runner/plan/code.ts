@@ -25,7 +25,7 @@ import { writeFileAtomic } from '../core/atomic.js';
 import { canonicalJson, hashBytes } from '../store/hash.js';
 import type { Workspace } from '../store/workspace.js';
 import { ModuleBuildError, UsageError } from '../core/errors.js';
-import { packageName, remedyOf, toolchainOf } from './packages.js';
+import { packageName, packageStamp, remedyOf, toolchainOf } from './packages.js';
 import { closureOf, type ModuleClosure } from './closure.js';
 import { kindOf, type ProbeKind } from './resolution.js';
 
@@ -362,7 +362,6 @@ function writeBundle(file: string, built: Pick<Built, 'contents' | 'map'>): void
   writeFileAtomic(file, built.contents!);
 }
 
-
 /** esbuild could not take a package into the bundle: the module is built again with its packages as imports. */
 class PackageBuildError extends Error {}
 
@@ -390,14 +389,4 @@ const LOCATES_ITSELF = /\bimport\.meta\b|\b__dirname\b|\b__filename\b/;
  */
 function needsRuntimeRequire(contents: Uint8Array | undefined): boolean {
   return contents !== undefined && Buffer.from(contents.buffer, contents.byteOffset, contents.byteLength).includes('Dynamic require of "');
-}
-
-/** Size and mtime of each file (workspace-relative or absolute), in order; a missing one counts as such. */
-function packageStamp(root: string, files: string[]): string {
-  return files
-    .map((f) => {
-      const st = statSync(path.resolve(root, f), { throwIfNoEntry: false });
-      return st ? `${st.size}:${st.mtimeMs}` : '-';
-    })
-    .join(',');
 }

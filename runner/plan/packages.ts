@@ -1,6 +1,6 @@
 // The packages of a module stage's code: a package's name from an import or a bundled file's path, its installed
 // version (the toolchain part of the stage's code), and what fixes an import that resolves nowhere.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import path from 'node:path';
 
@@ -82,4 +82,14 @@ export function packageOf(input: string): { name: string; folder: string } | und
   if (at < 0) return undefined;
   const name = nameIn(input.slice(at + 'node_modules/'.length).split('/'));
   return { name, folder: `${input.slice(0, at)}node_modules/${name}` };
+}
+
+/** Size and mtime of each file (workspace-relative or absolute), in order; a missing one counts as such. */
+export function packageStamp(root: string, files: string[]): string {
+  return files
+    .map((f) => {
+      const st = statSync(path.resolve(root, f), { throwIfNoEntry: false });
+      return st ? `${st.size}:${st.mtimeMs}` : '-';
+    })
+    .join(',');
 }

@@ -100,6 +100,7 @@ const cases: { code: DiagnosticCode; name: string; text: string; token: string; 
   { code: 'matrix-key-set', name: '--set of a matrix key', text: `${V}  a: {cmd: x, matrix: {bits: [8]}}\n`, token: 'bits', sets: ['a.bits=4'] },
   { code: 'expansion-name', name: 'a matrix value that cannot be part of a name, without a name pattern', text: `${V}  a: {cmd: x, matrix: {opt: [fast, "a b"]}}\n`, token: '"a b"' },
   { code: 'expansion-clash', name: 'an expansion named like another stage', text: `${V}  a-8: {cmd: x}\n  a: {cmd: x, matrix: {bits: [8]}, name: 'a-\${bits}'}\n`, token: "'a-" },
+  { code: 'dep-unhashable', name: 'a dep under /proc', text: `${V}  a: {cmd: x, deps: [/proc/self/status]}\n`, token: '/proc' },
   { code: 'bad-remote', name: 'a remote url with an unknown scheme', text: `version: 1\nremote: {url: 'ftp://cache/team', pull: true}\nstages:\n  a: {cmd: x}\n`, token: "'ftp" },
   { code: 'out-overlap', name: 'two stages, one out', text: `${V}  a: {cmd: x, outs: [o]}\n  b: {cmd: x, outs: [o]}\n`, token: 'o]', nth: 2 },
   { code: 'cycle', name: 'a two-stage cycle', text: `${V}  a: {cmd: x, needs: [b]}\n  b: {cmd: x, needs: [a]}\n`, token: 'a]' },

@@ -4,9 +4,14 @@
 import { Transform } from 'node:stream';
 import { UsageError, ExitCode } from '../../core/errors.js';
 import { printable } from '../../core/printable.js';
-import type { Landed } from './ingest.js';
 
 export type Namespace = 'cas' | 'ac';
+
+/** What a download wrote: the sha256 of exactly those bytes, and how many there were (ingest.ts). */
+export interface Landed {
+  sha256: string;
+  size: number;
+}
 
 /** Called while a large body moves: bytes done so far, of `total` (when known). */
 export type ProgressFn = (done: number, total: number | undefined) => void;

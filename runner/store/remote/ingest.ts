@@ -9,13 +9,10 @@ import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { HASH_ALGORITHM } from '../hash.js';
 import { ioError } from '../io-error.js';
-import type { ProgressFn } from './backend.js';
+import type { Landed, ProgressFn } from './backend.js';
 
-/** What a download wrote: the sha256 of exactly those bytes, and how many there were. */
-export interface Landed {
-  sha256: string;
-  size: number;
-}
+export type { Landed };
+
 
 /** Bytes buffered ahead of the disk: the source keeps flowing while a write is in the thread pool. */
 const WRITE_AHEAD = 8 * 1024 * 1024;
