@@ -12,6 +12,8 @@ import { StageGraph } from '../../graph/graph.js';
 import { readHistory } from '../../report/history.js';
 import { diffMetrics, noMetricsMessage, readMetrics, sameMetrics, type MetricsSnapshot } from '../../report/metrics.js';
 import { configFor, plannedConfigFor } from './common.js';
+import { BASE_SET_SUMMARY, withheldVariables } from '../../exec/environment.js';
+import type { PipelineConfig } from '../../config/types.js';
 
 export async function dagCommand(globals: GlobalOptions, flags: { format: DagFormat }): Promise<number> {
   const graph = new StageGraph(await configFor(globals));
@@ -24,7 +26,7 @@ export async function validateCommand(globals: GlobalOptions, flags: { json?: bo
     let report: ValidationReport;
     try {
       const config = await plannedConfigFor(globals, flags.set);
-      report = { schemaVersion: 1, ok: true, omitted: 0, diagnostics: remoteWarnings(config) };
+      report = { schemaVersion: 1, ok: true, omitted: 0, diagnostics: remoteWarnings(config), withheldEnv: withheldEnv(config) };
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       report = { schemaVersion: 1, ok: false, omitted: err.omitted, diagnostics: err.diagnostics };
@@ -37,7 +39,24 @@ export async function validateCommand(globals: GlobalOptions, flags: { json?: bo
   if (warnings.length > 0) process.stderr.write(formatDiagnostics(warnings));
   const graph = new StageGraph(config);
   process.stdout.write(`${config.file}: valid, ${graph.order.length} stages (${layerSummary(graph)})\n`);
+  const withheld = Object.entries(withheldEnv(config));
+  if (withheld.length > 0) {
+    process.stderr.write(
+      `note: stages get the base set of the environment (${BASE_SET_SUMMARY}), their \`env\` and their \`passEnv\`; these variables of this environment no longer reach them (add those a stage reads to its \`passEnv\`, or set \`inheritEnv: true\`):\n` +
+        withheld.map(([stage, names]) => `  ${stage}: ${names.join(', ')}\n`).join(''),
+    );
+  }
   return 0;
+}
+
+/** For a migration from stages that inherited the runner's whole environment: per stage, what of it they no longer get (names). */
+function withheldEnv(config: PipelineConfig): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const stage of config.stages) {
+    const names = withheldVariables(stage);
+    if (names.length > 0) out[stage.name] = names;
+  }
+  return out;
 }
 
 /**
