@@ -5,10 +5,12 @@
 // without a job (the runner ended or closed its pool) it exits at once, running nothing. Exit 0 on success; on a thrown error,
 // the message is the last line of stderr and the exit code is 1. A thrown GateVerdict (recognised by its brand,
 // whichever copy of `pipeline-dag/stage` the stage imported) is also written to PIPELINE_VERDICT_FILE, so it is
-// the stage's reason whatever else the stage printed, and never comes with a stack trace.
+// the stage's reason whatever else the stage printed, and never comes with a stack trace. With `--mask-output
+// NAME…` it is instead the filter a Slurm job's output goes through (mask.ts).
 import { readSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { isGateVerdict, type StageContext, type StageFunction } from '../public/stage.js';
+import { MaskingStream } from './mask.js';
 
 /** What the runner passes: the context minus what only exists in this process, plus the bundle to import. */
 type HostInput = Omit<StageContext, 'log' | 'signal'> & { bundle: string };
@@ -54,7 +56,16 @@ function apply(job: HostJob): void {
   if (process.cwd() !== job.cwd) process.chdir(job.cwd);
 }
 
+/** `host --mask-output NAME…`: stdin to stdout, the values of these variables masked (a Slurm job's output filter). */
+async function maskOutput(names: string[]): Promise<number> {
+  const mask = new MaskingStream(names.map((n) => process.env[n] ?? ''));
+  for await (const chunk of process.stdin) process.stdout.write(mask.push(chunk as Buffer));
+  process.stdout.write(mask.end());
+  return 0;
+}
+
 async function main(): Promise<number | undefined> {
+  if (process.argv[2] === '--mask-output') return maskOutput(process.argv.slice(3));
   if (process.env.PIPELINE_CONTEXT === undefined) {
     const job = readJob();
     if (!job) return undefined;

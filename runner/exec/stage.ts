@@ -17,6 +17,8 @@ import { unreachable } from '../plan/reasons.js';
 import { missingDep } from '../plan/selection.js';
 import type { StageConfig } from '../config/types.js';
 import { printable } from '../core/printable.js';
+import { passedValues } from './environment.js';
+import { maskText } from './mask.js';
 import type { Emit } from './events.js';
 import { attempt, failed, ok, stageFailure, type Result } from './failure.js';
 import type { FailureCause, StageResult } from './outcome.js';
@@ -199,8 +201,11 @@ export class StageExecution {
       verdictFile: path.join(engine.stateDir, 'tmp', `${stage.name}.${process.pid}.verdict`),
       signal: this.options.signal,
     });
-    if (stage.passEnv) {
-      exec.log = redactPassed(exec.log, stage.passEnv);
+    const secrets = passedValues(stage);
+    if (secrets.length > 0) {
+      // The local executor masked the log as it wrote it; a cluster job's log, a verdict file or a reason may not be.
+      exec.log = maskText(exec.log, secrets);
+      if (!exec.ok && 'message' in exec.cause && exec.cause.message !== undefined) exec.cause = { ...exec.cause, message: maskText(exec.cause.message, secrets) };
       writeFileAtomic(logFile, exec.log);
     }
     const captured = exec.ok ? await this.capture(decision.inputs) : failed(exec.cause);
@@ -321,14 +326,4 @@ function changedInput(before: StageInputs, after: StageInputs): FailureCause {
     }
   }
   return { kind: 'inputs-changed', path: '', what: 'input' };
-}
-
-/** A stage's log with the values of its `passEnv` variables (secrets) masked, before it is stored or shown. */
-function redactPassed(log: string, names: string[] | undefined): string {
-  let out = log;
-  for (const name of names ?? []) {
-    const value = process.env[name];
-    if (value !== undefined && value.length >= 4) out = out.split(value).join('***');
-  }
-  return out;
 }
