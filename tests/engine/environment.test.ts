@@ -1,8 +1,8 @@
 // What of the runner's environment reaches a stage (runner/exec/environment.ts), through the real CLI: the base
 // set, the stage's `env` and `passEnv` and the engine's PIPELINE_* variables, never the runner's credentials — in a
 // process started for the stage and in a host started ahead of need (its /proc/PID/environ included);
-// `inheritEnv: true` (per stage, or at the top level) gives back the whole environment; `validate` lists, per stage,
-// what it no longer gets, by name only.
+// `inheritEnv: true` (per stage, or at the top level) gives back the whole environment; `validate --env` (and
+// `--json`) lists, per stage, what it no longer gets, by name only.
 import { readFileSync, realpathSync } from 'node:fs';
 import { expect } from 'chai';
 import { makeWorkspace, processesOf, TOKEN_VARIABLE, waitFor, type Workspace } from '../helpers/workspace.js';
@@ -121,7 +121,10 @@ export default async function (ctx: any): Promise<void> {
     const ws = workspace(
       `version: 1\nstages:\n  plain: {cmd: [node, -e, '0']}\n  passes: {cmd: [node, -e, '0'], passEnv: [FOO_TOKEN]}\n  inherits: {cmd: [node, -e, '0'], inheritEnv: true}\n`,
     );
-    const text = await ws.run(['validate'], { env: RUNNER_ENV });
+    // Plain `validate` checks the file and says nothing of the shell; `--env` lists.
+    const plain = await ws.run(['validate'], { env: RUNNER_ENV });
+    expect([plain.exitCode, plain.stderr]).to.deep.equal([0, '']);
+    const text = await ws.run(['validate', '--env'], { env: RUNNER_ENV });
     expect(text.exitCode, text.stderr).to.equal(0);
     const lines = text.stderr.split('\n');
     const listed = (stage: string) => lines.find((l) => l.startsWith(`  ${stage}: `))?.slice(stage.length + 4).split(', ');

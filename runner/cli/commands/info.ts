@@ -21,7 +21,12 @@ export async function dagCommand(globals: GlobalOptions, flags: { format: DagFor
   return 0;
 }
 
-export async function validateCommand(globals: GlobalOptions, flags: { json?: boolean; set?: string[] } = {}): Promise<number> {
+/**
+ * `pipeline validate`: every problem of pipeline.yaml at once. `--env` (and `--json`, as `withheldEnv`) also lists
+ * what each stage no longer gets of this environment: a list of the shell's variables, not of the file, so it is
+ * printed when asked for, not on every check.
+ */
+export async function validateCommand(globals: GlobalOptions, flags: { json?: boolean; set?: string[]; env?: boolean } = {}): Promise<number> {
   if (flags.json) {
     let report: ValidationReport;
     try {
@@ -39,7 +44,7 @@ export async function validateCommand(globals: GlobalOptions, flags: { json?: bo
   if (warnings.length > 0) process.stderr.write(formatDiagnostics(warnings));
   const graph = new StageGraph(config);
   process.stdout.write(`${config.file}: valid, ${graph.order.length} stages (${layerSummary(graph)})\n`);
-  const withheld = Object.entries(withheldEnv(config));
+  const withheld = flags.env ? Object.entries(withheldEnv(config)) : [];
   if (withheld.length > 0) {
     process.stderr.write(
       `note: stages get the base set of the environment (${BASE_SET_SUMMARY}), their \`env\` and their \`passEnv\`; these variables of this environment no longer reach them (add those a stage reads to its \`passEnv\`, or set \`inheritEnv: true\`):\n` +
