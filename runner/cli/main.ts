@@ -214,7 +214,8 @@ function addInspectCommands(cli: Cli): void {
     .description('check pipeline.yaml and exit 0 when it is valid; every error is reported at once')
     .option('--json', 'print {"schemaVersion": 1, "ok": ..., "diagnostics": [...]} on stdout')
     .option('-s, --set <stage.key=value>', 'as with run: check overridden params too', collect, [])
-    .action(async (opts: { json?: boolean; set: string[] }) => {
+    .option('--env', 'also list, per stage, the variables of this environment it does not get (names only)')
+    .action(async (opts: { json?: boolean; set: string[]; env?: boolean }) => {
       const { validateCommand } = await import('./commands/info.js');
       cli.exit(await validateCommand(cli.globals(), opts));
     });

@@ -66,13 +66,14 @@ export const EXPECTED: Record<string, string> = {
   partition: 'a Slurm partition name (`--partition`)',
   sbatch: 'a list of extra sbatch options, e.g. [--qos=low, --account=ml]',
   passEnv: 'a variable name or a list of them: passed to the stage from the environment, never hashed or recorded (secrets)',
+  inheritEnv: 'true or false; true: the stage gets the runner\'s whole environment, not only the base set, `env` and `passEnv`',
   matrix:
     'a mapping of keys to non-empty lists of strings, numbers or booleans: the stage becomes a template, one stage per combination, each key a param of it (`${key}` in outs, deps, cmd, env, name)',
   name: 'the names of a template\'s expansions, with `${key}` for its matrix keys (e.g. `quantize-${bits}`); default `STAGE@VALUE-VALUE…`',
 };
 
 /** Keys of pipeline.yaml and of a stage, in the order of the schema (a test checks they match it). */
-export const TOP_KEYS = ['version', 'executor', 'params', 'stages', 'commands', 'ci', 'remote'];
+export const TOP_KEYS = ['version', 'executor', 'inheritEnv', 'params', 'stages', 'commands', 'ci', 'remote'];
 export const STAGE_KEYS = [
   'desc',
   'cmd',
@@ -86,6 +87,7 @@ export const STAGE_KEYS = [
   'uses',
   'env',
   'passEnv',
+  'inheritEnv',
   'timeout',
   'cache',
   'gate',

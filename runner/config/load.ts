@@ -182,7 +182,8 @@ function buildConfig(src: Source, absFile: string, digest: string): PipelineConf
 
   // 4. Meaning: each stage, then across stages
   const built = entries.map((e) => buildStage(ctx, e, globalParams, stageNames));
-  const stages = built.map((b) => b.stage);
+  // The top-level `inheritEnv` for every stage that does not set its own.
+  const stages = built.map((b) => (raw.inheritEnv !== undefined && b.stage.inheritEnv === undefined ? Object.assign(b.stage, { inheritEnv: raw.inheritEnv }) : b.stage));
   checkOuts(ctx, raw, built);
   const dag = stageDag(stages);
   checkCycles(ctx, raw, dag, MAX_DIAGNOSTICS, stageNames);

@@ -7,13 +7,14 @@ import type { StageConfig } from './types.js';
 /** Variables the runner sets for `cmd:` stages; a stage cannot declare them. */
 const RESERVED_ENV = ['PIPELINE_PARAMS', 'PIPELINE_STAGE'];
 
-export type StageEnv = Pick<StageConfig, 'env' | 'passEnv'>;
+export type StageEnv = Pick<StageConfig, 'env' | 'passEnv' | 'inheritEnv'>;
 
-/** `env` and `passEnv`. */
+/** `env`, `passEnv` and the stage's own `inheritEnv` (the top-level one is applied by load.ts). */
 export function stageEnv(s: StageInput): StageEnv {
   const env = declaredEnv(s);
   const passEnv = passedNames(s);
-  return { env, ...(passEnv.length > 0 ? { passEnv } : {}) };
+  const inherit = s.raw.inheritEnv;
+  return { env, ...(passEnv.length > 0 ? { passEnv } : {}), ...(inherit !== undefined ? { inheritEnv: inherit } : {}) };
 }
 
 function declaredEnv(s: StageInput): Record<string, string> {

@@ -39,6 +39,11 @@ export interface StageConfig {
    * to pipeline.lock, run records or logs (secrets, tokens). Absent = none.
    */
   passEnv?: string[];
+  /**
+   * `inheritEnv: true`: the stage gets the runner's whole environment instead of the base set (exec/environment.ts)
+   * plus `env` and `passEnv`; the stage's own setting, else the top-level one. Absent = false.
+   */
+  inheritEnv?: boolean;
   /** Wall-clock limit in milliseconds, if any. */
   timeoutMs?: number;
   /** `cache: false` stages always run and are never restored. */

@@ -44,6 +44,7 @@ export function buildSchemas() {
         doc(z.nullable(z.record(z.string().check(z.regex(new RegExp(ENV_NAME_PATTERN))), z.union([z.string(), z.number(), z.boolean()]))), 'env'),
       ),
       passEnv: z.optional(doc(z.union([envName, z.array(envName), z.null()]), 'passEnv')),
+      inheritEnv: z.optional(doc(z.boolean(), 'inheritEnv', '; overrides the top-level `inheritEnv`')),
       timeout: z.optional(doc(duration(), 'timeout')),
       cache: z.optional(doc(z.boolean(), 'cache', '; false: always run, never restore')),
       gate: z.optional(doc(z.boolean(), 'gate', '; true: a non-zero exit ends the run with exit code 3 and blocks downstream')),
@@ -75,6 +76,7 @@ export function buildSchemas() {
     .strictObject({
       version: doc(z.literal(1), 'version'),
       executor: z.optional(doc(z.enum(['local', 'slurm']), 'executor', '; `pipeline run --executor` overrides it')),
+      inheritEnv: z.optional(doc(z.boolean(), 'inheritEnv', '; for every stage that does not set its own')),
       params: z.optional(mapping('params')),
       stages: doc(z.record(z.string().check(z.regex(NAME_RE)), stageSchema), 'stages'),
       commands: z.optional(doc(z.nullable(z.record(z.string().check(z.regex(NAME_RE)), z.string().check(z.minLength(1)))), 'commands')),

@@ -175,4 +175,6 @@ export interface ValidationReport {
   /** Diagnostics beyond the cap, not listed. */
   omitted: number;
   diagnostics: Diagnostic[];
+  /** Per stage, the variables of the current environment it does not get (names; stages that get them all left out). */
+  withheldEnv?: Record<string, string[]>;
 }

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { StageConfig } from '../config/types.js';
+import { stageEnvironment } from './environment.js';
 import type { FailureCause } from './outcome.js';
 import { thrownFileOf } from './thrown.js';
 
@@ -64,18 +65,28 @@ export function hostCommand(): string[] {
   return [process.execPath, '--import', 'tsx', path.join(here, 'host.ts')];
 }
 
-/** What runs for a stage, wherever it runs: its argv (a module stage through the host) and its environment. */
+/**
+ * The masking filter (host.ts with `--mask-output`): copies its stdin to its stdout with the values of the named
+ * variables of its environment masked (mask.ts). A Slurm job's output goes through it.
+ */
+export function maskFilterCommand(names: string[]): string[] {
+  return [...hostCommand(), '--mask-output', ...names];
+}
+
+/**
+ * What runs for a stage, wherever it runs: its argv (a module stage through the host) and its whole environment
+ * (environment.ts: the base set, `passEnv`, `env`, the engine's variables; not the runner's whole environment).
+ */
 export function stageCommand(req: ExecRequest): { argv: string[]; env: Record<string, string> } {
   const { stage } = req;
-  const env: Record<string, string> = {
-    ...stage.env,
+  const engine: Record<string, string> = {
     PIPELINE_STAGE: stage.name,
     PIPELINE_PARAMS: JSON.stringify(stage.params),
     PIPELINE_WORKSPACE: req.root,
     PIPELINE_VERDICT_FILE: req.verdictFile,
   };
-  if (stage.kind !== 'module') return { argv: [...stage.cmd!], env };
-  env.PIPELINE_CONTEXT = JSON.stringify({
+  if (stage.kind !== 'module') return { argv: [...stage.cmd!], env: stageEnvironment(stage, engine) };
+  engine.PIPELINE_CONTEXT = JSON.stringify({
     bundle: req.bundle,
     stage: stage.name,
     workspace: req.root,
@@ -85,7 +96,7 @@ export function stageCommand(req: ExecRequest): { argv: string[]; env: Record<st
     outs: req.outs,
     thrownFile: thrownFileOf(req.verdictFile),
   });
-  return { argv: hostCommand(), env };
+  return { argv: hostCommand(), env: stageEnvironment(stage, engine) };
 }
 
 /** Why a stage could not start when its environment is over the system's limit (one variable over 128 KiB on Linux). */

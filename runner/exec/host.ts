@@ -8,9 +8,11 @@
 // the stage's reason whatever else the stage printed, and never comes with a stack trace. Any other thrown error's
 // stack, as V8 wrote it (positions in the bundle), goes to the input's `thrownFile`: the runner maps it to the
 // stage's source after the failure (thrown.ts), so the host loads no source-map support.
+// With `--mask-output NAME…` it is instead the filter a Slurm job's output goes through (mask.ts).
 import { readSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { isGateVerdict, type StageContext, type StageFunction } from '../public/stage.js';
+import { MaskingStream } from './mask.js';
 
 /** What the runner passes: the context minus what only exists in this process, plus the bundle to import. */
 type HostInput = Omit<StageContext, 'log' | 'signal'> & { bundle: string; thrownFile?: string };
@@ -56,7 +58,16 @@ function apply(job: HostJob): void {
   if (process.cwd() !== job.cwd) process.chdir(job.cwd);
 }
 
+/** `host --mask-output NAME…`: stdin to stdout, the values of these variables masked (a Slurm job's output filter). */
+async function maskOutput(names: string[]): Promise<number> {
+  const mask = new MaskingStream(names.map((n) => process.env[n] ?? ''));
+  for await (const chunk of process.stdin) process.stdout.write(mask.push(chunk as Buffer));
+  process.stdout.write(mask.end());
+  return 0;
+}
+
 async function main(): Promise<number | undefined> {
+  if (process.argv[2] === '--mask-output') return maskOutput(process.argv.slice(3));
   if (process.env.PIPELINE_CONTEXT === undefined) {
     const job = readJob();
     if (!job) return undefined;

@@ -20,8 +20,8 @@ import type { Readable, Writable } from 'node:stream';
 /** What a process is started with besides its argv. */
 export interface LaunchOptions {
   cwd: string;
-  /** Over the runner's environment; a variable set to undefined is removed. */
-  env: Record<string, string | undefined>;
+  /** Its whole environment (nothing of the runner's is added: environment.ts builds it). */
+  env: Record<string, string>;
   /** Stdin: nothing (/dev/null) or a pipe the caller writes (a host's job). */
   stdin: 'ignore' | 'pipe';
   /** Its own process group and session, the leader with a parent-death signal where the system has one. */
@@ -71,7 +71,7 @@ export function launch(argv: string[], options: LaunchOptions): Launched {
   const child = execa(file, args, {
     cwd: options.cwd,
     env: options.env,
-    extendEnv: true,
+    extendEnv: false,
     detached: Boolean(options.group),
     stdin: options.stdin,
     reject: false,
@@ -127,8 +127,9 @@ export interface HelperResult {
 }
 
 export interface HelperOptions {
-  /** Over the runner's environment. */
+  /** Over the runner's environment, or, with `exactEnv`, its whole environment. */
   env?: Record<string, string>;
+  exactEnv?: boolean;
   /** Killed after this long (default: 2 minutes). */
   timeoutMs?: number;
   /** Open files handed to it as fd 3, 4, … */
@@ -139,7 +140,7 @@ export interface HelperOptions {
 export async function runHelper(file: string, args: string[], options: HelperOptions = {}): Promise<HelperResult> {
   const r = await execa(file, args, {
     env: options.env,
-    extendEnv: true,
+    extendEnv: !options.exactEnv,
     reject: false,
     timeout: options.timeoutMs ?? 120_000,
     // An open file as fd 3, … (execa hands any descriptor number to the child; its types list only 3 to 9).

@@ -2,10 +2,12 @@
 // as much as a short stage's own work, and a chain of module stages would pay it once per stage, one after another.
 // So while a run has module stages likely to execute, a few hosts wait idle: each is started exactly as a stage's
 // host is (launch.ts: the same argv, parent-death signal included, its own process group and session, in the
-// workspace, with PIPELINE_WORKSPACE set so a later run knows its processes), blocked reading its one job from stdin. A host takes
+// workspace, with PIPELINE_WORKSPACE set so a later run knows its processes) but with the base set of the
+// environment only (environment.ts: no stage, so no `passEnv` nor `env`, is known yet), blocked reading its one job from stdin. A host takes
 // exactly ONE stage execution and exits: one process per stage execution, as with a fresh start.
 //
-// The job carries the working folder and the whole environment a fresh host of that stage would get; the host
+// The job carries the working folder and the whole environment a fresh host of that stage would get (its `passEnv`
+// values reach the host through its stdin, never through its /proc/PID/environ); the host
 // applies both (removing every variable not in it) before it imports the stage's code. What Node itself reads
 // when it starts (NODE_OPTIONS and every NODE_*/UV_* variable, locale and time zone, the C library's and OpenSSL's
 // variables) cannot be applied afterwards: a stage whose environment differs from a waiting host's in any of them,
@@ -25,18 +27,12 @@ import { CONFIG_NAMES } from '../config/find.js';
 import { hostCommand, type ExecRequest, type ExecResult } from './executor.js';
 import { launch, type Launched } from './launch.js';
 import type { LeftoverOwner } from './leftovers.js';
+import { baseEnvironment } from './environment.js';
 import { executeStage, processArgv, type TakenHost } from './process.js';
 import { signalGroup, stopGroupLeftover } from './process-group.js';
 import type { RunningEntry } from './running.js';
 
-type Env = Record<string, string | undefined>;
-
-/** The runner's environment with `env` over it, an undefined value removing a variable: what a process started with `env` gets. */
-function fullEnv(env: Env): Record<string, string> {
-  const full: Record<string, string> = {};
-  for (const [name, value] of Object.entries({ ...process.env, ...env })) if (value !== undefined) full[name] = value;
-  return full;
-}
+type Env = Record<string, string>;
 
 interface Host {
   process: Launched;
@@ -119,16 +115,17 @@ export class HostPool {
   private startOne(): void {
     if (this.started === 0) process.once('exit', this.onExit);
     this.started++;
-    // PIPELINE_CONTEXT (a runner started by a stage has one) would make the host run that instead of waiting.
-    const env = { PIPELINE_WORKSPACE: this.root, PIPELINE_CONTEXT: undefined };
+    // The base set alone (environment.ts): no stage is known yet, and its job brings the rest. Never an outer
+    // run's PIPELINE_CONTEXT, which would make the host run that instead of waiting.
+    const env = { ...baseEnvironment(), PIPELINE_WORKSPACE: this.root };
     const host = launch(this.argv, { cwd: this.root, env, stdin: 'pipe', group: true });
     // Waiting, it never keeps the runner alive (the runner's exit kills it); taken, it does, as any stage's process.
     host.holdRunner(false);
-    this.idle.push({ process: host, key: startupKey(fullEnv(env)) });
+    this.idle.push({ process: host, key: startupKey(env) });
   }
 
   /**
-   * A waiting host that gives a stage with this command line, folder and environment (the runner's plus `env`)
+   * A waiting host that gives a stage with this command line, folder and (whole) environment
    * exactly what a fresh process would, or undefined: then the stage's host is started for it. The host leaves the
    * pool; it gets its job when the caller calls `sendJob`.
    */
@@ -146,9 +143,8 @@ export class HostPool {
 
   private fitting(argv: string[], cwd: string, env: Record<string, string>): Host | undefined {
     if (this.closed || cwd !== this.root || argv.length !== this.argv.length || argv.some((a, i) => a !== this.argv[i])) return undefined;
-    const full = fullEnv(env);
-    if (!startable(full)) return undefined;
-    const key = startupKey(full);
+    if (!startable(env)) return undefined;
+    const key = startupKey(env);
     return this.idle.find((h) => h.key === key && h.process.pid !== undefined && !h.process.exited());
   }
 
@@ -189,7 +185,7 @@ export class HostPool {
  * stage then reads an empty stdin, as from /dev/null).
  */
 function sendJob(host: Launched, cwd: string, env: Record<string, string>): void {
-  host.stdin?.end(JSON.stringify({ cwd, env: fullEnv(env) }));
+  host.stdin?.end(JSON.stringify({ cwd, env }));
 }
 
 function kill(host: Launched): void {

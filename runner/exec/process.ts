@@ -1,12 +1,14 @@
 // Running one stage as a process on this machine: a `cmd:` stage's own command, or a `module:` stage's host (a
 // process started now, or one started ahead and handed its job, pool.ts). stdout and stderr are captured,
-// interleaved, to the stage's log; the last line of stderr is kept as the reason a failure or a gate shows. The
-// process is the leader of its own group (launch.ts), recorded while it runs (process-group.ts), and its whole tree
-// is stopped on timeout or interruption.
+// interleaved, to the stage's log, each masked as it arrives (mask.ts); the last line of stderr is kept as the
+// reason a failure or a gate shows. The process is the leader of its own group (launch.ts), recorded while it runs
+// (process-group.ts), and its whole tree is stopped on timeout or interruption.
 import { createWriteStream, existsSync, mkdirSync, openSync, readFileSync, rmSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import { stageCommand, tooBig, type ExecRequest, type ExecResult, type ProcessFailure } from './executor.js';
+import { passedValues } from './environment.js';
 import { launch, type Launched, type ProcessEnd } from './launch.js';
+import { MaskingStream } from './mask.js';
 import type { LeftoverOwner } from './leftovers.js';
 import { descendants, signalAll, signalGroup, stopGroupLeftover, trackGroup } from './process-group.js';
 import type { RunningEntry } from './running.js';
@@ -83,19 +85,24 @@ async function supervise(req: ExecRequest, child: Launched, log: WriteStream, ho
   host?.sendJob();
   const chunks: string[] = [];
   let stderrTail = '';
-  const take = (isErr: boolean) => (data: Buffer) => {
-    const text = data.toString();
+  // Each stream masked before anything of it is written or kept (mask.ts): the log never holds a raw value.
+  const values = passedValues(stage);
+  const masks = { out: new MaskingStream(values), err: new MaskingStream(values) };
+  const keep = (isErr: boolean, text: string) => {
+    if (text === '') return;
     chunks.push(text);
-    log.write(data);
+    log.write(text);
     req.onOutput?.(text);
     if (isErr) stderrTail = (stderrTail + text).slice(-4096);
   };
-  child.stdout?.on('data', take(false));
-  child.stderr?.on('data', take(true));
+  child.stdout?.on('data', (data: Buffer) => keep(false, masks.out.push(data)));
+  child.stderr?.on('data', (data: Buffer) => keep(true, masks.err.push(data)));
   if (req.signal.aborted) stopTree();
   else req.signal.addEventListener('abort', stopTree, { once: true });
   const timer = stage.timeoutMs === undefined ? undefined : setTimeout(() => ((timedOut = true), stopTree()), stage.timeoutMs);
   const end = await child.ended;
+  keep(false, masks.out.end());
+  keep(true, masks.err.end());
   // What the command left in its group (background children) ends with it, before its outs are read.
   await group?.end();
   if (timer) clearTimeout(timer);

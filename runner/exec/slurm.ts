@@ -1,18 +1,21 @@
 // The `slurm` executor: each stage that must run becomes one Slurm batch job, submitted when the stage is ready
 // (the runner keeps the DAG: no Slurm dependencies, one `sbatch --parsable` per stage, as Snakemake does). The job
-// runs the command the local executor would run, in the workspace, with the same environment (sbatch exports the
-// submitting environment), so the workspace must be on a filesystem the nodes share.
+// runs the command the local executor would run, in the workspace, with the same environment (sbatch is started
+// with the stage's environment, environment.ts, and exports it), so the workspace must be on a filesystem the nodes share.
 //
 // How a job ends is read from a file the job script writes (Slurm forgets finished jobs when accounting is off);
 // the runner polls for it with backoff, and asks `squeue` (one call for every job in flight) to notice a job that
 // ended without writing it: cancelled, past its time limit, lost with its node. stdout and stderr go, interleaved,
-// to the stage's log; the last line of the log (or the verdict file) is the reason a failure shows.
+// to the stage's log, through the masking filter on the node when the stage has `passEnv` values (jobScript); the
+// last line of the log (or the verdict file) is the reason a failure shows.
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { writeFileAtomic } from '../core/atomic.js';
 import path from 'node:path';
 import { UsageError } from '../core/errors.js';
 import type { StageConfig } from '../config/types.js';
-import { stageCommand, tooBig, type ExecRequest, type ExecResult, type Executor, type ProcessFailure } from './executor.js';
+import { passedValues } from './environment.js';
+import { MIN_MASKED } from './mask.js';
+import { maskFilterCommand, stageCommand, tooBig, type ExecRequest, type ExecResult, type Executor, type ProcessFailure } from './executor.js';
 import { runHelper, runHelperSync, type HelperResult } from './launch.js';
 import type { LeftoverOwner } from './leftovers.js';
 import { forgetRunning, recordRunning, type RunningEntry } from './running.js';
@@ -37,7 +40,17 @@ interface JobState {
 }
 
 /** A Slurm command, run to completion through the launcher. */
-const run = (file: string, args: string[], env?: Record<string, string>): Promise<HelperResult> => runHelper(file, args, { env });
+const run = (file: string, args: string[]): Promise<HelperResult> => runHelper(file, args);
+
+/**
+ * What sbatch is started with: the stage's environment (environment.ts), which `--export=ALL` hands to the job,
+ * and the runner's SBATCH_* variables, sbatch's own settings (a default account, partition, QOS).
+ */
+export function sbatchEnvironment(stageEnv: Record<string, string>, from: Record<string, string | undefined> = process.env): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(from)) if (name.startsWith('SBATCH_') && value !== undefined) env[name] = value;
+  return Object.assign(env, stageEnv);
+}
 
 export class SlurmExecutor implements Executor {
   readonly name = 'slurm';
@@ -67,7 +80,8 @@ export class SlurmExecutor implements Executor {
     for (const f of [req.logFile, req.verdictFile]) mkdirSync(path.dirname(f), { recursive: true });
     for (const f of [req.logFile, req.verdictFile, statusFile]) rmSync(f, { force: true });
     const { argv, env } = stageCommand(req);
-    writeFileAtomic(scriptFile, jobScript(stage, argv, statusFile));
+    const secrets = passedValues(stage).some((v) => v.length >= MIN_MASKED);
+    writeFileAtomic(scriptFile, jobScript(stage, argv, statusFile, secrets ? maskFilterCommand(stage.passEnv ?? []) : undefined));
     chmodSync(scriptFile, 0o755);
     const started = performance.now();
     const finish = (result: { ok: true } | { ok: false; cause: ProcessFailure }, jobId?: string): ExecResult => {
@@ -85,7 +99,7 @@ export class SlurmExecutor implements Executor {
     };
 
     if (req.signal.aborted) return finish({ ok: false, cause: { kind: 'interrupted' } });
-    const sub = await run('sbatch', ['--parsable', ...sbatchFlags(stage, req), scriptFile], env);
+    const sub = await runHelper('sbatch', ['--parsable', ...sbatchFlags(stage, req), scriptFile], { env: sbatchEnvironment(env), exactEnv: true });
     if (sub.error === 'E2BIG') return finish({ ok: false, cause: { kind: 'spawn', message: tooBig(env) } });
     if (sub.code !== 0 || !/^[0-9]+/.test(sub.stdout.trim())) {
       const why = lastLine(sub.stderr) || sub.error || `exit ${sub.code}`;
@@ -219,14 +233,21 @@ export function slurmTime(ms: number): string {
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
 }
 
-/** The batch script: run the command, then write its exit status (atomically) where the runner looks for it. */
-export function jobScript(stage: StageConfig, argv: string[], statusFile: string): string {
+/**
+ * The batch script: run the command, then write its exit status (atomically) where the runner looks for it. With
+ * `mask` (the masking filter's argv, for a stage with `passEnv` values), the command's output goes through it on
+ * the node before Slurm writes it to the stage's log: the log never holds a raw value.
+ */
+export function jobScript(stage: StageConfig, argv: string[], statusFile: string, mask?: string[]): string {
   const command = stage.kind === 'cmd' && stage.shell ? `/bin/sh -c ${quote(argv[0])}` : argv.map(quote).join(' ');
+  const codeFile = quote(`${statusFile}.code`);
+  const run = mask
+    ? [`{ ${command} </dev/null; printf '%s\\n' "$?" > ${codeFile}; } 2>&1 | ${mask.map(quote).join(' ')}`, `code=$(cat ${codeFile} 2>/dev/null)`, `rm -f ${codeFile}`, '[ -n "$code" ] || code=1']
+    : [`${command} </dev/null`, 'code=$?'];
   return [
     '#!/bin/sh',
     `# stage ${stage.name}: written by \`pipeline run --executor slurm\`, removed when the stage ends`,
-    `${command} </dev/null`,
-    'code=$?',
+    ...run,
     `printf '%s\\n' "$code" > ${quote(`${statusFile}.tmp`)} && mv -f ${quote(`${statusFile}.tmp`)} ${quote(statusFile)}`,
     'exit "$code"',
     '',

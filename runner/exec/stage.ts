@@ -18,6 +18,8 @@ import { unreachable } from '../plan/reasons.js';
 import { missingDep } from '../plan/selection.js';
 import type { StageConfig } from '../config/types.js';
 import { printable } from '../core/printable.js';
+import { passedValues } from './environment.js';
+import { maskText } from './mask.js';
 import type { Emit } from './events.js';
 import { attempt, failed, ok, stageFailure, type Result } from './failure.js';
 import type { FailureCause, StageResult } from './outcome.js';
@@ -194,9 +196,16 @@ export class StageExecution {
     const verdictFile = path.join(engine.stateDir, 'tmp', `${stage.name}.${process.pid}.verdict`);
     const executed = await this.options.executor.execute({ stage, root: engine.root, ...paths, bundle, logFile, verdictFile, signal: this.options.signal });
     const exec = bundle ? await this.withThrown(executed, bundle, thrownFileOf(verdictFile), logFile) : executed;
-    if (stage.passEnv) {
-      exec.log = redactPassed(exec.log, stage.passEnv);
-      writeFileAtomic(logFile, redactPassed(readFileSync(logFile, 'utf8'), stage.passEnv));
+    const secrets = passedValues(stage);
+    if (secrets.length > 0) {
+      // The local executor masked the log as it wrote it; a cluster job's log, a verdict file, a mapped stack or a
+      // reason may not be.
+      exec.log = maskText(exec.log, secrets);
+      if (!exec.ok && 'message' in exec.cause && exec.cause.message !== undefined) {
+        const stack = 'stack' in exec.cause && typeof exec.cause.stack === 'string' ? { stack: maskText(exec.cause.stack, secrets) } : {};
+        exec.cause = { ...exec.cause, message: maskText(exec.cause.message, secrets), ...stack };
+      }
+      writeFileAtomic(logFile, maskText(readFileSync(logFile, 'utf8'), secrets));
     }
     const captured = exec.ok ? await this.capture(decision.inputs) : failed(exec.cause);
     const jobId = exec.jobId !== undefined ? { jobId: exec.jobId } : {};
@@ -218,8 +227,9 @@ export class StageExecution {
     const thrown = await readThrown(thrownFile, bundle, this.engine.root);
     const { cause } = exec;
     if (!thrown || (cause.kind !== 'exit' && cause.kind !== 'gate')) return exec;
-    const stack = redactPassed(thrown.stack, this.stage.passEnv);
-    const at = thrown.at === undefined ? {} : { at: redactPassed(thrown.at, this.stage.passEnv) };
+    const secrets = passedValues(this.stage);
+    const stack = maskText(thrown.stack, secrets);
+    const at = thrown.at === undefined ? {} : { at: maskText(thrown.at, secrets) };
     await attempt(this.options.signal, () => appendFileSync(logFile, stack));
     return { ...exec, cause: { ...cause, ...at, stack }, log: this.options.verbose ? `${exec.log}${stack}` : exec.log };
   }
@@ -331,14 +341,4 @@ function changedInput(before: StageInputs, after: StageInputs): FailureCause {
     }
   }
   return { kind: 'inputs-changed', path: '', what: 'input' };
-}
-
-/** A stage's log with the values of its `passEnv` variables (secrets) masked, before it is stored or shown. */
-function redactPassed(log: string, names: string[] | undefined): string {
-  let out = log;
-  for (const name of names ?? []) {
-    const value = process.env[name];
-    if (value !== undefined && value.length >= 4) out = out.split(value).join('***');
-  }
-  return out;
 }

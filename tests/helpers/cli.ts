@@ -80,6 +80,8 @@ export function cliEnv(cacheDir: string | undefined, extra: Record<string, strin
     PIPELINE_CONTEXT: undefined,
     PIPELINE_VERDICT_FILE: undefined,
     PIPELINE_WORKSPACE: undefined,
+    // The token reaches every stage and host (the base set of their environment, see runner/exec/environment.ts).
+    PIPELINE_BASE_ENV: TOKEN_VARIABLE,
     ...extra,
   };
 }

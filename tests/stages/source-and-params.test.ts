@@ -50,7 +50,10 @@ describe('the California-housing pipeline: external source and typed params', fu
       const r = await runCli(project, ['validate', '--json', '--set', `load.source=${data}`, '--set', set]);
       expect(r.exitCode, set).to.equal(2);
       const [d] = r.json.diagnostics;
-      expect([d.code, d.file, d.line, r.json.diagnostics.length], set).to.deep.equal(['matrix-key-set', 'pipeline.yaml', 42, 1]);
+      // At the matrix key's line in the repository's pipeline.yaml.
+      const line = readFileSync(path.join(project, 'pipeline.yaml'), 'utf8').split('\n').indexOf('      bits: [8, 16]') + 1;
+      expect(line).to.be.greaterThan(0);
+      expect([d.code, d.file, d.line, r.json.diagnostics.length], set).to.deep.equal(['matrix-key-set', 'pipeline.yaml', line, 1]);
       expect(d.message).to.equal(`--set ${set}: \`bits\` is a matrix key of template \`quantize\` (2 expansions); its values are the list under \`matrix:\`, not a param to set`);
     }
   });

@@ -13,6 +13,8 @@ import { StageGraph } from '../../graph/graph.js';
 import { readHistory } from '../../report/history.js';
 import { diffMetrics, noMetricsMessage, readMetrics, sameMetrics, type MetricsSnapshot } from '../../report/metrics.js';
 import { configFor, plannedConfigFor } from './common.js';
+import { BASE_SET_SUMMARY, withheldVariables } from '../../exec/environment.js';
+import type { PipelineConfig } from '../../config/types.js';
 
 export async function dagCommand(globals: GlobalOptions, flags: { format: DagFormat }): Promise<number> {
   const graph = new StageGraph(await configFor(globals));
@@ -20,13 +22,18 @@ export async function dagCommand(globals: GlobalOptions, flags: { format: DagFor
   return 0;
 }
 
-export async function validateCommand(globals: GlobalOptions, flags: { json?: boolean; set?: string[] } = {}): Promise<number> {
+/**
+ * `pipeline validate`: every problem of pipeline.yaml at once. `--env` (and `--json`, as `withheldEnv`) also lists
+ * what each stage no longer gets of this environment: a list of the shell's variables, not of the file, so it is
+ * printed when asked for, not on every check.
+ */
+export async function validateCommand(globals: GlobalOptions, flags: { json?: boolean; set?: string[]; env?: boolean } = {}): Promise<number> {
   if (flags.json) {
     let report: ValidationReport;
     try {
       const config = await plannedConfigFor(globals, flags.set);
       const deps = missingDepWarnings(config);
-      report = { schemaVersion: 1, ok: true, omitted: deps.omitted, diagnostics: [...remoteWarnings(config), ...deps.items] };
+      report = { schemaVersion: 1, ok: true, omitted: deps.omitted, diagnostics: [...remoteWarnings(config), ...deps.items], withheldEnv: withheldEnv(config) };
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       report = { schemaVersion: 1, ok: false, omitted: err.omitted, diagnostics: err.diagnostics };
@@ -41,7 +48,24 @@ export async function validateCommand(globals: GlobalOptions, flags: { json?: bo
   if (deps.omitted > 0) process.stderr.write(`… and ${deps.omitted} more missing deps not shown\n`);
   const graph = new StageGraph(config);
   process.stdout.write(`${config.file}: valid, ${graph.order.length} stages (${layerSummary(graph)})\n`);
+  const withheld = flags.env ? Object.entries(withheldEnv(config)) : [];
+  if (withheld.length > 0) {
+    process.stderr.write(
+      `note: stages get the base set of the environment (${BASE_SET_SUMMARY}), their \`env\` and their \`passEnv\`; these variables of this environment no longer reach them (add those a stage reads to its \`passEnv\`, or set \`inheritEnv: true\`):\n` +
+        withheld.map(([stage, names]) => `  ${stage}: ${names.join(', ')}\n`).join(''),
+    );
+  }
   return 0;
+}
+
+/** For a migration from stages that inherited the runner's whole environment: per stage, what of it they no longer get (names). */
+function withheldEnv(config: PipelineConfig): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const stage of config.stages) {
+    const names = withheldVariables(stage);
+    if (names.length > 0) out[stage.name] = names;
+  }
+  return out;
 }
 
 /**
