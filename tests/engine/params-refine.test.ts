@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import { makeWorkspace, repoRoot, type Workspace } from '../helpers/workspace.js';
 
 type D = { code: string; file: string; line: number; col: number; message: string };
-const shown = (r: { json: { diagnostics: D[] } }) => r.json.diagnostics.map((d) => [d.code, `${d.file}:${d.line}:${d.col}`, d.message]);
+const shown = (r: { json?: { diagnostics: D[] } }) => (r.json?.diagnostics ?? []).map((d) => [d.code, `${d.file}:${d.line}:${d.col}`, d.message]);
 
 /** A stage module with this schema; every import of it appends the importing script's name to imports.log. */
 const stageModule = (schema: string, log: string) => `import { appendFileSync, writeFileSync } from 'node:fs';
