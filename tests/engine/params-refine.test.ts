@@ -142,6 +142,37 @@ stages:
     }
   });
 
+  it('a whole-object check in a template: at each failing expansion\'s matrix value, once per distinct value', async () => {
+    const ws = workspace(
+      `version: 1
+stages:
+  w:
+    module: mod/r.ts
+    matrix:
+      lo: [1, 5, 7]
+      k: [a, b]
+    name: w-\${lo}-\${k}
+    params: {hi: 5}
+    outs: ["build/w\${lo}\${k}.json"]
+`,
+      { r: "z.object({ lo: z.number(), hi: z.number(), k: z.string() }).refine((p) => p.lo < p.hi, { message: 'lo must be below hi' })" },
+    );
+    try {
+      const v = await ws.run(['validate', '--json']);
+      expect(v.exitCode, v.stderr).to.equal(2);
+      // A check of the whole cannot say which values it read: each distinct set of values is one problem.
+      expect(shown(v)).to.deep.equal([
+        ['param-check', 'pipeline.yaml:6:15', 'stage `w`: params lo=5, hi=5, k="a" fail the check of mod/r.ts: lo must be below hi'],
+        ['param-check', 'pipeline.yaml:6:15', 'stage `w`: params lo=5, hi=5, k="b" fail the check of mod/r.ts: lo must be below hi'],
+        ['param-check', 'pipeline.yaml:6:18', 'stage `w`: params lo=7, hi=5, k="a" fail the check of mod/r.ts: lo must be below hi'],
+        ['param-check', 'pipeline.yaml:6:18', 'stage `w`: params lo=7, hi=5, k="b" fail the check of mod/r.ts: lo must be below hi'],
+      ]);
+      expect(ws.lines('imports.log')).to.deep.equal(['params-probe.js']);
+    } finally {
+      ws.cleanup();
+    }
+  });
+
   it('a check that throws is a diagnostic naming the module and the error, not an internal error; it is asked again', async () => {
     const ws = workspace(`version: 1\nstages:\n  t:\n    module: mod/t.ts\n    params: {k: 3}\n    outs: [build/t.json]\n`, { t: THROWS });
     try {
