@@ -58,8 +58,7 @@ function firstLine(err: unknown): string {
 
 /** The value set narrowed to the schema's keys (as the stage gets it), checked by the schema itself. */
 async function check(schema: $ZodType, keys: string[], values: Record<string, unknown>): Promise<CheckAnswer> {
-  const narrowed: Record<string, unknown> = {};
-  for (const k of keys) if (Object.hasOwn(values, k)) narrowed[k] = values[k];
+  const narrowed = Object.fromEntries(keys.flatMap((k) => (Object.hasOwn(values, k) ? [[k, values[k]]] : [])));
   try {
     const result = await safeParseAsync(schema, narrowed);
     if (result.success) return { issues: [] };

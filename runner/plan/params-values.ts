@@ -13,9 +13,8 @@ type Place = Parameters<typeof diagnostic>[1];
 
 /** The stage's params narrowed to the keys its schema reads (what the stage is given). */
 export function narrowParams(schema: JsonSchema, params: Params): Params {
-  const narrowed: Params = {};
-  for (const k of Object.keys((schema.properties ?? {}))) if (Object.hasOwn(params, k)) narrowed[k] = params[k];
-  return narrowed;
+  // fromEntries: a key named `__proto__` stays a key.
+  return Object.fromEntries(Object.keys(schema.properties ?? {}).flatMap((k) => (Object.hasOwn(params, k) ? [[k, params[k]]] : [])));
 }
 
 /** The key under which a check of these values by this module's code is remembered. */
