@@ -41,6 +41,8 @@ interface ProbeAsk extends ProbeRequest {
 export class ParamSchemas {
   private byCode: Record<string, ProbeAnswer> = {};
   private checks = new Map<string, CheckAnswer>();
+  /** The checks this run asked for or learnt. */
+  private readonly used = new Set<string>();
   private dirty = false;
   constructor(private readonly stateDir: string) {
     try {
@@ -64,7 +66,9 @@ export class ParamSchemas {
 
   /** What the schema's check said of these values (valuesDigest), if they were checked by this code. */
   checkOf(digest: string): CheckAnswer | undefined {
-    return this.checks.get(digest);
+    const check = this.checks.get(digest);
+    if (check) this.used.add(digest);
+    return check;
   }
 
   /** A probe process started ahead of need (it waits for the bundles on its stdin). */
@@ -117,13 +121,18 @@ export class ParamSchemas {
   }
 
   private remember(digest: string, check: CheckAnswer): void {
-    this.checks.delete(digest);
     this.checks.set(digest, check);
+    this.used.add(digest);
   }
 
+  /**
+   * Writes the state when something was learnt: the checks this run used, newest last, after the most recent others
+   * up to MAX_CHECKS in all (never fewer than this run used, so a matrix of many expansions never evicts its own).
+   */
   save(): void {
     if (!this.dirty) return;
-    const kept = [...this.checks].filter(([, c]) => !('threw' in c)).slice(-MAX_CHECKS);
+    const all = [...this.checks].filter(([, c]) => !('threw' in c));
+    const kept = [...all.filter(([d]) => !this.used.has(d)), ...all.filter(([d]) => this.used.has(d))].slice(-Math.max(MAX_CHECKS, this.used.size));
     const state: SchemaState = { version: 2, byCode: this.byCode, checks: kept };
     writeFileAtomic(this.file, JSON.stringify(state));
     this.dirty = false;
