@@ -173,6 +173,21 @@ stages:
     }
   });
 
+  it('a template of more than 500 distinct value sets: the second validate starts no probe (none is evicted)', async () => {
+    const list = (n: number) => `[${Array.from({ length: n }, (_, i) => i).join(', ')}]`;
+    const ws = workspace(
+      `version: 1\nstages:\n  w:\n    module: mod/r.ts\n    matrix:\n      lo: ${list(26)}\n      k: ${list(20)}\n    name: w-\${lo}-\${k}\n    params: {hi: 99}\n    outs: ["build/w\${lo}-\${k}"]\n`,
+      { r: "z.object({ lo: z.number(), hi: z.number(), k: z.number() }).refine((p) => p.lo < p.hi, { message: 'lo must be below hi' })" },
+    );
+    try {
+      for (let i = 0; i < 2; i++) expect((await ws.run(['validate', '--json'])).exitCode).to.equal(0);
+      expect(ws.lines('imports.log')).to.deep.equal(['params-probe.js']);
+      expect((JSON.parse(ws.read('.pipeline/state/params.json')) as { checks: unknown[] }).checks).to.have.length(520);
+    } finally {
+      ws.cleanup();
+    }
+  });
+
   it('a check that throws is a diagnostic naming the module and the error, not an internal error; it is asked again', async () => {
     const ws = workspace(`version: 1\nstages:\n  t:\n    module: mod/t.ts\n    params: {k: 3}\n    outs: [build/t.json]\n`, { t: THROWS });
     try {
