@@ -71,6 +71,7 @@ export const DIAGNOSTIC_CODES = [
   'unknown-param',
   'param-type',
   'param-missing',
+  'param-check',
   'params-schema',
   'unknown-interpolation',
   'unsafe-interpolation',

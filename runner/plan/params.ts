@@ -4,13 +4,12 @@
 // given exactly the params it reads, so its fingerprint covers only those. A stage that declares nothing keeps
 // every param.
 //
-// Reading a schema means importing the module, so it is done once per code hash, in a child process
-// (params-probe.ts) that prints the schema's JSON Schema; the answers are kept in .pipeline/state/params.json
-// keyed by the hash of the module's code closure (plan/code.ts). Values are checked by zod's `fromJSONSchema`
-// (params-check.ts, loaded on first use), and the (schema, values) pairs that passed are remembered too, so an
-// unchanged run loads neither zod nor a module.
+// Reading a schema means importing the module, so it is done in a child process (params-probe.ts) that prints the
+// schema's JSON Schema and checks the values with the schema itself (JSON Schema cannot carry a `.refine()`). The
+// answers are kept in .pipeline/state/params.json: the schema keyed by the hash of the module's code closure
+// (plan/code.ts), each check keyed by that hash and the values, so an unchanged run starts no probe, and one with
+// new values starts one probe for all of them.
 import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '../core/atomic.js';
@@ -18,31 +17,40 @@ import { diagnostic, type Diagnostic } from '../core/diagnostic.js';
 import { ConfigError, UsageError } from '../core/errors.js';
 import type { Params, PipelineConfig, StageConfig } from '../config/types.js';
 import { canonicalJson, hashBytes } from '../store/hash.js';
-import { openEngine } from './engine.js';
+import { openEngine, type Engine } from './engine.js';
 import { installedFolder } from './packages.js';
-import type * as ParamsCheck from './params-check.js';
-import type { ProbeAnswer } from './params-probe.js';
-
-type JsonSchema = Record<string, unknown>;
+import type { CheckAnswer, ProbeAnswer, ProbeReply, ProbeRequest } from './params-probe.js';
+import { labelOf, narrowParams, paramProblems, valuesDigest } from './params-values.js';
 
 interface SchemaState {
-  version: 1;
+  version: 2;
   /** code-closure hash → the module's params schema (null: it exports none) or why it could not be read. */
   byCode: Record<string, ProbeAnswer>;
-  /** Digests of (schema, values) pairs that passed, newest last. */
-  valid: string[];
+  /** (code hash, values) digest → what the schema's check said of them, oldest first. */
+  checks: [string, CheckAnswer][];
 }
 
-const MAX_VALID = 500;
+const MAX_CHECKS = 500;
 const here = path.dirname(fileURLToPath(import.meta.url));
 
+/** A bundle to ask the probe about: its schema (kept under codeHash) and value sets to check. */
+interface ProbeAsk extends ProbeRequest {
+  codeHash: string;
+}
+
 export class ParamSchemas {
-  private state: SchemaState = { version: 1, byCode: {}, valid: [] };
+  private byCode: Record<string, ProbeAnswer> = {};
+  private checks = new Map<string, CheckAnswer>();
+  /** The checks this run asked for or learnt. */
+  private readonly used = new Set<string>();
   private dirty = false;
   constructor(private readonly stateDir: string) {
     try {
       const data = JSON.parse(readFileSync(this.file, 'utf8')) as SchemaState;
-      if (data.version === 1) this.state = data;
+      if (data.version === 2) {
+        this.byCode = data.byCode;
+        this.checks = new Map(data.checks);
+      }
     } catch {
       // read again on demand
     }
@@ -53,7 +61,14 @@ export class ParamSchemas {
   }
 
   get(codeHash: string): ProbeAnswer | undefined {
-    return this.state.byCode[codeHash];
+    return this.byCode[codeHash];
+  }
+
+  /** What the schema's check said of these values (valuesDigest), if they were checked by this code. */
+  checkOf(digest: string): CheckAnswer | undefined {
+    const check = this.checks.get(digest);
+    if (check) this.used.add(digest);
+    return check;
   }
 
   /** A probe process started ahead of need (it waits for the bundles on its stdin). */
@@ -73,33 +88,53 @@ export class ParamSchemas {
     this.early = undefined;
   }
 
-  /** Reads the schemas of these bundles in one child process and keeps them under their code hashes. */
-  async probe(wanted: { codeHash: string; bundle: string }[]): Promise<void> {
-    if (wanted.length === 0) return this.discardEarly();
+  /**
+   * Reads the schemas of these bundles and checks their value sets in one child process; keeps each schema under
+   * its code hash and each check under its digest (a check that threw is not saved: it is asked again next time).
+   */
+  async probe(asks: ProbeAsk[]): Promise<void> {
+    if (asks.length === 0) return this.discardEarly();
     const early = this.early;
     this.early = undefined;
     const { child } = await (early ?? startProbe());
-    child.stdin.end(JSON.stringify(wanted.map((w) => w.bundle)));
+    child.stdin.end(JSON.stringify(asks.map((a): ProbeRequest => ({ bundle: a.bundle, values: a.values }))));
     const result = await child;
-    if (result.exitCode !== 0) throw new UsageError(`cannot read the params schemas of the stage modules: ${result.stderr.trim().split('\n').at(-1) ?? ''}`);
-    const answers = JSON.parse(result.stdout) as Record<string, ProbeAnswer>;
-    for (const w of wanted) {
-      this.state.byCode[w.codeHash] = answers[w.bundle] ?? { error: 'the module gave no answer' };
+    const failed = (why: string) => new UsageError(`cannot read the params schemas of the stage modules: ${why}`);
+    if (result.exitCode !== 0) throw failed(result.stderr.trim().split('\n').at(-1) ?? '');
+    let replies: Record<string, ProbeReply>;
+    try {
+      replies = JSON.parse(result.stdout) as Record<string, ProbeReply>;
+    } catch {
+      throw failed('a module printed to stdout while it was imported; print from its default function only');
+    }
+    for (const a of asks) {
+      const reply = replies[a.bundle];
+      const answer = reply?.answer ?? { error: 'the module gave no answer' };
+      this.byCode[a.codeHash] = answer;
+      if (!('schema' in answer) || answer.schema === null) continue;
+      a.values.forEach((values, i) => {
+        const check = reply?.checks[i];
+        if (check) this.remember(valuesDigest(a.codeHash, narrowParams(answer.schema!, values)), check);
+      });
     }
     this.dirty = true;
   }
 
-  isKnownValid(digest: string): boolean {
-    return this.state.valid.includes(digest);
+  private remember(digest: string, check: CheckAnswer): void {
+    this.checks.set(digest, check);
+    this.used.add(digest);
   }
 
-  markValid(digest: string): void {
-    this.state.valid = [...this.state.valid.filter((d) => d !== digest), digest].slice(-MAX_VALID);
-    this.dirty = true;
-  }
-
+  /**
+   * Writes the state when something was learnt: the checks this run used, newest last, after the most recent others
+   * up to MAX_CHECKS in all (never fewer than this run used, so a matrix of many expansions never evicts its own).
+   */
   save(): void {
-    if (this.dirty) writeFileAtomic(this.file, JSON.stringify(this.state));
+    if (!this.dirty) return;
+    const all = [...this.checks].filter(([, c]) => !('threw' in c));
+    const kept = [...all.filter(([d]) => !this.used.has(d)), ...all.filter(([d]) => this.used.has(d))].slice(-Math.max(MAX_CHECKS, this.used.size));
+    const state: SchemaState = { version: 2, byCode: this.byCode, checks: kept };
+    writeFileAtomic(this.file, JSON.stringify(state));
     this.dirty = false;
   }
 }
@@ -111,93 +146,6 @@ async function startProbe() {
   const { execa } = await import('execa');
   // Wrapped: the process itself is a promise of its end.
   return { child: execa(process.execPath, args, { stdin: 'pipe', reject: false }) };
-}
-
-/** The stage as messages name it: an expansion of a template by its template (the same problem in each is kept once). */
-function labelOf(stage: StageConfig): string {
-  return stage.template?.name ?? stage.name;
-}
-
-/** Where a stage's param value came from: the `--set` argument, the stage's `params:`, or the global `params:`. */
-function placeOf(config: PipelineConfig, stage: StageConfig, key: string): Parameters<typeof diagnostic>[1] {
-  const raw = stage.setBy?.[key];
-  if (raw !== undefined) {
-    const file = `--set ${raw}`;
-    const col = file.indexOf('=') + 2;
-    return { file, line: 1, col, endLine: 1, endCol: file.length + 1 };
-  }
-  const keyPath = stage.ownParams.includes(key) ? ['stages', stage.name, 'params', key] : ['params', key];
-  return config.rangeOf?.(keyPath) ?? config.positionOf(keyPath);
-}
-
-/** A JSON Schema in words: `a number`, `an integer from 1 to 64`, `one of 8, 16`, `a string or null`. */
-export function describeSchema(s: JsonSchema): string {
-  if (Array.isArray(s.enum)) return `one of ${s.enum.map((v) => JSON.stringify(v)).join(', ')}`;
-  if ('const' in s) return JSON.stringify(s.const);
-  const alts = (s.anyOf ?? s.oneOf) as JsonSchema[] | undefined;
-  if (Array.isArray(alts)) return alts.map(describeSchema).join(' or ');
-  const types = Array.isArray(s.type) ? (s.type as string[]) : typeof s.type === 'string' ? [s.type] : [];
-  const words: Record<string, string> = { number: 'a number', integer: 'a whole number', string: 'a string', boolean: 'true or false', null: 'null', array: 'a list', object: 'a mapping' };
-  let text = types.map((t) => words[t] ?? t).join(' or ') || 'any value';
-  const min = (s.minimum ?? s.exclusiveMinimum) as number | undefined;
-  const max = (s.maximum ?? s.exclusiveMaximum) as number | undefined;
-  if (min !== undefined && max !== undefined) text += ` from ${min} to ${max}${s.exclusiveMaximum !== undefined || s.exclusiveMinimum !== undefined ? ' (exclusive)' : ''}`;
-  else if (min !== undefined) text += s.exclusiveMinimum !== undefined ? ` > ${min}` : ` ≥ ${min}`;
-  else if (max !== undefined) text += s.exclusiveMaximum !== undefined ? ` < ${max}` : ` ≤ ${max}`;
-  return text;
-}
-
-/** The stage's params narrowed to its schema, and every problem with its values. */
-function checkStage(config: PipelineConfig, stage: StageConfig, schema: JsonSchema, schemas: ParamSchemas): { params: Params; problems: Diagnostic[] } {
-  const props = (schema.properties ?? {}) as Record<string, JsonSchema>;
-  const keys = Object.keys(props);
-  const problems: Diagnostic[] = [];
-  const module = stage.module ?? '';
-  for (const k of stage.ownParams.filter((p) => !keys.includes(p)))
-    problems.push(
-      diagnostic(
-        'unknown-param',
-        config.rangeOf?.(['stages', stage.name, 'params', k], 'key') ?? config.positionOf(['stages', stage.name, 'params', k]),
-        `stage \`${labelOf(stage)}\`: param \`${k}\` is not read by ${module} (its \`params\` schema has ${keys.length ? keys.map((x) => `\`${x}\``).join(', ') : 'no keys'})`,
-        `remove it, or add it to the \`params\` schema that ${module} exports`,
-      ),
-    );
-  for (const [k, raw] of Object.entries(stage.setBy ?? {}))
-    if (!keys.includes(k) && raw.slice(0, raw.indexOf('=')).includes('.'))
-      problems.push(diagnostic('unknown-param', placeOf(config, stage, k), `stage \`${labelOf(stage)}\` does not read param \`${k}\``, keys.length ? `its params are: ${keys.join(', ')}` : 'it reads no params'));
-  const params: Params = {};
-  for (const k of keys) if (Object.hasOwn(stage.params, k)) params[k] = stage.params[k];
-  const digest = hashBytes(canonicalJson({ schema, params }));
-  if (problems.length > 0 || schemas.isKnownValid(digest)) return { params, problems };
-  const { checkValues } = createRequire(import.meta.url)('./params-check.js') as typeof ParamsCheck;
-  const result = checkValues(schema, params);
-  if (result.success) {
-    schemas.markValid(digest);
-    return { params, problems };
-  }
-  const reported = new Set<string>();
-  for (const issue of result.error.issues) {
-    const key = String(issue.path[0] ?? '');
-    if (reported.has(key)) continue;
-    reported.add(key);
-    const expected = props[key] ? describeSchema(props[key]) : undefined;
-    if (!Object.hasOwn(params, key)) {
-      problems.push(
-        diagnostic('param-missing', config.rangeOf?.(['stages', stage.name], 'key') ?? stage.pos, `stage \`${labelOf(stage)}\`: param \`${key}\` is required by ${module}${expected ? ` (${expected})` : ''}`, `add \`${key}:\` under its \`params:\` or the global \`params:\``),
-      );
-      continue;
-    }
-    const where = stage.setBy?.[key] !== undefined ? `--set ${stage.setBy[key]}` : 'pipeline.yaml';
-    problems.push(
-      diagnostic(
-        'param-type',
-        placeOf(config, stage, key),
-        `stage \`${labelOf(stage)}\`: param \`${key}\` is ${JSON.stringify(params[key])}; expected ${expected ?? issue.message}`,
-        `set a value of that type (${where}); the type is the \`params\` schema of ${module}`,
-      ),
-    );
-  }
-  return { params, problems };
 }
 
 /**
@@ -218,6 +166,71 @@ function zod3Problem(config: PipelineConfig, stage: StageConfig, folder: string 
   );
 }
 
+/** A module's code closure and its hash. */
+interface Code {
+  codeHash: string;
+  code: Record<string, string>;
+}
+type Hashes = Map<string, Code>;
+
+/** Each module stage's code closure and its hash (a stage whose closure cannot be read is reported when planned). */
+async function codeHashes(engine: Engine, modules: StageConfig[]): Promise<Hashes> {
+  const hashes: Hashes = new Map();
+  await engine.code.readAll(modules.map((s) => s.module!));
+  const codes = await Promise.all(
+    modules.map((s) =>
+      engine.code.closure(s.module!).catch((err: unknown) => {
+        if (err instanceof UsageError) return undefined; // reported when the stage is planned
+        throw err;
+      }),
+    ),
+  );
+  modules.forEach((s, i) => {
+    const code = codes[i];
+    if (code) hashes.set(s.name, { codeHash: hashBytes(canonicalJson(code)), code });
+  });
+  return hashes;
+}
+
+/**
+ * What to ask the probe: every module whose schema is unknown (with its stages' params, narrowed by the probe), and
+ * every value set not checked yet by a known schema. Expansions of a template with the same values are asked once.
+ */
+async function probeAsks(engine: Engine, schemas: ParamSchemas, modules: StageConfig[], hashes: Hashes): Promise<ProbeAsk[]> {
+  const asks = new Map<string, ProbeAsk & { seen: Set<string> }>();
+  for (const s of modules) {
+    const h = hashes.get(s.name);
+    if (!h) continue;
+    const answer = schemas.get(h.codeHash);
+    if (answer && !('schema' in answer && answer.schema !== null)) continue; // nothing to check values against
+    const values = answer ? narrowParams(answer.schema!, s.params) : s.params;
+    const digest = valuesDigest(h.codeHash, values);
+    if (answer && schemas.checkOf(digest)) continue;
+    let ask = asks.get(h.codeHash);
+    if (!ask) asks.set(h.codeHash, (ask = { codeHash: h.codeHash, bundle: await engine.code.bundlePath(s.module!, h.code), values: [], seen: new Set() }));
+    if (ask.seen.has(digest)) continue;
+    ask.seen.add(digest);
+    ask.values.push(values);
+  }
+  return [...asks.values()].map(({ seen: _seen, ...ask }) => ask);
+}
+
+/** The stage's problems with its module's params answer, and the stage given only the params its schema reads. */
+function scopeStage(config: PipelineConfig, engine: Engine, schemas: ParamSchemas, s: StageConfig, h: Code): { stage: StageConfig; problems: Diagnostic[] } {
+  const answer = schemas.get(h.codeHash);
+  if (!answer) return { stage: s, problems: [] };
+  if ('zod3' in answer) return { stage: s, problems: [zod3Problem(config, s, engine.code.packagesOf(s.module!).zod, h.code['package:zod'])] };
+  if ('error' in answer)
+    return {
+      stage: s,
+      problems: [diagnostic('params-schema', config.rangeOf?.(['stages', s.name, 'module']) ?? s.pos, `stage \`${labelOf(s)}\`: cannot read the params of ${s.module}: ${answer.error}`, 'export `const params = z.object({ ... })` (zod) from the module, or export no `params`')],
+    };
+  if (answer.schema === null) return { stage: s, problems: [] };
+  const params: Params = narrowParams(answer.schema, s.params);
+  const problems = paramProblems(config, s, answer.schema, params, schemas.checkOf(valuesDigest(h.codeHash, params)));
+  return { stage: { ...s, params }, problems };
+}
+
 /**
  * The config with every stage given exactly the params it reads, after checking each value against the stage's
  * schema; throws one ConfigError with every problem (exit 2) before anything ran. `readOnly` keeps the state files
@@ -228,29 +241,12 @@ export async function scopeParams(config: PipelineConfig, options: { readOnly?: 
   if (modules.length === 0) return config;
   const engine = openEngine(config);
   const schemas = new ParamSchemas(path.join(engine.stateDir, 'state'));
-  const hashes = new Map<string, { codeHash: string; code: Record<string, string> }>();
+  let hashes: Hashes;
   // All closures at once: on a cold start one esbuild call builds every module, while the probe process starts.
   if (modules.some((s) => !engine.code.isRecorded(s.module!))) schemas.prestart();
   try {
-    await engine.code.readAll(modules.map((s) => s.module!));
-    const codes = await Promise.all(
-      modules.map((s) =>
-        engine.code.closure(s.module!).catch((err: unknown) => {
-          if (err instanceof UsageError) return undefined; // reported when the stage is planned
-          throw err;
-        }),
-      ),
-    );
-    modules.forEach((s, i) => {
-      const code = codes[i];
-      if (code) hashes.set(s.name, { codeHash: hashBytes(canonicalJson(code)), code });
-    });
-    const unknown = new Map<string, { codeHash: string; bundle: string }>();
-    for (const s of modules) {
-      const h = hashes.get(s.name);
-      if (h && !schemas.get(h.codeHash) && !unknown.has(h.codeHash)) unknown.set(h.codeHash, { codeHash: h.codeHash, bundle: await engine.code.bundlePath(s.module!, h.code) });
-    }
-    await schemas.probe([...unknown.values()]);
+    hashes = await codeHashes(engine, modules);
+    await schemas.probe(await probeAsks(engine, schemas, modules, hashes));
   } finally {
     schemas.discardEarly();
   }
@@ -258,20 +254,10 @@ export async function scopeParams(config: PipelineConfig, options: { readOnly?: 
   const problems: Diagnostic[] = [];
   const stages = config.stages.map((s) => {
     const h = hashes.get(s.name);
-    const answer = h && schemas.get(h.codeHash);
-    if (!answer) return s;
-    if ('zod3' in answer) {
-      problems.push(zod3Problem(config, s, engine.code.packagesOf(s.module!).zod, h.code['package:zod']));
-      return s;
-    }
-    if ('error' in answer) {
-      problems.push(diagnostic('params-schema', config.rangeOf?.(['stages', s.name, 'module']) ?? s.pos, `stage \`${labelOf(s)}\`: cannot read the params of ${s.module}: ${answer.error}`, 'export `const params = z.object({ ... })` (zod) from the module, or export no `params`'));
-      return s;
-    }
-    if (answer.schema === null) return s;
-    const checked = checkStage(config, s, answer.schema, schemas);
-    problems.push(...checked.problems);
-    return { ...s, params: checked.params };
+    if (!h) return s;
+    const scoped = scopeStage(config, engine, schemas, s, h);
+    problems.push(...scoped.problems);
+    return scoped.stage;
   });
   if (!options.readOnly) {
     schemas.save();

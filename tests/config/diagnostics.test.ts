@@ -129,8 +129,9 @@ describe('config diagnostics: one code per kind of mistake, at its place', () =>
   }
 
   it('has a case for every code', () => {
-    // Codes about the values of params against a stage module's schema need the module: tests/engine/params.test.ts.
-    const inParamsTest = ['param-type', 'param-missing', 'params-schema'];
+    // Codes about the values of params against a stage module's schema need the module: tests/engine/params.test.ts
+    // and tests/engine/params-refine.test.ts.
+    const inParamsTest = ['param-type', 'param-missing', 'param-check', 'params-schema'];
     // Warnings, which `pipeline validate` reports on a file that loads: tests/config/remote.test.ts,
     // tests/engine/debug-failures.test.ts (dep-not-found).
     const warnings = ['remote-credentials', 'dep-not-found'];
