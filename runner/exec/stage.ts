@@ -3,7 +3,7 @@
 // a step throws becomes the stage's failure in one place (failure.ts). A stage's outputs are recorded (objects,
 // then run record, then pipeline.lock, each written atomically) only after it succeeded on inputs that did not
 // change while it ran; a stage that fails gets its previous outputs back.
-import { lstatSync, mkdirSync } from 'node:fs';
+import { lstatSync, mkdirSync, rmSync } from 'node:fs';
 import { writeFileAtomic } from '../core/atomic.js';
 import path from 'node:path';
 import { RUN_RECORD_VERSION, type OutRecord } from '../store/cache.js';
@@ -21,6 +21,7 @@ import type { Emit } from './events.js';
 import { attempt, failed, ok, stageFailure, type Result } from './failure.js';
 import type { FailureCause, StageResult } from './outcome.js';
 import type { RemotePuller } from '../store/remote/run-sync.js';
+import { appendAttempt, attemptHeader, mayRetry, takeLoadError } from './retry.js';
 
 export interface StageRunOptions {
   force: boolean;
@@ -118,7 +119,7 @@ export class StageExecution {
     return done;
   }
 
-  private failed(cause: FailureCause, reasons: Reason[], durationMs: number, fingerprint?: string, log?: string, extra: { jobId?: string } = {}): StageDone {
+  private failed(cause: FailureCause, reasons: Reason[], durationMs: number, fingerprint?: string, log?: string, extra: { jobId?: string; attempts?: number } = {}): StageDone {
     const result: StageResult = { name: this.stage.name, outcome: { kind: 'failed', cause }, reasons, durationMs, fingerprint, gate: this.stage.gate, ...extra };
     return this.finish({ result }, log);
   }
@@ -178,40 +179,78 @@ export class StageExecution {
     return manifest.entries.every((e) => cache.hasObject(e.hash));
   }
 
-  /** Run it. Keep the current outs (in the store) so a failure can put them back, then clear them. */
+  /**
+   * Run it. Keep the current outs (in the store) so a failure can put them back, then clear them. A failed attempt
+   * that may pass next time (retry.ts) is followed by another, with the same inputs, once what it left of the outs is
+   * removed; the log keeps every attempt. Only a success is recorded, and a final failure puts the old outs back.
+   */
   private async run(decision: Decision): Promise<StageDone> {
-    const { engine, stage } = this;
-    const { fingerprint } = decision;
-    this.emit({ type: 'stage-started', name: stage.name, reasons: decision.reasons });
+    const { stage } = this;
+    const { fingerprint, reasons } = decision;
+    this.emit({ type: 'stage-started', name: stage.name, reasons });
     const previous = await this.clearOuts();
-    if (!previous.ok) return this.failed(previous.error, decision.reasons, this.elapsed(), fingerprint);
+    if (!previous.ok) return this.failed(previous.error, reasons, this.elapsed(), fingerprint, undefined, { attempts: 0 });
+    const attempts = 1 + (stage.retries ?? 0);
+    let log = '';
+    let durationMs = 0;
+    for (let attempt = 1; ; attempt++) {
+      const tried = await this.attemptOnce(decision, attempt);
+      durationMs += tried.durationMs;
+      log = attempt === 1 ? tried.log : appendAttempt(log, tried.header!, tried.log);
+      const extra = { attempts: attempt, ...(tried.jobId !== undefined ? { jobId: tried.jobId } : {}) };
+      const recorded = tried.outs.ok ? await this.recordRan(decision, tried.outs.value, log, durationMs) : tried.outs;
+      if (recorded.ok) {
+        if (attempt > 1) this.keepLog(log);
+        const result: StageResult = { name: stage.name, outcome: { kind: 'ran' }, reasons, durationMs, fingerprint, gate: stage.gate, ...extra };
+        return this.finish({ result, outs: recorded.value }, log);
+      }
+      const cleared = mayRetry(stage, recorded.error, attempt, this.options.signal) ? await this.removePartial() : undefined;
+      if (!cleared?.ok) {
+        if (attempt > 1) this.keepLog(log);
+        await this.rollBack(previous.value);
+        return this.failed(cleared?.error ?? recorded.error, reasons, durationMs, fingerprint, log, extra);
+      }
+      this.nextHeader = attemptHeader(attempt + 1, attempts, recorded.error);
+      this.emit({ type: 'stage-retry', name: stage.name, attempt: attempt + 1, cause: recorded.error });
+    }
+  }
 
+  /** The header of the attempt about to run (set after a failed one). */
+  private nextHeader: string | undefined;
+
+  /** One execution of the stage's command, and its outs captured when it succeeded on inputs that did not change. */
+  private async attemptOnce(decision: Decision, attempt: number) {
+    const { engine, stage } = this;
+    const header = this.nextHeader;
+    this.nextHeader = undefined;
     const paths = this.contextPaths(decision.inputs.deps);
     for (const abs of Object.values(paths.outs)) mkdirSync(path.dirname(abs), { recursive: true });
     const bundle = stage.kind === 'module' ? await engine.code.bundlePath(stage.module!, decision.inputs.code) : undefined;
     const logFile = path.join(engine.stateDir, 'logs', `${stage.name}.log`);
-    const exec = await this.options.executor.execute({
-      stage,
-      root: engine.root,
-      ...paths,
-      bundle,
-      logFile,
-      verdictFile: path.join(engine.stateDir, 'tmp', `${stage.name}.${process.pid}.verdict`),
-      signal: this.options.signal,
-    });
+    const verdictFile = path.join(engine.stateDir, 'tmp', `${stage.name}.${process.pid}.verdict`);
+    const loadErrorFile = `${verdictFile}.load-error`;
+    rmSync(loadErrorFile, { force: true });
+    const exec = await this.options.executor.execute({ stage, root: engine.root, ...paths, bundle, logFile, verdictFile, loadErrorFile, attempt, signal: this.options.signal });
     if (stage.passEnv) {
       exec.log = redactPassed(exec.log, stage.passEnv);
       writeFileAtomic(logFile, exec.log);
     }
-    const captured = exec.ok ? await this.capture(decision.inputs) : failed(exec.cause);
-    const jobId = exec.jobId !== undefined ? { jobId: exec.jobId } : {};
-    const recorded = captured.ok ? await this.recordRan(decision, captured.value, exec.log, exec.durationMs) : captured;
-    if (!recorded.ok) {
-      await this.rollBack(previous.value);
-      return this.failed(recorded.error, decision.reasons, exec.durationMs, fingerprint, exec.log, jobId);
-    }
-    const result: StageResult = { name: stage.name, outcome: { kind: 'ran' }, reasons: decision.reasons, durationMs: exec.durationMs, fingerprint, gate: stage.gate, ...jobId };
-    return this.finish({ result, outs: recorded.value }, exec.log);
+    const notLoaded = takeLoadError(loadErrorFile);
+    const cause: FailureCause | undefined = notLoaded !== undefined ? { kind: 'module-error', message: notLoaded } : exec.ok ? undefined : exec.cause;
+    const outs = cause ? failed(cause) : await this.capture(decision.inputs);
+    return { outs, log: exec.log, header, durationMs: exec.durationMs, jobId: exec.jobId };
+  }
+
+  /** Before another attempt: what the failed one left of the outs is removed (the old outs are in the store). */
+  private removePartial(): Promise<Result<void>> {
+    return attempt(this.options.signal, () => {
+      for (const out of this.stage.outs) this.engine.ws.removeOut(out);
+    });
+  }
+
+  /** The log of every attempt, where the stage's log is read (each attempt's executor wrote only its own). */
+  private keepLog(log: string): void {
+    writeFileAtomic(path.join(this.engine.stateDir, 'logs', `${this.stage.name}.log`), log);
   }
 
   /** Keep the current outs (in the store) so a failure can put them back, then clear them; what was kept. */
