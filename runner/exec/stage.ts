@@ -192,11 +192,12 @@ export class StageExecution {
     if (!previous.ok) return this.failed(previous.error, reasons, this.elapsed(), fingerprint, undefined, { attempts: 0 });
     const attempts = 1 + (stage.retries ?? 0);
     let log = '';
+    let header = '';
     let durationMs = 0;
     for (let attempt = 1; ; attempt++) {
       const tried = await this.attemptOnce(decision, attempt);
       durationMs += tried.durationMs;
-      log = attempt === 1 ? tried.log : appendAttempt(log, tried.header!, tried.log);
+      log = attempt === 1 ? tried.log : appendAttempt(log, header, tried.log);
       const extra = { attempts: attempt, ...(tried.jobId !== undefined ? { jobId: tried.jobId } : {}) };
       const recorded = tried.outs.ok ? await this.recordRan(decision, tried.outs.value, log, durationMs) : tried.outs;
       if (recorded.ok) {
@@ -210,19 +211,14 @@ export class StageExecution {
         await this.rollBack(previous.value);
         return this.failed(cleared?.error ?? recorded.error, reasons, durationMs, fingerprint, log, extra);
       }
-      this.nextHeader = attemptHeader(attempt + 1, attempts, recorded.error);
+      header = attemptHeader(attempt + 1, attempts, recorded.error);
       this.emit({ type: 'stage-retry', name: stage.name, attempt: attempt + 1, cause: recorded.error });
     }
   }
 
-  /** The header of the attempt about to run (set after a failed one). */
-  private nextHeader: string | undefined;
-
   /** One execution of the stage's command, and its outs captured when it succeeded on inputs that did not change. */
   private async attemptOnce(decision: Decision, attempt: number) {
     const { engine, stage } = this;
-    const header = this.nextHeader;
-    this.nextHeader = undefined;
     const paths = this.contextPaths(decision.inputs.deps);
     for (const abs of Object.values(paths.outs)) mkdirSync(path.dirname(abs), { recursive: true });
     const bundle = stage.kind === 'module' ? await engine.code.bundlePath(stage.module!, decision.inputs.code) : undefined;
@@ -236,9 +232,11 @@ export class StageExecution {
       writeFileAtomic(logFile, exec.log);
     }
     const notLoaded = takeLoadError(loadErrorFile);
-    const cause: FailureCause | undefined = notLoaded !== undefined ? { kind: 'module-error', message: notLoaded } : exec.ok ? undefined : exec.cause;
+    const said: FailureCause | undefined = notLoaded !== undefined ? { kind: 'module-error', message: notLoaded } : exec.ok ? undefined : exec.cause;
+    // Its message is a line the stage wrote (its reason, a retry's cause): masked as its log is.
+    const cause = said && 'message' in said && said.message !== undefined && stage.passEnv ? { ...said, message: redactPassed(said.message, stage.passEnv) } : said;
     const outs = cause ? failed(cause) : await this.capture(decision.inputs);
-    return { outs, log: exec.log, header, durationMs: exec.durationMs, jobId: exec.jobId };
+    return { outs, log: exec.log, durationMs: exec.durationMs, jobId: exec.jobId };
   }
 
   /** Before another attempt: what the failed one left of the outs is removed (the old outs are in the store). */

@@ -151,6 +151,63 @@ stages:
     expect(retriesOf(r).map((e) => [e.name, e.attempt, e.cause.exitCode])).to.deep.equal([['three', 2, 3]]);
   });
 
+  it('retried by default: a timeout, a signal; not: a command that cannot start, inputs changed while it ran; a passEnv secret stays masked in the retry\'s cause and the attempt line', async () => {
+    // Each stage notes its attempt outside its outs, then fails on attempt 1 its own way and succeeds on attempt 2.
+    const note = (name: string) => `echo "$PIPELINE_ATTEMPT" >> ${name}.log; [ "$PIPELINE_ATTEMPT" -ge 2 ] && { echo ok > ${name}.txt; exit 0; }`;
+    const ws = make(
+      `version: 1
+stages:
+  timeout:
+    cmd: '${note('timeout')}; while [ ! -e never ]; do sleep 0.05; done'
+    shell: true
+    outs: [timeout.txt]
+    timeout: 1
+    retries: 1
+  signal:
+    cmd: '${note('signal')}; kill -KILL $$'
+    shell: true
+    outs: [signal.txt]
+    retries: 1
+  nocmd:
+    cmd: [no-such-command-for-retries]
+    outs: [nocmd.txt]
+    retries: 2
+  changed:
+    cmd: '${note('changed')}; echo more >> input.txt'
+    shell: true
+    deps: [input.txt]
+    outs: [changed.txt]
+    retries: 2
+  secret:
+    cmd: '${note('secret')}; echo "token $API_TOKEN refused" >&2; exit 1'
+    shell: true
+    outs: [secret.txt]
+    passEnv: [API_TOKEN]
+    retries: 1
+`,
+      { 'input.txt': 'data\n' },
+    );
+    const r = await ws.run(['run', '--json', '--keep-going'], { env: { API_TOKEN: 'sekrit-value-123' } });
+    expect(r.exitCode, r.stderr).to.equal(1);
+    expect(stageOf(r, 'timeout')).to.include({ status: 'ran', attempts: 2 });
+    expect(stageOf(r, 'signal')).to.include({ status: 'ran', attempts: 2 });
+    expect(stageOf(r, 'secret')).to.include({ status: 'ran', attempts: 2 });
+    expect(stageOf(r, 'nocmd')).to.include({ status: 'failed', attempts: 1 });
+    expect(stageOf(r, 'nocmd').outcome.cause).to.include({ kind: 'spawn' });
+    expect(stageOf(r, 'changed')).to.include({ status: 'failed', attempts: 1 });
+    expect(stageOf(r, 'changed').outcome.cause).to.include({ kind: 'inputs-changed', path: 'input.txt' });
+    const causes = Object.fromEntries(retriesOf(r).map((e) => [e.name, e.cause]));
+    expect(Object.keys(causes).sort()).to.deep.equal(['secret', 'signal', 'timeout']);
+    expect(causes.timeout).to.deep.include({ kind: 'timeout', timeoutMs: 1000 });
+    expect(causes.signal).to.deep.include({ kind: 'signal', signal: 'SIGKILL' });
+    expect(ws.lines('changed.log')).to.deep.equal(['1']);
+    const log = ws.read('.pipeline/logs/secret.log');
+    expect(log).to.include('──── attempt 2 of 2 (attempt 1 failed: token *** refused) ────\n');
+    expect(log).to.not.include('sekrit-value-123');
+    expect(causes.secret).to.deep.equal({ kind: 'exit', exitCode: 1, message: 'token *** refused' });
+    expect(r.stdout + r.stderr).to.not.include('sekrit-value-123');
+  });
+
   it('a gate\'s verdict is never retried', async () => {
     const ws = make(`version: 1
 stages:
