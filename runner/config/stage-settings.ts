@@ -5,7 +5,7 @@ import type { StageConfig } from './types.js';
 
 export type StageSettings = Pick<StageConfig, 'timeoutMs' | 'retries' | 'retryOn' | 'cache' | 'gate' | 'desc'>;
 
-/** `timeout`, `retries` (default 0), `retryOn`, `cache` (default true), `gate` (default false), `desc`. */
+/** `timeout`, `retries` (absent when 0), `retryOn`, `cache` (default true), `gate` (default false), `desc`. */
 export function stageSettings(s: StageInput): StageSettings {
   const { raw } = s;
   const retries = raw.retries ?? 0;
@@ -15,7 +15,7 @@ export function stageSettings(s: StageInput): StageSettings {
     s.fail('retry-unused', s.at('retryOn'), 'a gate stage\'s exit is its verdict, never retried: `retryOn` would match nothing', 'remove `retryOn` (`retries` still retries a gate killed by a signal or its timeout)');
   return {
     ...(raw.timeout !== undefined ? { timeoutMs: durationMs(raw.timeout) } : {}),
-    retries,
+    ...(retries > 0 ? { retries } : {}),
     ...(raw.retryOn !== undefined ? { retryOn: raw.retryOn } : {}),
     cache: raw.cache ?? true,
     gate: raw.gate ?? false,
