@@ -93,6 +93,7 @@ describe('engine: retries', function () {
       ].join('\n'),
     );
     expect(r.stderr).to.match(/^flaky +running +attempt 2, after: flaky failure 1$/m);
+    expect(r.stderr).to.match(/^flaky +ran +[0-9.]+m?s +never run \(3 attempts\)$/m);
 
     // The same stage without the keys, succeeding at once: the same fingerprint and pipeline.lock entry.
     const plain = make(flakyYaml(''), { 'flaky.sh': FLAKY_SH, 'count.txt': '2\n' });
@@ -133,6 +134,7 @@ stages:
     expect(flaky).to.include({ status: 'failed', attempts: 2, reason: 'flaky failure 5' });
     expect(flaky.outcome.cause).to.deep.equal({ kind: 'exit', exitCode: 5, message: 'flaky failure 5' });
     expect(retriesOf(r).map((e) => e.attempt)).to.deep.equal([2]);
+    expect(r.stderr).to.match(/^flaky +failed +[0-9.]+m?s +flaky failure 5 \(2 attempts\)$/m);
     expect(ws.read('out.txt')).to.equal('done\n');
     expect(ws.read('.pipeline/logs/flaky.log')).to.include('──── attempt 2 of 2 (attempt 1 failed: flaky failure 4) ────\n');
   });
