@@ -13,6 +13,9 @@ export const MATRIX_KEY_PATTERN = '^[A-Za-z_][A-Za-z0-9_]*$';
 /** A matrix value that can be part of a default expansion name (`quantize@8`) as it is. */
 export const NAME_VALUE_RE = /^[A-Za-z0-9_.-]+$/;
 
+/** The most `retries` a stage may have: a stage that fails this often needs fixing, not another attempt. */
+export const MAX_RETRIES = 20;
+
 /** Commands the CLI provides itself; a workspace command may not take one of these names. */
 export const BUILTIN_COMMANDS = [
   'init',
@@ -55,13 +58,16 @@ export const EXPECTED: Record<string, string> = {
   metrics: 'a workspace-relative path of a JSON file among `outs`, or a list of them',
   env: 'a mapping of variable names to strings, numbers or booleans',
   uses: 'a global param name or a list of them: the global params this stage reads (the others are not passed to it)',
+  retries: `a whole number from 0 to ${MAX_RETRIES}: how many times a failed stage is executed again`,
+  retryOn: 'a list of exit codes from 1 to 255: only an exit with one of them is retried (default: any failure another attempt may cure)',
   timeout: 'seconds (a number > 0) or a duration like `30s`, `10m`, `1h`',
   cache: 'true or false',
   gate: 'true or false',
   executor: '`local` (child processes on this machine) or `slurm` (one Slurm batch job per stage that runs)',
   resources: 'a mapping of what a Slurm job asks for: `cpus`, `memory`, `time`, `partition`, `sbatch`',
   cpus: 'a whole number > 0 (CPUs per job, `--cpus-per-task`)',
-  memory: 'megabytes (a whole number) or a size like `512M`, `4G` (`--mem`)',
+  memory:
+    'megabytes (a whole number) or a size like `512M`, `4G` (`--mem`), or a list of them, one per attempt of a stage with `retries` (the last repeats)',
   time: 'seconds (a number > 0) or a duration like `30s`, `10m`, `1h` (`--time`)',
   partition: 'a Slurm partition name (`--partition`)',
   sbatch: 'a list of extra sbatch options, e.g. [--qos=low, --account=ml]',
@@ -89,6 +95,8 @@ export const STAGE_KEYS = [
   'passEnv',
   'inheritEnv',
   'timeout',
+  'retries',
+  'retryOn',
   'cache',
   'gate',
   'resources',

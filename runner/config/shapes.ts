@@ -166,6 +166,7 @@ const TOP_HINTS: Record<string, string> = {
 
 function resourceHint(key: string): string | undefined {
   const examples: Record<string, string> = { cpus: 'cpus: 4', memory: 'memory: 8G', time: 'time: 2h', partition: 'partition: gpu', sbatch: 'sbatch: [--qos=low]' };
+  if (key === 'memory') return 'e.g. `resources: {memory: 8G}`, or one value per attempt of a stage with `retries`: `resources: {memory: [2G, 4G, 8G]}`';
   return examples[key] && `e.g. \`resources: {${examples[key]}}\``;
 }
 
@@ -181,6 +182,10 @@ export function fieldHint(field: string): string | undefined {
       return 'e.g. `cmd: node scripts/prepare.js --out build` or `cmd: [node, scripts/prepare.js]`';
     case 'timeout':
       return 'e.g. `timeout: 90` (seconds) or `timeout: 10m`';
+    case 'retries':
+      return 'e.g. `retries: 2` (three attempts at most)';
+    case 'retryOn':
+      return 'e.g. `retryOn: [75, 137]` (exit codes; the stage is retried only when it exits with one of them)';
     case 'env':
       return 'e.g. `env: {OMP_NUM_THREADS: 1}`';
     case 'passEnv':

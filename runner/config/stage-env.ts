@@ -5,7 +5,7 @@ import { list, type StageInput } from './check-context.js';
 import type { StageConfig } from './types.js';
 
 /** Variables the runner sets for `cmd:` stages; a stage cannot declare them. */
-const RESERVED_ENV = ['PIPELINE_PARAMS', 'PIPELINE_STAGE'];
+const RESERVED_ENV = ['PIPELINE_PARAMS', 'PIPELINE_STAGE', 'PIPELINE_ATTEMPT'];
 
 export type StageEnv = Pick<StageConfig, 'env' | 'passEnv' | 'inheritEnv'>;
 

@@ -46,6 +46,10 @@ export interface StageConfig {
   inheritEnv?: boolean;
   /** Wall-clock limit in milliseconds, if any. */
   timeoutMs?: number;
+  /** How many times a failed execution is retried (`retries`; absent: 0); not part of the fingerprint. */
+  retries?: number;
+  /** `retryOn`: only an exit with one of these codes is retried; absent: any failure that may pass next time. */
+  retryOn?: number[];
   /** `cache: false` stages always run and are never restored. */
   cache: boolean;
   /** A gate stage's non-zero exit ends the run with exit code 3 and blocks its downstream. */
@@ -74,8 +78,8 @@ export interface TemplateOrigin {
 export interface StageResources {
   /** `--cpus-per-task`. */
   cpus?: number;
-  /** `--mem`: megabytes, or a number with K, M, G or T. */
-  memory?: string;
+  /** `--mem`, one value per attempt (the last repeats): megabytes, or a number with K, M, G or T. */
+  memory?: string[];
   /** `--time`, in milliseconds. */
   timeMs?: number;
   /** `--partition`. */

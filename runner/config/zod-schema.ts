@@ -10,7 +10,7 @@
 // with classic zod.
 import * as z from 'zod/mini';
 import { en } from 'zod/locales';
-import { DURATION_PATTERN, ENV_NAME_PATTERN, EXPECTED, MATRIX_KEY_PATTERN, MEMORY_PATTERN, NAME_RE } from './keys.js';
+import { DURATION_PATTERN, ENV_NAME_PATTERN, EXPECTED, MATRIX_KEY_PATTERN, MAX_RETRIES, MEMORY_PATTERN, NAME_RE } from './keys.js';
 
 /** `schema` with its description for editors (the text of EXPECTED[key], with `extra` after it). */
 function doc<T extends z.ZodMiniType>(schema: T, key: string, extra = ''): T {
@@ -26,6 +26,7 @@ export function buildSchemas() {
   const stringOrList = (key: string, extra = '') => doc(z.union([z.string(), z.array(z.string()), z.null()]), key, extra);
   const envName = z.string().check(z.regex(new RegExp(ENV_NAME_PATTERN)));
   const mapping = (key: string) => doc(z.nullable(z.record(z.string(), z.unknown())), key);
+  const memory = () => z.union([z.number().check(z.int(), z.positive()), z.string().check(z.regex(new RegExp(MEMORY_PATTERN)))]);
   const duration = () => z.union([z.number().check(z.positive()), z.string().check(z.regex(new RegExp(DURATION_PATTERN)))]);
 
   const stageSchema = doc(
@@ -46,6 +47,8 @@ export function buildSchemas() {
       passEnv: z.optional(doc(z.union([envName, z.array(envName), z.null()]), 'passEnv')),
       inheritEnv: z.optional(doc(z.boolean(), 'inheritEnv', '; overrides the top-level `inheritEnv`')),
       timeout: z.optional(doc(duration(), 'timeout')),
+      retries: z.optional(doc(z.number().check(z.int(), z.gte(0), z.lte(MAX_RETRIES)), 'retries', '; not part of the fingerprint')),
+      retryOn: z.optional(doc(z.array(z.number().check(z.int(), z.gte(1), z.lte(255))).check(z.minLength(1)), 'retryOn')),
       cache: z.optional(doc(z.boolean(), 'cache', '; false: always run, never restore')),
       gate: z.optional(doc(z.boolean(), 'gate', '; true: a non-zero exit ends the run with exit code 3 and blocks downstream')),
       resources: z.optional(
@@ -53,7 +56,7 @@ export function buildSchemas() {
           z.nullable(
             z.strictObject({
               cpus: z.optional(doc(z.number().check(z.int(), z.positive()), 'cpus')),
-              memory: z.optional(doc(z.union([z.number().check(z.int(), z.positive()), z.string().check(z.regex(new RegExp(MEMORY_PATTERN)))]), 'memory')),
+              memory: z.optional(doc(z.union([memory(), z.array(memory()).check(z.minLength(1))]), 'memory')),
               time: z.optional(doc(duration(), 'time')),
               partition: z.optional(doc(z.string().check(z.minLength(1)), 'partition')),
               sbatch: z.optional(doc(z.array(z.string().check(z.minLength(1))), 'sbatch')),

@@ -50,6 +50,7 @@ export const DIAGNOSTIC_CODES = [
   'pass-env-declared',
   'pass-env-duplicate',
   'sbatch-option',
+  'retry-unused',
   // templates (`matrix:`, `name:`)
   'matrix-shape',
   'matrix-empty',

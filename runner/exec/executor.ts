@@ -25,6 +25,10 @@ export interface ExecRequest {
   bundle?: string;
   logFile: string;
   verdictFile: string;
+  /** Where a module stage's host says that the module could not be loaded (never retried). */
+  loadErrorFile: string;
+  /** Which execution of the stage in this run this is: 1, then 2, … for its retries. */
+  attempt: number;
   signal: AbortSignal;
   /** Called with each chunk of output as it arrives (live output). */
   onOutput?: (chunk: string) => void;
@@ -84,6 +88,7 @@ export function stageCommand(req: ExecRequest): { argv: string[]; env: Record<st
     PIPELINE_PARAMS: JSON.stringify(stage.params),
     PIPELINE_WORKSPACE: req.root,
     PIPELINE_VERDICT_FILE: req.verdictFile,
+    PIPELINE_ATTEMPT: String(req.attempt),
   };
   if (stage.kind !== 'module') return { argv: [...stage.cmd!], env: stageEnvironment(stage, engine) };
   engine.PIPELINE_CONTEXT = JSON.stringify({
@@ -95,6 +100,8 @@ export function stageCommand(req: ExecRequest): { argv: string[]; env: Record<st
     deps: req.deps,
     outs: req.outs,
     thrownFile: thrownFileOf(req.verdictFile),
+    attempt: req.attempt,
+    loadErrorFile: req.loadErrorFile,
   });
   return { argv: hostCommand(), env: stageEnvironment(stage, engine) };
 }

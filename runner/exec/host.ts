@@ -15,7 +15,7 @@ import { isGateVerdict, type StageContext, type StageFunction } from '../public/
 import { MaskingStream } from './mask.js';
 
 /** What the runner passes: the context minus what only exists in this process, plus the bundle to import. */
-type HostInput = Omit<StageContext, 'log' | 'signal'> & { bundle: string; thrownFile?: string };
+type HostInput = Omit<StageContext, 'log' | 'signal'> & { bundle: string; thrownFile?: string; loadErrorFile?: string };
 
 /** The job of a host started ahead: where and with what environment the stage runs. */
 interface HostJob {
@@ -81,11 +81,14 @@ async function main(): Promise<number | undefined> {
       setTimeout(() => process.exit(130), 2000).unref();
     });
   }
-  const mod = (await import(pathToFileURL(input.bundle).href)) as { default?: unknown };
-  if (typeof mod.default !== 'function') {
-    process.stderr.write(`stage \`${input.stage}\`: its module has no default-exported function; export default async function (ctx) { … }\n`);
-    return 2;
+  let mod: { default?: unknown };
+  try {
+    mod = (await import(pathToFileURL(input.bundle).href)) as { default?: unknown };
+  } catch (err) {
+    return cannotLoad(input, `stage \`${input.stage}\`: its module failed while loading: ${(err as Error)?.message ?? String(err)}`, err);
   }
+  if (typeof mod.default !== 'function')
+    return cannotLoad(input, `stage \`${input.stage}\`: its module has no default-exported function; export default async function (ctx) { … }`);
   const ctx: StageContext = {
     stage: input.stage,
     workspace: input.workspace,
@@ -93,6 +96,7 @@ async function main(): Promise<number | undefined> {
     inputs: input.inputs,
     deps: input.deps,
     outs: input.outs,
+    attempt: input.attempt ?? 1,
     signal: controller.signal,
     log: {
       info: (m) => process.stdout.write(`${m}\n`),
@@ -119,6 +123,17 @@ async function main(): Promise<number | undefined> {
     process.stderr.write(`${e?.message ?? String(err)}\n`);
     return 1;
   }
+}
+
+/**
+ * The module could not be loaded (it throws while it is imported, or exports no function): said on stderr, and in
+ * the file the runner reads to know that running it again would fail the same way (it is never retried).
+ */
+function cannotLoad(input: HostInput, message: string, err?: unknown): number {
+  if (process.env.PIPELINE_DEBUG && (err as Error)?.stack) process.stderr.write(`${(err as Error).stack}\n`);
+  process.stderr.write(`${message}\n`);
+  if (input.loadErrorFile) writeFileSync(input.loadErrorFile, message);
+  return 2;
 }
 
 main().then(

@@ -59,8 +59,10 @@ export interface StageResult {
   durationMs: number;
   fingerprint?: string;
   gate?: boolean;
-  /** The cluster job that executed it (executor `slurm`). */
+  /** The cluster job that executed it (executor `slurm`; its last attempt's). */
   jobId?: string;
+  /** How many times its command was executed in this run (more than 1 when `retries` retried it); absent: none. */
+  attempts?: number;
 }
 
 /** The coarse status of `run --json` and last-run.json (`cached` for fresh and restored). */

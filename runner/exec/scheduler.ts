@@ -119,6 +119,8 @@ class Scheduler {
       this.propagating ||= event.reasons.some((r) => r.code === 'upstream-changed');
       hosts.prestart();
     }
+    // A module stage executed again takes a host as its first attempt did: one waiting, or one started for it.
+    if (hosts && event.type === 'stage-retry' && this.engine.graph.stage(event.name).kind === 'module') hosts.prestart();
     if (event.type === 'stage-finished') this.modulesLeft.delete(event.result.name);
     this.listener(event);
   }

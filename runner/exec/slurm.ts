@@ -214,12 +214,12 @@ export const slurmLeftovers: LeftoverOwner = {
   },
 };
 
-/** resources and timeout → sbatch flags; the job's output, name and folder. */
-export function sbatchFlags(stage: StageConfig, req: Pick<ExecRequest, 'root' | 'logFile'>): string[] {
+/** resources and timeout → sbatch flags; the job's output, name and folder. `--mem` is the attempt's (the last value repeats). */
+export function sbatchFlags(stage: StageConfig, req: Pick<ExecRequest, 'root' | 'logFile'> & { attempt?: number }): string[] {
   const r = stage.resources;
   const flags = [`--job-name=pipeline-${stage.name}`, `--output=${req.logFile}`, '--open-mode=truncate', `--chdir=${req.root}`, '--export=ALL'];
   if (r?.cpus !== undefined) flags.push(`--cpus-per-task=${r.cpus}`);
-  if (r?.memory !== undefined) flags.push(`--mem=${r.memory}`);
+  if (r?.memory !== undefined) flags.push(`--mem=${r.memory[Math.min(req.attempt ?? 1, r.memory.length) - 1]}`);
   const limit = r?.timeMs ?? stage.timeoutMs;
   if (limit !== undefined) flags.push(`--time=${slurmTime(limit)}`);
   if (r?.partition !== undefined) flags.push(`--partition=${r.partition}`);

@@ -3,7 +3,7 @@
 // a step throws becomes the stage's failure in one place (failure.ts). A stage's outputs are recorded (objects,
 // then run record, then pipeline.lock, each written atomically) only after it succeeded on inputs that did not
 // change while it ran; a stage that fails gets its previous outputs back.
-import { appendFileSync, lstatSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, lstatSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { writeFileAtomic } from '../core/atomic.js';
 import path from 'node:path';
 import { RUN_RECORD_VERSION, type OutRecord } from '../store/cache.js';
@@ -24,6 +24,7 @@ import type { Emit } from './events.js';
 import { attempt, failed, ok, stageFailure, type Result } from './failure.js';
 import type { FailureCause, StageResult } from './outcome.js';
 import type { RemotePuller } from '../store/remote/run-sync.js';
+import { appendAttempt, attemptHeader, mayRetry, takeLoadError } from './retry.js';
 
 export interface StageRunOptions {
   force: boolean;
@@ -121,7 +122,7 @@ export class StageExecution {
     return done;
   }
 
-  private failed(cause: FailureCause, reasons: Reason[], durationMs: number, fingerprint?: string, log?: string, extra: { jobId?: string } = {}): StageDone {
+  private failed(cause: FailureCause, reasons: Reason[], durationMs: number, fingerprint?: string, log?: string, extra: { jobId?: string; attempts?: number } = {}): StageDone {
     const result: StageResult = { name: this.stage.name, outcome: { kind: 'failed', cause }, reasons, durationMs, fingerprint, gate: this.stage.gate, ...extra };
     return this.finish({ result }, log);
   }
@@ -181,41 +182,79 @@ export class StageExecution {
     return manifest.entries.every((e) => cache.hasObject(e.hash));
   }
 
-  /** Run it. Keep the current outs (in the store) so a failure can put them back, then clear them. */
+  /**
+   * Run it. Keep the current outs (in the store) so a failure can put them back, then clear them. A failed attempt
+   * that may pass next time (retry.ts) is followed by another, with the same inputs, once what it left of the outs is
+   * removed; the log keeps every attempt. Only a success is recorded, and a final failure puts the old outs back.
+   */
   private async run(decision: Decision): Promise<StageDone> {
-    const { engine, stage } = this;
-    const { fingerprint } = decision;
-    this.emit({ type: 'stage-started', name: stage.name, reasons: decision.reasons });
+    const { stage } = this;
+    const { fingerprint, reasons } = decision;
+    this.emit({ type: 'stage-started', name: stage.name, reasons });
     const previous = await this.clearOuts();
-    if (!previous.ok) return this.failed(previous.error, decision.reasons, this.elapsed(), fingerprint);
+    if (!previous.ok) return this.failed(previous.error, reasons, this.elapsed(), fingerprint, undefined, { attempts: 0 });
+    const attempts = 1 + (stage.retries ?? 0);
+    let log = '';
+    let header = '';
+    let durationMs = 0;
+    for (let attempt = 1; ; attempt++) {
+      const tried = await this.attemptOnce(decision, attempt);
+      durationMs += tried.durationMs;
+      log = attempt === 1 ? tried.log : appendAttempt(log, header, tried.log);
+      const extra = { attempts: attempt, ...(tried.jobId !== undefined ? { jobId: tried.jobId } : {}) };
+      const recorded = tried.outs.ok ? await this.recordRan(decision, tried.outs.value, log, durationMs) : tried.outs;
+      if (recorded.ok) {
+        if (attempt > 1) this.keepLog(log);
+        const result: StageResult = { name: stage.name, outcome: { kind: 'ran' }, reasons, durationMs, fingerprint, gate: stage.gate, ...extra };
+        return this.finish({ result, outs: recorded.value }, log);
+      }
+      const cleared = mayRetry(stage, recorded.error, attempt, this.options.signal) ? await this.removePartial() : undefined;
+      if (!cleared?.ok) {
+        if (attempt > 1) this.keepLog(log);
+        await this.rollBack(previous.value);
+        return this.failed(cleared?.error ?? recorded.error, reasons, durationMs, fingerprint, log, extra);
+      }
+      header = attemptHeader(attempt + 1, attempts, recorded.error);
+      this.emit({ type: 'stage-retry', name: stage.name, attempt: attempt + 1, cause: recorded.error });
+    }
+  }
 
+  /** One execution of the stage's command, and its outs captured when it succeeded on inputs that did not change. */
+  private async attemptOnce(decision: Decision, attempt: number) {
+    const { engine, stage } = this;
     const paths = this.contextPaths(decision.inputs.deps);
     for (const abs of Object.values(paths.outs)) mkdirSync(path.dirname(abs), { recursive: true });
     const bundle = stage.kind === 'module' ? await engine.code.bundlePath(stage.module!, decision.inputs.code) : undefined;
     const logFile = path.join(engine.stateDir, 'logs', `${stage.name}.log`);
     const verdictFile = path.join(engine.stateDir, 'tmp', `${stage.name}.${process.pid}.verdict`);
-    const executed = await this.options.executor.execute({ stage, root: engine.root, ...paths, bundle, logFile, verdictFile, signal: this.options.signal });
+    const loadErrorFile = `${verdictFile}.load-error`;
+    rmSync(loadErrorFile, { force: true });
+    const executed = await this.options.executor.execute({ stage, root: engine.root, ...paths, bundle, logFile, verdictFile, loadErrorFile, attempt, signal: this.options.signal });
     const exec = bundle ? await this.withThrown(executed, bundle, thrownFileOf(verdictFile), logFile) : executed;
     const secrets = passedValues(stage);
     if (secrets.length > 0) {
-      // The local executor masked the log as it wrote it; a cluster job's log, a verdict file, a mapped stack or a
-      // reason may not be.
+      // The local executor masked the log as it wrote it; a cluster job's log or a mapped stack may not be.
       exec.log = maskText(exec.log, secrets);
-      if (!exec.ok && 'message' in exec.cause && exec.cause.message !== undefined) {
-        const stack = 'stack' in exec.cause && typeof exec.cause.stack === 'string' ? { stack: maskText(exec.cause.stack, secrets) } : {};
-        exec.cause = { ...exec.cause, message: maskText(exec.cause.message, secrets), ...stack };
-      }
       writeFileAtomic(logFile, maskText(readFileSync(logFile, 'utf8'), secrets));
     }
-    const captured = exec.ok ? await this.capture(decision.inputs) : failed(exec.cause);
-    const jobId = exec.jobId !== undefined ? { jobId: exec.jobId } : {};
-    const recorded = captured.ok ? await this.recordRan(decision, captured.value, exec.log, exec.durationMs) : captured;
-    if (!recorded.ok) {
-      await this.rollBack(previous.value);
-      return this.failed(recorded.error, decision.reasons, exec.durationMs, fingerprint, exec.log, jobId);
-    }
-    const result: StageResult = { name: stage.name, outcome: { kind: 'ran' }, reasons: decision.reasons, durationMs: exec.durationMs, fingerprint, gate: stage.gate, ...jobId };
-    return this.finish({ result, outs: recorded.value }, exec.log);
+    const notLoaded = takeLoadError(loadErrorFile);
+    const said: FailureCause | undefined = notLoaded !== undefined ? { kind: 'module-error', message: notLoaded } : exec.ok ? undefined : exec.cause;
+    // Its message and stack are what the stage wrote (its reason, a retry's cause): masked as its log is.
+    const cause = said && secrets.length > 0 ? maskCause(said, secrets) : said;
+    const outs = cause ? failed(cause) : await this.capture(decision.inputs);
+    return { outs, log: exec.log, durationMs: exec.durationMs, jobId: exec.jobId };
+  }
+
+  /** Before another attempt: what the failed one left of the outs is removed (the old outs are in the store). */
+  private removePartial(): Promise<Result<void>> {
+    return attempt(this.options.signal, () => {
+      for (const out of this.stage.outs) this.engine.ws.removeOut(out);
+    });
+  }
+
+  /** The log of every attempt, where the stage's log is read (each attempt's executor wrote only its own). */
+  private keepLog(log: string): void {
+    writeFileAtomic(path.join(this.engine.stateDir, 'logs', `${this.stage.name}.log`), log);
   }
 
   /**
@@ -341,4 +380,11 @@ function changedInput(before: StageInputs, after: StageInputs): FailureCause {
     }
   }
   return { kind: 'inputs-changed', path: '', what: 'input' };
+}
+
+/** A failure's message and stack with the stage's `passEnv` values masked. */
+function maskCause(cause: FailureCause, secrets: readonly string[]): FailureCause {
+  if (!('message' in cause) || cause.message === undefined) return cause;
+  const stack = 'stack' in cause && typeof cause.stack === 'string' ? { stack: maskText(cause.stack, secrets) } : {};
+  return { ...cause, message: maskText(cause.message, secrets), ...stack };
 }

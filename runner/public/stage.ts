@@ -23,6 +23,8 @@ export interface StageContext {
   deps: Record<string, string>;
   /** Absolute paths of the stage's own outs, keyed as written in pipeline.yaml. Parent folders exist. */
   outs: Record<string, string>;
+  /** Which execution of the stage in this run this is: 1, then 2, 3, … when a stage with `retries` failed. */
+  attempt: number;
   log: StageLogger;
   /** Aborted when the run is interrupted or the stage times out. */
   signal: AbortSignal;

@@ -22,6 +22,7 @@ export function stageJson(result: StageResult): StageRecord {
     fingerprint: result.fingerprint ?? null,
     outcome: outcomeJson(result.outcome),
     reasons: reasonsJson(result.reasons),
+    attempts: result.attempts ?? 0,
     ...(result.jobId !== undefined ? { jobId: result.jobId } : {}),
   };
 }

@@ -106,7 +106,8 @@ export class LineReporter implements RunListener {
 
   protected finish(result: StageResult, output?: string): void {
     const time = formatDuration(result.durationMs).padStart(7);
-    let text = `${this.format(result.name, statusOf(result.outcome), `${time}  ${describeResult(result)}`)}\n`;
+    const tries = (result.attempts ?? 0) > 1 ? ` (${result.attempts} attempts)` : '';
+    let text = `${this.format(result.name, statusOf(result.outcome), `${time}  ${describeResult(result)}${tries}`)}\n`;
     if (this.options.showOutput && output && output.trim().length > 0) {
       const bar = this.paint('gray', '│');
       const body = output.endsWith('\n') ? output.slice(0, -1) : output;

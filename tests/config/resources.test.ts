@@ -34,8 +34,8 @@ describe('config: executor and resources', () => {
       file,
     );
     expect(config.executor).to.equal('slurm');
-    expect(config.stages[0].resources).to.deep.equal({ cpus: 4, memory: '8G', timeMs: 3_600_000, partition: 'batch', sbatch: ['--qos=low'] });
-    expect(config.stages[1].resources).to.deep.equal({ memory: '512', sbatch: [] });
+    expect(config.stages[0].resources).to.deep.equal({ cpus: 4, memory: ['8G'], timeMs: 3_600_000, partition: 'batch', sbatch: ['--qos=low'] });
+    expect(config.stages[1].resources).to.deep.equal({ memory: ['512'], sbatch: [] });
     expect(parseConfigText('version: 1\nstages:\n  a: {cmd: x}\n', file).executor).to.equal(undefined);
   });
 
@@ -55,9 +55,23 @@ describe('config: executor and resources', () => {
     expect(ds.map((d) => [d.code, d.line, d.message.split(';')[0]])).to.deep.equal([
       ['invalid-value', 2, '`executor` must be `local` (child processes on this machine) or `slurm` (one Slurm batch job per stage that runs)'],
       ['invalid-value', 4, 'stage `a`: `resources.cpus` must be a whole number > 0 (CPUs per job, `--cpus-per-task`)'],
-      ['invalid-value', 4, 'stage `a`: `resources.memory` must be megabytes (a whole number) or a size like `512M`, `4G` (`--mem`)'],
+      ['invalid-value', 4, 'stage `a`: `resources.memory` must be megabytes (a whole number) or a size like `512M`, `4G` (`--mem`), or a list of them, one per attempt of a stage with `retries` (the last repeats)'],
       ['invalid-value', 4, 'stage `a`: `resources.time` must be seconds (a number > 0) or a duration like `30s`, `10m`, `1h` (`--time`)'],
     ]);
+  });
+
+  it('a memory list: one value per attempt, each checked at its place; sbatch gets the attempt\'s value, the last repeating', () => {
+    const config = parseConfigText('version: 1\nstages:\n  a:\n    cmd: x\n    retries: 3\n    resources: {memory: [2G, 4096, 8G]}\n', file);
+    const stage = config.stages[0];
+    expect(stage.resources).to.deep.equal({ memory: ['2G', '4096', '8G'], sbatch: [] });
+    const mem = (attempt?: number) => sbatchFlags(stage, { root: '/ws', logFile: '/ws/a.log', attempt }).filter((f) => f.startsWith('--mem'));
+    expect([mem(), mem(1), mem(2), mem(3), mem(4)]).to.deep.equal([['--mem=2G'], ['--mem=2G'], ['--mem=4096'], ['--mem=8G'], ['--mem=8G']]);
+    // The first bad value, at its place.
+    const bad = errors('version: 1\nstages:\n  a:\n    cmd: x\n    retries: 3\n    resources: {memory: [2G, 4GB, 0, []]}\n');
+    expect(bad.map((d) => [d.code, d.line, d.col, d.message.split('; ')[1]])).to.deep.equal([['wrong-type', 6, 30, 'got the string "4GB"']]);
+    expect(bad[0].hint).to.equal('e.g. `resources: {memory: 8G}`, or one value per attempt of a stage with `retries`: `resources: {memory: [2G, 4G, 8G]}`');
+    const empty = errors('version: 1\nstages:\n  a:\n    cmd: x\n    resources: {memory: []}\n');
+    expect(empty.map((d) => [d.code, d.line, d.col])).to.deep.equal([['invalid-value', 5, 25]]);
   });
 
   it('maps resources and the timeout to sbatch flags, and writes a job script that records the exit status', () => {

@@ -219,6 +219,29 @@ stages:
     // The stage's timeout alone becomes the job's time limit (Slurm counts whole minutes).
     expect(showJob(s.timed.jobId!).TimeLimit).to.equal('00:02:00');
   });
+
+  it('retries: each attempt is a job of its own with its attempt\'s memory (the last value repeating), PIPELINE_ATTEMPT set in the job', async () => {
+    const ws = make(`version: 1
+stages:
+  grow:
+    cmd: 'echo "attempt $PIPELINE_ATTEMPT" >> attempts.log; [ "$PIPELINE_ATTEMPT" -ge 3 ] && echo ok > out.txt || { echo "too little memory" >&2; exit 1; }'
+    shell: true
+    outs: [out.txt]
+    retries: 2
+    resources:
+      memory: [100M, 200M]
+`);
+    const r = await ws.run(['run', '--executor', 'slurm', '--json'], { timeoutMs: 120_000 });
+    expect(r.exitCode, r.stderr).to.equal(0);
+    const grow = byName(r.json).grow as StageJson & { attempts: number };
+    expect(grow.attempts).to.equal(3);
+    expect(ws.lines('attempts.log')).to.deep.equal(['attempt 1', 'attempt 2', 'attempt 3']);
+    // The last attempt's job: the list's last value, repeated.
+    expect(showJob(grow.jobId!).MinMemoryNode).to.equal('200M');
+    const log = ws.read('.pipeline/logs/grow.log');
+    expect(log).to.include('──── attempt 2 of 3 (attempt 1 failed: too little memory) ────\n');
+    expect(log).to.include('──── attempt 3 of 3 (attempt 2 failed: too little memory) ────\n');
+  });
 });
 
 /** Jobs that existed before a test looked: the cancel tests wait for a new one. */

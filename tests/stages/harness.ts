@@ -36,6 +36,7 @@ export function makeCtx(workspace: string, stage: string, spec: StageSpec, logge
     inputs,
     deps: {},
     outs,
+    attempt: 1,
     log: {
       info: (m) => logged.info.push(m),
       warn: (m) => logged.warn.push(m),
