@@ -38,6 +38,17 @@ describe('cli: init, help, --version outside a workspace', function () {
     expect(bad.stderr).to.include('error: no help for `stauts`: it is not a built-in command (did you mean `status`?)\n');
   });
 
+  it('a command outside any workspace names `pipeline init` (exit 2); after init the same command works', async () => {
+    const r = await cli(dir, ['status']);
+    expect(r.exitCode).to.equal(2);
+    expect(r.stdout).to.equal('');
+    expect(r.stderr).to.include(`error: no pipeline.yaml in ${dir} or its parents; run \`pipeline init\` to create one here, or pass --config FILE\n`);
+    expect(r.stderr).to.not.include('see README');
+    expect((await cli(dir, ['init'])).exitCode).to.equal(0);
+    const after = await cli(dir, ['status']);
+    expect(after.exitCode, after.stderr).to.equal(0);
+  });
+
   it('init writes a starter pipeline that validates and runs, and the .gitignore entries', async () => {
     const r = await cli(dir, ['init']);
     expect(r.exitCode, r.stderr).to.equal(0);
