@@ -199,7 +199,7 @@ ${coefficientTable(inputs)}
 </section>
 <section id="dag-section">
 <h2>Pipeline</h2>
-<p class="note">The stages and their dependencies, coloured by their status in the last run. Solid arrows are direct dependencies; dashed ones are also implied by a longer path.</p>
+<p class="note">The stages and their dependencies, coloured by their status in the last run. An arrow a stage also needs through a longer path is left out (its tooltip names it).</p>
 <div class="dag-wrap">
 ${svgs.dag}
 </div>

@@ -78,6 +78,37 @@ describe('cli: dag as text', function () {
       ws.cleanup();
     }
   });
+
+  it('a diamond with a shortcut a → d: the drawing leaves the implied edge out and lists it; json and last-run.json keep it', async () => {
+    const ws = makeWorkspace({
+      yaml: 'version: 1\nstages:\n  a: {cmd: echo a}\n  b: {cmd: echo b, needs: [a]}\n  c: {cmd: echo c, needs: [a]}\n  d: {cmd: echo d, needs: [a, b, c]}\n',
+    });
+    try {
+      const plain = makeWorkspace({
+        yaml: 'version: 1\nstages:\n  a: {cmd: echo a}\n  b: {cmd: echo b, needs: [a]}\n  c: {cmd: echo c, needs: [a]}\n  d: {cmd: echo d, needs: [b, c]}\n',
+      });
+      const diamond = (await plain.run(['dag'])).stdout;
+      plain.cleanup();
+      const r = await ws.run(['dag']);
+      expect(r.exitCode, r.stderr).to.equal(0);
+      // The same drawing as the diamond without the shortcut, and the shortcut named below it.
+      expect(r.stdout).to.equal(`${diamond.replace(/\n$/, '')}\n\nalso needed, through the lines above:\n  d ← a\n`);
+      const edges = [
+        ['a', 'b'],
+        ['a', 'c'],
+        ['a', 'd'],
+        ['b', 'd'],
+        ['c', 'd'],
+      ];
+      const json = await ws.run(['dag', '--format', 'json']);
+      expect((JSON.parse(json.stdout) as { edges: string[][] }).edges.slice().sort()).to.deep.equal(edges);
+      expect((await ws.run(['run'])).exitCode).to.equal(0);
+      const lastRun = JSON.parse(ws.read('.pipeline/last-run.json')) as { dag: { edges: string[][] } };
+      expect(lastRun.dag.edges.slice().sort()).to.deep.equal(edges);
+    } finally {
+      ws.cleanup();
+    }
+  });
 });
 
 const METRICS_YAML = `version: 1
