@@ -16,6 +16,11 @@ export function escapeHtml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
+/** A reason sentence as HTML: escaped, its `code spans` as <code> (a lone backtick stays as it is). */
+export function reasonHtml(s: string): string {
+  return escapeHtml(s).replace(/`([^`]+)`/g, '<code>$1</code>');
+}
+
 /** A metric value: six decimals, or scientific notation when tiny. */
 export function fmt(x: number, decimals = 6): string {
   if (x === 0) return '0';
@@ -128,7 +133,7 @@ const CACHE_HIT: Record<OutcomeKind, string> = { fresh: 'yes', restored: 'yes (r
 function stagesTable(inputs: ReportInputs): string {
   const rows = inputs.lastRun.stages.map((s) => {
     const hit = CACHE_HIT[s.outcome.kind];
-    return `<tr data-stage="${escapeHtml(s.name)}"><td>${escapeHtml(s.name)}</td><td class="text">${badge(s.status)}</td><td class="text">${hit}</td><td>${escapeHtml(formatDuration(s.durationMs))}</td><td class="text">${escapeHtml(s.reason)}</td><td class="text"><code>${escapeHtml((s.fingerprint ?? '').slice(0, 12))}</code></td></tr>`;
+    return `<tr data-stage="${escapeHtml(s.name)}"><td>${escapeHtml(s.name)}</td><td class="text">${badge(s.status)}</td><td class="text">${hit}</td><td>${escapeHtml(formatDuration(s.durationMs))}</td><td class="text">${reasonHtml(s.reason)}</td><td class="text"><code>${escapeHtml((s.fingerprint ?? '').slice(0, 12))}</code></td></tr>`;
   });
   const counts = new Map<string, number>();
   for (const s of inputs.lastRun.stages) counts.set(s.status, (counts.get(s.status) ?? 0) + 1);

@@ -55,6 +55,21 @@ describe('pipeline report', function () {
     expect(html).not.to.match(/\sid="[^"]*"[^>]*>[^<]*<\/(clipPath|linearGradient|marker)/);
   });
 
+  it('renders the code spans of the stages\' reasons as <code>, escaped, with no raw backticks', async function () {
+    const dir = workspace();
+    const file = path.join(dir, '.pipeline/last-run.json');
+    const lastRun = JSON.parse(readFileSync(file, 'utf8')) as { stages: { reason: string }[] };
+    lastRun.stages[0].reason = 'changed param `a<b>&"c"` (1 → 2); out `x.txt` is missing; a lone ` stays';
+    writeFileSync(file, JSON.stringify(lastRun));
+    expect((await runCommand(report, dir, [])).code).to.equal(0);
+    const html = readFileSync(path.join(dir, 'reports/index.html'), 'utf8');
+    expect(html).to.include(
+      '<td class="text">changed param <code>a&lt;b&gt;&amp;&quot;c&quot;</code> (1 → 2); out <code>x.txt</code> is missing; a lone ` stays</td>',
+    );
+    const table = html.slice(html.indexOf('<table id="stages">'), html.indexOf('</table>', html.indexOf('<table id="stages">')));
+    expect(table.replace('a lone ` stays', '')).to.not.include('`');
+  });
+
   it('is deterministic: the same artifacts give the same bytes', async function () {
     const a = workspace();
     const b = workspace();
