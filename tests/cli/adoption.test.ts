@@ -72,6 +72,22 @@ describe('cli: init, help, --version outside a workspace', function () {
     expect(JSON.parse(metrics.stdout)).to.deep.equal({ 'build/hello-metrics.json': { characters: 11 } });
   });
 
+  it("the README's Install section shows the stages/hello.ts init writes and the stages of its pipeline.yaml", async () => {
+    expect((await cli(dir, ['init'])).exitCode).to.equal(0);
+    const readme = readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
+    const install = readme.slice(readme.indexOf('## Install'), readme.indexOf('## Quick start'));
+    const sample = /```ts\n([\s\S]*?)```/.exec(install.slice(install.indexOf('`pipeline init` refuses')));
+    expect(sample?.[1]).to.equal(readFileSync(path.join(dir, 'stages/hello.ts'), 'utf8'));
+    const yaml = readFileSync(path.join(dir, 'pipeline.yaml'), 'utf8');
+    for (const named of ['name: world', 'greet:', 'hello:', 'build/greeting.txt', 'build/hello.txt', 'build/hello-metrics.json']) {
+      expect(yaml, named).to.include(named);
+      expect(install, named).to.include(named.replace(/:$/, ''));
+    }
+    // The quick start's commands are real ones: no placeholder standing for an option.
+    const quick = readme.slice(readme.indexOf('## Quick start'), readme.indexOf('## pipeline.yaml'));
+    for (const line of quick.split('\n').filter((l) => l.startsWith('pipeline '))) expect(line.split('#')[0], line).to.not.match(/ [A-Z]( |$)/);
+  });
+
   it('init appends to an existing .gitignore without duplicates', async () => {
     writeFileSync(path.join(dir, '.gitignore'), 'node_modules/\n.pipeline\nbuild/hello.txt');
     const r = await cli(dir, ['init']);
