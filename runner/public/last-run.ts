@@ -38,6 +38,11 @@ export const stageRecordSchema = z.looseObject({
   reasons: z.array(reasonSchema),
   /** The Slurm job that executed it (`pipeline run --executor slurm`); absent for stages that ran locally or did not run. */
   jobId: z.string().optional(),
+  /**
+   * last-run.json only: the execution that produced the stage's outs — this run's, or an earlier one's for a cached
+   * stage — from its run record (absent when the store has none).
+   */
+  computed: z.object({ finishedAt: z.string(), durationMs: z.number() }).optional(),
 });
 export type StageRecord = z.infer<typeof stageRecordSchema>;
 

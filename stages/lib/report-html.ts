@@ -151,6 +151,26 @@ ${svg}
 </figure>`;
 }
 
+/**
+ * The header's account of the run that computed the numbers: the last run's start and duration when it executed
+ * every stage; otherwise when the executions that produced the cached outs finished and how long their stages took
+ * (`computed` in last-run.json), and what the last run itself did.
+ */
+export function runChips(run: ReportInputs['lastRun']): string {
+  const chip = (text: string) => `<span class="chip">${escapeHtml(text)}</span>`;
+  const cached = run.stages.filter((s) => s.status === 'cached').length;
+  if (cached === 0) return [chip(`started ${run.startedAt}`), chip(`took ${formatDuration(run.durationMs)}`)].join('\n');
+  const computed = run.stages.flatMap((s) => (s.computed ? [s.computed] : []));
+  const chips: string[] = [];
+  if (computed.length > 0) {
+    const times = computed.map((c) => c.finishedAt).sort();
+    const when = times[0] === times.at(-1) ? times[0] : `${times[0]} – ${times.at(-1)}`;
+    chips.push(chip(`computed ${when}`), chip(`stages took ${formatDuration(computed.reduce((t, c) => t + c.durationMs, 0))}`));
+  }
+  chips.push(chip(`last run ${run.startedAt}: ${cached} of ${run.stages.length} stages from the cache`));
+  return chips.join('\n');
+}
+
 /** Build the page. `svgs` are the rendered plots and the DAG drawing. */
 export function renderReportHtml(inputs: ReportInputs, svgs: ReportSvgs): string {
   const run = inputs.lastRun;
@@ -173,8 +193,7 @@ export function renderReportHtml(inputs: ReportInputs, svgs: ReportSvgs): string
 <p>Linear regression on the California housing test set (${inputs.predictions.actual.length} rows), float vs quantized coefficients.</p>
 <div class="chips">
 <span class="chip ${run.ok ? 'ok' : 'bad'}" id="run-status">last run: ${run.ok ? 'ok' : `failed (exit ${run.exitCode})`}</span>
-<span class="chip">started ${escapeHtml(run.startedAt)}</span>
-<span class="chip">took ${escapeHtml(formatDuration(run.durationMs))}</span>
+${runChips(run)}
 <span class="chip">test R² ${fmt(inputs.gate.r2, 4)}</span>
 </div>
 </header>

@@ -111,6 +111,35 @@ describe('cli: dag as text', function () {
   });
 });
 
+describe('cli: last-run.json names the execution that computed each stage', function () {
+  it('a run that executes the stages records its own; a later run from the cache keeps the earlier one', async () => {
+    const ws = makeWorkspace({
+      yaml: 'version: 1\nstages:\n  a: {cmd: [node, -e, "require(\'fs\').writeFileSync(\'a.txt\', \'a\')"], outs: [a.txt]}\n  b: {cmd: [node, -e, "require(\'fs\').writeFileSync(\'b.txt\', \'b\')"], needs: [a], outs: [b.txt]}\n',
+    });
+    try {
+      type Doc = { startedAt: string; stages: { name: string; status: string; durationMs: number; computed?: { finishedAt: string; durationMs: number } }[] };
+      expect((await ws.run(['run'])).exitCode).to.equal(0);
+      const first = JSON.parse(ws.read('.pipeline/last-run.json')) as Doc;
+      expect(first.stages.map((s) => s.status)).to.deep.equal(['ran', 'ran']);
+      for (const s of first.stages) {
+        expect(s.computed, s.name).to.not.equal(undefined);
+        expect(s.computed!.durationMs).to.equal(s.durationMs);
+        expect(Date.parse(s.computed!.finishedAt)).to.be.at.least(Date.parse(first.startedAt));
+      }
+      expect((await ws.run(['run'])).exitCode).to.equal(0);
+      const fresh = JSON.parse(ws.read('.pipeline/last-run.json')) as Doc;
+      expect(fresh.stages.map((s) => s.computed)).to.deep.equal(first.stages.map((s) => s.computed));
+      ws.remove('b.txt');
+      expect((await ws.run(['run'])).exitCode).to.equal(0);
+      const later = JSON.parse(ws.read('.pipeline/last-run.json')) as Doc;
+      expect(later.stages.map((s) => s.status)).to.deep.equal(['cached', 'cached']);
+      expect(later.stages.map((s) => s.computed)).to.deep.equal(first.stages.map((s) => s.computed));
+    } finally {
+      ws.cleanup();
+    }
+  });
+});
+
 const METRICS_YAML = `version: 1
 stages:
   json:
