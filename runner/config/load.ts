@@ -84,8 +84,8 @@ export async function loadConfig(opts: LoadOptions): Promise<PipelineConfig> {
   const found = await searchConfig(cwd);
   if (found === undefined) {
     throw new UsageError(
-      `no pipeline.yaml in ${cwd} or its parents; create one (see README) or pass --config FILE`,
-      'a minimal one: `version: 1` and `stages: {hello: {cmd: echo hi}}`',
+      `no pipeline.yaml in ${cwd} or its parents; run \`pipeline init\` to create one here, or pass --config FILE`,
+      'or by hand, a minimal one: `version: 1` and `stages: {hello: {cmd: echo hi}}`',
     );
   }
   return loadSource(new Source(found.text, displayName(cwd, found.file)), found.file, opts);

@@ -1,8 +1,10 @@
 // The stage graph drawn as a self-contained SVG (the HTML report's DAG; `pipeline-dag/report` exports it): dagre lays
 // it out, we emit rects, edge paths, arrowheads and labels, each node coloured by the stage's status in the last run.
-// No element ids, no scripts, no external fonts. Imports only @dagrejs/dagre (its types in dagre.ts).
+// No element ids, no scripts, no external fonts. Imports only @dagrejs/dagre (its types in dagre.ts) and, for the
+// edges a longer path implies (left out by default), @dagrejs/graphlib.
 
 import type { Dagre, LayoutGraph, LayoutNodeLabel, Point } from './dagre.js';
+import { transitiveReduction } from './reduction.js';
 
 export interface DagStageInfo {
   /** A stage status of last-run.json (`ran`, `cached`, `skipped`, `failed`, `blocked`); any other is drawn as `unknown`. */
@@ -38,30 +40,17 @@ export function formatDuration(ms: number | undefined): string {
   return `${m} min ${Math.round((ms - m * 60_000) / 1000)} s`;
 }
 
-/**
- * The edges A → B that are also implied by a longer path A → … → B (not in the transitive reduction); they are drawn
- * faint and dashed. Keys are `from\nto`.
- */
+/** The edges A → B that a longer path A → … → B implies (not in the transitive reduction). Keys are `from\nto`. */
 export function impliedEdges(nodes: string[], edges: [string, string][]): Set<string> {
-  const out = new Map<string, string[]>(nodes.map((n) => [n, []]));
-  for (const [a, b] of edges) out.get(a)?.push(b);
-  const implied = new Set<string>();
-  for (const [a, b] of edges) {
-    // Is b reachable from a without using the edge a → b itself?
-    const seen = new Set<string>();
-    const stack = (out.get(a) ?? []).filter((n) => n !== b);
-    while (stack.length) {
-      const n = stack.pop()!;
-      if (n === b) {
-        implied.add(`${a}\n${b}`);
-        break;
-      }
-      if (seen.has(n)) continue;
-      seen.add(n);
-      stack.push(...(out.get(n) ?? []));
-    }
-  }
-  return implied;
+  return new Set(transitiveReduction(nodes, edges).implied.map(([a, b]) => `${a}\n${b}`));
+}
+
+export interface DagSvgOptions {
+  /**
+   * `hide` (the default): an edge a longer path implies is not drawn (it only crosses the others), and the stage's
+   * tooltip names it; `faint`: drawn dashed and light.
+   */
+  implied?: 'hide' | 'faint';
 }
 
 /**
@@ -71,10 +60,15 @@ export function impliedEdges(nodes: string[], edges: [string, string][]): Set<st
  */
 export async function renderDagSvg(
   nodes: string[],
-  edges: [string, string][],
+  allEdges: [string, string][],
   stages: Record<string, DagStageInfo> = {},
+  options: DagSvgOptions = {},
 ): Promise<string> {
-  const implied = impliedEdges(nodes, edges);
+  const reduction = transitiveReduction(nodes, allEdges);
+  const implied = new Set(reduction.implied.map(([a, b]) => `${a}\n${b}`));
+  const edges = options.implied === 'faint' ? allEdges : reduction.kept;
+  const alsoNeeds = new Map<string, string[]>();
+  if (options.implied !== 'faint') for (const [a, b] of reduction.implied) alsoNeeds.set(b, [...(alsoNeeds.get(b) ?? []), a]);
   const g = await layout(nodes, edges, implied);
   const { minX, minY, width, height } = bounds(g, edges);
   const parts: string[] = [];
@@ -85,7 +79,7 @@ export async function renderDagSvg(
     const pts = g.edge(from, to)?.points ?? [];
     if (pts.length >= 2) parts.push(edgeMarkup(from, to, pts, implied.has(`${from}\n${to}`)));
   }
-  for (const name of nodes) parts.push(nodeMarkup(name, g.node(name) as Required<LayoutNodeLabel>, stages[name] ?? {}));
+  for (const name of nodes) parts.push(nodeMarkup(name, g.node(name) as Required<LayoutNodeLabel>, stages[name] ?? {}, alsoNeeds.get(name) ?? []));
   parts.push('</svg>');
   return parts.join('\n');
 }
@@ -145,8 +139,8 @@ function edgeMarkup(from: string, to: string, pts: Point[], faint: boolean): str
   return `<g class="dag-edge${faint ? ' implied' : ''}" data-from="${esc(from)}" data-to="${esc(to)}"><path d="${d}" fill="none" stroke="${color}" stroke-width="${faint ? 1.1 : 1.6}"${faint ? ' stroke-dasharray="4 3"' : ''}/><polygon points="${tri}" fill="${color}"/></g>`;
 }
 
-/** A stage's box, coloured by its status, with its name and its status and duration below. */
-function nodeMarkup(name: string, n: Required<LayoutNodeLabel>, info: DagStageInfo): string {
+/** A stage's box, coloured by its status, with its name and its status and duration below; its tooltip names the needs not drawn. */
+function nodeMarkup(name: string, n: Required<LayoutNodeLabel>, info: DagStageInfo, alsoNeeds: string[]): string {
   const status = info.status ?? 'unknown';
   const c = STATUS_COLORS[status] ?? STATUS_COLORS.unknown;
   const x = n.x - n.width / 2;
@@ -154,7 +148,7 @@ function nodeMarkup(name: string, n: Required<LayoutNodeLabel>, info: DagStageIn
   const sub = [status, formatDuration(info.durationMs)].filter(Boolean).join(' · ');
   return (
     `<g class="dag-node" data-stage="${esc(name)}" data-status="${esc(status)}">` +
-    `<title>${esc(name)}: ${esc(sub)}</title>` +
+    `<title>${esc(name)}: ${esc(sub)}${alsoNeeds.length > 0 ? `; also needs ${esc(alsoNeeds.join(', '))} (implied by the edges drawn)` : ''}</title>` +
     `<rect x="${num(x)}" y="${num(y)}" width="${num(n.width)}" height="${num(n.height)}" rx="8" ry="8" fill="${c.fill}" stroke="${c.stroke}" stroke-width="1.6"/>` +
     `<text x="${num(n.x)}" y="${num(n.y - 3)}" text-anchor="middle" font-size="13" font-weight="bold" fill="#1f2328">${esc(name)}</text>` +
     `<text x="${num(n.x)}" y="${num(n.y + 13)}" text-anchor="middle" font-size="10.5" fill="${c.text}">${esc(sub)}</text>` +

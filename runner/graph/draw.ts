@@ -2,6 +2,9 @@
 import type { Dagre, LayoutNodeLabel } from './dagre.js';
 import { createRequire } from 'node:module';
 import type { StageGraph } from './graph.js';
+import { transitiveReduction } from './reduction.js';
+
+export { transitiveReduction };
 
 export type DagFormat = 'ascii' | 'mermaid' | 'dot' | 'json';
 
@@ -78,26 +81,6 @@ export function layerSummary(graph: StageGraph): string {
     (layers[d] ??= []).push(n);
   }
   return layers.map((l) => l.join(', ')).join(' → ');
-}
-
-/** The edges no longer path replaces: `a → b` is implied when b is reachable from a through another stage. */
-export function transitiveReduction(nodes: string[], edges: [string, string][]): { kept: [string, string][]; implied: [string, string][] } {
-  const next = new Map<string, string[]>(nodes.map((n) => [n, []]));
-  for (const [a, b] of edges) next.get(a)!.push(b);
-  const reach = new Map<string, Set<string>>();
-  const reachable = (n: string): Set<string> => {
-    let r = reach.get(n);
-    if (!r) {
-      r = new Set();
-      for (const m of next.get(n)!) for (const x of [m, ...reachable(m)]) r.add(x);
-      reach.set(n, r);
-    }
-    return r;
-  };
-  const kept: [string, string][] = [];
-  const implied: [string, string][] = [];
-  for (const [a, b] of edges) (next.get(a)!.some((m) => m !== b && reachable(m).has(b)) ? implied : kept).push([a, b]);
-  return { kept, implied };
 }
 
 /**

@@ -132,9 +132,12 @@ export class Planner {
     const usable = candidates.filter((c) => this.missingObject(c.outs) === undefined).at(-1);
     if (usable) return { action: 'restore', fingerprint, inputs, reasons: [...why, { code: 'restorable', from: usable.via }], source: usable.outs };
     const best = candidates.at(-1)!;
-    const lost = this.missingObject(best.outs)!;
-    const notInStore: Reason = { code: 'not-in-store', path: lost.out, recordedIn: best.via, ...(this.remoteHas?.(lost.hash) ? { pullable: true } : {}) };
-    return { action: 'run', fingerprint, inputs, reasons: [...why, notInStore] };
+    // Each out whose recorded bytes are not in the store is named once, by the reason that says why no restore can
+    // help: an out also missing from the workspace (a fresh clone) does not get an `out-missing` line as well.
+    const notInStore = this.notInStore(best.outs, best.via);
+    const named = new Set(notInStore.map((r) => (r.code === 'not-in-store' ? r.path : '')));
+    const rest = why.filter((r) => !(r.code === 'out-missing' && named.has(r.path)));
+    return { action: 'run', fingerprint, inputs, reasons: [...rest, ...notInStore] };
   }
 
   /**
@@ -143,10 +146,24 @@ export class Planner {
    */
   remoteHas?: (hash: string) => boolean;
 
+  /** A `not-in-store` reason for each recorded out whose bytes the store lacks (see lostObjects). */
+  notInStore(outs: OutRecord[], recordedIn: 'lock' | 'run-cache'): Reason[] {
+    return [...this.lostObjects(outs)].map((l) => ({ code: 'not-in-store', path: l.out, recordedIn, ...(this.remoteHas?.(l.hash) ? { pullable: true } : {}) }));
+  }
+
   /** The first out whose object (or, for a folder, its manifest or one of its files) is not in the store. */
   missingObject(outs: OutRecord[]): { out: string; hash: string } | undefined {
+    for (const lost of this.lostObjects(outs)) return lost;
+    return undefined;
+  }
+
+  /** Each out whose object (or, for a folder, its manifest or one of its files) is not in the store, in order. */
+  *lostObjects(outs: OutRecord[]): Generator<{ out: string; hash: string }> {
     for (const rec of outs) {
-      if (!this.cache.hasObject(rec.hash)) return { out: rec.path, hash: rec.hash };
+      if (!this.cache.hasObject(rec.hash)) {
+        yield { out: rec.path, hash: rec.hash };
+        continue;
+      }
       if (rec.type !== 'dir') continue;
       // Checked here without the store's verify, which discards a corrupt object: a manifest whose bytes no longer
       // match its hash is left for the restore to find and name `object-corrupt` (its entries, damaged too, would
@@ -161,9 +178,8 @@ export class Planner {
         continue; // unreadable: the restore re-hashes it and says so
       }
       const gone = entries.find((e) => !this.cache.hasObject(e.hash));
-      if (gone) return { out: rec.path, hash: gone.hash };
+      if (gone) yield { out: rec.path, hash: gone.hash };
     }
-    return undefined;
   }
 
   /** Differences between the workspace and recorded outs; empty when they match. */

@@ -93,11 +93,8 @@ async function previewOne(
       ...undecided.filter((u) => !byName.has(u)).map((u): Reason => ({ code: 'upstream-has-no-outs', stage: u })),
     ];
     // Outs missing from the workspace whose recorded bytes are not in the store either: no restore can help.
-    const lost = entry && stage.cache ? planner.missingObject(entry.outs) : undefined;
     const gone: Reason[] =
-      lost && (await planner.workspaceOuts(stage)).missing.length > 0
-        ? [{ code: 'not-in-store', path: lost.out, recordedIn: 'lock', ...(planner.remoteHas?.(lost.hash) ? { pullable: true } : {}) }]
-        : [];
+      entry && stage.cache && (await planner.workspaceOuts(stage)).missing.length > 0 ? planner.notInStore(entry.outs, 'lock') : [];
     const definite = own.length > 0 || force || !stage.cache || gone.length > 0;
     const forcedReason: Reason[] = force ? [{ code: 'forced' }] : [];
     return { name: stage.name, action: definite ? 'run' : 'maybe', state: 'stale', reasons: [...own, ...gone, ...forcedReason, ...waits, ...produced] };

@@ -40,6 +40,11 @@ export const stageRecordSchema = z.looseObject({
   jobId: z.string().optional(),
   /** How many times its command was executed in this run: 0 when it did not run, more than 1 when `retries` retried it. */
   attempts: z.number().int().nonnegative().optional(),
+  /**
+   * last-run.json only: the execution that produced the stage's outs — this run's, or an earlier one's for a cached
+   * stage — from its run record (absent when the store has none).
+   */
+  computed: z.object({ finishedAt: z.string(), durationMs: z.number() }).optional(),
 });
 export type StageRecord = z.infer<typeof stageRecordSchema>;
 

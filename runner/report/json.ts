@@ -64,8 +64,18 @@ export function runJson(summary: RunSummary, notes?: RunNotes): RunDocument {
   return doc;
 }
 
-/** The document written to .pipeline/last-run.json. */
-export function lastRunJson(summary: RunSummary, dag: LastRun['dag']): LastRun {
+/** When and how long the execution that produced a fingerprint's outs took (its run record), if the store knows. */
+export type ComputedLookup = (fingerprint: string) => { finishedAt: string; durationMs: number } | undefined;
+
+/**
+ * The document written to .pipeline/last-run.json: each stage with outs also says which execution produced them
+ * (`computed`), so a report of a run that only restored results describes the run that computed them.
+ */
+export function lastRunJson(summary: RunSummary, dag: LastRun['dag'], computed: ComputedLookup = () => undefined): LastRun {
   const { schemaVersion, ok, exitCode, stages } = runJson(summary);
-  return { schemaVersion, ok, exitCode, stages, startedAt: summary.startedAt.toISOString(), durationMs: Math.round(summary.durationMs), dag };
+  const withComputed = stages.map((s) => {
+    const c = s.fingerprint !== null && (s.status === 'ran' || s.status === 'cached') ? computed(s.fingerprint) : undefined;
+    return c ? { ...s, computed: { finishedAt: c.finishedAt, durationMs: Math.round(c.durationMs) } } : s;
+  });
+  return { schemaVersion, ok, exitCode, stages: withComputed, startedAt: summary.startedAt.toISOString(), durationMs: Math.round(summary.durationMs), dag };
 }

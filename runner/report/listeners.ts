@@ -9,7 +9,7 @@ import type { RunEvent, RunListener } from '../exec/events.js';
 import { unreachable } from '../plan/reasons.js';
 import { appendHistory, type HistoryEntry } from './history.js';
 import { collectMetrics } from './metrics.js';
-import { lastRunJson, noticeJson, runJson, type RunNotes } from './json.js';
+import { lastRunJson, noticeJson, runJson, type ComputedLookup, type RunNotes } from './json.js';
 import { formatWarning } from './notices.js';
 import { LAST_RUN_FILE } from '../public/last-run-file.js';
 
@@ -69,13 +69,24 @@ export class JsonListener implements RunListener {
   }
 }
 
+/** When the execution that produced a fingerprint's outs finished and how long it took, from its run record. */
+export function computedLookup(engine: Engine): ComputedLookup {
+  return (fingerprint) => {
+    const record = engine.cache.readRun(fingerprint);
+    const finished = record ? Date.parse(record.createdAt) : NaN;
+    // A record is untrusted input: only a real time and duration are passed on.
+    if (!record || !Number.isFinite(finished) || !(Number.isFinite(record.durationMs) && record.durationMs >= 0)) return undefined;
+    return { finishedAt: new Date(finished).toISOString(), durationMs: record.durationMs };
+  };
+}
+
 /** .pipeline/last-run.json, rewritten (atomically) when the run finishes. */
 export class LastRunListener implements RunListener {
   constructor(private readonly engine: Engine) {}
 
   event(event: RunEvent): void {
     if (event.type !== 'run-finished') return;
-    const doc = lastRunJson(event.summary, dagJson(this.engine.graph));
+    const doc = lastRunJson(event.summary, dagJson(this.engine.graph), computedLookup(this.engine));
     writeFileAtomic(path.join(this.engine.root, LAST_RUN_FILE), JSON.stringify(doc, null, 2));
   }
 }

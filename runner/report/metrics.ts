@@ -97,6 +97,30 @@ export function diffMetrics(before: MetricsSnapshot, after: MetricsSnapshot, all
   return rows;
 }
 
+/**
+ * What `metrics --diff` compares the current metrics with: the newest recorded run whose metrics differ from them (a
+ * run that recorded none is no baseline: every row would read "— → new"), or, when there is nothing to compare, the
+ * one line that says why instead.
+ */
+export function metricsBaseline(
+  engine: Engine,
+  read: MetricsRead,
+  history: readonly { metrics: MetricsSnapshot }[],
+): { baseline: MetricsSnapshot } | { nothing: string } {
+  const current = read.snapshot;
+  const files = Object.keys(current).length;
+  if (files === 0) return { nothing: noMetricsMessage(engine, read) };
+  for (let i = history.length - 1; i >= 0; i--) {
+    const m = history[i].metrics;
+    if (Object.keys(m).length > 0 && !sameMetrics(m, current)) return { baseline: m };
+  }
+  const count = Object.values(current).reduce((n, values) => n + Object.keys(values).length, 0);
+  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+  return {
+    nothing: `nothing to compare: no recorded run has other metrics than the current ones (${plural(count, 'metric')} in ${plural(files, 'file')}; \`pipeline metrics\` lists them)`,
+  };
+}
+
 export function sameMetrics(a: MetricsSnapshot, b: MetricsSnapshot): boolean {
   return diffMetrics(a, b, false).length === 0;
 }

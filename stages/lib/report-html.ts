@@ -16,6 +16,11 @@ export function escapeHtml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
+/** A reason sentence as HTML: escaped, its `code spans` as <code> (a lone backtick stays as it is). */
+export function reasonHtml(s: string): string {
+  return escapeHtml(s).replace(/`([^`]+)`/g, '<code>$1</code>');
+}
+
 /** A metric value: six decimals, or scientific notation when tiny. */
 export function fmt(x: number, decimals = 6): string {
   if (x === 0) return '0';
@@ -128,7 +133,7 @@ const CACHE_HIT: Record<OutcomeKind, string> = { fresh: 'yes', restored: 'yes (r
 function stagesTable(inputs: ReportInputs): string {
   const rows = inputs.lastRun.stages.map((s) => {
     const hit = CACHE_HIT[s.outcome.kind];
-    return `<tr data-stage="${escapeHtml(s.name)}"><td>${escapeHtml(s.name)}</td><td class="text">${badge(s.status)}</td><td class="text">${hit}</td><td>${escapeHtml(formatDuration(s.durationMs))}</td><td class="text">${escapeHtml(s.reason)}</td><td class="text"><code>${escapeHtml((s.fingerprint ?? '').slice(0, 12))}</code></td></tr>`;
+    return `<tr data-stage="${escapeHtml(s.name)}"><td>${escapeHtml(s.name)}</td><td class="text">${badge(s.status)}</td><td class="text">${hit}</td><td>${escapeHtml(formatDuration(s.durationMs))}</td><td class="text">${reasonHtml(s.reason)}</td><td class="text"><code>${escapeHtml((s.fingerprint ?? '').slice(0, 12))}</code></td></tr>`;
   });
   const counts = new Map<string, number>();
   for (const s of inputs.lastRun.stages) counts.set(s.status, (counts.get(s.status) ?? 0) + 1);
@@ -144,6 +149,26 @@ function figure(name: string, svg: string, caption: string, wide = false): strin
 ${svg}
 <figcaption>${caption}</figcaption>
 </figure>`;
+}
+
+/**
+ * The header's account of the run that computed the numbers: the last run's start and duration when it executed
+ * every stage; otherwise when the executions that produced the cached outs finished and how long their stages took
+ * (`computed` in last-run.json), and what the last run itself did.
+ */
+export function runChips(run: ReportInputs['lastRun']): string {
+  const chip = (text: string) => `<span class="chip">${escapeHtml(text)}</span>`;
+  const cached = run.stages.filter((s) => s.status === 'cached').length;
+  if (cached === 0) return [chip(`started ${run.startedAt}`), chip(`took ${formatDuration(run.durationMs)}`)].join('\n');
+  const computed = run.stages.flatMap((s) => (s.computed ? [s.computed] : []));
+  const chips: string[] = [];
+  if (computed.length > 0) {
+    const times = computed.map((c) => c.finishedAt).sort();
+    const when = times[0] === times.at(-1) ? times[0] : `${times[0]} – ${times.at(-1)}`;
+    chips.push(chip(`computed ${when}`), chip(`stages took ${formatDuration(computed.reduce((t, c) => t + c.durationMs, 0))}`));
+  }
+  chips.push(chip(`last run ${run.startedAt}: ${cached} of ${run.stages.length} stages from the cache`));
+  return chips.join('\n');
 }
 
 /** Build the page. `svgs` are the rendered plots and the DAG drawing. */
@@ -168,8 +193,7 @@ export function renderReportHtml(inputs: ReportInputs, svgs: ReportSvgs): string
 <p>Linear regression on the California housing test set (${inputs.predictions.actual.length} rows), float vs quantized coefficients.</p>
 <div class="chips">
 <span class="chip ${run.ok ? 'ok' : 'bad'}" id="run-status">last run: ${run.ok ? 'ok' : `failed (exit ${run.exitCode})`}</span>
-<span class="chip">started ${escapeHtml(run.startedAt)}</span>
-<span class="chip">took ${escapeHtml(formatDuration(run.durationMs))}</span>
+${runChips(run)}
 <span class="chip">test R² ${fmt(inputs.gate.r2, 4)}</span>
 </div>
 </header>
@@ -199,7 +223,7 @@ ${coefficientTable(inputs)}
 </section>
 <section id="dag-section">
 <h2>Pipeline</h2>
-<p class="note">The stages and their dependencies, coloured by their status in the last run. Solid arrows are direct dependencies; dashed ones are also implied by a longer path.</p>
+<p class="note">The stages and their dependencies, coloured by their status in the last run. An arrow a stage also needs through a longer path is left out (its tooltip names it).</p>
 <div class="dag-wrap">
 ${svgs.dag}
 </div>

@@ -149,7 +149,7 @@ describe('architecture: imports of runner/ and stages/', function () {
       stage: { files: ['runner/core/schema-issues.ts', 'runner/public/diagnostics.ts', 'runner/public/stage.ts'], packages: [] },
       command: { files: ['runner/core/exit-codes.ts', 'runner/public/command.ts'], packages: [] },
       report: {
-        files: ['runner/graph/dagre.ts', 'runner/graph/draw-svg.ts', 'runner/public/last-run-file.ts', 'runner/public/last-run.ts', 'runner/public/report.ts'],
+        files: ['runner/graph/dagre.ts', 'runner/graph/draw-svg.ts', 'runner/graph/reduction.ts', 'runner/public/last-run-file.ts', 'runner/public/last-run.ts', 'runner/public/report.ts'],
         packages: ['@dagrejs/dagre', '@dagrejs/graphlib', 'zod'],
       },
     });

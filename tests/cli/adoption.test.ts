@@ -38,6 +38,17 @@ describe('cli: init, help, --version outside a workspace', function () {
     expect(bad.stderr).to.include('error: no help for `stauts`: it is not a built-in command (did you mean `status`?)\n');
   });
 
+  it('a command outside any workspace names `pipeline init` (exit 2); after init the same command works', async () => {
+    const r = await cli(dir, ['status']);
+    expect(r.exitCode).to.equal(2);
+    expect(r.stdout).to.equal('');
+    expect(r.stderr).to.include(`error: no pipeline.yaml in ${dir} or its parents; run \`pipeline init\` to create one here, or pass --config FILE\n`);
+    expect(r.stderr).to.not.include('see README');
+    expect((await cli(dir, ['init'])).exitCode).to.equal(0);
+    const after = await cli(dir, ['status']);
+    expect(after.exitCode, after.stderr).to.equal(0);
+  });
+
   it('init writes a starter pipeline that validates and runs, and the .gitignore entries', async () => {
     const r = await cli(dir, ['init']);
     expect(r.exitCode, r.stderr).to.equal(0);
@@ -59,6 +70,22 @@ describe('cli: init, help, --version outside a workspace', function () {
     expect(readFileSync(path.join(dir, 'build/hello.txt'), 'utf8')).to.equal('Hello, you!\n');
     const metrics = await cli(dir, ['metrics', '--json']);
     expect(JSON.parse(metrics.stdout)).to.deep.equal({ 'build/hello-metrics.json': { characters: 11 } });
+  });
+
+  it("the README's Install section shows the stages/hello.ts init writes and the stages of its pipeline.yaml", async () => {
+    expect((await cli(dir, ['init'])).exitCode).to.equal(0);
+    const readme = readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
+    const install = readme.slice(readme.indexOf('## Install'), readme.indexOf('## Quick start'));
+    const sample = /```ts\n([\s\S]*?)```/.exec(install.slice(install.indexOf('`pipeline init` refuses')));
+    expect(sample?.[1]).to.equal(readFileSync(path.join(dir, 'stages/hello.ts'), 'utf8'));
+    const yaml = readFileSync(path.join(dir, 'pipeline.yaml'), 'utf8');
+    for (const named of ['name: world', 'greet:', 'hello:', 'build/greeting.txt', 'build/hello.txt', 'build/hello-metrics.json']) {
+      expect(yaml, named).to.include(named);
+      expect(install, named).to.include(named.replace(/:$/, ''));
+    }
+    // The quick start's commands are real ones: no placeholder standing for an option.
+    const quick = readme.slice(readme.indexOf('## Quick start'), readme.indexOf('## pipeline.yaml'));
+    for (const line of quick.split('\n').filter((l) => l.startsWith('pipeline '))) expect(line.split('#')[0], line).to.not.match(/ [A-Z]( |$)/);
   });
 
   it('init appends to an existing .gitignore without duplicates', async () => {

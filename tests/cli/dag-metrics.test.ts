@@ -78,6 +78,66 @@ describe('cli: dag as text', function () {
       ws.cleanup();
     }
   });
+
+  it('a diamond with a shortcut a → d: the drawing leaves the implied edge out and lists it; json and last-run.json keep it', async () => {
+    const ws = makeWorkspace({
+      yaml: 'version: 1\nstages:\n  a: {cmd: echo a}\n  b: {cmd: echo b, needs: [a]}\n  c: {cmd: echo c, needs: [a]}\n  d: {cmd: echo d, needs: [a, b, c]}\n',
+    });
+    try {
+      const plain = makeWorkspace({
+        yaml: 'version: 1\nstages:\n  a: {cmd: echo a}\n  b: {cmd: echo b, needs: [a]}\n  c: {cmd: echo c, needs: [a]}\n  d: {cmd: echo d, needs: [b, c]}\n',
+      });
+      const diamond = (await plain.run(['dag'])).stdout;
+      plain.cleanup();
+      const r = await ws.run(['dag']);
+      expect(r.exitCode, r.stderr).to.equal(0);
+      // The same drawing as the diamond without the shortcut, and the shortcut named below it.
+      expect(r.stdout).to.equal(`${diamond.replace(/\n$/, '')}\n\nalso needed, through the lines above:\n  d ← a\n`);
+      const edges = [
+        ['a', 'b'],
+        ['a', 'c'],
+        ['a', 'd'],
+        ['b', 'd'],
+        ['c', 'd'],
+      ];
+      const json = await ws.run(['dag', '--format', 'json']);
+      expect((JSON.parse(json.stdout) as { edges: string[][] }).edges.slice().sort()).to.deep.equal(edges);
+      expect((await ws.run(['run'])).exitCode).to.equal(0);
+      const lastRun = JSON.parse(ws.read('.pipeline/last-run.json')) as { dag: { edges: string[][] } };
+      expect(lastRun.dag.edges.slice().sort()).to.deep.equal(edges);
+    } finally {
+      ws.cleanup();
+    }
+  });
+});
+
+describe('cli: last-run.json names the execution that computed each stage', function () {
+  it('a run that executes the stages records its own; a later run from the cache keeps the earlier one', async () => {
+    const ws = makeWorkspace({
+      yaml: 'version: 1\nstages:\n  a: {cmd: [node, -e, "require(\'fs\').writeFileSync(\'a.txt\', \'a\')"], outs: [a.txt]}\n  b: {cmd: [node, -e, "require(\'fs\').writeFileSync(\'b.txt\', \'b\')"], needs: [a], outs: [b.txt]}\n',
+    });
+    try {
+      type Doc = { startedAt: string; stages: { name: string; status: string; durationMs: number; computed?: { finishedAt: string; durationMs: number } }[] };
+      expect((await ws.run(['run'])).exitCode).to.equal(0);
+      const first = JSON.parse(ws.read('.pipeline/last-run.json')) as Doc;
+      expect(first.stages.map((s) => s.status)).to.deep.equal(['ran', 'ran']);
+      for (const s of first.stages) {
+        expect(s.computed, s.name).to.not.equal(undefined);
+        expect(s.computed!.durationMs).to.equal(s.durationMs);
+        expect(Date.parse(s.computed!.finishedAt)).to.be.at.least(Date.parse(first.startedAt));
+      }
+      expect((await ws.run(['run'])).exitCode).to.equal(0);
+      const fresh = JSON.parse(ws.read('.pipeline/last-run.json')) as Doc;
+      expect(fresh.stages.map((s) => s.computed)).to.deep.equal(first.stages.map((s) => s.computed));
+      ws.remove('b.txt');
+      expect((await ws.run(['run'])).exitCode).to.equal(0);
+      const later = JSON.parse(ws.read('.pipeline/last-run.json')) as Doc;
+      expect(later.stages.map((s) => s.status)).to.deep.equal(['cached', 'cached']);
+      expect(later.stages.map((s) => s.computed)).to.deep.equal(first.stages.map((s) => s.computed));
+    } finally {
+      ws.cleanup();
+    }
+  });
 });
 
 const METRICS_YAML = `version: 1

@@ -308,7 +308,7 @@ describe('config: loadConfig', () => {
     const err = await loadConfig({ cwd: ws }).catch((e: unknown) => e);
     expect(err).to.be.instanceOf(UsageError);
     expect((err as Error).message).to.equal(
-      `no pipeline.yaml in ${ws} or its parents; create one (see README) or pass --config FILE`,
+      `no pipeline.yaml in ${ws} or its parents; run \`pipeline init\` to create one here, or pass --config FILE`,
     );
   });
 

@@ -112,7 +112,16 @@ describe('engine: dag and metrics', function () {
 
   it('metrics before any run, then as a table and as JSON (numbers only, flattened keys)', async () => {
     expect(await out('metrics')).to.equal('metrics files missing: build/metrics.json (stage `score`); `pipeline run score` writes them\n');
+    expect(await out('metrics', '--diff')).to.equal('metrics files missing: build/metrics.json (stage `score`); `pipeline run score` writes them\n');
+    expect(JSON.parse(await out('metrics', '--diff', '--json'))).to.deep.equal([]);
+    // A run that wrote no metrics, then one that did: nothing to compare, said in one line (not a row per metric
+    // reading "— → new"), with --all too; --json answers an empty list of changes.
+    expect((await ws.run(['run', 'fit'])).exitCode).to.equal(0);
     expect((await ws.run(['run'])).exitCode).to.equal(0);
+    const nothing = 'nothing to compare: no recorded run has other metrics than the current ones (3 metrics in 1 file; `pipeline metrics` lists them)\n';
+    expect(await out('metrics', '--diff')).to.equal(nothing);
+    expect(await out('metrics', '--diff', '--all')).to.equal(nothing);
+    expect(JSON.parse(await out('metrics', '--diff', '--json'))).to.deep.equal([]);
     expect(await out('metrics')).to.equal(
       ['file                metric  value', 'build/metrics.json  rmse      0.5', 'build/metrics.json  fit.r2    0.8', 'build/metrics.json  fit.n       3', ''].join('\n'),
     );

@@ -72,3 +72,56 @@ describe('engine: the truth on a fresh clone', function () {
     expect(stages[0].reasons.map((x) => x.code)).to.include('object-corrupt');
   });
 });
+
+describe('engine: a fresh clone names each lost out once', function () {
+  const yaml = `version: 1
+stages:
+  two:
+    cmd: node -e "require('node:fs').writeFileSync('x.txt', 'x'); require('node:fs').writeFileSync('y.txt', 'y')"
+    outs: [x.txt, y.txt]
+  after:
+    cmd: node -e "require('node:fs').writeFileSync('z.txt', 'z' + require('node:fs').readFileSync('x.txt'))"
+    needs: [two]
+    outs: [z.txt]
+`;
+  let clone: Workspace;
+  before(async () => {
+    const origin = makeWorkspace({ yaml });
+    expect((await origin.run(['run'])).exitCode).to.equal(0);
+    clone = makeWorkspace({ yaml, files: { 'pipeline.lock': origin.read('pipeline.lock') } });
+    origin.cleanup();
+  });
+  after(() => clone.cleanup());
+
+  it('an out missing and not in the store reads "recorded in pipeline.lock but not in the store", not also "is missing"', async () => {
+    const r = await clone.run(['run', '--dry-run', '--json']);
+    expect(r.exitCode, r.stderr).to.equal(0);
+    const stages = r.json.stages as { name: string; reasons: object[] }[];
+    expect(stages.map((s) => [s.name, s.reasons])).to.deep.equal([
+      [
+        'two',
+        [
+          { code: 'not-in-store', path: 'x.txt', recordedIn: 'lock', message: 'out `x.txt` is recorded in pipeline.lock but not in the store' },
+          { code: 'not-in-store', path: 'y.txt', recordedIn: 'lock', message: 'out `y.txt` is recorded in pipeline.lock but not in the store' },
+        ],
+      ],
+      [
+        'after',
+        [
+          { code: 'not-in-store', path: 'z.txt', recordedIn: 'lock', message: 'out `z.txt` is recorded in pipeline.lock but not in the store' },
+          { code: 'upstream-will-run', stages: ['two'], message: 'upstream `two` will run; runs if its outs change' },
+        ],
+      ],
+    ]);
+    const status = await clone.run(['status']);
+    expect(status.exitCode, status.stderr).to.equal(0);
+    expect(status.stdout).to.not.include('is missing');
+    for (const out of ['x.txt', 'y.txt', 'z.txt']) {
+      expect(status.stdout.split(`out \`${out}\` is recorded in pipeline.lock but not in the store`).length - 1, `${out} in\n${status.stdout}`).to.equal(1);
+    }
+    const run = await clone.run(['run']);
+    expect(run.exitCode, run.stderr).to.equal(0);
+    expect(run.stdout + run.stderr).to.not.include('is missing');
+    expect(run.stdout).to.match(/^after +ran .*out `z\.txt` is recorded in pipeline\.lock but not in the store$/m);
+  });
+});

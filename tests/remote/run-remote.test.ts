@@ -91,8 +91,22 @@ for (const kind of KINDS) {
       expect(asked.exitCode, asked.stderr).to.equal(0);
       const codes = (asked.json as { stages: { name: string; reasons: { code: string }[] }[] }).stages.map((s) => [s.name, s.reasons.map((r) => r.code)]);
       for (const [, c] of codes) expect(c).to.include('restorable-from-remote');
+      // The last line suggests pulling what the remote can restore, not running it; after the pull nothing is stale.
+      const text = await clone.run(['status', '--remote'], { env: remote.env });
+      expect(text.exitCode, text.stderr).to.equal(0);
+      expect(text.stdout.trimEnd().split('\n').at(-1)).to.equal('2 of 2 stages stale; `pipeline pull` restores them from the remote');
+      expect(plain.stdout.trimEnd().split('\n').at(-1)).to.equal('2 of 2 stages stale; `pipeline run` brings them up to date');
+      // Without pipeline.lock, `pull` has nothing to fetch: the results are the remote's run records, which `run --pull` uses.
+      const unlocked = cloneOf(ws);
+      unlocked.remove('pipeline.lock');
+      const noLock = await unlocked.run(['status', '--remote'], { env: remote.env });
+      expect(noLock.stdout.trimEnd().split('\n').at(-1)).to.equal('2 of 2 stages stale; `pipeline run --pull` brings them up to date, restoring them from the remote');
+      expect((await clone.run(['pull'], { env: remote.env })).exitCode).to.equal(0);
+      const after = await clone.run(['status', '--remote'], { env: remote.env });
+      expect(after.stdout.trimEnd().split('\n').at(-1)).to.equal('everything is up to date');
       ws.cleanup();
       clone.cleanup();
+      unlocked.cleanup();
     });
   });
 }

@@ -27,8 +27,14 @@ describe('DAG drawing as SVG (runner/graph/draw-svg.ts)', function () {
     expect(nodes).to.deep.equal([
       'load:cached', 'train:unknown', 'gate:failed', 'quantize-8:unknown', 'quantize-16:unknown', 'compare:unknown', 'predict:unknown',
     ]);
+    // The 9 edges longer paths imply are left out by default; a stage's tooltip names them.
     expect((svg.match(/<g class="dag-edge"/g) ?? []).length).to.equal(8);
-    expect((svg.match(/<g class="dag-edge implied"/g) ?? []).length).to.equal(9);
+    expect(svg).to.not.include('dag-edge implied');
+    expect(svg).to.include('<title>compare: unknown; also needs load, train (implied by the edges drawn)</title>');
+    const faint = await renderDagSvg(NODES, EDGES, {}, { implied: 'faint' });
+    expect((faint.match(/<g class="dag-edge"/g) ?? []).length).to.equal(8);
+    expect((faint.match(/<g class="dag-edge implied"/g) ?? []).length).to.equal(9);
+    expect(faint).to.not.include('also needs');
     expect(svg).to.include('>cached · 3 ms</text>');
     expect(svg).to.include('>failed · 1.50 s</text>');
     const [vx, vy, vw, vh] = /viewBox="([-\d.]+) ([-\d.]+) ([-\d.]+) ([-\d.]+)"/.exec(svg)!.slice(1).map(Number);
@@ -38,6 +44,15 @@ describe('DAG drawing as SVG (runner/graph/draw-svg.ts)', function () {
       expect(y).to.be.within(vy, vy + vh);
     }
     expect(await renderDagSvg(NODES, EDGES)).to.equal(await renderDagSvg(NODES, EDGES));
+  });
+
+  it('a diamond with a shortcut a → d: four edges drawn, the shortcut named in the tooltip of d', async function () {
+    const edges: [string, string][] = [['a', 'b'], ['a', 'c'], ['b', 'd'], ['c', 'd'], ['a', 'd']];
+    const svg = await renderDagSvg(['a', 'b', 'c', 'd'], edges);
+    const drawn = [...svg.matchAll(/<g class="dag-edge" data-from="([^"]+)" data-to="([^"]+)">/g)].map((m) => `${m[1]}→${m[2]}`);
+    expect(drawn).to.deep.equal(['a→b', 'a→c', 'b→d', 'c→d']);
+    expect(svg).to.include('<title>d: unknown; also needs a (implied by the edges drawn)</title>');
+    expect([...impliedEdges(['a', 'b', 'c', 'd'], edges)]).to.deep.equal(['a\nd']);
   });
 
   it('formats durations for people', function () {

@@ -55,6 +55,47 @@ describe('pipeline report', function () {
     expect(html).not.to.match(/\sid="[^"]*"[^>]*>[^<]*<\/(clipPath|linearGradient|marker)/);
   });
 
+  it('renders the code spans of the stages\' reasons as <code>, escaped, with no raw backticks', async function () {
+    const dir = workspace();
+    const file = path.join(dir, '.pipeline/last-run.json');
+    const lastRun = JSON.parse(readFileSync(file, 'utf8')) as { stages: { reason: string }[] };
+    lastRun.stages[0].reason = 'changed param `a<b>&"c"` (1 → 2); out `x.txt` is missing; a lone ` stays';
+    writeFileSync(file, JSON.stringify(lastRun));
+    expect((await runCommand(report, dir, [])).code).to.equal(0);
+    const html = readFileSync(path.join(dir, 'reports/index.html'), 'utf8');
+    expect(html).to.include(
+      '<td class="text">changed param <code>a&lt;b&gt;&amp;&quot;c&quot;</code> (1 → 2); out <code>x.txt</code> is missing; a lone ` stays</td>',
+    );
+    const table = html.slice(html.indexOf('<table id="stages">'), html.indexOf('</table>', html.indexOf('<table id="stages">')));
+    expect(table.replace('a lone ` stays', '')).to.not.include('`');
+  });
+
+  it('its header describes the executions that computed the numbers, not a cached run\'s few milliseconds', async function () {
+    const header = (html: string) => html.slice(html.indexOf('<div class="chips">'), html.indexOf('</header>'));
+    // Every stage ran: the last run computed everything, its start and duration are the header's.
+    const ran = workspace();
+    expect((await runCommand(report, ran, [])).code).to.equal(0);
+    const ranHeader = header(readFileSync(path.join(ran, 'reports/index.html'), 'utf8'));
+    expect(ranHeader).to.include('<span class="chip">started 2025-01-01T12:00:00.000Z</span>\n<span class="chip">took 1.23 s</span>');
+    // Every stage from the cache: when the executions that produced them finished and how long their stages took.
+    const statuses = Object.fromEntries(['load', 'train', 'gate', 'quantize-8', 'quantize-16', 'compare', 'predict'].map((n) => [n, 'cached' as const]));
+    const dir = workspace({ statuses });
+    const file = path.join(dir, '.pipeline/last-run.json');
+    const lastRun = JSON.parse(readFileSync(file, 'utf8')) as { stages: { computed?: object }[] };
+    lastRun.stages.forEach((s, i) => (s.computed = { finishedAt: `2024-12-31T10:0${i}:00.000Z`, durationMs: 10_000 }));
+    writeFileSync(file, JSON.stringify(lastRun));
+    expect((await runCommand(report, dir, [])).code).to.equal(0);
+    const cachedHeader = header(readFileSync(path.join(dir, 'reports/index.html'), 'utf8'));
+    expect(cachedHeader).to.include(
+      [
+        '<span class="chip">computed 2024-12-31T10:00:00.000Z – 2024-12-31T10:06:00.000Z</span>',
+        '<span class="chip">stages took 1 min 10 s</span>',
+        '<span class="chip">last run 2025-01-01T12:00:00.000Z: 7 of 7 stages from the cache</span>',
+      ].join('\n'),
+    );
+    expect(cachedHeader).to.not.include('took 1.23 s');
+  });
+
   it('is deterministic: the same artifacts give the same bytes', async function () {
     const a = workspace();
     const b = workspace();

@@ -11,7 +11,7 @@ import { remoteWarnings } from '../../config/remote.js';
 import { missingDepWarnings } from '../../plan/dep-check.js';
 import { StageGraph } from '../../graph/graph.js';
 import { readHistory } from '../../report/history.js';
-import { diffMetrics, noMetricsMessage, readMetrics, sameMetrics, type MetricsSnapshot } from '../../report/metrics.js';
+import { diffMetrics, metricsBaseline, noMetricsMessage, readMetrics } from '../../report/metrics.js';
 import { configFor, plannedConfigFor } from './common.js';
 import { BASE_SET_SUMMARY, withheldVariables } from '../../exec/environment.js';
 import type { PipelineConfig } from '../../config/types.js';
@@ -123,16 +123,13 @@ export async function metricsCommand(globals: GlobalOptions, flags: { json?: boo
     }
     return 0;
   }
-  // The baseline: the newest recorded run whose metrics differ from the current ones.
-  const history = readHistory(engine);
-  let baseline: MetricsSnapshot = {};
-  for (let i = history.length - 1; i >= 0; i--) {
-    if (!sameMetrics(history[i].metrics, current)) {
-      baseline = history[i].metrics;
-      break;
-    }
+  const compared = metricsBaseline(engine, read, readHistory(engine));
+  if ('nothing' in compared) {
+    // The JSON answer stays an array of changes: none.
+    process.stdout.write(flags.json ? '[]\n' : `${compared.nothing}\n`);
+    return 0;
   }
-  const changes = diffMetrics(baseline, current, Boolean(flags.all));
+  const changes = diffMetrics(compared.baseline, current, Boolean(flags.all));
   if (flags.json) {
     process.stdout.write(`${JSON.stringify(changes, null, 2)}\n`);
     return 0;

@@ -1,7 +1,8 @@
 // `pipeline status`: each stage fresh or stale, with every reason. Reads only (the stat cache aside).
 import type { GlobalOptions } from '../options.js';
 import { openEngineWarned, printWarning } from './warnings.js';
-import { preview } from '../../plan/preview.js';
+import { preview, type StagePreview } from '../../plan/preview.js';
+import type { Engine } from '../../plan/engine.js';
 import { formatReasons } from '../../plan/reasons.js';
 import { useColor } from '../../report/progress.js';
 import { SCHEMA_VERSION, reasonsJson } from '../../report/json.js';
@@ -35,7 +36,24 @@ export async function statusCommand(
     const painted = color ? styleText(p.state === 'fresh' ? 'green' : 'yellow', state) : state;
     process.stdout.write(`${p.name.padEnd(width)}  ${painted}  ${formatReasons(p.reasons)}\n`);
   }
-  const stale = shown.filter((p) => p.state === 'stale').length;
-  process.stdout.write(stale === 0 ? 'everything is up to date\n' : `${stale} of ${shown.length} stages stale; \`pipeline run\` brings them up to date\n`);
+  process.stdout.write(`${nextStep(engine, shown)}\n`);
   return exit;
+}
+
+/**
+ * The last line: what brings the stale stages up to date. Stages the remote can restore (status --remote) are
+ * pulled, not run: `pipeline pull` when the remote holds what pipeline.lock records for them, `pipeline run --pull`
+ * when it holds results pipeline.lock does not record (pull fetches only those).
+ */
+function nextStep(engine: Engine, shown: StagePreview[]): string {
+  const stale = shown.filter((p) => p.state === 'stale');
+  if (stale.length === 0) return 'everything is up to date';
+  const head = `${stale.length} of ${shown.length} stages stale`;
+  const remote = stale.filter((p) => p.reasons.some((r) => r.code === 'restorable-from-remote'));
+  if (remote.length === 0) return `${head}; \`pipeline run\` brings them up to date`;
+  const all = remote.length === stale.length;
+  if (!remote.every((p) => p.fingerprint !== undefined && engine.lock.get(p.name)?.fingerprint === p.fingerprint))
+    return `${head}; \`pipeline run --pull\` brings them up to date, restoring ${all ? 'them' : `${remote.length} of them`} from the remote`;
+  if (all) return `${head}; \`pipeline pull\` restores them from the remote`;
+  return `${head}; \`pipeline pull\` restores ${remote.length} of them from the remote, then \`pipeline run\` brings the rest up to date`;
 }
