@@ -84,7 +84,7 @@ describe('cli: init, help, --version outside a workspace', function () {
       expect(install, named).to.include(named.replace(/:$/, ''));
     }
     // The quick start's commands are real ones: no placeholder standing for an option.
-    const quick = readme.slice(readme.indexOf('## Quick start'), readme.indexOf('## pipeline.yaml'));
+    const quick = readme.slice(readme.indexOf('## Quick start'), readme.indexOf('## Documentation'));
     for (const line of quick.split('\n').filter((l) => l.startsWith('pipeline '))) expect(line.split('#')[0], line).to.not.match(/ [A-Z]( |$)/);
   });
 

@@ -1,4 +1,4 @@
-// The README's table of environment variables against the code: every variable the engine (runner/, bin/) reads or
+// The table of environment variables in docs/cli.md against the code: every variable the engine (runner/, bin/) reads or
 // sets for a stage is a row of the table, and every row names a variable the code still uses. Names are taken from
 // the code itself, comments left out: a `PIPELINE_*` name in a string or an identifier (`process.env.PIPELINE_X`,
 // `env['PIPELINE_X']`, `secondsFromEnv(env, 'PIPELINE_X')`, `LOG_VARIABLE = 'PIPELINE_X'`), and any other name
@@ -43,11 +43,11 @@ export function variablesIn(file: string, text: string): Set<string> {
   return found;
 }
 
-/** The names in the first column of the README's table under `### Environment variables` (a row may name several). */
+/** The names in the first column of the CLI reference's table under `### Environment variables` (a row may name several). */
 function documented(): Map<string, string> {
-  const readme = readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
+  const readme = readFileSync(path.join(repoRoot, 'docs', 'cli.md'), 'utf8');
   const start = readme.indexOf('\n### Environment variables\n');
-  expect(start, 'README.md has a section "### Environment variables"').to.be.greaterThan(-1);
+  expect(start, 'docs/cli.md has a section "### Environment variables"').to.be.greaterThan(-1);
   const section = readme.slice(start + 1).split(/\n#{2,3} /)[0];
   const rows = new Map<string, string>();
   for (const line of section.split('\n')) {
@@ -64,9 +64,9 @@ describe('docs: environment variables', () => {
   }
   const table = documented();
 
-  it('every variable the engine reads or sets is in the README table', () => {
+  it('every variable the engine reads or sets is in the CLI reference\'s table', () => {
     const missing = [...used.keys()].filter((n) => !table.has(n)).map((n) => `${n} (${used.get(n)!.join(', ')})`);
-    expect(missing, 'add a row to README.md "### Environment variables"').to.deep.equal([]);
+    expect(missing, 'add a row to docs/cli.md "### Environment variables"').to.deep.equal([]);
   });
 
   it('every row of the table names a variable the code still uses, with what it does and its default', () => {
