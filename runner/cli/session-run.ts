@@ -5,11 +5,10 @@
 // (exit 1); an interrupted run exits 130.
 import { ExitCode } from '../core/errors.js';
 import type { Engine } from '../plan/engine.js';
-import type { Selection } from '../graph/graph.js';
 import type { Emit, RunEvent, RunListener, RunSummary } from '../exec/events.js';
 import type { OpenedExecutor } from '../exec/executors.js';
 import { duringRun } from '../exec/failure.js';
-import { runStages } from '../exec/scheduler.js';
+import { runStages, type RunOptions } from '../exec/scheduler.js';
 import { StageTracker } from '../exec/tracker.js';
 import { openLease } from '../store/uses.js';
 import { CombinationListener, HistoryListener, LastRunListener } from '../report/listeners.js';
@@ -18,14 +17,7 @@ import { dropFreshRecord } from '../exec/fresh-record.js';
 import { pushRunResults, remoteNotices, type RunRemoteChoice } from './commands/run-remote.js';
 
 /** What one run does: which stages, how, with which remote. */
-export interface RunRequest {
-  names: string[];
-  mode: Selection;
-  force: boolean;
-  jobs: number;
-  keepGoing: boolean;
-  /** Replay the logs of cached stages. */
-  verbose: boolean;
+export interface RunRequest extends Pick<RunOptions, 'names' | 'mode' | 'force' | 'jobs' | 'keepGoing' | 'verbose'> {
   /** `run --pull/--push`: the remote the run takes results from and uploads them to. */
   remote?: RunRemoteChoice;
   /** Have the fresh record answer this run again when it finds everything fresh (a plain `pipeline run`). */

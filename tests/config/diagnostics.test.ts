@@ -10,6 +10,7 @@ import { applyOverrides, parseSetArg } from '../../runner/config/overrides.js';
 import { generateWorkflow } from '../../runner/ci/generate.js';
 import { DIAGNOSTIC_CODES, formatDiagnostics, MAX_DIAGNOSTICS, type Diagnostic, type DiagnosticCode } from '../../runner/core/diagnostic.js';
 import { ConfigError, ExitCode } from '../../runner/core/errors.js';
+import { at } from '../helpers/positions.js';
 
 let ws: string;
 let file: string;
@@ -41,16 +42,6 @@ function diagnosticsOf(text: string, sets: string[] = []): Diagnostic[] {
   return [];
 }
 
-/** 1-based line:col of the `nth` occurrence of `token` in `text`. */
-function at(text: string, token: string, nth = 1): string {
-  let i = -1;
-  for (let k = 0; k < nth; k++) {
-    i = text.indexOf(token, i + 1);
-    if (i < 0) throw new Error(`${token} not in the text`);
-  }
-  const before = text.slice(0, i).split('\n');
-  return `${before.length}:${before[before.length - 1].length + 1}`;
-}
 
 const V = 'version: 1\nstages:\n';
 const CI_BASE = `${V}  load: {cmd: make load, outs: [build/a]}\n  train: {cmd: make train, needs: [load], outs: [build/b]}\n`;

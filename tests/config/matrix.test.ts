@@ -10,6 +10,7 @@ import { applyOverrides, parseSetArg } from '../../runner/config/overrides.js';
 import type { Diagnostic } from '../../runner/core/diagnostic.js';
 import { ConfigError, UsageError } from '../../runner/core/errors.js';
 import type { PipelineConfig, StageConfig } from '../../runner/config/types.js';
+import { at } from '../helpers/positions.js';
 
 let ws: string;
 let file: string;
@@ -36,16 +37,6 @@ function diagnosticsOf(text: string, sets: string[] = []): Diagnostic[] {
   return [];
 }
 
-/** 1-based `line:col` of the `nth` occurrence of `token`. */
-function at(text: string, token: string, nth = 1): string {
-  let i = -1;
-  for (let k = 0; k < nth; k++) {
-    i = text.indexOf(token, i + 1);
-    if (i < 0) throw new Error(`${token} not in the text`);
-  }
-  const lines = text.slice(0, i).split('\n');
-  return `${lines.length}:${lines[lines.length - 1].length + 1}`;
-}
 const where = (d: { line: number; col: number }) => `${d.line}:${d.col}`;
 
 const QUANT = `version: 1
