@@ -18,6 +18,26 @@ function doc<T extends z.ZodMiniType>(schema: T, key: string, extra = ''): T {
   return schema;
 }
 
+const memory = () => z.union([z.number().check(z.int(), z.positive()), z.string().check(z.regex(new RegExp(MEMORY_PATTERN)))]);
+const duration = () => z.union([z.number().check(z.positive()), z.string().check(z.regex(new RegExp(DURATION_PATTERN)))]);
+
+/** `resources:` of a stage: what a Slurm job asks for. */
+function resourcesSchema() {
+  return doc(
+    z.nullable(
+      z.strictObject({
+        cpus: z.optional(doc(z.number().check(z.int(), z.positive()), 'cpus')),
+        memory: z.optional(doc(z.union([memory(), z.array(memory()).check(z.minLength(1))]), 'memory')),
+        time: z.optional(doc(duration(), 'time')),
+        partition: z.optional(doc(z.string().check(z.minLength(1)), 'partition')),
+        sbatch: z.optional(doc(z.array(z.string().check(z.minLength(1))), 'sbatch')),
+      }),
+    ),
+    'resources',
+    '; used by the `slurm` executor, ignored by `local`',
+  );
+}
+
 /** Builds the schemas; called once per process (schema.ts keeps them). */
 export function buildSchemas() {
   z.config(en());
@@ -26,8 +46,6 @@ export function buildSchemas() {
   const stringOrList = (key: string, extra = '') => doc(z.union([z.string(), z.array(z.string()), z.null()]), key, extra);
   const envName = z.string().check(z.regex(new RegExp(ENV_NAME_PATTERN)));
   const mapping = (key: string) => doc(z.nullable(z.record(z.string(), z.unknown())), key);
-  const memory = () => z.union([z.number().check(z.int(), z.positive()), z.string().check(z.regex(new RegExp(MEMORY_PATTERN)))]);
-  const duration = () => z.union([z.number().check(z.positive()), z.string().check(z.regex(new RegExp(DURATION_PATTERN)))]);
 
   const stageSchema = doc(
     z.strictObject({
@@ -51,21 +69,7 @@ export function buildSchemas() {
       retryOn: z.optional(doc(z.array(z.number().check(z.int(), z.gte(1), z.lte(255))).check(z.minLength(1)), 'retryOn')),
       cache: z.optional(doc(z.boolean(), 'cache', '; false: always run, never restore')),
       gate: z.optional(doc(z.boolean(), 'gate', '; true: a non-zero exit ends the run with exit code 3 and blocks downstream')),
-      resources: z.optional(
-        doc(
-          z.nullable(
-            z.strictObject({
-              cpus: z.optional(doc(z.number().check(z.int(), z.positive()), 'cpus')),
-              memory: z.optional(doc(z.union([memory(), z.array(memory()).check(z.minLength(1))]), 'memory')),
-              time: z.optional(doc(duration(), 'time')),
-              partition: z.optional(doc(z.string().check(z.minLength(1)), 'partition')),
-              sbatch: z.optional(doc(z.array(z.string().check(z.minLength(1))), 'sbatch')),
-            }),
-          ),
-          'resources',
-          '; used by the `slurm` executor, ignored by `local`',
-        ),
-      ),
+      resources: z.optional(resourcesSchema()),
       // The shape editors are told; a file is checked against it by config/matrix-shape.ts, in words of its own.
       matrix: z.optional(
         doc(z.record(z.string().check(z.regex(new RegExp(MATRIX_KEY_PATTERN))), z.array(z.union([z.string(), z.number(), z.boolean()])).check(z.minLength(1))), 'matrix'),

@@ -31,7 +31,7 @@ const BASE_PREFIXES = ['LC_', 'XDG_', 'SLURM_'];
 /** The runner's variable that adds names to the base set (comma- or space-separated). */
 export const EXTRA_BASE_VARIABLE = 'PIPELINE_BASE_ENV';
 /** What the engine sets for a stage: an outer run's values never reach a stage, inherited or not. */
-const ENGINE_VARIABLES = ['PIPELINE_STAGE', 'PIPELINE_PARAMS', 'PIPELINE_WORKSPACE', 'PIPELINE_VERDICT_FILE', 'PIPELINE_CONTEXT'];
+const ENGINE_VARIABLES = ['PIPELINE_STAGE', 'PIPELINE_PARAMS', 'PIPELINE_WORKSPACE', 'PIPELINE_VERDICT_FILE', 'PIPELINE_ATTEMPT', 'PIPELINE_CONTEXT'];
 
 /** The part of a stage's settings its environment depends on. */
 export type StageEnvSettings = Pick<StageConfig, 'env' | 'passEnv' | 'inheritEnv'>;

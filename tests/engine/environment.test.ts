@@ -17,7 +17,7 @@ const SECRETS = {
 const RUNNER_ENV = { ...SECRETS, LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8', SLURM_X: 'slurm-x', PASSED: 'passed-value' };
 
 /** Names a stage may get: the base set, what the stage declares, what the engine sets. */
-const ALLOWED = /^(PATH|HOME|USER|LOGNAME|SHELL|LANG|LANGUAGE|LC_.*|TMPDIR|TZ|TERM|XDG_.*|SLURM_.*|SSL_CERT_FILE|SSL_CERT_DIR|NODE_EXTRA_CA_CERTS|PIPELINE_(STAGE|PARAMS|WORKSPACE|VERDICT_FILE|CONTEXT)|PWD|SHLVL|_)$/;
+const ALLOWED = /^(PATH|HOME|USER|LOGNAME|SHELL|LANG|LANGUAGE|LC_.*|TMPDIR|TZ|TERM|XDG_.*|SLURM_.*|SSL_CERT_FILE|SSL_CERT_DIR|NODE_EXTRA_CA_CERTS|PIPELINE_(STAGE|PARAMS|WORKSPACE|VERDICT_FILE|ATTEMPT|CONTEXT)|PWD|SHLVL|_)$/;
 
 /** A cmd stage that writes its whole environment as JSON. */
 const DUMP = `[node, -e, "require('fs').writeFileSync(process.env.PIPELINE_STAGE + '.env.json', JSON.stringify(process.env))"]`;
