@@ -303,9 +303,10 @@ export default async function (ctx: any): Promise<void> {
       const r = await ws.run(['run', '--json']);
       expect(r.exitCode, r.stderr).to.equal(0);
       expect(stageOf(r, 'train')).to.include({ status: 'ran', attempts: 3 });
+      // Each cause says where in the module it was thrown (mapped from the bundle to train.ts).
       expect(retriesOf(r).map((e) => [e.attempt, e.cause.message])).to.deep.equal([
-        [2, 'flaky 1'],
-        [3, 'flaky 2'],
+        [2, 'flaky 1 (at train.ts:6:30)'],
+        [3, 'flaky 2 (at train.ts:6:30)'],
       ]);
       const ahead = host === 'waiting';
       expect(ws.lines('attempts.log').map((l) => JSON.parse(l) as unknown)).to.deep.equal([
