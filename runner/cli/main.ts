@@ -198,7 +198,7 @@ function addInspectCommands(cli: Cli): void {
       cli.exit(await dagCommand(cli.globals(), opts));
     });
 
-  cli.program
+  const metrics = cli.program
     .command('metrics')
     .description('show the metrics files of every stage')
     .option('--json', 'print JSON')
@@ -207,6 +207,31 @@ function addInspectCommands(cli: Cli): void {
     .action(async (opts: Parameters<typeof import('./commands/info.js').metricsCommand>[1]) => {
       const { metricsCommand } = await import('./commands/info.js');
       cli.exit(await metricsCommand(cli.globals(), opts));
+    });
+  metrics
+    .command('diff')
+    .description('compare the metrics at two git revisions, or at one and the workspace (default: HEAD against the workspace)')
+    .argument('[revs...]', 'REV_A [REV_B]: commits, branches or tags (REV_B default: the workspace)')
+    .option('--json', 'print JSON')
+    .option('--all', 'show unchanged values too')
+    .option('--pull', "fetch from the remote cache the metrics objects a revision's lock records and the store lacks")
+    .action(async (revs: string[], opts: import('./commands/revdiff.js').RevDiffFlags) => {
+      const { metricsDiffCommand } = await import('./commands/revdiff.js');
+      cli.exit(await metricsDiffCommand(cli.globals(), revs, opts));
+    });
+
+  cli.program
+    .command('params')
+    .description('params of the stages')
+    .command('diff')
+    .description('compare the params each stage runs with at two git revisions, or at one and the workspace (default: HEAD against the workspace)')
+    .argument('[revs...]', 'REV_A [REV_B]: commits, branches or tags (REV_B default: the workspace)')
+    .option('--json', 'print JSON')
+    .option('--all', 'show unchanged params too')
+    .option('-s, --set <stage.key=value>', 'as with run: the workspace side with overridden params', collect, [])
+    .action(async (revs: string[], opts: import('./commands/revdiff.js').RevDiffFlags) => {
+      const { paramsDiffCommand } = await import('./commands/revdiff.js');
+      cli.exit(await paramsDiffCommand(cli.globals(), revs, opts));
     });
 
   cli.program
