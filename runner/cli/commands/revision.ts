@@ -36,7 +36,7 @@ function git(cwd: string, args: string[]): Promise<GitResult> {
     execFile('git', args, { cwd, maxBuffer: 256 * 1024 * 1024, encoding: 'utf8' }, (err, stdout, stderr) => {
       if (err && typeof err.code !== 'number') {
         if (err.code === 'ENOENT') reject(new UsageError('`git` is not installed or not on PATH', 'install git: revisions are read through it'));
-        else reject(err as Error);
+        else reject(new Error(`git: ${err.message}`));
         return;
       }
       resolve({ code: err ? Number(err.code) : 0, stdout, stderr });
