@@ -91,7 +91,6 @@ export const STAGE_KEYS = [
   'needs',
   'metrics',
   'params',
-  'params',
   'uses',
   'env',
   'passEnv',
