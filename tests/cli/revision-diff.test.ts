@@ -102,6 +102,10 @@ describe('cli: params diff and metrics diff at git revisions', function () {
     const text = await ok(['metrics', 'diff', 'HEAD~1', 'HEAD']);
     expect(text.stderr).to.include(`metrics build/metrics.json (stage \`fit\`) at HEAD~1: object ${hash.slice(0, 12)} is not in the store; to get it: git checkout HEAD~1 && pipeline run fit`);
 
+    // A revision the shell would not read back as typed is quoted in the command.
+    const braces = await ok(['metrics', 'diff', 'HEAD~1^{commit}', 'HEAD']);
+    expect(braces.stderr).to.include("to get it: git checkout 'HEAD~1^{commit}' && pipeline run fit");
+
     const withRemote = await ok(['metrics', 'diff', 'HEAD~1', 'HEAD'], { PIPELINE_REMOTE: remote });
     expect(withRemote.stderr).to.include('to get it: pipeline metrics diff HEAD~1 HEAD --pull');
 

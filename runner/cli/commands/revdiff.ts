@@ -123,6 +123,11 @@ interface SideMetrics {
   missing: MissingMetrics[];
 }
 
+/** A word as a POSIX shell reads it back: as is when it is plain, else in single quotes. */
+function shellWord(word: string): string {
+  return /^[A-Za-z0-9_@%+=:,./~^-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
 /** The workspace's metrics files as they are now. */
 function workspaceMetrics(engine: Engine): SideMetrics {
   const read = readMetrics(engine);
@@ -139,7 +144,7 @@ function workspaceMetrics(engine: Engine): SideMetrics {
 async function revisionMetrics(engine: Engine, side: Extract<Side, { kind: 'revision' }>, revs: string[], remote: Remote | undefined): Promise<SideMetrics> {
   const result: SideMetrics = { snapshot: {}, missing: [] };
   // Without the object anywhere, the revision's outs can only be made again there.
-  const rebuild = (stage: string) => `git checkout ${side.rev} && pipeline run ${stage}`;
+  const rebuild = (stage: string) => `git checkout ${shellWord(side.rev)} && pipeline run ${shellWord(stage)}`;
   for (const stage of side.config.stages) {
     for (const file of stage.metrics) {
       const miss = (why: string, fix: string) => result.missing.push({ side: side.rev, stage: stage.name, file, why, fix });
@@ -152,7 +157,7 @@ async function revisionMetrics(engine: Engine, side: Extract<Side, { kind: 'revi
       if (!engine.cache.hasObject(out.hash)) {
         const where = remote ? 'neither in the store nor in the remote cache' : 'not in the store';
         const pullable = !remote && remoteFromConfig(engine.config.remote?.url, engine.root, process.env) !== undefined;
-        miss(`object ${out.hash.slice(0, 12)} is ${where}`, pullable ? ['pipeline metrics diff', ...revs, '--pull'].join(' ') : rebuild(stage.name));
+        miss(`object ${out.hash.slice(0, 12)} is ${where}`, pullable ? ['pipeline metrics diff', ...revs.map(shellWord), '--pull'].join(' ') : rebuild(stage.name));
         continue;
       }
       try {
