@@ -128,6 +128,11 @@ describe('cli: params diff and metrics diff at git revisions', function () {
     expect(dash.exitCode).to.equal(2);
     expect(ws.exists('x')).to.equal(false);
 
+    const empty = git('commit-tree', '-m', 'empty', git('hash-object', '-t', 'tree', '-w', '/dev/null').trim()).trim();
+    const noYaml = await ws.run(['metrics', 'diff', empty]);
+    expect(noYaml.exitCode).to.equal(2);
+    expect(noYaml.stderr).to.match(new RegExp(`^error: revision \`${empty}\` \\(${empty.slice(0, 12)}\\) has no ws/pipeline\\.yaml\n`));
+
     git('rm', '-q', '--cached', 'ws/pipeline.lock');
     git('commit', '-qm', 'no lock');
     const noLock = await ws.run(['params', 'diff']);
