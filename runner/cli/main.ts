@@ -198,15 +198,43 @@ function addInspectCommands(cli: Cli): void {
       cli.exit(await dagCommand(cli.globals(), opts));
     });
 
+  // `metrics diff [REV_A [REV_B]]` is an argument, not a subcommand: commander gives the options after a subcommand
+  // to its parent when both declare them (`--json`, `--all`), so one command takes both forms.
   cli.program
     .command('metrics')
-    .description('show the metrics files of every stage')
+    .description('show the metrics files of every stage; `metrics diff [REV_A [REV_B]]` compares them at git revisions (default: HEAD against the workspace)')
+    .argument('[diff...]', '`diff` then REV_A [REV_B]: commits, branches or tags (REV_B default: the workspace)')
     .option('--json', 'print JSON')
     .option('--diff', "compare with the metrics before the last change (changed values only)")
-    .option('--all', 'with --diff: show unchanged values too')
-    .action(async (opts: Parameters<typeof import('./commands/info.js').metricsCommand>[1]) => {
-      const { metricsCommand } = await import('./commands/info.js');
-      cli.exit(await metricsCommand(cli.globals(), opts));
+    .option('--all', 'with --diff or diff: show unchanged values too')
+    .option('--pull', "with diff: fetch from the remote cache the metrics objects a revision's lock records and the store lacks")
+    .action(async (words: string[], opts: Parameters<typeof import('./commands/info.js').metricsCommand>[1] & { pull?: boolean }) => {
+      if (words.length > 0 && words[0] !== 'diff') {
+        throw new UsageError(`\`pipeline metrics\` takes no argument \`${words[0]}\``, 'compare at git revisions with `pipeline metrics diff [REV_A [REV_B]]`, with the run before with `pipeline metrics --diff`');
+      }
+      if (words.length === 0) {
+        if (opts.pull) throw new UsageError('--pull goes with `pipeline metrics diff`', 'e.g. `pipeline metrics diff HEAD~1 --pull`');
+        const { metricsCommand } = await import('./commands/info.js');
+        cli.exit(await metricsCommand(cli.globals(), opts));
+        return;
+      }
+      if (opts.diff) throw new UsageError('`metrics diff` and `--diff` are two comparisons: choose one', '`--diff` compares with the run before; `diff REV_A [REV_B]` compares git revisions');
+      const { metricsDiffCommand } = await import('./commands/revdiff.js');
+      cli.exit(await metricsDiffCommand(cli.globals(), words.slice(1), opts));
+    });
+
+  cli.program
+    .command('params')
+    .description('params of the stages')
+    .command('diff')
+    .description('compare the params each stage runs with at two git revisions, or at one and the workspace (default: HEAD against the workspace)')
+    .argument('[revs...]', 'REV_A [REV_B]: commits, branches or tags (REV_B default: the workspace)')
+    .option('--json', 'print JSON')
+    .option('--all', 'show unchanged params too')
+    .option('-s, --set <stage.key=value>', 'as with run: the workspace side with overridden params', collect, [])
+    .action(async (revs: string[], opts: import('./commands/revdiff.js').RevDiffFlags) => {
+      const { paramsDiffCommand } = await import('./commands/revdiff.js');
+      cli.exit(await paramsDiffCommand(cli.globals(), revs, opts));
     });
 
   cli.program

@@ -23,6 +23,7 @@ export const BUILTIN_COMMANDS = [
   'status',
   'dag',
   'metrics',
+  'params',
   'validate',
   'gc',
   'schema',

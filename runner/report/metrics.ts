@@ -35,6 +35,13 @@ function parseMetrics(file: string, text: string): unknown {
   throw new Error(`a metrics file must be JSON (.json) or YAML (.yaml, .yml), not \`${ext || 'no extension'}\``);
 }
 
+/** The numbers of a metrics file's text, by dotted key; throws (the first line says why) when it is not metrics. */
+export function metricsFromText(file: string, text: string): Record<string, number> {
+  const values: Record<string, number> = {};
+  flatten(parseMetrics(file, text), '', values);
+  return values;
+}
+
 /** Every declared metrics file: its numbers, or why there are none. */
 export function readMetrics(engine: Engine): MetricsRead {
   const read: MetricsRead = { snapshot: {}, missing: [], unreadable: [] };

@@ -79,6 +79,12 @@ export class LockFile {
         throw err;
       });
     }
+    return LockFile.parse(lock.file, text);
+  }
+
+  /** A lock from its text, as if read from `file` (which names it in every message): e.g. the lock at a git revision. */
+  static parse(file: string, text: string): LockFile {
+    const lock = new LockFile(file);
     const remedy =
       'restore it from version control (`git checkout -- pipeline.lock`), or delete it: the next run rebuilds it, ' +
       'restoring from the store every stage whose inputs it has seen and running the others';
@@ -135,6 +141,11 @@ export class LockFile {
     withIo('write', this.file, () => writeFileAtomic(this.file, `${JSON.stringify({ version: LOCK_VERSION, stages }, null, 2)}\n`, { durable: true }));
     this.dirty = false;
     return true;
+  }
+
+  /** The stages it has an entry for, in the file's order. */
+  names(): string[] {
+    return Object.keys(this.data.stages);
   }
 
   /** Every entry, for the store's record of what this workspace references. */

@@ -9,7 +9,8 @@
 // the golden file, never drift. UPDATE_GOLDEN=1 rewrites the golden files from the real outputs (the command is in
 // schemas/README.md, with the rule for versions: an added optional field keeps `schemaVersion`, a rename or a
 // removal bumps it).
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import type { Ajv2020 } from 'ajv/dist/2020.js';
@@ -234,6 +235,26 @@ describe('schemas: every machine-readable output has a published schema and a go
         if (signed && doc.stage === 'fit') pin('remote-run-record', 'signed', doc, ws);
       }
     }
+
+    // 10. Git revisions: the workspace committed, a param changed and run, the committed score object removed from
+    // the store; params and metrics at HEAD against the workspace (commits are fixed: they hash times and paths).
+    const git = (...args: string[]) => execFileSync('git', args, { cwd: ws.base, encoding: 'utf8' });
+    ws.write('../.gitignore', 'cache/\nws/.pipeline/\nws/build/\n');
+    git('init', '-q');
+    git('config', 'user.email', 'test@example.com');
+    git('config', 'user.name', 'Test');
+    git('add', '-A');
+    git('commit', '-qm', 'golden');
+    const committed = readJson(ws.path('pipeline.lock')) as { stages: { score: { outs: { hash: string }[] } } };
+    expect((await ws.run(['run', '--set', 'fit.alpha=0.7', 'score'])).exitCode).to.equal(0);
+    rmSync(storeObject(ws.cacheDir, committed.stages.score.outs[0].hash));
+    const fixCommits = (doc: unknown) => {
+      for (const side of [(doc as { a: { commit?: string } }).a, (doc as { b: { commit?: string } }).b]) if (side.commit) side.commit = '0'.repeat(40);
+      return doc;
+    };
+    pin('params-diff', 'head-workspace', fixCommits(json(await ws.run(['params', 'diff', '--set', 'side.value=t', '--json']), 'params diff --json')), ws);
+    seen('params-diff', 'all', json(await ws.run(['params', 'diff', '--all', '--json']), 'params diff --all --json'));
+    pin('metrics-revision-diff', 'head-workspace', fixCommits(json(await ws.run(['metrics', 'diff', '--json']), 'metrics diff --json')), ws);
   });
 
   after(cleanupAll);

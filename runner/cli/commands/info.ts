@@ -102,7 +102,7 @@ async function fingerprintOf(engine: Engine, name: string): Promise<string> {
   return decision.fingerprint;
 }
 
-function fmt(v: number | undefined): string {
+export function fmt(v: number | undefined): string {
   return v === undefined ? '—' : Number.isInteger(v) ? String(v) : v.toPrecision(6).replace(/\.?0+$/, '');
 }
 
@@ -143,7 +143,7 @@ export async function metricsCommand(globals: GlobalOptions, flags: { json?: boo
   return 0;
 }
 
-function printTable(header: string[], rows: string[][]): void {
+export function printTable(header: string[], rows: string[][]): void {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (r: string[]) => r.map((c, i) => (i === 0 || i === 1 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd();
   process.stdout.write(`${line(header)}\n${rows.map(line).join('\n')}\n`);
