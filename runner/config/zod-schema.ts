@@ -97,6 +97,7 @@ export function buildSchemas() {
           'remote',
         ),
       ),
+      gitignore: z.optional(doc(z.boolean(), 'gitignore', '; default true')),
     })
     .register(z.globalRegistry, { title: 'pipeline.yaml', description: 'A DAG of stages run by `pipeline run`.' });
   return { pipelineSchema, stageSchema };
