@@ -24,7 +24,7 @@ export function updateGitignore(dir: string, wanted: string[]): string[] {
 
 /**
  * After a run, as DVC does: the outs of the stages that ran (or were restored) go into the workspace's .gitignore,
- * unless git tracks them (a committed out is never ignored), `gitignore: false` is set, or the workspace is not in a
+ * unless git tracks them (a committed out is never ignored) or ignores them already, `gitignore: false` is set, or the workspace is not in a
  * git repository (or git is not installed). One `git ls-files` for all of them, and none when no stage wrote outs
  * (a run that found everything fresh costs nothing). Returns the lines added.
  */
@@ -34,12 +34,16 @@ export function ignoreOuts(config: PipelineConfig, summary: RunSummary | undefin
   // A name with a newline cannot be written as a .gitignore line.
   const outs = [...new Set(config.stages.filter((s) => wrote.has(s.name)).flatMap((s) => s.outs))].filter((o) => !/[\r\n]/.test(o));
   if (outs.length === 0) return [];
-  const git = spawnSync('git', ['--literal-pathspecs', 'ls-files', '-z', '--cached', '--', ...outs], { cwd: config.root, encoding: 'buffer', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 256 * 1024 * 1024 });
+  // One call answers both questions: `-c` lists what git tracks (tag `H`, …), `-o --exclude-standard` what is
+  // untracked and not ignored yet (tag `?`); an out with neither is already ignored (by a line or a wider pattern).
+  const args = ['--literal-pathspecs', 'ls-files', '-z', '-t', '--cached', '--others', '--exclude-standard', '--', ...outs];
+  const git = spawnSync('git', args, { cwd: config.root, encoding: 'buffer', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 256 * 1024 * 1024 });
   if (git.error !== undefined || git.status !== 0) return []; // not a git repository, or no git: left alone
-  const tracked = git.stdout.toString('utf8').split('\0').filter((f) => f !== '');
-  // An out is tracked when git has it, or (a folder) anything under it.
-  const isTracked = (out: string) => tracked.some((f) => f === out || f.startsWith(`${out}/`));
-  return updateGitignore(config.root, outs.filter((o) => !isTracked(o)).map(ignoreLine));
+  const listed = git.stdout.toString('utf8').split('\0').filter((f) => f.length > 2).map((f) => ({ tracked: !f.startsWith('?'), file: f.slice(2) }));
+  const under = (out: string, file: string) => file === out || file.startsWith(`${out}/`);
+  // A committed out (or a folder out with anything committed in it) is never ignored.
+  const wanted = outs.filter((o) => listed.some((l) => !l.tracked && under(o, l.file)) && !listed.some((l) => l.tracked && under(o, l.file)));
+  return updateGitignore(config.root, wanted.map(ignoreLine));
 }
 
 /** The .gitignore line that matches exactly this workspace-relative path: anchored, its pattern characters escaped. */

@@ -61,6 +61,19 @@ describe('cli: run adds the untracked outs of the stages it ran to .gitignore', 
     expect(ws.exists('.gitignore')).to.equal(false);
   });
 
+  it('an out a wider pattern already ignores gets no line of its own; a folder out with a committed file in it is never ignored', async () => {
+    gitRepo(yaml(stage('c', ['models/m/w.bin', 'data/raw/new.csv'])));
+    ws.write('.gitignore', '/build/\n/models/\n');
+    ws.write('data/raw/old.csv', 'committed\n');
+    git('add', '.gitignore', 'data/raw/old.csv');
+    git('commit', '-qm', 'init');
+    ws.write('pipeline.yaml', yaml(stage('c', ['models/m/w.bin', 'data/raw'])));
+    const r = await ws.run(['run']);
+    expect(r.exitCode, r.stderr).to.equal(0);
+    expect(r.stdout).to.not.include('.gitignore');
+    expect(ws.read('.gitignore')).to.equal('/build/\n/models/\n');
+  });
+
   it('gitignore must be a boolean (validate, exit 2, at its place)', async () => {
     gitRepo(yaml('', 'gitignore: no-thanks\n'));
     const r = await ws.run(['validate']);
