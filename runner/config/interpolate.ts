@@ -36,6 +36,8 @@ export function interpolate(config: PipelineConfig): PipelineConfig {
 
 /** Where a `--set` put a param's value, as a place (the argument, from the value on). */
 function setArgument(stage: StageConfig, name: string): RelatedLocation[] {
+  const inFile = stage.setIn?.[name];
+  if (inFile !== undefined) return [related(inFile.at, `\`${name}\` is set here`)];
   const raw = stage.setBy?.[name];
   if (raw === undefined) return [];
   const file = `--set ${raw}`;

@@ -46,6 +46,7 @@ export const EXPECTED: Record<string, string> = {
   stages: 'a mapping of stage names to stages',
   commands: 'a mapping of command names to module paths',
   ci: 'a mapping of settings for `pipeline ci generate`',
+  gitignore: 'true or false; false: `run` never adds the outs of the stages it ran to .gitignore',
   remote:
     'the remote cache: `s3://bucket/prefix`, `http(s)://host/prefix` or a folder, or a mapping `{url, pull, push}` (pull/push: true makes `pipeline run` pull/push by default)',
   stage: 'a mapping of stage settings (`cmd` or `module`, `deps`, `outs`, ...)',
@@ -80,7 +81,7 @@ export const EXPECTED: Record<string, string> = {
 };
 
 /** Keys of pipeline.yaml and of a stage, in the order of the schema (a test checks they match it). */
-export const TOP_KEYS = ['version', 'executor', 'inheritEnv', 'params', 'stages', 'commands', 'ci', 'remote'];
+export const TOP_KEYS = ['version', 'executor', 'inheritEnv', 'params', 'stages', 'commands', 'ci', 'remote', 'gitignore'];
 export const STAGE_KEYS = [
   'desc',
   'cmd',

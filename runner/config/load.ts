@@ -204,6 +204,7 @@ function buildConfig(src: Source, absFile: string, digest: string): PipelineConf
     commands,
     ci: raw.ci ?? {},
     ...(remote ? { remote } : {}),
+    ...(raw.gitignore !== undefined ? { gitignore: raw.gitignore } : {}),
     digest,
   });
 }

@@ -15,7 +15,8 @@ import { createRequire } from 'node:module';
 import type * as YamlModule from 'yaml';
 import { ConfigError, UsageError, suggestion } from '../core/errors.js';
 import { StageNames } from './stage-names.js';
-import type { ParamOverride, PipelineConfig, StageConfig } from './types.js';
+import type { Range } from '../core/diagnostic.js';
+import type { ParamOverride, PipelineConfig, SetIn, StageConfig } from './types.js';
 
 const FORM = 'expected --set [STAGE.]KEY=VALUE, e.g. --set fit.alpha=0.2 or --set seed=7';
 
@@ -63,6 +64,13 @@ function plainScalar(text: string): unknown {
   return NOT_PLAIN;
 }
 
+/** Records who set a param last: a `--set` argument, or a file (pipeline.local.yaml) with the value's place. */
+function mark(setBy: Record<string, string>, setIn: Record<string, SetIn>, r: Resolved): void {
+  setBy[r.key] = r.raw;
+  if (r.from !== undefined && r.at !== undefined) setIn[r.key] = { from: r.from, at: r.at };
+  else delete setIn[r.key];
+}
+
 interface Resolved {
   /** The stages a `STAGE.key` applies to: the stage, or every expansion of a template; none for a global param. */
   stages?: StageConfig[];
@@ -71,6 +79,8 @@ interface Resolved {
   key: string;
   value: unknown;
   raw: string;
+  from?: string;
+  at?: Range;
 }
 
 function resolve(config: PipelineConfig, o: ParamOverride): Resolved {
@@ -81,10 +91,10 @@ function resolve(config: PipelineConfig, o: ParamOverride): Resolved {
   for (let i = name.lastIndexOf('.'); i > 0; i = name.lastIndexOf('.', i - 1)) {
     const target = name.slice(0, i);
     const meant = names.meaning(target);
-    if (meant) return checkKey(config, { stages: meant.map((n) => byName.get(n)!), target, key: name.slice(i + 1), value: o.value, raw: o.raw });
+    if (meant) return checkKey(config, { stages: meant.map((n) => byName.get(n)!), target, key: name.slice(i + 1), value: o.value, raw: o.raw, from: o.from, at: o.at });
   }
   if (!name.includes('.') || Object.hasOwn(config.params, name))
-    return checkKey(config, { key: name, value: o.value, raw: o.raw });
+    return checkKey(config, { key: name, value: o.value, raw: o.raw, from: o.from, at: o.at });
   const stageName = name.slice(0, name.lastIndexOf('.'));
   throw new UsageError(`--set ${o.raw}: unknown stage \`${stageName}\`${suggestion(stageName, names.all())}`, `stages are: ${names.listing()}`);
 }
@@ -140,9 +150,10 @@ export function applyOverrides(config: PipelineConfig, sets: ParamOverride[]): P
 
   const params = { ...config.params };
   const setBy: Record<string, string> = { ...config.setBy };
+  const setIn: Record<string, SetIn> = { ...config.setIn };
   for (const g of globals) {
     params[g.key] = structuredClone(g.value);
-    setBy[g.key] = g.raw;
+    mark(setBy, setIn, g);
   }
 
   const stages = config.stages.map((s) => {
@@ -152,18 +163,19 @@ export function applyOverrides(config: PipelineConfig, sets: ParamOverride[]): P
     if (fromGlobal.length === 0 && own.length === 0) return s;
     const p = { ...s.params };
     const by: Record<string, string> = { ...s.setBy };
+    const inFile: Record<string, SetIn> = { ...s.setIn };
     for (const g of fromGlobal) {
       p[g.key] = structuredClone(g.value);
-      by[g.key] = g.raw;
+      mark(by, inFile, g);
     }
     for (const r of own) {
       p[r.key] = structuredClone(r.value);
-      by[r.key] = r.raw;
+      mark(by, inFile, r);
     }
-    return { ...s, params: p, setBy: by };
+    return { ...s, params: p, setBy: by, setIn: inFile };
   });
 
-  const next = { ...config, params, stages, setBy } as PipelineConfig;
+  const next = { ...config, params, stages, setBy, setIn } as PipelineConfig;
   Object.defineProperty(next, 'positionOf', { value: config.positionOf, enumerable: false });
   Object.defineProperty(next, 'rangeOf', { value: config.rangeOf, enumerable: false });
   return next;

@@ -28,6 +28,8 @@ export interface StageConfig {
   uses?: string[];
   /** Params set by `--set`: name → the argument as typed (for error messages). */
   setBy?: Record<string, string>;
+  /** Params set in pipeline.local.yaml (and not by a later `--set`): name → the file and the value's place. */
+  setIn?: Record<string, SetIn>;
   /** Workspace-relative outputs (files or directories), normalized with forward slashes, no `./`. */
   outs: string[];
   /** The subset of `outs` that are JSON metrics files. */
@@ -107,8 +109,12 @@ export interface PipelineConfig {
   ci: Record<string, unknown>;
   /** The `remote:` setting (PIPELINE_REMOTE overrides its url); absent when the file has none. */
   remote?: RemoteSetting;
+  /** `gitignore: false`: `run` leaves .gitignore alone (by default it adds the untracked outs of the stages it ran). */
+  gitignore?: boolean;
   /** Global params set by `--set`: name → the argument as typed. */
   setBy?: Record<string, string>;
+  /** Global params set in pipeline.local.yaml (and not by a later `--set`). */
+  setIn?: Record<string, SetIn>;
   /** Position of any node in the file by its key path, e.g. ['stages', 'fit', 'params', 'alpha']. */
   positionOf: (path: (string | number)[]) => Position;
   /** Range of the key or the value at a key path (the nearest existing ancestor when it is missing). */
@@ -128,10 +134,19 @@ export interface RemoteSetting {
 }
 
 /** A param override from the command line: `--set [stage.]key=value`, the value parsed as YAML. */
+/** Where a param's value was set outside pipeline.yaml and --set. */
+export interface SetIn {
+  from: string;
+  at: Range;
+}
+
 export interface ParamOverride {
   stage?: string;
   key: string;
   value: unknown;
   /** The argument as typed, for error messages. */
   raw: string;
+  /** Set in a file (pipeline.local.yaml) rather than by `--set`: the file's name and the value's place in it. */
+  from?: string;
+  at?: Range;
 }

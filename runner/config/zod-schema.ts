@@ -38,6 +38,21 @@ function resourcesSchema() {
   );
 }
 
+/** The top-level `remote:`: a URL or folder, or `{url, pull, push}`. */
+function remoteSchema() {
+  return doc(
+    z.union([
+      z.string().check(z.minLength(1)),
+      z.strictObject({
+        url: z.string().check(z.minLength(1)).register(z.globalRegistry, { description: 'where the remote cache is' }),
+        pull: z.optional(z.boolean().register(z.globalRegistry, { description: 'true: `pipeline run` pulls by default (`--no-pull` turns it off)' })),
+        push: z.optional(z.boolean().register(z.globalRegistry, { description: 'true: `pipeline run` pushes by default (`--no-push` turns it off)' })),
+      }),
+    ]),
+    'remote',
+  );
+}
+
 /** Builds the schemas; called once per process (schema.ts keeps them). */
 export function buildSchemas() {
   z.config(en());
@@ -88,19 +103,8 @@ export function buildSchemas() {
       stages: doc(z.record(z.string().check(z.regex(NAME_RE)), stageSchema), 'stages'),
       commands: z.optional(doc(z.nullable(z.record(z.string().check(z.regex(NAME_RE)), z.string().check(z.minLength(1)))), 'commands')),
       ci: z.optional(mapping('ci')),
-      remote: z.optional(
-        doc(
-          z.union([
-            z.string().check(z.minLength(1)),
-            z.strictObject({
-              url: z.string().check(z.minLength(1)).register(z.globalRegistry, { description: 'where the remote cache is' }),
-              pull: z.optional(z.boolean().register(z.globalRegistry, { description: 'true: `pipeline run` pulls by default (`--no-pull` turns it off)' })),
-              push: z.optional(z.boolean().register(z.globalRegistry, { description: 'true: `pipeline run` pushes by default (`--no-push` turns it off)' })),
-            }),
-          ]),
-          'remote',
-        ),
-      ),
+      remote: z.optional(remoteSchema()),
+      gitignore: z.optional(doc(z.boolean(), 'gitignore', '; default true')),
     })
     .register(z.globalRegistry, { title: 'pipeline.yaml', description: 'A DAG of stages run by `pipeline run`.' });
   return { pipelineSchema, stageSchema };

@@ -223,7 +223,8 @@ export function explainChanges(stage: StageConfig, inputs: StageInputs, entry: L
   for (const k of paramKeys) {
     const a = old.params?.[k];
     const b = def.params[k];
-    if (JSON.stringify(a) !== JSON.stringify(b)) reasons.push({ code: 'param-changed', name: k, from: a, to: b });
+    const overriddenIn = stage.setIn?.[k]?.from;
+    if (JSON.stringify(a) !== JSON.stringify(b)) reasons.push({ code: 'param-changed', name: k, from: a, to: b, ...(overriddenIn !== undefined ? { overriddenIn } : {}) });
   }
   const envKeys = [...new Set([...Object.keys(old.env ?? {}), ...Object.keys(def.env)])].sort();
   for (const k of envKeys) if (old.env?.[k] !== def.env[k]) reasons.push({ code: 'env-changed', name: k, from: old.env?.[k], to: def.env[k] });

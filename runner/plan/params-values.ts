@@ -29,6 +29,8 @@ export function labelOf(stage: StageConfig): string {
 
 /** Where a stage's param value came from: the `--set` argument, the stage's `params:` (or matrix), or the global `params:`. */
 function placeOf(config: PipelineConfig, stage: StageConfig, key: string, inner: (string | number)[] = []): Place {
+  const inFile = stage.setIn?.[key];
+  if (inFile !== undefined) return inFile.at;
   const raw = stage.setBy?.[key];
   if (raw !== undefined) {
     const file = `--set ${raw}`;
@@ -51,12 +53,17 @@ function wholePlace(config: PipelineConfig, stage: StageConfig, params: Params):
   return config.rangeOf?.(keyPath, 'key') ?? config.positionOf(keyPath);
 }
 
+/** Who set a param outside pipeline.yaml: `--set ARG` or the file (pipeline.local.yaml). */
+function setWhere(stage: StageConfig, key: string): string {
+  return stage.setIn?.[key]?.from ?? `--set ${stage.setBy?.[key]}`;
+}
+
 /** The values in a message: `lo=5, hi=1 (--set hi=1)`, each value cut to a readable length. */
 function describeValues(stage: StageConfig, params: Params): string {
   const text = Object.entries(params).map(([k, v]) => {
     const json = JSON.stringify(v) ?? String(v);
     const shown = json.length > 40 ? `${json.slice(0, 37)}...` : json;
-    return `${k}=${shown}${stage.setBy?.[k] !== undefined ? ` (--set ${stage.setBy[k]})` : ''}`;
+    return `${k}=${shown}${stage.setBy?.[k] !== undefined ? ` (${setWhere(stage, k)})` : ''}`;
   });
   return text.length > 0 ? text.join(', ') : 'no params';
 }
@@ -114,7 +121,7 @@ function issueProblem(config: PipelineConfig, stage: StageConfig, schema: JsonSc
   const expected = props[key] ? describeSchema(props[key]) : undefined;
   if (!Object.hasOwn(params, key))
     return diagnostic('param-missing', config.rangeOf?.(['stages', stage.name], 'key') ?? stage.pos, `stage \`${label}\`: param \`${key}\` is required by ${module}${expected ? ` (${expected})` : ''}`, `add \`${key}:\` under its \`params:\` or the global \`params:\``);
-  const where = stage.setBy?.[key] !== undefined ? `--set ${stage.setBy[key]}` : 'pipeline.yaml';
+  const where = stage.setBy?.[key] !== undefined ? setWhere(stage, key) : 'pipeline.yaml';
   if (issue.code === 'custom') {
     const inner = issue.path.slice(1);
     const value = JSON.stringify(params[key]);

@@ -6,7 +6,7 @@
 export type Reason =
   /** pipeline.lock has no entry for the stage. */
   | { code: 'never-run' }
-  | { code: 'param-changed'; name: string; from?: unknown; to?: unknown }
+  | { code: 'param-changed'; name: string; from?: unknown; to?: unknown; overriddenIn?: string }
   | { code: 'env-changed'; name: string; from?: string; to?: string }
   | { code: 'command-changed'; from?: unknown; to?: unknown }
   /** From `cmd:` to `module:` or back. */
@@ -75,7 +75,7 @@ type ReasonOf<C extends ReasonCode> = Reason extends infer R ? (R extends { code
 /** One sentence per reason code: a mapped type over the union, so a new reason without its sentence does not compile. */
 const SENTENCES: { [C in ReasonCode]: (reason: ReasonOf<C>) => string } = {
   'never-run': () => 'never run',
-  'param-changed': (r) => `changed param ${quote(r.name)} (${show(r.from)} → ${show(r.to)})`,
+  'param-changed': (r) => `changed param ${quote(r.name)} (${show(r.from)} → ${show(r.to)})${r.overriddenIn !== undefined ? `, overridden in ${r.overriddenIn}` : ''}`,
   'env-changed': (r) => `changed env ${quote(r.name)} (${show(r.from)} → ${show(r.to)})`,
   'command-changed': (r) => `changed command (${show(r.from)} → ${show(r.to)})`,
   'kind-changed': () => 'changed stage kind',

@@ -58,7 +58,7 @@ describe('cli: init, help, --version outside a workspace', function () {
     expect(yaml).to.match(/^\s+module: stages\/hello\.ts$/m);
     expect(yaml.split('\n').filter((l) => l.trimStart().startsWith('#')).length).to.be.greaterThan(5);
     expect(readFileSync(path.join(dir, 'stages/hello.ts'), 'utf8')).to.include("import type { StageContext } from 'pipeline-dag/stage';");
-    expect(readFileSync(path.join(dir, '.gitignore'), 'utf8')).to.equal('.pipeline/\n/build/greeting.txt\n/build/hello.txt\n/build/hello-metrics.json\n');
+    expect(readFileSync(path.join(dir, '.gitignore'), 'utf8')).to.equal('.pipeline/\n/pipeline.local.yaml\n/build/greeting.txt\n/build/hello.txt\n/build/hello-metrics.json\n');
     const valid = await cli(dir, ['validate']);
     expect(valid.exitCode, valid.stderr).to.equal(0);
     expect(valid.stdout).to.include('valid, 2 stages (greet → hello)');
@@ -92,7 +92,7 @@ describe('cli: init, help, --version outside a workspace', function () {
     writeFileSync(path.join(dir, '.gitignore'), 'node_modules/\n.pipeline\nbuild/hello.txt');
     const r = await cli(dir, ['init']);
     expect(r.exitCode, r.stderr).to.equal(0);
-    expect(readFileSync(path.join(dir, '.gitignore'), 'utf8')).to.equal('node_modules/\n.pipeline\nbuild/hello.txt\n/build/greeting.txt\n/build/hello-metrics.json\n');
+    expect(readFileSync(path.join(dir, '.gitignore'), 'utf8')).to.equal('node_modules/\n.pipeline\nbuild/hello.txt\n/pipeline.local.yaml\n/build/greeting.txt\n/build/hello-metrics.json\n');
   });
 
   it('init refuses to overwrite a config (exit 2) and changes nothing', async () => {

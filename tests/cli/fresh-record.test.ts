@@ -82,6 +82,18 @@ describe('cli: the fresh record (a no-op run answered by stat)', function () {
     rmSync(log, { force: true });
   });
 
+  it('an edit to pipeline.local.yaml after a certified no-op makes the next run an ordinary one that sees the new value', async () => {
+    ws.write('pipeline.local.yaml', 'params:\n  n: 1\n');
+    await certify();
+    expect((await run()).answered).to.equal(true);
+    ws.write('pipeline.local.yaml', 'params:\n  n: 2\n');
+    const changed = await run();
+    expect(changed.answered).to.equal(false);
+    expect(changed.exitCode, changed.stderr).to.equal(0);
+    expect(changed.statuses.a).to.equal('ran');
+    expect(changed.stdout).to.include('changed param `n` (1 → 2), overridden in pipeline.local.yaml');
+  });
+
   it('is written by a no-op once its files are past the racy window; the same run is then answered: same lines, exit 0, last-run.json and history written', async () => {
     // A dep rewritten with the same bytes just now: still fresh, but too new to be certified by stat (however slow
     // the machine, which a wait after the first run could not promise).

@@ -3,18 +3,20 @@ import path from 'node:path';
 import { loadConfig } from '../../config/load.js';
 import { applyOverrides, parseSetArg } from '../../config/overrides.js';
 import { interpolate } from '../../config/interpolate.js';
+import { applyLocalParams } from '../../config/local-params.js';
 import { scopeParams } from '../../plan/params.js';
 import type { GlobalOptions } from '../options.js';
 import type { PipelineConfig } from '../../config/types.js';
 
 /**
  * The normalized config is kept in .pipeline/state keyed by the file's digest, so an unchanged pipeline.yaml
- * loads without parsing; `readOnly` (dry runs) reads that cache but never writes it.
+ * loads without parsing; `readOnly` (dry runs) reads that cache but never writes it. pipeline.local.yaml's params
+ * are applied after that cache (read on every command, so an edit to it is never missed), then the `--set`s.
  */
 export async function configFor(globals: GlobalOptions, sets: string[] = [], options: { readOnly?: boolean } = {}): Promise<PipelineConfig> {
   const cwd = path.resolve(globals.cwd);
   const overrides = sets.map(parseSetArg);
-  const config = await loadConfig({ cwd, configFile: globals.config, cacheDir: '.pipeline/state', writeCache: !options.readOnly });
+  const config = applyLocalParams(await loadConfig({ cwd, configFile: globals.config, cacheDir: '.pipeline/state', writeCache: !options.readOnly }));
   return interpolate(overrides.length > 0 ? applyOverrides(config, overrides) : config);
 }
 

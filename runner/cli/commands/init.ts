@@ -1,33 +1,20 @@
 // `pipeline init`: a commented starter pipeline in the current folder (one `cmd:` stage, one `module:` stage and
 // the module it runs), with `.pipeline/` and the outs added to .gitignore. It never overwrites a file.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import type { GlobalOptions } from '../options.js';
 import { ExitCode, UsageError } from '../../core/errors.js';
 import { STARTER_CONFIG, STARTER_MODULE, STARTER_MODULE_PATH } from './init-template.js';
+import { LOCAL_PARAMS_FILE } from '../../config/local-params.js';
+import { updateGitignore } from '../gitignore.js';
 
 const CONFIG_NAMES = ['pipeline.yaml', 'pipeline.yml'];
 
-/** The lines .gitignore needs: the engine's state folder and every out of the starter stages. */
+/** The lines .gitignore needs: the engine's state folder, the machine-local params file and every out of the starter stages. */
 function ignoreLines(): string[] {
   const config = parse(STARTER_CONFIG) as { stages: Record<string, { outs?: string[] }> };
-  return ['.pipeline/', ...Object.values(config.stages).flatMap((s) => (s.outs ?? []).map((o) => `/${o}`))];
-}
-
-/** Appends the missing lines to .gitignore (created when absent); returns the lines added. */
-function updateGitignore(dir: string, wanted: string[]): string[] {
-  const file = path.join(dir, '.gitignore');
-  const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
-  const present = new Set(text.split(/\r?\n/).map((l) => l.trim()));
-  // `/build/x` and `build/x` name the same file here; `.pipeline` and `.pipeline/` the same folder.
-  const has = (line: string) => present.has(line) || present.has(line.replace(/^\//, '')) || present.has(line.replace(/\/$/, ''));
-  const added = wanted.filter((l) => !has(l));
-  if (added.length > 0) {
-    const sep = text.length === 0 || text.endsWith('\n') ? '' : '\n';
-    writeFileSync(file, `${text}${sep}${added.join('\n')}\n`);
-  }
-  return added;
+  return ['.pipeline/', `/${LOCAL_PARAMS_FILE}`, ...Object.values(config.stages).flatMap((s) => (s.outs ?? []).map((o) => `/${o}`))];
 }
 
 const rel = (f: string) => path.relative(process.cwd(), f) || '.';

@@ -13,6 +13,7 @@ import { plannedConfigFor } from './common.js';
 import type { PipelineConfig } from '../../config/types.js';
 import { openRunRemote } from './run-remote.js';
 import { Session } from '../session.js';
+import { ignoreOuts } from '../gitignore.js';
 
 export interface RunFlags {
   force?: boolean;
@@ -71,7 +72,7 @@ export async function runCommand(globals: GlobalOptions, names: string[], flags:
     }
     // Only a plain local run is answered again from the fresh record: no --json, --verbose, --force or remote.
     const plain = !flags.json && !flags.verbose && !flags.force && !flags.update && !remote && session.executorName() === 'local';
-    const { exitCode } = await session.run(engine, {
+    const { exitCode, summary } = await session.run(engine, {
       names,
       mode,
       force: Boolean(flags.force),
@@ -81,6 +82,8 @@ export async function runCommand(globals: GlobalOptions, names: string[], flags:
       remote,
       fresh: plain,
     });
+    const ignored = ignoreOuts(engine.config, summary);
+    if (ignored.length > 0 && !flags.quiet) (flags.json ? process.stderr : session.out).write(`added to .gitignore: ${ignored.join(' ')}\n`);
     return exitCode;
   } finally {
     session.close();
