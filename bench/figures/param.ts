@@ -1,7 +1,7 @@
 // One param of `quantize-8` changed → run: only the affected stage executes. Next to `snakemake -f quantize_8`.
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { isScalar, parseDocument, type Document, type YAMLMap } from 'yaml';
+import { isScalar, isSeq, parseDocument, type Document, type YAMLMap, type YAMLSeq } from 'yaml';
 import { pipelineCmd, realSource, realWorkspace, snakemakeCmd, type BenchContext } from '../context.js';
 import { housingShape, writeDag } from '../dags.js';
 import { newFigure, type Figure } from '../figure.js';
@@ -32,8 +32,16 @@ function expandTemplate(doc: Document, template: string): void {
   const { matrix, name, outs, ...rest } = (stages.items[at].value as YAMLMap).toJSON() as { matrix: Record<string, unknown[]>; name: string; outs: string[]; params?: object };
   const [[key, values]] = Object.entries(matrix);
   const fill = (text: string, v: unknown) => text.split(`\${${key}}`).join(String(v));
-  const expanded = values.map((v) => doc.createPair(fill(name, v), { ...rest, params: { ...rest.params, [key]: v }, outs: outs.map((o) => fill(o, v)) }));
+  const names = values.map((v) => fill(name, v));
+  const expanded = values.map((v, i) => doc.createPair(names[i], { ...rest, params: { ...rest.params, [key]: v }, outs: outs.map((o) => fill(o, v)) }));
   stages.items.splice(at, 1, ...expanded);
+  // A stage that needs the template needs every expansion.
+  for (const pair of stages.items) {
+    const needs = (pair.value as YAMLMap).get('needs') as YAMLSeq | undefined;
+    if (!needs || !isSeq(needs)) continue;
+    const list = needs.toJSON() as string[];
+    if (list.includes(template)) (pair.value as YAMLMap).set('needs', doc.createNode(list.flatMap((n) => (n === template ? names : [n]))));
+  }
 }
 
 export function paramFigure(ctx: BenchContext): Figure {
