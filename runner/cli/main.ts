@@ -63,6 +63,21 @@ function commandWord(argv: string[]): { index: number; word?: string } {
   return { index: -1 };
 }
 
+/** The program with every command, as `pipeline help` shows it: what docs/cli.md's command table is written from. */
+export function commandProgram(): CommanderModule.Command {
+  const program = newProgram([]);
+  const cli: Cli = { program, globals: () => ({ cwd: process.cwd() }), exit: () => undefined };
+  addCommands(cli);
+  return program;
+}
+
+function addCommands(cli: Cli): void {
+  addRunCommands(cli);
+  addInspectCommands(cli);
+  addStoreCommands(cli);
+  addCiCommands(cli);
+}
+
 export async function main(argv: string[], fresh?: FreshRecorder): Promise<number> {
   let code: number = ExitCode.ok;
   const program = newProgram(argv);
@@ -76,10 +91,7 @@ export async function main(argv: string[], fresh?: FreshRecorder): Promise<numbe
       code = c;
     },
   };
-  addRunCommands(cli);
-  addInspectCommands(cli);
-  addStoreCommands(cli);
-  addCiCommands(cli);
+  addCommands(cli);
 
   try {
     const { index, word } = commandWord(argv);
@@ -131,7 +143,7 @@ function newProgram(argv: string[]): CommanderModule.Command {
 function addRunCommands(cli: Cli): void {
   cli.program
     .command('init')
-    .description('write a commented starter pipeline.yaml (a cmd stage and a module stage) here; never overwrites')
+    .description('write a commented starter pipeline.yaml (a cmd stage and a module stage) and stages/hello.ts here, and add .pipeline/, pipeline.local.yaml and the outs to .gitignore; never overwrites (exit 2)')
     .action(async () => {
       const { initCommand } = await import('./commands/init.js');
       cli.exit(initCommand(cli.globals()));
@@ -144,9 +156,9 @@ function addRunCommands(cli: Cli): void {
     .option('-f, --force', 're-execute the named stages even if fresh (all selected stages when none is named)')
     .option('--single', 'only the named stages; their inputs must exist or be restorable from the cache')
     .option('--downstream', 'the named stages and everything after them')
-    .option('-n, --dry-run', 'print the plan and the reason for each stage; execute and write nothing')
+    .option('-n, --dry-run', 'print the plan and the reason for each stage (`maybe`: runs only if an upstream that must run changes its outs); execute and write nothing')
     .option('-j, --jobs <n>', 'stages to run at once (default: CPU count)', positiveInt)
-    .option('-s, --set <stage.key=value>', 'override a param (value parsed as YAML); repeatable', collect, [])
+    .option('-s, --set <stage.key=value>', 'override a param, the value parsed as YAML (repeatable): `key=v` the global param (a stage\'s own value still wins), `stage.key=v` one stage\'s, `template.key=v` every expansion\'s; over pipeline.local.yaml', collect, [])
     .option('-k, --keep-going', 'after a failure, keep starting stages that do not depend on it')
     .option('--json', 'print one JSON object describing the run on stdout (progress goes to stderr)')
     .option('-v, --verbose', "replay the captured output of cached stages")
@@ -165,7 +177,7 @@ function addRunCommands(cli: Cli): void {
 
   cli.program
     .command('update')
-    .description('ask the servers of URL deps whether their data changed (the only command that does)')
+    .description('ask the servers of URL deps whether their data changed (ETag, Last-Modified, size, sha256 of the body); the only command that does')
     .argument('[stages...]', 'stages whose URL deps to check (default: all)')
     .option('-s, --set <stage.key=value>', 'as with run', collect, [])
     .action(async (stages: string[], opts: { set: string[] }) => {
@@ -175,7 +187,7 @@ function addRunCommands(cli: Cli): void {
 
   cli.program
     .command('status')
-    .description('each stage fresh or stale, with every reason')
+    .description('each stage fresh or stale, with every reason (`--json`: {"schemaVersion", "stages": [{"name", "state", "reasons"}]})')
     .argument('[stages...]', 'stages to report (default: all)')
     .option('-s, --set <stage.key=value>', 'as with run: judge against overridden params', collect, [])
     .option('--json', 'print JSON')
@@ -191,7 +203,7 @@ function addRunCommands(cli: Cli): void {
 function addInspectCommands(cli: Cli): void {
   cli.program
     .command('dag')
-    .description('print the stage graph')
+    .description('print the stage graph (`ascii` draws boxes laid out in layers and lists below it the needs another path implies; `json` keeps every edge)')
     .addOption(new Option('--format <format>', 'output format').choices(['ascii', 'mermaid', 'dot', 'json']).default('ascii'))
     .action(async (opts: Parameters<typeof import('./commands/info.js').dagCommand>[1]) => {
       const { dagCommand } = await import('./commands/info.js');
@@ -261,7 +273,7 @@ function addInspectCommands(cli: Cli): void {
 function addStoreCommands(cli: Cli): void {
   cli.program
     .command('gc')
-    .description('remove cache objects and run records no longer referenced by pipeline.lock or the last N runs')
+    .description('remove what no workspace\'s pipeline.lock, none of this workspace\'s last N runs, nothing used within DAYS and no running run needs')
     .option('--keep-runs <n>', "this workspace's last N runs whose outputs to keep", nonNegativeInt, 10)
     .option('--max-age <days>', 'keep what any workspace used within this many days (0: only what is referenced)', nonNegativeInt, 7)
     .option('-n, --dry-run', 'report what would be removed')
@@ -275,7 +287,7 @@ function addStoreCommands(cli: Cli): void {
   const cache = cli.program.command('cache').description('inspect the content-addressed store');
   cache
     .command('verify')
-    .description('re-hash every object and check every run record; exit 1 on any problem')
+    .description('re-hash every object, report dangling run records, unsafe folder manifests and lock entries that disagree with the declared outs; exit 1 on any problem')
     .option('--repair', 'remove corrupt objects and dangling run records')
     .option('--json', 'print JSON')
     .action(async (opts: Parameters<typeof import('./commands/maintenance.js').verifyCommand>[1]) => {
@@ -285,7 +297,7 @@ function addStoreCommands(cli: Cli): void {
 
   cli.program
     .command('fingerprint')
-    .description("print a stage's fingerprint for its current inputs (for CI cache keys)")
+    .description("print a stage's fingerprint for its current inputs (for CI cache keys); for a template, `FINGERPRINT  NAME` per expansion")
     .argument('<stage>')
     .action(async (stage: string) => {
       const { fingerprintCommand } = await import('./commands/info.js');

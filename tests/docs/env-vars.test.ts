@@ -1,5 +1,6 @@
-// The table of environment variables in docs/cli.md against the code: every variable the engine (runner/, bin/) reads or
-// sets for a stage is a row of the table, and every row names a variable the code still uses. Names are taken from
+// The table of environment variables (runner/cli/reference/environment.ts, written into docs/cli.md by `npm run docs`)
+// against the code: every variable the engine (runner/, bin/) reads or sets for a stage is a row of the table, and
+// every row names a variable the code still uses. Names are taken from
 // the code itself, comments left out: a `PIPELINE_*` name in a string or an identifier (`process.env.PIPELINE_X`,
 // `env['PIPELINE_X']`, `secondsFromEnv(env, 'PIPELINE_X')`, `LOG_VARIABLE = 'PIPELINE_X'`), and any other name
 // read as `env.NAME` or `env['NAME']` (NO_COLOR, CI, AWS_REGION, …).
@@ -8,6 +9,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import ts from 'typescript';
 import { repoRoot } from '../helpers/workspace.js';
+import { ENVIRONMENT_VARIABLES, type EnvironmentVariable } from '../../runner/cli/reference/environment.js';
 
 /** Every .ts/.js/.mjs/.cjs file under a folder of the repository. */
 function sources(dir: string): string[] {
@@ -43,17 +45,10 @@ export function variablesIn(file: string, text: string): Set<string> {
   return found;
 }
 
-/** The names in the first column of the CLI reference's table under `### Environment variables` (a row may name several). */
-function documented(): Map<string, string> {
-  const readme = readFileSync(path.join(repoRoot, 'docs', 'cli.md'), 'utf8');
-  const start = readme.indexOf('\n### Environment variables\n');
-  expect(start, 'docs/cli.md has a section "### Environment variables"').to.be.greaterThan(-1);
-  const section = readme.slice(start + 1).split(/\n#{2,3} /)[0];
-  const rows = new Map<string, string>();
-  for (const line of section.split('\n')) {
-    const m = /^\| (`[A-Z][^|]*) \|(.*)\|$/.exec(line);
-    for (const name of m ? m[1].matchAll(/`([A-Z][A-Z0-9_]*)`/g) : []) rows.set(name[1], m![2]);
-  }
+/** The names of runner/cli/reference/environment.ts's table (written into docs/cli.md by `npm run docs`), with their row. */
+function documented(): Map<string, EnvironmentVariable> {
+  const rows = new Map<string, EnvironmentVariable>();
+  for (const v of ENVIRONMENT_VARIABLES) for (const name of v.names) rows.set(name, v);
   return rows;
 }
 
@@ -64,14 +59,14 @@ describe('docs: environment variables', () => {
   }
   const table = documented();
 
-  it('every variable the engine reads or sets is in the CLI reference\'s table', () => {
+  it('every variable the engine reads or sets is in the table of environment variables', () => {
     const missing = [...used.keys()].filter((n) => !table.has(n)).map((n) => `${n} (${used.get(n)!.join(', ')})`);
-    expect(missing, 'add a row to docs/cli.md "### Environment variables"').to.deep.equal([]);
+    expect(missing, 'add a row to runner/cli/reference/environment.ts, then `npm run docs`').to.deep.equal([]);
   });
 
   it('every row of the table names a variable the code still uses, with what it does and its default', () => {
     expect([...table.keys()].filter((n) => !used.has(n)), 'rows for variables no code uses').to.deep.equal([]);
-    for (const [name, rest] of table) expect(rest.split('|').map((c) => c.trim()).filter((c) => c.length > 0), `${name}: what it does | default`).to.have.length(2);
+    for (const [name, row] of table) expect([row.does, row.default].every((c) => c.trim().length > 0), `${name}: what it does and its default`).to.equal(true);
   });
 
   it('the scan sees reads in every form the code uses, and not names in comments', () => {

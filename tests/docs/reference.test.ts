@@ -1,73 +1,67 @@
-// The reference pages against the code they describe: every command and every long option the CLI's help lists is
-// in docs/cli.md; every key pipeline.yaml accepts (top level, stage, resources) is in docs/pipeline-yaml.md's key
-// table; every diagnostic code is in its code table, and every code the table names is one the code emits.
+// The reference tables of docs/ are written from the code by `npm run docs` (scripts/docs-tables.ts): the command
+// table from the commander program, the key table from the zod schema, the code tables from DIAGNOSTIC_CODES and the
+// unions of outcomes, causes and reasons, the environment variables from runner/cli/reference/environment.ts. Each
+// page must hold exactly what the script writes, and the script must refuse a code or key it has no words for.
 import { expect } from 'chai';
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { DIAGNOSTIC_CODES } from '../../runner/core/diagnostic.js';
-import { RESOURCE_KEYS, STAGE_KEYS, TOP_KEYS } from '../../runner/config/keys.js';
-import { cliPath, repoRoot } from '../helpers/workspace.js';
+import { begin, diagnosticTable, end, keyTable, sections, withSection } from '../../scripts/docs-tables.js';
+import { KEY_MEANINGS } from '../../runner/cli/reference/keys.js';
+import { DIAGNOSTIC_GROUPS } from '../../runner/cli/reference/codes.js';
+import { repoRoot } from '../helpers/workspace.js';
 
-const page = (name: string) => readFileSync(path.join(repoRoot, 'docs', name), 'utf8');
-
-/** `pipeline help [COMMAND]`'s text. */
-function help(...command: string[]): string {
-  return execFileSync(process.execPath, [cliPath, 'help', ...command], { encoding: 'utf8', env: { ...process.env, COLUMNS: '200' } });
-}
-
-/** The commands (and `cache`'s, `ci`'s subcommands) the help lists. */
-function commands(text: string): string[] {
-  const section = text.slice(text.indexOf('\nCommands:\n'));
-  return [...section.matchAll(/^ {2}([a-z][a-z-]*)\b/gm)].map((m) => m[1]).filter((c) => c !== 'help');
-}
-
-/** The long options of a help text (`--set`, `--no-wait`, …), but --help and --version. */
-function longOptions(text: string): string[] {
-  const section = text.slice(text.indexOf('\nOptions:\n'), text.indexOf('\nCommands:\n') > 0 ? text.indexOf('\nCommands:\n') : undefined);
-  return [...section.matchAll(/^ {2}(?:-\w, )?(--[a-z][a-z-]*)/gm)].map((m) => m[1]).filter((o) => o !== '--help' && o !== '--version');
-}
-
-/** The names in backticks in the first column of a page's tables. */
-function firstColumn(text: string): Set<string> {
-  const names = new Set<string>();
-  for (const line of text.split('\n')) {
-    const cell = /^\| ([^|]+) \|/.exec(line)?.[1];
-    for (const m of cell ? cell.matchAll(/`([^`]+)`/g) : []) names.add(m[1]);
-  }
-  return names;
-}
-
-describe('docs: the reference pages against the code', function () {
+describe('docs: the reference tables are written from the code', function () {
   this.timeout(60_000);
 
-  it('docs/cli.md names every command, subcommand and long option the help lists', () => {
-    const cli = page('cli.md');
-    const missing: string[] = [];
-    const top = help();
-    for (const option of longOptions(top)) if (!cli.includes(option)) missing.push(`pipeline ${option}`);
-    for (const command of commands(top)) {
-      if (!cli.includes(`pipeline ${command}`)) missing.push(`pipeline ${command}`);
-      const text = help(command);
-      for (const option of longOptions(text)) if (!cli.includes(option)) missing.push(`pipeline ${command} ${option}`);
-      for (const sub of commands(text)) if (!cli.includes(`pipeline ${command} ${sub}`) && !cli.includes(`${sub} |`) && !new RegExp(`pipeline ${command} [^\\n]*\\b${sub}\\b`).test(cli)) missing.push(`pipeline ${command} ${sub}`);
+  for (const section of sections(repoRoot)) {
+    it(`${section.page}: the ${section.name} table is what \`npm run docs\` writes`, () => {
+      const text = readFileSync(path.join(repoRoot, section.page), 'utf8');
+      expect(withSection(section.page, text, section) === text, `${section.page}: the ${section.name} table is stale; run \`npm run docs\``).to.equal(true);
+    });
+  }
+
+  it('the command table has a row for every command and option `pipeline help` shows', () => {
+    const text = sections(repoRoot).find((s) => s.name === 'commands')!.text;
+    for (const expected of ['`pipeline run [stages...]`', '`  --no-wait`', '`pipeline cache verify`', '`pipeline params diff [revs...]`', '`pipeline ci check`', '`  -C, --cwd <dir>`']) {
+      expect(text).to.include(expected);
     }
-    expect(missing, 'document these in docs/cli.md').to.deep.equal([]);
+    expect(text).to.include('(one of `ascii`, `mermaid`, `dot`, `json`; default `ascii`)');
   });
 
-  it('docs/pipeline-yaml.md has a row for every key pipeline.yaml accepts', () => {
-    const documented = firstColumn(page('pipeline-yaml.md'));
-    const text = page('pipeline-yaml.md');
-    const missing = [...TOP_KEYS, ...STAGE_KEYS].filter((k) => !documented.has(k));
-    const resources = RESOURCE_KEYS.filter((k) => !text.includes(`\`${k}\``));
-    expect([...missing, ...resources], 'add them to the key table of docs/pipeline-yaml.md').to.deep.equal([]);
+  it('a key without a meaning, or a meaning for no key, stops the script', () => {
+    const saved = KEY_MEANINGS.gate;
+    delete KEY_MEANINGS.gate;
+    try {
+      expect(() => keyTable()).to.throw(/add a meaning for gate/);
+    } finally {
+      KEY_MEANINGS.gate = saved;
+    }
+    KEY_MEANINGS.nosuchkey = 'x';
+    try {
+      expect(() => keyTable()).to.throw(/remove nosuchkey/);
+    } finally {
+      delete KEY_MEANINGS.nosuchkey;
+    }
   });
 
-  it("docs/pipeline-yaml.md's code table lists every diagnostic code, and only those", () => {
-    const text = page('pipeline-yaml.md');
-    const table = text.slice(text.indexOf('| code |'));
-    const rows = firstColumn(table.slice(0, table.indexOf('\n\n')));
-    expect(DIAGNOSTIC_CODES.filter((c) => !rows.has(c)), 'codes missing from the table').to.deep.equal([]);
-    expect([...rows].filter((c) => !(DIAGNOSTIC_CODES as readonly string[]).includes(c)), 'rows naming no code').to.deep.equal([]);
+  it('a diagnostic code missing from the groups, or listed twice, stops the script', () => {
+    const group = DIAGNOSTIC_GROUPS.find(([codes]) => codes.includes('cycle'))!;
+    group[0].push('cycle');
+    try {
+      expect(() => diagnosticTable()).to.throw(/listed twice cycle/);
+    } finally {
+      group[0].pop();
+    }
+    const codes = group[0].splice(0);
+    try {
+      expect(() => diagnosticTable()).to.throw(/missing cycle/);
+    } finally {
+      group[0].push(...codes);
+    }
+  });
+
+  it('a page without the markers of a table is an error naming them', () => {
+    expect(() => withSection('docs/x.md', 'no markers here', { page: 'docs/x.md', name: 'keys', text: '|' })).to.throw(/markers of the generated keys table are missing/);
+    expect(withSection('docs/x.md', `a\n${begin('k')}\nold\n${end('k')}\nb`, { page: 'docs/x.md', name: 'k', text: 'new' })).to.equal(`a\n${begin('k')}\nnew\n${end('k')}\nb`);
   });
 });
