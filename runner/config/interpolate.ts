@@ -55,13 +55,13 @@ function interpolateStage(config: PipelineConfig, stage: StageConfig, problems: 
   /** The value of a reference as text, or undefined (reported) when it has none. */
   const text = (name: string, keyPath: (string | number)[], carriesNul: boolean): string => {
     const v = stage.params[name];
-    const at = where(config, keyPath);
+    // The position only when there is something to report: finding it parses the file's YAML document.
     if (!Object.hasOwn(stage.params, name)) {
-      problems.push(diagnostic('unknown-interpolation', at, `stage \`${stage.name}\`: \`\${${name}}\` names no param of this stage`, ESCAPE_HINT));
+      problems.push(diagnostic('unknown-interpolation', where(config, keyPath), `stage \`${stage.name}\`: \`\${${name}}\` names no param of this stage`, ESCAPE_HINT));
       return '';
     }
     if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') {
-      problems.push(diagnostic('unknown-interpolation', at, `stage \`${stage.name}\`: \`\${${name}}\` is ${JSON.stringify(v)}; only a string, number or boolean can be put into a text`, `set \`${name}\` to a scalar`, setArgument(stage, name)));
+      problems.push(diagnostic('unknown-interpolation', where(config, keyPath), `stage \`${stage.name}\`: \`\${${name}}\` is ${JSON.stringify(v)}; only a string, number or boolean can be put into a text`, `set \`${name}\` to a scalar`, setArgument(stage, name)));
       return '';
     }
     const s = String(v);
