@@ -45,6 +45,8 @@ export const stageRecordSchema = z.looseObject({
    * stage — from its run record (absent when the store has none).
    */
   computed: z.object({ finishedAt: z.string(), durationMs: z.number() }).optional(),
+  /** last-run.json only: the params the stage's outs were computed with (its fingerprint covers them). */
+  params: z.record(z.string(), z.unknown()).optional(),
 });
 export type StageRecord = z.infer<typeof stageRecordSchema>;
 

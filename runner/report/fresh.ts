@@ -9,7 +9,7 @@ import type { RunEvent, RunListener, RunSummary } from '../exec/events.js';
 import { describeResult, statusOf, type StageResult, type StageStatus } from '../exec/outcome.js';
 import type { HistoryEntry } from './history.js';
 import { lastRunJson } from './json.js';
-import { computedLookup } from './listeners.js';
+import { computedLookup, paramsLookup } from './listeners.js';
 import type { HistoryListener } from './listeners.js';
 import { LineReporter, nameWidth, useColor } from './progress.js';
 import type { LastRun } from '../public/last-run.js';
@@ -77,6 +77,6 @@ export class FreshListener implements RunListener {
       color: useColor(this.out),
       stages: this.finished.map((r): [string, StageStatus, string] => [r.name, statusOf(r.outcome), describeResult(r)]),
     };
-    return { stdout, view, lastRun: lastRunJson(zero, dagJson(this.engine.graph), computedLookup(this.engine)), history };
+    return { stdout, view, lastRun: lastRunJson(zero, dagJson(this.engine.graph), computedLookup(this.engine), paramsLookup(this.engine)), history };
   }
 }

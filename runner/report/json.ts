@@ -67,15 +67,24 @@ export function runJson(summary: RunSummary, notes?: RunNotes): RunDocument {
 /** When and how long the execution that produced a fingerprint's outs took (its run record), if the store knows. */
 export type ComputedLookup = (fingerprint: string) => { finishedAt: string; durationMs: number } | undefined;
 
+/** The params a stage runs with (as its fingerprint covers them), by name. */
+export type ParamsLookup = (stage: string) => Record<string, unknown> | undefined;
+
 /**
  * The document written to .pipeline/last-run.json: each stage with outs also says which execution produced them
  * (`computed`), so a report of a run that only restored results describes the run that computed them.
  */
-export function lastRunJson(summary: RunSummary, dag: LastRun['dag'], computed: ComputedLookup = () => undefined): LastRun {
+export function lastRunJson(summary: RunSummary, dag: LastRun['dag'], computed: ComputedLookup = () => undefined, paramsOf: ParamsLookup = () => undefined): LastRun {
   const { schemaVersion, ok, exitCode, stages } = runJson(summary);
   const withComputed = stages.map((s) => {
-    const c = s.fingerprint !== null && (s.status === 'ran' || s.status === 'cached') ? computed(s.fingerprint) : undefined;
-    return c ? { ...s, computed: { finishedAt: c.finishedAt, durationMs: Math.round(c.durationMs) } } : s;
+    if (s.fingerprint === null || (s.status !== 'ran' && s.status !== 'cached')) return s;
+    const c = computed(s.fingerprint);
+    const params = paramsOf(s.name);
+    return {
+      ...s,
+      ...(c ? { computed: { finishedAt: c.finishedAt, durationMs: Math.round(c.durationMs) } } : {}),
+      ...(params && Object.keys(params).length > 0 ? { params } : {}),
+    };
   });
   return { schemaVersion, ok, exitCode, stages: withComputed, startedAt: summary.startedAt.toISOString(), durationMs: Math.round(summary.durationMs), dag };
 }

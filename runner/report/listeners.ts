@@ -9,7 +9,7 @@ import type { RunEvent, RunListener } from '../exec/events.js';
 import { unreachable } from '../plan/reasons.js';
 import { appendHistory, type HistoryEntry } from './history.js';
 import { collectMetrics } from './metrics.js';
-import { lastRunJson, noticeJson, runJson, type ComputedLookup, type RunNotes } from './json.js';
+import { lastRunJson, noticeJson, runJson, type ComputedLookup, type ParamsLookup, type RunNotes } from './json.js';
 import { formatWarning } from './notices.js';
 import { LAST_RUN_FILE } from '../public/last-run-file.js';
 
@@ -80,13 +80,19 @@ export function computedLookup(engine: Engine): ComputedLookup {
   };
 }
 
+/** The params each stage of the engine's config runs with. */
+export function paramsLookup(engine: Engine): ParamsLookup {
+  const byName = new Map(engine.config.stages.map((s) => [s.name, s.params]));
+  return (stage) => byName.get(stage);
+}
+
 /** .pipeline/last-run.json, rewritten (atomically) when the run finishes. */
 export class LastRunListener implements RunListener {
   constructor(private readonly engine: Engine) {}
 
   event(event: RunEvent): void {
     if (event.type !== 'run-finished') return;
-    const doc = lastRunJson(event.summary, dagJson(this.engine.graph), computedLookup(this.engine));
+    const doc = lastRunJson(event.summary, dagJson(this.engine.graph), computedLookup(this.engine), paramsLookup(this.engine));
     writeFileAtomic(path.join(this.engine.root, LAST_RUN_FILE), JSON.stringify(doc, null, 2));
   }
 }

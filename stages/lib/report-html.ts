@@ -144,6 +144,26 @@ ${rows.join('\n')}
 </tbody></table></div>`;
 }
 
+/** A param's value as the report shows it: strings as they are, anything else as JSON. */
+function paramText(v: unknown): string {
+  return typeof v === 'string' ? v : JSON.stringify(v);
+}
+
+/**
+ * Where the numbers come from: the data source and its sha256 (the load stage's summary), and the params each stage's
+ * outs were computed with (`params` in last-run.json, which the stages' fingerprints cover).
+ */
+function provenance(inputs: ReportInputs): string {
+  const d = inputs.data;
+  const rows = inputs.lastRun.stages.flatMap((s) =>
+    Object.entries(s.params ?? {}).map(([k, v]) => `<tr data-param="${escapeHtml(`${s.name}.${k}`)}"><td>${escapeHtml(s.name)}</td><td class="text">${escapeHtml(k)}</td><td class="text"><code>${escapeHtml(paramText(v))}</code></td></tr>`),
+  );
+  return `<p class="note">Data: <code id="data-source">${escapeHtml(d.source)}</code>, sha256 <code id="data-sha256">${escapeHtml(d.data_sha256)}</code>, ${d.rows} rows, split with seed ${d.split.seed} and test size ${d.split.test_size}.</p>
+${rows.length > 0 ? `<div class="scroll"><table id="params"><thead><tr><th>stage</th><th class="text">param</th><th class="text">value</th></tr></thead><tbody>
+${rows.join('\n')}
+</tbody></table></div>` : '<p class="note">The last run recorded no params (run the pipeline again to record them).</p>'}`;
+}
+
 function figure(name: string, svg: string, caption: string, wide = false): string {
   return `<figure class="plot${wide ? ' wide' : ''}" data-plot="${name}">
 ${svg}
@@ -228,6 +248,11 @@ ${coefficientTable(inputs)}
 ${svgs.dag}
 </div>
 <div class="legend">${legend}</div>
+</section>
+<section id="inputs-section">
+<h2>Data and params</h2>
+<p class="note">What the numbers above were computed from.</p>
+${provenance(inputs)}
 </section>
 <section id="run-section">
 <h2>Last run</h2>

@@ -15,6 +15,7 @@ const MODEL_FILE = PATHS.model;
 const COMPARE_METRICS_FILE = PATHS.compareMetrics;
 const PREDICTIONS_FILE = PATHS.comparePredictions;
 const GATE_METRICS_FILE = PATHS.gateMetrics;
+const SUMMARY_FILE = PATHS.summary;
 
 /** A quantized model's parameters file, for a `<scheme>-<bits>` key of the compare table. */
 function quantFile(scheme: string, bits: number): string {
@@ -47,6 +48,16 @@ export type CompareRow = z.infer<typeof compareRowSchema>;
 const compareSchema = z.looseObject({ models: z.record(z.string(), compareRowSchema) });
 
 const gateSchema = z.looseObject({ r2: finite, mse: finite, mae: finite, mape: finite });
+
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be a sha256 (64 hex digits)');
+/** What the load stage says about the data the numbers come from. */
+const summarySchema = z.looseObject({
+  rows: z.number().int().nonnegative(),
+  source: z.string(),
+  data_sha256: sha256,
+  split: z.looseObject({ seed: z.number().int(), test_size: finite }),
+});
+export type DataSummary = z.infer<typeof summarySchema>;
 export type GateMetrics = z.infer<typeof gateSchema>;
 
 export type { LastRun };
@@ -67,6 +78,8 @@ export interface ReportInputs {
   compare: [string, CompareRow][];
   predictions: ComparePlotData;
   gate: GateMetrics;
+  /** The data source of the run (the load stage's summary). */
+  data: DataSummary;
   lastRun: LastRun;
 }
 
@@ -142,7 +155,7 @@ export function parsePredictionsCsv(text: string, rel = PREDICTIONS_FILE): Compa
 
 /** Load every artifact the report needs from the workspace `root`, or throw a CommandError saying what is missing. */
 export function loadReportInputs(root: string): ReportInputs {
-  const base = [MODEL_FILE, COMPARE_METRICS_FILE, PREDICTIONS_FILE, GATE_METRICS_FILE, LAST_RUN_FILE];
+  const base = [SUMMARY_FILE, MODEL_FILE, COMPARE_METRICS_FILE, PREDICTIONS_FILE, GATE_METRICS_FILE, LAST_RUN_FILE];
   const missing = base.filter((f) => !existsSync(path.join(root, f)));
   let compareRows: Record<string, CompareRow> | undefined;
   if (!missing.includes(COMPARE_METRICS_FILE)) compareRows = readJson(root, COMPARE_METRICS_FILE, compareSchema).models;
@@ -177,9 +190,10 @@ export function loadReportInputs(root: string): ReportInputs {
   const predictions = parsePredictionsCsv(readFileSync(path.join(root, PREDICTIONS_FILE), 'utf8'));
   const gate = readJson(root, GATE_METRICS_FILE, gateSchema);
   const lastRun = readJson(root, LAST_RUN_FILE, lastRunSchema);
+  const data = readJson(root, SUMMARY_FILE, summarySchema);
   const compare: [string, CompareRow][] = [
     ['float', compareRows!.float],
     ...quantKeys.map((k) => [k.key, compareRows![k.key]] as [string, CompareRow]),
   ];
-  return { model, quantized, compare, predictions, gate, lastRun };
+  return { model, quantized, compare, predictions, gate, data, lastRun };
 }

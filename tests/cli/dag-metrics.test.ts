@@ -112,6 +112,25 @@ describe('cli: dag as text', function () {
 });
 
 describe('cli: last-run.json names the execution that computed each stage', function () {
+  it('and the params each stage ran with (the global ones it uses, its own, --set), also when it comes from the cache', async () => {
+    const ws = makeWorkspace({
+      yaml: 'version: 1\nparams: {seed: 1, unused: 9}\nstages:\n  a: {cmd: [node, -e, "require(\'fs\').writeFileSync(\'a.txt\', \'a\')"], outs: [a.txt], uses: [seed], params: {alpha: 0.5}}\n  b: {cmd: [node, -e, "require(\'fs\').writeFileSync(\'b.txt\', \'b\')"], outs: [b.txt], uses: []}\n',
+    });
+    try {
+      type Doc = { stages: { name: string; status: string; params?: Record<string, unknown> }[] };
+      expect((await ws.run(['run', '--set', 'a.alpha=0.25'])).exitCode).to.equal(0);
+      const first = JSON.parse(ws.read('.pipeline/last-run.json')) as Doc;
+      expect(first.stages.map((s) => [s.name, s.params])).to.deep.equal([['a', { seed: 1, alpha: 0.25 }], ['b', undefined]]);
+      ws.remove('a.txt');
+      expect((await ws.run(['run', '--set', 'a.alpha=0.25'])).exitCode).to.equal(0);
+      const restored = JSON.parse(ws.read('.pipeline/last-run.json')) as Doc;
+      expect(restored.stages.map((s) => [s.name, s.status, s.params])).to.deep.equal([['a', 'cached', { seed: 1, alpha: 0.25 }], ['b', 'cached', undefined]]);
+    } finally {
+      ws.cleanup();
+    }
+  });
+
+
   it('a run that executes the stages records its own; a later run from the cache keeps the earlier one', async () => {
     const ws = makeWorkspace({
       yaml: 'version: 1\nstages:\n  a: {cmd: [node, -e, "require(\'fs\').writeFileSync(\'a.txt\', \'a\')"], outs: [a.txt]}\n  b: {cmd: [node, -e, "require(\'fs\').writeFileSync(\'b.txt\', \'b\')"], needs: [a], outs: [b.txt]}\n',

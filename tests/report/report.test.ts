@@ -7,7 +7,7 @@ import path from 'node:path';
 import report from '../../stages/report.js';
 import { runCommand } from './helpers/run.js';
 import { pngSize, PNG_SIGNATURE } from './helpers/svg.js';
-import { writeSyntheticWorkspace, type SyntheticOptions } from './helpers/synthetic.js';
+import { SOURCE_SHA256, writeSyntheticWorkspace, type SyntheticOptions } from './helpers/synthetic.js';
 
 describe('pipeline report', function () {
   this.timeout(60_000);
@@ -126,7 +126,19 @@ describe('pipeline report', function () {
     expect(existsSync(path.join(dir, 'reports'))).to.equal(false);
   });
 
+  it('says what the numbers come from: the data source with its sha256, and every param of the run, escaped', async function () {
+    const dir = workspace();
+    const run = await runCommand(report, dir, []);
+    expect(run.code, run.stderr).to.equal(0);
+    const html = readFileSync(path.join(dir, 'reports', 'index.html'), 'utf8');
+    expect(html).to.include(`<code id="data-source">data/cal_housing.data</code>, sha256 <code id="data-sha256">${SOURCE_SHA256}</code>, 20640 rows, split with seed 42 and test size 0.2`);
+    expect(html).to.include('<tr data-param="gate.r2_min"><td>gate</td><td class="text">r2_min</td><td class="text"><code>0.5</code></td></tr>');
+    expect(html).to.include('<tr data-param="load.note"><td>load</td><td class="text">note</td><td class="text"><code>&lt;b&gt;&amp;</code></td></tr>');
+    expect(html).not.to.include('<b>&');
+  });
+
   const missingCases = [
+    'build/data/summary.json',
     'build/model/model.json',
     'build/compare/metrics.json',
     'build/compare/test-predictions.csv',

@@ -12,6 +12,8 @@ export const FLOAT_COEFFICIENTS = [
 ];
 export const FLOAT_INTERCEPT = -37.0233;
 export const SCHEMES = ['minmax', 'pow2'];
+/** The sha256 of the data the synthetic summary names. */
+export const SOURCE_SHA256 = 'a2b44dcc7e1c9091b43c4f458b25cbd1f7e8068d08edd26bc4703108d3fa6214';
 export const STAGES = ['load', 'train', 'gate', 'quantize-8', 'quantize-16', 'compare', 'predict'];
 export const EDGES: [string, string][] = [
   ['load', 'train'],
@@ -140,6 +142,10 @@ export function writeSyntheticWorkspace(dir: string, opts: SyntheticOptions = {}
     }
   }
 
+  write(
+    'build/data/summary.json',
+    JSON.stringify({ rows: 20640, source: 'data/cal_housing.data', data_sha256: SOURCE_SHA256, split: { seed: 42, test_size: 0.2 } }, null, 2),
+  );
   const statuses = opts.statuses ?? {};
   const lastRun = {
     schemaVersion: 1,
@@ -155,6 +161,7 @@ export function writeSyntheticWorkspace(dir: string, opts: SyntheticOptions = {}
         reason: status === 'cached' ? 'up to date' : status === 'ran' ? 'changed param `seed` (1 → 2)' : status,
         durationMs: status === 'cached' ? 1 : 40 + 37 * i,
         fingerprint: (0x1234567 * (i + 1)).toString(16).padStart(16, '0'),
+        ...(name === 'gate' ? { params: { seed: 42, r2_min: 0.5 } } : name === 'load' ? { params: { source: 'data/cal_housing.data', note: '<b>&' } } : {}),
         outcome: status === 'failed' ? { kind: 'failed', cause: { kind: 'exit', exitCode: 1, message: 'exited with code 1' } } : { kind: status === 'cached' ? 'fresh' : status },
         reasons:
           status === 'cached'
