@@ -1,0 +1,136 @@
+// `pipeline exp show` and `pipeline exp diff`: the experiments recorded under .pipeline/experiments/ and the
+// workspace's current state as rows of params and metrics (text, CSV, Markdown or JSON), and two of them side by side.
+import type { GlobalOptions } from '../options.js';
+import { UsageError } from '../../core/errors.js';
+import { printable } from '../../core/printable.js';
+import { configFor } from './common.js';
+import { scopeParams } from '../../plan/params.js';
+import { openEngine } from '../../plan/engine.js';
+import { readMetrics } from '../../report/metrics.js';
+import { EXPERIMENT_SCHEMA_VERSION, listExperiments, readExperiment, type ExperimentRecord } from '../../store/experiments.js';
+import { gitCommit } from '../exp/variants.js';
+import { fmt } from './info.js';
+
+export interface ExpShowFlags {
+  json?: boolean;
+  csv?: boolean;
+  md?: boolean;
+  sort?: string;
+  onlyChanged?: boolean;
+}
+
+/** A row: an experiment, or the workspace as it is now. */
+export type Row = Pick<ExperimentRecord, 'name' | 'status' | 'commit' | 'params' | 'changed' | 'metrics'> & Partial<ExperimentRecord> & { workspace?: true };
+
+/** The workspace's row: its params (as `exp run` records them) and the metrics in its files now. */
+export async function workspaceRow(globals: GlobalOptions): Promise<Row> {
+  const config = await scopeParams(await configFor(globals), { readOnly: true });
+  const params: Record<string, unknown> = {};
+  for (const s of config.stages) for (const [k, v] of Object.entries(s.params)) params[`${s.name}.${k}`] = v;
+  const metrics = readMetrics(openEngine(config)).snapshot;
+  return { name: 'workspace', workspace: true, status: 'ok', commit: gitCommit(config.root), params, changed: {}, metrics };
+}
+
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+/** The keys whose values are not the same in every row. */
+function differing(rows: Row[], pick: (r: Row) => Record<string, unknown>): string[] {
+  const keys = [...new Set(rows.flatMap((r) => Object.keys(pick(r))))].sort();
+  return keys.filter((k) => rows.some((r) => !same(pick(r)[k], pick(rows[0])[k])));
+}
+
+/** Metrics as one flat map, `FILE:KEY`. */
+export function flatMetrics(r: Row): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [file, values] of Object.entries(r.metrics)) for (const [k, v] of Object.entries(values)) out[`${file}:${k}`] = v;
+  return out;
+}
+
+function sortRows(rows: Row[], metric: string): Row[] {
+  const columns = [...new Set(rows.flatMap((r) => Object.keys(flatMetrics(r))))];
+  const column = columns.find((c) => c === metric) ?? columns.filter((c) => c.endsWith(`:${metric}`))[0];
+  if (!column) throw new UsageError(`--sort ${metric}: no metric of that name`, columns.length > 0 ? `metrics: ${columns.join(', ')}` : 'no row has metrics');
+  const value = (r: Row) => flatMetrics(r)[column] ?? -Infinity;
+  return [...rows].sort((a, b) => value(b) - value(a));
+}
+
+export async function expShowCommand(globals: GlobalOptions, flags: ExpShowFlags): Promise<number> {
+  const formats = [flags.json, flags.csv, flags.md].filter(Boolean).length;
+  if (formats > 1) throw new UsageError('choose one of --json, --csv, --md', 'e.g. pipeline exp show --csv');
+  const config = await configFor(globals);
+  const { records, damaged } = listExperiments(config.root);
+  for (const d of damaged) process.stderr.write(`skipped ${d.file}: ${printable(d.problem)}\n`);
+  let rows: Row[] = [await workspaceRow(globals), ...records];
+  if (flags.sort) rows = sortRows(rows, flags.sort);
+  const paramKeys = differing(rows, (r) => r.params);
+  if (flags.json) {
+    const experiments = rows.map((r) => (flags.onlyChanged ? { ...r, params: Object.fromEntries(paramKeys.map((k) => [k, r.params[k]])) } : r));
+    process.stdout.write(`${JSON.stringify({ schemaVersion: EXPERIMENT_SCHEMA_VERSION, experiments }, null, 2)}\n`);
+    return 0;
+  }
+  const metricKeys = flags.onlyChanged ? differing(rows, flatMetrics) : [...new Set(rows.flatMap((r) => Object.keys(flatMetrics(r))))].sort();
+  const header = ['experiment', 'status', ...paramKeys, ...metricKeys.map(shortMetric(metricKeys))];
+  const cells = rows.map((r) => {
+    const m = flatMetrics(r);
+    return [r.name, r.workspace ? 'workspace' : r.status === 'failed' ? `FAILED` : 'ok', ...paramKeys.map((k) => value(r.params[k])), ...metricKeys.map((k) => fmt(m[k]))];
+  });
+  process.stdout.write(flags.csv ? csv(header, cells) : flags.md ? markdown(header, cells) : text(header, cells, rows));
+  return 0;
+}
+
+/** A metric column's heading: its key alone when no other file has that key. */
+function shortMetric(keys: string[]): (k: string) => string {
+  const key = (k: string) => k.slice(k.indexOf(':') + 1);
+  return (k) => (keys.filter((o) => key(o) === key(k)).length === 1 ? key(k) : k);
+}
+
+function value(v: unknown): string {
+  return v === undefined ? '—' : typeof v === 'string' ? v : JSON.stringify(v);
+}
+
+function csvCell(c: string): string {
+  // A cell a spreadsheet would run as a formula is quoted with a leading apostrophe.
+  const safe = /^[=+\-@\t\r]/.test(c) && !/^-?[0-9.]+(e[-+]?[0-9]+)?$/i.test(c) ? `'${c}` : c;
+  return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+}
+
+function csv(header: string[], rows: string[][]): string {
+  return [header, ...rows].map((r) => r.map(csvCell).join(',')).join('\n') + '\n';
+}
+
+function markdown(header: string[], rows: string[][]): string {
+  const cell = (c: string) => printable(c).replace(/\|/g, '\\|').replace(/\n/g, ' ');
+  const line = (r: string[]) => `| ${r.map(cell).join(' | ')} |`;
+  return [line(header), `|${header.map(() => '---').join('|')}|`, ...rows.map(line)].join('\n') + '\n';
+}
+
+function text(header: string[], rows: string[][], records: Row[]): string {
+  const safe = rows.map((r) => r.map((c) => printable(c)));
+  const widths = header.map((h, i) => Math.max(h.length, ...safe.map((r) => r[i].length)));
+  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  const failed = records.filter((r) => r.status === 'failed' && r.reason).map((r) => `${r.name}: ${printable(r.reason!)}`);
+  return [line(header), ...safe.map(line), ...(failed.length > 0 ? ['', 'failed:', ...failed.map((f) => `  ${f}`)] : [])].join('\n') + '\n';
+}
+
+/** `exp diff A [B]`: the params and metrics that differ, A beside B (the workspace by default). */
+export async function expDiffCommand(globals: GlobalOptions, a: string, b: string | undefined, flags: { json?: boolean }): Promise<number> {
+  const { root } = await configFor(globals);
+  const left: Row = readExperiment(root, a);
+  const right: Row = b === undefined ? await workspaceRow(globals) : readExperiment(root, b);
+  const params = differing([left, right], (r) => r.params).map((k) => ({ key: k, a: left.params[k], b: right.params[k] }));
+  const lm = flatMetrics(left);
+  const rm = flatMetrics(right);
+  const metrics = [...new Set([...Object.keys(lm), ...Object.keys(rm)])].sort().map((k) => ({ key: k, a: lm[k], b: rm[k] }));
+  if (flags.json) {
+    process.stdout.write(`${JSON.stringify({ schemaVersion: EXPERIMENT_SCHEMA_VERSION, a: left.name, b: right.name, params, metrics }, null, 2)}\n`);
+    return 0;
+  }
+  const header = ['', left.name, right.name, 'change'];
+  const rows = [
+    ...params.map((p) => [p.key, value(p.a), value(p.b), '']),
+    ...metrics.map((m) => [m.key, fmt(m.a), fmt(m.b), m.a !== undefined && m.b !== undefined ? `${m.b - m.a >= 0 ? '+' : ''}${fmt(m.b - m.a)}` : '']),
+  ];
+  if (params.length === 0) process.stdout.write(`same params\n`);
+  process.stdout.write(text(header, rows, []));
+  return 0;
+}
