@@ -38,7 +38,7 @@ export function addExpCommands(cli: Cli, { positiveInt, collect }: Parsers): voi
     .option('--csv', 'print the table as CSV')
     .option('--md', 'print the table as Markdown')
     .option('--sort <metric>', 'sort rows by this metric (KEY or FILE:KEY), highest first')
-    .option('--only-changed', 'only the params that differ between rows (the default for the text table)')
+    .option('--only-changed', 'only the metrics (and in --json the params) that differ between rows; the text table always does so')
     .action(async (opts: ExpShowFlags) => {
       const { expShowCommand } = await import('./commands/exp-show.js');
       cli.exit(await expShowCommand(cli.globals(), opts));

@@ -33,10 +33,13 @@ export async function workspaceRow(globals: GlobalOptions): Promise<Row> {
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
-/** The keys whose values are not the same in every row. */
-function differing(rows: Row[], pick: (r: Row) => Record<string, unknown>): string[] {
+/** The keys whose values are not the same in every row (`present`: among the rows that have one, as metrics). */
+function differing(rows: Row[], pick: (r: Row) => Record<string, unknown>, present = false): string[] {
   const keys = [...new Set(rows.flatMap((r) => Object.keys(pick(r))))].sort();
-  return keys.filter((k) => rows.some((r) => !same(pick(r)[k], pick(rows[0])[k])));
+  return keys.filter((k) => {
+    const values = rows.map((r) => pick(r)[k]).filter((v) => !present || v !== undefined);
+    return values.some((v) => !same(v, values[0]));
+  });
 }
 
 /** Metrics as one flat map, `FILE:KEY`. */
@@ -68,7 +71,10 @@ export async function expShowCommand(globals: GlobalOptions, flags: ExpShowFlags
     process.stdout.write(`${JSON.stringify({ schemaVersion: EXPERIMENT_SCHEMA_VERSION, experiments }, null, 2)}\n`);
     return 0;
   }
-  const metricKeys = flags.onlyChanged ? differing(rows, flatMetrics) : [...new Set(rows.flatMap((r) => Object.keys(flatMetrics(r))))].sort();
+  // The text table shows the metrics that differ between rows (all of them in a pipeline with many would not fit);
+  // CSV and Markdown every metric unless --only-changed.
+  const changedOnly = flags.onlyChanged || (!flags.csv && !flags.md);
+  const metricKeys = changedOnly ? differing(rows, flatMetrics, true) : [...new Set(rows.flatMap((r) => Object.keys(flatMetrics(r))))].sort();
   const header = ['experiment', 'status', ...paramKeys, ...metricKeys.map(shortMetric(metricKeys))];
   const cells = rows.map((r) => {
     const m = flatMetrics(r);
@@ -78,10 +84,11 @@ export async function expShowCommand(globals: GlobalOptions, flags: ExpShowFlags
   return 0;
 }
 
-/** A metric column's heading: its key alone when no other file has that key. */
+/** A metric column's heading: its key alone when no other file has that key, else the file's name without folders. */
 function shortMetric(keys: string[]): (k: string) => string {
   const key = (k: string) => k.slice(k.indexOf(':') + 1);
-  return (k) => (keys.filter((o) => key(o) === key(k)).length === 1 ? key(k) : k);
+  const base = (k: string) => k.slice(k.lastIndexOf('/', k.indexOf(':')) + 1);
+  return (k) => (keys.filter((o) => key(o) === key(k)).length === 1 ? key(k) : keys.filter((o) => base(o) === base(k)).length === 1 ? base(k) : k);
 }
 
 function value(v: unknown): string {
