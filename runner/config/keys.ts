@@ -93,7 +93,6 @@ export const STAGE_KEYS = [
   'needs',
   'metrics',
   'params',
-  'exp',
   'uses',
   'env',
   'passEnv',
