@@ -74,8 +74,11 @@ function validStage(v: unknown): boolean {
   return validOutRecords(v.outs);
 }
 
-/** Why `v` is not an experiment record, or undefined when it is one. */
-export function experimentProblem(v: unknown): string | undefined {
+/**
+ * Why `v` is not an experiment record, or undefined when it is one. `summary`: the stages (fingerprints and outs,
+ * most of a record's bytes) are not looked at — for a table of params and metrics, which never uses them.
+ */
+export function experimentProblem(v: unknown, summary = false): string | undefined {
   if (!isObject(v)) return 'not a JSON object';
   if (v.schemaVersion !== EXPERIMENT_SCHEMA_VERSION) return `schemaVersion ${JSON.stringify(v.schemaVersion)} (expected ${EXPERIMENT_SCHEMA_VERSION})`;
   if (typeof v.name !== 'string' || !EXPERIMENT_NAME.test(v.name) || v.name === '.' || v.name === '..') return 'its name is not a valid experiment name';
@@ -83,7 +86,7 @@ export function experimentProblem(v: unknown): string | undefined {
   if (typeof v.exitCode !== 'number' || !(v.commit === null || typeof v.commit === 'string')) return 'exitCode or commit is malformed';
   if (!isObject(v.params) || !isObject(v.changed)) return 'params or changed is not an object';
   if (!validMetrics(v.metrics)) return 'metrics is not file → key → number';
-  if (!Array.isArray(v.stages) || !v.stages.every(validStage)) return 'a stage entry is malformed (name, outcome, fingerprint, outs)';
+  if (!Array.isArray(v.stages) || (!summary && !v.stages.every(validStage))) return 'a stage entry is malformed (name, outcome, fingerprint, outs)';
   if (typeof v.createdAt !== 'string' || typeof v.durationMs !== 'number') return 'createdAt or durationMs is malformed';
   return undefined;
 }
@@ -114,20 +117,23 @@ export function readExperiment(root: string, name: string): ExperimentRecord {
   return parseExperiment(file, text);
 }
 
-export function parseExperiment(file: string, text: string): ExperimentRecord {
+export function parseExperiment(file: string, text: string, summary = false): ExperimentRecord {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (err) {
     throw new UsageError(`${file} is damaged: ${(err as Error).message}`, 'remove it with `pipeline exp remove NAME`');
   }
-  const problem = experimentProblem(value);
+  const problem = experimentProblem(value, summary);
   if (problem) throw new UsageError(`${file} is not an experiment record: ${problem}`, 'remove it with `pipeline exp remove NAME`');
   return value as ExperimentRecord;
 }
 
-/** Every readable experiment, oldest first, and the files that are not experiment records (with why). */
-export function listExperiments(root: string): { records: ExperimentRecord[]; damaged: { file: string; problem: string }[] } {
+/**
+ * Every readable experiment, oldest first, and the files that are not experiment records (with why). `summary`:
+ * without their stages (`stages: []`), as a table of params and metrics needs them.
+ */
+export function listExperiments(root: string, summary = false): { records: ExperimentRecord[]; damaged: { file: string; problem: string }[] } {
   const dir = experimentsDir(root);
   let names: string[];
   try {
@@ -140,8 +146,8 @@ export function listExperiments(root: string): { records: ExperimentRecord[]; da
   for (const f of names) {
     const file = path.join(dir, f);
     try {
-      const r = parseExperiment(file, readFileSync(file, 'utf8'));
-      if (`${r.name}.json` === f) records.push(r);
+      const r = parseExperiment(file, readFileSync(file, 'utf8'), summary);
+      if (`${r.name}.json` === f) records.push(summary ? { ...r, stages: [] } : r);
       else damaged.push({ file, problem: `it records the name \`${r.name}\`` });
     } catch (err) {
       damaged.push({ file, problem: (err as Error).message });

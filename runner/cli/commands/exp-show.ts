@@ -33,18 +33,35 @@ export async function workspaceRow(globals: GlobalOptions): Promise<Row> {
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
+/** A value as a key for comparing (scalars as they are, the rest as JSON). */
+const keyOf = (v: unknown): unknown => (v !== null && typeof v === 'object' ? JSON.stringify(v) : v);
+
 /** The keys whose values are not the same in every row (`present`: among the rows that have one, as metrics). */
 function differing(rows: Row[], pick: (r: Row) => Record<string, unknown>, present = false): string[] {
-  const keys = [...new Set(rows.flatMap((r) => Object.keys(pick(r))))].sort();
-  return keys.filter((k) => {
-    const values = rows.map((r) => pick(r)[k]).filter((v) => !present || v !== undefined);
-    return values.some((v) => !same(v, values[0]));
+  const first = new Map<string, unknown>();
+  const differs = new Set<string>();
+  const maps = rows.map(pick);
+  const keys = new Set(maps.flatMap((m) => Object.keys(m)));
+  maps.forEach((m, i) => {
+    for (const k of keys) {
+      if (differs.has(k)) continue;
+      const v = m[k];
+      if (present && v === undefined) continue;
+      if (!first.has(k)) first.set(k, i === 0 || present ? keyOf(v) : undefined);
+      if (first.get(k) !== keyOf(v)) differs.add(k);
+    }
   });
+  return [...keys].filter((k) => differs.has(k)).sort();
 }
 
-/** Metrics as one flat map, `FILE:KEY`. */
+const flat = new WeakMap<Row, Record<string, number>>();
+
+/** Metrics as one flat map, `FILE:KEY` (made once per row). */
 export function flatMetrics(r: Row): Record<string, number> {
+  const made = flat.get(r);
+  if (made) return made;
   const out: Record<string, number> = {};
+  flat.set(r, out);
   for (const [file, values] of Object.entries(r.metrics)) for (const [k, v] of Object.entries(values)) out[`${file}:${k}`] = v;
   return out;
 }
@@ -61,13 +78,14 @@ export async function expShowCommand(globals: GlobalOptions, flags: ExpShowFlags
   const formats = [flags.json, flags.csv, flags.md].filter(Boolean).length;
   if (formats > 1) throw new UsageError('choose one of --json, --csv, --md', 'e.g. pipeline exp show --csv');
   const config = await configFor(globals);
-  const { records, damaged } = listExperiments(config.root);
+  const { records, damaged } = listExperiments(config.root, true);
   for (const d of damaged) process.stderr.write(`skipped ${d.file}: ${printable(d.problem)}\n`);
   let rows: Row[] = [await workspaceRow(globals), ...records];
   if (flags.sort) rows = sortRows(rows, flags.sort);
   const paramKeys = differing(rows, (r) => r.params);
   if (flags.json) {
-    const experiments = rows.map((r) => (flags.onlyChanged ? { ...r, params: Object.fromEntries(paramKeys.map((k) => [k, r.params[k]])) } : r));
+    // A row's stages (fingerprints and outs) are in its record, not in the table.
+    const experiments = rows.map(({ stages: _, ...r }) => (flags.onlyChanged ? { ...r, params: Object.fromEntries(paramKeys.map((k) => [k, r.params[k]])) } : r));
     process.stdout.write(`${JSON.stringify({ schemaVersion: EXPERIMENT_SCHEMA_VERSION, experiments }, null, 2)}\n`);
     return 0;
   }
