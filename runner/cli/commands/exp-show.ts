@@ -31,7 +31,6 @@ export async function workspaceRow(globals: GlobalOptions): Promise<Row> {
   return { name: 'workspace', workspace: true, status: 'ok', commit: gitCommit(config.root), params, changed: {}, metrics };
 }
 
-const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
 /** A value as a key for comparing (scalars as they are, the rest as JSON). */
 const keyOf = (v: unknown): unknown => (v !== null && typeof v === 'object' ? JSON.stringify(v) : v);
