@@ -63,6 +63,23 @@ export function addExpCommands(cli: Cli, { positiveInt, collect }: Parsers): voi
       cli.exit(await expApplyCommand(cli.globals(), name, opts));
     });
   exp
+    .command('push')
+    .description('upload experiments (all when none is named) and their stage results to the remote cache')
+    .argument('[names...]', 'experiments to push')
+    .action(async (names: string[]) => {
+      const { expPushCommand } = await import('./commands/exp-remote.js');
+      cli.exit(await expPushCommand(cli.globals(), names));
+    });
+  exp
+    .command('pull')
+    .description("download experiments (all the remote lists when none is named); a record not signed with this command's key is shown but re-run by apply")
+    .argument('[names...]', 'experiments to pull')
+    .option('--force', 'replace experiments already recorded here under the same names')
+    .action(async (names: string[], opts: { force?: boolean }) => {
+      const { expPullCommand } = await import('./commands/exp-remote.js');
+      cli.exit(await expPullCommand(cli.globals(), names, opts));
+    });
+  exp
     .command('remove')
     .description('forget experiments (their stored outs become collectable by gc)')
     .argument('[names...]', 'experiments to remove')

@@ -35,41 +35,66 @@ export async function workspaceRow(globals: GlobalOptions): Promise<Row> {
 /** A value as a key for comparing (scalars as they are, the rest as JSON). */
 const keyOf = (v: unknown): unknown => (v !== null && typeof v === 'object' ? JSON.stringify(v) : v);
 
+type Values = Map<string, unknown>;
+const paramsOf = (r: Row): Values => new Map(Object.entries(r.params));
+
 /** The keys whose values are not the same in every row (`present`: among the rows that have one, as metrics). */
-function differing(rows: Row[], pick: (r: Row) => Record<string, unknown>, present = false): string[] {
-  const first = new Map<string, unknown>();
-  const differs = new Set<string>();
+function differing(rows: Row[], pick: (r: Row) => Values, present = false): string[] {
   const maps = rows.map(pick);
-  const keys = new Set(maps.flatMap((m) => Object.keys(m)));
-  maps.forEach((m, i) => {
-    for (const k of keys) {
-      if (differs.has(k)) continue;
-      const v = m[k];
+  const keys = new Set<string>();
+  for (const m of maps) for (const k of m.keys()) keys.add(k);
+  const differs: string[] = [];
+  for (const k of keys) {
+    let first: unknown;
+    let seen = false;
+    for (const m of maps) {
+      const v = m.get(k);
       if (present && v === undefined) continue;
-      if (!first.has(k)) first.set(k, i === 0 || present ? keyOf(v) : undefined);
-      if (first.get(k) !== keyOf(v)) differs.add(k);
+      const key = keyOf(v);
+      if (!seen) [first, seen] = [key, true];
+      else if (key !== first) {
+        differs.push(k);
+        break;
+      }
     }
-  });
-  return [...keys].filter((k) => differs.has(k)).sort();
+  }
+  return differs.sort();
 }
 
-const flat = new WeakMap<Row, Record<string, number>>();
+const flat = new WeakMap<Row, Map<string, number>>();
+/** `FILE:KEY` made once per pair, not once per row (a thousand rows share a hundred columns). */
+const columnNames = new Map<string, Map<string, string>>();
+
+function columnOf(file: string, key: string): string {
+  let byKey = columnNames.get(file);
+  if (!byKey) columnNames.set(file, (byKey = new Map<string, string>()));
+  let name = byKey.get(key);
+  if (name === undefined) byKey.set(key, (name = `${file}:${key}`));
+  return name;
+}
 
 /** Metrics as one flat map, `FILE:KEY` (made once per row). */
-export function flatMetrics(r: Row): Record<string, number> {
-  const made = flat.get(r);
-  if (made) return made;
-  const out: Record<string, number> = {};
+export function flatMetrics(r: Row): Map<string, number> {
+  let out = flat.get(r);
+  if (out) return out;
+  out = new Map();
   flat.set(r, out);
-  for (const [file, values] of Object.entries(r.metrics)) for (const [k, v] of Object.entries(values)) out[`${file}:${k}`] = v;
+  for (const [file, values] of Object.entries(r.metrics)) for (const [k, v] of Object.entries(values)) out.set(columnOf(file, k), v);
   return out;
 }
 
+/** Every metric column of the rows, sorted. */
+function metricColumns(rows: Row[]): string[] {
+  const keys = new Set<string>();
+  for (const r of rows) for (const k of flatMetrics(r).keys()) keys.add(k);
+  return [...keys].sort();
+}
+
 function sortRows(rows: Row[], metric: string): Row[] {
-  const columns = [...new Set(rows.flatMap((r) => Object.keys(flatMetrics(r))))];
+  const columns = metricColumns(rows);
   const column = columns.find((c) => c === metric) ?? columns.filter((c) => c.endsWith(`:${metric}`))[0];
   if (!column) throw new UsageError(`--sort ${metric}: no metric of that name`, columns.length > 0 ? `metrics: ${columns.join(', ')}` : 'no row has metrics');
-  const value = (r: Row) => flatMetrics(r)[column] ?? -Infinity;
+  const value = (r: Row) => flatMetrics(r).get(column) ?? -Infinity;
   return [...rows].sort((a, b) => value(b) - value(a));
 }
 
@@ -81,7 +106,7 @@ export async function expShowCommand(globals: GlobalOptions, flags: ExpShowFlags
   for (const d of damaged) process.stderr.write(`skipped ${d.file}: ${printable(d.problem)}\n`);
   let rows: Row[] = [await workspaceRow(globals), ...records];
   if (flags.sort) rows = sortRows(rows, flags.sort);
-  const paramKeys = differing(rows, (r) => r.params);
+  const paramKeys = differing(rows, paramsOf);
   if (flags.json) {
     // A row's stages (fingerprints and outs) are in its record, not in the table.
     const experiments = rows.map(({ stages: _, ...r }) => (flags.onlyChanged ? { ...r, params: Object.fromEntries(paramKeys.map((k) => [k, r.params[k]])) } : r));
@@ -91,11 +116,11 @@ export async function expShowCommand(globals: GlobalOptions, flags: ExpShowFlags
   // The text table shows the metrics that differ between rows (all of them in a pipeline with many would not fit);
   // CSV and Markdown every metric unless --only-changed.
   const changedOnly = flags.onlyChanged || (!flags.csv && !flags.md);
-  const metricKeys = changedOnly ? differing(rows, flatMetrics, true) : [...new Set(rows.flatMap((r) => Object.keys(flatMetrics(r))))].sort();
+  const metricKeys = changedOnly ? differing(rows, flatMetrics, true) : metricColumns(rows);
   const header = ['experiment', 'status', ...paramKeys, ...metricKeys.map(shortMetric(metricKeys))];
   const cells = rows.map((r) => {
     const m = flatMetrics(r);
-    return [r.name, r.workspace ? 'workspace' : r.status === 'failed' ? `FAILED` : 'ok', ...paramKeys.map((k) => value(r.params[k])), ...metricKeys.map((k) => fmt(m[k]))];
+    return [r.name, r.workspace ? 'workspace' : r.status === 'failed' ? `FAILED` : 'ok', ...paramKeys.map((k) => value(r.params[k])), ...metricKeys.map((k) => fmt(m.get(k)))];
   });
   process.stdout.write(flags.csv ? csv(header, cells) : flags.md ? markdown(header, cells) : text(header, cells, rows));
   return 0;
@@ -141,10 +166,10 @@ export async function expDiffCommand(globals: GlobalOptions, a: string, b: strin
   const { root } = await configFor(globals);
   const left: Row = readExperiment(root, a);
   const right: Row = b === undefined ? await workspaceRow(globals) : readExperiment(root, b);
-  const params = differing([left, right], (r) => r.params).map((k) => ({ key: k, a: left.params[k], b: right.params[k] }));
+  const params = differing([left, right], paramsOf).map((k) => ({ key: k, a: left.params[k], b: right.params[k] }));
   const lm = flatMetrics(left);
   const rm = flatMetrics(right);
-  const metrics = [...new Set([...Object.keys(lm), ...Object.keys(rm)])].sort().map((k) => ({ key: k, a: lm[k], b: rm[k] }));
+  const metrics = metricColumns([left, right]).map((k) => ({ key: k, a: lm.get(k), b: rm.get(k) }));
   if (flags.json) {
     process.stdout.write(`${JSON.stringify({ schemaVersion: EXPERIMENT_SCHEMA_VERSION, a: left.name, b: right.name, params, metrics }, null, 2)}\n`);
     return 0;
