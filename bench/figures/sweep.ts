@@ -18,7 +18,7 @@ const VARIANTS = R2.length * BIAS.length;
 const write = (out: string) => `mkdir -p out && echo "$PIPELINE_STAGE $PIPELINE_PARAMS" > ${out}`;
 const stage = (name: string, needs: string[], extra = '') =>
   `  ${name}:\n    cmd: '${write(`out/${name}.txt`)}'\n    shell: true\n${needs.length ? `    needs: [${needs.join(', ')}]\n` : ''}${extra}    outs: [out/${name}.txt]\n`;
-const SHAPE_YAML = `version: 1
+export const SHAPE_YAML = `version: 1
 stages:
 ${stage('load', [])}${stage('train', ['load'])}${stage('gate', ['train', 'load'], '    params: {r2_min: 0.5}\n')}  quantize:
     matrix: {bits: [8, 16]}
@@ -119,8 +119,9 @@ export function sweepFigure(ctx: BenchContext): Figure {
     `Grid: ${GRID.slice(1).filter((_, i) => i % 2 === 0).join(' and ')}, both bit widths in every variant (the quantize template). ` +
       'Before every repetition each workspace loses `.pipeline/` (store, records) and its outs: the sweep starts cold. ' +
       'Stage executions come from `exp run --json` (`executions`: a fingerprint several variants share executes once). ' +
-      'In the trivial shape every stage writes its params into its out, so outs differ wherever params do; Snakemake runs the same 56 jobs ' +
-      '(load and train once, gate per r2_min, quantize per r2_min × bias × bits, compare and predict per variant).',
+      'In the trivial shape every stage writes its name and params into its out; Snakemake runs 56 jobs (load and train once, gate per ' +
+      'r2_min, quantize per r2_min × bias × bits, compare and predict per variant). The pipeline executes fewer: a quantize out is the same ' +
+      'bytes whatever r2_min, so compare and predict of two variants with the same bias have one fingerprint and execute once.',
   );
   return f;
 }
