@@ -22,15 +22,23 @@ export interface ExpShowFlags {
 /** A row: an experiment, or the workspace as it is now. */
 export type Row = Pick<ExperimentRecord, 'name' | 'status' | 'commit' | 'params' | 'changed' | 'metrics'> & Partial<ExperimentRecord> & { workspace?: true };
 
-/** The workspace's row: its params (as `exp run` records them) and the metrics in its files now. */
-export async function workspaceRow(globals: GlobalOptions): Promise<Row> {
-  const config = await scopeParams(await configFor(globals), { readOnly: true });
+/**
+ * The workspace's row: its params (as `exp run` records them) and the metrics in its files now. `asRun`: each
+ * stage's params as pipeline.lock records its last run (what the metrics in the files come from; cheap: no schema
+ * is probed), else as pipeline.yaml says now, checked and scoped (what `exp apply` compares with).
+ */
+export async function workspaceRow(globals: GlobalOptions, asRun = false): Promise<Row> {
+  const loaded = await configFor(globals);
+  const config = asRun ? loaded : await scopeParams(loaded, { readOnly: true });
+  const engine = openEngine(config);
   const params: Record<string, unknown> = {};
-  for (const s of config.stages) for (const [k, v] of Object.entries(s.params)) params[`${s.name}.${k}`] = v;
-  const metrics = readMetrics(openEngine(config)).snapshot;
+  for (const s of config.stages) {
+    const values = (asRun ? engine.lock.get(s.name)?.definition.params : undefined) ?? s.params;
+    for (const [k, v] of Object.entries(values)) params[`${s.name}.${k}`] = v;
+  }
+  const metrics = readMetrics(engine).snapshot;
   return { name: 'workspace', workspace: true, status: 'ok', commit: gitCommit(config.root), params, changed: {}, metrics };
 }
-
 
 /** A value as a key for comparing (scalars as they are, the rest as JSON). */
 const keyOf = (v: unknown): unknown => (v !== null && typeof v === 'object' ? JSON.stringify(v) : v);
@@ -104,7 +112,7 @@ export async function expShowCommand(globals: GlobalOptions, flags: ExpShowFlags
   const config = await configFor(globals);
   const { records, damaged } = listExperiments(config.root, true);
   for (const d of damaged) process.stderr.write(`skipped ${d.file}: ${printable(d.problem)}\n`);
-  let rows: Row[] = [await workspaceRow(globals), ...records];
+  let rows: Row[] = [await workspaceRow(globals, true), ...records];
   if (flags.sort) rows = sortRows(rows, flags.sort);
   const paramKeys = differing(rows, paramsOf);
   if (flags.json) {
@@ -165,7 +173,7 @@ function text(header: string[], rows: string[][], records: Row[]): string {
 export async function expDiffCommand(globals: GlobalOptions, a: string, b: string | undefined, flags: { json?: boolean }): Promise<number> {
   const { root } = await configFor(globals);
   const left: Row = readExperiment(root, a);
-  const right: Row = b === undefined ? await workspaceRow(globals) : readExperiment(root, b);
+  const right: Row = b === undefined ? await workspaceRow(globals, true) : readExperiment(root, b);
   const params = differing([left, right], paramsOf).map((k) => ({ key: k, a: left.params[k], b: right.params[k] }));
   const lm = flatMetrics(left);
   const rm = flatMetrics(right);
