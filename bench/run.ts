@@ -89,7 +89,7 @@ function main(): number {
   });
   if (values.help) {
     process.stdout.write(
-      'usage: npm run bench [-- --quick] [--only noop,cold,param,chain,synthetic,big,ols,profile,cli,slurm,remote-dead,remote,remote-wire,remote-files] [--runs N]\n' +
+      'usage: npm run bench [-- --quick] [--only noop,cold,param,sweep,exp-show,chain,synthetic,big,ols,profile,cli,slurm,remote-dead,remote,remote-wire,remote-files] [--runs N]\n' +
         '  full: every figure, peers installed when missing, writes bench/RESULTS.md\n' +
         '  --quick: smaller sizes and fewer runs, prints only; exit 1 when a figure is > 10× off its target\n' +
         '  --out FILE: write the Markdown there (also for a partial run) instead of bench/RESULTS.md\n',
