@@ -101,7 +101,8 @@ export function hasExperiment(root: string, name: string): boolean {
 }
 
 export function writeExperiment(root: string, record: ExperimentRecord): void {
-  writeFileAtomic(fileOf(root, record.name), `${JSON.stringify(record, null, 2)}\n`);
+  // One line: a record is read far more often (`exp show` reads them all) than by people.
+  writeFileAtomic(fileOf(root, record.name), `${JSON.stringify(record)}\n`);
 }
 
 /** One experiment by name; a usage error naming it when there is none or it is damaged. */
