@@ -16,6 +16,7 @@ import { moduleChainFigure } from './figures/module-chain.js';
 import { noopFigure } from './figures/noop.js';
 import { olsFigure } from './figures/ols.js';
 import { paramFigure } from './figures/param.js';
+import { expShowFigure, sweepFigure } from './figures/sweep.js';
 import { profileFigure } from './figures/profile.js';
 import { remoteFigures, remoteServers } from './figures/remote.js';
 import { remoteDeadFigure } from './figures/remote-dead.js';
@@ -45,6 +46,8 @@ const SECTIONS: Section[] = [
   { key: 'noop', title: 'No-op `pipeline run`, the 7-stage pipeline', needsData: true, make: (c) => [noopFigure(c)] },
   { key: 'cold', title: 'Cold full run of the real pipeline', needsData: true, make: coldFigures },
   { key: 'param', title: 'One param of `quantize-8` changed → run', needsData: true, make: (c) => [paramFigure(c)] },
+  { key: 'sweep', title: 'A 12-variant sweep (`pipeline exp run`)', needsData: true, make: (c) => [sweepFigure(c)] },
+  { key: 'exp-show', title: '`pipeline exp show` over 1,000 experiments', needsData: true, make: (c) => [expShowFigure(c)] },
   { key: 'chain', title: 'A chain of 20 module stages', make: (c) => [moduleChainFigure(c)] },
   { key: 'synthetic', title: 'Synthetic DAGs', make: syntheticFigures },
   { key: 'big', title: 'A large output', make: (c) => [bigOutputFigure(c)] },
@@ -86,7 +89,7 @@ function main(): number {
   });
   if (values.help) {
     process.stdout.write(
-      'usage: npm run bench [-- --quick] [--only noop,cold,param,chain,synthetic,big,ols,profile,cli,slurm,remote-dead,remote,remote-wire,remote-files] [--runs N]\n' +
+      'usage: npm run bench [-- --quick] [--only noop,cold,param,sweep,exp-show,chain,synthetic,big,ols,profile,cli,slurm,remote-dead,remote,remote-wire,remote-files] [--runs N]\n' +
         '  full: every figure, peers installed when missing, writes bench/RESULTS.md\n' +
         '  --quick: smaller sizes and fewer runs, prints only; exit 1 when a figure is > 10× off its target\n' +
         '  --out FILE: write the Markdown there (also for a partial run) instead of bench/RESULTS.md\n',

@@ -1,12 +1,13 @@
-// `pipeline report [--out DIR]`: the HTML report of the last pipeline run (metrics, compare table, plots, DAG, run
-// stages) as one self-contained page, plus PNG copies of the plots for the README.
+// `pipeline report [--out DIR]`: the HTML report of the last pipeline run (metrics, compare table, plots, the
+// experiments and the provenance of the numbers, DAG, run stages) as one self-contained page, plus PNG copies of the plots for the README.
 import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { CommandError, ExitCode, type CommandContext, type CommandFunction } from 'pipeline-dag/command';
 import { renderDagSvg } from 'pipeline-dag/report';
 import { writeFileAtomic } from './lib/atomic.js';
-import { coefficientsSpec, errorDistributionSpec, predictedVsActualSpec, renderSvg, svgToPng } from './lib/plots.js';
-import { renderReportHtml } from './lib/report-html.js';
+import { baseConfig, coefficientsSpec, errorDistributionSpec, predictedVsActualSpec, renderSvg, svgToPng } from './lib/plots.js';
+import { experimentsHtml, experimentsSpec, loadExperiments } from './lib/report-experiments.js';
+import { escapeHtml, renderReportHtml } from './lib/report-html.js';
 import { loadReportInputs } from './lib/report-inputs.js';
 
 /** Width in pixels of the README's PNG copies (about 1.6× the SVG size, sharp on high-density screens). */
@@ -33,7 +34,10 @@ export async function buildReport(root: string, outDir: string): Promise<ReportR
     renderSvg(coefficientsSpec(inputs.model.features, coefficientSets)),
     renderDagSvg(inputs.lastRun.dag.nodes, inputs.lastRun.dag.edges, statusByStage),
   ]);
-  const html = renderReportHtml(inputs, { predictedVsActual, errorDistribution, coefficients, dag });
+  const experiments = loadExperiments(root);
+  const experimentsSvg = experiments.length > 0 ? await renderSvg(experimentsSpec(experiments, baseConfig)) : undefined;
+  const section = experimentsHtml(experiments, experimentsSvg, escapeHtml);
+  const html = renderReportHtml(inputs, { predictedVsActual, errorDistribution, coefficients, dag }, section);
   const pngs: [string, Buffer][] = [
     ['predicted-vs-actual.png', svgToPng(predictedVsActual, PNG_WIDTH['predicted-vs-actual'])],
     ['error-distribution.png', svgToPng(errorDistribution, PNG_WIDTH['error-distribution'])],

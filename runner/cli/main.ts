@@ -13,6 +13,7 @@ import { RunError } from '../exec/failure.js';
 import type { RunFlags } from './commands/run.js';
 import type { GlobalOptions } from './options.js';
 import type { FreshRecorder } from '../report/fresh.js';
+import { addExpCommands } from './exp-commands.js';
 
 // commander is CommonJS: require() loads it a few ms faster than the ESM wrapper, on every command.
 const { Command, CommanderError, InvalidArgumentError, Option } = createRequire(import.meta.url)('commander') as typeof CommanderModule;
@@ -76,6 +77,7 @@ function addCommands(cli: Cli): void {
   addInspectCommands(cli);
   addStoreCommands(cli);
   addCiCommands(cli);
+  addExpCommands(cli, { positiveInt, collect });
 }
 
 export async function main(argv: string[], fresh?: FreshRecorder): Promise<number> {

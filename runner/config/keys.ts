@@ -24,6 +24,7 @@ export const BUILTIN_COMMANDS = [
   'dag',
   'metrics',
   'params',
+  'exp',
   'validate',
   'gc',
   'schema',

@@ -16,6 +16,7 @@ import type { Executor } from './executor.js';
 import type { HostPool } from './pool.js';
 import { duringRun } from './failure.js';
 import { StageTracker } from './tracker.js';
+import type { Flights } from './flights.js';
 
 export interface RunOptions {
   names: string[];
@@ -32,6 +33,8 @@ export interface RunOptions {
   executor: Executor;
   /** The module-stage hosts the executor takes from (local execution): kept warm while module stages are likely to run. */
   hosts?: HostPool;
+  /** One execution per fingerprint across the plans of a sweep (and their count). */
+  flights?: Flights;
 }
 
 /** The most hosts kept waiting: one more than --jobs (a chain's next stage finds one ready), at most 8. */
@@ -161,7 +164,7 @@ class Scheduler {
       engine,
       stage,
       upstream,
-      { force: this.forced.has(name), verbose: options.verbose, signal: options.signal, executor: options.executor, remote: options.remote },
+      { force: this.forced.has(name), verbose: options.verbose, signal: options.signal, executor: options.executor, remote: options.remote, flights: options.flights },
       (event) => this.emit(event),
     );
     const task = run

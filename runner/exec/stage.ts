@@ -24,6 +24,7 @@ import type { Emit } from './events.js';
 import { attempt, failed, ok, stageFailure, type Result } from './failure.js';
 import type { FailureCause, StageResult } from './outcome.js';
 import type { RemotePuller } from '../store/remote/run-sync.js';
+import type { Flights } from './flights.js';
 import { appendAttempt, attemptHeader, mayRetry, takeLoadError } from './retry.js';
 
 export interface StageRunOptions {
@@ -35,6 +36,8 @@ export interface StageRunOptions {
   remote?: RemotePuller;
   /** Where the stage's command runs. */
   executor: Executor;
+  /** One execution per fingerprint across the plans of a sweep. */
+  flights?: Flights;
 }
 
 export interface StageDone {
@@ -66,8 +69,14 @@ export class StageExecution {
     const { planner } = this.engine;
     const read = await planner.inputsOf(this.stage, this.upstream);
     if (!read.ok) return this.failed(this.inputsProblem(read.problem), [], this.elapsed());
-    let decision = await planner.decide(this.stage, read.inputs, { force: this.options.force });
+    const decide = () => planner.decide(this.stage, read.inputs, { force: this.options.force });
+    let decision = await decide();
     if (this.wantsRemote(decision)) decision = await this.fromRemote(decision, read.inputs);
+    const { flights } = this.options;
+    return flights ? flights.carry(decision, decide, (d) => this.carryOut(d)) : this.carryOut(decision);
+  }
+
+  private carryOut(decision: Decision): Promise<StageDone> {
     switch (decision.action) {
       case 'fresh':
         return this.fresh(decision);

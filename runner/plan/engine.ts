@@ -27,16 +27,22 @@ export interface Engine {
   save(): void;
 }
 
-export function openEngine(config: PipelineConfig): Engine {
+/**
+ * `scratch`: the engine of a copy of a workspace's inputs (an experiment's variant) — the store is the workspace's,
+ * the module code is read and bundled by the workspace's `code` (the copy holds the same bytes, so closures and
+ * bundles are made once for every variant), and the copy's pipeline.lock is not one of the store's roots (the
+ * experiment's record keeps what it needs).
+ */
+export function openEngine(config: PipelineConfig, scratch?: { workspaceRoot: string; code: ModuleCode }): Engine {
   const root = config.root;
   const stateDir = path.join(root, '.pipeline');
-  const cache = new Cache(defaultCacheDir(root));
+  const cache = new Cache(defaultCacheDir(scratch?.workspaceRoot ?? root));
   const lock = LockFile.load(root);
   const stats = StatCache.load(path.join(stateDir, 'state', 'stat-cache.json'));
   const ws = new Workspace(root, cache, stats);
   const recorded = (url: string) => config.stages.map((s) => lock.get(s.name)?.deps?.[url]).find((h) => h !== undefined);
   ws.urls = new UrlDeps(path.join(stateDir, 'state'), recorded);
-  const code = new ModuleCode(ws, path.join(stateDir, 'state'));
+  const code = scratch?.code ?? new ModuleCode(ws, path.join(stateDir, 'state'));
   const graph = new StageGraph(config);
   const planner = new Planner(ws, cache, lock, code);
   return {
@@ -55,7 +61,7 @@ export function openEngine(config: PipelineConfig): Engine {
         const t = graph.byName.get(name)?.template;
         return t && { name: t.name, matrix: t.matrix };
       };
-      if (lock.save(graph.order, templateOf)) writeRoots(cache, root, lock.entries());
+      if (lock.save(graph.order, templateOf) && !scratch) writeRoots(cache, root, lock.entries());
       stats.save();
       code.save();
     },

@@ -47,7 +47,7 @@ const FLOAT_COLOR = '#4c4c4c';
 const BIT_COLORS = ['#e45756', '#4c78a8', '#54a24b', '#b279a2', '#f58518'];
 const MODEL_COLORS = ['#4c4c4c', '#e45756', '#f58518', '#4c78a8', '#72b7b2', '#54a24b', '#b279a2'];
 
-const baseConfig = {
+export const baseConfig = {
   font: FONT,
   background: 'white',
   padding: 8,

@@ -192,7 +192,8 @@ export function runChips(run: ReportInputs['lastRun']): string {
 }
 
 /** Build the page. `svgs` are the rendered plots and the DAG drawing. */
-export function renderReportHtml(inputs: ReportInputs, svgs: ReportSvgs): string {
+/** `experiments`: the Experiments section's HTML (report-experiments.ts). */
+export function renderReportHtml(inputs: ReportInputs, svgs: ReportSvgs, experiments = ''): string {
   const run = inputs.lastRun;
   const worst = inputs.compare.slice(1).reduce<[string, number] | undefined>(
     (acc, [k, m]) => (acc === undefined || m.r2 < acc[1] ? [k, m.r2] : acc),
@@ -241,7 +242,7 @@ ${figure('error-distribution', svgs.errorDistribution, 'Distribution of predicti
 <p class="note">Float coefficients and the dequantized values each quantized model predicts with.</p>
 ${coefficientTable(inputs)}
 </section>
-<section id="dag-section">
+${experiments ? `<section id="experiments-section">\n<h2>Experiments</h2>\n${experiments}\n</section>\n` : ''}<section id="dag-section">
 <h2>Pipeline</h2>
 <p class="note">The stages and their dependencies, coloured by their status in the last run. An arrow a stage also needs through a longer path is left out (its tooltip names it).</p>
 <div class="dag-wrap">

@@ -1,7 +1,7 @@
 // `pipeline report` as a command function on synthetic workspaces: what it writes, that it is deterministic, and
 // how it refuses missing or malformed artifacts (exit code 2, the file named, nothing written).
 import { expect } from 'chai';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import report from '../../stages/report.js';
@@ -53,6 +53,30 @@ describe('pipeline report', function () {
     expect([...urls].sort()).to.deep.equal(['http://www.w3.org/1999/xlink', 'http://www.w3.org/2000/svg']);
     expect((html.match(/<svg\b/g) ?? []).length).to.equal(4);
     expect(html).not.to.match(/\sid="[^"]*"[^>]*>[^<]*<\/(clipPath|linearGradient|marker)/);
+  });
+
+  it('has an Experiments section: the recorded experiments, one plotted metric each', async function () {
+    const dir = workspace();
+    const none = await runCommand(report, dir, []);
+    expect(none.code).to.equal(0);
+    expect(readFileSync(path.join(dir, 'reports/index.html'), 'utf8')).to.contain('No experiments recorded');
+    const exp = (name: string, status: string, r2: number | undefined, changed: Record<string, unknown>) => ({
+      schemaVersion: 1, name, status, exitCode: status === 'ok' ? 0 : 3, commit: null, params: changed, changed,
+      metrics: r2 === undefined ? {} : { 'build/compare/metrics.json': { 'models.minmax-8.r2': r2 } }, stages: [], createdAt: `2026-01-0${name.length}T00:00:00.000Z`, durationMs: 1,
+      ...(status === 'failed' ? { reason: 'stage `gate` (gate): R² <0.5' } : {}),
+    });
+    const expDir = path.join(dir, '.pipeline/experiments');
+    mkdirSync(expDir, { recursive: true });
+    writeFileSync(path.join(expDir, 'a.json'), JSON.stringify(exp('a', 'ok', 0.29, { 'quantize-8.bias_correction': true })));
+    writeFileSync(path.join(expDir, 'bb.json'), JSON.stringify(exp('bb', 'failed', undefined, { 'gate.r2_min': 0.9 })));
+    writeFileSync(path.join(expDir, 'junk.json'), '{"name": "junk"}');
+    expect((await runCommand(report, dir, [])).code).to.equal(0);
+    const html = readFileSync(path.join(dir, 'reports/index.html'), 'utf8');
+    const section = html.slice(html.indexOf('<section id="experiments-section">'), html.indexOf('</section>', html.indexOf('experiments-section')));
+    expect(section).to.contain('<tr><td>a</td><td>ok</td><td>—</td><td>true</td><td>0.2900</td></tr>');
+    expect(section).to.contain('<tr><td>bb</td><td>failed: stage `gate` (gate): R² &lt;0.5</td><td>0.9</td><td>—</td><td>—</td></tr>');
+    expect(section).not.to.contain('junk');
+    expect((section.match(/<svg\b/g) ?? []).length, 'the plot of one metric per experiment').to.equal(1);
   });
 
   it('renders the code spans of the stages\' reasons as <code>, escaped, with no raw backticks', async function () {

@@ -255,6 +255,16 @@ describe('schemas: every machine-readable output has a published schema and a go
     pin('params-diff', 'head-workspace', fixCommits(json(await ws.run(['params', 'diff', '--set', 'side.value=t', '--json']), 'params diff --json')), ws);
     seen('params-diff', 'all', json(await ws.run(['params', 'diff', '--all', '--json']), 'params diff --all --json'));
     pin('metrics-revision-diff', 'head-workspace', fixCommits(json(await ws.run(['metrics', 'diff', '--json']), 'metrics diff --json')), ws);
+
+    // 11. Experiments: a two-variant sweep, one failing at its gate; its records, and the table with the workspace.
+    const fixCommit = <T extends { commit: string | null }>(e: T) => ({ ...e, commit: e.commit && '0'.repeat(40) });
+    const sweep = await ws.run(['exp', 'run', '--grid', 'gate.min=0,2', '--json']);
+    expect(sweep.exitCode, sweep.stderr).to.equal(3);
+    const swept = json(sweep, 'exp run --json') as { experiments: { name: string; commit: string | null }[] };
+    pin('exp-run', 'gate-failed', { ...swept, experiments: swept.experiments.map(fixCommit) }, ws);
+    for (const e of swept.experiments) pin('experiment', e.name, fixCommit(readJson(ws.path(`.pipeline/experiments/${e.name}.json`)) as { commit: string | null }), ws);
+    const shown = json(await ws.run(['exp', 'show', '--json']), 'exp show --json') as { experiments: { commit: string | null }[] };
+    pin('exp-show', 'two', { ...shown, experiments: shown.experiments.map(fixCommit) }, ws);
   });
 
   after(cleanupAll);

@@ -4,6 +4,7 @@ import type { Engine } from '../../plan/engine.js';
 import { readHistory } from '../../report/history.js';
 import { collectGarbage, type GcRoots } from '../../store/gc.js';
 import { verifyCache } from '../../store/verify.js';
+import { experimentRoots } from '../../store/experiments.js';
 import { configFor } from './common.js';
 import { ExitCode, UsageError } from '../../core/errors.js';
 import type { PipelineConfig } from '../../config/types.js';
@@ -87,7 +88,8 @@ export async function gcCommand(globals: GlobalOptions, flags: { keepRuns: numbe
 
 /** What gc keeps for this workspace: its pipeline.lock entries and the fingerprints of its last `keepRuns` runs. */
 function gcRoots(engine: Engine, keepRuns: number): GcRoots {
-  const lockEntries = engine.graph.order.flatMap((name) => engine.lock.get(name) ?? []);
+  // The experiments' results are kept until the experiment is removed (`pipeline exp remove`).
+  const lockEntries = [...engine.graph.order.flatMap((name) => engine.lock.get(name) ?? []), ...experimentRoots(engine.root)];
   const history = readHistory(engine);
   const recentRuns = history.slice(Math.max(0, history.length - keepRuns)).flatMap((h) => Object.values(h.fingerprints));
   return { workspaceRoot: engine.ws.realRootPath, lockEntries, recentRuns };

@@ -227,8 +227,35 @@ export class Remote {
     await this.attempt(() => this.backend.putBytes('ac', record.fingerprint, bytes));
   }
 
-  private sign(record: RunRecord): string {
+  private sign(record: object): string {
     const key = this.options.signingKey ?? '';
     return SIGNATURE_PREFIX + createHmac('sha256', key).update(stableStringify(record) ?? '').digest('hex');
+  }
+
+  /** A JSON object under an `ac` key (an experiment record, their index), signed as run records are when a key is set. */
+  async putSigned(key: string, value: object): Promise<void> {
+    const stored = this.options.signingKey !== undefined ? { ...value, signature: this.sign(value) } : { ...value };
+    await this.attempt(() => this.backend.putBytes('ac', key, Buffer.from(JSON.stringify(stored))));
+  }
+
+  /**
+   * The JSON object under an `ac` key, and whether its signature verifies with this command's key (false without a
+   * key, unsigned, or signed with another key: the caller decides what an unverified value may do). Undefined if absent.
+   */
+  async getSigned(key: string, what: string): Promise<{ value: Record<string, unknown>; signed: boolean } | undefined> {
+    const bytes = await this.attempt(() => this.backend.getBytes('ac', key));
+    if (bytes === undefined) return undefined;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(bytes.toString('utf8'));
+    } catch {
+      throw new IntegrityError(what, 'not valid JSON');
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new IntegrityError(what, 'not a JSON object');
+    const { signature, ...value } = parsed as Record<string, unknown>;
+    if (this.options.signingKey === undefined || typeof signature !== 'string') return { value, signed: false };
+    const expected = Buffer.from(this.sign(value));
+    const given = Buffer.from(signature);
+    return { value, signed: expected.length === given.length && timingSafeEqual(expected, given) };
   }
 }

@@ -1,0 +1,104 @@
+// `pipeline exp push [NAME…]` and `pipeline exp pull [NAME…]`: experiments through the remote cache, so a teammate
+// sees and applies them. An experiment is a JSON object under an `ac` key named by the sha256 of its name, signed
+// like a run record when PIPELINE_REMOTE_SIGNING_KEY is set; the remote's list of names is one more such object,
+// merged on every push. A push also uploads each stage's result (objects and run record), so a pull brings what
+// `exp apply` restores. A pulled record whose signature does not verify with this command's key (unsigned, another
+// key, or no key here) is kept and shown, marked `pulled: {signed: false}`: `exp apply` runs its stages instead of
+// restoring them, and its stage results are not fetched.
+import { createHash } from 'node:crypto';
+import { UsageError } from '../../core/errors.js';
+import { printable } from '../../core/printable.js';
+import type { GlobalOptions } from '../options.js';
+import { configFor } from './common.js';
+import { openEngine } from '../../plan/engine.js';
+import { remoteFromConfig } from '../../store/remote/open.js';
+import { RemoteSync, emptyStats, recordFromLock } from '../../store/remote/transfer.js';
+import { experimentProblem, hasExperiment, listExperiments, readExperiment, writeExperiment, EXPERIMENT_NAME, type ExperimentRecord } from '../../store/experiments.js';
+import { interruptible } from '../interrupts.js';
+import { endsOnInterrupt, noticesOnStderr } from './maintenance.js';
+
+const keyOf = (what: string) => createHash('sha256').update(`pipeline-dag ${what}`).digest('hex');
+const INDEX_KEY = keyOf('experiments index');
+const recordKey = (name: string) => keyOf(`experiment ${name}`);
+
+async function openRemote(globals: GlobalOptions, signal: AbortSignal) {
+  const config = await configFor(globals);
+  const remote = remoteFromConfig(config.remote?.url, config.root, process.env, signal);
+  if (!remote) throw new UsageError('no remote cache is set', 'set PIPELINE_REMOTE (s3://bucket/prefix, http(s)://host/prefix, or a folder), or `remote:` in pipeline.yaml');
+  return { config, remote };
+}
+
+/** The remote's list of experiment names (names that are not valid are dropped). */
+async function remoteNames(remote: NonNullable<ReturnType<typeof remoteFromConfig>>): Promise<string[]> {
+  const got = await remote.getSigned(INDEX_KEY, `the experiments index on ${remote.describe()}`);
+  const names = got?.value.names;
+  return Array.isArray(names) ? names.filter((n): n is string => typeof n === 'string' && EXPERIMENT_NAME.test(n)) : [];
+}
+
+export async function expPushCommand(globals: GlobalOptions, names: string[]): Promise<number> {
+  return interruptible(noticesOnStderr, (signal) =>
+    endsOnInterrupt(signal, async () => {
+      const { config, remote } = await openRemote(globals, signal);
+      const records = names.length > 0 ? names.map((n) => readExperiment(config.root, n)) : listExperiments(config.root).records;
+      const engine = openEngine(config);
+      const sync = new RemoteSync(remote, engine.cache, {});
+      const stats = emptyStats();
+      for (const record of records) {
+        for (const s of record.stages) {
+          if (!s.fingerprint || s.outs.length === 0) continue;
+          await sync.pushResult(engine.cache.readRun(s.fingerprint) ?? recordFromLock(s.name, s.fingerprint, s.outs), stats);
+        }
+        const { pulled: _, ...own } = record;
+        await remote.putSigned(recordKey(record.name), own);
+      }
+      const index = [...new Set([...(await remoteNames(remote)), ...records.map((r) => r.name)])].sort();
+      await remote.putSigned(INDEX_KEY, { names: index });
+      for (const m of [...stats.refused, ...stats.missing]) process.stderr.write(`error: ${m}\n`);
+      process.stdout.write(`pushed ${records.length} experiment(s), ${stats.objects} objects and ${stats.records} run records to ${remote.describe()}${remote.signing ? ' (signed)' : ' (unsigned: PIPELINE_REMOTE_SIGNING_KEY is not set)'}\n`);
+      return stats.refused.length + stats.missing.length > 0 ? 1 : 0;
+    }),
+  );
+}
+
+export async function expPullCommand(globals: GlobalOptions, names: string[], flags: { force?: boolean }): Promise<number> {
+  return interruptible(noticesOnStderr, (signal) =>
+    endsOnInterrupt(signal, async () => {
+      const { config, remote } = await openRemote(globals, signal);
+      const wanted = names.length > 0 ? names : await remoteNames(remote);
+      const engine = openEngine(config);
+      const sync = new RemoteSync(remote, engine.cache, {});
+      const stats = emptyStats();
+      let pulled = 0;
+      let problems = 0;
+      for (const name of wanted) {
+        const what = `experiment \`${name}\` on ${remote.describe()}`;
+        const got = await remote.getSigned(recordKey(name), what);
+        const problem = got ? experimentProblem(got.value) : 'not there';
+        if (!got || problem || got.value.name !== name) {
+          process.stderr.write(`error: ${what}: ${printable(problem ?? 'it names another experiment')}\n`);
+          problems++;
+          continue;
+        }
+        if (hasExperiment(config.root, name) && !flags.force) {
+          process.stderr.write(`note: \`${name}\` is already recorded here: kept (--force replaces it)\n`);
+          continue;
+        }
+        const record = { ...(got.value as unknown as ExperimentRecord), pulled: { signed: got.signed } };
+        if (got.signed) {
+          for (const s of record.stages) {
+            if (!s.fingerprint || s.outs.length === 0) continue;
+            const got = await sync.pullResult(s.fingerprint, s.name, stats, { trusted: { outs: s.outs, from: `experiment ${name}` }, requireRecord: false });
+            // The signed experiment vouches for these outs: the local run record is made from it, as `pull` makes one from pipeline.lock.
+            if (got && !engine.cache.hasRun(s.fingerprint)) engine.cache.writeRun(recordFromLock(s.name, s.fingerprint, s.outs, got.signed ? got.record.log : undefined));
+          }
+        }
+        writeExperiment(config.root, record);
+        pulled++;
+        if (!got.signed) process.stderr.write(`note: \`${name}\` is not signed with this key: shown, and \`exp apply\` runs its stages instead of restoring them\n`);
+      }
+      for (const m of [...stats.refused, ...stats.missing]) process.stderr.write(`error: ${m}\n`);
+      process.stdout.write(`pulled ${pulled} experiment(s), ${stats.objects} objects from ${remote.describe()}\n`);
+      return problems + stats.refused.length + stats.missing.length > 0 ? 1 : 0;
+    }),
+  );
+}
