@@ -98,6 +98,8 @@ export interface PipelineConfig {
   version: 1;
   /** Where stages run unless `pipeline run --executor` says otherwise (default `local`). */
   executor?: 'local' | 'slurm';
+  /** How the `slurm` executor runs stages (`slurm: {mode}`); `pipeline run --slurm-mode` overrides it. */
+  slurm?: { mode?: 'jobs' | 'steps' };
   params: Params;
   /** Stages in declaration order (a template's expansions in its place, in the order of the cartesian product). */
   stages: StageConfig[];

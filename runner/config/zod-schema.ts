@@ -98,6 +98,13 @@ export function buildSchemas() {
     .strictObject({
       version: doc(z.literal(1), 'version'),
       executor: z.optional(doc(z.enum(['local', 'slurm']), 'executor', '; `pipeline run --executor` overrides it')),
+      slurm: z.optional(
+        doc(
+          z.strictObject({ mode: z.optional(z.enum(['jobs', 'steps']).register(z.globalRegistry, { description: '`jobs` (default) or `steps`' })) }),
+          'slurm',
+          '; `pipeline run --slurm-mode` overrides it',
+        ),
+      ),
       inheritEnv: z.optional(doc(z.boolean(), 'inheritEnv', '; for every stage that does not set its own')),
       params: z.optional(mapping('params')),
       stages: doc(z.record(z.string().check(z.regex(NAME_RE)), stageSchema), 'stages'),

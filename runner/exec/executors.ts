@@ -29,13 +29,18 @@ export interface OpenedExecutor {
   hosts?: HostPool;
 }
 
+/** How the slurm executor runs a stage: one batch job (slurm.ts), or one step of the allocation the run is in (slurm-steps.ts). */
+export type SlurmMode = 'jobs' | 'steps';
+
 /**
  * The executor called `name` for a run in `root`: `local` with its hosts (`early`, when one was started before the
- * run knew its config, or a new pool), `slurm` once its controller answers (a usage error says why not).
+ * run knew its config, or a new pool), `slurm` once its controller answers or, in steps mode, once the run's
+ * allocation is found (a usage error says why not).
  */
-export async function openExecutor(name: ExecutorName, root: string, early?: HostPool): Promise<OpenedExecutor> {
+export async function openExecutor(name: ExecutorName, root: string, early?: HostPool, slurmMode: SlurmMode = 'jobs'): Promise<OpenedExecutor> {
   if (name === 'slurm') {
     early?.close();
+    if (slurmMode === 'steps') return { executor: await (await import('./slurm-steps.js')).SlurmStepExecutor.open() };
     const { SlurmExecutor } = await import('./slurm.js');
     return { executor: await SlurmExecutor.open() };
   }
