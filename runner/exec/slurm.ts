@@ -27,10 +27,13 @@ const SLURM_ENDED = new Set(['CANCELLED', 'TIMEOUT', 'NODE_FAIL', 'OUT_OF_MEMORY
 /** How often squeue is asked at most, and the backoff of the status-file polls. */
 const STATE_INTERVAL_MS = 1000;
 const FIRST_POLL_MS = 25;
-/** Most jobs end within seconds: poll their status file often at first (a stat), then back off to once a second. */
-const EARLY_POLL_MS = 200;
+/**
+ * A job's end is noticed within 0.1 s (not at sbatch --wait's 2 s, 10 s, 42 s): its status file is read every
+ * 50 ms for the first 10 s, then every 90 ms — one failed open per job in flight, about 11 a second for a long job.
+ */
+const EARLY_POLL_MS = 50;
 const EARLY_MS = 10_000;
-const MAX_POLL_MS = 1000;
+const MAX_POLL_MS = 90;
 /** How long a cancelled job may take to stop before the stage's outs are put back anyway. */
 const STOP_WAIT_MS = 60_000;
 
