@@ -5,6 +5,7 @@
 import { expect } from 'chai';
 import { execaSync } from 'execa';
 import { STAGE_SCRIPT, makeWorkspace, toResult, waitFor, type Workspace } from '../helpers/workspace.js';
+import { describeErrors, loadSchemas, validator } from '../schemas/golden.js';
 import { noCluster } from './cluster.js';
 
 const FAN = `version: 1
@@ -83,6 +84,8 @@ describe('slurm: stages as steps of an allocation (--slurm-mode steps)', functio
     const steps = Object.values(stages).map((s) => s.stepId);
     for (const id of steps) expect(id).to.match(new RegExp(`^${alloc}\\.[0-9]+$`));
     expect(new Set(steps).size).to.equal(4);
+    const valid = validator(loadSchemas(), 'run');
+    expect(valid(r.json), describeErrors(valid.errors)).to.equal(true);
     expect(ws.snapshot('build')).to.deep.equal(local.snapshot('build'));
     expect(ws.lock().stages).to.deep.equal(local.lock().stages);
     expect(ws.read('.pipeline/logs/right.log')).to.equal('right-done\nto-stderr\n');
