@@ -160,6 +160,7 @@ function addRunCommands(cli: Cli): void {
     .addOption(
       new Option('--slurm-mode <mode>', 'with the slurm executor (implied): `jobs`, one batch job per stage, or `steps`, each stage a job step of the allocation the run is in (default: `slurm: {mode}` in pipeline.yaml, else jobs)').choices(['jobs', 'steps']),
     )
+    .option('--slurm-group-chains', 'with the slurm executor in job mode: each chain of stages (each needing only the one before it) runs in one batch job, as if its stages had one `group:`')
     .option('-u, --update', 'first ask the servers of URL deps whether their data changed (as `pipeline update`)')
     .action(async (stages: string[], opts: RunFlags) => {
       const { runCommand } = await import('./commands/run.js');

@@ -35,7 +35,7 @@ export interface SessionOptions {
    * terminal shows progress, and — with `earlyHosts`, this run's key — a module stage's host may be started before
    * the config is loaded (pool.ts `hostsForRun`).
    */
-  runs?: { json?: boolean; quiet?: boolean; executor?: ExecutorName; slurmMode?: SlurmMode; earlyHosts?: string };
+  runs?: { json?: boolean; quiet?: boolean; executor?: ExecutorName; slurmMode?: SlurmMode; groupChains?: boolean; earlyHosts?: string };
 }
 
 export class Session {
@@ -176,7 +176,8 @@ export class Session {
     this.early = undefined;
     const hosts = engine.config.stages.some((s) => s.kind === 'module') ? early : undefined;
     if (hosts !== early) early?.close();
-    this.current = await openExecutor(this.executorName(), engine.root, hosts, this.slurmMode());
+    const chainsOf = this.options.runs?.groupChains ? engine.config.stages : undefined;
+    this.current = await openExecutor(this.executorName(), engine.root, hosts, { mode: this.slurmMode(), chainsOf });
     try {
       const context = { signal: this.signal, out: this.out, listeners: this.listeners, quiet: Boolean(this.options.runs?.quiet), fresh: this.globals.fresh };
       return await runOnce(context, engine, this.current, request);

@@ -66,6 +66,7 @@ export const EXPECTED: Record<string, string> = {
   cache: 'true or false',
   gate: 'true or false',
   executor: '`local` (child processes on this machine) or `slurm` (one Slurm batch job per stage that runs)',
+  group: 'a group name (letters, digits, `_`, `.`, `-`): under `--executor slurm` (job mode), the stages of a group run one after another in one batch job',
   slurm: 'a mapping of how the `slurm` executor runs stages: `mode` is `jobs` (default: one batch job per stage) or `steps` (each stage a job step of the allocation the run is in)',
   resources: 'a mapping of what a Slurm job asks for: `cpus`, `memory`, `time`, `partition`, `sbatch`',
   cpus: 'a whole number > 0 (CPUs per job, `--cpus-per-task`)',
@@ -103,6 +104,7 @@ export const STAGE_KEYS = [
   'cache',
   'gate',
   'resources',
+  'group',
   'matrix',
   'name',
 ];

@@ -57,6 +57,8 @@ export interface StageConfig {
   /** A gate stage's non-zero exit ends the run with exit code 3 and blocks its downstream. */
   gate: boolean;
   desc?: string;
+  /** The Slurm group job it runs in with the other stages of the same name (`group:`; job mode only, not fingerprinted). */
+  group?: string;
   /** What a cluster job running it asks for (`resources:`); only the `slurm` executor reads it. */
   resources?: StageResources;
   /** Where the stage is declared. */

@@ -33,6 +33,7 @@ export interface RunFlags {
   push?: boolean;
   executor?: ExecutorName;
   slurmMode?: SlurmMode;
+  slurmGroupChains?: boolean;
   update?: boolean;
 }
 
@@ -47,6 +48,8 @@ export async function runCommand(globals: GlobalOptions, names: string[], flags:
     throw new UsageError(`--${flags.single ? 'single' : 'downstream'} needs at least one stage name`, 'e.g. pipeline run train --single');
   }
   if (flags.slurmMode && flags.executor === 'local') throw new UsageError('--slurm-mode applies to the slurm executor, not to `--executor local`', 'leave out one of them');
+  if (flags.slurmGroupChains && (flags.executor === 'local' || flags.slurmMode === 'steps'))
+    throw new UsageError('--slurm-group-chains groups stages into batch jobs: it applies to the slurm executor in job mode only', 'leave out `--executor local` / `--slurm-mode steps`, or the flag');
   if (flags.dryRun) return dryRun(await plannedConfigFor(globals, flags.set, { readOnly: true }), names, mode, flags, flags.json ? process.stderr : process.stdout);
   const session = await Session.open(globals, {
     command: `pipeline run ${names.join(' ')}`.trim(),
@@ -57,6 +60,7 @@ export async function runCommand(globals: GlobalOptions, names: string[], flags:
       quiet: flags.quiet,
       executor: flags.executor,
       slurmMode: flags.slurmMode,
+      groupChains: flags.slurmGroupChains,
       earlyHosts: JSON.stringify([flags.set, names, mode, Boolean(flags.force)]),
     },
   });
