@@ -19,6 +19,7 @@ import type { ExecRequest, ExecResult, Executor } from './executor.js';
 import { runHelper, runHelperSync, type Launched } from './launch.js';
 import { executeStage } from './process.js';
 import { killLiveGroups } from './process-group.js';
+import { forgetRunning, recordRunning } from './running.js';
 import { slurmTime } from './slurm.js';
 
 /** How long a step that ignores SIGTERM has before it is killed. */
@@ -96,19 +97,25 @@ export class SlurmStepExecutor implements Executor {
   async execute(req: ExecRequest): Promise<ExecResult> {
     const split = new SrunStderr();
     let stopping: Promise<NodeJS.Timeout | undefined> | undefined;
+    let record: string | undefined;
     const result = await executeStage(req, undefined, {
       argv: (argv) => ['srun', ...srunFlags(req.stage, this.jobId, req), ...argv],
       supervision: {
         stop: (child) => void (stopping ??= this.stopStep(split, child)),
         stderr: (data) => {
           const out = split.filter(data);
-          if (split.stepId) this.steps.add(split.stepId);
+          // Recorded while it runs: a killed runner's step is cancelled by the next run (slurm.ts slurmLeftovers).
+          if (split.stepId && !this.steps.has(split.stepId)) {
+            this.steps.add(split.stepId);
+            record = recordRunning(req.root, { kind: 'job', executor: 'slurm', stage: req.stage.name, jobId: split.stepId, runner: process.pid });
+          }
           return out;
         },
       },
     });
     clearTimeout(await stopping);
     if (split.stepId) this.steps.delete(split.stepId);
+    forgetRunning(record);
     const ids = { jobId: this.jobId, ...(split.stepId ? { stepId: split.stepId } : {}) };
     if (result.ok) return { ...result, ...ids };
     let { cause } = result;

@@ -244,9 +244,12 @@ export const slurmLeftovers: LeftoverOwner = {
   async stop(entry: RunningEntry) {
     if (entry.kind !== 'job') return undefined;
     const active = 'PENDING,CONFIGURING,RUNNING,SUSPENDED,COMPLETING';
+    // A step (`J.S`, steps mode) is listed by `squeue -s` among its allocation's steps while it runs.
+    const [job, step] = entry.jobId.split('.');
     const queued = async () => {
-      const r = await run('squeue', ['-h', '-j', entry.jobId, '-t', active, '-o', '%T']);
-      return r.error === undefined && r.code === 0 && r.stdout.trim() !== '';
+      const r = await run('squeue', step === undefined ? ['-h', '-j', job, '-t', active, '-o', '%T'] : ['-h', '-s', '-j', job, '-o', '%i']);
+      const out = r.error === undefined && r.code === 0 ? r.stdout.trim() : '';
+      return step === undefined ? out !== '' : out.split('\n').some((l) => l.trim() === entry.jobId);
     };
     if (!(await queued())) return undefined;
     await run('scancel', [entry.jobId]);

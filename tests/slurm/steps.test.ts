@@ -4,6 +4,8 @@
 // steps, and outside an allocation the mode is refused.
 import { expect } from 'chai';
 import { execaSync } from 'execa';
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
 import { STAGE_SCRIPT, makeWorkspace, toResult, waitFor, type Workspace } from '../helpers/workspace.js';
 import { describeErrors, loadSchemas, validator } from '../schemas/golden.js';
 import { noCluster } from './cluster.js';
@@ -167,6 +169,23 @@ stages:
     expect(r.exitCode, r.stderr).to.equal(130);
     expect(stepsOf(alloc)).to.deep.equal([]);
     expect(ws.snapshot('build')).to.deep.equal(before);
+  });
+
+  it('a step whose runner was SIGKILLed does not outlive the next run, which then runs the stage again', async () => {
+    const yaml = (wait: string, word: string) => `version: 1\nstages:\n  held:\n    cmd: "trap '' TERM; echo started > started.txt; ${wait}; echo ${word} > out.txt"\n    shell: true\n    outs: [out.txt]\n`;
+    const ws = make(yaml('until [ -e release ]; do sleep 0.1; done', 'old'));
+    const child = ws.spawn(['run', '--slurm-mode', 'steps'], { env: inside, timeoutMs: 120_000 });
+    await waitFor(() => ws.exists('started.txt') && stepsOf(alloc).some((s) => s.endsWith(' pipeline-held')), 60_000, 'the step to run', child);
+    child.kill('SIGKILL');
+    await child.catch(() => undefined);
+    ws.write('pipeline.yaml', yaml('true', 'new'));
+    const r = await ws.run(['run', '--slurm-mode', 'steps', '--json'], { env: inside, timeoutMs: 120_000 });
+    expect(r.exitCode, r.stderr).to.equal(0);
+    expect(stepsOf(alloc)).to.deep.equal([]);
+    // No step of the old run is left to write later; if it was still there, the run cancelled it and said so.
+    if (r.stderr.includes('cancelled Slurm job step')) expect(r.stderr).to.match(/cancelled Slurm job step [0-9]+\.[0-9]+ of stage `held`/);
+    expect(ws.read('out.txt')).to.equal('new\n');
+    expect(readdirSync(path.join(ws.dir, '.pipeline', 'running'))).to.deep.equal([]);
   });
 
   it('a stage timeout cancels its step: the stage fails with `timeout`, no step left', async () => {
