@@ -21,22 +21,47 @@ function allocate(): { id: string; release(): void } {
 
 export function slurmStepsFigures(ctx: BenchContext): Figure[] {
   const notice = noticeFigure(ctx);
+  const group = groupFigure(ctx);
   const alloc = allocate();
   try {
-    return [chainFigure(ctx, alloc.id), ...(ctx.dataFile ? [coldStepsFigure(ctx, alloc.id)] : []), notice];
+    return [chainFigure(ctx, alloc.id), ...(ctx.dataFile ? [coldStepsFigure(ctx, alloc.id)] : []), notice, group];
   } finally {
     alloc.release();
   }
 }
 
-function chainFigure(ctx: BenchContext, allocation: string): Figure {
-  const f = newFigure(`Per-stage overhead in steps mode, a chain of ${SLURM_CHAIN} trivial stages`);
-  const dir = path.join(ctx.tmp, 'slurm-steps-chain');
+/** A folder with a chain of SLURM_CHAIN trivial stages. */
+function chainWorkspace(ctx: BenchContext, name: string): string {
+  const dir = path.join(ctx.tmp, name);
   mkdirSync(dir, { recursive: true });
   const stages = Array.from({ length: SLURM_CHAIN }, (_, i) =>
     [`  s${i}:`, `    cmd: "true > out/s${i}.txt"`, '    shell: true', `    outs: [out/s${i}.txt]`, ...(i ? [`    needs: [s${i - 1}]`] : [])].join('\n'),
   );
   writeFileSync(path.join(dir, 'pipeline.yaml'), `version: 1\nstages:\n${stages.join('\n')}\n`);
+  return dir;
+}
+
+/** Job mode with the chain in one group's job (`--slurm-group-chains`) against local. */
+function groupFigure(ctx: BenchContext): Figure {
+  const f = newFigure(`A chain of ${SLURM_CHAIN} trivial stages as one group's job (--slurm-group-chains)`);
+  const dir = chainWorkspace(ctx, 'slurm-group-chain');
+  const measure = (args: string[]) =>
+    repeat(() => ({ ...pipelineCmd(ctx, dir, ['run', '--force', '--json', ...args]), timeoutMs: 600_000 }), {
+      runs: ctx.runs,
+      check: (o) => allStatus(o.stdout, 'ran', `chain ${args.join(' ')}`),
+    });
+  const local = measure(['--executor', 'local']);
+  const grouped = measure(['--executor', 'slurm', '--slurm-group-chains']);
+  f.rows.push({ label: `--executor local, ${SLURM_CHAIN} stages forced`, unit: 'ms', stats: local.ms });
+  f.rows.push({ label: `--executor slurm --slurm-group-chains, ${SLURM_CHAIN} stages forced`, unit: 'ms', stats: grouped.ms });
+  f.rows.push({ label: 'overhead per stage in the group (grouped − local) / stages', unit: 'ms', value: (grouped.ms.median - local.ms.median) / SLURM_CHAIN });
+  f.notes.push('One batch job for the whole chain (one wait for the scheduling loop); the runner hands it each stage as it decides it.');
+  return f;
+}
+
+function chainFigure(ctx: BenchContext, allocation: string): Figure {
+  const f = newFigure(`Per-stage overhead in steps mode, a chain of ${SLURM_CHAIN} trivial stages`);
+  const dir = chainWorkspace(ctx, 'slurm-steps-chain');
   const measure = (args: string[]) =>
     repeat(
       () => {
