@@ -18,7 +18,7 @@ import type { StageConfig } from '../config/types.js';
 import type { ExecRequest } from './executor.js';
 
 /** How long a group's job waits for the group's next stage after the last one ended before it is told to end. */
-const IDLE_MS = 1000;
+const IDLE_MS = 3000;
 /** How often the job looks for the next stage's script. */
 const JOB_POLL_S = 0.02;
 
