@@ -23,6 +23,7 @@ import { remoteDeadFigure } from './figures/remote-dead.js';
 import { FILES, remoteFilesFigure, remoteWireFigure } from './figures/remote-wire.js';
 import { syntheticFigures } from './figures/synthetic.js';
 import { slurmFigure, slurmUnavailable } from './figures/slurm.js';
+import { slurmStepsFigures } from './figures/slurm-steps.js';
 import { preparePeers } from './peers.js';
 import { loadAverage, machine, printFigures, printSummary, renderMarkdown } from './report.js';
 
@@ -59,7 +60,8 @@ const SECTIONS: Section[] = [
     title: 'Per-stage overhead under Slurm',
     full: true,
     unavailable: () => slurmUnavailable(),
-    make: (c) => [slurmFigure(c)],
+    // Job mode first: the steps figures hold the whole node in one allocation.
+    make: (c) => [slurmFigure(c), ...slurmStepsFigures(c)],
   },
   { key: 'remote-dead', title: 'A remote that never answers', full: true, make: (c) => [remoteDeadFigure(c)] },
   {

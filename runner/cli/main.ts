@@ -171,6 +171,10 @@ function addRunCommands(cli: Cli): void {
     .option('--push', 'upload the results of the run that the remote cache lacks')
     .option('--no-push', 'do not push, even when `remote:` sets `push: true`')
     .addOption(new Option('--executor <name>', 'where stages run: local processes or one Slurm job each (default: `executor:` in pipeline.yaml, else local)').choices(['local', 'slurm']))
+    .addOption(
+      new Option('--slurm-mode <mode>', 'with the slurm executor (implied): `jobs`, one batch job per stage, or `steps`, each stage a job step of the allocation the run is in (default: `slurm: {mode}` in pipeline.yaml, else jobs)').choices(['jobs', 'steps']),
+    )
+    .option('--slurm-group-chains', 'with the slurm executor in job mode: each chain of stages (each needing only the one before it) runs in one batch job, as if its stages had one `group:`')
     .option('-u, --update', 'first ask the servers of URL deps whether their data changed (as `pipeline update`)')
     .action(async (stages: string[], opts: RunFlags) => {
       const { runCommand } = await import('./commands/run.js');

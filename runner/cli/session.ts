@@ -12,7 +12,7 @@ import { openEngine, type Engine } from '../plan/engine.js';
 import { scopeParams } from '../plan/params.js';
 import type { Emit, RunEvent, RunListener, RunSummary } from '../exec/events.js';
 import type { ExecutorName } from '../exec/executor.js';
-import { leftoverOwners, openExecutor, type OpenedExecutor } from '../exec/executors.js';
+import { leftoverOwners, openExecutor, type OpenedExecutor, type SlurmMode } from '../exec/executors.js';
 import { stopLeftovers } from '../exec/leftovers.js';
 import { dropFreshRecord } from '../exec/fresh-record.js';
 import { startRunLock, type LockAttempt, type RunLock } from '../exec/run-lock.js';
@@ -35,7 +35,7 @@ export interface SessionOptions {
    * terminal shows progress, and — with `earlyHosts`, this run's key — a module stage's host may be started before
    * the config is loaded (pool.ts `hostsForRun`).
    */
-  runs?: { json?: boolean; quiet?: boolean; executor?: ExecutorName; earlyHosts?: string };
+  runs?: { json?: boolean; quiet?: boolean; executor?: ExecutorName; slurmMode?: SlurmMode; groupChains?: boolean; earlyHosts?: string };
 }
 
 export class Session {
@@ -64,7 +64,7 @@ export class Session {
   static async open(globals: GlobalOptions, options: SessionOptions): Promise<Session> {
     const { runs } = options;
     // A module stage's host starts while the config loads and the run plans, when a stage is likely to execute.
-    const early = runs?.earlyHosts !== undefined && !globals.config && runs.executor !== 'slurm' ? hostsForRun(path.resolve(globals.cwd), runs.earlyHosts) : undefined;
+    const early = runs?.earlyHosts !== undefined && !globals.config && runs.executor !== 'slurm' && !runs.slurmMode ? hostsForRun(path.resolve(globals.cwd), runs.earlyHosts) : undefined;
     let attempt: LockAttempt | undefined;
     try {
       const loaded = await configFor(globals, options.sets);
@@ -105,9 +105,15 @@ export class Session {
     for (const l of this.listeners) l.event(event);
   };
 
-  /** The executor runs use: `--executor`, else `executor:` in pipeline.yaml, else local processes. */
+  /** The executor runs use: `--executor` (`--slurm-mode` means slurm), else `executor:` in pipeline.yaml, else local processes. */
   executorName(): ExecutorName {
-    return this.options.runs?.executor ?? this.config.executor ?? 'local';
+    const runs = this.options.runs;
+    return runs?.executor ?? (runs?.slurmMode ? 'slurm' : undefined) ?? this.config.executor ?? 'local';
+  }
+
+  /** How the slurm executor runs stages: `--slurm-mode`, else `slurm: {mode}` in pipeline.yaml, else one job each. */
+  slurmMode(): SlurmMode {
+    return this.options.runs?.slurmMode ?? this.config.slurm?.mode ?? 'jobs';
   }
 
   /**
@@ -170,7 +176,8 @@ export class Session {
     this.early = undefined;
     const hosts = engine.config.stages.some((s) => s.kind === 'module') ? early : undefined;
     if (hosts !== early) early?.close();
-    this.current = await openExecutor(this.executorName(), engine.root, hosts);
+    const chainsOf = this.options.runs?.groupChains ? engine.config.stages : undefined;
+    this.current = await openExecutor(this.executorName(), engine.root, hosts, { mode: this.slurmMode(), chainsOf });
     try {
       const context = { signal: this.signal, out: this.out, listeners: this.listeners, quiet: Boolean(this.options.runs?.quiet), fresh: this.globals.fresh };
       return await runOnce(context, engine, this.current, request);

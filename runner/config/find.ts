@@ -28,7 +28,7 @@ export function displayName(cwd: string, abs: string): string {
   return rel === '' || rel.startsWith('..') || path.isAbsolute(rel) ? abs : rel;
 }
 
-export type CachedConfig = Pick<PipelineConfig, 'executor' | 'params' | 'stages' | 'templates' | 'commands' | 'ci' | 'remote' | 'gitignore'>;
+export type CachedConfig = Pick<PipelineConfig, 'executor' | 'slurm' | 'params' | 'stages' | 'templates' | 'commands' | 'ci' | 'remote' | 'gitignore'>;
 
 /** The cached normalized config of the text with `digest`, if `dir` holds one. */
 export function readCachedConfig(dir: string, digest: string): CachedConfig | undefined {
@@ -62,7 +62,7 @@ export function writeCachedConfig(dir: string, digest: string, config: PipelineC
   }
   try {
     const tmp = tempPathFor(cachePath);
-    const body: CachedConfig = { executor: config.executor, params: config.params, stages: config.stages, ...(config.templates ? { templates: config.templates } : {}), commands: config.commands, ci: config.ci, ...(config.remote ? { remote: config.remote } : {}), ...(config.gitignore !== undefined ? { gitignore: config.gitignore } : {}) };
+    const body: CachedConfig = { executor: config.executor, ...(config.slurm ? { slurm: config.slurm } : {}), params: config.params, stages: config.stages, ...(config.templates ? { templates: config.templates } : {}), commands: config.commands, ci: config.ci, ...(config.remote ? { remote: config.remote } : {}), ...(config.gitignore !== undefined ? { gitignore: config.gitignore } : {}) };
     writeFileSync(tmp, JSON.stringify({ format: CONFIG_FORMAT, digest, config: body }), { flag: 'wx' });
     renameSync(tmp, cachePath);
   } catch {

@@ -67,6 +67,8 @@ export const EXPECTED: Record<string, string> = {
   cache: 'true or false',
   gate: 'true or false',
   executor: '`local` (child processes on this machine) or `slurm` (one Slurm batch job per stage that runs)',
+  group: 'a group name (letters, digits, `_`, `.`, `-`): under `--executor slurm` (job mode), the stages of a group run one after another in one batch job',
+  slurm: 'a mapping of how the `slurm` executor runs stages: `mode` is `jobs` (default: one batch job per stage) or `steps` (each stage a job step of the allocation the run is in)',
   resources: 'a mapping of what a Slurm job asks for: `cpus`, `memory`, `time`, `partition`, `sbatch`',
   cpus: 'a whole number > 0 (CPUs per job, `--cpus-per-task`)',
   memory:
@@ -82,7 +84,7 @@ export const EXPECTED: Record<string, string> = {
 };
 
 /** Keys of pipeline.yaml and of a stage, in the order of the schema (a test checks they match it). */
-export const TOP_KEYS = ['version', 'executor', 'inheritEnv', 'params', 'stages', 'commands', 'ci', 'remote', 'gitignore'];
+export const TOP_KEYS = ['version', 'executor', 'slurm', 'inheritEnv', 'params', 'stages', 'commands', 'ci', 'remote', 'gitignore'];
 export const STAGE_KEYS = [
   'desc',
   'cmd',
@@ -103,6 +105,7 @@ export const STAGE_KEYS = [
   'cache',
   'gate',
   'resources',
+  'group',
   'matrix',
   'name',
 ];

@@ -198,6 +198,7 @@ function buildConfig(src: Source, absFile: string, digest: string): PipelineConf
     root,
     version: 1,
     ...(raw.executor ? { executor: raw.executor } : {}),
+    ...(raw.slurm?.mode ? { slurm: { mode: raw.slurm.mode } } : {}),
     params: globalParams,
     stages,
     ...(Object.keys(templates).length > 0 ? { templates } : {}),

@@ -96,6 +96,7 @@ function explain(view: IssueView, data: unknown): { message: string; hint?: stri
         message: `${stagePrefix}unknown key \`${key}\` in \`resources\`${suggestion(key, RESOURCE_KEYS)}`,
         hint: `resources keys are: ${RESOURCE_KEYS.join(', ')}; pass any other sbatch option in \`sbatch: [--option=value]\``,
       };
+    if (p[0] === 'slurm') return { message: `slurm: unknown key \`${key}\`${suggestion(key, ['mode'])}`, hint: 'slurm keys are: mode (`jobs` or `steps`)' };
     if (p[0] === 'remote') return { message: `remote: unknown key \`${key}\`${suggestion(key, ['url', 'pull', 'push'])}`, hint: 'remote keys are: url, pull, push' };
     return {
       message: `${stagePrefix}unknown key \`${key}\`${suggestion(key, allowed)}`,

@@ -3,7 +3,7 @@
 import type { StageInput } from './check-context.js';
 import type { StageConfig } from './types.js';
 
-export type StageSettings = Pick<StageConfig, 'timeoutMs' | 'retries' | 'retryOn' | 'cache' | 'gate' | 'desc'>;
+export type StageSettings = Pick<StageConfig, 'timeoutMs' | 'retries' | 'retryOn' | 'cache' | 'gate' | 'desc' | 'group'>;
 
 /** `timeout`, `retries` (absent when 0), `retryOn`, `cache` (default true), `gate` (default false), `desc`. */
 export function stageSettings(s: StageInput): StageSettings {
@@ -20,6 +20,7 @@ export function stageSettings(s: StageInput): StageSettings {
     cache: raw.cache ?? true,
     gate: raw.gate ?? false,
     ...(raw.desc !== undefined ? { desc: raw.desc } : {}),
+    ...(raw.group !== undefined ? { group: raw.group } : {}),
   };
 }
 

@@ -57,6 +57,8 @@ export interface StageConfig {
   /** A gate stage's non-zero exit ends the run with exit code 3 and blocks its downstream. */
   gate: boolean;
   desc?: string;
+  /** The Slurm group job it runs in with the other stages of the same name (`group:`; job mode only, not fingerprinted). */
+  group?: string;
   /** What a cluster job running it asks for (`resources:`); only the `slurm` executor reads it. */
   resources?: StageResources;
   /** Where the stage is declared. */
@@ -98,6 +100,8 @@ export interface PipelineConfig {
   version: 1;
   /** Where stages run unless `pipeline run --executor` says otherwise (default `local`). */
   executor?: 'local' | 'slurm';
+  /** How the `slurm` executor runs stages (`slurm: {mode}`); `pipeline run --slurm-mode` overrides it. */
+  slurm?: { mode?: 'jobs' | 'steps' };
   params: Params;
   /** Stages in declaration order (a template's expansions in its place, in the order of the cartesian product). */
   stages: StageConfig[];

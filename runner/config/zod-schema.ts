@@ -85,6 +85,7 @@ export function buildSchemas() {
       cache: z.optional(doc(z.boolean(), 'cache', '; false: always run, never restore')),
       gate: z.optional(doc(z.boolean(), 'gate', '; true: a non-zero exit ends the run with exit code 3 and blocks downstream')),
       resources: z.optional(resourcesSchema()),
+      group: z.optional(doc(z.string().check(z.regex(NAME_RE)), 'group', '; read by `--executor slurm` in job mode only')),
       // The shape editors are told; a file is checked against it by config/matrix-shape.ts, in words of its own.
       matrix: z.optional(
         doc(z.record(z.string().check(z.regex(new RegExp(MATRIX_KEY_PATTERN))), z.array(z.union([z.string(), z.number(), z.boolean()])).check(z.minLength(1))), 'matrix'),
@@ -98,6 +99,13 @@ export function buildSchemas() {
     .strictObject({
       version: doc(z.literal(1), 'version'),
       executor: z.optional(doc(z.enum(['local', 'slurm']), 'executor', '; `pipeline run --executor` overrides it')),
+      slurm: z.optional(
+        doc(
+          z.strictObject({ mode: z.optional(z.enum(['jobs', 'steps']).register(z.globalRegistry, { description: '`jobs` (default) or `steps`' })) }),
+          'slurm',
+          '; `pipeline run --slurm-mode` overrides it',
+        ),
+      ),
       inheritEnv: z.optional(doc(z.boolean(), 'inheritEnv', '; for every stage that does not set its own')),
       params: z.optional(mapping('params')),
       stages: doc(z.record(z.string().check(z.regex(NAME_RE)), stageSchema), 'stages'),

@@ -42,6 +42,8 @@ export type ExecResult = ({ ok: true } | { ok: false; cause: ProcessFailure }) &
   log: string;
   /** The cluster job that ran it (executors that submit jobs). */
   jobId?: string;
+  /** The job step that ran it (`J.S`; the slurm executor in steps mode). */
+  stepId?: string;
 };
 
 export interface Executor {

@@ -1,5 +1,6 @@
 // The executors a run can use, made from their names, and the owner of each kind of record a stage leaves in
 // .pipeline/running/ while it runs (the executor that knows how to stop what a killed run left of it).
+import type { StageConfig } from '../config/types.js';
 import type { Executor, ExecutorName } from './executor.js';
 import type { LeftoverOwner, LeftoverOwners } from './leftovers.js';
 import { HostPool, hostLeftovers } from './pool.js';
@@ -29,15 +30,26 @@ export interface OpenedExecutor {
   hosts?: HostPool;
 }
 
+/** How the slurm executor runs a stage: one batch job (slurm.ts), or one step of the allocation the run is in (slurm-steps.ts). */
+export type SlurmMode = 'jobs' | 'steps';
+
+/** How the slurm executor runs stages, and with `chainsOf` (`--slurm-group-chains`) the stages whose chains it groups. */
+export interface SlurmOptions {
+  mode: SlurmMode;
+  chainsOf?: readonly StageConfig[];
+}
+
 /**
  * The executor called `name` for a run in `root`: `local` with its hosts (`early`, when one was started before the
- * run knew its config, or a new pool), `slurm` once its controller answers (a usage error says why not).
+ * run knew its config, or a new pool), `slurm` once its controller answers or, in steps mode, once the run's
+ * allocation is found (a usage error says why not).
  */
-export async function openExecutor(name: ExecutorName, root: string, early?: HostPool): Promise<OpenedExecutor> {
+export async function openExecutor(name: ExecutorName, root: string, early?: HostPool, slurm: SlurmOptions = { mode: 'jobs' }): Promise<OpenedExecutor> {
   if (name === 'slurm') {
     early?.close();
-    const { SlurmExecutor } = await import('./slurm.js');
-    return { executor: await SlurmExecutor.open() };
+    if (slurm.mode === 'steps') return { executor: await (await import('./slurm-steps.js')).SlurmStepExecutor.open() };
+    const [{ SlurmExecutor }, { chainGroups }] = await Promise.all([import('./slurm.js'), import('./slurm-groups.js')]);
+    return { executor: await SlurmExecutor.open(slurm.chainsOf ? chainGroups(slurm.chainsOf) : undefined) };
   }
   const hosts = early?.root === root ? early : new HostPool(root);
   if (hosts !== early) early?.close();

@@ -61,6 +61,8 @@ export interface StageResult {
   gate?: boolean;
   /** The cluster job that executed it (executor `slurm`; its last attempt's). */
   jobId?: string;
+  /** The job step that executed it (`J.S`; `--slurm-mode steps`; its last attempt's). */
+  stepId?: string;
   /** How many times its command was executed in this run (more than 1 when `retries` retried it); absent: none. */
   attempts?: number;
 }

@@ -22,6 +22,14 @@ interface Supervised {
   durationMs: number;
 }
 
+/** How a stage's process is watched when it is not a plain local one (a Slurm step's srun, slurm-steps.ts). */
+export interface Supervision {
+  /** Stops it on timeout or interruption, instead of signalling its process tree. */
+  stop?: (child: Launched) => void;
+  /** What of a chunk of its stderr is the stage's (srun's own lines are not); called with nothing at the end. */
+  stderr?: (data?: Buffer) => Buffer;
+}
+
 /** A waiting host that takes a module stage, with how to hand it its job once it is recorded. */
 export interface TakenHost {
   process: Launched;
@@ -39,11 +47,11 @@ export function processArgv(req: ExecRequest): { argv: string[]; env: Record<str
  * Run one stage's process: `host` when a module stage takes a host started ahead (it then gets its job once
  * recorded), else a process started now.
  */
-export async function executeStage(req: ExecRequest, host?: TakenHost): Promise<ExecResult> {
+export async function executeStage(req: ExecRequest, host?: TakenHost, wrap?: { argv: (argv: string[]) => string[]; supervision: Supervision }): Promise<ExecResult> {
   const log = openLog(req);
   const { argv, env } = processArgv(req);
-  const child = host?.process ?? launch(argv, { cwd: req.root, env, stdin: 'ignore', group: true });
-  const ran = await supervise(req, child, log, host);
+  const child = host?.process ?? launch(wrap ? wrap.argv(argv) : argv, { cwd: req.root, env, stdin: 'ignore', group: true });
+  const ran = await supervise(req, child, log, host, wrap?.supervision);
   const verdict = existsSync(req.verdictFile) ? readFileSync(req.verdictFile, 'utf8').trim() : '';
   rmSync(req.verdictFile, { force: true });
   const common = { durationMs: ran.durationMs, log: ran.log };
@@ -62,13 +70,14 @@ function openLog(req: ExecRequest): WriteStream {
 }
 
 /** Until the process ended: its output to the log, its timeout, the run's interruption; what it left in its group killed after. */
-async function supervise(req: ExecRequest, child: Launched, log: WriteStream, host?: TakenHost): Promise<Supervised> {
+async function supervise(req: ExecRequest, child: Launched, log: WriteStream, host?: TakenHost, how: Supervision = {}): Promise<Supervised> {
   const { stage } = req;
   const started = performance.now();
   let timedOut = false;
   // Timeout and interruption stop the whole process tree: a shell stage's own children would otherwise live on,
   // keep its output pipes open (the stage "runs" until they end) and write into the workspace after the run.
   const stopTree = () => {
+    if (how.stop) return how.stop(child);
     if (child.stopped || child.pid === undefined) return;
     const pid = child.pid;
     const tree = descendants(pid);
@@ -96,12 +105,14 @@ async function supervise(req: ExecRequest, child: Launched, log: WriteStream, ho
     if (isErr) stderrTail = (stderrTail + text).slice(-4096);
   };
   child.stdout?.on('data', (data: Buffer) => keep(false, masks.out.push(data)));
-  child.stderr?.on('data', (data: Buffer) => keep(true, masks.err.push(data)));
+  const stderr = how.stderr ?? ((data?: Buffer) => data ?? Buffer.alloc(0));
+  child.stderr?.on('data', (data: Buffer) => keep(true, masks.err.push(stderr(data))));
   if (req.signal.aborted) stopTree();
   else req.signal.addEventListener('abort', stopTree, { once: true });
   const timer = stage.timeoutMs === undefined ? undefined : setTimeout(() => ((timedOut = true), stopTree()), stage.timeoutMs);
   const end = await child.ended;
   keep(false, masks.out.end());
+  keep(true, masks.err.push(stderr()));
   keep(true, masks.err.end());
   // What the command left in its group (background children) ends with it, before its outs are read.
   await group?.end();

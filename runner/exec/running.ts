@@ -14,6 +14,7 @@ export type RunningOwner = 'process' | 'host' | 'slurm';
 export type RunningEntry =
   /** A process group on this machine (its leader's pid), started after `since` (clock ticks since `boot`). */
   | { kind: 'group'; executor: 'process' | 'host'; stage: string; pgid: number; boot: string; since: number; runner: number }
+  /** A Slurm job, or a job step (`J.S`, steps mode). */
   | { kind: 'job'; executor: 'slurm'; stage: string; jobId: string; runner: number };
 
 /** A record read back, with the file it came from. */
@@ -72,6 +73,6 @@ function known(entry: RunningEntry): RunningEntry | undefined {
     const executor = (entry.executor as string | undefined) ?? 'process';
     return executor === 'process' || executor === 'host' ? { ...entry, executor } : undefined;
   }
-  if (entry?.kind === 'job' && entry.executor === 'slurm' && /^[0-9]+$/.test(String(entry.jobId))) return entry;
+  if (entry?.kind === 'job' && entry.executor === 'slurm' && /^[0-9]+(\.[0-9]+)?$/.test(String(entry.jobId))) return entry;
   return undefined;
 }

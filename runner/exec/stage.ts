@@ -131,7 +131,7 @@ export class StageExecution {
     return done;
   }
 
-  private failed(cause: FailureCause, reasons: Reason[], durationMs: number, fingerprint?: string, log?: string, extra: { jobId?: string; attempts?: number } = {}): StageDone {
+  private failed(cause: FailureCause, reasons: Reason[], durationMs: number, fingerprint?: string, log?: string, extra: { jobId?: string; stepId?: string; attempts?: number } = {}): StageDone {
     const result: StageResult = { name: this.stage.name, outcome: { kind: 'failed', cause }, reasons, durationMs, fingerprint, gate: this.stage.gate, ...extra };
     return this.finish({ result }, log);
   }
@@ -210,7 +210,7 @@ export class StageExecution {
       const tried = await this.attemptOnce(decision, attempt);
       durationMs += tried.durationMs;
       log = attempt === 1 ? tried.log : appendAttempt(log, header, tried.log);
-      const extra = { attempts: attempt, ...(tried.jobId !== undefined ? { jobId: tried.jobId } : {}) };
+      const extra = { attempts: attempt, ...(tried.jobId !== undefined ? { jobId: tried.jobId } : {}), ...(tried.stepId !== undefined ? { stepId: tried.stepId } : {}) };
       const recorded = tried.outs.ok ? await this.recordRan(decision, tried.outs.value, log, durationMs) : tried.outs;
       if (recorded.ok) {
         if (attempt > 1) this.keepLog(log);
@@ -251,7 +251,7 @@ export class StageExecution {
     // Its message and stack are what the stage wrote (its reason, a retry's cause): masked as its log is.
     const cause = said && secrets.length > 0 ? maskCause(said, secrets) : said;
     const outs = cause ? failed(cause) : await this.capture(decision.inputs);
-    return { outs, log: exec.log, durationMs: exec.durationMs, jobId: exec.jobId };
+    return { outs, log: exec.log, durationMs: exec.durationMs, jobId: exec.jobId, stepId: exec.stepId };
   }
 
   /** Before another attempt: what the failed one left of the outs is removed (the old outs are in the store). */

@@ -38,6 +38,8 @@ export const stageRecordSchema = z.looseObject({
   reasons: z.array(reasonSchema),
   /** The Slurm job that executed it (`pipeline run --executor slurm`); absent for stages that ran locally or did not run. */
   jobId: z.string().optional(),
+  /** The job step that executed it (`J.S`, `--slurm-mode steps`; `jobId` is then the allocation's). */
+  stepId: z.string().optional(),
   /** How many times its command was executed in this run: 0 when it did not run, more than 1 when `retries` retried it. */
   attempts: z.number().int().nonnegative().optional(),
   /**

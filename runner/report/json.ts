@@ -24,6 +24,7 @@ export function stageJson(result: StageResult): StageRecord {
     reasons: reasonsJson(result.reasons),
     attempts: result.attempts ?? 0,
     ...(result.jobId !== undefined ? { jobId: result.jobId } : {}),
+    ...(result.stepId !== undefined ? { stepId: result.stepId } : {}),
   };
 }
 

@@ -20,7 +20,7 @@ export function formatWarning(warning: Warning): string {
       return `${warning.file}: entry of stage \`${warning.stage}\` ignored: ${warning.problem}; the stage is checked again`;
     case 'leftover-stopped': {
       const by = `of stage \`${warning.stage}\` left running by an earlier run (pid ${warning.runner}) that was killed`;
-      if (warning.jobId !== undefined) return `cancelled Slurm job ${warning.jobId} ${by}`;
+      if (warning.jobId !== undefined) return `cancelled Slurm job ${warning.jobId.includes('.') ? 'step ' : ''}${warning.jobId} ${by}`;
       const n = warning.processes ?? 0;
       return `stopped ${n} process${n === 1 ? '' : 'es'} ${by}`;
     }

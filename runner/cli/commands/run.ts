@@ -9,6 +9,7 @@ import { preview } from '../../plan/preview.js';
 import { formatReasons } from '../../plan/reasons.js';
 import { SCHEMA_VERSION, reasonsJson } from '../../report/json.js';
 import type { ExecutorName } from '../../exec/executor.js';
+import type { SlurmMode } from '../../exec/executors.js';
 import { plannedConfigFor } from './common.js';
 import type { PipelineConfig } from '../../config/types.js';
 import { openRunRemote } from './run-remote.js';
@@ -31,6 +32,8 @@ export interface RunFlags {
   pull?: boolean;
   push?: boolean;
   executor?: ExecutorName;
+  slurmMode?: SlurmMode;
+  slurmGroupChains?: boolean;
   update?: boolean;
 }
 
@@ -44,6 +47,9 @@ export async function runCommand(globals: GlobalOptions, names: string[], flags:
   if ((flags.single || flags.downstream) && names.length === 0) {
     throw new UsageError(`--${flags.single ? 'single' : 'downstream'} needs at least one stage name`, 'e.g. pipeline run train --single');
   }
+  if (flags.slurmMode && flags.executor === 'local') throw new UsageError('--slurm-mode applies to the slurm executor, not to `--executor local`', 'leave out one of them');
+  if (flags.slurmGroupChains && (flags.executor === 'local' || flags.slurmMode === 'steps'))
+    throw new UsageError('--slurm-group-chains groups stages into batch jobs: it applies to the slurm executor in job mode only', 'leave out `--executor local` / `--slurm-mode steps`, or the flag');
   if (flags.dryRun) return dryRun(await plannedConfigFor(globals, flags.set, { readOnly: true }), names, mode, flags, flags.json ? process.stderr : process.stdout);
   const session = await Session.open(globals, {
     command: `pipeline run ${names.join(' ')}`.trim(),
@@ -53,6 +59,8 @@ export async function runCommand(globals: GlobalOptions, names: string[], flags:
       json: flags.json,
       quiet: flags.quiet,
       executor: flags.executor,
+      slurmMode: flags.slurmMode,
+      groupChains: flags.slurmGroupChains,
       earlyHosts: JSON.stringify([flags.set, names, mode, Boolean(flags.force)]),
     },
   });

@@ -40,5 +40,9 @@ export const KEY_MEANINGS: Record<string, string> = {
     '`true` (default): `run` adds the outs of the stages it ran or restored to `.gitignore`, unless git tracks them; `false` turns that off. See [.gitignore](#gitignore).',
   executor: '`local` (default) or `slurm`: where stages run; `pipeline run --executor` overrides it.',
   commands: 'extra CLI commands the workspace provides (`NAME: module path`; `pipeline NAME …` runs its default export).',
+  group:
+    'a group name (letters, digits, `_`, `.`, `-`): under `--executor slurm` in job mode, the stages of a group run one after another in one batch job instead of one job each; ignored locally and in steps mode; not part of the fingerprint. See [Groups](teams.md#groups-several-stages-in-one-batch-job).',
+  slurm:
+    'how the `slurm` executor runs stages: `{mode: jobs}` (default: one batch job per stage) or `{mode: steps}` (each stage a job step of the allocation the run is in; refused outside one); `pipeline run --slurm-mode` overrides it. See [Clusters (Slurm)](teams.md#stages-as-job-steps-inside-an-allocation).',
   ci: 'settings for `pipeline ci generate` (see [CI](ci-and-docker.md#github-actions-mirrors-the-dag)).',
 };
