@@ -379,6 +379,10 @@ function notAnInput(file, root, bundle) {
   const ownDirs = ['history', 'logs', 'running', 'tmp', 'build'].map((rel) => path.join(root, '.pipeline', rel) + path.sep);
   const install = path.resolve(path.dirname(bundle), '..', '..');
   const program = ['dist', 'bin', 'node_modules'].map((d) => path.join(install, d) + path.sep);
+  // A program looked for in PATH's folders (exec/launch.ts finds `setpriv` there to start hosts ahead of need): how
+  // processes start, which a no-op never does; PATH itself is in the environment's digest.
+  const pathFolders = (process.env.PATH ?? '').split(path.delimiter).filter(Boolean).map((d) => path.resolve(d));
+  if (pathFolders.includes(path.dirname(file))) return true;
   // The run lock's holder file when .pipeline/ does not exist yet (exec/run-lock.ts): the lock's, never an input.
   const holder = path.dirname(file) === require('node:os').tmpdir() && /^pipeline-run-\d+-\d+\.json$/.test(path.basename(file));
   return (
@@ -503,4 +507,4 @@ function recorder(argv, bundle) {
 
 // The engine's RACY_NS, duration format and temp names are copies here (this file runs before any of the engine
 // loads); tests/cli/fresh-record.test.ts holds them equal.
-module.exports = { answer, recorder, render, covers, RECORD, KEY, RACY_NS, HISTORY_KEEP, HISTORY_ENTRY, formatDuration, tempPathFor };
+module.exports = { answer, recorder, render, covers, REQUIRED_KINDS, RECORD, KEY, RACY_NS, HISTORY_KEEP, HISTORY_ENTRY, formatDuration, tempPathFor };

@@ -150,6 +150,11 @@ describe('cli: the fresh record names what the engine read, and PIPELINE_FRESH_C
     expect(caught.statuses).to.deep.equal({ a: 'ran', m: 'ran' });
   });
 
+  it("bin/fresh.js requires the kinds of input the engine names (its copy of REQUIRED_KINDS)", async () => {
+    const fresh = (await import(path.join(repoRoot, 'bin', 'fresh.js'))) as { REQUIRED_KINDS: string[] };
+    expect(fresh.REQUIRED_KINDS).to.deep.equal([...REQUIRED_KINDS]);
+  });
+
   it("check mode fails a run that writes a record when the traced run consulted a path the engine's list lacks, naming it", () => {
     // bin/fresh.js's recorder in a process of its own (it wraps fs): a file read during the run that the engine's
     // list leaves out is named and the run's exit code becomes 1; the same list with it passes.
