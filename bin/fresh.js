@@ -2,14 +2,23 @@
 //
 // A `run` that found every stage up to date (nothing executed, restored, pulled or pushed, nothing on stderr) writes
 // .pipeline/state/fresh.json: the command line, the folder, a digest of the environment, Node's version, whether the
-// output is a terminal, the output it printed, its last-run.json and history entry, and the lstat (and stat, for a
-// symlink) of every file and folder it consulted — traced here, on Node's fs module, from before the config is
-// searched for until the run ends — plus the CLI's own files and the lockfiles of the installs it loads packages from.
-// The next `run` with the same command line, folder, environment, Node and terminal compares those stats; when
-// every one is unchanged (device, inode, type, size, mtime and ctime to the nanosecond; a missing file still missing)
-// it prints the same answer and rewrites last-run.json and the history as the run did, and loads nothing else.
+// output is a terminal, the output it printed (as data), its last-run.json and history entry, and the lstat (and
+// stat, for a symlink) of every path the engine says its decisions read (engine.reads, runner/core/read-set.ts: the
+// config and the lookups that found it, pipeline.local.yaml, pipeline.lock, every dep, out and code file and the
+// folders walked to them, the lookups a module's imports made, the package manifests, the run records, the engine's
+// state), plus the CLI's own files and the lockfiles of the installs it loads packages from. The record also lists
+// the decision's inputs by kind (config, lock, dep, out, code, package), and is obeyed only when every one of them is
+// among its files. The next `run` with the same command line, folder, environment, Node and terminal compares those
+// stats; when every one is unchanged (device, inode, type, size, mtime and ctime to the nanosecond; a missing file
+// still missing) it prints the same answer and rewrites last-run.json and the history as the run did, and loads
+// nothing else.
 //
 // What keeps it honest:
+// - the list is the engine's own: each place that reads an input names it (as ninja's deps log and Bazel's action
+//   cache do); nothing here traces the process in a normal run;
+// - PIPELINE_FRESH_CHECK=1 (the test suite runs with it) checks that list: Node's fs is traced as well, and a run
+//   that writes a record fails (exit 1, the paths named) when it consulted a path the engine's list lacks; a run the
+//   record would answer is decided in full instead, and fails (the stages named) when the decision differs;
 // - ctime cannot be set back, so any write, rename, chmod or `touch -d` of a consulted file changes its record;
 // - the record is written only when every consulted file is older than the stat cache's racy window before the run
 //   began (a file changed during the run, or within the timestamps' granularity of being read, is never certified),
@@ -30,7 +39,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 
-const FORMAT = 2;
+const FORMAT = 3;
 const RECORD = path.join('.pipeline', 'state', 'fresh.json');
 /** The per-workspace secret the record's HMAC is keyed by. */
 const KEY = path.join('.pipeline', 'state', 'fresh-key');
@@ -47,16 +56,23 @@ const NO_OP_STATUSES = ['cached', 'skipped'];
 const PRINTABLE = /^[^\u0000-\u001f\u007f-\u009f\u2028\u2029]*$/;
 /** Set to a file's path, each answer from the record appends a line to it (not part of the environment's digest). */
 const LOG_VARIABLE = 'PIPELINE_FRESH_LOG';
+/** Set to 1, the engine's list is checked against a trace of fs, and every run the record would answer is decided in full. */
+const CHECK_VARIABLE = 'PIPELINE_FRESH_CHECK';
+/** The decision's inputs a record lists by kind (core/read-set.ts REQUIRED_KINDS): each must be among its files. */
+const REQUIRED_KINDS = ['config', 'lock', 'dep', 'out', 'code', 'package'];
 /** The stat cache's racy window (store/stat-cache.ts): nothing changed this close to the run is certified. */
 const RACY_NS = 2_000_000_000n;
 
 /** Engine files under .pipeline/ written by every run and never an input of one: not part of the record. */
 const OWN_OUTPUTS = ['', 'last-run.json', 'history', 'logs', 'running', 'tmp', 'run-holder.json', 'state', 'state/run-key', 'state/fresh.json', 'state/fresh-key', 'build'];
 
-/** The environment, every variable but the log's and the shell's `_` (the path of the command it started). */
+/**
+ * The environment, every variable but the log's, check mode's (which changes nothing a run decides) and the shell's
+ * `_` (the path of the command it started).
+ */
 function envDigest(env) {
   const entries = Object.entries(env)
-    .filter(([k]) => k !== LOG_VARIABLE && k !== '_')
+    .filter(([k]) => k !== LOG_VARIABLE && k !== CHECK_VARIABLE && k !== '_')
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return require('node:crypto').hash('sha256', JSON.stringify(entries));
 }
@@ -243,24 +259,57 @@ function writeAtomic(target, text) {
 }
 
 /**
+ * Whether the record covers what the engine's own decision reads: its inputs by kind are lists of paths, every one of
+ * them among its files, with at least the config and pipeline.lock beside it; without `--config` or `-C`, the config
+ * is looked for in the current folder first, and that lookup is among its files too.
+ */
+function covers(record, argv, root) {
+  const inputs = record.inputs;
+  if (typeof inputs !== 'object' || inputs === null) return false;
+  for (const kind of REQUIRED_KINDS) {
+    const list = inputs[kind];
+    if (!Array.isArray(list) || !list.every((f) => typeof f === 'string' && Object.hasOwn(record.files, f))) return false;
+  }
+  if (!inputs.config.some((f) => inputs.lock.includes(path.join(path.dirname(f), 'pipeline.lock')))) return false;
+  const elsewhere = argv.some((a) => a === '-C' || a === '--cwd' || a.startsWith('--cwd=') || a === '--config' || a.startsWith('--config='));
+  return elsewhere || Object.hasOwn(record.files, path.join(root, 'pipeline.yaml'));
+}
+
+/** The record, when it answers `pipeline run ARGV` here and now: signed, made for this run, covering, every file as it was. */
+function obeyed(argv, bundle, root) {
+  let record;
+  try {
+    const body = authenticated(root, path.join(root, RECORD));
+    if (body === undefined) return undefined;
+    record = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  if (record?.format !== FORMAT || record.cwd !== root || record.node !== node() || record.terminal !== terminal()) return undefined;
+  if (!sameArgv(record.argv, argv) || record.bundle !== bundle || !wellFormed(record) || !covers(record, argv, root)) return undefined;
+  for (const [file, state] of Object.entries(record.files)) if (stateOf(file) !== state) return undefined;
+  if (record.env !== envDigest(process.env)) return undefined;
+  return record;
+}
+
+/** Appends the command line to PIPELINE_FRESH_LOG, when set: the record answered it. */
+function logAnswer(argv) {
+  try {
+    if (process.env[LOG_VARIABLE]) fs.appendFileSync(process.env[LOG_VARIABLE], `${argv.join(' ')}\n`);
+  } catch {
+    // a log that cannot be written: the answer stands
+  }
+}
+
+/**
  * Answer `pipeline run ARGV` from the record when it still holds: prints what the run printed, rewrites
  * last-run.json and adds the history entry, and returns true. False (having printed nothing) otherwise.
  */
 function answer(argv, bundle) {
   const began = performance.now();
   const root = process.cwd();
-  let record;
-  try {
-    const body = authenticated(root, path.join(root, RECORD));
-    if (body === undefined) return false;
-    record = JSON.parse(body);
-  } catch {
-    return false;
-  }
-  if (record?.format !== FORMAT || record.cwd !== root || record.node !== node() || record.terminal !== terminal()) return false;
-  if (!sameArgv(record.argv, argv) || record.bundle !== bundle || !wellFormed(record)) return false;
-  for (const [file, state] of Object.entries(record.files)) if (stateOf(file) !== state) return false;
-  if (record.env !== envDigest(process.env)) return false;
+  const record = obeyed(argv, bundle, root);
+  if (!record) return false;
   const startedAt = new Date();
   const stamp = startedAt.toISOString();
   // last-run.json first: if the history entry cannot be written, the ordinary run that follows rewrites last-run.json
@@ -279,24 +328,23 @@ function answer(argv, bundle) {
     return false; // a read-only workspace: the ordinary run says what is wrong
   }
   process.stdout.write(render(record.view, performance.now() - began));
-  try {
-    if (process.env[LOG_VARIABLE]) fs.appendFileSync(process.env[LOG_VARIABLE], `${argv.join(' ')}\n`);
-  } catch {
-    // a log that cannot be written: the answer stands
-  }
+  logAnswer(argv);
   process.exitCode = 0;
   return true;
 }
 
+/** Whether this process checks the record against the engine (PIPELINE_FRESH_CHECK=1). */
+function checking() {
+  return process.env[CHECK_VARIABLE] === '1';
+}
+
 /**
- * Trace the files this `run` consults, from now on (fs's sync, callback and promise forms, by path). The returned
- * recorder writes the record when the run says it found everything fresh (`certify`), or never.
+ * The files this process consults on Node's fs, from now on (the sync, callback and promise forms, by path): in
+ * check mode only, to hold the engine's list against.
  */
-function trace(argv, bundle) {
-  const began = BigInt(Date.now()) * 1_000_000n;
+function traceFs() {
   const consulted = new Set();
-  let stderrBytes = 0;
-  // Paths as given (resolved when the record is written: the run does not change folder), so tracing costs a Set.add.
+  // Paths as given (resolved when compared: the run does not change folder), so tracing costs a Set.add.
   const note = (p) => {
     if (typeof p === 'string') consulted.add(p);
     else if (p instanceof URL && p.protocol === 'file:') consulted.add(require('node:url').fileURLToPath(p));
@@ -318,34 +366,118 @@ function trace(argv, bundle) {
   wrap(fs, [...reads, ...reads.map((n) => `${n}Sync`), 'createReadStream']);
   wrap(fs.promises, reads);
   if (fs.realpathSync.native) wrap(fs.realpathSync, ['native']);
+  return consulted;
+}
+
+/**
+ * Whether the engine need not name a path the traced run consulted: the engine's own outputs in .pipeline/ (never an
+ * input of a run), temp files, and the CLI's own install (its bundle, code cache and packages: covered by the
+ * bundle's name and the installs' lockfiles the record holds).
+ */
+function notAnInput(file, root, bundle) {
+  const own = new Set(OWN_OUTPUTS.map((rel) => path.join(root, '.pipeline', rel).replace(/\/$/, '')));
+  const ownDirs = ['history', 'logs', 'running', 'tmp', 'build'].map((rel) => path.join(root, '.pipeline', rel) + path.sep);
+  const install = path.resolve(path.dirname(bundle), '..', '..');
+  const program = ['dist', 'bin', 'node_modules'].map((d) => path.join(install, d) + path.sep);
+  // A program looked for in PATH's folders (exec/launch.ts finds `setpriv` there to start hosts ahead of need): how
+  // processes start, which a no-op never does; PATH itself is in the environment's digest.
+  const pathFolders = (process.env.PATH ?? '').split(path.delimiter).filter(Boolean).map((d) => path.resolve(d));
+  if (pathFolders.includes(path.dirname(file))) return true;
+  // The run lock's holder file when .pipeline/ does not exist yet (exec/run-lock.ts): the lock's, never an input.
+  const holder = path.dirname(file) === require('node:os').tmpdir() && /^pipeline-run-\d+-\d+\.json$/.test(path.basename(file));
+  return (
+    holder ||
+    own.has(file) ||
+    ownDirs.some((d) => file.startsWith(d)) ||
+    path.basename(file).endsWith('.tmp') ||
+    program.some((d) => file.startsWith(d)) ||
+    installFiles(bundle).includes(file) ||
+    file === install
+  );
+}
+
+/** Stage lines as `name status reason` strings, for naming the stages two answers differ in. */
+function disagreement(predicted, decided) {
+  const line = (st) => `${st[0]} ${st[1]}${st[2] ? ` (${st[2]})` : ''}`;
+  if (!decided) return predicted.map((st) => `${st[0]}: the record answered \`${line(st)}\`, the engine did not find it fresh`);
+  const names = [...new Set([...predicted, ...decided].map((st) => st[0]))];
+  const by = (list) => new Map(list.map((st) => [st[0], st]));
+  const [p, d] = [by(predicted), by(decided)];
+  return names
+    .filter((n) => JSON.stringify(p.get(n)) !== JSON.stringify(d.get(n)))
+    .map((n) => `${n}: the record answered \`${p.has(n) ? line(p.get(n)) : 'nothing'}\`, the engine decided \`${d.has(n) ? line(d.get(n)) : 'nothing'}\``);
+}
+
+/**
+ * The recorder of this `run`: it writes the record when the run says it found everything fresh (`certify`), from
+ * the files the engine names. In check mode it also traces fs (every traced path must be on the engine's list), and
+ * when the record would have answered this run, holds the run's decisions (`decided`) against that answer; `finish`
+ * turns what the checks found into a message on stderr and exit 1.
+ */
+function recorder(argv, bundle) {
+  const began = BigInt(Date.now()) * 1_000_000n;
+  const check = checking();
+  const root = process.cwd();
+  // Decided in full instead of answered: what the record would have answered, to compare.
+  const record = check ? obeyed(argv, bundle, root) : undefined;
+  const predicted = record?.view.stages;
+  const consulted = check ? traceFs() : undefined;
+  // What the record would have printed is what this run prints when the engine agrees (durations 0ms, as answered):
+  // the full run's lines are held until then.
+  let held = '';
+  if (record) {
+    process.stdout.write = (chunk, ...rest) => {
+      held += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+      const done = rest.find((r) => typeof r === 'function');
+      if (done) process.nextTick(done);
+      return true;
+    };
+  }
+  const startedMs = performance.now();
+  const problems = [];
+  let decided;
+  let stderrBytes = 0;
   const write = process.stderr.write;
   process.stderr.write = function (chunk, ...rest) {
     stderrBytes += typeof chunk === 'string' ? chunk.length : (chunk?.length ?? 0);
     return write.call(this, chunk, ...rest);
   };
   return {
+    /** The stages as the run finished them, `[name, status, reason]` each (any run, fresh or not). */
+    decided(stages) {
+      decided = stages;
+    },
     /**
-     * The run found every stage up to date and printed `stdout` (its durations as 0ms): write the record, unless
-     * something was printed on stderr or a consulted file is too new to be trusted by stat.
+     * The run found every stage up to date and printed `stdout` (its durations as 0ms): write the record from the
+     * engine's `files`, unless something was printed on stderr or a file is too new to be trusted by stat.
      */
-    certify(root, { stdout, view, lastRun, history }) {
-      if (stderrBytes > 0 || path.resolve(root) !== process.cwd()) return;
+    certify(runRoot, { stdout, view, lastRun, history, files: engineFiles, inputs }) {
+      if (stderrBytes > 0 || path.resolve(runRoot) !== root) return;
       // The answer renders the view: only a view that renders what this run printed is recorded.
       if (typeof stdout !== 'string' || typeof view !== 'object' || view === null || !wellFormed({ files: {}, lastRun, history, view }) || render(view, 0) !== stdout) return;
-      const own = new Set(OWN_OUTPUTS.map((rel) => path.join(root, '.pipeline', rel).replace(/\/$/, '')));
-      const ownDirs = OWN_OUTPUTS.filter((rel) => ['history', 'logs', 'running', 'tmp', 'build'].includes(rel)).map((rel) => path.join(root, '.pipeline', rel) + path.sep);
-      const cliCache = path.join(path.dirname(bundle), '.cache') + path.sep;
+      if (!Array.isArray(engineFiles) || !engineFiles.every((f) => typeof f === 'string' && path.isAbsolute(f))) return;
+      if (consulted) {
+        const listed = new Set(engineFiles);
+        const missing = [...new Set([...consulted].map((p) => path.resolve(p)))].filter((f) => !listed.has(f) && !notAnInput(f, root, bundle)).sort();
+        if (missing.length > 0) {
+          problems.push(`the run consulted ${missing.length} path(s) the engine's list lacks (the record would not see them change):\n${missing.map((f) => `  ${f}`).join('\n')}`);
+          return;
+        }
+      }
       // The engine's own state (parsed config, stat cache, ...) is written only under the run lock, which this run
       // holds: what it wrote there itself is what the next run reads, however new.
       const state = path.join(root, '.pipeline', 'state') + path.sep;
+      const own = new Set(OWN_OUTPUTS.map((rel) => path.join(root, '.pipeline', rel).replace(/\/$/, '')));
       const files = {};
-      for (const file of [...new Set([...consulted].map((p) => path.resolve(p))), ...installFiles(bundle)].sort()) {
-        if (own.has(file) || ownDirs.some((d) => file.startsWith(d)) || file.startsWith(cliCache) || path.basename(file).endsWith('.tmp')) continue;
+      for (const file of [...new Set([...engineFiles, ...installFiles(bundle)])].sort()) {
+        if (own.has(file)) continue;
         const now = stateOf(file);
         if (now === '?' || (!file.startsWith(state) && newestIn(now) + RACY_NS >= began)) return;
         files[file] = now;
       }
-      const record = { format: FORMAT, argv, cwd: process.cwd(), node: node(), terminal: terminal(), env: envDigest(process.env), bundle, files, view, lastRun, history };
+      const record = { format: FORMAT, argv, cwd: root, node: node(), terminal: terminal(), env: envDigest(process.env), bundle, files, inputs, view, lastRun, history };
+      // A record that would not be obeyed is not written.
+      if (!covers(record, argv, root)) return;
       try {
         const body = JSON.stringify(record);
         writeAtomic(path.join(root, RECORD), `${mac(ensureKey(root), body)}\n${body}`);
@@ -353,9 +485,26 @@ function trace(argv, bundle) {
         // best effort: the next run is an ordinary one
       }
     },
+    /** The run ended with `code`: in check mode, what the checks found, said on stderr, makes it exit 1. */
+    finish(code) {
+      if (record) {
+        const differ = disagreement(predicted, decided);
+        delete process.stdout.write; // the stream's own write again
+        if (differ.length > 0) {
+          process.stdout.write(held);
+          problems.push(`the fresh record would have answered this run, but the engine decides otherwise:\n${differ.map((d) => `  ${d}`).join('\n')}`);
+        } else {
+          process.stdout.write(render(record.view, performance.now() - startedMs));
+          logAnswer(argv);
+        }
+      }
+      if (problems.length === 0) return code;
+      process.stderr.write(`pipeline: ${CHECK_VARIABLE}: ${problems.join('\n')}\nfix: every path a decision reads must be named in the engine's list (runner/core/read-set.ts)\n`);
+      return code === 0 ? 1 : code;
+    },
   };
 }
 
 // The engine's RACY_NS, duration format and temp names are copies here (this file runs before any of the engine
 // loads); tests/cli/fresh-record.test.ts holds them equal.
-module.exports = { answer, trace, render, RECORD, KEY, RACY_NS, HISTORY_KEEP, HISTORY_ENTRY, formatDuration, tempPathFor };
+module.exports = { answer, recorder, render, covers, REQUIRED_KINDS, RECORD, KEY, RACY_NS, HISTORY_KEEP, HISTORY_ENTRY, formatDuration, tempPathFor };

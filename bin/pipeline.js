@@ -141,18 +141,19 @@ const compiledTime = built(path.join(dist, 'runner', 'cli', 'main.js'));
 // at the cost of no file read beyond the two stats every start makes anyway.
 if (bundleTime < 0 && compiledTime < 0) return require('./unbuilt.js').report(path.join(__dirname, '..'));
 const fromBundle = bundleTime >= compiledTime;
-// A no-op `run` is answered from the fresh record when every file it consulted is as it was (bin/fresh.js); any
-// other `run` from the bundle traces what it consults, to write that record when it finds everything fresh.
+// A no-op `run` is answered from the fresh record when every file the engine read for it is as it was
+// (bin/fresh.js); any other `run` from the bundle writes that record from the engine's list when it finds everything
+// fresh. With PIPELINE_FRESH_CHECK=1 no run is answered: each is decided in full and checked against the record.
 const fresh = fromBundle && cacheName(argv) === 'run' ? require('./fresh.js') : undefined;
-if (fresh?.answer(argv, bundle)) return;
-const recorder = fresh?.trace(argv, bundle);
+if (process.env.PIPELINE_FRESH_CHECK !== '1' && fresh?.answer(argv, bundle)) return;
+const recorder = fresh?.recorder(argv, bundle);
 const cli = fromBundle
   ? Promise.resolve(loadBundle(bundle, argv))
   : import('../dist/runner/cli/main.js').then(({ main }) => ({ main, save: () => {} }));
 
 cli.then(({ main, save }) => {
   return main(argv, recorder).then((code) => {
-    process.exitCode = code;
+    process.exitCode = recorder ? recorder.finish(code) : code;
     save();
   });
 });

@@ -60,6 +60,7 @@ export async function runOnce(ctx: RunContext, engine: Engine, opened: OpenedExe
       // Whatever a stage wrote there during the run is not the runner's: no record outlives a run unless written next.
       dropFreshRecord(engine.root);
     }
+    if (fresh) ctx.fresh?.decided(fresh.stages());
     const answer = fresh?.answer();
     if (answer && !signal.aborted) ctx.fresh?.certify(engine.root, answer);
     return { exitCode: summary.exitCode, summary };

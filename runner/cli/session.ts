@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { GlobalOptions } from './options.js';
 import { configFor } from './commands/common.js';
 import type { PipelineConfig } from '../config/types.js';
+import { configReads } from '../config/find.js';
 import { openEngine, type Engine } from '../plan/engine.js';
 import { scopeParams } from '../plan/params.js';
 import type { Emit, RunEvent, RunListener, RunSummary } from '../exec/events.js';
@@ -159,6 +160,9 @@ export class Session {
   /** The engine over a config (by default the session's), its pipeline.lock's warnings said. */
   openEngine(config: PipelineConfig = this.config): Engine {
     const engine = openEngine(config);
+    // What loading the config read is part of what the engine's decisions rest on (the fresh record's list).
+    for (const { kind, file } of configReads(this.globals.cwd, this.globals.config, config.file)) engine.reads.add(kind, file);
+    for (const file of Object.values(config.commands)) engine.reads.add('file', path.resolve(config.root, file));
     for (const { stage, problem } of engine.lock.ignored) {
       this.emit({ type: 'warning', warning: { code: 'lock-entry-ignored', file: engine.lock.file, stage, problem } });
     }

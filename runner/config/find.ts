@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { PipelineConfig } from './types.js';
 import { tempPathFor } from '../core/atomic.js';
 import { hasUrlCredentials } from '../core/url-credentials.js';
+import { LOCAL_PARAMS_FILE } from './local-params.js';
 
 export const CONFIG_NAMES = ['pipeline.yaml', 'pipeline.yml'];
 
@@ -68,6 +69,24 @@ export function writeCachedConfig(dir: string, digest: string, config: PipelineC
   } catch {
     // best effort: the next load parses again
   }
+}
+
+/**
+ * The paths loading the config from `cwd` reads: `--config`'s file, or pipeline.yaml / pipeline.yml in `cwd` and each
+ * parent up to the folder of the one found (those not found are lookups: a config created there is found instead),
+ * then the parsed-config cache and pipeline.local.yaml beside it.
+ */
+export function configReads(cwd: string, configFile: string | undefined, found: string): { kind: 'config' | 'lookup' | 'state'; file: string }[] {
+  const reads: { kind: 'config' | 'lookup' | 'state'; file: string }[] = [];
+  const root = path.dirname(found);
+  if (configFile === undefined) {
+    for (let dir = path.resolve(cwd); ; dir = path.dirname(dir)) {
+      for (const name of CONFIG_NAMES) reads.push({ kind: 'lookup', file: path.join(dir, name) });
+      if (dir === root || path.dirname(dir) === dir) break;
+    }
+  }
+  reads.push({ kind: 'config', file: found }, { kind: 'config', file: path.join(root, LOCAL_PARAMS_FILE) }, { kind: 'state', file: path.join(root, '.pipeline', 'state', CACHE_FILE) });
+  return reads;
 }
 
 /** cosmiconfig search for pipeline.yaml / pipeline.yml from `cwd` up to the filesystem root. */

@@ -25,7 +25,7 @@ import { writeFileAtomic } from '../core/atomic.js';
 import { canonicalJson, hashBytes } from '../store/hash.js';
 import type { Workspace } from '../store/workspace.js';
 import { ModuleBuildError, UsageError } from '../core/errors.js';
-import { packageName, packageStamp, remedyOf, toolchainOf } from './packages.js';
+import { packageName, packageStamp, remedyOf, toolchainOf, type Version } from './packages.js';
 import { closureOf, type ModuleClosure } from './closure.js';
 import { kindOf, type ProbeKind } from './resolution.js';
 
@@ -58,7 +58,7 @@ const RULES = 'packages-bundled-2';
 
 export class ModuleCode {
   private index: ClosureIndex = { version: 6, modules: {}, packages: {}, packageFiles: {}, probes: {}, unfollowed: {} };
-  private readonly versions = new Map<string, string>();
+  private readonly versions = new Map<string, Version>();
   private dirty = false;
 
   constructor(
@@ -134,6 +134,7 @@ export class ModuleCode {
       return rec?.type === 'file' ? rec.hash : undefined;
     }
     const abs = path.resolve(this.ws.root, key);
+    this.ws.reads?.add('code', abs);
     const st = statSync(abs, { bigint: true, throwIfNoEntry: false });
     return st?.isFile() ? this.ws.stats.hash(abs, st).catch(() => undefined) : undefined;
   }
@@ -160,6 +161,7 @@ export class ModuleCode {
   }
 
   private kindNow(key: string): ProbeKind {
+    this.ws.reads?.add('lookup', path.resolve(this.ws.root, key));
     const { kinds } = this.turn;
     let kind = kinds.get(key);
     if (kind === undefined) {
@@ -258,11 +260,11 @@ export class ModuleCode {
     const hashes = await this.hashAll(Object.keys(known));
     if (!hashes || !Object.keys(hashes).every((f) => hashes[f] === known[f])) return undefined;
     if (!(await this.probesHold(probes))) return undefined;
-    return { ...hashes, ...toolchainOf(this.ws.root, knownPackages, this.versions) };
+    return { ...hashes, ...toolchainOf(this.ws.root, knownPackages, this.versions, this.ws.reads) };
   }
 
   private remember(modulePath: string, hashes: Record<string, string>, built: Built, probes: Record<string, string>): Record<string, string> {
-    const code = { ...hashes, ...toolchainOf(this.ws.root, built.packages, this.versions) };
+    const code = { ...hashes, ...toolchainOf(this.ws.root, built.packages, this.versions, this.ws.reads) };
     this.built.set(modulePath, { key: canonicalJson(code), contents: built.contents, map: built.map });
     this.index.modules[modulePath] = hashes;
     this.index.packages[modulePath] = built.packages;

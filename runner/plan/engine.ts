@@ -10,6 +10,10 @@ import type { PipelineConfig } from '../config/types.js';
 import { Workspace } from '../store/workspace.js';
 import { writeRoots } from '../store/uses.js';
 import { UrlDeps } from '../store/urls.js';
+import { ReadSet } from '../core/read-set.js';
+
+/** The engine's state files a decision reads (under .pipeline/state/). */
+const STATE_FILES = ['stat-cache.json', 'modules.json', 'params.json', 'urls.json'];
 
 export interface Engine {
   config: PipelineConfig;
@@ -23,6 +27,11 @@ export interface Engine {
   ws: Workspace;
   code: ModuleCode;
   planner: Planner;
+  /**
+   * Every path this engine's decisions read, named where each is read (the config, pipeline.lock, every dep, out and
+   * code file, the folders walked, the lookups, the packages, its state): what the fresh record is written from.
+   */
+  reads: ReadSet;
   /** Persist the lock and the stat cache (never during a dry run). */
   save(): void;
 }
@@ -36,10 +45,19 @@ export interface Engine {
 export function openEngine(config: PipelineConfig, scratch?: { workspaceRoot: string; code: ModuleCode }): Engine {
   const root = config.root;
   const stateDir = path.join(root, '.pipeline');
+  const reads = new ReadSet();
+  reads.add('folder', root);
+  reads.add('config', config.file);
+  for (const file of STATE_FILES) reads.add('state', path.join(stateDir, 'state', file));
   const cache = new Cache(defaultCacheDir(scratch?.workspaceRoot ?? root));
+  cache.reads = reads;
+  // The store's folder is checked to be one before a run (store/preflight.ts).
+  reads.add('store', cache.dir);
   const lock = LockFile.load(root);
+  reads.add('lock', lock.file);
   const stats = StatCache.load(path.join(stateDir, 'state', 'stat-cache.json'));
   const ws = new Workspace(root, cache, stats);
+  ws.reads = reads;
   const recorded = (url: string) => config.stages.map((s) => lock.get(s.name)?.deps?.[url]).find((h) => h !== undefined);
   ws.urls = new UrlDeps(path.join(stateDir, 'state'), recorded);
   const code = scratch?.code ?? new ModuleCode(ws, path.join(stateDir, 'state'));
@@ -56,6 +74,7 @@ export function openEngine(config: PipelineConfig, scratch?: { workspaceRoot: st
     ws,
     code,
     planner,
+    reads,
     save() {
       const templateOf = (name: string) => {
         const t = graph.byName.get(name)?.template;

@@ -1,6 +1,7 @@
 // The packages of a module stage's code: a package's name from an import or a bundled file's path, its installed
 // version (the toolchain part of the stage's code), and what fixes an import that resolves nowhere.
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import type { ReadSet } from '../core/read-set.js';
 import { builtinModules } from 'node:module';
 import path from 'node:path';
 
@@ -32,7 +33,7 @@ export function remedyOf(text: string): string | undefined {
  * The toolchain part of a module stage's code: Node major, platform, and each package's version — read from the
  * folder it was bundled from, or as Node would resolve it from the workspace for a package kept as an import.
  */
-export function toolchainOf(root: string, packages: Record<string, string>, versions = new Map<string, string>()): Record<string, string> {
+export function toolchainOf(root: string, packages: Record<string, string>, versions = new Map<string, Version>(), reads?: ReadSet): Record<string, string> {
   const out: Record<string, string> = {
     'toolchain:node': `v${process.versions.node.split('.')[0]}`,
     'toolchain:platform': `${process.platform}-${process.arch}`,
@@ -41,24 +42,37 @@ export function toolchainOf(root: string, packages: Record<string, string>, vers
     const key = `${name}\0${folder}`;
     let version = versions.get(key);
     if (version === undefined) {
-      version = folder ? versionIn(path.join(root, folder, 'package.json')) : installedVersion(root, name);
+      version = folder ? { version: versionIn(path.join(root, folder, 'package.json')), read: [path.join(root, folder, 'package.json')] } : installedVersion(root, name);
       versions.set(key, version);
     }
-    out[`package:${name}`] = version;
+    // The manifests the version is read from, and where Node's resolution looked before it found one.
+    for (const file of version.read) reads?.add('package', file);
+    out[`package:${name}`] = version.version;
   }
   return out;
 }
 
-/** The version of a package as Node would resolve it from the workspace (node_modules upwards), or `missing`. */
-function installedVersion(root: string, name: string): string {
-  const folder = installedFolder(root, name);
-  return folder === undefined ? 'missing' : versionIn(path.join(folder, 'package.json'));
+/** A package's version and the manifests looked at to find it (the last one its own, when installed). */
+export interface Version {
+  version: string;
+  read: string[];
 }
 
-/** The folder of a package as Node would resolve it from the workspace (node_modules upwards), if installed. */
-export function installedFolder(root: string, name: string): string | undefined {
+/** The version of a package as Node would resolve it from the workspace (node_modules upwards), or `missing`. */
+function installedVersion(root: string, name: string): Version {
+  const read: string[] = [];
+  const folder = installedFolder(root, name, read);
+  return { version: folder === undefined ? 'missing' : versionIn(path.join(folder, 'package.json')), read };
+}
+
+/**
+ * The folder of a package as Node would resolve it from the workspace (node_modules upwards), if installed; the
+ * manifests looked for are added to `looked`.
+ */
+export function installedFolder(root: string, name: string, looked?: string[]): string | undefined {
   for (let dir = root; ; dir = path.dirname(dir)) {
     const folder = path.join(dir, 'node_modules', name);
+    looked?.push(path.join(folder, 'package.json'));
     if (existsSync(path.join(folder, 'package.json'))) return folder;
     if (path.dirname(dir) === dir) return undefined;
   }

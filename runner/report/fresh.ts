@@ -13,6 +13,7 @@ import { computedLookup, paramsLookup } from './listeners.js';
 import type { HistoryListener } from './listeners.js';
 import { LineReporter, nameWidth, useColor } from './progress.js';
 import type { LastRun } from '../public/last-run.js';
+import type { RequiredKind } from '../core/read-set.js';
 
 /** What a no-op printed, as data: `[name, status, reason]` per stage in the order printed. */
 export interface FreshView {
@@ -27,11 +28,17 @@ export interface FreshAnswer {
   view: FreshView;
   lastRun: LastRun;
   history: HistoryEntry;
+  /** Every path the engine's decisions read (engine.reads): the files the record is written from. */
+  files: string[];
+  /** The decision's inputs among them, by kind (config, lock, dep, out, code, package): what a record must cover. */
+  inputs: Record<RequiredKind, string[]>;
 }
 
-/** Records the files a run consults and, told the run found everything fresh, writes the record. */
+/** Told the run found everything fresh, writes the record from the files the engine names. */
 export interface FreshRecorder {
   certify(root: string, answer: FreshAnswer): void;
+  /** The stages as the run finished them (PIPELINE_FRESH_CHECK holds them against what the record would answer). */
+  decided(stages: FreshView['stages']): void;
 }
 
 /**
@@ -55,6 +62,11 @@ export class FreshListener implements RunListener {
     else if (event.type === 'run-finished') this.summary = event.summary;
   }
 
+  /** Each stage as the run finished it, `[name, status, reason]`, in the order finished: a no-op's view, or not. */
+  stages(): FreshView['stages'] {
+    return this.finished.map((r): [string, StageStatus, string] => [r.name, statusOf(r.outcome), describeResult(r)]);
+  }
+
   answer(): FreshAnswer | undefined {
     const { summary } = this;
     const history = this.history.written;
@@ -75,8 +87,9 @@ export class FreshListener implements RunListener {
     const view: FreshView = {
       width: nameWidth(this.engine.graph.order),
       color: useColor(this.out),
-      stages: this.finished.map((r): [string, StageStatus, string] => [r.name, statusOf(r.outcome), describeResult(r)]),
+      stages: this.stages(),
     };
-    return { stdout, view, lastRun: lastRunJson(zero, dagJson(this.engine.graph), computedLookup(this.engine), paramsLookup(this.engine)), history };
+    const { reads } = this.engine;
+    return { stdout, view, lastRun: lastRunJson(zero, dagJson(this.engine.graph), computedLookup(this.engine), paramsLookup(this.engine)), history, files: reads.list(), inputs: reads.inputs() };
   }
 }

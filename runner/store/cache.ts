@@ -10,6 +10,7 @@
 // one is lent to the process that pulled it (`lendRun`) and never stored.
 import { chmodSync, constants, copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, utimesSync } from 'node:fs';
 import path from 'node:path';
+import type { ReadSet } from '../core/read-set.js';
 import { flushFile, tempPathFor, writeFileAtomic } from '../core/atomic.js';
 import { printable } from '../core/printable.js';
 import { spawnSync } from 'node:child_process';
@@ -49,6 +50,8 @@ export class Cache {
   readonly objectsDir: string;
   readonly runsDir: string;
   readonly tmpDir: string;
+  /** Where the run records a decision reads are named (set by the engine: the fresh record's list). */
+  reads?: ReadSet;
 
   constructor(readonly dir: string) {
     this.objectsDir = path.join(dir, 'objects');
@@ -242,6 +245,7 @@ export class Cache {
     const lent = this.lent.get(fingerprint);
     if (lent) return lent;
     const file = this.runPath(fingerprint);
+    this.reads?.add('store', file);
     try {
       const st = lstatSync(file);
       if (!st.isFile()) return undefined;

@@ -9,15 +9,17 @@ import path from 'node:path';
 import { hashBytes, manifestText, yieldToSignals, YIELD_EVERY, type ManifestEntry } from './hash.js';
 import { specialKind, unhashablePlace, UNHASHABLE_HINT, WorkspaceError } from './places.js';
 import type { StatCache } from './stat-cache.js';
+import type { ReadSet } from '../core/read-set.js';
 
 /** The hash of an external dep (its content, or its folder's manifest); undefined when it does not exist. */
-export async function hashExternalDep(dep: string, abs: string, stats: StatCache, signal?: AbortSignal): Promise<string | undefined> {
+export async function hashExternalDep(dep: string, abs: string, stats: StatCache, signal?: AbortSignal, reads?: ReadSet): Promise<string | undefined> {
+  reads?.add('dep', abs);
   const st = statSync(abs, { bigint: true, throwIfNoEntry: false });
   if (!st) return undefined;
   refuseUnhashable(dep, abs, undefined);
   if (st.isFile()) return stats.hash(abs, st);
   if (!st.isDirectory()) throw new WorkspaceError(`dep \`${dep}\` is ${specialKind(st)}, which has no content to hash`, UNHASHABLE_HINT);
-  const walk = new Walk(dep, stats, signal);
+  const walk = new Walk(dep, stats, signal, reads);
   await walk.folder(abs, '', new Map([[idOf(st), '']]), st.dev);
   return hashBytes(manifestText(walk.entries));
 }
@@ -53,10 +55,12 @@ class Walk {
     private readonly dep: string,
     private readonly stats: StatCache,
     private readonly signal: AbortSignal | undefined,
+    private readonly reads: ReadSet | undefined,
   ) {}
 
   /** Every file below `dir` (`rel` inside the dep); `onWay`: the folders from the dep to here, by identity. */
   async folder(dir: string, rel: string, onWay: Map<string, string>, dev: bigint): Promise<void> {
+    this.reads?.add('folder', dir);
     for (const e of readdirSync(dir, { withFileTypes: true })) {
       if (++this.seen % YIELD_EVERY === 0) await yieldToSignals(this.signal);
       const abs = path.join(dir, e.name);
@@ -84,6 +88,7 @@ class Walk {
         await this.folder(abs, child, onWay, st.dev);
         onWay.delete(id);
       } else if (st.isFile()) {
+        this.reads?.add('file', abs);
         this.entries.push({ path: child, hash: await this.stats.hash(abs, st), size: Number(st.size) });
       } else {
         throw new WorkspaceError(`\`${child}\` in dep \`${this.dep}\` is ${specialKind(st)}, which has no content to hash`, UNHASHABLE_HINT);

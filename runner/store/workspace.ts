@@ -11,9 +11,20 @@ import { isExternalDep, isGlobPattern, isUrlDep } from '../core/paths.js';
 import { hashBytes, listFiles, manifestText, parseManifest, unsafeRelPath, yieldToSignals, YIELD_EVERY, type ManifestEntry } from './hash.js';
 import { withIo } from './io-error.js';
 import { hashExternalDep } from './external.js';
+import type { ReadKind, ReadSet } from '../core/read-set.js';
 import { specialKind, unhashablePlace, UNHASHABLE_HINT, WorkspaceError } from './places.js';
 import type { StatCache } from './stat-cache.js';
 import type { UrlDeps } from './urls.js';
+
+/** What a path described as a `dep`, `out` or `module` file is read as. */
+const READ_KINDS: Record<string, ReadKind> = { dep: 'dep', out: 'out', module: 'code' };
+
+/** The folders a listing of `files` walked: each one's folders, the empty ones, and the listed folder itself (''). */
+function foldersOf(files: string[], emptyDirs: string[]): Set<string> {
+  const folders = new Set<string>(['', ...emptyDirs]);
+  for (const f of files) for (let d = path.posix.dirname(f); d !== '.' && !folders.has(d); d = path.posix.dirname(d)) folders.add(d);
+  return folders;
+}
 
 /** Paths (first segment) a restore never writes, whatever a record says. */
 const RESERVED = new Set(['.git', '.pipeline', 'pipeline.yaml', 'pipeline.lock']);
@@ -43,6 +54,8 @@ export class Workspace {
   }
   /** URL deps' recorded states (set by the engine); without it a URL dep hashes to its address alone. */
   urls?: UrlDeps;
+  /** Where every path read to hash a dep, out or code file is named (set by the engine: the fresh record's list). */
+  reads?: ReadSet;
 
   abs(rel: string): string {
     return path.join(this.root, rel);
@@ -91,6 +104,7 @@ export class Workspace {
 
   /** An out's record and, for a folder, its entries (read once for both hashing and storing). */
   private async describe(rel: string, what: string): Promise<{ record: OutRecord; entries?: ManifestEntry[]; emptyDirs?: string[] } | undefined> {
+    this.reads?.addBelow(this.root, READ_KINDS[what] ?? 'file', this.abs(rel));
     const st = this.lstat(rel);
     if (!st) return undefined;
     if (st.isSymbolicLink()) {
@@ -130,6 +144,10 @@ export class Workspace {
     const dir = this.abs(rel);
     const entries: ManifestEntry[] = [];
     const { files, emptyDirs } = await listFiles(dir, this.signal);
+    if (this.reads) {
+      for (const folder of foldersOf(files, emptyDirs)) this.reads.add('folder', path.join(dir, folder));
+      for (const file of files) this.reads.add('file', path.join(dir, file));
+    }
     for (const [i, file] of files.entries()) {
       if (i % YIELD_EVERY === YIELD_EVERY - 1) await yieldToSignals(this.signal);
       const full = path.join(dir, file);
@@ -255,6 +273,25 @@ export class Workspace {
     this.assertInside(this.lstat(rel)?.isSymbolicLink() ? path.dirname(rel) : rel, 'out');
   }
 
+  /**
+   * The folders a glob dep's expansion reads: from the pattern's fixed part down (every level for `**`, as many as
+   * the pattern has segments otherwise), hidden folders left out as the expansion leaves them: a file added where the
+   * pattern could match changes one of them.
+   */
+  private async noteGlobFolders(pattern: string): Promise<void> {
+    const segments = pattern.split('/');
+    const fixed = segments.findIndex(isGlobPattern);
+    const base = segments.slice(0, fixed).join('/');
+    this.reads!.addBelow(this.root, 'folder', this.abs(base));
+    const { glob } = await import('tinyglobby');
+    const deep = segments.slice(fixed).some((s) => s.includes('**'));
+    const depth = segments.length - fixed - 1;
+    const below = deep ? ['**'] : Array.from({ length: depth }, (_, i) => Array(i + 1).fill('*').join('/'));
+    if (below.length === 0) return;
+    const folders = await glob(below, { cwd: this.abs(base), onlyDirectories: true, dot: false, expandDirectories: false });
+    for (const f of folders) this.reads!.add('folder', path.join(this.abs(base), f));
+  }
+
   /** Expand dep patterns and hash each match: relative path → hash. Missing deps are reported by the caller. */
   async hashDeps(patterns: string[]): Promise<{ hashes: Record<string, string>; missing: string[] }> {
     const hashes: Record<string, string> = {};
@@ -265,7 +302,7 @@ export class Workspace {
         continue;
       }
       if (isExternalDep(pattern)) {
-        const hash = await hashExternalDep(pattern, path.resolve(this.root, pattern), this.stats, this.signal);
+        const hash = await hashExternalDep(pattern, path.resolve(this.root, pattern), this.stats, this.signal, this.reads);
         if (hash) hashes[pattern] = hash;
         else missing.push(pattern);
         continue;
@@ -274,6 +311,7 @@ export class Workspace {
         const { glob } = await import('tinyglobby');
         const matches = await glob(pattern, { cwd: this.root, onlyFiles: true, dot: false, expandDirectories: false });
         if (matches.length === 0) missing.push(pattern);
+        if (this.reads) await this.noteGlobFolders(pattern);
         for (const m of matches.sort()) {
           const rec = await this.hashOut(m, 'dep');
           if (rec) hashes[m] = rec.hash;

@@ -23,6 +23,11 @@ export const ENVIRONMENT_VARIABLES: EnvironmentVariable[] = [
     does: 'a file to which each `run` answered from the fresh record appends a line (see [Cache and provenance](cache.md#cache-and-provenance))',
     default: 'unset',
   },
+  {
+    names: ['PIPELINE_FRESH_CHECK'],
+    does: "`1`: check the fresh record against the engine (no run is answered from it; each run it would answer is decided in full, and a disagreement, or a path read that the engine's list lacks, fails the run with exit 1); the test suite runs with it in CI (see [Cache and provenance](cache.md#cache-and-provenance))",
+    default: 'unset',
+  },
   { names: ['PIPELINE_REMOTE'], does: "the remote cache's URL or folder, over `remote: url:` in pipeline.yaml", default: '`remote:` in pipeline.yaml' },
   { names: ['PIPELINE_REMOTE_USER', 'PIPELINE_REMOTE_PASSWORD'], does: 'basic auth for an HTTP remote', default: 'unset' },
   { names: ['PIPELINE_REMOTE_TOKEN'], does: 'bearer token for an HTTP remote', default: 'unset' },
