@@ -33,6 +33,7 @@ export const BUILTIN_COMMANDS = [
   'push',
   'pull',
   'update',
+  'watch',
   'help',
 ] as const;
 
