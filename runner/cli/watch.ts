@@ -37,8 +37,9 @@ export class WatchLoop {
   private readonly running = new Map<string, Map<string, string | undefined>>();
   /** Stage → the changes its last run was stopped for: the same again while it runs is its own writing. */
   private readonly stoppedFor = new Map<string, Set<string>>();
-  /** Stages said to write what they read (once each). */
+  /** Stages said to write what they read (once each), and those whose last run changed what they read. */
   private readonly writers = new Set<string>();
+  private readonly suspects = new Set<string>();
   private cancel: AbortController | undefined;
   /** Tripped by Ctrl-C. */
   private stopped: AbortSignal = new AbortController().signal;
@@ -93,7 +94,7 @@ export class WatchLoop {
       // Until it is fixed, the config files are watched (and what was watched before).
       const files = configFiles(this.session.config);
       const previous = this.inputs?.watch ?? [];
-      await this.watcher.set([...previous, ...files, path.resolve(err.pos.file)], this.inputs?.ignored ?? (() => false));
+      await this.watcher.set([...previous, ...files, path.resolve(this.session.config.root, err.pos.file)], this.inputs?.ignored ?? (() => false));
       return undefined;
     }
   }
@@ -174,20 +175,30 @@ export class WatchLoop {
     this.emit({ type: 'warning', warning: { code: 'watch-writes-deps', stage, paths: keys } });
   }
 
-  /** Which stages run, and whether one that ran changed its own input files (by their stat at its start). */
+  /**
+   * Which stages run, and whether one changed its own input files (by their stat at its start): the engine fails it
+   * (`inputs-changed`), the change plans again; when its next run does the same, it is the stage's own writing.
+   */
   private track(event: RunEvent): void {
     if (event.type === 'stage-started') {
       const files = this.inputFiles(event.name);
       this.running.set(event.name, new Map(files.map((k) => [k, statSignature(path.resolve(this.session.config.root, k))])));
     } else if (event.type === 'stage-finished') {
-      const name = event.result.name;
+      const { name, outcome } = event.result;
       const before = this.running.get(name);
       this.running.delete(name);
-      if (!before || event.result.outcome.kind !== 'ran') return;
-      this.stoppedFor.delete(name);
+      if (!before) return;
+      if (outcome.kind === 'ran') this.stoppedFor.delete(name);
       const root = this.session.config.root;
       const changed = [...before].filter(([k, sig]) => statSignature(path.resolve(root, k)) !== sig).map(([k]) => k);
-      if (changed.length > 0) this.writesWhatItReads(name, changed);
+      const own = outcome.kind === 'ran' || (outcome.kind === 'failed' && outcome.cause.kind === 'inputs-changed');
+      if (changed.length === 0 || !own) {
+        this.suspects.delete(name);
+      } else if (this.writers.has(name) || this.suspects.has(name)) {
+        this.writesWhatItReads(name, changed);
+      } else {
+        this.suspects.add(name);
+      }
     }
   }
 
