@@ -105,7 +105,7 @@ export class WatchLoop {
       const planned = openEngine(config);
       await this.watch(planned);
       const plan = first ? [] : await preview(planned, { names: this.options.names, mode: 'needs', force: false });
-      if (!first && plan.every((p) => p.action === 'fresh' || p.action === 'skipped')) return;
+      if (this.stopped.aborted || (!first && plan.every((p) => p.action === 'fresh' || p.action === 'skipped'))) return;
       const engine = await this.run(config);
       if (this.stopped.aborted) return;
       await this.watch(engine);

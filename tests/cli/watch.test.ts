@@ -4,6 +4,7 @@
 // again with the new bytes, a config with errors is shown and the next save recovers, a stage that writes what it
 // reads is said once and not looped, Ctrl-C exits 130 with the outs as they were.
 import { expect } from 'chai';
+import { renameSync } from 'node:fs';
 import { STAGE_SCRIPT, executions, makeWorkspace, waitFor, type CliProcess, type Workspace } from '../helpers/workspace.js';
 
 const YAML = `version: 1
@@ -124,6 +125,44 @@ describe('cli: pipeline watch', function () {
     expect(ws.read('build/first.txt')).to.equal('one\nraw 3\n');
     const last = ofType(child, 'stage-started').at(-1)!;
     expect(last.reasons.map((r: Line) => r.code)).to.include('input-changed');
+    child.kill('SIGINT');
+    expect((await child.result).exitCode).to.equal(130);
+  });
+
+  it('watches a module stage\'s imports (an editor\'s save by rename too) and pipeline.local.yaml', async () => {
+    const yaml = `version: 1
+stages:
+  m:
+    module: mod/m.ts
+    outs: [build/m.txt]
+  first:
+    cmd: node stage.js build/first.txt data/raw.txt
+    deps: [stage.js, data/raw.txt]
+    outs: [build/first.txt]
+    params: {value: one}
+`;
+    const ws = make(yaml);
+    ws.write('mod/lib.ts', "export const word = 'one';\n");
+    ws.write('mod/m.ts', "import { mkdirSync, writeFileSync } from 'node:fs';\nimport { word } from './lib.js';\nexport default async function (): Promise<void> {\n  mkdirSync('build', { recursive: true });\n  writeFileSync('build/m.txt', word + '\\n');\n}\n");
+    const child = ws.spawn(['watch', '--json']);
+    await settled(child, 1);
+    // Saved as editors do: a new file renamed over the old one (the watched inode is gone).
+    ws.write('mod/.lib.ts.tmp', "export const word = 'two';\n");
+    renameSync(ws.path('mod/.lib.ts.tmp'), ws.path('mod/lib.ts'));
+    await settled(child, 2);
+    expect(ws.read('build/m.txt')).to.equal('two\n');
+    expect(ofType(child, 'stage-started').at(-1)).to.deep.include({ name: 'm' });
+    expect(ofType(child, 'stage-started').at(-1)!.reasons.map((r: Line) => r.code)).to.deep.equal(['code-changed']);
+    ws.write('mod/.lib.ts.tmp', "export const word = 'three';\n");
+    renameSync(ws.path('mod/.lib.ts.tmp'), ws.path('mod/lib.ts'));
+    await settled(child, 3);
+    expect(ws.read('build/m.txt')).to.equal('three\n');
+    // A machine-local param: only the stage that reads it runs.
+    ws.write('pipeline.local.yaml', 'params:\n  first.value: local\n');
+    await settled(child, 4);
+    expect(startedIn(lines(child)).at(-1)).to.equal('first');
+    expect(ws.read('build/first.txt')).to.equal('local\nraw 1\n');
+    expect(startedIn(lines(child))).to.have.length(5);
     child.kill('SIGINT');
     expect((await child.result).exitCode).to.equal(130);
   });
