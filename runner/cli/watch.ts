@@ -23,7 +23,7 @@ export interface WatchOptions {
 }
 
 /** Ctrl-C, SIGTERM, SIGHUP between runs (during a run the session's handling stops the stages first). */
-function stopOnSignals(): { signal: AbortSignal; remove: () => void } {
+export function stopOnSignals(): { signal: AbortSignal; remove: () => void } {
   const controller = new AbortController();
   const stop = () => controller.abort();
   for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, stop);
@@ -90,11 +90,11 @@ export class WatchLoop {
       return await this.session.reloadConfig();
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
-      this.emit({ type: 'watch-invalid', diagnostics: err.diagnostics, text: err.format() });
-      // Until it is fixed, the config files are watched (and what was watched before).
+      // Until it is fixed, the config files are watched (and what was watched before); then it is said.
       const files = configFiles(this.session.config);
       const previous = this.inputs?.watch ?? [];
-      await this.watcher.set([...previous, ...files, path.resolve(this.session.config.root, err.pos.file)], this.inputs?.ignored ?? (() => false));
+      await this.watcher.set([...previous, ...files, path.resolve(this.session.globals.cwd, err.pos.file)], this.inputs?.ignored ?? (() => false));
+      this.emit({ type: 'watch-invalid', diagnostics: err.diagnostics, text: err.format() });
       return undefined;
     }
   }

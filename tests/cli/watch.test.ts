@@ -186,6 +186,26 @@ stages:
     expect((await child.result).exitCode).to.equal(130);
   });
 
+  it('started on a config with errors: its diagnostics, then the fixed file runs; Ctrl-C while waiting exits 130', async () => {
+    const ws = make(YAML.replace('needs: [first]', 'needs: [frist]'));
+    const child = ws.spawn(['watch', '--json', 'second']);
+    await nth(child, 'watch-invalid', 1);
+    expect(ofType(child, 'watch-invalid')[0].diagnostics.map((d: Line) => [d.code, d.line])).to.deep.equal([['unknown-need', 10]]);
+    expect(child.output.stderr).to.include('pipeline.yaml:10:');
+    ws.write('pipeline.yaml', YAML);
+    await settled(child, 1);
+    expect(startedIn(lines(child))).to.deep.equal(['first', 'second']);
+    child.kill('SIGINT');
+    expect((await child.result).exitCode).to.equal(130);
+
+    // Ctrl-C while the config is still broken.
+    ws.write('pipeline.yaml', 'version: 1\nstages: 7\n');
+    const broken = ws.spawn(['watch', '--json']);
+    await nth(broken, 'watch-invalid', 1);
+    broken.kill('SIGINT');
+    expect((await broken.result).exitCode).to.equal(130);
+  });
+
   it('Ctrl-C while a stage runs: exit 130, the outs as they were, pipeline.lock untouched', async () => {
     const ws = make();
     ws.write('go', '');
