@@ -56,7 +56,7 @@ export class WatchLoop {
     return this.session.emit;
   }
 
-  /** Run, then watch until Ctrl-C: 130, or 2 when the watcher cannot start. */
+  /** Run, then watch until Ctrl-C: 130. (What ends a run with an error outside any stage — pipeline.lock cannot be written — ends the watch too.) */
   async loop(): Promise<number> {
     const stop = stopOnSignals();
     this.stopped = stop.signal;
