@@ -4,7 +4,8 @@
 // again with the new bytes, a config with errors is shown and the next save recovers, a stage that writes what it
 // reads is said once and not looped, Ctrl-C exits 130 with the outs as they were.
 import { expect } from 'chai';
-import { renameSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { STAGE_SCRIPT, executions, makeWorkspace, waitFor, type CliProcess, type Workspace } from '../helpers/workspace.js';
 
 const YAML = `version: 1
@@ -163,6 +164,37 @@ stages:
     expect(startedIn(lines(child)).at(-1)).to.equal('first');
     expect(ws.read('build/first.txt')).to.equal('local\nraw 1\n');
     expect(startedIn(lines(child))).to.have.length(5);
+    child.kill('SIGINT');
+    expect((await child.result).exitCode).to.equal(130);
+  });
+
+  it('watches a dep outside the workspace, and a folder dep with what is below it', async () => {
+    const yaml = `version: 1
+stages:
+  out:
+    cmd: node stage.js build/out.txt ../outside.txt
+    deps: [stage.js, ../outside.txt]
+    outs: [build/out.txt]
+  tree:
+    cmd: [sh, -c, 'mkdir -p build && cat data/tree/*/* > build/tree.txt']
+    deps: [data/tree]
+    outs: [build/tree.txt]
+`;
+    const ws = make(yaml);
+    writeFileSync(path.join(ws.base, 'outside.txt'), 'out 1\n');
+    ws.write('data/tree/a/1.txt', 'a1\n');
+    const child = ws.spawn(['watch', '--json']);
+    await settled(child, 1);
+    writeFileSync(path.join(ws.base, 'outside.txt'), 'out 2\n');
+    await settled(child, 2);
+    expect(ofType(child, 'watch-change').at(-1)!.paths).to.deep.equal(['../outside.txt']);
+    expect(startedIn(lines(child)).slice(2)).to.deep.equal(['out']);
+    expect(ws.read('build/out.txt')).to.equal('out 2\n');
+    // A new file deep in a folder dep.
+    ws.write('data/tree/b/2.txt', 'b2\n');
+    await settled(child, 3);
+    expect(startedIn(lines(child)).slice(3)).to.deep.equal(['tree']);
+    expect(ws.read('build/tree.txt')).to.equal('a1\nb2\n');
     child.kill('SIGINT');
     expect((await child.result).exitCode).to.equal(130);
   });
