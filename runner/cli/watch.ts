@@ -6,11 +6,11 @@
 // plans again. A config with errors is shown, and the next save awaited. Ctrl-C ends it with exit 130.
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigError, ExitCode } from '../core/errors.js';
+import { ConfigError, ExitCode, UsageError } from '../core/errors.js';
 import type { PipelineConfig } from '../config/types.js';
 import { openEngine, type Engine } from '../plan/engine.js';
 import { preview } from '../plan/preview.js';
-import type { RunEvent } from '../exec/events.js';
+import type { Notice, RunEvent } from '../exec/events.js';
 import type { Session } from './session.js';
 import { ignoreOuts } from './gitignore.js';
 import { ChangeWatcher, statSignature } from './watcher.js';
@@ -28,6 +28,12 @@ export function stopOnSignals(): { signal: AbortSignal; remove: () => void } {
   const stop = () => controller.abort();
   for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, stop);
   return { signal: controller.signal, remove: () => ['SIGINT', 'SIGTERM', 'SIGHUP'].forEach((s) => process.off(s, stop)) };
+}
+
+/** A config with errors, or another problem of the command line's kind, as the notice that says it. */
+export function invalid(err: UsageError): Notice {
+  if (err instanceof ConfigError) return { type: 'watch-invalid', diagnostics: err.diagnostics, text: err.format() };
+  return { type: 'watch-invalid', diagnostics: [], text: `error: ${err.message}\n${err.hint ? `hint: ${err.hint}\n` : ''}` };
 }
 
 export class WatchLoop {
@@ -64,7 +70,7 @@ export class WatchLoop {
       let config: PipelineConfig | undefined = this.session.config;
       let first = true;
       while (!stop.signal.aborted) {
-        if (config) await this.cycle(config, first);
+        if (config) await this.cycleOrSay(config, first);
         first = false;
         if (stop.signal.aborted) break;
         this.emit({ type: 'watch-waiting', files: this.watchedCount() });
@@ -77,6 +83,19 @@ export class WatchLoop {
     } finally {
       stop.remove();
       await this.watcher.close();
+    }
+  }
+
+  /**
+   * A cycle; a problem of the command line's kind on the way (a dep that is gone, a stage renamed away) is said, as
+   * a config with errors is, and the next change awaited.
+   */
+  private async cycleOrSay(config: PipelineConfig, first: boolean): Promise<void> {
+    try {
+      await this.cycle(config, first);
+    } catch (err) {
+      if (!(err instanceof UsageError)) throw err;
+      this.emit(invalid(err));
     }
   }
 
@@ -94,7 +113,7 @@ export class WatchLoop {
       const files = configFiles(this.session.config);
       const previous = this.inputs?.watch ?? [];
       await this.watcher.set([...previous, ...files, path.resolve(this.session.globals.cwd, err.pos.file)], this.inputs?.ignored ?? (() => false));
-      this.emit({ type: 'watch-invalid', diagnostics: err.diagnostics, text: err.format() });
+      this.emit(invalid(err));
       return undefined;
     }
   }
@@ -151,7 +170,12 @@ export class WatchLoop {
     const keys = this.watcher.peek();
     const hit = stagesReading(this.inputs, keys, this.running.keys());
     const stopping: string[] = [];
-    for (const [stage, read] of hit) {
+    const root = this.session.config.root;
+    for (const [stage, all] of hit) {
+      // A file as it was when the stage started (it planned with those bytes) is no reason to stop it.
+      const atStart = this.running.get(stage);
+      const read = all.filter((k) => !atStart?.has(k) || atStart.get(k) !== statSignature(path.resolve(root, k)));
+      if (read.length === 0) continue;
       const before = this.stoppedFor.get(stage);
       if (this.writers.has(stage) || read.some((k) => before?.has(k))) {
         this.writesWhatItReads(stage, read);

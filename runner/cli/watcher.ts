@@ -5,7 +5,7 @@
 // by the folder it starts from (watch-inputs.ts). Changes are collected as keys (watch-inputs.ts `keyOf`) and
 // handed on once none came for `debounceMs`. A change whose file has the very stat the runner left it with (the
 // pipeline.lock it wrote, a dep a stage rewrote, see `own`) is dropped: it is no edit of the user's.
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import { keyOf } from './watch-inputs.js';
@@ -20,6 +20,9 @@ export function statSignature(abs: string): string | undefined {
   }
 }
 
+/** Longer than chokidar's 50 ms throttle of `change` events of one path. */
+const RECHECK_MS = 60;
+
 export class ChangeWatcher {
   private watcher: FSWatcher | undefined;
   private watched = '';
@@ -28,6 +31,10 @@ export class ChangeWatcher {
   private waiters: (() => void)[] = [];
   /** Key → the stat the runner left the file with: a change that leaves exactly that is not a change. */
   private readonly own = new Map<string, string | undefined>();
+  /** Key → the look at its stat again after chokidar's throttle window. */
+  private readonly rechecks = new Map<string, NodeJS.Timeout>();
+  /** Key → its stat when the change was taken to be planned. */
+  private readonly taken = new Map<string, string | undefined>();
   /** Called whenever a batch has settled (while a run is under way, to stop the stages it concerns). */
   onSettle: (() => void) | undefined;
 
@@ -41,9 +48,11 @@ export class ChangeWatcher {
   async set(paths: readonly string[], ignored: (key: string) => boolean): Promise<void> {
     this.ignored = ignored;
     const list = [...new Set(paths)].sort();
-    if (list.join('\n') === this.watched && this.watcher) return;
+    // Which of them exist counts too: a file deleted since is watched again from its folder, so its return is seen.
+    const state = list.map((p) => `${existsSync(p) ? '+' : '-'}${p}`).join('\n');
+    if (state === this.watched && this.watcher) return;
     await this.watcher?.close();
-    this.watched = list.join('\n');
+    this.watched = state;
     const watcher = watch(list, {
       ignoreInitial: true,
       persistent: true,
@@ -59,7 +68,9 @@ export class ChangeWatcher {
 
   /** The file as the runner left it: a change event that finds it so is dropped. */
   remember(abs: string): void {
-    this.own.set(keyOf(this.root, abs), statSignature(abs));
+    const key = keyOf(this.root, abs);
+    this.own.set(key, statSignature(abs));
+    this.taken.set(key, this.own.get(key));
   }
 
   private changed(abs: string): void {
@@ -68,6 +79,24 @@ export class ChangeWatcher {
     this.pending.add(key);
     clearTimeout(this.timer);
     this.timer = setTimeout(() => this.settle(), this.debounceMs);
+    this.recheck(key, path.resolve(abs));
+  }
+
+  /**
+   * chokidar drops a second `change` of a path within 50 ms of the first (and fs.watch events within 5 ms), with
+   * no trailing event: a save right after another would be lost. So the file's stat is looked at again once that
+   * window is over, and a difference is a change.
+   */
+  private recheck(key: string, abs: string): void {
+    if (this.rechecks.has(key)) return;
+    this.rechecks.set(
+      key,
+      setTimeout(() => {
+        this.rechecks.delete(key);
+        // Still waiting to be planned: the plan will read it as it is. Taken: changed since the plan took it?
+        if (!this.pending.has(key) && this.taken.has(key) && statSignature(abs) !== this.taken.get(key)) this.changed(abs);
+      }, RECHECK_MS),
+    );
   }
 
   private settle(): void {
@@ -91,13 +120,19 @@ export class ChangeWatcher {
   /** The settled changes, taken. */
   take(): string[] {
     const keys = this.peek();
-    for (const k of keys) this.pending.delete(k);
+    for (const k of keys) {
+      this.pending.delete(k);
+      this.taken.set(k, statSignature(path.resolve(this.root, k)));
+    }
     return keys;
   }
 
   /** Forget these changes (a stage's own writes). */
   drop(keys: readonly string[]): void {
-    for (const k of keys) this.pending.delete(k);
+    for (const k of keys) {
+      this.pending.delete(k);
+      this.taken.set(k, statSignature(path.resolve(this.root, k)));
+    }
   }
 
   /** Resolves when changes have settled (at once if some are waiting), or when `stop` aborts. */
@@ -115,6 +150,8 @@ export class ChangeWatcher {
 
   async close(): Promise<void> {
     clearTimeout(this.timer);
+    for (const t of this.rechecks.values()) clearTimeout(t);
+    this.rechecks.clear();
     await this.watcher?.close();
     this.watcher = undefined;
   }

@@ -68,7 +68,7 @@ export function formatNotice(notice: Notice): NoticeText {
       return { level: 'info', text: `changed: ${listed(notice.paths)}${cancelled}` };
     }
     case 'watch-invalid':
-      return { level: 'info', text: `${notice.text.trimEnd()}\nwaiting for the config to be fixed…` };
+      return { level: 'info', text: `${notice.text.trimEnd()}\nwaiting for the next save…` };
     default:
       return unreachable(notice);
   }

@@ -87,7 +87,7 @@ describe('cli: pipeline watch', function () {
 
     ws.write('data/raw.txt', 'raw 2\n');
     await settled(child, 2);
-    expect(startedIn(lines(child))).to.deep.equal(['first', 'second', 'first', 'second']);
+    expect(startedIn(lines(child)), child.output.stdout.split('\n').map((l) => l.slice(0, 160)).join('\n')).to.deep.equal(['first', 'second', 'first', 'second']);
     // What the runs wrote (outs, .pipeline/, this run's pipeline.lock) is never a change; `run other` wrote pipeline.lock.
     const changed = ofType(child, 'watch-change').flatMap((l) => l.paths as string[]);
     expect(changed).to.include('data/raw.txt');
@@ -209,13 +209,32 @@ stages:
     expect(invalid.diagnostics[0]).to.include({ file: 'pipeline.yaml' });
     expect(invalid.diagnostics[0].line).to.equal(6);
     expect(child.output.stderr).to.include('pipeline.yaml:6:');
-    expect(child.output.stderr).to.include('waiting for the config to be fixed');
+    expect(child.output.stderr).to.include('waiting for the next save');
     ws.write('pipeline.yaml', YAML.replace('value: one', 'value: two'));
-    await waitFor(() => startedIn(lines(child)).length === 2, 60_000, 'the fixed config to run', child);
+    await waitFor(() => startedIn(lines(child)).length === 2, 20_000, 'the fixed config to run', child).catch((e: Error) => { throw new Error(`${e.message}\n${child.output.stdout}\n${child.output.stderr}`); });
     await nth(child, 'watch-waiting', 3);
     expect(ws.read('build/first.txt')).to.equal('two\nraw 1\n');
     child.kill('SIGINT');
     expect((await child.result).exitCode).to.equal(130);
+  });
+
+  it('a dep deleted: said, and its return runs; unknown stage names end it with exit 2', async () => {
+    const ws = make();
+    const child = ws.spawn(['watch', '--json', 'first']);
+    await settled(child, 1);
+    ws.remove('data/raw.txt');
+    await nth(child, 'watch-invalid', 1);
+    expect(ofType(child, 'watch-invalid')[0].message).to.match(/pipeline\.yaml:5:\d+: stage `first`: dep `data\/raw\.txt` does not exist/);
+    await waitFor(() => lines(child).at(-1)?.type === 'watch-waiting', 60_000, 'the wait after it', child);
+    ws.write('data/raw.txt', 'raw back\n');
+    await settled(child, 2);
+    expect(ws.read('build/first.txt')).to.equal('one\nraw back\n');
+    child.kill('SIGINT');
+    expect((await child.result).exitCode).to.equal(130);
+
+    const r = await ws.run(['watch', 'frist']);
+    expect(r.exitCode).to.equal(2);
+    expect(r.stderr).to.include('unknown stage `frist`');
   });
 
   it('started on a config with errors: its diagnostics, then the fixed file runs; Ctrl-C while waiting exits 130', async () => {

@@ -6,11 +6,11 @@ import type { GlobalOptions } from '../options.js';
 import { ConfigError, ExitCode } from '../../core/errors.js';
 import { CONFIG_NAMES } from '../../config/load.js';
 import { LOCAL_PARAMS_FILE } from '../../config/local-params.js';
-import type { Notice } from '../../exec/events.js';
 import { JsonLinesListener } from '../../report/listeners.js';
 import { noticeLine } from '../../report/notices.js';
+import { StageGraph } from '../../graph/graph.js';
 import { Session, type SessionOptions } from '../session.js';
-import { stopOnSignals, WatchLoop } from '../watch.js';
+import { invalid, stopOnSignals, WatchLoop } from '../watch.js';
 import { ChangeWatcher } from '../watcher.js';
 
 export interface WatchFlags {
@@ -31,6 +31,8 @@ export async function watchCommand(globals: GlobalOptions, names: string[], flag
   });
   if (!session) return ExitCode.interrupted;
   try {
+    // Unknown stage names end it at once (exit 2), as with `run`.
+    new StageGraph(session.config).select(names, 'needs');
     return await new WatchLoop(session, { names, jobs: flags.jobs, debounceMs: flags.debounce }).loop();
   } finally {
     session.close();
@@ -54,9 +56,9 @@ async function openWhenValid(globals: GlobalOptions, flags: WatchFlags, options:
         try {
           await watcher.set(files, () => false);
           // Said once the files are watched: a save right after it is seen.
-          const notice: Notice = { type: 'watch-invalid', diagnostics: err.diagnostics, text: err.format() };
-          if (flags.json) new JsonLinesListener(process.stdout).event(notice);
+          const notice = invalid(err);
           process.stderr.write(noticeLine(notice) ?? '');
+          if (flags.json) new JsonLinesListener(process.stdout).event(notice);
           await watcher.next(stop.signal);
         } finally {
           await watcher.close();
