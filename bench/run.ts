@@ -24,6 +24,7 @@ import { FILES, remoteFilesFigure, remoteWireFigure } from './figures/remote-wir
 import { syntheticFigures } from './figures/synthetic.js';
 import { slurmFigure, slurmUnavailable } from './figures/slurm.js';
 import { slurmStepsFigures } from './figures/slurm-steps.js';
+import { watchFigure } from './figures/watch.js';
 import { preparePeers } from './peers.js';
 import { loadAverage, machine, printFigures, printSummary, renderMarkdown } from './report.js';
 
@@ -53,6 +54,7 @@ const SECTIONS: Section[] = [
   { key: 'synthetic', title: 'Synthetic DAGs', make: syntheticFigures },
   { key: 'big', title: 'A large output', make: (c) => [bigOutputFigure(c)] },
   { key: 'ols', title: 'OLS fit on 2,000,000 × 8 synthetic rows', make: (c) => [olsFigure(c)] },
+  { key: 'watch', title: '`pipeline watch`: edit → stage started, idle cost', make: (c) => [watchFigure(c)] },
   { key: 'profile', title: "Where the cold run's time goes", needsData: true, full: true, make: (c) => [profileFigure(c)] },
   { key: 'cli', title: 'Starting the CLI', needsData: true, full: true, make: (c) => [cliFigure(c)] },
   {
@@ -91,7 +93,7 @@ function main(): number {
   });
   if (values.help) {
     process.stdout.write(
-      'usage: npm run bench [-- --quick] [--only noop,cold,param,sweep,exp-show,chain,synthetic,big,ols,profile,cli,slurm,remote-dead,remote,remote-wire,remote-files] [--runs N]\n' +
+      'usage: npm run bench [-- --quick] [--only noop,cold,param,sweep,exp-show,chain,synthetic,big,ols,watch,profile,cli,slurm,remote-dead,remote,remote-wire,remote-files] [--runs N]\n' +
         '  full: every figure, peers installed when missing, writes bench/RESULTS.md\n' +
         '  --quick: smaller sizes and fewer runs, prints only; exit 1 when a figure is > 10× off its target\n' +
         '  --out FILE: write the Markdown there (also for a partial run) instead of bench/RESULTS.md\n',

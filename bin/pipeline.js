@@ -19,7 +19,7 @@ const bundle = path.join(dist, 'cli', 'main.cjs');
 const built = (file) => fs.statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? -1;
 
 /** The commands with a code cache of their own; any other word shares one. */
-const COMMANDS = ['run', 'status', 'update', 'dag', 'metrics', 'validate', 'schema', 'gc', 'cache', 'fingerprint', 'push', 'pull', 'ci', 'init', 'help'];
+const COMMANDS = ['run', 'status', 'update', 'dag', 'metrics', 'params', 'exp', 'validate', 'schema', 'gc', 'cache', 'fingerprint', 'push', 'pull', 'ci', 'init', 'watch', 'help'];
 
 /** Which cache fits this command line: its first word that is not an option (or the value of -C/--config). */
 function cacheName(argv) {

@@ -11,6 +11,7 @@ import { BUILTIN_COMMANDS } from '../config/schema.js';
 import { isCommandError } from '../public/command.js';
 import { RunError } from '../exec/failure.js';
 import type { RunFlags } from './commands/run.js';
+import type { WatchFlags } from './commands/watch.js';
 import type { GlobalOptions } from './options.js';
 import type { FreshRecorder } from '../report/fresh.js';
 import { addExpCommands } from './exp-commands.js';
@@ -189,6 +190,20 @@ function addRunCommands(cli: Cli): void {
     .action(async (stages: string[], opts: { set: string[] }) => {
       const { updateCommand } = await import('./commands/update.js');
       cli.exit(await updateCommand(cli.globals(), stages, opts));
+    });
+
+  cli.program
+    .command('watch')
+    .description('run the named stages (every stage when none is named), then again whenever a file they read changes; Ctrl-C to stop')
+    .argument('[stages...]', 'stages to run and watch, with whatever they need')
+    .option('-s, --set <stage.key=value>', 'as with run', collect, [])
+    .option('-j, --jobs <n>', 'stages to run at once (default: CPU count)', positiveInt)
+    .option('--json', 'print every event as one JSON object per line on stdout (progress goes to stderr)')
+    .option('-q, --quiet', 'do not print the output of stages that ran')
+    .option('--debounce <ms>', 'quiet time after a change before planning again (default: 30)', nonNegativeInt, 30)
+    .action(async (stages: string[], opts: WatchFlags) => {
+      const { watchCommand } = await import('./commands/watch.js');
+      cli.exit(await watchCommand(cli.globals(), stages, opts));
     });
 
   cli.program

@@ -20,7 +20,7 @@ import { startRunLock, type LockAttempt, type RunLock } from '../exec/run-lock.j
 import { hostsForRun, type HostPool } from '../exec/pool.js';
 import { killLiveGroups } from '../exec/process-group.js';
 import { Interrupts } from './interrupts.js';
-import { JsonListener } from '../report/listeners.js';
+import { JsonLinesListener, JsonListener } from '../report/listeners.js';
 import { LineReporter, reporterFor } from '../report/progress.js';
 import { runOnce, type RunRequest } from './session-run.js';
 
@@ -36,7 +36,7 @@ export interface SessionOptions {
    * terminal shows progress, and — with `earlyHosts`, this run's key — a module stage's host may be started before
    * the config is loaded (pool.ts `hostsForRun`).
    */
-  runs?: { json?: boolean; quiet?: boolean; executor?: ExecutorName; slurmMode?: SlurmMode; groupChains?: boolean; earlyHosts?: string };
+  runs?: { json?: boolean; quiet?: boolean; executor?: ExecutorName; slurmMode?: SlurmMode; groupChains?: boolean; earlyHosts?: string; jsonLines?: boolean };
 }
 
 export class Session {
@@ -98,7 +98,13 @@ export class Session {
       return;
     }
     this.listeners.push(await reporterFor(this.out, this.config.stages.map((s) => s.name), { showOutput: !runs.quiet }));
-    if (runs.json) this.listeners.push(new JsonListener(process.stdout));
+    // `--json`: one document per run, or (pipeline watch) one line per event.
+    if (runs.json) this.listeners.push(runs.jsonLines ? new JsonLinesListener(process.stdout) : new JsonListener(process.stdout));
+  }
+
+  /** One more listener on everything the session says from now on. */
+  addListener(listener: RunListener): void {
+    this.listeners.push(listener);
   }
 
   /** Everything the session and its runs say goes to every listener, in order. */
@@ -171,9 +177,10 @@ export class Session {
 
   /**
    * Run the plan over `engine` with the session's executor (local hosts started for it, closed after) and
-   * listeners, plus the workspace's records (last-run.json, the history). The workspace must be held.
+   * listeners, plus the workspace's records (last-run.json, the history). The workspace must be held. `cancel`
+   * stops the run as Ctrl-C does (its running stages stopped, their previous outs restored), without ending the session.
    */
-  async run(engine: Engine, request: RunRequest): Promise<{ exitCode: number; summary?: RunSummary }> {
+  async run(engine: Engine, request: RunRequest, cancel?: AbortSignal): Promise<{ exitCode: number; summary?: RunSummary }> {
     if (!this.lock) throw new Error('a run needs the workspace: acquireWorkspace() first');
     // The host started before the config was known serves this run only if it has module stages.
     const early = this.early;
@@ -183,7 +190,8 @@ export class Session {
     const chainsOf = this.options.runs?.groupChains ? engine.config.stages : undefined;
     this.current = await openExecutor(this.executorName(), engine.root, hosts, { mode: this.slurmMode(), chainsOf });
     try {
-      const context = { signal: this.signal, out: this.out, listeners: this.listeners, quiet: Boolean(this.options.runs?.quiet), fresh: this.globals.fresh };
+      const signal = cancel ? AbortSignal.any([this.signal, cancel]) : this.signal;
+      const context = { signal, out: this.out, listeners: this.listeners, quiet: Boolean(this.options.runs?.quiet), fresh: this.globals.fresh };
       return await runOnce(context, engine, this.current, request);
     } finally {
       this.current.executor.close?.();

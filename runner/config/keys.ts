@@ -34,6 +34,7 @@ export const BUILTIN_COMMANDS = [
   'push',
   'pull',
   'update',
+  'watch',
   'help',
 ] as const;
 

@@ -5,6 +5,7 @@
 import type { Reason } from '../plan/reasons.js';
 import type { FailureCause, StageResult } from './outcome.js';
 import type { RunningOwner } from './running.js';
+import type { Diagnostic } from '../core/diagnostic.js';
 
 export interface RunSummary {
   ok: boolean;
@@ -45,7 +46,12 @@ export type Warning =
   /** `status --remote`: the remote's record of a result could not be used, or the remote could not be asked. */
   | { code: 'remote-lookup'; message: string }
   /** `run --update`: the server of a URL dep did not answer; its recorded state is kept. */
-  | { code: 'url-unreachable'; url: string; message: string };
+  | { code: 'url-unreachable'; url: string; message: string }
+  /**
+   * `pipeline watch`: a stage changed files it reads while it ran (`paths`): its own writes start no run; said once
+   * per stage.
+   */
+  | { code: 'watch-writes-deps'; stage: string; paths: string[] };
 
 /** What the user is told around the stages. */
 export type Notice =
@@ -59,13 +65,22 @@ export type Notice =
   /** Shown only with PIPELINE_DEBUG: how many stage hosts were started ahead and used. */
   | { type: 'hosts'; started: number; taken: number }
   /** `run --update`: what the server of a URL dep said (`none`: the selected stages have no URL deps). */
-  | { type: 'url-check'; url?: string; result: 'unchanged' | 'first' | 'changed' | 'none'; message: string };
+  | { type: 'url-check'; url?: string; result: 'unchanged' | 'first' | 'changed' | 'none'; message: string }
+  /** `pipeline watch`: the run is over; `files` paths are watched, the next change starts the next plan. */
+  | { type: 'watch-waiting'; files: number }
+  /**
+   * `pipeline watch`: files changed (workspace-relative, `../` outside it) and the plan is made again; `cancelled`:
+   * the running stages that read one of them, stopped to run again with the new inputs.
+   */
+  | { type: 'watch-change'; paths: string[]; cancelled?: string[] }
+  /** `pipeline watch`: the config has errors (`diagnostics`, as `validate` reports them): the next save is awaited. */
+  | { type: 'watch-invalid'; diagnostics: Diagnostic[]; text: string };
 
 export type RunEvent = StageEvent | Notice;
 
 export type NoticeType = Notice['type'];
 
-const NOTICE_TYPES = new Set<string>(['lock-wait', 'warning', 'remote-transfer', 'interrupt', 'hosts', 'url-check'] satisfies NoticeType[]);
+const NOTICE_TYPES = new Set<string>(['lock-wait', 'warning', 'remote-transfer', 'interrupt', 'hosts', 'url-check', 'watch-waiting', 'watch-change', 'watch-invalid'] satisfies NoticeType[]);
 
 export function isNotice(event: RunEvent): event is Notice {
   return NOTICE_TYPES.has(event.type);

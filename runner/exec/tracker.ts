@@ -37,6 +37,9 @@ export class StageTracker {
       case 'interrupt':
       case 'hosts':
       case 'url-check':
+      case 'watch-waiting':
+      case 'watch-change':
+      case 'watch-invalid':
         // What the session says around the stages: no course to follow.
         return;
       default:

@@ -4,7 +4,7 @@ import { SCHEMA_VERSION } from '../public/last-run-file.js';
 import type { LastRun, ReasonRecord, StageRecord } from '../public/last-run.js';
 import { reasonJson, type Reason } from '../plan/reasons.js';
 import { describeResult, formatCause, outcomeJson, statusOf, type StageResult } from '../exec/outcome.js';
-import type { Notice, RunSummary, StageEvent } from '../exec/events.js';
+import { isNotice, type Notice, type RunEvent, type RunSummary, type StageEvent } from '../exec/events.js';
 import { formatNotice } from './notices.js';
 
 export { SCHEMA_VERSION };
@@ -37,7 +37,21 @@ export function noticeJson(event: Notice | Extract<StageEvent, { type: 'stage-re
     return { type: event.type, message: `attempt ${event.attempt}, after: ${formatCause(cause)}`, name: event.name, attempt: event.attempt, cause: { ...cause, message: formatCause(cause) } };
   }
   const { text } = formatNotice(event);
+  if (event.type === 'watch-invalid') return { type: event.type, message: text, diagnostics: event.diagnostics };
   return event.type === 'warning' ? { type: event.type, message: text, ...event.warning } : { ...event, message: text };
+}
+
+/** One event as a line of `pipeline watch --json`: a stage's start or end, a run's document, or a notice. */
+export function eventJson(event: RunEvent): EventRecord | Record<string, unknown> {
+  if (isNotice(event) || event.type === 'stage-retry') return noticeJson(event);
+  switch (event.type) {
+    case 'stage-started':
+      return { type: event.type, name: event.name, reasons: reasonsJson(event.reasons) };
+    case 'stage-finished':
+      return { type: event.type, stage: stageJson(event.result) };
+    case 'run-finished':
+      return { type: event.type, run: runJson(event.summary) };
+  }
 }
 
 /** What a run said besides its stages: every notice in order (`events`), and the sentences of its warnings. */

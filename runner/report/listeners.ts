@@ -9,7 +9,7 @@ import type { RunEvent, RunListener } from '../exec/events.js';
 import { unreachable } from '../plan/reasons.js';
 import { appendHistory, type HistoryEntry } from './history.js';
 import { collectMetrics } from './metrics.js';
-import { lastRunJson, noticeJson, runJson, type ComputedLookup, type ParamsLookup, type RunNotes } from './json.js';
+import { eventJson, lastRunJson, noticeJson, runJson, type ComputedLookup, type ParamsLookup, type RunNotes } from './json.js';
 import { formatWarning } from './notices.js';
 import { LAST_RUN_FILE } from '../public/last-run-file.js';
 
@@ -63,9 +63,23 @@ export class JsonListener implements RunListener {
       case 'url-check':
         this.notes.events.push(noticeJson(event));
         return;
+      case 'watch-waiting':
+      case 'watch-change':
+      case 'watch-invalid':
+        return; // `pipeline watch` writes its events as lines (JsonLinesListener), not this document
+
       default:
         return unreachable(event);
     }
+  }
+}
+
+/** `pipeline watch --json`: every event as one JSON object on a line of its own, as it happens. */
+export class JsonLinesListener implements RunListener {
+  constructor(private readonly out: NodeJS.WritableStream) {}
+
+  event(event: RunEvent): void {
+    this.out.write(`${JSON.stringify(eventJson(event))}\n`);
   }
 }
 

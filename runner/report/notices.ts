@@ -38,6 +38,8 @@ export function formatWarning(warning: Warning): string {
     case 'remote-lookup':
     case 'url-unreachable':
       return warning.message;
+    case 'watch-writes-deps':
+      return `stage \`${warning.stage}\` writes files it reads (${warning.paths.join(', ')}): its own writes are not watched; declare them as outs or write elsewhere`;
     default:
       return unreachable(warning);
   }
@@ -59,9 +61,22 @@ export function formatNotice(notice: Notice): NoticeText {
       return { level: 'debug', text: `pipeline: ${notice.started} stage hosts started ahead, ${notice.taken} of them used` };
     case 'url-check':
       return { level: 'info', text: notice.message };
+    case 'watch-waiting':
+      return { level: 'info', text: `watching ${notice.files} file${notice.files === 1 ? '' : 's'} for changes (Ctrl-C to stop)…` };
+    case 'watch-change': {
+      const cancelled = notice.cancelled?.length ? `; stopping ${notice.cancelled.join(', ')} to run again` : '';
+      return { level: 'info', text: `changed: ${listed(notice.paths)}${cancelled}` };
+    }
+    case 'watch-invalid':
+      return { level: 'info', text: `${notice.text.trimEnd()}\nwaiting for the next save…` };
     default:
       return unreachable(notice);
   }
+}
+
+/** At most five paths, then how many more. */
+function listed(paths: readonly string[]): string {
+  return paths.length <= 5 ? paths.join(', ') : `${paths.slice(0, 5).join(', ')} and ${paths.length - 5} more`;
 }
 
 function interruptText(stopping: Extract<Notice, { type: 'interrupt' }>['stopping']): string {

@@ -86,6 +86,9 @@ export class LineReporter implements RunListener {
       case 'interrupt':
       case 'hosts':
       case 'url-check':
+      case 'watch-waiting':
+      case 'watch-change':
+      case 'watch-invalid':
         return this.notice(event);
       default:
         return unreachable(event);

@@ -195,7 +195,7 @@ describe('engine: command line', function () {
   });
 
   it('an unknown command or option: exit 2', async () => {
-    await usage(['runn'], 'error: unknown command `runn` (did you mean `run`?)\nhint: commands: init, run, status, dag, metrics, params, exp, validate, gc, schema, ci, cache, fingerprint, push, pull, update\n');
+    await usage(['runn'], 'error: unknown command `runn` (did you mean `run`?)\nhint: commands: init, run, status, dag, metrics, params, exp, validate, gc, schema, ci, cache, fingerprint, push, pull, update, watch\n');
     await usage(['run', '--bogus'], "error: unknown option '--bogus'\n(run `pipeline help` for usage)\n");
     await usage(['dag', '--format', 'png'], /^error: option '--format <format>' argument 'png' is invalid\. Allowed choices are ascii, mermaid, dot, json\.\n/);
   });

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import type { Ajv2020 } from 'ajv/dist/2020.js';
 import { lastRunSchema } from '../../runner/public/last-run.js';
-import { STAGE_SCRIPT, makeWorkspace, repoRoot, runRecords, storeObject, tempDir, cleanupAll, type CliResult, type Workspace } from '../helpers/workspace.js';
+import { STAGE_SCRIPT, makeWorkspace, waitFor, repoRoot, runRecords, storeObject, tempDir, cleanupAll, type CliResult, type Workspace } from '../helpers/workspace.js';
 import { describeErrors, goldenFiles, loadSchemas, normalise, readGolden, schemaFiles, updating, validator, writeGolden } from './golden.js';
 
 const PIPELINE = `version: 1
@@ -99,6 +99,31 @@ stages:
     cmd: node report.js
     outs: [build/model.json]
 `;
+
+let watched: Workspace | undefined;
+
+/** The lines of `pipeline watch --json` through a run, an edit and its run, and a config with errors, then Ctrl-C. */
+async function watchLines(): Promise<Record<string, unknown>[]> {
+  const w = makeWorkspace({
+    yaml: 'version: 1\nstages:\n  one:\n    cmd: node stage.js build/one.txt data/in.txt\n    deps: [stage.js, data/in.txt]\n    outs: [build/one.txt]\n',
+    files: { 'stage.js': STAGE_SCRIPT, 'data/in.txt': 'a\n' },
+  });
+  watched = w;
+  const child = w.spawn(['watch', '--json']);
+  const lines = () => {
+    const text = child.output.stdout;
+    return text.slice(0, text.lastIndexOf('\n') + 1).split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
+  };
+  const count = (type: string) => lines().filter((l) => l.type === type).length;
+  await waitFor(() => count('watch-waiting') === 1, 60_000, 'watch to wait', child);
+  w.write('data/in.txt', 'b\n');
+  await waitFor(() => count('watch-waiting') === 2, 60_000, 'the edit to run', child);
+  w.write('pipeline.yaml', 'version: 1\nstages:\n  one:\n    cmd: node stage.js\n    outs: 7\n');
+  await waitFor(() => count('watch-invalid') === 1, 60_000, 'the config errors', child);
+  child.kill('SIGINT');
+  expect((await child.result).exitCode).to.equal(130);
+  return lines();
+}
 
 /** One real output: its schema, the scenario it comes from, the document. */
 interface Output {
@@ -265,6 +290,12 @@ describe('schemas: every machine-readable output has a published schema and a go
     for (const e of swept.experiments) pin('experiment', e.name, fixCommit(readJson(ws.path(`.pipeline/experiments/${e.name}.json`)) as { commit: string | null }), ws);
     const shown = json(await ws.run(['exp', 'show', '--json']), 'exp show --json') as { experiments: { commit: string | null }[] };
     pin('exp-show', 'two', { ...shown, experiments: shown.experiments.map(fixCommit) }, ws);
+
+    // `pipeline watch --json`: every line of a session (a run, the wait, an edit and its run, a config with errors).
+    for (const line of await watchLines()) {
+      if (line.type === 'watch-change' || line.type === 'watch-invalid') pin('watch-line', line.type, line, watched!);
+      else seen('watch-line', String(line.type), line);
+    }
   });
 
   after(cleanupAll);
