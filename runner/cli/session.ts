@@ -164,11 +164,13 @@ export class Session {
   }
 
   /** The engine over a config (by default the session's), its pipeline.lock's warnings said. */
-  openEngine(config: PipelineConfig = this.config): Engine {
+  /** `quiet`: an engine that only plans (`watch` before it runs): the lock's notices are said by the one that runs. */
+  openEngine(config: PipelineConfig = this.config, quiet = false): Engine {
     const engine = openEngine(config);
     // What loading the config read is part of what the engine's decisions rest on (the fresh record's list).
     for (const { kind, file } of configReads(this.globals.cwd, this.globals.config, config.file)) engine.reads.add(kind, file);
     for (const file of Object.values(config.commands)) engine.reads.add('file', path.resolve(config.root, file));
+    if (quiet) return engine;
     for (const { stage, problem } of engine.lock.ignored) {
       this.emit({ type: 'warning', warning: { code: 'lock-entry-ignored', file: engine.lock.file, stage, problem } });
     }

@@ -1,7 +1,8 @@
 // What `pipeline watch` watches: every file the selected stages read, as the engine knows it — the deps as
 // declared (folders and the folder a glob starts from, so a new match is seen), the deps and the code closure as
-// pipeline.lock recorded them for the last run (a module's imports, files outside the workspace), the package.json
-// of each package a module's closure uses, and the files every plan reads: pipeline.yaml, pipeline.local.yaml and
+// pipeline.lock recorded them for the last run (a module's imports, files outside the workspace), the places a
+// module's import resolution looked without finding anything (a new file there changes what an import means), the
+// package.json of each package a module's closure uses, and the files every plan reads: pipeline.yaml, pipeline.local.yaml and
 // pipeline.lock. Outs of every stage and .pipeline/ are never watched: what the runner writes must not start a run.
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -74,6 +75,9 @@ export function watchedInputs(engine: Engine, names: string[]): WatchedInputs {
   for (const inputs of stages.values()) {
     for (const i of inputs) if (!ignored(i.path)) watch.add(path.resolve(root, i.path));
   }
+  // Where a module's import resolution looked and found nothing (`./lib` → lib.tsx, lib.ts, … before lib.js): a file
+  // appearing there changes what the import means, and the re-plan sees it (the closure records those misses).
+  for (const abs of engine.reads.lookups()) if (!ignored(keyOf(root, abs))) watch.add(abs);
   return { watch: [...watch].sort(), stages, config: new Set(configKeys), ignored };
 }
 

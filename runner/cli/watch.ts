@@ -8,9 +8,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, ExitCode, UsageError } from '../core/errors.js';
 import type { PipelineConfig } from '../config/types.js';
-import { openEngine, type Engine } from '../plan/engine.js';
+import type { Engine } from '../plan/engine.js';
 import { preview } from '../plan/preview.js';
 import type { Notice, RunEvent } from '../exec/events.js';
+import type { StageResult } from '../exec/outcome.js';
 import type { Session } from './session.js';
 import { ignoreOuts } from './gitignore.js';
 import { ChangeWatcher, statSignature } from './watcher.js';
@@ -121,9 +122,11 @@ export class WatchLoop {
   /** Plan; run when something is not fresh (the first time, always); then watch what the stages read. */
   private async cycle(config: PipelineConfig, first: boolean): Promise<void> {
     for (;;) {
-      const planned = openEngine(config);
-      await this.watch(planned);
+      const planned = this.session.openEngine(config, true);
       const plan = first ? [] : await preview(planned, { names: this.options.names, mode: 'needs', force: false });
+      // After the plan, which read what the run would (the places module imports were looked for among it): the
+      // list a run leaves is the same, and the watchers are not made again between the two.
+      await this.watch(planned);
       if (this.stopped.aborted || (!first && plan.every((p) => p.action === 'fresh' || p.action === 'skipped'))) return;
       const engine = await this.run(config);
       if (this.stopped.aborted) return;
@@ -155,6 +158,7 @@ export class WatchLoop {
       const request = { names: this.options.names, mode: 'needs' as const, force: false, jobs: this.options.jobs ?? os.availableParallelism(), keepGoing: false, verbose: false };
       const { summary } = await session.run(engine, request, this.cancel.signal);
       ignoreOuts(engine.config, summary);
+      this.selfWrites(summary?.stages ?? []);
       this.watcher.remember(path.join(engine.root, 'pipeline.lock'));
       return engine;
     } finally {
@@ -187,6 +191,20 @@ export class WatchLoop {
     if (stopping.length === 0) return;
     this.emit({ type: 'watch-change', paths: this.watcher.take(), cancelled: stopping });
     this.cancel.abort();
+  }
+
+  /**
+   * Stages the engine failed because an input changed while they ran, when no change stopped them first (a short
+   * stage can end before the change settles): twice in a row for one stage and file, it is the stage's own doing.
+   */
+  private selfWrites(stages: readonly StageResult[]): void {
+    const root = this.session.config.root;
+    for (const s of stages) {
+      if (s.outcome.kind !== 'failed' || s.outcome.cause.kind !== 'inputs-changed') continue;
+      const key = keyOf(root, path.resolve(root, s.outcome.cause.path));
+      if (this.writers.has(s.name) || this.stoppedFor.get(s.name)?.has(key)) this.writesWhatItReads(s.name, [key]);
+      else this.stoppedFor.set(s.name, new Set([key]));
+    }
   }
 
   /** A stage changed files it reads: said once, its writes dropped and remembered so they start nothing. */

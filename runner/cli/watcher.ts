@@ -5,7 +5,7 @@
 // by the folder it starts from (watch-inputs.ts). Changes are collected as keys (watch-inputs.ts `keyOf`) and
 // handed on once none came for `debounceMs`. A change whose file has the very stat the runner left it with (the
 // pipeline.lock it wrote, a dep a stage rewrote, see `own`) is dropped: it is no edit of the user's.
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, statSync, watch as watchFolder, type FSWatcher as FolderWatcher } from 'node:fs';
 import path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import { keyOf } from './watch-inputs.js';
@@ -23,8 +23,24 @@ export function statSignature(abs: string): string | undefined {
 /** Longer than chokidar's 50 ms throttle of `change` events of one path. */
 const RECHECK_MS = 60;
 
+/**
+ * The paths to watch for a file that is not there (yet): its nearest folder that exists, and the first missing path
+ * below it (the file, or the folder it will be made in). chokidar 4 given a missing path says `ready` before it has
+ * started watching for it (a file made at once is missed), and one chokidar watching nested folders one level deep
+ * merges them (the inner one's entries are too deep), so each such folder gets fs.watch of its own: one level, in
+ * place when the call returns, and only the awaited entries count.
+ */
+function whereMissing(abs: string): { folder: string; entry: string } {
+  let entry = abs;
+  let folder = path.dirname(abs);
+  while (!existsSync(folder) && path.dirname(folder) !== folder) [entry, folder] = [folder, path.dirname(folder)];
+  return { folder, entry };
+}
+
 export class ChangeWatcher {
   private watcher: FSWatcher | undefined;
+  /** The folders of paths that do not exist, watched one level deep for those paths alone. */
+  private missing: FolderWatcher[] = [];
   private watched = '';
   private readonly pending = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
@@ -51,19 +67,39 @@ export class ChangeWatcher {
     // Which of them exist counts too: a file deleted since is watched again from its folder, so its return is seen.
     const state = list.map((p) => `${existsSync(p) ? '+' : '-'}${p}`).join('\n');
     if (state === this.watched && this.watcher) return;
+    this.closeMissing();
     await this.watcher?.close();
     this.watched = state;
-    const watcher = watch(list, {
-      ignoreInitial: true,
-      persistent: true,
-      // Called for every path chokidar meets, folders on the way included; the runner's own files never count.
-      ignored: (p: string) => this.ignored(keyOf(this.root, p)),
-    });
-    this.watcher = watcher;
+    const present = list.filter((p) => existsSync(p));
+    const absent = list.filter((p) => !existsSync(p)).map(whereMissing);
+    // Called for every path chokidar meets, folders on the way included; the runner's own files never count.
+    this.watcher = await this.started(watch(present, { ignoreInitial: true, persistent: true, ignored: (p: string) => this.ignored(keyOf(this.root, p)) }));
+    const entries = new Set(absent.map((m) => m.entry).filter((p) => !this.ignored(keyOf(this.root, p))));
+    for (const folder of new Set(absent.map((m) => m.folder))) {
+      try {
+        const w = watchFolder(folder, { persistent: true }, (_event, name) => {
+          const p = name === null ? undefined : path.join(folder, name.toString());
+          if (p !== undefined && entries.has(p)) this.changed(p);
+        });
+        w.on('error', () => undefined);
+        this.missing.push(w);
+      } catch {
+        // an unreadable folder: what would appear in it cannot be seen
+      }
+    }
+  }
+
+  private closeMissing(): void {
+    for (const w of this.missing) w.close();
+    this.missing = [];
+  }
+
+  private async started(watcher: FSWatcher): Promise<FSWatcher> {
     for (const type of ['add', 'change', 'unlink', 'unlinkDir'] as const) watcher.on(type, (p: string) => this.changed(p));
     // An error (a folder that became unreadable) is no reason to stop watching the rest.
     watcher.on('error', () => undefined);
     await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
+    return watcher;
   }
 
   /** The file as the runner left it: a change event that finds it so is dropped. */
@@ -152,6 +188,7 @@ export class ChangeWatcher {
     clearTimeout(this.timer);
     for (const t of this.rechecks.values()) clearTimeout(t);
     this.rechecks.clear();
+    this.closeMissing();
     await this.watcher?.close();
     this.watcher = undefined;
   }

@@ -19,11 +19,13 @@ export type RequiredKind = (typeof REQUIRED_KINDS)[number];
 export class ReadSet {
   private readonly all = new Set<string>();
   private readonly required = new Map<RequiredKind, Set<string>>();
+  private readonly looked = new Set<string>();
 
   /** `file` was read (or looked for) as `kind`; a relative path is taken from the current folder. */
   add(kind: ReadKind, file: string): void {
     const abs = path.resolve(file);
     this.all.add(abs);
+    if (kind === 'lookup') this.looked.add(abs);
     if ((REQUIRED_KINDS as readonly string[]).includes(kind)) {
       const k = kind as RequiredKind;
       let set = this.required.get(k);
@@ -41,6 +43,11 @@ export class ReadSet {
 
   has(file: string): boolean {
     return this.all.has(path.resolve(file));
+  }
+
+  /** The paths looked for that decided nothing by being there (a module resolution's misses), sorted. */
+  lookups(): string[] {
+    return [...this.looked].sort();
   }
 
   /** Every path read, sorted. */

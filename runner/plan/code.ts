@@ -270,6 +270,8 @@ export class ModuleCode {
     this.index.packages[modulePath] = built.packages;
     this.index.packageFiles[modulePath] = built.packageFiles;
     this.index.probes[modulePath] = probes;
+    // What the build looked for is read as much as what it found (esbuild looked, not this process).
+    for (const key of Object.keys(probes)) this.ws.reads?.add('lookup', path.resolve(this.ws.root, key));
     this.index.unfollowed[modulePath] = built.unfollowed;
     this.dirty = true;
     return code;

@@ -77,7 +77,7 @@ describe('cli: pipeline watch', function () {
     expect(startedIn(cycle(child, 0))).to.deep.equal(['first', 'second']);
     expect(ofType(child, 'run-finished')[0].run.exitCode).to.equal(0);
     // `other` is not selected: its file is not watched.
-    expect(ofType(child, 'watch-waiting')[0].files).to.equal(5); // pipeline.yaml, .local.yaml, .lock, stage.js, data/raw.txt
+    expect(ofType(child, 'watch-waiting')[0].files).to.equal(6); // pipeline.yaml, .local.yaml, .lock, stage.js, data/raw.txt, and pipeline.yml (looked for)
 
     // Between runs the lock is free: another command takes the workspace at once.
     const status = await ws.run(['status', '--json']);
@@ -164,6 +164,21 @@ stages:
     expect(startedIn(lines(child)).at(-1)).to.equal('first');
     expect(ws.read('build/first.txt')).to.equal('local\nraw 1\n');
     expect(startedIn(lines(child))).to.have.length(5);
+    child.kill('SIGINT');
+    expect((await child.result).exitCode).to.equal(130);
+  });
+
+  it('watches where a module\'s imports were looked for: a lib.ts added beside lib.js changes what `./lib` means', async () => {
+    const ws = make('version: 1\nstages:\n  m:\n    module: mod/m.ts\n    outs: [build/m.txt]\n');
+    ws.write('mod/lib.js', "export const word = 'from-js';\n");
+    ws.write('mod/m.ts', "import { mkdirSync, writeFileSync } from 'node:fs';\nimport { word } from './lib';\nexport default async function (): Promise<void> {\n  mkdirSync('build', { recursive: true });\n  writeFileSync('build/m.txt', word + '\\n');\n}\n");
+    const child = ws.spawn(['watch', '--json']);
+    await settled(child, 1);
+    expect(ws.read('build/m.txt')).to.equal('from-js\n');
+    ws.write('mod/lib.ts', "export const word = 'from-ts';\n");
+    await settled(child, 2);
+    expect(ws.read('build/m.txt')).to.equal('from-ts\n');
+    expect(startedIn(lines(child))).to.deep.equal(['m', 'm']);
     child.kill('SIGINT');
     expect((await child.result).exitCode).to.equal(130);
   });
