@@ -13,6 +13,8 @@ const R2 = ['0.05', '0.1', '0.2', '0.3', '0.4', '0.5'];
 const BIAS = ['true', 'false'];
 const GRID = ['--grid', `gate.r2_min=${R2.join(',')}`, '--grid', `quantize.bias_correction=${BIAS.join(',')}`];
 const VARIANTS = R2.length * BIAS.length;
+/** The jobs Snakemake runs for the sweep: load and train once, gate per r2_min, quantize per r2_min × bias × bits, compare and predict per variant. */
+const SNAKEMAKE_JOBS = 2 + R2.length + R2.length * BIAS.length * 2 + VARIANTS * 2;
 
 // Every stage writes its name and params into its out, so a variant's outs differ wherever its params do.
 const write = (out: string) => `mkdir -p out && echo "$PIPELINE_STAGE $PIPELINE_PARAMS" > ${out}`;
@@ -104,7 +106,7 @@ export function sweepFigure(ctx: BenchContext): Figure {
     const sm = path.join(ctx.tmp, 'sweep-snakemake');
     mkdirSync(path.join(sm, 'out'), { recursive: true });
     writeFileSync(path.join(sm, 'Snakefile'), SNAKEFILE);
-    const peer = timePeer(f, ctx, 'snakemake', () => repeat(() => snakemakeCmd(sm, []), { runs: ctx.runs, before: () => emptyDir(path.join(sm, 'out')) }));
+    const peer = timePeer(f, ctx, 'snakemake', () => repeat(() => snakemakeCmd(sm, []), { runs: ctx.runs, before: () => emptyDir(path.join(sm, 'out')) }), SNAKEMAKE_JOBS);
     f.rows.push({ label: `snakemake, the same ${VARIANTS} variants through wildcards in one run`, unit: 'ms', stats: peer.ms });
     if (peer.sane) {
       const ratio = s.ms.median / peer.ms.median;
