@@ -195,7 +195,8 @@ export class WatchLoop {
 
   /**
    * Stages the engine failed because an input changed while they ran, when no change stopped them first (a short
-   * stage can end before the change settles): twice in a row for one stage and file, it is the stage's own doing.
+   * stage can end before the change settles): the change plans again even if no event reported it; twice in a row
+   * for one stage and file, it is the stage's own doing.
    */
   private selfWrites(stages: readonly StageResult[]): void {
     const root = this.session.config.root;
@@ -203,7 +204,10 @@ export class WatchLoop {
       if (s.outcome.kind !== 'failed' || s.outcome.cause.kind !== 'inputs-changed') continue;
       const key = keyOf(root, path.resolve(root, s.outcome.cause.path));
       if (this.writers.has(s.name) || this.stoppedFor.get(s.name)?.has(key)) this.writesWhatItReads(s.name, [key]);
-      else this.stoppedFor.set(s.name, new Set([key]));
+      else {
+        this.stoppedFor.set(s.name, new Set([key]));
+        this.watcher.note(path.resolve(root, key));
+      }
     }
   }
 

@@ -102,6 +102,11 @@ export class ChangeWatcher {
     return watcher;
   }
 
+  /** A change the engine saw (an input that changed while its stage ran), whether or not an event reported it. */
+  note(abs: string): void {
+    this.changed(abs);
+  }
+
   /** The file as the runner left it: a change event that finds it so is dropped. */
   remember(abs: string): void {
     const key = keyOf(this.root, abs);

@@ -16,7 +16,10 @@ export async function waitFor(predicate: () => boolean, timeoutMs = 30_000, what
       if (predicate()) return;
       throw new Error(`the CLI ended (${child.exitCode ?? child.signalCode}) before ${what}\nstdout: ${child.output.stdout}\nstderr: ${child.output.stderr}`);
     }
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > end) {
+      const said = child ? `\nstdout (its end): ${child.output.stdout.slice(-4000)}\nstderr (its end): ${child.output.stderr.slice(-2000)}` : '';
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${said}`);
+    }
     await new Promise((r) => setTimeout(r, 10));
   }
 }
