@@ -1,17 +1,18 @@
-// The one way the runner starts a process, through execa: a stage's process, a stage host started ahead of need,
-// and the helper commands it runs to completion (`flock`, and Slurm's `sbatch`, `squeue`, `scancel`, `sinfo`).
+// The one way the runner starts a process: a stage's process and a stage host started ahead of need through execa,
+// the helper commands it runs to completion (`flock`, and Slurm's `sbatch`, `squeue`, `scancel`, `sinfo`) through
+// Node's child_process.
 //
 // A process started for a stage is the leader of its own process group and session (detached: setsid) and gets a
 // parent-death signal (util-linux `setpriv --pdeathsig KILL`, where available), so its whole tree is signalled as
 // one and it dies with its runner even on SIGKILL. Stopping it is execa's: SIGTERM, then SIGKILL 3 s later.
 //
-// execa is imported statically: it is evaluated with the command that starts processes (run, pull, gc), before
-// the command's first line runs, so a run's first stage host starts as soon as the run knows it wants one instead
-// of waiting for a later turn of the event loop (measured on a loaded machine, medians of 20 runs: the first host
-// started after 14 ms more of the runner's CPU than with node's spawn, 37 ms with an import() on first use).
-// Loading it costs the runner some 10 to 30 ms of CPU (its own code and the Node modules it loads), once per
-// command, before its first process starts: the price of one way to start every process.
-import { execa, execaSync } from 'execa';
+// execa is required (synchronously) when the first such process starts, not when the command loads: a run that
+// starts no process (a no-op, whose one helper is the run lock's `flock`) never evaluates it, and the first stage
+// host still starts in the same turn of the event loop as it is wanted (an import() on first use would wait a turn).
+// A helper needs none of execa's process-tree handling: it is a short command whose output is read to its end, with
+// a time bound, which Node's spawn does by itself without loading execa's modules.
+import { spawn, spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import path from 'node:path';
@@ -68,7 +69,7 @@ export function launch(argv: string[], options: LaunchOptions): Launched {
   const wrapped = options.group ? withParentDeathSignal(argv) : argv;
   const [file, ...args] = wrapped;
   const stop = new AbortController();
-  const child = execa(file, args, {
+  const child = execaModule().execa(file, args, {
     cwd: options.cwd,
     env: options.env,
     extendEnv: false,
@@ -136,32 +137,60 @@ export interface HelperOptions {
   fds?: number[];
 }
 
-/** Run a helper command to completion, its output captured (stdin from /dev/null). */
-export async function runHelper(file: string, args: string[], options: HelperOptions = {}): Promise<HelperResult> {
-  const r = await execa(file, args, {
-    env: options.env,
-    extendEnv: !options.exactEnv,
-    reject: false,
-    timeout: options.timeoutMs ?? 120_000,
-    // An open file as fd 3, … (execa hands any descriptor number to the child; its types list only 3 to 9).
-    stdio: ['ignore', 'pipe', 'pipe', ...((options.fds ?? []) as 3[])],
-    windowsHide: true,
-  });
-  return helperResult(r);
+/** execa, required when the first stage process starts (see above). */
+let execa: typeof import('execa') | undefined;
+function execaModule(): typeof import('execa') {
+  execa ??= createRequire(import.meta.url)('execa') as typeof import('execa');
+  return execa;
 }
 
-/** What a helper's execa result holds (its output as text: no `encoding`, `lines` or transforms are used). */
-type HelperOutput = { exitCode?: number; stdout?: string; stderr?: string; shortMessage?: string };
+/** A helper's environment: `env` over the runner's, or with `exactEnv` `env` alone. */
+function helperEnv(options: HelperOptions): NodeJS.ProcessEnv {
+  if (options.exactEnv) return options.env ?? {};
+  return options.env ? { ...process.env, ...options.env } : process.env;
+}
+
+/** Output as a helper's result holds it: text, without the one final newline a command ends its output with. */
+const text = (data: string): string => data.replace(/\r?\n$/, '');
+
+/** Why a helper did not finish by itself: killed at its time bound, or by a signal. */
+function endedBy(signal: NodeJS.Signals | null, timedOut: boolean, timeoutMs: number): string | undefined {
+  if (timedOut) return `timed out after ${timeoutMs} milliseconds`;
+  return signal ? `killed with ${signal}` : undefined;
+}
+
+/** Run a helper command to completion, its output captured (stdin from /dev/null). */
+export function runHelper(file: string, args: string[], options: HelperOptions = {}): Promise<HelperResult> {
+  const timeoutMs = options.timeoutMs ?? 120_000;
+  return new Promise((resolve) => {
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let failed: string | undefined;
+    let timedOut = false;
+    // An open file as fd 3, … : the child's descriptor at that index.
+    const child = spawn(file, args, { env: helperEnv(options), stdio: ['ignore', 'pipe', 'pipe', ...(options.fds ?? [])], windowsHide: true });
+    const timer = timeoutMs > 0 ? setTimeout(() => ((timedOut = true), child.kill('SIGKILL')), timeoutMs) : undefined;
+    child.stdout?.on('data', (chunk: Buffer) => out.push(chunk));
+    child.stderr?.on('data', (chunk: Buffer) => err.push(chunk));
+    child.on('error', (e: NodeJS.ErrnoException) => (failed ??= e.code ?? e.message));
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const error = failed ?? endedBy(signal, timedOut, timeoutMs);
+      const result: HelperResult = { code: error === undefined ? (code ?? undefined) : undefined, stdout: text(Buffer.concat(out).toString()), stderr: text(Buffer.concat(err).toString()) };
+      resolve(error === undefined ? result : { ...result, error });
+    });
+  });
+}
 
 /** Run a helper command to completion synchronously (the runner is about to exit). */
 export function runHelperSync(file: string, args: string[], options: HelperOptions = {}): HelperResult {
-  const r = execaSync(file, args, { env: options.env, extendEnv: true, reject: false, timeout: options.timeoutMs ?? 10_000, stdin: 'ignore', windowsHide: true });
-  return helperResult(r);
-}
-
-function helperResult(r: HelperOutput): HelperResult {
-  const error = (r as { code?: string }).code ?? (r.exitCode === undefined ? r.shortMessage : undefined);
-  return { code: r.exitCode, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? ''), ...(error !== undefined ? { error } : {}) };
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const r = spawnSync(file, args, { env: helperEnv(options), stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs, killSignal: 'SIGKILL', encoding: 'utf8', windowsHide: true });
+  const failed: NodeJS.ErrnoException | undefined = r.error;
+  const timedOut = failed?.code === 'ETIMEDOUT';
+  const error = (timedOut ? undefined : (failed?.code ?? failed?.message)) ?? endedBy(r.signal, timedOut, timeoutMs);
+  const result: HelperResult = { code: error === undefined ? (r.status ?? undefined) : undefined, stdout: text(r.stdout ?? ''), stderr: text(r.stderr ?? '') };
+  return error === undefined ? result : { ...result, error };
 }
 
 let setpriv: string | false | undefined;

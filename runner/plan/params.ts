@@ -10,6 +10,7 @@
 // (plan/code.ts), each check keyed by that hash and the values, so an unchanged run starts no probe, and one with
 // new values starts one probe for all of them.
 import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '../core/atomic.js';
@@ -140,12 +141,13 @@ export class ParamSchemas {
 }
 
 /** The probe process (params-probe.ts), reading the bundles to probe from its stdin. */
-async function startProbe() {
+function startProbe() {
   const js = path.join(here, 'params-probe.js');
   const args = existsSync(js) ? [js] : ['--import', 'tsx', path.join(here, 'params-probe.ts')];
-  const { execa } = await import('execa');
+  // execa's one-file bundle in the CLI's (shared with launch.ts), loaded only when the probe starts.
+  const { execa } = createRequire(import.meta.url)('execa') as typeof import('execa');
   // Wrapped: the process itself is a promise of its end.
-  return { child: execa(process.execPath, args, { stdin: 'pipe', reject: false }) };
+  return Promise.resolve({ child: execa(process.execPath, args, { stdin: 'pipe', reject: false }) });
 }
 
 /**
