@@ -16,14 +16,28 @@ export type ReadKind = 'config' | 'lock' | 'dep' | 'out' | 'code' | 'package' | 
 export const REQUIRED_KINDS = ['config', 'lock', 'dep', 'out', 'code', 'package'] as const;
 export type RequiredKind = (typeof REQUIRED_KINDS)[number];
 
+/** A `//`, `/./` or `/../` part, or a trailing `/`, `/.` or `/..`: what path.resolve would change in an absolute path. */
+const NOT_NORMAL = /\/\.{0,2}(?:\/|$)/;
+
+/**
+ * `file` from `from` (or the current folder) as path.resolve gives it; an absolute path already in that form (nearly
+ * every path the engine adds: it joins them from the workspace's root) is taken as it is, without resolve's work.
+ */
+function absolute(file: string, from?: string): string {
+  if (path.sep === '/' && file.startsWith('/') && !NOT_NORMAL.test(file)) return file;
+  return from === undefined ? path.resolve(file) : path.resolve(from, file);
+}
+
 export class ReadSet {
   private readonly all = new Set<string>();
   private readonly required = new Map<RequiredKind, Set<string>>();
   private readonly looked = new Set<string>();
+  /** Folders addBelow added with every folder above them up to its root (`root`, NUL, folder): not walked again. */
+  private readonly walked = new Set<string>();
 
   /** `file` was read (or looked for) as `kind`; a relative path is taken from the current folder. */
   add(kind: ReadKind, file: string): void {
-    const abs = path.resolve(file);
+    const abs = absolute(file);
     this.all.add(abs);
     if (kind === 'lookup') this.looked.add(abs);
     if ((REQUIRED_KINDS as readonly string[]).includes(kind)) {
@@ -36,13 +50,18 @@ export class ReadSet {
 
   /** `file` and every folder from `root` (excluded) down to it, each folder as read on the way (a symlink there counts). */
   addBelow(root: string, kind: ReadKind, file: string): void {
-    const abs = path.resolve(root, file);
-    for (let dir = path.dirname(abs); dir !== root && dir.startsWith(root + path.sep); dir = path.dirname(dir)) this.add('folder', dir);
+    const abs = absolute(file, root);
+    for (let dir = path.dirname(abs); dir !== root && dir.startsWith(root + path.sep); dir = path.dirname(dir)) {
+      const key = `${root}\0${dir}`;
+      if (this.walked.has(key)) break;
+      this.walked.add(key);
+      this.add('folder', dir);
+    }
     this.add(kind, abs);
   }
 
   has(file: string): boolean {
-    return this.all.has(path.resolve(file));
+    return this.all.has(absolute(file));
   }
 
   /** The paths looked for that decided nothing by being there (a module resolution's misses), sorted. */
