@@ -5,8 +5,8 @@
 //   PIPELINE_REMOTE_USER + PIPELINE_REMOTE_PASSWORD   HTTP basic auth (also taken from user:password@ in the URL).
 // Node's http/https with keep-alive; bodies are streamed both ways. Every request has a connect timeout and an idle
 // timeout (no byte either way for that long, whether waiting for the answer, reading its body or sending one).
-import http, { type ClientRequest, type IncomingMessage } from 'node:http';
-import https from 'node:https';
+import type { Agent, ClientRequest, IncomingMessage } from 'node:http';
+import { createRequire } from 'node:module';
 import { pipeline } from 'node:stream/promises';
 import { UsageError } from '../../core/errors.js';
 import { displayUrl, parseUrl } from '../../core/url-credentials.js';
@@ -38,12 +38,23 @@ export function httpAuthFromEnv(env: NodeJS.ProcessEnv = process.env): HttpAuth 
 
 type Body = (req: ClientRequest) => Promise<void>;
 
+/**
+ * node:http or node:https, loaded when an HTTP remote is opened: a command that has none (a no-op run) does not
+ * evaluate them (nor the TLS modules https loads).
+ */
+type HttpModule = Pick<typeof import('node:http'), 'Agent' | 'request'>;
+function httpModule(protocol: string): HttpModule {
+  const load = createRequire(import.meta.url);
+  return protocol === 'https:' ? (load('node:https') as typeof import('node:https')) : (load('node:http') as typeof import('node:http'));
+}
+
 export class HttpBackend implements Backend {
   private readonly base: URL;
   private readonly shown: string;
   private readonly headers: Record<string, string> = {};
   private readonly secrets: (string | undefined)[];
-  private readonly agent: http.Agent;
+  private readonly agent: Agent;
+  private readonly http: HttpModule;
 
   constructor(
     url: string,
@@ -60,7 +71,8 @@ export class HttpBackend implements Backend {
     if (auth.token) this.headers.authorization = `Bearer ${auth.token}`;
     else if (user !== undefined) this.headers.authorization = `Basic ${Buffer.from(`${user}:${password ?? ''}`).toString('base64')}`;
     this.secrets = [auth.token, password, password && encodeURIComponent(password), this.headers.authorization, this.headers.authorization?.split(' ')[1]];
-    this.agent = new (this.base.protocol === 'https:' ? https.Agent : http.Agent)({ keepAlive: true });
+    this.http = httpModule(this.base.protocol);
+    this.agent = new this.http.Agent({ keepAlive: true });
   }
 
   describe(): string {
@@ -92,7 +104,7 @@ export class HttpBackend implements Backend {
     return new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(interruptedError(this.shown, action));
       const target = this.target(ns, key);
-      const req = (target.protocol === 'https:' ? https : http).request(target, { method, agent: this.agent, headers: { ...this.headers, ...headers } });
+      const req = this.http.request(target, { method, agent: this.agent, headers: { ...this.headers, ...headers } });
       let response: IncomingMessage | undefined;
       let settled = false;
       let closed = false;
