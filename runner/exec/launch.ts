@@ -169,7 +169,16 @@ export function runHelper(file: string, args: string[], options: HelperOptions =
     let timedOut = false;
     // An open file as fd 3, … : the child's descriptor at that index.
     const child = spawn(file, args, { env: helperEnv(options), stdio: ['ignore', 'pipe', 'pipe', ...(options.fds ?? [])], windowsHide: true });
-    const timer = timeoutMs > 0 ? setTimeout(() => ((timedOut = true), child.kill('SIGKILL')), timeoutMs) : undefined;
+    // Past the bound it is killed, and its pipes closed: a process it left behind holding them cannot keep it waiting.
+    const timer =
+      timeoutMs > 0
+        ? setTimeout(() => {
+            timedOut = true;
+            child.kill('SIGKILL');
+            child.stdout?.destroy();
+            child.stderr?.destroy();
+          }, timeoutMs)
+        : undefined;
     child.stdout?.on('data', (chunk: Buffer) => out.push(chunk));
     child.stderr?.on('data', (chunk: Buffer) => err.push(chunk));
     child.on('error', (e: NodeJS.ErrnoException) => (failed ??= e.code ?? e.message));
