@@ -6,6 +6,7 @@
 // `exp apply` (the param edited in place with its comment, status fresh, git diff exactly the param line);
 // `exp remove`; and gc keeping an experiment's objects until it is removed.
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
@@ -218,5 +219,36 @@ describe('cli: experiments (pipeline exp)', function () {
     expect(missing.stderr).to.contain('no experiment `kept`');
     await ok(['exp', 'remove', '--all']);
     expect((JSON.parse((await ok(['exp', 'show', '--json'])).stdout) as { experiments: unknown[] }).experiments).to.have.length(1);
+  });
+});
+
+describe('pipeline exp run: a swept param reaches the command it is interpolated into', function () {
+  this.timeout(300_000);
+  after(cleanupAll);
+
+  it("puts each variant's value into its `cmd` and `env` (quoted for the shell), not the workspace's", async () => {
+    const ws = makeWorkspace({
+      yaml: `version: 1
+stages:
+  echo:
+    cmd: printf '%s|%s' \${word} "$LABEL" > out.txt
+    shell: true
+    env: {LABEL: "label \${word}"}
+    params: {word: plain}
+    outs: [out.txt]
+`,
+    });
+    const r = await ws.run(['exp', 'run', '--grid', 'echo.word=alpha,b c;touch pwned', '--json']);
+    expect(r.exitCode, r.stderr).to.equal(0);
+    const doc = JSON.parse(r.stdout) as { experiments: { changed: Record<string, string>; stages: { name: string; outcome: string; outs: { path: string; hash: string }[] }[] }[] };
+    const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+    for (const e of doc.experiments) {
+      const word = e.changed['echo.word'];
+      const out = e.stages[0].outs.find((o) => o.path === 'out.txt')!;
+      expect(e.stages[0].outcome, word).to.equal('ran');
+      expect(out.hash, `the out of word=${word}`).to.equal(sha(`${word}|label ${word}`));
+    }
+    expect(ws.exists('pwned'), 'the value was one shell word').to.equal(false);
+    expect(ws.exists('out.txt'), 'the workspace was not run').to.equal(false);
   });
 });
