@@ -251,4 +251,27 @@ stages:
     expect(ws.exists('pwned'), 'the value was one shell word').to.equal(false);
     expect(ws.exists('out.txt'), 'the workspace was not run').to.equal(false);
   });
+
+  it('runs a command that reads a script it does not declare, in git and outside it', async () => {
+    for (const inGit of [false, true]) {
+      const ws = makeWorkspace({
+        yaml: `version: 1
+stages:
+  tool:
+    cmd: node tool.js \${word}
+    params: {word: plain}
+    outs: [out.txt]
+`,
+        files: { 'tool.js': "require('node:fs').writeFileSync('out.txt', 'tool ' + process.argv[2]);\n", 'ignored/big.bin': 'x' },
+      });
+      if (inGit) {
+        ws.write('.gitignore', 'ignored/\n');
+        execFileSync('git', ['init', '-q'], { cwd: ws.dir });
+      }
+      const r = await ws.run(['exp', 'run', '--grid', 'tool.word=a,b', '--json']);
+      expect(r.exitCode, `${inGit ? 'in git' : 'outside git'}: ${r.stderr}`).to.equal(0);
+      const doc = JSON.parse(r.stdout) as { experiments: { changed: Record<string, string>; stages: { outs: { hash: string }[] }[] }[] };
+      for (const e of doc.experiments) expect(e.stages[0].outs[0].hash).to.equal(createHash('sha256').update(`tool ${e.changed['tool.word']}`).digest('hex'));
+    }
+  });
 });

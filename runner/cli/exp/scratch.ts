@@ -1,10 +1,14 @@
 // The scratch copies an experiment's variants run in: under the temp folder, outside the workspace, each a copy of
 // the workspace's inputs only — every stage's deps that no stage writes, the module files and everything they
-// import (their code closure), pipeline.yaml and the package files Node and esbuild read; the workspace's
+// import (their code closure), pipeline.yaml and the package files Node and esbuild read, and the source files a
+// command may read without declaring them (`cmd: python train.py` with no dep on train.py runs in a variant as it
+// runs in the workspace): in git, the files git sees (tracked, and untracked but not ignored), else every file;
+// never a stage's outs, pipeline.lock or .pipeline/, .git/ and node_modules/; the workspace's
 // top-level links (node_modules, a linked dist/ or data folder) are links in the copy too. Files are cloned
 // (copy-on-write where the filesystem can: `COPYFILE_FICLONE`, else copied): a stage that rewrites a file in place
 // changes its copy, never the workspace's. Deps outside the workspace (`../data/x`) are copied once beside the variants, at
 // the same place relative to each, so every path a stage was given still reads the same bytes.
+import { execFileSync } from 'node:child_process';
 import { constants, copyFileSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,11 +31,35 @@ function globBase(p: string): string {
   return parts.slice(0, i).join('/');
 }
 
+/** Never copied: the workspace's state, git's, installed packages (linked instead) and pipeline.lock. */
+const NEVER = /^(\.pipeline|\.git|node_modules)(\/|$)|^pipeline\.lock$/;
+
+/** The workspace's files a command may read undeclared: what git sees of it (tracked, untracked not ignored), else all. */
+function sourceFiles(root: string): string[] {
+  try {
+    const listed = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 256 * 1024 * 1024 });
+    return listed.split('\0').filter((p) => p !== '');
+  } catch {
+    const files: string[] = [];
+    const walk = (rel: string) => {
+      for (const entry of readdirSync(path.join(root, rel), { withFileTypes: true })) {
+        const p = rel === '' ? entry.name : `${rel}/${entry.name}`;
+        if (NEVER.test(p)) continue;
+        if (entry.isDirectory()) walk(p);
+        else files.push(p);
+      }
+    };
+    walk('');
+    return files;
+  }
+}
+
 /** What a variant reads of the workspace. */
 export async function scratchInputs(engine: Engine): Promise<ScratchInputs> {
   const written = new Set(engine.config.stages.flatMap((s) => s.outs));
   const underOut = (p: string) => [...written].some((o) => p === o || p.startsWith(`${o}/`));
   const inside = new Set<string>(ROOT_FILES);
+  for (const file of sourceFiles(engine.root)) if (!NEVER.test(file) && !underOut(file)) inside.add(file);
   const outside = new Set<string>();
   for (const stage of engine.config.stages) {
     for (const dep of stage.deps) {
@@ -58,7 +86,12 @@ export async function scratchInputs(engine: Engine): Promise<ScratchInputs> {
       return false;
     }
   };
-  return { inside: [...inside].filter(exists).sort(), outside: [...outside].sort() };
+  // A path inside a folder that is copied whole is copied with it (once: a link copied twice would collide).
+  const coveredByAncestor = (p: string) => {
+    for (let i = p.indexOf('/'); i >= 0; i = p.indexOf('/', i + 1)) if (inside.has(p.slice(0, i))) return true;
+    return false;
+  };
+  return { inside: [...inside].filter((p) => !coveredByAncestor(p) && exists(p)).sort(), outside: [...outside].sort() };
 }
 
 /** Copy a file (cloned where the filesystem allows), a folder (recursively) or a symlink (as a symlink). */
