@@ -7,7 +7,8 @@ import path from 'node:path';
 import { UsageError } from '../core/errors.js';
 import { writeFileAtomic } from '../core/atomic.js';
 import { HASH_PATTERN } from './hash.js';
-import { validOutRecords, type OutRecord } from './cache.js';
+import { Cache, defaultCacheDir, validOutRecords, type OutRecord } from './cache.js';
+import { writeRoots } from './uses.js';
 
 export const EXPERIMENT_SCHEMA_VERSION = 1;
 /** Names: file names and shell words as they are, never a path. */
@@ -166,4 +167,12 @@ export function removeExperiment(root: string, name: string): void {
 /** What gc keeps for experiments: each stage's fingerprint and outs. */
 export function experimentRoots(root: string): { fingerprint: string; outs: OutRecord[] }[] {
   return listExperiments(root).records.flatMap((r) => r.stages.filter((s) => s.fingerprint !== undefined).map((s) => ({ fingerprint: s.fingerprint!, outs: s.outs })));
+}
+
+/**
+ * Tell a shared store (PIPELINE_CACHE_DIR) what this workspace's experiments reference, so that `gc` run in another
+ * workspace on it keeps them too (store/uses.ts); called after experiments are recorded, pulled or removed.
+ */
+export function recordExperimentRoots(root: string): void {
+  writeRoots(new Cache(defaultCacheDir(root)), root, experimentRoots(root), 'experiments');
 }

@@ -13,7 +13,7 @@ import { configFor } from './common.js';
 import { openEngine } from '../../plan/engine.js';
 import { remoteFromConfig } from '../../store/remote/open.js';
 import { RemoteSync, emptyStats, recordFromLock } from '../../store/remote/transfer.js';
-import { experimentProblem, hasExperiment, listExperiments, readExperiment, writeExperiment, EXPERIMENT_NAME, type ExperimentRecord } from '../../store/experiments.js';
+import { experimentProblem, hasExperiment, listExperiments, readExperiment, recordExperimentRoots, writeExperiment, EXPERIMENT_NAME, type ExperimentRecord } from '../../store/experiments.js';
 import { interruptible } from '../interrupts.js';
 import { endsOnInterrupt, noticesOnStderr } from './maintenance.js';
 
@@ -96,6 +96,7 @@ export async function expPullCommand(globals: GlobalOptions, names: string[], fl
         pulled++;
         if (!got.signed) process.stderr.write(`note: \`${name}\` is not signed with this key: shown, and \`exp apply\` runs its stages instead of restoring them\n`);
       }
+      if (pulled > 0) recordExperimentRoots(config.root);
       for (const m of [...stats.refused, ...stats.missing]) process.stderr.write(`error: ${m}\n`);
       process.stdout.write(`pulled ${pulled} experiment(s), ${stats.objects} objects from ${remote.describe()}\n`);
       return problems + stats.refused.length + stats.missing.length > 0 ? 1 : 0;

@@ -7,7 +7,7 @@ import { Session } from '../session.js';
 import { configFor, uninterpolatedConfigFor } from './common.js';
 import { openEngine } from '../../plan/engine.js';
 import { localExecutor } from '../../exec/executors.js';
-import { hasExperiment, listExperiments, removeExperiment, writeExperiment, EXPERIMENT_SCHEMA_VERSION } from '../../store/experiments.js';
+import { hasExperiment, listExperiments, recordExperimentRoots, removeExperiment, writeExperiment, EXPERIMENT_SCHEMA_VERSION } from '../../store/experiments.js';
 import { gitCommit, planVariants } from '../exp/variants.js';
 import { runSweep, sharedBudget } from '../exp/sweep.js';
 import { sweepProgressFor } from '../../report/sweep-progress.js';
@@ -49,6 +49,7 @@ export async function expRunCommand(globals: GlobalOptions, flags: ExpRunFlags):
       },
       variants,
     ).finally(() => progress.close());
+    recordExperimentRoots(root);
     const failed = result.records.filter((r) => r.status === 'failed').length;
     out.write(`exp: ${result.records.length - failed} ok, ${failed} failed; ${result.executions} stage executions for ${result.stageRuns} stages in ${result.records.length} variants; \`pipeline exp show\` compares them\n`);
     if (flags.json) process.stdout.write(`${JSON.stringify({ schemaVersion: EXPERIMENT_SCHEMA_VERSION, executions: result.executions, experiments: result.records })}\n`);
@@ -65,6 +66,7 @@ export async function expRemoveCommand(globals: GlobalOptions, names: string[], 
   const doomed = flags.all ? listExperiments(root).records.map((r) => r.name) : names;
   for (const n of doomed) if (!hasExperiment(root, n)) removeExperiment(root, n); // names the missing one
   for (const n of doomed) removeExperiment(root, n);
+  recordExperimentRoots(root);
   process.stdout.write(`removed ${doomed.length} experiment${doomed.length === 1 ? '' : 's'}${doomed.length > 0 ? `: ${doomed.join(' ')}` : ''}\n`);
   return 0;
 }
