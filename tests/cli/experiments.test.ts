@@ -274,4 +274,23 @@ stages:
       for (const e of doc.experiments) expect(e.stages[0].outs[0].hash).to.equal(createHash('sha256').update(`tool ${e.changed['tool.word']}`).digest('hex'));
     }
   });
+
+  it('copies the dep a variant names through a swept param, even one git ignores', async () => {
+    const ws = makeWorkspace({
+      yaml: `version: 1
+stages:
+  read:
+    cmd: cp data/\${split}.csv out.txt
+    params: {split: a}
+    deps: ["data/\${split}.csv"]
+    outs: [out.txt]
+`,
+      files: { '.gitignore': 'data/\n', 'data/a.csv': 'A', 'data/b.csv': 'B' },
+    });
+    execFileSync('git', ['init', '-q'], { cwd: ws.dir });
+    const r = await ws.run(['exp', 'run', '--grid', 'read.split=a,b', '--json']);
+    expect(r.exitCode, r.stderr).to.equal(0);
+    const doc = JSON.parse(r.stdout) as { experiments: { changed: Record<string, string>; stages: { outs: { hash: string }[] }[] }[] };
+    for (const e of doc.experiments) expect(e.stages[0].outs[0].hash).to.equal(createHash('sha256').update(e.changed['read.split'].toUpperCase()).digest('hex'));
+  });
 });

@@ -13,6 +13,7 @@ import { constants, copyFileSync, lstatSync, mkdirSync, mkdtempSync, readdirSync
 import os from 'node:os';
 import path from 'node:path';
 import type { Engine } from '../../plan/engine.js';
+import type { PipelineConfig } from '../../config/types.js';
 import { isExternalDep, isGlobPattern, isUrlDep } from '../../core/paths.js';
 
 const ROOT_FILES = ['pipeline.yaml', 'pipeline.yml', 'package.json', 'tsconfig.json', 'package-lock.json'];
@@ -54,14 +55,16 @@ function sourceFiles(root: string): string[] {
   }
 }
 
-/** What a variant reads of the workspace. */
-export async function scratchInputs(engine: Engine): Promise<ScratchInputs> {
-  const written = new Set(engine.config.stages.flatMap((s) => s.outs));
+/** What the variants read of the workspace (`configs`: theirs, whose `${param}` deps may name other files). */
+export async function scratchInputs(engine: Engine, configs: PipelineConfig[] = []): Promise<ScratchInputs> {
+  const everyStage = [engine.config, ...configs].flatMap((c) => c.stages);
+  const written = new Set(everyStage.flatMap((s) => s.outs));
   const underOut = (p: string) => [...written].some((o) => p === o || p.startsWith(`${o}/`));
   const inside = new Set<string>(ROOT_FILES);
   for (const file of sourceFiles(engine.root)) if (!NEVER.test(file) && !underOut(file)) inside.add(file);
   const outside = new Set<string>();
-  for (const stage of engine.config.stages) {
+  const modules = new Set<string>();
+  for (const stage of everyStage) {
     for (const dep of stage.deps) {
       if (isUrlDep(dep)) continue;
       if (isExternalDep(dep)) {
@@ -71,7 +74,8 @@ export async function scratchInputs(engine: Engine): Promise<ScratchInputs> {
       const p = isGlobPattern(dep) ? globBase(dep) : dep;
       if (p !== '' && !underOut(p)) inside.add(p);
     }
-    if (stage.module) {
+    if (stage.module && !modules.has(stage.module)) {
+      modules.add(stage.module);
       inside.add(stage.module);
       for (const file of Object.keys(await engine.code.closure(stage.module))) {
         if (!path.isAbsolute(file) && !file.startsWith('../') && !file.startsWith('node_modules/') && !underOut(file)) inside.add(file);

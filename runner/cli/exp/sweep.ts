@@ -70,7 +70,7 @@ export interface SweepResult {
 }
 
 export async function runSweep(ctx: SweepContext, variants: Variant[]): Promise<SweepResult> {
-  const area = new ScratchArea(ctx.workspace.root, await scratchInputs(ctx.workspace));
+  const area = new ScratchArea(ctx.workspace.root, await scratchInputs(ctx.workspace, variants.map((v) => v.config)));
   const flights = new Flights();
   const lease = openLease(ctx.workspace.cache, ctx.workspace.root);
   try {
