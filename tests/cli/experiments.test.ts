@@ -7,7 +7,7 @@
 // `exp remove`; and gc keeping an experiment's objects until it is removed.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, symlinkSync } from 'node:fs';
+import { existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import { cleanupAll, makeWorkspace, repoRoot, tempDir, type Workspace } from '../helpers/workspace.js';
@@ -292,5 +292,28 @@ stages:
     expect(r.exitCode, r.stderr).to.equal(0);
     const doc = JSON.parse(r.stdout) as { experiments: { changed: Record<string, string>; stages: { outs: { hash: string }[] }[] }[] };
     for (const e of doc.experiments) expect(e.stages[0].outs[0].hash).to.equal(createHash('sha256').update(e.changed['read.split'].toUpperCase()).digest('hex'));
+  });
+
+  it("never lets a variant write into the workspace through a link, and a relative link out of it still reads its target", async () => {
+    const outside = tempDir('exp-outside');
+    writeFileSync(path.join(outside, 'y.txt'), 'Y');
+    const ws = makeWorkspace({
+      yaml: `version: 1
+stages:
+  scribble:
+    cmd: echo \${word} > data/x.txt && cat data/x.txt ext/y.txt > out.txt
+    shell: true
+    params: {word: plain}
+    outs: [out.txt]
+`,
+      files: { 'real/x.txt': 'X' },
+    });
+    symlinkSync(ws.path('real'), ws.path('data')); // absolute, into the workspace
+    symlinkSync(path.relative(ws.dir, outside), ws.path('ext')); // relative, out of it
+    const r = await ws.run(['exp', 'run', '--grid', 'scribble.word=a,b', '--json']);
+    expect(r.exitCode, r.stderr).to.equal(0);
+    expect(ws.read('real/x.txt'), "the workspace's file behind the link").to.equal('X');
+    const doc = JSON.parse(r.stdout) as { experiments: { changed: Record<string, string>; stages: { outs: { hash: string }[] }[] }[] };
+    for (const e of doc.experiments) expect(e.stages[0].outs[0].hash).to.equal(createHash('sha256').update(`${e.changed['scribble.word']}\nY`).digest('hex'));
   });
 });

@@ -98,14 +98,23 @@ export async function scratchInputs(engine: Engine, configs: PipelineConfig[] = 
   return { inside: [...inside].filter((p) => !coveredByAncestor(p) && exists(p)).sort(), outside: [...outside].sort() };
 }
 
-/** Copy a file (cloned where the filesystem allows), a folder (recursively) or a symlink (as a symlink). */
-function copyEntry(from: string, to: string): void {
+/**
+ * Copy a file (cloned where the filesystem allows), a folder (recursively) or a symlink (as a symlink). A link that
+ * names a place inside `within` (the workspace) is made relative, so that in the copy it names the copy's file (a
+ * variant writing through it must never reach the workspace); one naming a place outside it names it absolutely.
+ */
+function copyEntry(from: string, to: string, within?: string): void {
   const st = lstatSync(from);
   mkdirSync(path.dirname(to), { recursive: true });
-  if (st.isSymbolicLink()) symlinkSync(readlinkSync(from), to);
-  else if (st.isDirectory()) {
+  if (st.isSymbolicLink()) {
+    const link = readlinkSync(from);
+    const target = path.resolve(path.dirname(from), link);
+    const inside = within !== undefined && !path.relative(within, target).startsWith('..');
+    // Outside the workspace, the link names the same place from the copy as from the workspace (absolute).
+    symlinkSync(within === undefined ? link : inside ? path.relative(path.dirname(from), target) || '.' : target, to);
+  } else if (st.isDirectory()) {
     mkdirSync(to, { recursive: true });
-    for (const name of readdirSync(from)) copyEntry(path.join(from, name), path.join(to, name));
+    for (const name of readdirSync(from)) copyEntry(path.join(from, name), path.join(to, name), within);
   } else if (st.isFile()) copyFileSync(from, to, constants.COPYFILE_FICLONE);
 }
 
@@ -147,7 +156,7 @@ export class ScratchArea {
   make(id: string): string {
     const root = this.rootOf(id);
     mkdirSync(root, { recursive: true });
-    for (const p of this.inputs.inside) copyEntry(path.join(this.workspaceRoot, p), path.join(root, p));
+    for (const p of this.inputs.inside) copyEntry(path.join(this.workspaceRoot, p), path.join(root, p), this.workspaceRoot);
     this.linkTopLevel(root);
     return root;
   }
