@@ -130,11 +130,13 @@ export function parseExperiment(file: string, text: string, summary = false): Ex
   return value as ExperimentRecord;
 }
 
-/**
- * Every readable experiment, oldest first, and the files that are not experiment records (with why). `summary`:
- * without their stages (`stages: []`), as a table of params and metrics needs them.
- */
-export function listExperiments(root: string, summary = false): { records: ExperimentRecord[]; damaged: { file: string; problem: string }[] } {
+/** Oldest first (then by name): the order of every list of experiments. */
+export function byCreation(records: ExperimentRecord[]): ExperimentRecord[] {
+  return records.sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.name.localeCompare(b.name));
+}
+
+/** Every readable experiment, oldest first, and the files that are not experiment records (with why). */
+export function listExperiments(root: string): { records: ExperimentRecord[]; damaged: { file: string; problem: string }[] } {
   const dir = experimentsDir(root);
   let names: string[];
   try {
@@ -147,15 +149,14 @@ export function listExperiments(root: string, summary = false): { records: Exper
   for (const f of names) {
     const file = path.join(dir, f);
     try {
-      const r = parseExperiment(file, readFileSync(file, 'utf8'), summary);
-      if (`${r.name}.json` === f) records.push(summary ? { ...r, stages: [] } : r);
+      const r = parseExperiment(file, readFileSync(file, 'utf8'));
+      if (`${r.name}.json` === f) records.push(r);
       else damaged.push({ file, problem: `it records the name \`${r.name}\`` });
     } catch (err) {
       damaged.push({ file, problem: (err as Error).message });
     }
   }
-  records.sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.name.localeCompare(b.name));
-  return { records, damaged };
+  return { records: byCreation(records), damaged };
 }
 
 export function removeExperiment(root: string, name: string): void {

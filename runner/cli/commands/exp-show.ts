@@ -7,7 +7,8 @@ import { configFor } from './common.js';
 import { scopeParams } from '../../plan/params.js';
 import { openEngine } from '../../plan/engine.js';
 import { readMetrics } from '../../report/metrics.js';
-import { EXPERIMENT_SCHEMA_VERSION, listExperiments, readExperiment, type ExperimentRecord } from '../../store/experiments.js';
+import { EXPERIMENT_SCHEMA_VERSION, readExperiment, type ExperimentRecord } from '../../store/experiments.js';
+import { listExperimentSummaries } from '../../store/experiments-index.js';
 import { gitCommit } from '../exp/variants.js';
 import { fmt } from './info.js';
 
@@ -110,7 +111,7 @@ export async function expShowCommand(globals: GlobalOptions, flags: ExpShowFlags
   const formats = [flags.json, flags.csv, flags.md].filter(Boolean).length;
   if (formats > 1) throw new UsageError('choose one of --json, --csv, --md', 'e.g. pipeline exp show --csv');
   const config = await configFor(globals);
-  const { records, damaged } = listExperiments(config.root, true);
+  const { records, damaged } = listExperimentSummaries(config.root);
   for (const d of damaged) process.stderr.write(`skipped ${d.file}: ${printable(d.problem)}\n`);
   let rows: Row[] = [await workspaceRow(globals, true), ...records];
   if (flags.sort) rows = sortRows(rows, flags.sort);
