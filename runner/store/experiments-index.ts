@@ -4,25 +4,61 @@
 // and was older than the racy window when the index was written (a file rewritten within the timestamps'
 // granularity could keep its stat); any other file is read and checked as a record, and the index is rewritten
 // (atomically) when anything differed. An index that is damaged, of another format, or made elsewhere (other
-// inodes) is ignored and rebuilt; the records always win.
+// inodes) is ignored and rebuilt; the records always win. Metrics, most of what is left, are kept as columns: one
+// list of `FILE:KEY` names, and each row's values as (column, value) pairs in the record's order, which is what the
+// table reads (no per-row flattening) and from which the nested `metrics` is made again only when printed.
 import { readFileSync, readdirSync, statSync, type BigIntStats } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../core/atomic.js';
 import { RACY_NS } from './stat-cache.js';
-import { byCreation, experimentsDir, parseExperiment, type ExperimentRecord } from './experiments.js';
+import { byCreation, experimentProblem, experimentsDir, parseExperiment, type ExperimentRecord } from './experiments.js';
 
 /** Not `*.json`: never taken for a record. */
 export const TABLE_INDEX_FILE = '.table-index';
 const FORMAT = 'pipeline-dag experiments table index';
-const VERSION = 1;
+const VERSION = 2;
 
+/**
+ * A row's metrics flat: `m` is (column, value) pairs in the record's order, each column a number into `names`
+ * (`FILE:KEY`; one array for every row of a listing, so a table maps its columns once, not once per row).
+ */
+export interface FlatMetrics {
+  names: string[];
+  m: number[];
+}
+
+/** The columns of a listing: the index's own, then any a record read again adds. */
+class Columns {
+  readonly names: string[] = [];
+  readonly pairs: [string, string][] = [];
+  private readonly numbers = new Map<string, number>();
+
+  constructor(pairs: [string, string][] = []) {
+    for (const [file, key] of pairs) this.number(file, key);
+  }
+
+  number(file: string, key: string): number {
+    const name = `${file}:${key}`;
+    let n = this.numbers.get(name);
+    if (n === undefined) {
+      this.numbers.set(name, (n = this.names.length));
+      this.names.push(name);
+      this.pairs.push([file, key]);
+    }
+    return n;
+  }
+}
+
+/** A record read for the table, in memory. */
 interface Entry {
   /** The record's file name. */
   f: string;
   /** `ino:size:mtimeNs:ctimeNs` of that file when it was read. */
   s: string;
-  /** The record without its stages, as it was parsed (key order kept: `exp show --json` prints it). */
+  /** The record without its stages, as parsed (key order kept: `exp show --json` prints it); `metrics` is not used. */
   r: Record<string, unknown>;
+  /** Its metrics: (column, value) pairs, columns numbered in the listing's Columns. */
+  m: number[];
 }
 
 export interface Listing {
@@ -32,23 +68,48 @@ export interface Listing {
 
 const identity = (st: BigIntStats) => `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
 
-/** The entries of the index file by record file name; empty when there is none or it is not one of ours. */
-function readIndex(dir: string): Map<string, Entry> {
-  const byFile = new Map<string, Entry>();
-  let value: unknown;
+const flats = new WeakMap<object, FlatMetrics>();
+/** A listed record's metrics flat (undefined for a record that did not come from a listing). */
+export function listedMetrics(record: object): FlatMetrics | undefined {
+  return flats.get(record);
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** One index entry checked as the record it stands for would be; undefined when it is not one. */
+function entryOf(e: unknown, columns: number): Entry | undefined {
+  if (!isObject(e) || typeof e.f !== 'string' || typeof e.s !== 'string' || !isObject(e.r) || !Array.isArray(e.m) || e.m.length % 2 !== 0) return undefined;
+  const { r, m } = e as { r: Record<string, unknown>; m: unknown[] };
+  if (r.metrics !== 0 || experimentProblem({ ...r, metrics: {}, stages: [] }, true) !== undefined || `${String(r.name)}.json` !== e.f) return undefined;
+  for (let i = 0; i < m.length; i += 2) {
+    const n = m[i];
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n >= columns || typeof m[i + 1] !== 'number') return undefined;
+  }
+  return { f: e.f, s: e.s, r, m: m as number[] };
+}
+
+/** The index file's columns and entries (by record file name); empty when there is none or it is not one of ours. */
+function readIndex(dir: string): { columns: Columns; entries: Map<string, Entry> } {
+  const none = () => ({ columns: new Columns(), entries: new Map<string, Entry>() });
+  let v: unknown;
   try {
-    value = JSON.parse(readFileSync(path.join(dir, TABLE_INDEX_FILE), 'utf8'));
+    v = JSON.parse(readFileSync(path.join(dir, TABLE_INDEX_FILE), 'utf8'));
   } catch {
-    return byFile;
+    return none();
   }
-  const v = value as { format?: unknown; version?: unknown; entries?: unknown };
-  if (typeof v !== 'object' || v === null || v.format !== FORMAT || v.version !== VERSION || !Array.isArray(v.entries)) return byFile;
-  for (const e of v.entries as Partial<Entry>[]) {
-    if (typeof e === 'object' && e !== null && typeof e.f === 'string' && typeof e.s === 'string' && typeof e.r === 'object' && e.r !== null && !Array.isArray(e.r)) {
-      byFile.set(e.f, e as Entry);
-    }
+  if (!isObject(v) || v.format !== FORMAT || v.version !== VERSION || !Array.isArray(v.columns) || !Array.isArray(v.entries)) return none();
+  const pairs = v.columns as unknown[];
+  if (!pairs.every((c) => Array.isArray(c) && c.length === 2 && typeof c[0] === 'string' && typeof c[1] === 'string')) return none();
+  const columns = new Columns(pairs as [string, string][]);
+  // Two equal columns would make one column two: not an index this module wrote.
+  if (columns.names.length !== pairs.length) return none();
+  const entries = new Map<string, Entry>();
+  for (const e of v.entries) {
+    const entry = entryOf(e, pairs.length);
+    if (!entry) return none(); // one bad entry: the whole file is not to be trusted
+    entries.set(entry.f, entry);
   }
-  return byFile;
+  return { columns, entries };
 }
 
 /**
@@ -62,9 +123,42 @@ function roundTrips(v: unknown): boolean {
   return true;
 }
 
-/** The record as a row again: `stages: []` where its stages were (the table never uses them). */
-function rowOf(r: Record<string, unknown>): ExperimentRecord {
-  return { ...r, stages: [] } as unknown as ExperimentRecord;
+function entryFromRecord(f: string, s: string, record: ExperimentRecord, columns: Columns): Entry {
+  const { stages: _, ...r } = record as unknown as Record<string, unknown>;
+  const m: number[] = [];
+  for (const [file, values] of Object.entries(record.metrics)) for (const [key, value] of Object.entries(values)) m.push(columns.number(file, key), value);
+  return { f, s, r, m };
+}
+
+/** Set an own, enumerable property (a key named `__proto__` included). */
+function put(o: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(o, key, { value, enumerable: true, writable: true, configurable: true });
+  else o[key] = value;
+}
+
+/** The record as a row: `stages: []`, `metrics` made from the pairs only when read, its flat metrics remembered. */
+function rowOf(e: Entry, columns: Columns): ExperimentRecord {
+  const row: Record<string, unknown> = {};
+  for (const key of Object.keys(e.r)) {
+    if (key !== 'metrics') put(row, key, e.r[key]);
+    else {
+      let nested: Record<string, Record<string, number>> | undefined;
+      Object.defineProperty(row, key, { enumerable: true, configurable: true, get: () => (nested ??= nest(e.m, columns)) });
+    }
+  }
+  row.stages = [];
+  flats.set(row, { names: columns.names, m: e.m });
+  return row as unknown as ExperimentRecord;
+}
+
+function nest(m: number[], columns: Columns): Record<string, Record<string, number>> {
+  const out: Record<string, Record<string, number>> = {};
+  for (let i = 0; i < m.length; i += 2) {
+    const [file, key] = columns.pairs[m[i]];
+    if (!Object.hasOwn(out, file)) put(out, file, {});
+    put(out[file], key, m[i + 1]);
+  }
+  return out;
 }
 
 /**
@@ -73,18 +167,18 @@ function rowOf(r: Record<string, unknown>): ExperimentRecord {
  */
 export function listExperimentSummaries(root: string): Listing {
   const dir = experimentsDir(root);
-  let names: string[];
+  let files: string[];
   try {
-    names = readdirSync(dir).filter((f) => f.endsWith('.json'));
+    files = readdirSync(dir).filter((f) => f.endsWith('.json'));
   } catch {
     return { records: [], damaged: [] };
   }
-  const known = readIndex(dir);
+  const { columns, entries: known } = readIndex(dir);
   const now = BigInt(Date.now()) * 1_000_000n;
-  const entries: Entry[] = [];
+  const keep: Entry[] = [];
   const listing: Listing = { records: [], damaged: [] };
   let added = false;
-  for (const f of names) {
+  for (const f of files) {
     const file = path.join(dir, f);
     // stat before read: a record replaced in between is listed with the stat of the older file and read again next time.
     let st: BigIntStats;
@@ -95,10 +189,10 @@ export function listExperimentSummaries(root: string): Listing {
       continue;
     }
     const s = identity(st);
-    const entry = known.get(f);
-    if (entry && entry.s === s) {
-      entries.push(entry);
-      listing.records.push(rowOf(entry.r));
+    const indexed = known.get(f);
+    if (indexed && indexed.s === s) {
+      keep.push(indexed);
+      listing.records.push(rowOf(indexed, columns));
       continue;
     }
     try {
@@ -107,25 +201,31 @@ export function listExperimentSummaries(root: string): Listing {
         listing.damaged.push({ file, problem: `it records the name \`${record.name}\`` });
         continue;
       }
-      const { stages: _, ...r } = record as unknown as Record<string, unknown>;
-      listing.records.push(rowOf(r));
+      const entry = entryFromRecord(f, s, record, columns);
+      listing.records.push(rowOf(entry, columns));
       const settled = st.mtimeNs + RACY_NS < now && st.ctimeNs + RACY_NS < now;
-      if (settled && roundTrips(r)) {
-        entries.push({ f, s, r });
+      if (settled && roundTrips(entry.r)) {
+        keep.push(entry);
         added = true;
       }
     } catch (err) {
       listing.damaged.push({ file, problem: (err as Error).message });
     }
   }
-  if (added || entries.length !== known.size) writeIndex(dir, entries);
+  if (added || keep.length !== known.size) writeIndex(dir, columns, keep);
   byCreation(listing.records);
   return listing;
 }
 
-function writeIndex(dir: string, entries: Entry[]): void {
+function writeIndex(dir: string, columns: Columns, entries: Entry[]): void {
+  const stored = entries.map(({ f, s, r, m }) => {
+    // The record's keys in their order, `metrics` a placeholder (its values are `m`).
+    const row: Record<string, unknown> = {};
+    for (const key of Object.keys(r)) put(row, key, key === 'metrics' ? 0 : r[key]);
+    return { f, s, r: row, m };
+  });
   try {
-    writeFileAtomic(path.join(dir, TABLE_INDEX_FILE), JSON.stringify({ format: FORMAT, version: VERSION, entries }));
+    writeFileAtomic(path.join(dir, TABLE_INDEX_FILE), JSON.stringify({ format: FORMAT, version: VERSION, columns: columns.pairs, entries: stored }));
   } catch {
     // A read-only workspace still shows its table: the index is only ever a cache.
   }
