@@ -163,9 +163,10 @@ function nest(m: number[], columns: Columns): Record<string, Record<string, numb
 
 /**
  * Every experiment record without its stages (`stages: []`), oldest first, and the `*.json` files that are not
- * records (with why); read through the index where it provably matches, and the index brought up to date.
+ * records (with why); read through the index where it provably matches, and the index brought up to date. `now`:
+ * the time the racy window is counted back from (a test's later clock).
  */
-export function listExperimentSummaries(root: string): Listing {
+export function listExperimentSummaries(root: string, now = Date.now()): Listing {
   const dir = experimentsDir(root);
   let files: string[];
   try {
@@ -174,7 +175,7 @@ export function listExperimentSummaries(root: string): Listing {
     return { records: [], damaged: [] };
   }
   const { columns, entries: known } = readIndex(dir);
-  const now = BigInt(Date.now()) * 1_000_000n;
+  const nowNs = BigInt(now) * 1_000_000n;
   const keep: Entry[] = [];
   const listing: Listing = { records: [], damaged: [] };
   let added = false;
@@ -203,7 +204,7 @@ export function listExperimentSummaries(root: string): Listing {
       }
       const entry = entryFromRecord(f, s, record, columns);
       listing.records.push(rowOf(entry, columns));
-      const settled = st.mtimeNs + RACY_NS < now && st.ctimeNs + RACY_NS < now;
+      const settled = st.mtimeNs + RACY_NS < nowNs && st.ctimeNs + RACY_NS < nowNs;
       if (settled && roundTrips(entry.r)) {
         keep.push(entry);
         added = true;
