@@ -1,13 +1,15 @@
 // The table index of .pipeline/experiments/: what `exp show` needs of each record (all but its stages, which are
 // most of a record's bytes), listed with the identity of the file it was read from (inode, size, mtime and ctime to
-// the nanosecond). It is a cache, never a source: a row is used only when its file's stat is exactly the one listed
-// and was older than the racy window when the index was written (a file rewritten within the timestamps'
-// granularity could keep its stat); any other file is read and checked as a record, and the index is rewritten
+// a fraction of a microsecond). It is a cache, never a source: a row is used only when its file's stat is exactly
+// the one listed and was older than the racy window when the index was written (a file rewritten within the
+// timestamps' granularity could keep its stat); any other file is read and checked as a record, and the index is rewritten
 // (atomically) when anything differed. An index that is damaged, of another format, or made elsewhere (other
 // inodes) is ignored and rebuilt; the records always win. Metrics, most of what is left, are kept as columns: one
-// list of `FILE:KEY` names, and each row's values as (column, value) pairs in the record's order, which is what the
-// table reads (no per-row flattening) and from which the nested `metrics` is made again only when printed.
-import { readFileSync, readdirSync, statSync, type BigIntStats } from 'node:fs';
+// list of `FILE:KEY` names, each row's columns in its record's order as one of a few shared "shapes" (the rows of a
+// sweep all have the same), and every value as one block of float64s (exact, and read without parsing text). That is
+// what the table reads (no per-row flattening); the nested `metrics` is made again only when printed.
+import { readFileSync, readdirSync, statSync, type Stats } from 'node:fs';
+import { endianness } from 'node:os';
 import path from 'node:path';
 import { writeFileAtomic } from '../core/atomic.js';
 import { RACY_NS } from './stat-cache.js';
@@ -16,15 +18,16 @@ import { byCreation, experimentProblem, experimentsDir, parseExperiment, type Ex
 /** Not `*.json`: never taken for a record. */
 export const TABLE_INDEX_FILE = '.table-index';
 const FORMAT = 'pipeline-dag experiments table index';
-const VERSION = 2;
+const VERSION = 3;
 
 /**
- * A row's metrics flat: `m` is (column, value) pairs in the record's order, each column a number into `names`
- * (`FILE:KEY`; one array for every row of a listing, so a table maps its columns once, not once per row).
+ * A row's metrics flat, in the record's order: `cols[i]` is the column (a number into `names`, `FILE:KEY`; one array
+ * for every row of a listing, so a table maps its columns once, not once per row) of `values[i]`.
  */
 export interface FlatMetrics {
   names: string[];
-  m: number[];
+  cols: number[];
+  values: ArrayLike<number>;
 }
 
 /** The columns of a listing: the index's own, then any a record read again adds. */
@@ -53,12 +56,13 @@ class Columns {
 interface Entry {
   /** The record's file name. */
   f: string;
-  /** `ino:size:mtimeNs:ctimeNs` of that file when it was read. */
+  /** `ino:size:mtimeMs:ctimeMs` of that file when it was read. */
   s: string;
   /** The record without its stages, as parsed (key order kept: `exp show --json` prints it); `metrics` is not used. */
   r: Record<string, unknown>;
-  /** Its metrics: (column, value) pairs, columns numbered in the listing's Columns. */
-  m: number[];
+  /** Its metrics: columns (numbered in the listing's Columns) and values. */
+  cols: number[];
+  values: ArrayLike<number>;
 }
 
 export interface Listing {
@@ -66,7 +70,9 @@ export interface Listing {
   damaged: { file: string; problem: string }[];
 }
 
-const identity = (st: BigIntStats) => `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+// Times in milliseconds with their fraction (as precise as a double holds, ≈ 0.2 µs): enough, as every file listed
+// was more than the racy window old when the index was written, so any later write moves its ctime by more than that.
+const identity = (st: Stats) => `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
 
 const flats = new WeakMap<object, FlatMetrics>();
 /** A listed record's metrics flat (undefined for a record that did not come from a listing). */
@@ -77,15 +83,24 @@ export function listedMetrics(record: object): FlatMetrics | undefined {
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** One index entry checked as the record it stands for would be; undefined when it is not one. */
-function entryOf(e: unknown, columns: number): Entry | undefined {
-  if (!isObject(e) || typeof e.f !== 'string' || typeof e.s !== 'string' || !isObject(e.r) || !Array.isArray(e.m) || e.m.length % 2 !== 0) return undefined;
-  const { r, m } = e as { r: Record<string, unknown>; m: unknown[] };
+function entryOf(e: unknown, shapes: number[][], values: Float64Array): Entry | undefined {
+  if (!isObject(e) || typeof e.f !== 'string' || typeof e.s !== 'string' || !isObject(e.r) || !Number.isInteger(e.k) || !Number.isInteger(e.o)) return undefined;
+  const { r, k, o } = e as { r: Record<string, unknown>; k: number; o: number };
+  const cols = shapes[k];
+  if (cols === undefined || o < 0 || o + cols.length > values.length) return undefined;
   if (r.metrics !== 0 || experimentProblem({ ...r, metrics: {}, stages: [] }, true) !== undefined || `${String(r.name)}.json` !== e.f) return undefined;
-  for (let i = 0; i < m.length; i += 2) {
-    const n = m[i];
-    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n >= columns || typeof m[i + 1] !== 'number') return undefined;
-  }
-  return { f: e.f, s: e.s, r, m: m as number[] };
+  return { f: e.f, s: e.s, r, cols, values: values.subarray(o, o + cols.length) };
+}
+
+/** The float64s of the index's `values` (base64, little-endian); undefined when it is not a whole number of them. */
+function floats(text: unknown): Float64Array | undefined {
+  if (typeof text !== 'string') return undefined;
+  const bytes = Buffer.from(text, 'base64');
+  if (bytes.length % 8 !== 0 || bytes.toString('base64') !== text) return undefined;
+  const out = new Float64Array(bytes.length / 8);
+  if (endianness() === 'LE') new Uint8Array(out.buffer).set(bytes);
+  else for (let i = 0; i < out.length; i++) out[i] = bytes.readDoubleLE(i * 8);
+  return out;
 }
 
 /** The index file's columns and entries (by record file name); empty when there is none or it is not one of ours. */
@@ -97,15 +112,20 @@ function readIndex(dir: string): { columns: Columns; entries: Map<string, Entry>
   } catch {
     return none();
   }
-  if (!isObject(v) || v.format !== FORMAT || v.version !== VERSION || !Array.isArray(v.columns) || !Array.isArray(v.entries)) return none();
+  if (!isObject(v) || v.format !== FORMAT || v.version !== VERSION || !Array.isArray(v.columns) || !Array.isArray(v.shapes) || !Array.isArray(v.entries)) return none();
   const pairs = v.columns as unknown[];
   if (!pairs.every((c) => Array.isArray(c) && c.length === 2 && typeof c[0] === 'string' && typeof c[1] === 'string')) return none();
   const columns = new Columns(pairs as [string, string][]);
   // Two equal columns would make one column two: not an index this module wrote.
   if (columns.names.length !== pairs.length) return none();
+  const shapes = v.shapes as unknown[];
+  const isColumn = (n: unknown) => typeof n === 'number' && Number.isInteger(n) && n >= 0 && n < pairs.length;
+  if (!shapes.every((c) => Array.isArray(c) && c.every(isColumn))) return none();
+  const values = floats(v.values);
+  if (!values) return none();
   const entries = new Map<string, Entry>();
   for (const e of v.entries) {
-    const entry = entryOf(e, pairs.length);
+    const entry = entryOf(e, shapes as number[][], values);
     if (!entry) return none(); // one bad entry: the whole file is not to be trusted
     entries.set(entry.f, entry);
   }
@@ -125,9 +145,15 @@ function roundTrips(v: unknown): boolean {
 
 function entryFromRecord(f: string, s: string, record: ExperimentRecord, columns: Columns): Entry {
   const { stages: _, ...r } = record as unknown as Record<string, unknown>;
-  const m: number[] = [];
-  for (const [file, values] of Object.entries(record.metrics)) for (const [key, value] of Object.entries(values)) m.push(columns.number(file, key), value);
-  return { f, s, r, m };
+  const cols: number[] = [];
+  const values: number[] = [];
+  for (const [file, byKey] of Object.entries(record.metrics)) {
+    for (const [key, value] of Object.entries(byKey)) {
+      cols.push(columns.number(file, key));
+      values.push(value);
+    }
+  }
+  return { f, s, r, cols, values };
 }
 
 /** Set an own, enumerable property (a key named `__proto__` included). */
@@ -143,20 +169,20 @@ function rowOf(e: Entry, columns: Columns): ExperimentRecord {
     if (key !== 'metrics') put(row, key, e.r[key]);
     else {
       let nested: Record<string, Record<string, number>> | undefined;
-      Object.defineProperty(row, key, { enumerable: true, configurable: true, get: () => (nested ??= nest(e.m, columns)) });
+      Object.defineProperty(row, key, { enumerable: true, configurable: true, get: () => (nested ??= nest(e, columns)) });
     }
   }
   row.stages = [];
-  flats.set(row, { names: columns.names, m: e.m });
+  flats.set(row, { names: columns.names, cols: e.cols, values: e.values });
   return row as unknown as ExperimentRecord;
 }
 
-function nest(m: number[], columns: Columns): Record<string, Record<string, number>> {
+function nest(e: Entry, columns: Columns): Record<string, Record<string, number>> {
   const out: Record<string, Record<string, number>> = {};
-  for (let i = 0; i < m.length; i += 2) {
-    const [file, key] = columns.pairs[m[i]];
+  for (let i = 0; i < e.cols.length; i++) {
+    const [file, key] = columns.pairs[e.cols[i]];
     if (!Object.hasOwn(out, file)) put(out, file, {});
-    put(out[file], key, m[i + 1]);
+    put(out[file], key, e.values[i]);
   }
   return out;
 }
@@ -175,16 +201,16 @@ export function listExperimentSummaries(root: string, now = Date.now()): Listing
     return { records: [], damaged: [] };
   }
   const { columns, entries: known } = readIndex(dir);
-  const nowNs = BigInt(now) * 1_000_000n;
+  const racyBefore = now - Number(RACY_NS / 1_000_000n);
   const keep: Entry[] = [];
   const listing: Listing = { records: [], damaged: [] };
   let added = false;
   for (const f of files) {
     const file = path.join(dir, f);
     // stat before read: a record replaced in between is listed with the stat of the older file and read again next time.
-    let st: BigIntStats;
+    let st: Stats;
     try {
-      st = statSync(file, { bigint: true });
+      st = statSync(file);
     } catch (err) {
       listing.damaged.push({ file, problem: (err as Error).message });
       continue;
@@ -204,7 +230,7 @@ export function listExperimentSummaries(root: string, now = Date.now()): Listing
       }
       const entry = entryFromRecord(f, s, record, columns);
       listing.records.push(rowOf(entry, columns));
-      const settled = st.mtimeNs + RACY_NS < nowNs && st.ctimeNs + RACY_NS < nowNs;
+      const settled = st.mtimeMs < racyBefore && st.ctimeMs < racyBefore;
       if (settled && roundTrips(entry.r)) {
         keep.push(entry);
         added = true;
@@ -219,14 +245,27 @@ export function listExperimentSummaries(root: string, now = Date.now()): Listing
 }
 
 function writeIndex(dir: string, columns: Columns, entries: Entry[]): void {
-  const stored = entries.map(({ f, s, r, m }) => {
-    // The record's keys in their order, `metrics` a placeholder (its values are `m`).
+  const shapes: number[][] = [];
+  const shapeNumbers = new Map<string, number>();
+  const values = Buffer.alloc(8 * entries.reduce((n, e) => n + e.values.length, 0));
+  let o = 0;
+  const stored = entries.map(({ f, s, r, cols, values: vs }) => {
+    // The record's keys in their order, `metrics` a placeholder (its values are in `values`).
     const row: Record<string, unknown> = {};
     for (const key of Object.keys(r)) put(row, key, key === 'metrics' ? 0 : r[key]);
-    return { f, s, r: row, m };
+    const shape = cols.join(',');
+    let k = shapeNumbers.get(shape);
+    if (k === undefined) {
+      shapeNumbers.set(shape, (k = shapes.length));
+      shapes.push(cols);
+    }
+    const at = o;
+    for (let i = 0; i < vs.length; i++) values.writeDoubleLE(vs[i], 8 * o++);
+    return { f, s, r: row, k, o: at };
   });
   try {
-    writeFileAtomic(path.join(dir, TABLE_INDEX_FILE), JSON.stringify({ format: FORMAT, version: VERSION, columns: columns.pairs, entries: stored }));
+    const index = { format: FORMAT, version: VERSION, columns: columns.pairs, shapes, values: values.toString('base64'), entries: stored };
+    writeFileAtomic(path.join(dir, TABLE_INDEX_FILE), JSON.stringify(index));
   } catch {
     // A read-only workspace still shows its table: the index is only ever a cache.
   }

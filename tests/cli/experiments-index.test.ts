@@ -130,14 +130,17 @@ describe('cli: exp show through its table index', function () {
     const reference = await fromRecords();
     listExperimentSummaries(ws.dir, later());
     const good = readFileSync(index, 'utf8');
-    const doc = JSON.parse(good) as { format: string; version: number; columns: [string, string][]; entries: { f: string; s: string; r: Record<string, unknown>; m: unknown[] }[] };
+    const doc = JSON.parse(good) as { format: string; version: number; columns: [string, string][]; shapes: number[][]; values: string; entries: { f: string; s: string; r: Record<string, unknown>; k: number; o: number }[] };
     const bad: Record<string, string> = {
       garbage: '\x00\xff not json',
       truncated: good.slice(0, good.length / 2),
       empty: '',
       'another format': JSON.stringify({ ...doc, format: 'something else' }),
       'another version': JSON.stringify({ ...doc, version: 99 }),
-      'a column out of range': JSON.stringify({ ...doc, entries: doc.entries.map((e, i) => (i === 5 ? { ...e, m: [doc.columns.length + 3, 1] } : e)) }),
+      'a column out of range': JSON.stringify({ ...doc, shapes: doc.shapes.map((c, i) => (i === 0 ? [...c, doc.columns.length + 3] : c)) }),
+      'values cut short': JSON.stringify({ ...doc, values: doc.values.slice(0, 40) }),
+      'a row past the values': JSON.stringify({ ...doc, entries: doc.entries.map((e, i) => (i === 5 ? { ...e, o: 1e6 } : e)) }),
+      'an unknown shape': JSON.stringify({ ...doc, entries: doc.entries.map((e, i) => (i === 5 ? { ...e, k: doc.shapes.length } : e)) }),
       'a row that is no record': JSON.stringify({ ...doc, entries: doc.entries.map((e, i) => (i === 2 ? { ...e, r: { ...e.r, status: 'maybe' } } : e)) }),
       'a row under another file': JSON.stringify({ ...doc, entries: doc.entries.map((e, i) => (i === 1 ? { ...e, f: doc.entries[0].f } : e)) }),
       // Made elsewhere: the same names, other inodes and times.

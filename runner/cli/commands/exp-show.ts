@@ -63,11 +63,15 @@ function differingParams(rows: Row[]): string[] {
 function pairsOf(r: Row): FlatMetrics {
   const listed = listedMetrics(r);
   if (listed) return listed;
-  const flat: FlatMetrics = { names: [], m: [] };
-  for (const [file, values] of Object.entries(r.metrics)) {
-    for (const [k, v] of Object.entries(values)) flat.m.push(flat.names.push(`${file}:${k}`) - 1, v);
+  const names: string[] = [];
+  const values: number[] = [];
+  for (const [file, byKey] of Object.entries(r.metrics)) {
+    for (const [k, v] of Object.entries(byKey)) {
+      names.push(`${file}:${k}`);
+      values.push(v);
+    }
   }
-  return flat;
+  return { names, cols: names.map((_, i) => i), values };
 }
 
 /** Every row's metrics as one table: a column per `FILE:KEY`, a row of values (undefined where it has none) per row. */
@@ -79,18 +83,18 @@ class MetricTable {
     // Rows of one listing share their column names: each list is mapped to this table's columns once.
     const mapped = new Map<string[], number[]>();
     for (const r of rows) {
-      const { names, m } = pairsOf(r);
+      const { names, cols, values } = pairsOf(r);
       let to = mapped.get(names);
       if (!to) mapped.set(names, (to = []));
       const cells: (number | undefined)[] = [];
-      for (let i = 0; i < m.length; i += 2) {
-        let n: number | undefined = to[m[i]];
+      for (let i = 0; i < cols.length; i++) {
+        let n: number | undefined = to[cols[i]];
         if (n === undefined) {
-          n = this.numbers.get(names[m[i]]);
-          if (n === undefined) this.numbers.set(names[m[i]], (n = this.numbers.size));
-          to[m[i]] = n;
+          n = this.numbers.get(names[cols[i]]);
+          if (n === undefined) this.numbers.set(names[cols[i]], (n = this.numbers.size));
+          to[cols[i]] = n;
         }
-        cells[n] = m[i + 1];
+        cells[n] = values[i];
       }
       this.cells.set(r, cells);
     }
