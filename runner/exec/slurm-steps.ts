@@ -75,21 +75,59 @@ export function srunFlags(stage: StageConfig, jobId: string, req: Pick<ExecReque
   return flags;
 }
 
+/**
+ * The CPUs of the allocation the run's stages hold: a stage waits until it fits. One that asks for more than the
+ * allocation has is not held back (srun then says why it cannot have them).
+ */
+export class CpuLedger {
+  private inUse = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(readonly cpus: number) {}
+
+  /** Once `cpus` fit (what to release), or undefined when the signal stopped the wait. */
+  async acquire(cpus: number, signal: AbortSignal): Promise<number | undefined> {
+    const counted = cpus <= this.cpus ? cpus : 0;
+    while (!signal.aborted && this.inUse + counted > this.cpus) await this.freed(signal);
+    if (signal.aborted) return undefined;
+    this.inUse += counted;
+    return counted;
+  }
+
+  release(held: number): void {
+    this.inUse -= held;
+    for (const wake of this.waiting.splice(0)) wake();
+  }
+
+  /** Until CPUs are released, or the signal stops the wait. */
+  private freed(signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        signal.removeEventListener('abort', wake);
+        resolve();
+      };
+      this.waiting.push(wake);
+      signal.addEventListener('abort', wake, { once: true });
+    });
+  }
+}
+
 export class SlurmStepExecutor implements Executor {
   readonly name = 'slurm';
   /** Steps running now (J.S). */
   private readonly steps = new Set<string>();
   /** CPUs of the allocation held by the stages this run runs now (counted by the runner: see slurm-step-hosts.ts). */
-  private cpusInUse = 0;
+  private readonly ledger: CpuLedger;
   /** Module stages' hosts started ahead, as steps of the allocation. */
   readonly hosts: StepHostPool;
 
   private constructor(
     readonly jobId: string,
-    private readonly cpus: number,
+    cpus: number,
     root: string,
   ) {
     this.hosts = new StepHostPool(root, jobId);
+    this.ledger = new CpuLedger(cpus);
   }
 
   /** In the allocation the run is in; `early`: a module stage is likely to run, one host is started at once. */
@@ -101,14 +139,14 @@ export class SlurmStepExecutor implements Executor {
   }
 
   async execute(req: ExecRequest): Promise<ExecResult> {
-    const cpus = req.stage.resources?.cpus ?? 1;
-    // A waiting host's step is not counted by Slurm (--overlap): taken only while this run's stages fit the allocation.
-    const host = fitsHostStep(req.stage) && this.cpusInUse + cpus <= this.cpus ? this.take(req) : undefined;
-    this.cpusInUse += cpus;
+    // A stage waits here until this run's stages leave it enough CPUs of the allocation: Slurm does not count those
+    // in hosts started ahead (--overlap). One asking for more than the allocation has goes on: srun says why it cannot.
+    const held = await this.ledger.acquire(req.stage.resources?.cpus ?? 1, req.signal);
+    if (held === undefined) return { ok: false, cause: { kind: 'interrupted' }, durationMs: 0, log: '', jobId: this.jobId };
     try {
-      return await this.run(req, host);
+      return await this.run(req, fitsHostStep(req.stage) ? this.take(req) : undefined);
     } finally {
-      this.cpusInUse -= cpus;
+      this.ledger.release(held);
     }
   }
 
