@@ -96,7 +96,8 @@ function chainFigure(ctx: BenchContext, allocation: string): Figure {
   f.targets.push({ what: 'steps-mode overhead per stage', value: perStage, limit: 100, dir: 'max', unit: 'ms' });
   f.notes.push(
     `Both inside one allocation of the node (\`salloc -N1 -c2 --no-shell\`, its id as SLURM_JOB_ID). Each stage in steps mode is ` +
-      '`srun --jobid=… -n1 -c1 --exact -v …`: the step is made and launched by slurmd on the node, no trip through the scheduling loop.',
+      '`srun --jobid=… -n1 -c1 --exact -v …`: the step is made and launched by slurmd on the node, no trip through the scheduling loop. ' +
+      'Local and steps runs in turns.',
   );
   return f;
 }
@@ -121,8 +122,8 @@ function coldStepsFigure(ctx: BenchContext, allocation: string): Figure {
   f.rows.push({ label: 'ratio steps / local', unit: '×', value: ratio });
   f.targets.push({ what: 'cold run in steps mode / local cold run', value: ratio, limit: 1.5, dir: 'max', unit: '×' });
   f.notes.push(
-    'Every cache emptied before each run (as in the cold figure). In steps mode a module stage\'s host is started inside its step, ' +
-      'after the step exists, where the local executor starts hosts ahead of need.',
+    'Every cache emptied before each run (as in the cold figure); local and steps runs in turns. In steps mode each module stage takes a ' +
+      'host started ahead of need as an `--overlap` step of the allocation (slurm-step-hosts.ts), as the local executor starts hosts ahead.',
   );
   return f;
 }
