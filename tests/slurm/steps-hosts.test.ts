@@ -88,6 +88,8 @@ describe('slurm steps mode: module stages in hosts started ahead as steps', func
   });
 
   it('never more of its stages at once than the allocation has CPUs, though Slurm does not count overlapped steps', async () => {
+    // The end-to-end path: a third stage with -j3 waits for a CPU and runs once one is free. That it waits (and does not
+    // only happen to start late) is the ledger's unit test, tests/engine/slurm-steps-groups.test.ts.
     const ws = make(['a', 'b', 'c'].map((n) => module(n, ['params: {value: 1, hold: true}'])));
     const child = ws.spawn(['run', '--slurm-mode', 'steps', '-j3', '--json'], { env: inside, timeoutMs: 120_000 });
     await waitFor(() => ws.exists('events.log') && ws.lines('events.log').filter((l) => l.startsWith('start')).length >= 2, 60_000, 'two stages to start', child);
