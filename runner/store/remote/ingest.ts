@@ -10,9 +10,9 @@ import { pipeline } from 'node:stream/promises';
 import { HASH_ALGORITHM } from '../hash.js';
 import { ioError } from '../io-error.js';
 import type { Landed, ProgressFn } from './backend.js';
+import { ThreadedHashingFile } from './hash-thread.js';
 
 export type { Landed };
-
 
 /** Bytes buffered ahead of the disk: the source keeps flowing while a write is in the thread pool. */
 const WRITE_AHEAD = 8 * 1024 * 1024;
@@ -91,9 +91,12 @@ export class HashingFile extends Writable {
   }
 }
 
+/** Bodies at least this large (by their announced length) are hashed and written in a second thread (hash-thread.ts). */
+export const THREADED_LANDING = 4 * 1024 * 1024;
+
 /** Stream a body into a new file, hashing it on the way. Rejects with the stream's error (the file is left to the caller). */
 export async function land(body: Readable, file: string, total?: number, onProgress?: ProgressFn): Promise<Landed> {
-  const sink = new HashingFile(file, total, onProgress);
+  const sink = total !== undefined && total >= THREADED_LANDING ? new ThreadedHashingFile(file, total, onProgress) : new HashingFile(file, total, onProgress);
   await pipeline(body, sink);
   return sink.landed();
 }
