@@ -1,10 +1,10 @@
-// Large downloads are hashed and written in a second thread (runner/store/remote/hash-thread.ts). Against a small
-// in-process HTTP server: the bytes land exactly and are checked against their name; several at once through the one
+// Large downloads are hashed and written in a second thread (runner/store/remote/hash-thread.ts), small ones gathered
+// and written at once (ingest.ts). Against a small in-process HTTP server: the bytes land exactly and are checked against their name; several at once through the one
 // thread each land their own bytes; wrong bytes are refused, a body that stops mid-way fails as a broken download,
-// and a place that cannot be written is named, the same as for small bodies; nothing is left behind.
+// and a place that cannot be written (or a file in the way) is named, by either path; nothing is left behind.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
@@ -99,28 +99,43 @@ describe('remote cache: large downloads hashed in a second thread (in-process HT
     expect(readFileSync(file).equals(data)).to.equal(true);
   });
 
-  it('a place that cannot be written is named with its path and remedy, not blamed on the remote', async () => {
-    const data = body(10);
-    const hash = hashBytes(data);
-    blobs.set(`/p/cas/${hash}`, { data });
-    const notDir = path.join(dir, 'a-file');
-    writeFileSync(notDir, 'x');
-    const file = path.join(notDir, 'download');
-    const err = await failure(new HttpBackend(url, {}).download('cas', hash, file));
-    expect(err).to.be.instanceOf(IoError);
-    expect((err as Error).message).to.match(new RegExp(`^cannot write a download to \`${file}\`: ENOTDIR`));
-  });
+  for (const [what, size] of [
+    ['large', THREADED_LANDING * 2 + 12_345],
+    ['small', 70_000],
+  ] as const) {
+    it(`${what}: a place that cannot be written is named with its path and remedy, not blamed on the remote`, async () => {
+      const data = body(10, size);
+      const hash = hashBytes(data);
+      blobs.set(`/p/cas/${hash}`, { data });
+      const notDir = path.join(dir, `a-file-${what}`);
+      writeFileSync(notDir, 'x');
+      const file = path.join(notDir, 'download');
+      const err = await failure(new HttpBackend(url, {}).download('cas', hash, file));
+      expect(err).to.be.instanceOf(IoError);
+      expect((err as Error).message).to.match(new RegExp(`^cannot write a download to \`${file}\`: ENOTDIR`));
+    });
 
-  it('a file already in the way is never written through', async () => {
-    const data = body(11);
+    it(`${what}: a file already in the way is never written through`, async () => {
+      const data = body(11, size);
+      const hash = hashBytes(data);
+      blobs.set(`/p/cas/${hash}`, { data });
+      const file = path.join(dir, `taken-${what}`);
+      writeFileSync(file, 'keep me');
+      const err = await failure(new HttpBackend(url, {}).download('cas', hash, file));
+      expect(err).to.be.instanceOf(Error);
+      expect((err as Error).message).to.include('EEXIST');
+      expect(readFileSync(file, 'utf8')).to.equal('keep me');
+    });
+  }
+
+  it('a small body that stops mid-way fails as a broken download and writes nothing', async () => {
+    const data = body(12, 500_000);
     const hash = hashBytes(data);
-    blobs.set(`/p/cas/${hash}`, { data });
-    const file = path.join(dir, 'taken');
-    writeFileSync(file, 'keep me');
-    const err = await failure(new HttpBackend(url, {}).download('cas', hash, file));
-    expect(err).to.be.instanceOf(Error);
-    expect((err as Error).message).to.include('EEXIST');
-    expect(readFileSync(file, 'utf8')).to.equal('keep me');
-    expect(readdirSync(dir)).to.include('taken');
+    blobs.set(`/p/cas/${hash}`, { data, cutAt: 100_000 });
+    const file = path.join(dir, 'small-cut');
+    const err = await failure(new Remote(new HttpBackend(url, {}), { retries: 0 }).getObject(hash, file));
+    expect(err).to.be.instanceOf(RemoteError);
+    expect((err as Error).message).to.match(new RegExp(`^remote ${url}: GET cas/${hash} broke off: `));
+    expect(existsSync(file)).to.equal(false);
   });
 });
