@@ -23,7 +23,7 @@ import { remoteDeadFigure } from './figures/remote-dead.js';
 import { FILES, remoteFilesFigure, remoteWireFigure } from './figures/remote-wire.js';
 import { syntheticFigures } from './figures/synthetic.js';
 import { slurmFigure, slurmUnavailable } from './figures/slurm.js';
-import { slurmStepsFigures } from './figures/slurm-steps.js';
+import { slurmJobFigures, slurmStepsFigures } from './figures/slurm-steps.js';
 import { watchFigure } from './figures/watch.js';
 import { preparePeers } from './peers.js';
 import { loadAverage, machine, printFigures, printSummary, renderMarkdown } from './report.js';
@@ -62,8 +62,14 @@ const SECTIONS: Section[] = [
     title: 'Per-stage overhead under Slurm',
     full: true,
     unavailable: () => slurmUnavailable(),
-    // Job mode first: the steps figures hold the whole node in one allocation.
-    make: (c) => [slurmFigure(c), ...slurmStepsFigures(c)],
+    make: (c) => [slurmFigure(c), ...slurmJobFigures(c)],
+  },
+  {
+    key: 'slurm-steps',
+    title: 'Stages as steps of a Slurm allocation',
+    full: true,
+    unavailable: () => slurmUnavailable(),
+    make: (c) => slurmStepsFigures(c),
   },
   { key: 'remote-dead', title: 'A remote that never answers', full: true, make: (c) => [remoteDeadFigure(c)] },
   {
@@ -93,7 +99,7 @@ function main(): number {
   });
   if (values.help) {
     process.stdout.write(
-      'usage: npm run bench [-- --quick] [--only noop,cold,param,sweep,exp-show,chain,synthetic,big,ols,watch,profile,cli,slurm,remote-dead,remote,remote-wire,remote-files] [--runs N]\n' +
+      'usage: npm run bench [-- --quick] [--only noop,cold,param,sweep,exp-show,chain,synthetic,big,ols,watch,profile,cli,slurm,slurm-steps,remote-dead,remote,remote-wire,remote-files] [--runs N]\n' +
         '  full: every figure, peers installed when missing, writes bench/RESULTS.md\n' +
         '  --quick: smaller sizes and fewer runs, prints only; exit 1 when a figure is > 10× off its target\n' +
         '  --out FILE: write the Markdown there (also for a partial run) instead of bench/RESULTS.md\n',

@@ -6,8 +6,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pipelineCmd, realSource, realWorkspace, resetPipeline, type BenchContext } from '../context.js';
 import { newFigure, type Figure } from '../figure.js';
-import { repeat } from '../measure.js';
-import { summarize } from '../stats.js';
+import { exec, repeat, type Cmd, type Outcome } from '../measure.js';
+import { summarize, type Stats } from '../stats.js';
 import { allStatus } from './run-json.js';
 import { SLURM_CHAIN } from './slurm.js';
 
@@ -19,15 +19,35 @@ function allocate(): { id: string; release(): void } {
   return { id, release: () => void spawnSync('scancel', [id]) };
 }
 
+/** Job mode's figures that need no allocation: how soon a finished job is noticed, a chain as one group's job. */
+export function slurmJobFigures(ctx: BenchContext): Figure[] {
+  return [noticeFigure(ctx), groupFigure(ctx)];
+}
+
+/** Steps mode against local, both inside one allocation of the whole node. */
 export function slurmStepsFigures(ctx: BenchContext): Figure[] {
-  const notice = noticeFigure(ctx);
-  const group = groupFigure(ctx);
   const alloc = allocate();
   try {
-    return [chainFigure(ctx, alloc.id), ...(ctx.dataFile ? [coldStepsFigure(ctx, alloc.id)] : []), notice, group];
+    return [chainFigure(ctx, alloc.id), ...(ctx.dataFile ? [coldStepsFigure(ctx, alloc.id)] : [])];
   } finally {
     alloc.release();
   }
+}
+
+/**
+ * Local and steps mode timed in turns (local, steps, local, steps, …, after one warm-up of each), so that the load
+ * of a shared machine weighs on both alike: the ratio of two medians taken minutes apart says more about the load.
+ */
+function inTurns(make: (args: string[]) => Cmd, modes: [string[], string[]], o: { runs: number; before?: () => void; check: (out: Outcome, args: string[]) => void }): [Stats, Stats] {
+  const times: [number[], number[]] = [[], []];
+  for (let i = -1; i < o.runs; i++)
+    for (const m of [0, 1] as const) {
+      o.before?.();
+      const out = exec(make(modes[m]));
+      o.check(out, modes[m]);
+      if (i >= 0) times[m].push(out.ms);
+    }
+  return [summarize(times[0]), summarize(times[1])];
 }
 
 /** A folder with a chain of SLURM_CHAIN trivial stages. */
@@ -62,16 +82,13 @@ function groupFigure(ctx: BenchContext): Figure {
 function chainFigure(ctx: BenchContext, allocation: string): Figure {
   const f = newFigure(`Per-stage overhead in steps mode, a chain of ${SLURM_CHAIN} trivial stages`);
   const dir = chainWorkspace(ctx, 'slurm-steps-chain');
-  const measure = (args: string[]) =>
-    repeat(
-      () => {
-        const cmd = pipelineCmd(ctx, dir, ['run', '--force', '--json', ...args]);
-        return { ...cmd, env: { ...cmd.env, SLURM_JOB_ID: allocation }, timeoutMs: 600_000 };
-      },
-      { runs: ctx.runs, check: (o) => allStatus(o.stdout, 'ran', `chain ${args.join(' ')}`) },
-    );
-  const local = measure(['--executor', 'local']);
-  const steps = measure(['--slurm-mode', 'steps']);
+  const cmd = (args: string[]): Cmd => {
+    const c = pipelineCmd(ctx, dir, ['run', '--force', '--json', ...args]);
+    return { ...c, env: { ...c.env, SLURM_JOB_ID: allocation }, timeoutMs: 600_000 };
+  };
+  const [localMs, stepsMs] = inTurns(cmd, [['--executor', 'local'], ['--slurm-mode', 'steps']], { runs: ctx.runs, check: (o, args) => allStatus(o.stdout, 'ran', `chain ${args.join(' ')}`) });
+  const local = { ms: localMs };
+  const steps = { ms: stepsMs };
   const perStage = (steps.ms.median - local.ms.median) / SLURM_CHAIN;
   f.rows.push({ label: `--executor local, ${SLURM_CHAIN} stages forced`, unit: 'ms', stats: local.ms });
   f.rows.push({ label: `--slurm-mode steps, ${SLURM_CHAIN} stages forced`, unit: 'ms', stats: steps.ms });
@@ -79,7 +96,8 @@ function chainFigure(ctx: BenchContext, allocation: string): Figure {
   f.targets.push({ what: 'steps-mode overhead per stage', value: perStage, limit: 100, dir: 'max', unit: 'ms' });
   f.notes.push(
     `Both inside one allocation of the node (\`salloc -N1 -c2 --no-shell\`, its id as SLURM_JOB_ID). Each stage in steps mode is ` +
-      '`srun --jobid=… -n1 -c1 --exact -v …`: the step is made and launched by slurmd on the node, no trip through the scheduling loop.',
+      '`srun --jobid=… -n1 -c1 --exact -v …`: the step is made and launched by slurmd on the node, no trip through the scheduling loop. ' +
+      'Local and steps runs in turns.',
   );
   return f;
 }
@@ -87,24 +105,25 @@ function chainFigure(ctx: BenchContext, allocation: string): Figure {
 function coldStepsFigure(ctx: BenchContext, allocation: string): Figure {
   const f = newFigure('Cold full run of the real pipeline in steps mode against the local cold run');
   const ws = realWorkspace(ctx, 'cold-steps');
-  const measure = (args: string[]) =>
-    repeat(
-      () => {
-        const cmd = pipelineCmd(ctx, ws, ['run', '--json', ...args, ...realSource(ctx)]);
-        return { ...cmd, env: { ...cmd.env, SLURM_JOB_ID: allocation }, timeoutMs: 600_000 };
-      },
-      { runs: ctx.runs, before: () => resetPipeline(ws, ['build']), check: (o) => allStatus(o.stdout, 'ran', `cold ${args.join(' ')}`) },
-    );
-  const local = measure(['--executor', 'local']);
-  const steps = measure(['--slurm-mode', 'steps']);
+  const cmd = (args: string[]): Cmd => {
+    const c = pipelineCmd(ctx, ws, ['run', '--json', ...args, ...realSource(ctx)]);
+    return { ...c, env: { ...c.env, SLURM_JOB_ID: allocation }, timeoutMs: 600_000 };
+  };
+  const [localMs, stepsMs] = inTurns(cmd, [['--executor', 'local'], ['--slurm-mode', 'steps']], {
+    runs: ctx.runs,
+    before: () => resetPipeline(ws, ['build']),
+    check: (o, args) => allStatus(o.stdout, 'ran', `cold ${args.join(' ')}`),
+  });
+  const local = { ms: localMs };
+  const steps = { ms: stepsMs };
   const ratio = steps.ms.median / local.ms.median;
   f.rows.push({ label: 'local, 7 stages executed', unit: 'ms', stats: local.ms });
   f.rows.push({ label: '--slurm-mode steps, 7 stages executed', unit: 'ms', stats: steps.ms });
   f.rows.push({ label: 'ratio steps / local', unit: '×', value: ratio });
   f.targets.push({ what: 'cold run in steps mode / local cold run', value: ratio, limit: 1.5, dir: 'max', unit: '×' });
   f.notes.push(
-    'Every cache emptied before each run (as in the cold figure). In steps mode a module stage\'s host is started inside its step, ' +
-      'after the step exists, where the local executor starts hosts ahead of need.',
+    'Every cache emptied before each run (as in the cold figure); local and steps runs in turns. In steps mode each module stage takes a ' +
+      'host started ahead of need as an `--overlap` step of the allocation (slurm-step-hosts.ts), as the local executor starts hosts ahead.',
   );
   return f;
 }

@@ -190,13 +190,15 @@ export class Session {
     const hosts = engine.config.stages.some((s) => s.kind === 'module') ? early : undefined;
     if (hosts !== early) early?.close();
     const chainsOf = this.options.runs?.groupChains ? engine.config.stages : undefined;
-    this.current = await openExecutor(this.executorName(), engine.root, hosts, { mode: this.slurmMode(), chainsOf });
+    // In steps mode, a host step is started at once when a module stage is likely to execute (never run here, or forced).
+    const hostAhead = engine.config.stages.some((s) => s.kind === 'module' && (request.force || engine.lock.get(s.name) === undefined));
+    this.current = await openExecutor(this.executorName(), engine.root, hosts, { mode: this.slurmMode(), chainsOf, hostAhead });
     try {
       const signal = cancel ? AbortSignal.any([this.signal, cancel]) : this.signal;
       const context = { signal, out: this.out, listeners: this.listeners, quiet: Boolean(this.options.runs?.quiet), fresh: this.globals.fresh };
       return await runOnce(context, engine, this.current, request);
     } finally {
-      this.current.executor.close?.();
+      await this.current.executor.close?.();
       this.current = undefined;
     }
   }

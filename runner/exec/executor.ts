@@ -55,8 +55,8 @@ export interface Executor {
    * Local stages are process groups of their own and cluster jobs run elsewhere: neither ends with the runner by itself.
    */
   abandon?(): void;
-  /** The run is over: release what the executor holds for it (stage hosts waiting for a stage). */
-  close?(): void;
+  /** The run is over: release what the executor holds for it (stage hosts waiting for a stage); the run waits for it. */
+  close?(): void | Promise<void>;
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));

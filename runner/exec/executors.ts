@@ -37,6 +37,8 @@ export type SlurmMode = 'jobs' | 'steps';
 export interface SlurmOptions {
   mode: SlurmMode;
   chainsOf?: readonly StageConfig[];
+  /** In steps mode: a module stage is likely to execute, so one host is started (as a step) at once. */
+  hostAhead?: boolean;
 }
 
 /**
@@ -47,7 +49,10 @@ export interface SlurmOptions {
 export async function openExecutor(name: ExecutorName, root: string, early?: HostPool, slurm: SlurmOptions = { mode: 'jobs' }): Promise<OpenedExecutor> {
   if (name === 'slurm') {
     early?.close();
-    if (slurm.mode === 'steps') return { executor: await (await import('./slurm-steps.js')).SlurmStepExecutor.open() };
+    if (slurm.mode === 'steps') {
+      const executor = await (await import('./slurm-steps.js')).SlurmStepExecutor.open(root, slurm.hostAhead);
+      return { executor, hosts: executor.hosts };
+    }
     const [{ SlurmExecutor }, { chainGroups }] = await Promise.all([import('./slurm.js'), import('./slurm-groups.js')]);
     return { executor: await SlurmExecutor.open(slurm.chainsOf ? chainGroups(slurm.chainsOf) : undefined) };
   }

@@ -21,6 +21,12 @@ type HostInput = Omit<StageContext, 'log' | 'signal'> & { bundle: string; thrown
 interface HostJob {
   cwd: string;
   env: Record<string, string>;
+  /**
+   * The environment this process was started with, when what started it may have added to it: a host started ahead
+   * as a Slurm job step (slurm-step-hosts.ts) keeps every variable Slurm set or changed for its step (SLURM_*,
+   * SRUN_DEBUG, TMPDIR, …) over the job's, as a step started for the stage would have them.
+   */
+  startedWith?: Record<string, string>;
 }
 
 /** All of stdin (the runner ends it after the job); undefined when it closes empty: nobody will send a job. */
@@ -53,8 +59,11 @@ function readJob(): HostJob | undefined {
  * in its order (the order a process started with them would list them in).
  */
 function apply(job: HostJob): void {
+  const { startedWith } = job;
+  const kept = startedWith ? Object.entries(process.env).filter(([name, value]) => startedWith[name] !== value) : [];
   for (const name of Object.keys(process.env)) delete process.env[name];
   for (const [name, value] of Object.entries(job.env)) process.env[name] = value;
+  for (const [name, value] of kept) process.env[name] = value;
   if (process.cwd() !== job.cwd) process.chdir(job.cwd);
 }
 

@@ -34,7 +34,7 @@ import type { RunningEntry } from './running.js';
 
 type Env = Record<string, string>;
 
-interface Host {
+export interface Host {
   process: Launched;
   /** The values of its start-up variables (startupKey). */
   key: string;
@@ -48,7 +48,7 @@ interface Host {
 const STARTUP_VARIABLE = /^(NODE_|UV_|OPENSSL_|SSL_CERT_|LD_|MALLOC_|GLIBC_TUNABLES$|LC_|LANG$|LANGUAGE$|TZ$|TZDIR$)/;
 
 /** The values of the start-up variables of an environment, as one comparable string. */
-function startupKey(env: Env): string {
+export function startupKey(env: Env): string {
   const pairs = Object.keys(env)
     .filter((name) => STARTUP_VARIABLE.test(name) && env[name] !== undefined)
     .sort()
@@ -61,7 +61,7 @@ const ONE_VARIABLE_MAX = 128 * 1024;
 const ALL_VARIABLES_MAX = 1024 * 1024;
 
 /** Whether a fresh process could be started with this environment at all: one that fails with E2BIG must still. */
-function startable(env: Env): boolean {
+export function startable(env: Env): boolean {
   let total = 0;
   for (const [name, value] of Object.entries(env)) {
     if (value === undefined) continue;
@@ -73,8 +73,8 @@ function startable(env: Env): boolean {
 }
 
 export class HostPool {
-  private readonly idle: Host[] = [];
-  private closed = false;
+  protected readonly idle: Host[] = [];
+  protected closed = false;
   private argvCache: string[] | undefined;
   private readonly onExit = () => this.close();
   /** The run this pool was started for (`hostsForRun`), noted as the last one by `remember` once it goes ahead. */
@@ -93,7 +93,7 @@ export class HostPool {
   ) {}
 
   /** The hosts' command line, found when the first is started (a run that starts none looks for nothing). */
-  private get argv(): string[] {
+  protected get argv(): string[] {
     return (this.argvCache ??= hostCommand());
   }
 
@@ -118,10 +118,23 @@ export class HostPool {
     // The base set alone (environment.ts): no stage is known yet, and its job brings the rest. Never an outer
     // run's PIPELINE_CONTEXT, which would make the host run that instead of waiting.
     const env = { ...baseEnvironment(), PIPELINE_WORKSPACE: this.root };
-    const host = launch(this.argv, { cwd: this.root, env, stdin: 'pipe', group: true });
+    const host = this.spawn(env);
     // Waiting, it never keeps the runner alive (the runner's exit kills it); taken, it does, as any stage's process.
     host.holdRunner(false);
     this.idle.push({ process: host, key: startupKey(env) });
+  }
+
+  /** Start one waiting host's process (a step of a Slurm allocation in steps mode: slurm-step-hosts.ts). */
+  protected spawn(env: Env): Launched {
+    return launch(this.argv, { cwd: this.root, env, stdin: 'pipe', group: true });
+  }
+
+  /**
+   * The job a taken host is sent (host.ts HostJob): the folder and the exact environment of a fresh process (as
+   * JSON, then end of input; the stage then reads an empty stdin, as from /dev/null).
+   */
+  protected job(_host: Host, cwd: string, env: Env): object {
+    return { cwd, env };
   }
 
   /**
@@ -138,10 +151,10 @@ export class HostPool {
     }
     // A module stage starts executing: keep hosts waiting for those that may follow.
     this.warm();
-    return host && { process: host.process, sendJob: () => sendJob(host.process, cwd, env) };
+    return host && { process: host.process, sendJob: () => host.process.stdin?.end(JSON.stringify(this.job(host, cwd, env))) };
   }
 
-  private fitting(argv: string[], cwd: string, env: Record<string, string>): Host | undefined {
+  protected fitting(argv: string[], cwd: string, env: Record<string, string>): Host | undefined {
     if (this.closed || cwd !== this.root || argv.length !== this.argv.length || argv.some((a, i) => a !== this.argv[i])) return undefined;
     if (!startable(env)) return undefined;
     const key = startupKey(env);
@@ -178,14 +191,6 @@ export class HostPool {
     const { argv, env } = processArgv(req);
     return executeStage(req, this.take(argv, req.root, env));
   }
-}
-
-/**
- * Hand a taken host its job: the folder and the exact environment of a fresh process (JSON, then end of input; the
- * stage then reads an empty stdin, as from /dev/null).
- */
-function sendJob(host: Launched, cwd: string, env: Record<string, string>): void {
-  host.stdin?.end(JSON.stringify({ cwd, env }));
 }
 
 function kill(host: Launched): void {

@@ -17,18 +17,20 @@ import { UsageError } from '../core/errors.js';
 import type { StageConfig } from '../config/types.js';
 import type { ExecRequest, ExecResult, Executor } from './executor.js';
 import { runHelper, runHelperSync, type Launched } from './launch.js';
-import { executeStage } from './process.js';
+import { executeStage, processArgv, type TakenHost } from './process.js';
 import { killLiveGroups } from './process-group.js';
 import { forgetRunning, recordRunning } from './running.js';
 import { slurmTime } from './slurm.js';
+import { StepHostPool } from './slurm-step-hosts.js';
+import { SrunStderr } from './srun-stderr.js';
+
+export { SrunStderr } from './srun-stderr.js';
 
 /** How long a step that ignores SIGTERM has before it is killed. */
 const KILL_AFTER_MS = 3000;
-/** srun's line that names the step it launched. */
-const LAUNCHING = /^srun: launching StepId=([0-9]+\.[0-9]+)\b/;
 
 /** The allocation a run in steps mode is inside, or a usage error saying why there is none. */
-export async function allocationOf(from: Record<string, string | undefined> = process.env): Promise<string> {
+export async function allocationOf(from: Record<string, string | undefined> = process.env): Promise<Allocation> {
   const id = from.SLURM_JOB_ID ?? from.SLURM_JOBID;
   if (id === undefined || id === '')
     throw new UsageError(
@@ -36,15 +38,31 @@ export async function allocationOf(from: Record<string, string | undefined> = pr
       'start it inside one (`salloc -c4 pipeline run --slurm-mode steps`, or from an sbatch script), or use the default `--slurm-mode jobs` to submit one job per stage',
     );
   if (!/^[0-9]+$/.test(id)) throw new UsageError(`\`--slurm-mode steps\`: SLURM_JOB_ID is \`${id}\`, not a job id`, 'run inside an allocation made by salloc or sbatch');
-  const r = await runHelper('squeue', ['-h', '-j', id, '-o', '%T']);
+  const r = await runHelper('squeue', ['-h', '-j', id, '-o', '%T %C']);
   if (r.error === 'ENOENT') throw new UsageError('`--slurm-mode steps`: the Slurm commands (srun, squeue, scancel) are not on PATH', 'run on a node of the cluster');
-  const state = r.code === 0 ? r.stdout.trim() : '';
+  const [state = '', cpus] = r.code === 0 ? r.stdout.trim().split(' ') : [];
   if (state !== 'RUNNING')
     throw new UsageError(
       `\`--slurm-mode steps\`: the allocation ${id} (SLURM_JOB_ID) is ${state ? state.toLowerCase() : `not known to Slurm (${lastLine(r.stderr) || r.error || `exit ${r.code}`})`}`,
       'start the run inside a running allocation (`salloc`, or an sbatch script)',
     );
-  return id;
+  return { id, cpus: Number(cpus) || 1 };
+}
+
+/** The allocation a run in steps mode is inside: its job id and how many CPUs it holds. */
+export interface Allocation {
+  id: string;
+  cpus: number;
+}
+
+/**
+ * Whether a stage may run in a host started ahead (slurm-step-hosts.ts): a module stage that asks nothing of
+ * `resources:` (so one CPU, no memory, no time limit of Slurm's: the shape of a waiting host's step; its `timeout`
+ * is the runner's to enforce either way).
+ */
+export function fitsHostStep(stage: StageConfig): boolean {
+  const r = stage.resources;
+  return stage.kind === 'module' && r?.cpus === undefined && r?.memory === undefined && r?.timeMs === undefined;
 }
 
 /** srun's options for a stage's step (resources per step from `resources:`; `partition` and `sbatch` are the allocation's). */
@@ -57,29 +75,40 @@ export function srunFlags(stage: StageConfig, jobId: string, req: Pick<ExecReque
   return flags;
 }
 
-/** srun's stderr split: the step's own lines go on, srun's (`srun: …`) are kept aside, the step's id taken from them. */
-export class SrunStderr {
-  private pending = '';
-  stepId: string | undefined;
-  /** srun's own lines (its errors say why a step could not be made). */
-  readonly own: string[] = [];
+/**
+ * The CPUs of the allocation the run's stages hold: a stage waits until it fits. One that asks for more than the
+ * allocation has is not held back (srun then says why it cannot have them).
+ */
+export class CpuLedger {
+  private inUse = 0;
+  private readonly waiting: (() => void)[] = [];
 
-  filter(data?: Buffer): Buffer {
-    const text = this.pending + (data ? data.toString('latin1') : '');
-    const lines = text.split('\n');
-    this.pending = data ? lines.pop()! : '';
-    const kept: string[] = [];
-    for (const line of lines) {
-      if (!line.startsWith('srun: ')) {
-        kept.push(line);
-        continue;
-      }
-      this.stepId ??= LAUNCHING.exec(line)?.[1];
-      this.own.push(line);
-      if (this.own.length > 50) this.own.shift();
-    }
-    const out = data ? kept.map((l) => `${l}\n`).join('') : kept.join('\n');
-    return Buffer.from(out, 'latin1');
+  constructor(readonly cpus: number) {}
+
+  /** Once `cpus` fit (what to release), or undefined when the signal stopped the wait. */
+  async acquire(cpus: number, signal: AbortSignal): Promise<number | undefined> {
+    const counted = cpus <= this.cpus ? cpus : 0;
+    while (!signal.aborted && this.inUse + counted > this.cpus) await this.freed(signal);
+    if (signal.aborted) return undefined;
+    this.inUse += counted;
+    return counted;
+  }
+
+  release(held: number): void {
+    this.inUse -= held;
+    for (const wake of this.waiting.splice(0)) wake();
+  }
+
+  /** Until CPUs are released, or the signal stops the wait. */
+  private freed(signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        signal.removeEventListener('abort', wake);
+        resolve();
+      };
+      this.waiting.push(wake);
+      signal.addEventListener('abort', wake, { once: true });
+    });
   }
 }
 
@@ -87,28 +116,64 @@ export class SlurmStepExecutor implements Executor {
   readonly name = 'slurm';
   /** Steps running now (J.S). */
   private readonly steps = new Set<string>();
+  /** CPUs of the allocation held by the stages this run runs now (counted by the runner: see slurm-step-hosts.ts). */
+  private readonly ledger: CpuLedger;
+  /** Module stages' hosts started ahead, as steps of the allocation. */
+  readonly hosts: StepHostPool;
 
-  private constructor(readonly jobId: string) {}
+  private constructor(
+    readonly jobId: string,
+    cpus: number,
+    root: string,
+  ) {
+    this.hosts = new StepHostPool(root, jobId);
+    this.ledger = new CpuLedger(cpus);
+  }
 
-  static async open(): Promise<SlurmStepExecutor> {
-    return new SlurmStepExecutor(await allocationOf());
+  /** In the allocation the run is in; `early`: a module stage is likely to run, one host is started at once. */
+  static async open(root: string, early = false): Promise<SlurmStepExecutor> {
+    const { id, cpus } = await allocationOf();
+    const executor = new SlurmStepExecutor(id, cpus, root);
+    if (early) executor.hosts.prestart();
+    return executor;
   }
 
   async execute(req: ExecRequest): Promise<ExecResult> {
-    const split = new SrunStderr();
+    // A stage waits here until this run's stages leave it enough CPUs of the allocation: Slurm does not count those
+    // in hosts started ahead (--overlap). One asking for more than the allocation has goes on: srun says why it cannot.
+    const held = await this.ledger.acquire(req.stage.resources?.cpus ?? 1, req.signal);
+    if (held === undefined) return { ok: false, cause: { kind: 'interrupted' }, durationMs: 0, log: '', jobId: this.jobId };
+    try {
+      return await this.run(req, fitsHostStep(req.stage) ? this.take(req) : undefined);
+    } finally {
+      this.ledger.release(held);
+    }
+  }
+
+  private take(req: ExecRequest): { taken: TakenHost; split: SrunStderr } | undefined {
+    const { argv, env } = processArgv(req);
+    const taken = this.hosts.take(argv, req.root, env);
+    return taken && { taken, split: this.hosts.stepOf(taken.process) };
+  }
+
+  private async run(req: ExecRequest, host: { taken: TakenHost; split: SrunStderr } | undefined): Promise<ExecResult> {
+    const split = host?.split ?? new SrunStderr();
     let stopping: Promise<NodeJS.Timeout | undefined> | undefined;
     let record: string | undefined;
-    const result = await executeStage(req, undefined, {
+    // Recorded while it runs: a killed runner's step is cancelled by the next run (slurm.ts slurmLeftovers).
+    const noteStep = () => {
+      if (!split.stepId || this.steps.has(split.stepId)) return;
+      this.steps.add(split.stepId);
+      record = recordRunning(req.root, { kind: 'job', executor: 'slurm', stage: req.stage.name, jobId: split.stepId, runner: process.pid });
+    };
+    noteStep();
+    const result = await executeStage(req, host?.taken, {
       argv: (argv) => ['srun', ...srunFlags(req.stage, this.jobId, req), ...argv],
       supervision: {
         stop: (child) => void (stopping ??= this.stopStep(split, child)),
         stderr: (data) => {
           const out = split.filter(data);
-          // Recorded while it runs: a killed runner's step is cancelled by the next run (slurm.ts slurmLeftovers).
-          if (split.stepId && !this.steps.has(split.stepId)) {
-            this.steps.add(split.stepId);
-            record = recordRunning(req.root, { kind: 'job', executor: 'slurm', stage: req.stage.name, jobId: split.stepId, runner: process.pid });
-          }
+          noteStep();
           return out;
         },
       },
@@ -141,8 +206,14 @@ export class SlurmStepExecutor implements Executor {
   }
 
   abandon(): void {
+    this.hosts.abandon();
     if (this.steps.size > 0) runHelperSync('scancel', [...this.steps], { timeoutMs: 10_000 });
     killLiveGroups();
+  }
+
+  /** The run is over: the waiting hosts end, and their steps with them, before the run returns. */
+  close(): Promise<void> {
+    return this.hosts.ended();
   }
 }
 

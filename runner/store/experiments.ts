@@ -7,7 +7,8 @@ import path from 'node:path';
 import { UsageError } from '../core/errors.js';
 import { writeFileAtomic } from '../core/atomic.js';
 import { HASH_PATTERN } from './hash.js';
-import { validOutRecords, type OutRecord } from './cache.js';
+import { Cache, defaultCacheDir, validOutRecords, type OutRecord } from './cache.js';
+import { writeRoots } from './uses.js';
 
 export const EXPERIMENT_SCHEMA_VERSION = 1;
 /** Names: file names and shell words as they are, never a path. */
@@ -130,11 +131,14 @@ export function parseExperiment(file: string, text: string, summary = false): Ex
   return value as ExperimentRecord;
 }
 
-/**
- * Every readable experiment, oldest first, and the files that are not experiment records (with why). `summary`:
- * without their stages (`stages: []`), as a table of params and metrics needs them.
- */
-export function listExperiments(root: string, summary = false): { records: ExperimentRecord[]; damaged: { file: string; problem: string }[] } {
+/** Oldest first (then by name): the order of every list of experiments. A collator compares as localeCompare does, without making one per call. */
+export function byCreation(records: ExperimentRecord[]): ExperimentRecord[] {
+  const { compare } = new Intl.Collator();
+  return records.sort((a, b) => compare(a.createdAt, b.createdAt) || compare(a.name, b.name));
+}
+
+/** Every readable experiment, oldest first, and the files that are not experiment records (with why). */
+export function listExperiments(root: string): { records: ExperimentRecord[]; damaged: { file: string; problem: string }[] } {
   const dir = experimentsDir(root);
   let names: string[];
   try {
@@ -147,15 +151,14 @@ export function listExperiments(root: string, summary = false): { records: Exper
   for (const f of names) {
     const file = path.join(dir, f);
     try {
-      const r = parseExperiment(file, readFileSync(file, 'utf8'), summary);
-      if (`${r.name}.json` === f) records.push(summary ? { ...r, stages: [] } : r);
+      const r = parseExperiment(file, readFileSync(file, 'utf8'));
+      if (`${r.name}.json` === f) records.push(r);
       else damaged.push({ file, problem: `it records the name \`${r.name}\`` });
     } catch (err) {
       damaged.push({ file, problem: (err as Error).message });
     }
   }
-  records.sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.name.localeCompare(b.name));
-  return { records, damaged };
+  return { records: byCreation(records), damaged };
 }
 
 export function removeExperiment(root: string, name: string): void {
@@ -166,4 +169,12 @@ export function removeExperiment(root: string, name: string): void {
 /** What gc keeps for experiments: each stage's fingerprint and outs. */
 export function experimentRoots(root: string): { fingerprint: string; outs: OutRecord[] }[] {
   return listExperiments(root).records.flatMap((r) => r.stages.filter((s) => s.fingerprint !== undefined).map((s) => ({ fingerprint: s.fingerprint!, outs: s.outs })));
+}
+
+/**
+ * Tell a shared store (PIPELINE_CACHE_DIR) what this workspace's experiments reference, so that `gc` run in another
+ * workspace on it keeps them too (store/uses.ts); called after experiments are recorded, pulled or removed.
+ */
+export function recordExperimentRoots(root: string): void {
+  writeRoots(new Cache(defaultCacheDir(root)), root, experimentRoots(root), 'experiments');
 }

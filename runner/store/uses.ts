@@ -2,6 +2,8 @@
 // workspace never breaks another's results or rollbacks:
 //   roots/<id>.json    per workspace (id: sha256 of its real path): the outs its pipeline.lock references, written
 //                      when pipeline.lock is written (never by a no-op or `status`)
+//   roots/<id>.experiments.json   per workspace: the outs its experiment records reference, written when an
+//                      experiment is recorded, pulled or removed (kept until the experiment is removed)
 //   leases/<host>.<pid>.<hex>.json   one per running `pipeline run`: while it lives, every object at least as new as
 //                      its start is kept (objects a stage stores or re-uses are stamped with the time of use)
 // Run records carry their last use as their mtime (set when written and when restored from).
@@ -27,18 +29,22 @@ export interface Lease {
   started: number;
 }
 
-function rootsFile(cache: Cache, root: string): string {
+/** What a roots file records: a workspace's pipeline.lock, or its experiments. */
+export type RootsKind = 'lock' | 'experiments';
+
+function rootsFile(cache: Cache, root: string, kind: RootsKind): string {
   let real = root;
   try {
     real = realpathSync(root);
   } catch {
     // keep the path as given
   }
-  return path.join(cache.dir, 'roots', `${createHash('sha256').update(real).digest('hex').slice(0, 32)}.json`);
+  const id = createHash('sha256').update(real).digest('hex').slice(0, 32);
+  return path.join(cache.dir, 'roots', kind === 'lock' ? `${id}.json` : `${id}.experiments.json`);
 }
 
-/** Record what a workspace's pipeline.lock references (best effort: a read-only store records nothing). */
-export function writeRoots(cache: Cache, root: string, entries: { fingerprint: string; outs: OutRecord[] }[]): void {
+/** Record what a workspace's pipeline.lock (or its experiments) references (best effort: a read-only store records nothing). */
+export function writeRoots(cache: Cache, root: string, entries: { fingerprint: string; outs: OutRecord[] }[], kind: RootsKind = 'lock'): void {
   const roots: Roots = {
     root: realpathSync(root),
     updatedAt: new Date().toISOString(),
@@ -46,7 +52,7 @@ export function writeRoots(cache: Cache, root: string, entries: { fingerprint: s
     outs: entries.flatMap((e) => e.outs),
   };
   try {
-    writeFileAtomic(rootsFile(cache, root), JSON.stringify(roots));
+    writeFileAtomic(rootsFile(cache, root, kind), JSON.stringify(roots));
   } catch {
     // the store is not writable here: gc elsewhere then keeps this workspace's results only by age
   }
@@ -57,7 +63,7 @@ export function readRoots(cache: Cache): { file: string; roots: Roots; mtimeMs: 
   const found: { file: string; roots: Roots; mtimeMs: number }[] = [];
   let names: string[];
   try {
-    names = readdirSync(dir).filter((n) => /^[0-9a-f]{32}\.json$/.test(n));
+    names = readdirSync(dir).filter((n) => /^[0-9a-f]{32}(\.experiments)?\.json$/.test(n));
   } catch {
     return found;
   }

@@ -6,7 +6,8 @@
 // `exp apply` (the param edited in place with its comment, status fresh, git diff exactly the param line);
 // `exp remove`; and gc keeping an experiment's objects until it is removed.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, symlinkSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import { cleanupAll, makeWorkspace, repoRoot, tempDir, type Workspace } from '../helpers/workspace.js';
@@ -218,5 +219,101 @@ describe('cli: experiments (pipeline exp)', function () {
     expect(missing.stderr).to.contain('no experiment `kept`');
     await ok(['exp', 'remove', '--all']);
     expect((JSON.parse((await ok(['exp', 'show', '--json'])).stdout) as { experiments: unknown[] }).experiments).to.have.length(1);
+  });
+});
+
+describe('pipeline exp run: a swept param reaches the command it is interpolated into', function () {
+  this.timeout(300_000);
+  after(cleanupAll);
+
+  it("puts each variant's value into its `cmd` and `env` (quoted for the shell), not the workspace's", async () => {
+    const ws = makeWorkspace({
+      yaml: `version: 1
+stages:
+  echo:
+    cmd: printf '%s|%s' \${word} "$LABEL" > out.txt
+    shell: true
+    env: {LABEL: "label \${word}"}
+    params: {word: plain}
+    outs: [out.txt]
+`,
+    });
+    const r = await ws.run(['exp', 'run', '--grid', 'echo.word=alpha,b c;touch pwned', '--json']);
+    expect(r.exitCode, r.stderr).to.equal(0);
+    const doc = JSON.parse(r.stdout) as { experiments: { changed: Record<string, string>; stages: { name: string; outcome: string; outs: { path: string; hash: string }[] }[] }[] };
+    const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+    for (const e of doc.experiments) {
+      const word = e.changed['echo.word'];
+      const out = e.stages[0].outs.find((o) => o.path === 'out.txt')!;
+      expect(e.stages[0].outcome, word).to.equal('ran');
+      expect(out.hash, `the out of word=${word}`).to.equal(sha(`${word}|label ${word}`));
+    }
+    expect(ws.exists('pwned'), 'the value was one shell word').to.equal(false);
+    expect(ws.exists('out.txt'), 'the workspace was not run').to.equal(false);
+  });
+
+  it('runs a command that reads a script it does not declare, in git and outside it', async () => {
+    for (const inGit of [false, true]) {
+      const ws = makeWorkspace({
+        yaml: `version: 1
+stages:
+  tool:
+    cmd: node tool.js \${word}
+    params: {word: plain}
+    outs: [out.txt]
+`,
+        files: { 'tool.js': "require('node:fs').writeFileSync('out.txt', 'tool ' + process.argv[2]);\n", 'ignored/big.bin': 'x' },
+      });
+      if (inGit) {
+        ws.write('.gitignore', 'ignored/\n');
+        execFileSync('git', ['init', '-q'], { cwd: ws.dir });
+      }
+      const r = await ws.run(['exp', 'run', '--grid', 'tool.word=a,b', '--json']);
+      expect(r.exitCode, `${inGit ? 'in git' : 'outside git'}: ${r.stderr}`).to.equal(0);
+      const doc = JSON.parse(r.stdout) as { experiments: { changed: Record<string, string>; stages: { outs: { hash: string }[] }[] }[] };
+      for (const e of doc.experiments) expect(e.stages[0].outs[0].hash).to.equal(createHash('sha256').update(`tool ${e.changed['tool.word']}`).digest('hex'));
+    }
+  });
+
+  it('copies the dep a variant names through a swept param, even one git ignores', async () => {
+    const ws = makeWorkspace({
+      yaml: `version: 1
+stages:
+  read:
+    cmd: cp data/\${split}.csv out.txt
+    params: {split: a}
+    deps: ["data/\${split}.csv"]
+    outs: [out.txt]
+`,
+      files: { '.gitignore': 'data/\n', 'data/a.csv': 'A', 'data/b.csv': 'B' },
+    });
+    execFileSync('git', ['init', '-q'], { cwd: ws.dir });
+    const r = await ws.run(['exp', 'run', '--grid', 'read.split=a,b', '--json']);
+    expect(r.exitCode, r.stderr).to.equal(0);
+    const doc = JSON.parse(r.stdout) as { experiments: { changed: Record<string, string>; stages: { outs: { hash: string }[] }[] }[] };
+    for (const e of doc.experiments) expect(e.stages[0].outs[0].hash).to.equal(createHash('sha256').update(e.changed['read.split'].toUpperCase()).digest('hex'));
+  });
+
+  it("never lets a variant write into the workspace through a link, and a relative link out of it still reads its target", async () => {
+    const outside = tempDir('exp-outside');
+    writeFileSync(path.join(outside, 'y.txt'), 'Y');
+    const ws = makeWorkspace({
+      yaml: `version: 1
+stages:
+  scribble:
+    cmd: echo \${word} > data/x.txt && cat data/x.txt ext/y.txt > out.txt
+    shell: true
+    params: {word: plain}
+    outs: [out.txt]
+`,
+      files: { 'real/x.txt': 'X' },
+    });
+    symlinkSync(ws.path('real'), ws.path('data')); // absolute, into the workspace
+    symlinkSync(path.relative(ws.dir, outside), ws.path('ext')); // relative, out of it
+    const r = await ws.run(['exp', 'run', '--grid', 'scribble.word=a,b', '--json']);
+    expect(r.exitCode, r.stderr).to.equal(0);
+    expect(ws.read('real/x.txt'), "the workspace's file behind the link").to.equal('X');
+    const doc = JSON.parse(r.stdout) as { experiments: { changed: Record<string, string>; stages: { outs: { hash: string }[] }[] }[] };
+    for (const e of doc.experiments) expect(e.stages[0].outs[0].hash).to.equal(createHash('sha256').update(`${e.changed['scribble.word']}\nY`).digest('hex'));
   });
 });

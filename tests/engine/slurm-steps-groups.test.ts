@@ -4,7 +4,8 @@ import { expect } from 'chai';
 import { execaSync } from 'execa';
 import type { StageConfig } from '../../runner/config/types.js';
 import { chainGroups, memberPrelude } from '../../runner/exec/slurm-groups.js';
-import { SrunStderr, srunFlags } from '../../runner/exec/slurm-steps.js';
+import { hostStepFlags } from '../../runner/exec/slurm-step-hosts.js';
+import { CpuLedger, SrunStderr, fitsHostStep, srunFlags } from '../../runner/exec/slurm-steps.js';
 
 const stage = (name: string, needs: string[] = [], extra: Partial<StageConfig> = {}) => ({ name, needs, ...extra }) as StageConfig;
 
@@ -29,6 +30,48 @@ describe('slurm steps and groups: the pure parts', () => {
       '--jobid', '42', '-n1', '-N1', '-c4', '--exact', '-v', '--job-name=pipeline-fit', '--chdir=/w', '--export=ALL', '--input=none', '--mem=2G', '--time=1:30',
     ]);
     expect(srunFlags(stage('x'), '1', { root: '/w', attempt: 1 })).to.include('-c1');
+  });
+
+  it('the CPU ledger: stages wait until they fit the allocation, in turn as others end; an abort ends the wait; too big is not held back', async () => {
+    const ledger = new CpuLedger(2);
+    const run = new AbortController();
+    const order: string[] = [];
+    const take = (name: string, cpus: number, signal = run.signal) =>
+      ledger.acquire(cpus, signal).then((held) => {
+        order.push(`${name}:${held}`);
+        return held;
+      });
+    const [a, b] = await Promise.all([take('a', 1), take('b', 1)]);
+    const c = take('c', 2);
+    const stop = new AbortController();
+    const d = take('d', 1, stop.signal);
+    const huge = await take('huge', 8);
+    stop.abort();
+    expect(await d).to.equal(undefined);
+    expect(order).to.deep.equal(['a:1', 'b:1', 'huge:0', 'd:undefined']);
+    const settled = () => new Promise((resolve) => setImmediate(resolve));
+    ledger.release(a!);
+    // c needs both CPUs: one free is not enough.
+    await settled();
+    expect(order.length).to.equal(4);
+    ledger.release(b!);
+    expect(await c).to.equal(2);
+    ledger.release(huge!);
+    const e = take('e', 1);
+    await settled();
+    expect(order.length).to.equal(5);
+    ledger.release(2);
+    expect(await e).to.equal(1);
+    expect(order).to.deep.equal(['a:1', 'b:1', 'huge:0', 'd:undefined', 'c:2', 'e:1']);
+  });
+
+  it('which stages may take a host started ahead (a module stage that asks nothing of resources:), and its step\'s flags', () => {
+    expect(fitsHostStep(stage('m', [], { kind: 'module' }))).to.equal(true);
+    expect(fitsHostStep(stage('m', [], { kind: 'module', timeoutMs: 5000 }))).to.equal(true);
+    expect(fitsHostStep(stage('c', [], { kind: 'cmd' }))).to.equal(false);
+    for (const resources of [{ cpus: 1 }, { memory: ['1G'] }, { timeMs: 60_000 }])
+      expect(fitsHostStep(stage('m', [], { kind: 'module', resources } as Partial<StageConfig>)), JSON.stringify(resources)).to.equal(false);
+    expect(hostStepFlags('42', '/w')).to.deep.equal(['--jobid', '42', '-n1', '-N1', '-c1', '--exact', '--overlap', '-v', '--job-name=pipeline-host', '--chdir=/w', '--export=ALL']);
   });
 
   it('chains: only links where a stage needs only the one before and nothing else needs that one; `group:` wins', () => {

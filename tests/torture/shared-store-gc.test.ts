@@ -34,6 +34,26 @@ describe('torture: gc on a store shared by several workspaces', function () {
     expect((await runCli(b, ['cache', 'verify'], { env })).exitCode).to.equal(0);
   });
 
+  it("gc in one workspace keeps another's experiments until that workspace removes them", async function () {
+    const store = tempDir('gc-store-exp');
+    const env = { PIPELINE_CACHE_DIR: store };
+    const a = ws('gc-exp-a', 'a');
+    const b = writerWorkspace('gc-exp-b', 'version: 1\nparams: {v: 1}\nstages:\n  s:\n    cmd: node tools/writer.mjs --out build/out.bin --kb 16 --seed b${v}\n    outs: [build/out.bin]\n');
+    for (const w of [a, b]) expect((await runCli(w, ['run'], { env })).exitCode).to.equal(0);
+    const r = await runCli(b, ['exp', 'run', '--name', 'e2', '--set', 'v=2', '--json'], { env });
+    expect(r.exitCode, r.stderr).to.equal(0);
+    const stage = (JSON.parse(r.stdout) as { experiments: { stages: { fingerprint: string; outs: { hash: string }[] }[] }[] }).experiments[0].stages[0];
+    const object = path.join(store, 'objects', stage.outs[0].hash.slice(0, 2), stage.outs[0].hash.slice(2));
+    const run = path.join(store, 'runs', stage.fingerprint.slice(0, 2), `${stage.fingerprint.slice(2)}.json`);
+    expect(existsSync(object) && existsSync(run), 'the experiment stored its result').to.equal(true);
+    expect((await runCli(a, ['gc', '--keep-runs', '0', '--max-age', '0'], { env })).exitCode).to.equal(0);
+    expect(existsSync(object), "gc in A kept B's experiment's object").to.equal(true);
+    expect(existsSync(run), "gc in A kept B's experiment's run record").to.equal(true);
+    expect((await runCli(b, ['exp', 'remove', 'e2'], { env })).exitCode).to.equal(0);
+    expect((await runCli(a, ['gc', '--keep-runs', '0', '--max-age', '0'], { env })).exitCode).to.equal(0);
+    expect(existsSync(object), 'removed in B: no longer kept').to.equal(false);
+  });
+
   it('a deleted workspace stops protecting its results; a live one keeps them', async function () {
     const store = tempDir('gc-store2');
     const env = { PIPELINE_CACHE_DIR: store };

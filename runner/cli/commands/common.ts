@@ -14,10 +14,19 @@ import type { PipelineConfig } from '../../config/types.js';
  * are applied after that cache (read on every command, so an edit to it is never missed), then the `--set`s.
  */
 export async function configFor(globals: GlobalOptions, sets: string[] = [], options: { readOnly?: boolean } = {}): Promise<PipelineConfig> {
-  const cwd = path.resolve(globals.cwd);
   const overrides = sets.map(parseSetArg);
-  const config = applyLocalParams(await loadConfig({ cwd, configFile: globals.config, cacheDir: '.pipeline/state', writeCache: !options.readOnly }));
+  const config = await uninterpolatedConfigFor(globals, options);
   return interpolate(overrides.length > 0 ? applyOverrides(config, overrides) : config);
+}
+
+/**
+ * The config with pipeline.local.yaml's params but before any `--set` and before `${param}`s are put into `cmd`,
+ * `deps` and `env`: what a caller applying its own overrides starts from (each variant of a sweep), so that the
+ * values it sets reach the commands.
+ */
+export async function uninterpolatedConfigFor(globals: GlobalOptions, options: { readOnly?: boolean } = {}): Promise<PipelineConfig> {
+  const cwd = path.resolve(globals.cwd);
+  return applyLocalParams(await loadConfig({ cwd, configFile: globals.config, cacheDir: '.pipeline/state', writeCache: !options.readOnly }));
 }
 
 /** The config for commands that plan or run: every param value checked against its stage's schema, and each stage given exactly the params it reads. */

@@ -1,11 +1,10 @@
 // `pipeline exp push [NAME…]` and `pipeline exp pull [NAME…]`: experiments through the remote cache, so a teammate
-// sees and applies them. An experiment is a JSON object under an `ac` key named by the sha256 of its name, signed
-// like a run record when PIPELINE_REMOTE_SIGNING_KEY is set; the remote's list of names is one more such object,
-// merged on every push. A push also uploads each stage's result (objects and run record), so a pull brings what
+// sees and applies them. An experiment is a JSON object under an `ac` key made from its name alone, signed like a
+// run record when PIPELINE_REMOTE_SIGNING_KEY is set; which names a remote holds is its listing where it has one,
+// and an index merged by every push and pull (store/remote/experiments.ts). A push also uploads each stage's result (objects and run record), so a pull brings what
 // `exp apply` restores. A pulled record whose signature does not verify with this command's key (unsigned, another
 // key, or no key here) is kept and shown, marked `pulled: {signed: false}`: `exp apply` runs its stages instead of
 // restoring them, and its stage results are not fetched.
-import { createHash } from 'node:crypto';
 import { UsageError } from '../../core/errors.js';
 import { printable } from '../../core/printable.js';
 import type { GlobalOptions } from '../options.js';
@@ -13,26 +12,16 @@ import { configFor } from './common.js';
 import { openEngine } from '../../plan/engine.js';
 import { remoteFromConfig } from '../../store/remote/open.js';
 import { RemoteSync, emptyStats, recordFromLock } from '../../store/remote/transfer.js';
-import { experimentProblem, hasExperiment, listExperiments, readExperiment, writeExperiment, EXPERIMENT_NAME, type ExperimentRecord } from '../../store/experiments.js';
+import { experimentProblem, hasExperiment, listExperiments, readExperiment, recordExperimentRoots, writeExperiment, type ExperimentRecord } from '../../store/experiments.js';
+import { addToIndex, getExperiment, putExperiment, remoteExperimentNames } from '../../store/remote/experiments.js';
 import { interruptible } from '../interrupts.js';
 import { endsOnInterrupt, noticesOnStderr } from './maintenance.js';
-
-const keyOf = (what: string) => createHash('sha256').update(`pipeline-dag ${what}`).digest('hex');
-const INDEX_KEY = keyOf('experiments index');
-const recordKey = (name: string) => keyOf(`experiment ${name}`);
 
 async function openRemote(globals: GlobalOptions, signal: AbortSignal) {
   const config = await configFor(globals);
   const remote = remoteFromConfig(config.remote?.url, config.root, process.env, signal);
   if (!remote) throw new UsageError('no remote cache is set', 'set PIPELINE_REMOTE (s3://bucket/prefix, http(s)://host/prefix, or a folder), or `remote:` in pipeline.yaml');
   return { config, remote };
-}
-
-/** The remote's list of experiment names (names that are not valid are dropped). */
-async function remoteNames(remote: NonNullable<ReturnType<typeof remoteFromConfig>>): Promise<string[]> {
-  const got = await remote.getSigned(INDEX_KEY, `the experiments index on ${remote.describe()}`);
-  const names = got?.value.names;
-  return Array.isArray(names) ? names.filter((n): n is string => typeof n === 'string' && EXPERIMENT_NAME.test(n)) : [];
 }
 
 export async function expPushCommand(globals: GlobalOptions, names: string[]): Promise<number> {
@@ -49,10 +38,9 @@ export async function expPushCommand(globals: GlobalOptions, names: string[]): P
           await sync.pushResult(engine.cache.readRun(s.fingerprint) ?? recordFromLock(s.name, s.fingerprint, s.outs), stats);
         }
         const { pulled: _, ...own } = record;
-        await remote.putSigned(recordKey(record.name), own);
+        await putExperiment(remote, own);
       }
-      const index = [...new Set([...(await remoteNames(remote)), ...records.map((r) => r.name)])].sort();
-      await remote.putSigned(INDEX_KEY, { names: index });
+      await addToIndex(remote, records.map((r) => r.name));
       for (const m of [...stats.refused, ...stats.missing]) process.stderr.write(`error: ${m}\n`);
       process.stdout.write(`pushed ${records.length} experiment(s), ${stats.objects} objects and ${stats.records} run records to ${remote.describe()}${remote.signing ? ' (signed)' : ' (unsigned: PIPELINE_REMOTE_SIGNING_KEY is not set)'}\n`);
       return stats.refused.length + stats.missing.length > 0 ? 1 : 0;
@@ -64,15 +52,17 @@ export async function expPullCommand(globals: GlobalOptions, names: string[], fl
   return interruptible(noticesOnStderr, (signal) =>
     endsOnInterrupt(signal, async () => {
       const { config, remote } = await openRemote(globals, signal);
-      const wanted = names.length > 0 ? names : await remoteNames(remote);
+      const listed = names.length > 0 ? { names, problems: [] } : await remoteExperimentNames(remote);
+      const wanted = listed.names;
       const engine = openEngine(config);
       const sync = new RemoteSync(remote, engine.cache, {});
       const stats = emptyStats();
       let pulled = 0;
-      let problems = 0;
+      let problems = listed.problems.length;
+      for (const p of listed.problems) process.stderr.write(`error: ${printable(p)}\n`);
       for (const name of wanted) {
         const what = `experiment \`${name}\` on ${remote.describe()}`;
-        const got = await remote.getSigned(recordKey(name), what);
+        const got = await getExperiment(remote, name);
         const problem = got ? experimentProblem(got.value) : 'not there';
         if (!got || problem || got.value.name !== name) {
           process.stderr.write(`error: ${what}: ${printable(problem ?? 'it names another experiment')}\n`);
@@ -96,6 +86,7 @@ export async function expPullCommand(globals: GlobalOptions, names: string[], fl
         pulled++;
         if (!got.signed) process.stderr.write(`note: \`${name}\` is not signed with this key: shown, and \`exp apply\` runs its stages instead of restoring them\n`);
       }
+      if (pulled > 0) recordExperimentRoots(config.root);
       for (const m of [...stats.refused, ...stats.missing]) process.stderr.write(`error: ${m}\n`);
       process.stdout.write(`pulled ${pulled} experiment(s), ${stats.objects} objects from ${remote.describe()}\n`);
       return problems + stats.refused.length + stats.missing.length > 0 ? 1 : 0;

@@ -7,7 +7,8 @@ import { configFor } from './common.js';
 import { scopeParams } from '../../plan/params.js';
 import { openEngine } from '../../plan/engine.js';
 import { readMetrics } from '../../report/metrics.js';
-import { EXPERIMENT_SCHEMA_VERSION, listExperiments, readExperiment, type ExperimentRecord } from '../../store/experiments.js';
+import { EXPERIMENT_SCHEMA_VERSION, readExperiment, type ExperimentRecord } from '../../store/experiments.js';
+import { listExperimentSummaries, listedMetrics, type FlatMetrics } from '../../store/experiments-index.js';
 import { gitCommit } from '../exp/variants.js';
 import { fmt } from './info.js';
 
@@ -43,66 +44,96 @@ export async function workspaceRow(globals: GlobalOptions, asRun = false): Promi
 /** A value as a key for comparing (scalars as they are, the rest as JSON). */
 const keyOf = (v: unknown): unknown => (v !== null && typeof v === 'object' ? JSON.stringify(v) : v);
 
-type Values = Map<string, unknown>;
-const paramsOf = (r: Row): Values => new Map(Object.entries(r.params));
+/** An own property's value (a param named `__proto__` or `constructor` is a param like any other). */
+const own = (o: Record<string, unknown>, k: string): unknown => (Object.hasOwn(o, k) ? o[k] : undefined);
 
-/** The keys whose values are not the same in every row (`present`: among the rows that have one, as metrics). */
-function differing(rows: Row[], pick: (r: Row) => Values, present = false): string[] {
-  const maps = rows.map(pick);
+/** The params whose values are not the same in every row, sorted. */
+function differingParams(rows: Row[]): string[] {
   const keys = new Set<string>();
-  for (const m of maps) for (const k of m.keys()) keys.add(k);
+  for (const r of rows) for (const k of Object.keys(r.params)) keys.add(k);
   const differs: string[] = [];
   for (const k of keys) {
-    let first: unknown;
-    let seen = false;
-    for (const m of maps) {
-      const v = m.get(k);
-      if (present && v === undefined) continue;
-      const key = keyOf(v);
-      if (!seen) [first, seen] = [key, true];
-      else if (key !== first) {
-        differs.push(k);
-        break;
-      }
-    }
+    const first = keyOf(own(rows[0].params, k));
+    if (rows.some((r) => keyOf(own(r.params, k)) !== first)) differs.push(k);
   }
   return differs.sort();
 }
 
-const flat = new WeakMap<Row, Map<string, number>>();
-/** `FILE:KEY` made once per pair, not once per row (a thousand rows share a hundred columns). */
-const columnNames = new Map<string, Map<string, string>>();
-
-function columnOf(file: string, key: string): string {
-  let byKey = columnNames.get(file);
-  if (!byKey) columnNames.set(file, (byKey = new Map<string, string>()));
-  let name = byKey.get(key);
-  if (name === undefined) byKey.set(key, (name = `${file}:${key}`));
-  return name;
+/** A row's metrics as (column, value) pairs in its record's order: as listed, or flattened here. */
+function pairsOf(r: Row): FlatMetrics {
+  const listed = listedMetrics(r);
+  if (listed) return listed;
+  const names: string[] = [];
+  const values: number[] = [];
+  for (const [file, byKey] of Object.entries(r.metrics)) {
+    for (const [k, v] of Object.entries(byKey)) {
+      names.push(`${file}:${k}`);
+      values.push(v);
+    }
+  }
+  return { names, cols: names.map((_, i) => i), values };
 }
 
-/** Metrics as one flat map, `FILE:KEY` (made once per row). */
-export function flatMetrics(r: Row): Map<string, number> {
-  let out = flat.get(r);
-  if (out) return out;
-  out = new Map();
-  flat.set(r, out);
-  for (const [file, values] of Object.entries(r.metrics)) for (const [k, v] of Object.entries(values)) out.set(columnOf(file, k), v);
-  return out;
+/** Every row's metrics as one table: a column per `FILE:KEY`, a row of values (undefined where it has none) per row. */
+class MetricTable {
+  private readonly numbers = new Map<string, number>();
+  private readonly cells = new Map<Row, (number | undefined)[]>();
+
+  constructor(rows: Row[]) {
+    // Rows of one listing share their column names: each list is mapped to this table's columns once.
+    const mapped = new Map<string[], number[]>();
+    for (const r of rows) {
+      const { names, cols, values } = pairsOf(r);
+      let to = mapped.get(names);
+      if (!to) mapped.set(names, (to = []));
+      const cells: (number | undefined)[] = [];
+      for (let i = 0; i < cols.length; i++) {
+        let n: number | undefined = to[cols[i]];
+        if (n === undefined) {
+          n = this.numbers.get(names[cols[i]]);
+          if (n === undefined) this.numbers.set(names[cols[i]], (n = this.numbers.size));
+          to[cols[i]] = n;
+        }
+        cells[n] = values[i];
+      }
+      this.cells.set(r, cells);
+    }
+  }
+
+  /** Every column, sorted. */
+  columns(): string[] {
+    return [...this.numbers.keys()].sort();
+  }
+
+  /** The columns whose values differ between the rows that have one, sorted. */
+  differing(rows: Row[]): string[] {
+    const differs: string[] = [];
+    for (const [column, n] of this.numbers) {
+      let first: number | undefined;
+      for (const r of rows) {
+        const v = this.cells.get(r)![n];
+        if (v === undefined) continue;
+        if (first === undefined) first = v;
+        else if (v !== first) {
+          differs.push(column);
+          break;
+        }
+      }
+    }
+    return differs.sort();
+  }
+
+  get(r: Row, column: string): number | undefined {
+    const n = this.numbers.get(column);
+    return n === undefined ? undefined : this.cells.get(r)![n];
+  }
 }
 
-/** Every metric column of the rows, sorted. */
-function metricColumns(rows: Row[]): string[] {
-  const keys = new Set<string>();
-  for (const r of rows) for (const k of flatMetrics(r).keys()) keys.add(k);
-  return [...keys].sort();
-}
-
-function sortRows(rows: Row[], metric: string): Row[] {
-  const columns = metricColumns(rows);
+function sortRows(rows: Row[], table: MetricTable, metric: string): Row[] {
+  const columns = table.columns();
   const column = columns.find((c) => c === metric) ?? columns.filter((c) => c.endsWith(`:${metric}`))[0];
   if (!column) throw new UsageError(`--sort ${metric}: no metric of that name`, columns.length > 0 ? `metrics: ${columns.join(', ')}` : 'no row has metrics');
-  const value = (r: Row) => flatMetrics(r).get(column) ?? -Infinity;
+  const value = (r: Row) => table.get(r, column) ?? -Infinity;
   return [...rows].sort((a, b) => value(b) - value(a));
 }
 
@@ -110,11 +141,12 @@ export async function expShowCommand(globals: GlobalOptions, flags: ExpShowFlags
   const formats = [flags.json, flags.csv, flags.md].filter(Boolean).length;
   if (formats > 1) throw new UsageError('choose one of --json, --csv, --md', 'e.g. pipeline exp show --csv');
   const config = await configFor(globals);
-  const { records, damaged } = listExperiments(config.root, true);
+  const { records, damaged } = listExperimentSummaries(config.root);
   for (const d of damaged) process.stderr.write(`skipped ${d.file}: ${printable(d.problem)}\n`);
   let rows: Row[] = [await workspaceRow(globals, true), ...records];
-  if (flags.sort) rows = sortRows(rows, flags.sort);
-  const paramKeys = differing(rows, paramsOf);
+  const table = new MetricTable(rows);
+  if (flags.sort) rows = sortRows(rows, table, flags.sort);
+  const paramKeys = differingParams(rows);
   if (flags.json) {
     // A row's stages (fingerprints and outs) are in its record, not in the table.
     const experiments = rows.map(({ stages: _, ...r }) => (flags.onlyChanged ? { ...r, params: Object.fromEntries(paramKeys.map((k) => [k, r.params[k]])) } : r));
@@ -124,12 +156,9 @@ export async function expShowCommand(globals: GlobalOptions, flags: ExpShowFlags
   // The text table shows the metrics that differ between rows (all of them in a pipeline with many would not fit);
   // CSV and Markdown every metric unless --only-changed.
   const changedOnly = flags.onlyChanged || (!flags.csv && !flags.md);
-  const metricKeys = changedOnly ? differing(rows, flatMetrics, true) : metricColumns(rows);
+  const metricKeys = changedOnly ? table.differing(rows) : table.columns();
   const header = ['experiment', 'status', ...paramKeys, ...metricKeys.map(shortMetric(metricKeys))];
-  const cells = rows.map((r) => {
-    const m = flatMetrics(r);
-    return [r.name, r.workspace ? 'workspace' : r.status === 'failed' ? `FAILED` : 'ok', ...paramKeys.map((k) => value(r.params[k])), ...metricKeys.map((k) => fmt(m.get(k)))];
-  });
+  const cells = rows.map((r) => [r.name, r.workspace ? 'workspace' : r.status === 'failed' ? `FAILED` : 'ok', ...paramKeys.map((k) => value(own(r.params, k))), ...metricKeys.map((k) => fmt(table.get(r, k)))]);
   process.stdout.write(flags.csv ? csv(header, cells) : flags.md ? markdown(header, cells) : text(header, cells, rows));
   return 0;
 }
@@ -174,10 +203,9 @@ export async function expDiffCommand(globals: GlobalOptions, a: string, b: strin
   const { root } = await configFor(globals);
   const left: Row = readExperiment(root, a);
   const right: Row = b === undefined ? await workspaceRow(globals, true) : readExperiment(root, b);
-  const params = differing([left, right], paramsOf).map((k) => ({ key: k, a: left.params[k], b: right.params[k] }));
-  const lm = flatMetrics(left);
-  const rm = flatMetrics(right);
-  const metrics = metricColumns([left, right]).map((k) => ({ key: k, a: lm.get(k), b: rm.get(k) }));
+  const params = differingParams([left, right]).map((k) => ({ key: k, a: own(left.params, k), b: own(right.params, k) }));
+  const table = new MetricTable([left, right]);
+  const metrics = table.columns().map((k) => ({ key: k, a: table.get(left, k), b: table.get(right, k) }));
   if (flags.json) {
     process.stdout.write(`${JSON.stringify({ schemaVersion: EXPERIMENT_SCHEMA_VERSION, a: left.name, b: right.name, params, metrics }, null, 2)}\n`);
     return 0;

@@ -4,12 +4,13 @@ import os from 'node:os';
 import type { GlobalOptions } from '../options.js';
 import { UsageError } from '../../core/errors.js';
 import { Session } from '../session.js';
-import { configFor } from './common.js';
+import { configFor, uninterpolatedConfigFor } from './common.js';
 import { openEngine } from '../../plan/engine.js';
 import { localExecutor } from '../../exec/executors.js';
-import { hasExperiment, listExperiments, removeExperiment, writeExperiment, EXPERIMENT_SCHEMA_VERSION } from '../../store/experiments.js';
+import { hasExperiment, listExperiments, recordExperimentRoots, removeExperiment, writeExperiment, EXPERIMENT_SCHEMA_VERSION } from '../../store/experiments.js';
 import { gitCommit, planVariants } from '../exp/variants.js';
 import { runSweep, sharedBudget } from '../exp/sweep.js';
+import { sweepProgressFor } from '../../report/sweep-progress.js';
 
 export interface ExpRunFlags {
   set: string[];
@@ -25,7 +26,7 @@ export async function expRunCommand(globals: GlobalOptions, flags: ExpRunFlags):
   const session = await Session.open(globals, { command: 'pipeline exp run', wait: flags.wait });
   try {
     const out = flags.json ? process.stderr : process.stdout;
-    const variants = await planVariants(session.config, flags.set, flags.grid, flags.name);
+    const variants = await planVariants(await uninterpolatedConfigFor(globals), flags.set, flags.grid, flags.name);
     const root = session.config.root;
     const taken = variants.filter((v) => hasExperiment(root, v.name)).map((v) => v.name);
     if (taken.length > 0 && !flags.force) {
@@ -35,6 +36,7 @@ export async function expRunCommand(globals: GlobalOptions, flags: ExpRunFlags):
     const workspace = openEngine(session.config);
     const jobs = flags.jobs ?? os.availableParallelism();
     out.write(`exp: ${variants.length} variant${variants.length === 1 ? '' : 's'}, --jobs ${jobs}\n`);
+    const progress = await sweepProgressFor(out, variants.length);
     const result = await runSweep(
       {
         workspace,
@@ -42,11 +44,12 @@ export async function expRunCommand(globals: GlobalOptions, flags: ExpRunFlags):
         signal: session.signal,
         executor: sharedBudget(localExecutor(), jobs),
         commit: gitCommit(root),
-        say: (line) => out.write(`${line}\n`),
+        progress,
         recorded: (record) => writeExperiment(root, record),
       },
       variants,
-    );
+    ).finally(() => progress.close());
+    recordExperimentRoots(root);
     const failed = result.records.filter((r) => r.status === 'failed').length;
     out.write(`exp: ${result.records.length - failed} ok, ${failed} failed; ${result.executions} stage executions for ${result.stageRuns} stages in ${result.records.length} variants; \`pipeline exp show\` compares them\n`);
     if (flags.json) process.stdout.write(`${JSON.stringify({ schemaVersion: EXPERIMENT_SCHEMA_VERSION, executions: result.executions, experiments: result.records })}\n`);
@@ -63,6 +66,7 @@ export async function expRemoveCommand(globals: GlobalOptions, names: string[], 
   const doomed = flags.all ? listExperiments(root).records.map((r) => r.name) : names;
   for (const n of doomed) if (!hasExperiment(root, n)) removeExperiment(root, n); // names the missing one
   for (const n of doomed) removeExperiment(root, n);
+  recordExperimentRoots(root);
   process.stdout.write(`removed ${doomed.length} experiment${doomed.length === 1 ? '' : 's'}${doomed.length > 0 ? `: ${doomed.join(' ')}` : ''}\n`);
   return 0;
 }

@@ -1,14 +1,19 @@
 // The scratch copies an experiment's variants run in: under the temp folder, outside the workspace, each a copy of
 // the workspace's inputs only — every stage's deps that no stage writes, the module files and everything they
-// import (their code closure), pipeline.yaml and the package files Node and esbuild read; the workspace's
+// import (their code closure), pipeline.yaml and the package files Node and esbuild read, and the source files a
+// command may read without declaring them (`cmd: python train.py` with no dep on train.py runs in a variant as it
+// runs in the workspace): in git, the files git sees (tracked, and untracked but not ignored), else every file;
+// never a stage's outs, pipeline.lock or .pipeline/, .git/ and node_modules/; the workspace's
 // top-level links (node_modules, a linked dist/ or data folder) are links in the copy too. Files are cloned
 // (copy-on-write where the filesystem can: `COPYFILE_FICLONE`, else copied): a stage that rewrites a file in place
 // changes its copy, never the workspace's. Deps outside the workspace (`../data/x`) are copied once beside the variants, at
 // the same place relative to each, so every path a stage was given still reads the same bytes.
+import { execFileSync } from 'node:child_process';
 import { constants, copyFileSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Engine } from '../../plan/engine.js';
+import type { PipelineConfig } from '../../config/types.js';
 import { isExternalDep, isGlobPattern, isUrlDep } from '../../core/paths.js';
 
 const ROOT_FILES = ['pipeline.yaml', 'pipeline.yml', 'package.json', 'tsconfig.json', 'package-lock.json'];
@@ -27,13 +32,39 @@ function globBase(p: string): string {
   return parts.slice(0, i).join('/');
 }
 
-/** What a variant reads of the workspace. */
-export async function scratchInputs(engine: Engine): Promise<ScratchInputs> {
-  const written = new Set(engine.config.stages.flatMap((s) => s.outs));
+/** Never copied: the workspace's state, git's, installed packages (linked instead) and pipeline.lock. */
+const NEVER = /^(\.pipeline|\.git|node_modules)(\/|$)|^pipeline\.lock$/;
+
+/** The workspace's files a command may read undeclared: what git sees of it (tracked, untracked not ignored), else all. */
+function sourceFiles(root: string): string[] {
+  try {
+    const listed = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 256 * 1024 * 1024 });
+    return listed.split('\0').filter((p) => p !== '');
+  } catch {
+    const files: string[] = [];
+    const walk = (rel: string) => {
+      for (const entry of readdirSync(path.join(root, rel), { withFileTypes: true })) {
+        const p = rel === '' ? entry.name : `${rel}/${entry.name}`;
+        if (NEVER.test(p)) continue;
+        if (entry.isDirectory()) walk(p);
+        else files.push(p);
+      }
+    };
+    walk('');
+    return files;
+  }
+}
+
+/** What the variants read of the workspace (`configs`: theirs, whose `${param}` deps may name other files). */
+export async function scratchInputs(engine: Engine, configs: PipelineConfig[] = []): Promise<ScratchInputs> {
+  const everyStage = [engine.config, ...configs].flatMap((c) => c.stages);
+  const written = new Set(everyStage.flatMap((s) => s.outs));
   const underOut = (p: string) => [...written].some((o) => p === o || p.startsWith(`${o}/`));
   const inside = new Set<string>(ROOT_FILES);
+  for (const file of sourceFiles(engine.root)) if (!NEVER.test(file) && !underOut(file)) inside.add(file);
   const outside = new Set<string>();
-  for (const stage of engine.config.stages) {
+  const modules = new Set<string>();
+  for (const stage of everyStage) {
     for (const dep of stage.deps) {
       if (isUrlDep(dep)) continue;
       if (isExternalDep(dep)) {
@@ -43,7 +74,8 @@ export async function scratchInputs(engine: Engine): Promise<ScratchInputs> {
       const p = isGlobPattern(dep) ? globBase(dep) : dep;
       if (p !== '' && !underOut(p)) inside.add(p);
     }
-    if (stage.module) {
+    if (stage.module && !modules.has(stage.module)) {
+      modules.add(stage.module);
       inside.add(stage.module);
       for (const file of Object.keys(await engine.code.closure(stage.module))) {
         if (!path.isAbsolute(file) && !file.startsWith('../') && !file.startsWith('node_modules/') && !underOut(file)) inside.add(file);
@@ -58,17 +90,31 @@ export async function scratchInputs(engine: Engine): Promise<ScratchInputs> {
       return false;
     }
   };
-  return { inside: [...inside].filter(exists).sort(), outside: [...outside].sort() };
+  // A path inside a folder that is copied whole is copied with it (once: a link copied twice would collide).
+  const coveredByAncestor = (p: string) => {
+    for (let i = p.indexOf('/'); i >= 0; i = p.indexOf('/', i + 1)) if (inside.has(p.slice(0, i))) return true;
+    return false;
+  };
+  return { inside: [...inside].filter((p) => !coveredByAncestor(p) && exists(p)).sort(), outside: [...outside].sort() };
 }
 
-/** Copy a file (cloned where the filesystem allows), a folder (recursively) or a symlink (as a symlink). */
-function copyEntry(from: string, to: string): void {
+/**
+ * Copy a file (cloned where the filesystem allows), a folder (recursively) or a symlink (as a symlink). A link that
+ * names a place inside `within` (the workspace) is made relative, so that in the copy it names the copy's file (a
+ * variant writing through it must never reach the workspace); one naming a place outside it names it absolutely.
+ */
+function copyEntry(from: string, to: string, within?: string): void {
   const st = lstatSync(from);
   mkdirSync(path.dirname(to), { recursive: true });
-  if (st.isSymbolicLink()) symlinkSync(readlinkSync(from), to);
-  else if (st.isDirectory()) {
+  if (st.isSymbolicLink()) {
+    const link = readlinkSync(from);
+    const target = path.resolve(path.dirname(from), link);
+    const inside = within !== undefined && !path.relative(within, target).startsWith('..');
+    // Outside the workspace, the link names the same place from the copy as from the workspace (absolute).
+    symlinkSync(within === undefined ? link : inside ? path.relative(path.dirname(from), target) || '.' : target, to);
+  } else if (st.isDirectory()) {
     mkdirSync(to, { recursive: true });
-    for (const name of readdirSync(from)) copyEntry(path.join(from, name), path.join(to, name));
+    for (const name of readdirSync(from)) copyEntry(path.join(from, name), path.join(to, name), within);
   } else if (st.isFile()) copyFileSync(from, to, constants.COPYFILE_FICLONE);
 }
 
@@ -110,7 +156,7 @@ export class ScratchArea {
   make(id: string): string {
     const root = this.rootOf(id);
     mkdirSync(root, { recursive: true });
-    for (const p of this.inputs.inside) copyEntry(path.join(this.workspaceRoot, p), path.join(root, p));
+    for (const p of this.inputs.inside) copyEntry(path.join(this.workspaceRoot, p), path.join(root, p), this.workspaceRoot);
     this.linkTopLevel(root);
     return root;
   }

@@ -13,6 +13,7 @@ import { runStages } from '../../exec/scheduler.js';
 import { openLease } from '../../store/uses.js';
 import { EXPERIMENT_SCHEMA_VERSION, type ExperimentRecord } from '../../store/experiments.js';
 import { readMetrics } from '../../report/metrics.js';
+import type { SweepListener } from '../../report/sweep-progress.js';
 import { ScratchArea, scratchInputs } from './scratch.js';
 import type { Variant } from './variants.js';
 
@@ -51,8 +52,8 @@ export interface SweepContext {
   signal: AbortSignal;
   executor: Executor;
   commit: string | null;
-  /** What happens to each variant, as plain lines. */
-  say: (line: string) => void;
+  /** What happens to each variant (report/sweep-progress.ts). */
+  progress: SweepListener;
   /** Each variant's record, as soon as it has one. */
   recorded: (record: ExperimentRecord) => void;
 }
@@ -69,22 +70,16 @@ export interface SweepResult {
 }
 
 export async function runSweep(ctx: SweepContext, variants: Variant[]): Promise<SweepResult> {
-  const area = new ScratchArea(ctx.workspace.root, await scratchInputs(ctx.workspace));
+  const area = new ScratchArea(ctx.workspace.root, await scratchInputs(ctx.workspace, variants.map((v) => v.config)));
   const flights = new Flights();
   const lease = openLease(ctx.workspace.cache, ctx.workspace.root);
-  const counts = { done: 0, failed: 0, running: 0 };
-  const progress = () => `${counts.done}/${variants.length} done, ${counts.failed} failed, ${counts.running} running`;
   try {
     const records = await Promise.all(
       variants.map(async (variant, i) => {
-        counts.running++;
-        ctx.say(`exp ${variant.name}: started (${describeChanged(variant.changed)}); ${progress()}`);
+        ctx.progress.started(variant.name, describeChanged(variant.changed));
         const record = await runVariant(ctx, area, variant, i, flights);
-        counts.running--;
-        counts.done++;
-        if (record.status === 'failed') counts.failed++;
         ctx.recorded(record);
-        ctx.say(`exp ${variant.name}: ${record.status === 'ok' ? 'ok' : `failed: ${record.reason}`}; ${progress()}`);
+        ctx.progress.finished(variant.name, record.status === 'ok' ? { ok: true } : { ok: false, reason: record.reason ?? `exit ${record.exitCode}` });
         return record;
       }),
     );
@@ -106,10 +101,10 @@ async function runVariant(ctx: SweepContext, area: ScratchArea, variant: Variant
   const createdAt = new Date().toISOString();
   const root = area.make(`v${i + 1}`);
   const engine = openEngine(rerooted(variant.config, root), { workspaceRoot: ctx.workspace.root, code: ctx.workspace.code });
-  const quiet: Emit = () => undefined;
+  const emit: Emit = (event) => ctx.progress.event(variant.name, event);
   let summary: RunSummary;
   try {
-    summary = await runStages(engine, { names: [], mode: 'needs', force: false, jobs: ctx.jobs, keepGoing: false, verbose: false, signal: ctx.signal, executor: ctx.executor, flights }, quiet);
+    summary = await runStages(engine, { names: [], mode: 'needs', force: false, jobs: ctx.jobs, keepGoing: false, verbose: false, signal: ctx.signal, executor: ctx.executor, flights }, emit);
   } catch (err) {
     const reason = (err as Error).message;
     return base(variant, ctx.commit, createdAt, started, { status: 'failed', reason, exitCode: ExitCode.stageFailed, metrics: {}, stages: [] });

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { ConfigError, UsageError } from '../../core/errors.js';
 import type { Diagnostic } from '../../core/diagnostic.js';
 import { applyOverrides, parseSetArg } from '../../config/overrides.js';
+import { interpolate } from '../../config/interpolate.js';
 import type { ParamOverride, PipelineConfig } from '../../config/types.js';
 import { scopeParams } from '../../plan/params.js';
 import { canonicalJson } from '../../store/hash.js';
@@ -55,14 +56,18 @@ export function generatedName(params: Record<string, unknown>): string {
   return `exp-${createHash('sha256').update(canonicalJson(params)).digest('hex').slice(0, 8)}`;
 }
 
-/** Every variant checked and named; every problem of every variant in one ConfigError (exit 2) before anything runs. */
+/**
+ * Every variant checked and named; every problem of every variant in one ConfigError (exit 2) before anything runs.
+ * `base` is the config before its `${param}`s are put in (commands/common.ts `uninterpolatedConfigFor`): each
+ * variant's values go into its own `cmd`, `deps` and `env`, checked as a `--set` is.
+ */
 export async function planVariants(base: PipelineConfig, sets: string[], grids: string[], name: string | undefined): Promise<Variant[]> {
   const combos = combinations(sets.map(parseSetArg), grids.map(parseGrid));
   const problems: Diagnostic[] = [];
   const variants: Variant[] = [];
   for (const overrides of combos) {
     try {
-      const config = await scopeParams(applyOverrides(base, overrides));
+      const config = await scopeParams(interpolate(applyOverrides(base, overrides)));
       variants.push({ name: '', overrides, config, ...effectiveParams(config) });
     } catch (err) {
       if (err instanceof ConfigError) problems.push(...err.diagnostics);

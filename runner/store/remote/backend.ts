@@ -44,10 +44,10 @@ export interface Backend {
   getBytes(ns: Namespace, key: string): Promise<Buffer | undefined>;
   putBytes(ns: Namespace, key: string, data: Buffer): Promise<void>;
   /**
-   * Every blob of a namespace with its last change (`pipeline gc --remote`). Absent when the store cannot list
-   * (the HTTP layout has no listing).
+   * Every blob of a namespace (whose key starts with `prefix`, when given) with its last change (`pipeline gc
+   * --remote`, the experiments a remote holds). Absent when the store cannot list (the HTTP layout has no listing).
    */
-  list?(ns: Namespace): AsyncIterable<ListedBlob>;
+  list?(ns: Namespace, prefix?: string): AsyncIterable<ListedBlob>;
   /** Remove a blob (absent along with `list`); removing one that is gone is not an error. */
   remove?(ns: Namespace, key: string): Promise<void>;
   /** A blob's last change, undefined when absent (present along with `list`). */

@@ -107,14 +107,15 @@ export class FolderBackend implements Backend {
     await this.place(ns, key, (tmp) => writeFile(tmp, data, { flag: 'wx' }));
   }
 
-  async *list(ns: Namespace): AsyncIterable<ListedBlob> {
+  async *list(ns: Namespace, prefix = ''): AsyncIterable<ListedBlob> {
     await this.present();
     const top = path.join(this.root, ns);
-    const shards = await readdir(top).catch(() => [] as string[]);
+    // A key's shard is its first two characters: a prefix of two or more names its one shard.
+    const shards = prefix.length >= 2 ? [prefix.slice(0, 2)] : await readdir(top).catch(() => [] as string[]);
     for (const shard of shards.sort()) {
       const names = await readdir(path.join(top, shard)).catch(() => [] as string[]);
       for (const key of names.sort()) {
-        if (key.includes('.tmp') || key.startsWith('.')) continue;
+        if (key.includes('.tmp') || key.startsWith('.') || !key.startsWith(prefix)) continue;
         const st = await stat(path.join(top, shard, key)).catch(() => undefined);
         if (st?.isFile()) yield { key, modified: st.mtime, size: st.size };
       }

@@ -3,16 +3,16 @@
 // thread pool while the next chunks arrive and are hashed (a large buffer keeps the source flowing meanwhile), the
 // chunks given as they came, never copied or joined.
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { closeSync, createReadStream, openSync, writeSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { HASH_ALGORITHM } from '../hash.js';
 import { ioError } from '../io-error.js';
 import type { Landed, ProgressFn } from './backend.js';
+import { ThreadedHashingFile } from './hash-thread.js';
 
 export type { Landed };
-
 
 /** Bytes buffered ahead of the disk: the source keeps flowing while a write is in the thread pool. */
 const WRITE_AHEAD = 8 * 1024 * 1024;
@@ -91,9 +91,37 @@ export class HashingFile extends Writable {
   }
 }
 
+/** Bodies at least this large (by their announced length) are hashed and written in a second thread (hash-thread.ts). */
+export const THREADED_LANDING = 4 * 1024 * 1024;
+
+/** Bodies up to this size (by their announced length) are gathered in memory and written at once (landSmall). */
+export const SMALL_LANDING = 1024 * 1024;
+
+/**
+ * A small body: its chunks gathered as they come, then hashed and written with one synchronous open, write and
+ * close, instead of three trips through the thread pool each (what a folder of many small objects pays per object).
+ */
+async function landSmall(body: Readable, file: string): Promise<Landed> {
+  const chunks: Buffer[] = [];
+  for await (const c of body) chunks.push(c as Buffer);
+  const data = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+  try {
+    const fd = openSync(file, 'wx');
+    try {
+      for (let off = 0; off < data.length; ) off += writeSync(fd, data, off);
+    } finally {
+      closeSync(fd);
+    }
+  } catch (err) {
+    throw ioError(err, 'write a download to', file);
+  }
+  return { sha256: createHash(HASH_ALGORITHM).update(data).digest('hex'), size: data.length };
+}
+
 /** Stream a body into a new file, hashing it on the way. Rejects with the stream's error (the file is left to the caller). */
 export async function land(body: Readable, file: string, total?: number, onProgress?: ProgressFn): Promise<Landed> {
-  const sink = new HashingFile(file, total, onProgress);
+  if (total !== undefined && total <= SMALL_LANDING && !onProgress) return landSmall(body, file);
+  const sink = total !== undefined && total >= THREADED_LANDING ? new ThreadedHashingFile(file, total, onProgress) : new HashingFile(file, total, onProgress);
   await pipeline(body, sink);
   return sink.landed();
 }

@@ -232,6 +232,17 @@ export class Remote {
     return SIGNATURE_PREFIX + createHmac('sha256', key).update(stableStringify(record) ?? '').digest('hex');
   }
 
+  /** The keys of a namespace that start with `prefix`; undefined when the store cannot list (HTTP). */
+  async keys(ns: Namespace, prefix: string): Promise<string[] | undefined> {
+    const { backend } = this;
+    if (!backend.list) return undefined;
+    return this.attempt(async () => {
+      const keys: string[] = [];
+      for await (const blob of backend.list!(ns, prefix)) keys.push(blob.key);
+      return keys;
+    });
+  }
+
   /** A JSON object under an `ac` key (an experiment record, their index), signed as run records are when a key is set. */
   async putSigned(key: string, value: object): Promise<void> {
     const stored = this.options.signingKey !== undefined ? { ...value, signature: this.sign(value) } : { ...value };

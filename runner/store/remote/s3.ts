@@ -232,12 +232,12 @@ export class S3Backend implements Backend {
     await this.send((sdk) => new sdk.PutObjectCommand({ Bucket: this.bucket, Key: this.key(ns, key), Body: data, ContentLength: data.length }), `PUT ${ns}/${key}`);
   }
 
-  async *list(ns: Namespace): AsyncIterable<ListedBlob> {
+  async *list(ns: Namespace, keyPrefix = ''): AsyncIterable<ListedBlob> {
     const prefix = this.key(ns, '');
     let token: string | undefined;
     do {
       const page = await this.send<{ Contents?: { Key?: string; LastModified?: Date; Size?: number }[]; IsTruncated?: boolean; NextContinuationToken?: string }>(
-        (sdk) => new sdk.ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }),
+        (sdk) => new sdk.ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix + keyPrefix, ContinuationToken: token }),
         `LIST ${ns}/`,
       );
       for (const o of page.Contents ?? []) {
