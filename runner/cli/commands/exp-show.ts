@@ -11,6 +11,7 @@ import { EXPERIMENT_SCHEMA_VERSION, readExperiment, type ExperimentRecord } from
 import { listExperimentSummaries, listedMetrics, type FlatMetrics } from '../../store/experiments-index.js';
 import { gitCommit } from '../exp/variants.js';
 import { fmt } from './info.js';
+import { keepOutput, outputKey, readOutput, type ShownOutput } from '../../store/experiments-output.js';
 
 export interface ExpShowFlags {
   json?: boolean;
@@ -141,17 +142,31 @@ export async function expShowCommand(globals: GlobalOptions, flags: ExpShowFlags
   const formats = [flags.json, flags.csv, flags.md].filter(Boolean).length;
   if (formats > 1) throw new UsageError('choose one of --json, --csv, --md', 'e.g. pipeline exp show --csv');
   const config = await configFor(globals);
-  const { records, damaged } = listExperimentSummaries(config.root);
-  for (const d of damaged) process.stderr.write(`skipped ${d.file}: ${printable(d.problem)}\n`);
-  let rows: Row[] = [await workspaceRow(globals, true), ...records];
+  const workspace = await workspaceRow(globals, true);
+  // The same records, workspace row and flags as the last time: its output again (store/experiments-output.ts).
+  const key = outputKey(config.root, [workspace, flags.json, flags.csv, flags.md, flags.sort, flags.onlyChanged]);
+  let output = key !== undefined ? readOutput(config.root, key) : undefined;
+  if (!output) {
+    output = showOutput(config.root, workspace, flags);
+    if (key !== undefined) keepOutput(config.root, key, output);
+  }
+  process.stderr.write(output.stderr);
+  process.stdout.write(output.stdout);
+  return 0;
+}
+
+/** What `exp show` prints: the table (or JSON) on stdout, the record files skipped on stderr. */
+function showOutput(root: string, workspace: Row, flags: ExpShowFlags): ShownOutput {
+  const { records, damaged } = listExperimentSummaries(root);
+  const stderr = damaged.map((d) => `skipped ${d.file}: ${printable(d.problem)}\n`).join('');
+  let rows: Row[] = [workspace, ...records];
   const table = new MetricTable(rows);
   if (flags.sort) rows = sortRows(rows, table, flags.sort);
   const paramKeys = differingParams(rows);
   if (flags.json) {
     // A row's stages (fingerprints and outs) are in its record, not in the table.
     const experiments = rows.map(({ stages: _, ...r }) => (flags.onlyChanged ? { ...r, params: Object.fromEntries(paramKeys.map((k) => [k, r.params[k]])) } : r));
-    process.stdout.write(`${JSON.stringify({ schemaVersion: EXPERIMENT_SCHEMA_VERSION, experiments }, null, 2)}\n`);
-    return 0;
+    return { stdout: `${JSON.stringify({ schemaVersion: EXPERIMENT_SCHEMA_VERSION, experiments }, null, 2)}\n`, stderr };
   }
   // The text table shows the metrics that differ between rows (all of them in a pipeline with many would not fit);
   // CSV and Markdown every metric unless --only-changed.
@@ -159,8 +174,7 @@ export async function expShowCommand(globals: GlobalOptions, flags: ExpShowFlags
   const metricKeys = changedOnly ? table.differing(rows) : table.columns();
   const header = ['experiment', 'status', ...paramKeys, ...metricKeys.map(shortMetric(metricKeys))];
   const cells = rows.map((r) => [r.name, r.workspace ? 'workspace' : r.status === 'failed' ? `FAILED` : 'ok', ...paramKeys.map((k) => value(own(r.params, k))), ...metricKeys.map((k) => fmt(table.get(r, k)))]);
-  process.stdout.write(flags.csv ? csv(header, cells) : flags.md ? markdown(header, cells) : text(header, cells, rows));
-  return 0;
+  return { stdout: flags.csv ? csv(header, cells) : flags.md ? markdown(header, cells) : text(header, cells, rows), stderr };
 }
 
 /** A metric column's heading: its key alone when no other file has that key, else the file's name without folders. */
