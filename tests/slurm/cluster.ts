@@ -1,5 +1,6 @@
 // What the Slurm suite needs of the cluster: whether one answers (SLURM_CONF set by `scripts/slurm-cluster.sh
-// start`), job states from squeue, a job's fields from `scontrol show job`, and a PATH whose `sbatch` counts calls.
+// start`), job states from squeue, an allocation's running steps, a job's fields from `scontrol show job`, a PATH
+// whose `sbatch` counts calls, and the stages of a `run --json` by name.
 import { execaSync } from 'execa';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -9,6 +10,32 @@ export function noCluster(): string | undefined {
   if (!process.env.SLURM_CONF) return 'SLURM_CONF is not set (start one with `scripts/slurm-cluster.sh start`)';
   const r = execaSync('sinfo', ['-h', '-o', '%a'], { reject: false, timeout: 20_000 });
   return r.exitCode === 0 ? undefined : `sinfo does not answer: ${String(r.stderr || r.shortMessage)}`;
+}
+
+/** Skip the suite (said on stderr) when no cluster answers. */
+export function skipWithoutCluster(ctx: Mocha.Context, why = noCluster()): void {
+  if (!why) return;
+  process.stderr.write(`  no Slurm cluster: ${why}\n`);
+  ctx.skip();
+}
+
+/** A stage of `run --json` as the suite reads it. */
+export type StageJson = {
+  name: string;
+  status: string;
+  jobId?: string;
+  stepId?: string;
+  outcome: { kind: string; cause?: { kind: string; exitCode?: number; message?: string; timeoutMs?: number; at?: string } };
+};
+export const byName = (json: { stages: StageJson[] }): Record<string, StageJson> => Object.fromEntries(json.stages.map((s) => [s.name, s]));
+
+/** The steps of an allocation that are running now: `J.S NAME`. */
+export function stepsOf(alloc: string): string[] {
+  const r = execaSync('squeue', ['-h', '-s', '-j', alloc, '-o', '%i %j'], { reject: false });
+  return String(r.stdout)
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !/\.(extern|batch|interactive)\b/.test(l));
 }
 
 /** Jobs Slurm knows (any state): id → state, name. */

@@ -3,7 +3,7 @@
 import { expect } from 'chai';
 import path from 'node:path';
 import { makeWorkspace, waitFor, type Workspace } from '../helpers/workspace.js';
-import { activeJobs, countingSbatch, noCluster } from './cluster.js';
+import { activeJobs, byName, countingSbatch, skipWithoutCluster } from './cluster.js';
 
 /** a → b → c in group `g`, and `solo` on its own; each stage appends its name to order.log. */
 const CHAIN = `version: 1
@@ -33,8 +33,6 @@ stages:
     shell: true
     outs: [solo.txt]
 `;
-type StageJson = { name: string; status: string; jobId?: string; outcome: { kind: string; cause?: { kind: string; exitCode?: number; message?: string } } };
-const byName = (json: { stages: StageJson[] }) => Object.fromEntries(json.stages.map((s) => [s.name, s]));
 const TOKEN = 'grp-s3cr3t-token-42';
 
 describe('slurm: groups of stages in one batch job', function () {
@@ -45,11 +43,7 @@ describe('slurm: groups of stages in one batch job', function () {
     return ws;
   };
   before(function () {
-    const why = noCluster();
-    if (why) {
-      process.stderr.write(`  no Slurm cluster: ${why}\n`);
-      this.skip();
-    }
+    skipWithoutCluster(this);
   });
   after(() => spaces.forEach((w) => w.cleanup()));
 

@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import { cpSync, existsSync, readFileSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { makeWorkspace, realData, repoRoot, type Workspace } from '../helpers/workspace.js';
-import { noCluster } from './cluster.js';
+import { noCluster, skipWithoutCluster } from './cluster.js';
 
 function checkout(): Workspace {
   const ws = makeWorkspace({ yaml: readFileSync(path.join(repoRoot, 'pipeline.yaml'), 'utf8'), prefix: 'pipeline-slurm-housing-' });
@@ -17,11 +17,7 @@ function checkout(): Workspace {
 describe('slurm: the real pipeline', function () {
   const spaces: Workspace[] = [];
   before(function () {
-    const why = noCluster() ?? (existsSync(realData) ? undefined : `the data set is not at ${realData}`);
-    if (why) {
-      process.stderr.write(`  skipped: ${why}\n`);
-      this.skip();
-    }
+    skipWithoutCluster(this, noCluster() ?? (existsSync(realData) ? undefined : `the data set is not at ${realData}`));
   });
   after(() => spaces.forEach((w) => w.cleanup()));
 

@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import { execaSync } from 'execa';
 import path from 'node:path';
 import { STAGE_SCRIPT, makeWorkspace, toResult, waitFor, type Workspace } from '../helpers/workspace.js';
-import { activeJobs, countingSbatch, jobs, noCluster, showJob } from './cluster.js';
+import { activeJobs, byName, countingSbatch, jobs, showJob, skipWithoutCluster, type StageJson } from './cluster.js';
 
 const FAN = `version: 1
 stages:
@@ -41,8 +41,6 @@ const files = () => ({ 'stage.js': STAGE_SCRIPT, 'data/raw.txt': 'raw\n' });
  */
 const HOLD = '(until [ -e release ]; do sleep 0.1; done;';
 const holding = (yaml: string) => yaml.replace('(sleep 0.2;', HOLD);
-type StageJson = { name: string; status: string; jobId?: string; outcome: { kind: string; cause?: { kind: string; exitCode?: number; message: string } } };
-const byName = (json: { stages: StageJson[] }) => Object.fromEntries(json.stages.map((s) => [s.name, s]));
 
 describe('slurm: generic pipelines', function () {
   const spaces: Workspace[] = [];
@@ -52,11 +50,7 @@ describe('slurm: generic pipelines', function () {
     return ws;
   };
   before(function () {
-    const why = noCluster();
-    if (why) {
-      process.stderr.write(`  no Slurm cluster: ${why}\n`);
-      this.skip();
-    }
+    skipWithoutCluster(this);
   });
   after(() => spaces.forEach((w) => w.cleanup()));
   beforeEach(() => {

@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import { execaSync } from 'execa';
 import { makeWorkspace, toResult, waitFor, type Workspace } from '../helpers/workspace.js';
-import { noCluster } from './cluster.js';
+import { byName, skipWithoutCluster, stepsOf } from './cluster.js';
 
 /** A module stage: its env to env-<stage>.json (not an out), `value` to its out; with `hold`, waits for the file `release`. */
 const STAGE_TS = `import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
@@ -22,19 +22,9 @@ export default async function (ctx: { stage: string; params: Record<string, unkn
 
 const module = (name: string, extra: string[] = []) => [`  ${name}:`, '    module: stage.ts', `    outs: [build/${name}.txt]`, ...extra.map((l) => `    ${l}`)].join('\n');
 
-type StageJson = { name: string; status: string; stepId?: string; outcome: { kind: string; cause?: { kind: string; exitCode?: number; message?: string; at?: string } } };
-const byName = (json: { stages: StageJson[] }) => Object.fromEntries(json.stages.map((s) => [s.name, s]));
 
 /** Values that differ between two stages' steps, however they were started. */
 const PER_STEP = ['PIPELINE_PARAMS', 'SLURM_STEP_ID', 'SLURM_STEPID', 'SLURM_TASK_PID', 'SLURM_SRUN_COMM_PORT', 'SLURM_STEP_LAUNCHER_PORT', 'SLURM_JOB_NAME', 'PIPELINE_STAGE', 'PIPELINE_CONTEXT', 'PIPELINE_VERDICT_FILE'];
-
-function stepsOf(alloc: string): string[] {
-  const r = execaSync('squeue', ['-h', '-s', '-j', alloc, '-o', '%i %j'], { reject: false });
-  return String(r.stdout)
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l && !/\.(extern|batch|interactive)\b/.test(l));
-}
 
 describe('slurm steps mode: module stages in hosts started ahead as steps', function () {
   const spaces: Workspace[] = [];
@@ -46,11 +36,7 @@ describe('slurm steps mode: module stages in hosts started ahead as steps', func
     return ws;
   };
   before(function () {
-    const why = noCluster();
-    if (why) {
-      process.stderr.write(`  no Slurm cluster: ${why}\n`);
-      this.skip();
-    }
+    skipWithoutCluster(this);
     const r = execaSync('salloc', ['-N1', '-c2', '--no-shell', '-J', `pipeline-step-hosts-test-${process.pid}`], { reject: false, timeout: 120_000 });
     const m = /Granted job allocation ([0-9]+)/.exec(String(r.stderr));
     if (!m) throw new Error(`salloc failed: ${String(r.stderr)}`);

@@ -8,7 +8,7 @@ import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { STAGE_SCRIPT, makeWorkspace, toResult, waitFor, type Workspace } from '../helpers/workspace.js';
 import { describeErrors, loadSchemas, validator } from '../schemas/golden.js';
-import { noCluster } from './cluster.js';
+import { byName, skipWithoutCluster, stepsOf, type StageJson } from './cluster.js';
 
 const FAN = `version: 1
 stages:
@@ -36,18 +36,6 @@ stages:
     params: {value: join}
 `;
 
-type Cause = { kind: string; exitCode?: number; message?: string; timeoutMs?: number };
-type StageJson = { name: string; status: string; jobId?: string; stepId?: string; outcome: { kind: string; cause?: Cause } };
-const byName = (json: { stages: StageJson[] }) => Object.fromEntries(json.stages.map((s) => [s.name, s]));
-
-/** The steps of an allocation that are running now: `J.S NAME`. */
-function stepsOf(alloc: string): string[] {
-  const r = execaSync('squeue', ['-h', '-s', '-j', alloc, '-o', '%i %j'], { reject: false });
-  return String(r.stdout)
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l && !/\.(extern|batch|interactive)\b/.test(l));
-}
 
 describe('slurm: stages as steps of an allocation (--slurm-mode steps)', function () {
   const spaces: Workspace[] = [];
@@ -59,11 +47,7 @@ describe('slurm: stages as steps of an allocation (--slurm-mode steps)', functio
   };
   const inside = { SLURM_JOB_ID: '' };
   before(function () {
-    const why = noCluster();
-    if (why) {
-      process.stderr.write(`  no Slurm cluster: ${why}\n`);
-      this.skip();
-    }
+    skipWithoutCluster(this);
     const r = execaSync('salloc', ['-N1', '-c2', '--no-shell', `-J`, `pipeline-steps-test-${process.pid}`], { reject: false, timeout: 120_000 });
     const m = /Granted job allocation ([0-9]+)/.exec(String(r.stderr));
     if (!m) throw new Error(`salloc failed: ${String(r.stderr)}`);
