@@ -195,8 +195,12 @@ export class LiveReporter extends LineReporter {
   }
 }
 
+/** Whether a live area can be drawn on `out`: a terminal, not with CI=true or TERM=dumb. */
+export function liveTerminal(out: NodeJS.WriteStream): boolean {
+  return Boolean(out.isTTY) && process.env.CI !== 'true' && process.env.TERM !== 'dumb';
+}
+
 /** The live view on a terminal (not with CI=true or TERM=dumb), plain lines otherwise. */
 export async function reporterFor(out: NodeJS.WriteStream, names: string[], options: ReporterOptions): Promise<LineReporter> {
-  const live = Boolean(out.isTTY) && process.env.CI !== 'true' && process.env.TERM !== 'dumb';
-  return live ? LiveReporter.create(out, names, options) : new LineReporter(out, names, options);
+  return liveTerminal(out) ? LiveReporter.create(out, names, options) : new LineReporter(out, names, options);
 }

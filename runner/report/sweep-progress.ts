@@ -3,7 +3,7 @@
 // is running now, redrawn in place, while each finished variant prints its one permanent line above it; elsewhere
 // (a pipe, CI=true, TERM=dumb) plain lines: one when a variant starts, one when it ends, each with the counts.
 import type { RunEvent } from '../exec/events.js';
-import { formatDuration } from './progress.js';
+import { formatDuration, liveTerminal } from './progress.js';
 
 /** What the sweep tells its progress display. */
 export interface SweepListener {
@@ -42,10 +42,15 @@ export class SweepLines implements SweepListener {
   event(_name: string, _event: RunEvent): void {}
 
   finished(name: string, verdict: { ok: true } | { ok: false; reason: string }): void {
+    this.count(verdict);
+    this.write(`exp ${name}: ${verdict.ok ? 'ok' : `failed: ${verdict.reason}`}; ${summary(this.counts)}\n`);
+  }
+
+  /** A variant ended: one fewer running, one more done (and failed). */
+  protected count(verdict: { ok: boolean }): void {
     this.counts.running--;
     this.counts.done++;
     if (!verdict.ok) this.counts.failed++;
-    this.write(`exp ${name}: ${verdict.ok ? 'ok' : `failed: ${verdict.reason}`}; ${summary(this.counts)}\n`);
   }
 
   protected write(text: string): void {
@@ -90,9 +95,7 @@ export class SweepLive extends SweepLines {
   override finished(name: string, verdict: { ok: true } | { ok: false; reason: string }): void {
     const since = this.running.get(name)?.since ?? performance.now();
     this.running.delete(name);
-    this.counts.running--;
-    this.counts.done++;
-    if (!verdict.ok) this.counts.failed++;
+    this.count(verdict);
     const took = formatDuration(performance.now() - since);
     this.write(`exp ${name}: ${verdict.ok ? 'ok' : `failed: ${verdict.reason}`} (${took})\n`);
   }
@@ -127,6 +130,5 @@ export class SweepLive extends SweepLines {
 
 /** The live area on a terminal (not with CI=true or TERM=dumb), plain lines otherwise. */
 export async function sweepProgressFor(out: NodeJS.WriteStream, total: number): Promise<SweepListener> {
-  const live = Boolean(out.isTTY) && process.env.CI !== 'true' && process.env.TERM !== 'dumb';
-  return live ? SweepLive.create(out, total) : new SweepLines(out, total);
+  return liveTerminal(out) ? SweepLive.create(out, total) : new SweepLines(out, total);
 }
