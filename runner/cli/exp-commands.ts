@@ -84,7 +84,13 @@ export function addExpCommands(cli: Cli, { positiveInt, collect }: Parsers): voi
     .description('forget experiments (their stored outs become collectable by gc)')
     .argument('[names...]', 'experiments to remove')
     .option('--all', 'remove every experiment')
-    .action(async (names: string[], opts: { all?: boolean }) => {
+    .option('--remote', 'remove them from the remote cache instead (a folder or S3 remote; this workspace keeps its own)')
+    .action(async (names: string[], opts: { all?: boolean; remote?: boolean }) => {
+      if (opts.remote) {
+        const { expRemoveRemoteCommand } = await import('./commands/exp-remote.js');
+        cli.exit(await expRemoveRemoteCommand(cli.globals(), names, opts));
+        return;
+      }
       const { expRemoveCommand } = await import('./commands/exp.js');
       cli.exit(await expRemoveCommand(cli.globals(), names, opts));
     });

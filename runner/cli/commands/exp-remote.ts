@@ -12,8 +12,8 @@ import { configFor } from './common.js';
 import { openEngine } from '../../plan/engine.js';
 import { remoteFromConfig } from '../../store/remote/open.js';
 import { RemoteSync, emptyStats, recordFromLock } from '../../store/remote/transfer.js';
-import { experimentProblem, hasExperiment, listExperiments, readExperiment, recordExperimentRoots, writeExperiment, type ExperimentRecord } from '../../store/experiments.js';
-import { addToIndex, getExperiment, putExperiment, remoteExperimentNames } from '../../store/remote/experiments.js';
+import { checkExperimentName, experimentProblem, hasExperiment, listExperiments, readExperiment, recordExperimentRoots, writeExperiment, type ExperimentRecord } from '../../store/experiments.js';
+import { addToIndex, getExperiment, putExperiment, remoteExperimentNames, removeFromRemote } from '../../store/remote/experiments.js';
 import { interruptible } from '../interrupts.js';
 import { endsOnInterrupt, noticesOnStderr } from './maintenance.js';
 
@@ -90,6 +90,31 @@ export async function expPullCommand(globals: GlobalOptions, names: string[], fl
       for (const m of [...stats.refused, ...stats.missing]) process.stderr.write(`error: ${m}\n`);
       process.stdout.write(`pulled ${pulled} experiment(s), ${stats.objects} objects from ${remote.describe()}\n`);
       return problems + stats.refused.length + stats.missing.length > 0 ? 1 : 0;
+    }),
+  );
+}
+
+/** `exp remove --remote NAME… | --all`: experiments leave the remote (not this workspace); none if one is not there. */
+export async function expRemoveRemoteCommand(globals: GlobalOptions, names: string[], flags: { all?: boolean }): Promise<number> {
+  if (flags.all && names.length > 0) throw new UsageError('--all and experiment names cannot be combined', 'name experiments, or use --all alone');
+  if (!flags.all && names.length === 0) throw new UsageError('name the experiments to remove from the remote, or use --all', 'e.g. pipeline exp remove --remote exp-1a2b3c4d');
+  return interruptible(noticesOnStderr, (signal) =>
+    endsOnInterrupt(signal, async () => {
+      const { remote } = await openRemote(globals, signal);
+      let doomed = names.map(checkExperimentName);
+      if (flags.all) {
+        const listed = await remoteExperimentNames(remote);
+        for (const p of listed.problems) process.stderr.write(`warning: ${printable(p)} (left there)\n`);
+        doomed = listed.names;
+      }
+      const { missing } = await removeFromRemote(remote, doomed);
+      if (missing.length > 0) {
+        for (const n of missing) process.stderr.write(`error: experiment \`${printable(n)}\` is not on ${remote.describe()}; nothing was removed\n`);
+        process.stderr.write('  `pipeline exp pull` lists what the remote holds (`exp show` after it)\n');
+        return 1;
+      }
+      process.stdout.write(`removed ${doomed.length} experiment(s) from ${remote.describe()}${doomed.length > 0 ? `: ${doomed.join(' ')}` : ''}; their stage results go with \`gc --remote\` once nothing else names them\n`);
+      return 0;
     }),
   );
 }

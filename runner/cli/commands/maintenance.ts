@@ -35,7 +35,8 @@ async function remoteGc(config: PipelineConfig, flags: { dryRun?: boolean; older
       const verb = flags.dryRun ? 'would remove' : 'removed';
       process.stdout.write(
         `${verb} ${r.removedObjects} objects (${(r.freedBytes / 1024 / 1024).toFixed(1)} MiB) and ${r.removedRecords} run records from ${remote.describe()}; ` +
-          `kept ${r.keptObjects} objects and ${r.keptRecords} run records (newer than ${age}, or recorded in pipeline.lock)\n`,
+          `kept ${r.keptObjects} objects and ${r.keptRecords} run records (newer than ${age}, recorded in pipeline.lock` +
+          `${r.keptExperiments > 0 ? `, or named by the ${r.keptExperiments} experiments there` : ''})\n`,
       );
       return 0;
     }),

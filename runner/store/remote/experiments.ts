@@ -9,6 +9,7 @@
 //     can drop a name from it, and any later push of that experiment puts it back. Pulling by name never needs it.
 import { createHash } from 'node:crypto';
 import { EXPERIMENT_NAME } from '../experiments.js';
+import { UsageError } from '../../core/errors.js';
 import { IntegrityError } from './backend.js';
 import type { Remote } from './remote.js';
 
@@ -82,4 +83,27 @@ export async function remoteExperimentNames(remote: Remote): Promise<{ names: st
   }
   if (names.size > indexed.length) await addToIndex(remote, [...names]);
   return { names: [...names].sort(), problems };
+}
+
+/**
+ * Remove experiments from the remote (a store that can remove: a folder, S3): the index first (rewritten without
+ * them), then each one's object, so a pull never finds a name the index keeps whose object is gone. When a name is
+ * not there, nothing is removed and the names not there are returned. Their stage results stay until `gc --remote` finds nothing else naming them.
+ */
+export async function removeFromRemote(remote: Remote, names: string[]): Promise<{ missing: string[] }> {
+  const { backend } = remote;
+  if (!backend.remove) {
+    throw new UsageError(
+      `remote ${remote.describe()} cannot remove what it holds (the HTTP cache layout has no deletion)`,
+      'expire old entries on the server itself, or use an S3 or folder remote',
+    );
+  }
+  const missing: string[] = [];
+  for (const name of names) if (!(await backend.has('ac', experimentKey(name)))) missing.push(name);
+  if (missing.length > 0) return { missing };
+  const doomed = new Set(names);
+  const indexed = await indexedNames(remote);
+  if (indexed.some((n) => doomed.has(n))) await remote.putSigned(EXPERIMENTS_INDEX_KEY, { names: indexed.filter((n) => !doomed.has(n)) });
+  for (const name of names) await backend.remove('ac', experimentKey(name));
+  return { missing };
 }

@@ -11,17 +11,27 @@
 // looks for that object again and uploads it if gone (transfer.ts), and this gc, after removing objects, reads every
 // record written during its run and removes one that names an object it removed. So no record is left naming an
 // object this gc removed.
+//
+// Experiments pushed to the remote (`exp push`) are roots, as they are for the local gc: read first, each keeps the
+// run records of its stages' fingerprints and the objects its stages' outs name, whatever their age, and neither the
+// experiments nor their index are ever removed by age (`exp remove --remote` removes an experiment).
 import { UsageError } from '../../core/errors.js';
 import type { RunRecord } from '../cache.js';
 import type { DirManifest } from '../hash.js';
 import { IntegrityError, type Backend } from './backend.js';
 import type { Remote } from './remote.js';
+import { EXPERIMENT_KEY_PREFIX, EXPERIMENTS_INDEX_KEY } from './experiments.js';
+
+/** A key of the `ac` namespace that holds an experiment or their index, not a run record. */
+const isExperimentKey = (key: string): boolean => key.startsWith(EXPERIMENT_KEY_PREFIX) || key === EXPERIMENTS_INDEX_KEY;
 
 export interface RemoteGcResult {
   removedRecords: number;
   keptRecords: number;
   removedObjects: number;
   keptObjects: number;
+  /** Experiments on the remote: never removed by age; what their stages name is kept. */
+  keptExperiments: number;
   freedBytes: number;
   /** Records that failed a check: named (one kept by age or pipeline.lock keeps its objects all the same). */
   refused: string[];
@@ -48,12 +58,14 @@ export function parseAge(text: string): number | undefined {
 type Listable = Required<Pick<Backend, 'list' | 'remove' | 'modified'>> & Backend;
 
 class RemoteGc {
-  readonly result: RemoteGcResult = { removedRecords: 0, keptRecords: 0, removedObjects: 0, keptObjects: 0, freedBytes: 0, refused: [], undone: [] };
+  readonly result: RemoteGcResult = { removedRecords: 0, keptRecords: 0, removedObjects: 0, keptObjects: 0, keptExperiments: 0, freedBytes: 0, refused: [], undone: [] };
   private readonly referenced = new Set<string>();
   private readonly removedObjects = new Set<string>();
   /** Every record seen by the first pass, with its last change and size (a rewrite changes one of them). */
   private readonly seen = new Map<string, string>();
   private readonly cutoff: number;
+  /** Fingerprints whose run records stay: pipeline.lock's (given) and every experiment's stages'. */
+  private readonly keep: Set<string>;
 
   constructor(
     private readonly remote: Remote,
@@ -61,6 +73,7 @@ class RemoteGc {
     private readonly opts: RemoteGcOptions,
   ) {
     this.cutoff = (opts.now ?? new Date()).getTime() - opts.olderThanMs;
+    this.keep = new Set(opts.keep);
   }
 
   /** Still old (and there) when asked again just before removing: a push may have made it new meanwhile. */
@@ -70,7 +83,7 @@ class RemoteGc {
   }
 
   /** The objects a record names: its outs, the files its folder manifests list, its log. */
-  private async objectsOf(record: RunRecord): Promise<string[]> {
+  private async objectsOf(record: Pick<RunRecord, 'outs'> & { log?: string }): Promise<string[]> {
     const hashes: string[] = [];
     for (const out of record.outs) {
       hashes.push(out.hash);
@@ -107,12 +120,42 @@ class RemoteGc {
     }
   }
 
+  /**
+   * Every experiment on the remote, read before any record goes: its stages' fingerprints join the kept ones, its
+   * stages' outs the referenced objects. One that cannot be read is named and kept (and names nothing).
+   */
+  async experiments(): Promise<void> {
+    for (const key of (await this.remote.keys('ac', EXPERIMENT_KEY_PREFIX)) ?? []) {
+      this.opts.signal?.throwIfAborted();
+      let got: Awaited<ReturnType<Remote['getSigned']>>;
+      try {
+        got = await this.remote.getSigned(key, `the experiment object ${key} on ${this.remote.describe()}`);
+      } catch (err) {
+        if (!(err instanceof IntegrityError)) throw err;
+        this.result.refused.push(`${err.message} (kept)`);
+        continue;
+      }
+      if (got === undefined) continue; // removed since it was listed
+      this.result.keptExperiments++;
+      const stages = Array.isArray(got.value.stages) ? (got.value.stages as unknown[]) : [];
+      for (const stage of stages) {
+        if (typeof stage !== 'object' || stage === null) continue;
+        const { fingerprint, outs } = stage as { fingerprint?: unknown; outs?: unknown };
+        if (typeof fingerprint === 'string') this.keep.add(fingerprint);
+        if (!Array.isArray(outs)) continue;
+        const named = outs.filter((o): o is RunRecord['outs'][number] => typeof o === 'object' && o !== null && typeof (o as { hash?: unknown }).hash === 'string');
+        for (const h of await this.objectsOf({ outs: named })) this.referenced.add(h);
+      }
+    }
+  }
+
   async records(): Promise<void> {
     for await (const blob of this.backend.list('ac')) {
       this.opts.signal?.throwIfAborted();
+      if (isExperimentKey(blob.key)) continue;
       this.seen.set(blob.key, `${blob.modified.getTime()} ${blob.size}`);
       const old = blob.modified.getTime() < this.cutoff;
-      if (old && !this.opts.keep.has(blob.key) && (this.opts.dryRun || (await this.stillOld('ac', blob.key)))) {
+      if (old && !this.keep.has(blob.key) && (this.opts.dryRun || (await this.stillOld('ac', blob.key)))) {
         if (!this.opts.dryRun) await this.backend.remove('ac', blob.key);
         this.result.removedRecords++;
         continue;
@@ -142,6 +185,7 @@ class RemoteGc {
   async undo(): Promise<void> {
     if (this.opts.dryRun || this.removedObjects.size === 0) return;
     for await (const blob of this.backend.list('ac')) {
+      if (isExperimentKey(blob.key)) continue;
       if (this.seen.get(blob.key) === `${blob.modified.getTime()} ${blob.size}`) continue;
       const record = await this.readRecord(blob.key);
       if (!record) continue;
@@ -164,6 +208,7 @@ export async function collectRemoteGarbage(remote: Remote, opts: RemoteGcOptions
   }
   const gc = new RemoteGc(remote, backend as Listable, opts);
   // Stopped by a signal between two blobs: records go before the objects only they name, so what is left is whole.
+  await gc.experiments();
   await gc.records();
   await gc.objects();
   await gc.undo();
