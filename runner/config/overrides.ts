@@ -22,27 +22,64 @@ const FORM = 'expected --set [STAGE.]KEY=VALUE, e.g. --set fit.alpha=0.2 or --se
 
 /** Parses one `--set` argument. The stage/key split is provisional (at the last `.`); applyOverrides resolves it. */
 export function parseSetArg(raw: string): ParamOverride {
+  return parseOverride(raw, '--set', raw);
+}
+
+/** One `KEY=VALUE`, from `--set` or one value of a `--grid` (whose messages name the flag and its whole argument). */
+function parseOverride(raw: string, flag: '--set' | '--grid', shown: string): ParamOverride {
+  const form = flag === '--set' ? FORM : GRID_FORM;
   const eq = raw.indexOf('=');
-  if (eq < 0) throw new UsageError(`--set ${raw}: missing \`=\``, FORM);
+  if (eq < 0) throw new UsageError(`${flag} ${shown}: missing \`=\``, form);
   const name = raw.slice(0, eq).trim();
-  if (name === '') throw new UsageError(`--set ${raw}: empty param name before \`=\``, FORM);
+  if (name === '') throw new UsageError(`${flag} ${shown}: empty param name before \`=\``, form);
   if (name.startsWith('.') || name.endsWith('.') || name.includes('..') || /\s/.test(name))
-    throw new UsageError(`--set ${raw}: \`${name}\` is not a param name`, FORM);
+    throw new UsageError(`${flag} ${shown}: \`${name}\` is not a param name`, form);
   const text = raw.slice(eq + 1);
   let value: unknown = plainScalar(text);
   if (value === NOT_PLAIN) try {
-    // yaml is loaded only for values that need it (it is not needed by a cached config).
-    const { parse } = createRequire(import.meta.url)('yaml') as typeof YamlModule;
-    value = parse(text, { prettyErrors: false });
+    value = loadYaml().parse(text, { prettyErrors: false });
   } catch (err) {
+    const what = shown === raw ? 'the value' : `the value \`${text}\``;
     throw new UsageError(
-      `--set ${raw}: the value is not valid YAML (${(err as Error).message.split('\n')[0]})`,
-      `${FORM}; quote strings that contain YAML syntax, e.g. --set 'note="a: b"'`,
+      `${flag} ${shown}: ${what} is not valid YAML (${(err as Error).message.split('\n')[0]})`,
+      `${form}; quote strings that contain YAML syntax, e.g. ${flag === '--set' ? `--set 'note="a: b"'` : `--grid 'note="a: b","c,d"'`}`,
     );
   }
   if (value === undefined) value = null; // `key=` sets null, like `key:` in YAML
   const dot = name.lastIndexOf('.');
   return dot < 0 ? { key: name, value, raw } : { stage: name.slice(0, dot), key: name.slice(dot + 1), value, raw };
+}
+
+const GRID_FORM = 'expected --grid [STAGE.]KEY=V1,V2,…, e.g. --grid gate.r2_min=0.3,0.4';
+
+// yaml is loaded only for values that need it (it is not needed by a cached config).
+const loadYaml = (): typeof YamlModule => createRequire(import.meta.url)('yaml') as typeof YamlModule;
+
+/**
+ * `--grid K=V1,V2,…`: the overrides, one per value, each value parsed as `--set` parses one. A list holding quotes,
+ * brackets or braces is read as a YAML flow sequence, so `"a,b"` is one value and `[1, 2]` one list; otherwise it is
+ * split at its commas.
+ */
+export function parseGridArg(raw: string): ParamOverride[] {
+  const eq = raw.indexOf('=');
+  if (eq < 0) throw new UsageError(`--grid ${raw}: missing \`=\``, GRID_FORM);
+  const key = raw.slice(0, eq);
+  const list = raw.slice(eq + 1);
+  const texts = /["'[\]{}]/.test(list) ? flowItems(raw, list) : list.split(',');
+  if (texts.some((v) => v.trim() === '')) throw new UsageError(`--grid ${raw}: an empty value in the list`, `${GRID_FORM}; separate values with single commas`);
+  return texts.map((v) => ({ ...parseOverride(`${key}=${v}`, '--grid', raw), raw: `${key}=${v} (from --grid ${raw})` }));
+}
+
+/** The source text of each item of `[list]` read as a YAML flow sequence. */
+function flowItems(raw: string, list: string): string[] {
+  const source = `[${list}]`;
+  const doc = loadYaml().parseDocument(source, { prettyErrors: false });
+  const items = doc.contents !== null && 'items' in doc.contents && Array.isArray(doc.contents.items) ? (doc.contents.items as { range?: [number, number, number] }[]) : undefined;
+  if (doc.errors.length > 0 || items === undefined || !doc.contents || doc.contents.range?.[1] !== source.length) {
+    const why = doc.errors[0]?.message.split('\n')[0] ?? 'not one list';
+    throw new UsageError(`--grid ${raw}: the values are not a valid list (${why})`, `${GRID_FORM}; quote a value that holds a comma or a quote: --grid 'note="a,b",c'`);
+  }
+  return items.map((item) => (item.range ? source.slice(item.range[0], item.range[1]) : ''));
 }
 
 const NOT_PLAIN = Symbol('not plain');

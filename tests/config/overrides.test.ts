@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseConfigText } from '../../runner/config/load.js';
 import { ConfigError, UsageError } from '../../runner/core/errors.js';
-import { applyOverrides, parseSetArg } from '../../runner/config/overrides.js';
+import { applyOverrides, parseGridArg, parseSetArg } from '../../runner/config/overrides.js';
 import type { PipelineConfig } from '../../runner/config/types.js';
 
 describe('config: --set overrides', () => {
@@ -49,6 +49,42 @@ describe('config: --set overrides', () => {
           expect(err).to.be.instanceOf(UsageError);
           expect((err as UsageError).message.startsWith(message), (err as Error).message).to.equal(true);
           expect((err as UsageError).hint).to.include('--set [STAGE.]KEY=VALUE');
+        }
+      });
+    }
+  });
+
+  describe('parseGridArg', () => {
+    const values = (arg: string) => parseGridArg(arg).map((o) => o.value);
+    it('splits a plain list at its commas, each value parsed as --set parses one', () => {
+      expect(values('fit.alpha=0.1,0.2,x,true')).to.deep.equal([0.1, 0.2, 'x', true]);
+      expect(parseGridArg('fit.alpha=0.1,0.2').map((o) => [o.stage, o.key])).to.deep.equal([['fit', 'alpha'], ['fit', 'alpha']]);
+    });
+    it('reads a list with quotes, brackets or braces as a YAML flow sequence: a quoted comma stays in its value', () => {
+      expect(values('a.n="c,d",e')).to.deep.equal(['c,d', 'e']);
+      expect(values(`a.n='x,y',"q\\"r",p|q`)).to.deep.equal(['x,y', 'q"r', 'p|q']);
+      expect(values('a.n=[1, 2],[3]')).to.deep.equal([[1, 2], [3]]);
+      expect(values('a.n={k: 1},"007"')).to.deep.equal([{ k: 1 }, '007']);
+      expect(values('a.n=$(touch x),a b; c')).to.deep.equal(['$(touch x)', 'a b; c']);
+    });
+    const bad: [string, string][] = [
+      ['a.n', '--grid a.n: missing `=`'],
+      ['a.n=1,,2', '--grid a.n=1,,2: an empty value in the list'],
+      ['a.n=1,', '--grid a.n=1,: an empty value in the list'],
+      ['a.n=[1,2],[3', '--grid a.n=[1,2],[3: the values are not a valid list'],
+      ['a.n="x"]', '--grid a.n="x"]: the values are not a valid list'],
+      ['a.n=`x`,y', '--grid a.n=`x`,y: the value ``x`` is not valid YAML'],
+      ['=1,2', '--grid =1,2: empty param name'],
+    ];
+    for (const [arg, message] of bad) {
+      it(`refuses ${JSON.stringify(arg)}, naming --grid and its whole argument`, () => {
+        try {
+          parseGridArg(arg);
+          expect.fail('no error');
+        } catch (err) {
+          expect(err).to.be.instanceOf(UsageError);
+          expect((err as UsageError).message.startsWith(message), (err as Error).message).to.equal(true);
+          expect((err as UsageError).hint).to.include('--grid [STAGE.]KEY=V1,V2');
         }
       });
     }

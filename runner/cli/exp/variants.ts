@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { ConfigError, UsageError } from '../../core/errors.js';
 import type { Diagnostic } from '../../core/diagnostic.js';
-import { applyOverrides, parseSetArg } from '../../config/overrides.js';
+import { applyOverrides, parseGridArg, parseSetArg } from '../../config/overrides.js';
 import { interpolate } from '../../config/interpolate.js';
 import type { ParamOverride, PipelineConfig } from '../../config/types.js';
 import { scopeParams } from '../../plan/params.js';
@@ -21,15 +21,6 @@ export interface Variant {
   params: Record<string, unknown>;
   /** What the sweep set, `"stage.param": value` (per stage, as applied). */
   changed: Record<string, unknown>;
-}
-
-/** `--grid K=V1,V2`: the overrides, one per value. */
-export function parseGrid(raw: string): ParamOverride[] {
-  const eq = raw.indexOf('=');
-  if (eq < 0) throw new UsageError(`--grid ${raw}: missing \`=\``, 'expected --grid [STAGE.]KEY=V1,V2,…, e.g. --grid gate.r2_min=0.3,0.4');
-  const values = raw.slice(eq + 1).split(',');
-  if (values.some((v) => v.trim() === '')) throw new UsageError(`--grid ${raw}: an empty value in the list`, 'separate values with single commas: --grid fit.alpha=0.1,0.2');
-  return values.map((v) => ({ ...parseSetArg(`${raw.slice(0, eq)}=${v}`), raw: `${raw.slice(0, eq)}=${v} (from --grid ${raw})` }));
 }
 
 /** The cartesian product of the grids, each combination after the `--set`s. */
@@ -62,7 +53,7 @@ export function generatedName(params: Record<string, unknown>): string {
  * variant's values go into its own `cmd`, `deps` and `env`, checked as a `--set` is.
  */
 export async function planVariants(base: PipelineConfig, sets: string[], grids: string[], name: string | undefined): Promise<Variant[]> {
-  const combos = combinations(sets.map(parseSetArg), grids.map(parseGrid));
+  const combos = combinations(sets.map(parseSetArg), grids.map(parseGridArg));
   const problems: Diagnostic[] = [];
   const variants: Variant[] = [];
   for (const overrides of combos) {
