@@ -32,6 +32,9 @@ interface SchemaState {
 }
 
 const MAX_CHECKS = 500;
+
+/** The answers of modules that could be read (see save). */
+const readable = (byCode: Record<string, ProbeAnswer>): Record<string, ProbeAnswer> => Object.fromEntries(Object.entries(byCode).filter(([, a]) => !('error' in a)));
 const here = path.dirname(fileURLToPath(import.meta.url));
 
 /** A bundle to ask the probe about: its schema (kept under codeHash) and value sets to check. */
@@ -49,7 +52,7 @@ export class ParamSchemas {
     try {
       const data = JSON.parse(readFileSync(this.file, 'utf8')) as SchemaState;
       if (data.version === 2) {
-        this.byCode = data.byCode;
+        this.byCode = readable(data.byCode);
         this.checks = new Map(data.checks);
       }
     } catch {
@@ -134,7 +137,9 @@ export class ParamSchemas {
     if (!this.dirty) return;
     const all = [...this.checks].filter(([, c]) => !('threw' in c));
     const kept = [...all.filter(([d]) => !this.used.has(d)), ...all.filter(([d]) => this.used.has(d))].slice(-Math.max(MAX_CHECKS, this.used.size));
-    const state: SchemaState = { version: 2, byCode: this.byCode, checks: kept };
+    // A module that could not be read is not remembered: the cause may lie outside its code closure (a package not
+    // installed yet, a file it imports at run time), so the next run asks again instead of repeating a stale error.
+    const state: SchemaState = { version: 2, byCode: readable(this.byCode), checks: kept };
     writeFileAtomic(this.file, JSON.stringify(state));
     this.dirty = false;
   }
@@ -225,7 +230,7 @@ function scopeStage(config: PipelineConfig, engine: Engine, schemas: ParamSchema
   if ('error' in answer)
     return {
       stage: s,
-      problems: [diagnostic('params-schema', config.rangeOf?.(['stages', s.name, 'module']) ?? s.pos, `stage \`${labelOf(s)}\`: cannot read the params of ${s.module}: ${answer.error}`, 'export `const params = z.object({ ... })` (zod) from the module, or export no `params`')],
+      problems: [diagnostic('params-schema', config.rangeOf?.(['stages', s.name, 'module']) ?? s.pos, `stage \`${labelOf(s)}\`: cannot read the params of ${s.module}: ${answer.error}`, answer.error.startsWith('importing it failed') ? 'the module must import without error: install what it imports (`npm install`) and fix what the message names; it is read again on the next run' : 'export `const params = z.object({ ... })` (zod) from the module, or export no `params`')],
     };
   if (answer.schema === null) return { stage: s, problems: [] };
   const params: Params = narrowParams(answer.schema, s.params);

@@ -157,6 +157,25 @@ describe('engine: typed and scoped params', function () {
     }
   });
 
+  it('a module that fails to import is read again on the next run: the cause may lie outside its code (not remembered)', async () => {
+    const ws2 = workspace();
+    try {
+      // It reads a file when imported, outside its code closure: missing at first, written later.
+      ws2.write('mod/z.ts', `import { readFileSync } from 'node:fs';\nconst limit = Number(readFileSync(process.cwd() + '/limit.txt', 'utf8'));\n${moduleStage('z.object({})').replace('z.object({})', 'z.object({}).refine(() => limit > 0)')}`);
+      for (let i = 0; i < 2; i++) {
+        const r = await ws2.run(['run']);
+        expect(r.exitCode).to.equal(2);
+        expect(r.stderr).to.match(/stage `z`: cannot read the params of mod\/z\.ts: importing it failed: .*limit\.txt/);
+        expect(r.stderr).to.contain('the module must import without error');
+      }
+      ws2.write('limit.txt', '3\n');
+      const ok = await ws2.run(['run']);
+      expect(ok.exitCode, ok.stderr).to.equal(0);
+    } finally {
+      ws2.cleanup();
+    }
+  });
+
   it('a schema that requires a param nobody sets, and a `params` export that is not a schema, are config errors', async () => {
     const bad = workspace();
     try {
