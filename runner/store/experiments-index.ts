@@ -8,12 +8,12 @@
 // list of `FILE:KEY` names, each row's columns in its record's order as one of a few shared "shapes" (the rows of a
 // sweep all have the same), and every value as one block of float64s (exact, and read without parsing text). That is
 // what the table reads (no per-row flattening); the nested `metrics` is made again only when printed.
-import { readFileSync, readdirSync, statSync, type Stats } from 'node:fs';
+import { readFileSync, type Stats } from 'node:fs';
 import { endianness } from 'node:os';
 import path from 'node:path';
 import { writeFileAtomic } from '../core/atomic.js';
 import { RACY_NS } from './stat-cache.js';
-import { byCreation, experimentProblem, experimentsDir, parseExperiment, type ExperimentRecord } from './experiments.js';
+import { byCreation, experimentProblem, parseExperiment, statRecordFiles, type ExperimentRecord } from './experiments.js';
 
 /** Not `*.json`: never taken for a record. */
 export const TABLE_INDEX_FILE = '.table-index';
@@ -192,27 +192,19 @@ function nest(e: Entry, columns: Columns): Record<string, Record<string, number>
  * records (with why); read through the index where it provably matches, and the index brought up to date. `now`:
  * the time the racy window is counted back from (a test's later clock).
  */
-export function listExperimentSummaries(root: string, now = Date.now()): Listing {
-  const dir = experimentsDir(root);
-  let files: string[];
-  try {
-    files = readdirSync(dir).filter((f) => f.endsWith('.json'));
-  } catch {
-    return { records: [], damaged: [] };
-  }
+export function listExperimentSummaries(root: string, now = Date.now(), look = statRecordFiles(root)): Listing {
+  if (look === undefined) return { records: [], damaged: [] };
+  const { dir } = look;
   const { columns, entries: known } = readIndex(dir);
   const racyBefore = now - Number(RACY_NS / 1_000_000n);
   const keep: Entry[] = [];
   const listing: Listing = { records: [], damaged: [] };
   let added = false;
-  for (const f of files) {
+  // stat before read (`look`): a record replaced in between is listed with the stat of the older file and read again next time.
+  for (const { name: f, stat: st } of look.files) {
     const file = path.join(dir, f);
-    // stat before read: a record replaced in between is listed with the stat of the older file and read again next time.
-    let st: Stats;
-    try {
-      st = statSync(file);
-    } catch (err) {
-      listing.damaged.push({ file, problem: (err as Error).message });
+    if (st instanceof Error) {
+      listing.damaged.push({ file, problem: st.message });
       continue;
     }
     const s = identity(st);

@@ -5,12 +5,12 @@
 // is a cache, never a source: none is kept while any record file changed within the racy window (a file rewritten
 // within the timestamps' granularity could keep its stat), and one that is damaged or of another key is ignored.
 import { createHash } from 'node:crypto';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '../core/atomic.js';
 import { RACY_NS } from './stat-cache.js';
-import { experimentsDir } from './experiments.js';
+import { experimentsDir, statRecordFiles } from './experiments.js';
 
 const FILE = '.show-output';
 const FORMAT = 'pipeline-dag exp show output 1';
@@ -32,26 +32,16 @@ function codeIdentity(): string {
 
 /**
  * The key of an output made from the records as they are now and `inputs` (the workspace row, the flags), or
- * undefined when a record file changed within the racy window or cannot be stat'ed (then nothing is kept).
+ * undefined when a record file changed within the racy window or cannot be stat'ed (then nothing is kept). `look`:
+ * the records' stats when the caller already has them.
  */
-export function outputKey(root: string, inputs: unknown, now = Date.now()): string | undefined {
-  const dir = experimentsDir(root);
-  let files: string[];
-  try {
-    files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
-  } catch {
-    return undefined;
-  }
+export function outputKey(root: string, inputs: unknown, now = Date.now(), look = statRecordFiles(root)): string | undefined {
+  if (look === undefined) return undefined;
   const racyBefore = now - Number(RACY_NS / 1_000_000n);
   const hash = createHash('sha256').update(FORMAT).update('\0').update(codeIdentity()).update('\0').update(JSON.stringify(inputs) ?? '');
-  for (const f of files) {
-    try {
-      const st = statSync(path.join(dir, f));
-      if (!(st.mtimeMs < racyBefore && st.ctimeMs < racyBefore)) return undefined;
-      hash.update(`\0${f}\0${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`);
-    } catch {
-      return undefined;
-    }
+  for (const { name, stat: st } of look.files) {
+    if (st instanceof Error || !(st.mtimeMs < racyBefore && st.ctimeMs < racyBefore)) return undefined;
+    hash.update(`\0${name}\0${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`);
   }
   return hash.digest('hex');
 }

@@ -2,7 +2,7 @@
 // experiment in .pipeline/experiments/NAME.json (so `exp show` reads a thousand of them in a few milliseconds and a
 // removal is one unlink). Every record is untrusted input (hand-edited, pulled from a remote): it is checked
 // before use, and one that fails the check is named, not used.
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../core/errors.js';
 import { writeFileAtomic } from '../core/atomic.js';
@@ -160,6 +160,33 @@ export function listExperiments(root: string): { records: ExperimentRecord[]; da
     }
   }
   return { records: byCreation(records), damaged };
+}
+
+/** The `*.json` files of .pipeline/experiments/ (sorted by name), each with its stat or why it has none. */
+export interface RecordFiles {
+  dir: string;
+  files: { name: string; stat: Stats | Error }[];
+}
+
+/** Read the folder and stat every record file once (`exp show` keys its kept output and lists through the index from one look); undefined when there is no folder. */
+export function statRecordFiles(root: string): RecordFiles | undefined {
+  const dir = experimentsDir(root);
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+  } catch {
+    return undefined;
+  }
+  return {
+    dir,
+    files: names.map((name) => {
+      try {
+        return { name, stat: statSync(path.join(dir, name)) };
+      } catch (err) {
+        return { name, stat: err as Error };
+      }
+    }),
+  };
 }
 
 export function removeExperiment(root: string, name: string): void {

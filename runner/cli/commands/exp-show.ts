@@ -7,7 +7,7 @@ import { configFor } from './common.js';
 import { scopeParams } from '../../plan/params.js';
 import { openEngine } from '../../plan/engine.js';
 import { readMetrics } from '../../report/metrics.js';
-import { EXPERIMENT_SCHEMA_VERSION, readExperiment, type ExperimentRecord } from '../../store/experiments.js';
+import { EXPERIMENT_SCHEMA_VERSION, readExperiment, statRecordFiles, type ExperimentRecord, type RecordFiles } from '../../store/experiments.js';
 import { listExperimentSummaries, listedMetrics, type FlatMetrics } from '../../store/experiments-index.js';
 import { gitCommit } from '../exp/variants.js';
 import { fmt } from './info.js';
@@ -144,10 +144,12 @@ export async function expShowCommand(globals: GlobalOptions, flags: ExpShowFlags
   const config = await configFor(globals);
   const workspace = await workspaceRow(globals, true);
   // The same records, workspace row and flags as the last time: its output again (store/experiments-output.ts).
-  const key = outputKey(config.root, [workspace, flags.json, flags.csv, flags.md, flags.sort, flags.onlyChanged]);
+  // One readdir and one stat per record serve both the key and, when nothing is kept under it, the listing.
+  const look = statRecordFiles(config.root);
+  const key = outputKey(config.root, [workspace, flags.json, flags.csv, flags.md, flags.sort, flags.onlyChanged], Date.now(), look);
   let output = key !== undefined ? readOutput(config.root, key) : undefined;
   if (!output) {
-    output = showOutput(config.root, workspace, flags);
+    output = showOutput(config.root, workspace, flags, look);
     if (key !== undefined) keepOutput(config.root, key, output);
   }
   process.stderr.write(output.stderr);
@@ -156,8 +158,8 @@ export async function expShowCommand(globals: GlobalOptions, flags: ExpShowFlags
 }
 
 /** What `exp show` prints: the table (or JSON) on stdout, the record files skipped on stderr. */
-function showOutput(root: string, workspace: Row, flags: ExpShowFlags): ShownOutput {
-  const { records, damaged } = listExperimentSummaries(root);
+function showOutput(root: string, workspace: Row, flags: ExpShowFlags, look: RecordFiles | undefined): ShownOutput {
+  const { records, damaged } = listExperimentSummaries(root, Date.now(), look);
   const stderr = damaged.map((d) => `skipped ${d.file}: ${printable(d.problem)}\n`).join('');
   let rows: Row[] = [workspace, ...records];
   const table = new MetricTable(rows);
