@@ -5,6 +5,7 @@
 // before the rename, so a power loss cannot leave a renamed but empty file.
 import { randomBytes } from 'node:crypto';
 import { closeSync, constants, copyFileSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import path from 'node:path';
 
 /** A fresh temp name beside `target` for a file or a folder about to be renamed onto it. */
@@ -64,6 +65,22 @@ export function flushFile(file: string): void {
   } finally {
     closeSync(fd);
   }
+}
+
+/** fsync files by path, all at once on libuv's threads (the filesystem commits concurrent flushes together). */
+export async function flushFiles(files: string[]): Promise<void> {
+  const flushed = await Promise.allSettled(
+    files.map(async (file) => {
+      const handle = await open(file, 'r+');
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    }),
+  );
+  const failed = flushed.find((r) => r.status === 'rejected');
+  if (failed) throw Object.assign(failed.reason as Error, { flushing: files[flushed.indexOf(failed)] });
 }
 
 /** Write `data` to `target` atomically; `durable` flushes the bytes to disk before the rename. */

@@ -3,11 +3,11 @@
 // several times faster than a package's many: zod's ESM build is ~90 files), the engine's own public modules
 // (`pipeline-dag/...`) always kept as imports. A module whose packages cannot live in an ES module bundle (a native
 // addon, a CommonJS package that requires at run time, one that finds files beside its own) keeps all its packages
-// as imports instead. The metafile is
-// the exact import closure, remembered per module so an unchanged closure is re-checked by stat alone.
-// Each bundle has its source map beside it (`<hash>.mjs.map`, positions only): nothing loads it when a stage starts;
-// the runner reads it after a stage threw, to name the source line (exec/thrown.ts). The bundle's bytes are the same
-// with or without it, and neither enters a fingerprint: a map is derived from the code, as the bundle is.
+// as imports instead. The metafile is the exact import closure, remembered per module so an unchanged closure is
+// re-checked by stat alone. Each bundle has its source map beside it (`<hash>.mjs.map`, positions only): nothing
+// loads it when a stage starts; the runner reads it after a stage threw, to name the source line (exec/thrown.ts).
+// The bundle's bytes are the same with or without it, and neither enters a fingerprint: a map is derived from the
+// code, as the bundle is.
 //
 // Results travel between machines (a remote cache), so a module stage's code also names its toolchain: the Node
 // major version, the platform, and the version of every package its code uses (bundled or imported; versions read
@@ -20,6 +20,7 @@
 // a package's, and the config files above the module's files. The recorded closure stands only while each is as it
 // was; a new `helper.ts` makes esbuild read the imports again, and the new closure names it (`new code …`).
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { writeFileAtomic } from '../core/atomic.js';
 import { canonicalJson, hashBytes } from '../store/hash.js';
@@ -231,8 +232,10 @@ export class ModuleCode {
     const unknown = [...new Set(modulePaths)].filter((m) => !this.reading.has(m) && !this.isRecorded(m));
     if (unknown.length < 2) return;
     const builds = await this.build(unknown, true).catch(() => new Map<string, Built>());
+    // The modules share most of their package files (zod's): each is read once for all of them.
+    const locates = new Map<string, boolean>();
     for (const [m, built] of builds) {
-      if (!canCarryPackages(this.ws.root, built)) continue;
+      if (!canCarryPackages(this.ws.root, built, locates)) continue;
       const hashes = await this.hashAll(built.files);
       if (hashes) this.remember(m, hashes, built, await this.probeStates(built));
     }
@@ -292,7 +295,8 @@ export class ModuleCode {
 
   /** One esbuild call for these modules; each one's bundle, local files and packages (from the metafile). */
   private async build(modulePaths: string[], packagesInside: boolean): Promise<Map<string, Built>> {
-    const esbuild = await import('esbuild');
+    // Required: an ES import of esbuild's CommonJS entry scans its source for export names first (~50 ms cold).
+    const esbuild = createRequire(import.meta.url)('esbuild') as typeof import('esbuild');
     const { buildDir } = this;
     let result;
     try {
@@ -343,10 +347,7 @@ export class ModuleCode {
   }
 }
 
-/**
- * A package the module imports with `import()` stays an import: it is loaded only when that code runs (`compare`
- * writes plot specs and never loads the plotting libraries it could render them with).
- */
+/** A package imported with `import()` stays an import, loaded when that code runs (`compare` never loads vega). */
 const lazyPackagesOutside = {
   name: 'lazy-packages-outside',
   setup(build: { onResolve(options: { filter: RegExp }, callback: (args: { path: string; kind: string }) => { path: string; external: boolean } | undefined): void }) {
@@ -371,17 +372,19 @@ class PackageBuildError extends Error {}
 
 /**
  * Whether the bundle can carry its packages: none of them requires at run time, and none finds files beside its
- * own (`import.meta.url`, `__dirname`, `__filename`: inside the bundle they would name .pipeline/build).
+ * own (`import.meta.url`, `__dirname`, `__filename`: inside the bundle they would name .pipeline/build). `locates`
+ * keeps each package file's answer for the other modules of one build.
  */
-function canCarryPackages(root: string, built: Built): boolean {
+function canCarryPackages(root: string, built: Built, locates = new Map<string, boolean>()): boolean {
   if (needsRuntimeRequire(built.contents)) return false;
-  return !built.packageFiles.some((f) => {
+  const locatesItself = (f: string) => {
     try {
       return LOCATES_ITSELF.test(readFileSync(path.resolve(root, f), 'utf8'));
     } catch {
       return true;
     }
-  });
+  };
+  return !built.packageFiles.some((f) => locates.get(f) ?? locates.set(f, locatesItself(f)).get(f));
 }
 
 const LOCATES_ITSELF = /\bimport\.meta\b|\b__dirname\b|\b__filename\b/;

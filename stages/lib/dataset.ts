@@ -33,12 +33,24 @@ export function datasetSize(n: number, p: number): number {
 export function takeRows(X: Float64Array, y: Float64Array, p: number, rows: Int32Array): Dataset {
   const n = rows.length;
   const out: Dataset = { n, p, X: new Float64Array(n * p), y: new Float64Array(n), rows: Int32Array.from(rows) };
+  const outX = out.X;
   for (let i = 0; i < n; i++) {
     const r = rows[i];
-    out.X.set(X.subarray(r * p, r * p + p), i * p);
+    for (let j = 0, from = r * p, to = i * p; j < p; j++) outX[to + j] = X[from + j];
     out.y[i] = y[r];
   }
   return out;
+}
+
+/**
+ * Whether this machine stores numbers little-endian, as the file does: then a typed array's bytes are the file's
+ * bytes and are copied as one block; otherwise each value is written and read through Buffer's LE accessors.
+ */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** The bytes of a typed array (a view, not a copy). */
+function bytesOf(a: Float64Array | Int32Array): Uint8Array {
+  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 }
 
 export function encodeDataset(d: Dataset): Buffer {
@@ -49,6 +61,12 @@ export function encodeDataset(d: Dataset): Buffer {
   buf.writeUInt32LE(VERSION, 4);
   buf.writeUInt32LE(n, 8);
   buf.writeUInt32LE(p, 12);
+  if (LITTLE_ENDIAN) {
+    buf.set(bytesOf(d.X), HEADER);
+    buf.set(bytesOf(d.y), HEADER + 8 * n * p);
+    buf.set(bytesOf(d.rows), HEADER + 8 * n * p + 8 * n);
+    return buf;
+  }
   let o = HEADER;
   for (let k = 0; k < n * p; k++, o += 8) buf.writeDoubleLE(d.X[k], o);
   for (let i = 0; i < n; i++, o += 8) buf.writeDoubleLE(d.y[i], o);
@@ -71,6 +89,12 @@ export function decodeDataset(buf: Uint8Array, file: string): Dataset {
     throw new Error(`${file}: ${b.length} bytes, but a data set of ${n} rows × ${p} features has ${size}; it is truncated or corrupt. ${rerun}`);
   }
   const d: Dataset = { n, p, X: new Float64Array(n * p), y: new Float64Array(n), rows: new Int32Array(n) };
+  if (LITTLE_ENDIAN) {
+    bytesOf(d.X).set(b.subarray(HEADER, HEADER + 8 * n * p));
+    bytesOf(d.y).set(b.subarray(HEADER + 8 * n * p, HEADER + 8 * n * p + 8 * n));
+    bytesOf(d.rows).set(b.subarray(HEADER + 8 * n * p + 8 * n, size));
+    return d;
+  }
   let o = HEADER;
   for (let k = 0; k < n * p; k++, o += 8) d.X[k] = b.readDoubleLE(o);
   for (let i = 0; i < n; i++, o += 8) d.y[i] = b.readDoubleLE(o);

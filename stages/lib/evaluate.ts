@@ -89,7 +89,11 @@ export function firstRowsTable(ev: Evaluation, count = 10): string {
 export function predictionsCsv(ev: Evaluation): string {
   const cols = [...ev.predictions.keys()];
   const cells = cols.map((c) => ev.predictions.get(c)!);
-  const lines = [['actual', ...cols].join(',')];
-  for (let i = 0; i < ev.actual.length; i++) lines.push([ev.actual[i], ...cells.map((c) => c[i])].map(String).join(','));
-  return `${lines.join('\n')}\n`;
+  let text = `${['actual', ...cols].join(',')}\n`;
+  for (let i = 0; i < ev.actual.length; i++) {
+    let line = String(ev.actual[i]);
+    for (const c of cells) line += `,${c[i]}`;
+    text += `${line}\n`;
+  }
+  return text;
 }

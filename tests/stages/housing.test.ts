@@ -54,6 +54,38 @@ describe('cal_housing.data parsing', () => {
     }
   });
 
+  it('reads every plain decimal to the very double Number() gives (signs, leading or trailing point, 1 to 17 digits, exponents)', () => {
+    // A fixed-seed generator: the same rows every run. Plain decimals of up to 15 digits take the in-place reading;
+    // longer ones, exponents and a leading `+` are in the mix so both readings are compared with Number().
+    let state = 0x9e3779b9;
+    const next = () => ((state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+    const digits = (count: number) => Array.from({ length: count }, () => String(Math.floor(next() * 10))).join('');
+    const decimal = () => {
+      const sign = ['', '', '-', '+'][Math.floor(next() * 4)];
+      const total = 1 + Math.floor(next() * 17);
+      const cut = Math.floor(next() * (total + 1));
+      const body = [`${digits(total)}`, `${digits(cut)}.${digits(total - cut)}`, `.${digits(total)}`, `${digits(total)}.`][Math.floor(next() * 4)];
+      const exponent = next() < 0.1 ? `e${Math.floor(next() * 40) - 20}` : '';
+      return `${sign}${body === '.' ? '0' : body}${exponent}`;
+    };
+    const rows: string[][] = [];
+    for (let i = 0; i < 4000; i++) {
+      const row = Array.from({ length: 9 }, decimal);
+      row[6] = `${1 + Math.floor(next() * 5000)}.${digits(3)}`; // households must be positive
+      rows.push(row);
+    }
+    const h = parseHousing(`${rows.map((r) => r.join(',')).join('\n')}\n`, 'x');
+    const wrong: string[] = [];
+    rows.forEach((r, i) => {
+      const v = r.map(Number);
+      const want = [v[7], v[2], v[3] / v[6], v[4] / v[6], v[5], v[5] / v[6], v[1], v[0], v[8] / 100000];
+      const got = [...h.X.subarray(i * 8, i * 8 + 8), h.y[i]];
+      if (got.some((x, k) => !Object.is(x, want[k]))) wrong.push(r.join(','));
+    });
+    expect(wrong).to.deep.equal([]);
+    expect(parseHousing(`${withField(0, '-0.0')}\n`, 'x').X[7]).to.equal(-0);
+  });
+
   const fields = GOOD.split(',');
   const withField = (k: number, v: string) => fields.map((f, i) => (i === k ? v : f)).join(',');
 
@@ -121,6 +153,24 @@ describe('binary data set', () => {
     const back = decodeDataset(buf, 'test.bin');
     expect(back.n).to.equal(test.n);
     expect(f64sha(back.X)).to.equal(f64sha(test.X));
+    expect(Array.from(back.rows)).to.deep.equal(Array.from(test.rows));
+  });
+
+  it('lays out every value little-endian at its documented offset, and reads them back from an unaligned copy', () => {
+    const { test } = loadRealSplit();
+    const buf = encodeDataset(test);
+    const n = test.n;
+    const p = test.p;
+    for (const i of [0, 1, n - 1]) {
+      for (let j = 0; j < p; j++) expect(buf.readDoubleLE(16 + 8 * (i * p + j))).to.equal(test.X[i * p + j]);
+      expect(buf.readDoubleLE(16 + 8 * n * p + 8 * i)).to.equal(test.y[i]);
+      expect(buf.readInt32LE(16 + 8 * n * p + 8 * n + 4 * i)).to.equal(test.rows[i]);
+    }
+    const unaligned = new Uint8Array(buf.length + 3).subarray(3);
+    unaligned.set(buf);
+    const back = decodeDataset(unaligned, 'test.bin');
+    expect(f64sha(back.X)).to.equal(f64sha(test.X));
+    expect(f64sha(back.y)).to.equal(f64sha(test.y));
     expect(Array.from(back.rows)).to.deep.equal(Array.from(test.rows));
   });
 
