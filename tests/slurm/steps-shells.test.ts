@@ -96,7 +96,8 @@ describe('slurm steps mode: command stages in shells started ahead as steps', fu
     const ws = make(yaml('one', 'true'));
     expect((await ws.run(['run', '--slurm-mode', 'steps'], { env: inside, timeoutMs: 120_000 })).exitCode).to.equal(0);
     const before = ws.snapshot('build');
-    ws.write('pipeline.yaml', yaml('two', 'until [ -e release ]; do sleep 0.1; done'));
+    // It ignores SIGTERM: only the SIGKILL that follows ends it.
+    ws.write('pipeline.yaml', yaml('two', "trap '' TERM; until [ -e release ]; do sleep 0.1; done"));
     // Forced: a shell is started at once for the held stage, and one for `next` when it takes it.
     const child = ws.spawn(['run', '--slurm-mode', 'steps', '--force'], { env: inside, timeoutMs: 120_000 });
     await waitFor(() => ws.exists('build/a.txt') && ws.read('build/a.txt') === 'two\n' && stepsOf(alloc).length === 2, 60_000, 'the stage to run and a shell to wait', child);
