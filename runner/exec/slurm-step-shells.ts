@@ -25,7 +25,7 @@ import { StepHostPool } from './slurm-step-hosts.js';
 type Env = Record<string, string>;
 
 /** The shell's variable the script is read into (never one of the stage's: `fitting`). */
-const SCRIPT_VARIABLE = 'PIPELINE_STEP_SCRIPT';
+const SCRIPT_VARIABLE = '_pipeline_step_script';
 
 /** The waiting shell: reads all of stdin, then runs it (nothing when it closed empty). */
 export const WAITING_SHELL = ['/bin/sh', '-c', `${SCRIPT_VARIABLE}=$(cat) || exit 0; [ -z "$${SCRIPT_VARIABLE}" ] || eval "$${SCRIPT_VARIABLE}"`];

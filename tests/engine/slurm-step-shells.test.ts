@@ -76,7 +76,7 @@ describe('slurm steps mode: the script a waiting shell runs for a command stage'
   it('a stage whose environment sh cannot pass on as given gets a step started for it', () => {
     const ok = { PATH: '/bin' };
     expect(shellCanApply(ok, ok)).to.equal(true);
-    for (const name of ['A.B', 'with-dash', '1ST', 'IFS', 'PPID', 'OPTIND', 'PIPELINE_STEP_SCRIPT'])
+    for (const name of ['A.B', 'with-dash', '1ST', 'IFS', 'PPID', 'OPTIND', '_pipeline_step_script'])
       expect(shellCanApply({ ...ok, [name]: 'v' }, ok), name).to.equal(false);
     expect(shellCanApply(ok, { ...ok, 'BAD.NAME': 'v' })).to.equal(false);
     expect(shellCanApply({ ...ok, BIG: 'x'.repeat(200 * 1024) }, ok)).to.equal(false);
