@@ -95,9 +95,10 @@ function chainFigure(ctx: BenchContext, allocation: string): Figure {
   f.rows.push({ label: 'overhead of a step per stage (steps − local)', unit: 'ms', value: perStage });
   f.targets.push({ what: 'steps-mode overhead per stage', value: perStage, limit: 100, dir: 'max', unit: 'ms' });
   f.notes.push(
-    `Both inside one allocation of the node (\`salloc -N1 -c2 --no-shell\`, its id as SLURM_JOB_ID). Each stage in steps mode is ` +
-      '`srun --jobid=… -n1 -c1 --exact -v …`: the step is made and launched by slurmd on the node, no trip through the scheduling loop. ' +
-      'Local and steps runs in turns.',
+    `Both inside one allocation of the node (\`salloc -N1 -c2 --no-shell\`, its id as SLURM_JOB_ID). Each stage in steps mode takes a ` +
+      '`/bin/sh` waiting as an `srun --jobid=… -n1 -c1 --exact --overlap -v …` step, started while the stage before it ran ' +
+      '(slurm-step-shells.ts), and execs its command in it: no trip through the scheduling loop, and srun\'s start off the critical path ' +
+      'as far as the stage before lasts. Local and steps runs in turns.',
   );
   return f;
 }

@@ -190,9 +190,10 @@ export class Session {
     const hosts = engine.config.stages.some((s) => s.kind === 'module') ? early : undefined;
     if (hosts !== early) early?.close();
     const chainsOf = this.options.runs?.groupChains ? engine.config.stages : undefined;
-    // In steps mode, a host step is started at once when a module stage is likely to execute (never run here, or forced).
-    const hostAhead = engine.config.stages.some((s) => s.kind === 'module' && (request.force || engine.lock.get(s.name) === undefined));
-    this.current = await openExecutor(this.executorName(), engine.root, hosts, { mode: this.slurmMode(), chainsOf, hostAhead });
+    // In steps mode, a host (a shell) step is started at once when a module (command) stage is likely to execute (never run here, or forced).
+    const likely = (kind: string) => engine.config.stages.some((s) => s.kind === kind && (request.force || engine.lock.get(s.name) === undefined));
+    const slurm = { mode: this.slurmMode(), chainsOf, hostAhead: likely('module'), shellAhead: likely('cmd') };
+    this.current = await openExecutor(this.executorName(), engine.root, hosts, slurm);
     try {
       const signal = cancel ? AbortSignal.any([this.signal, cancel]) : this.signal;
       const context = { signal, out: this.out, listeners: this.listeners, quiet: Boolean(this.options.runs?.quiet), fresh: this.globals.fresh };

@@ -39,6 +39,8 @@ export interface SlurmOptions {
   chainsOf?: readonly StageConfig[];
   /** In steps mode: a module stage is likely to execute, so one host is started (as a step) at once. */
   hostAhead?: boolean;
+  /** In steps mode: a command stage is likely to execute, so one shell is started (as a step) at once. */
+  shellAhead?: boolean;
 }
 
 /**
@@ -50,7 +52,7 @@ export async function openExecutor(name: ExecutorName, root: string, early?: Hos
   if (name === 'slurm') {
     early?.close();
     if (slurm.mode === 'steps') {
-      const executor = await (await import('./slurm-steps.js')).SlurmStepExecutor.open(root, slurm.hostAhead);
+      const executor = await (await import('./slurm-steps.js')).SlurmStepExecutor.open(root, slurm.hostAhead, slurm.shellAhead);
       return { executor, hosts: executor.hosts };
     }
     const [{ SlurmExecutor }, { chainGroups }] = await Promise.all([import('./slurm.js'), import('./slurm-groups.js')]);

@@ -137,6 +137,11 @@ export class HostPool {
     return { cwd, env };
   }
 
+  /** The job as the host reads it from its stdin (JSON for a Node.js host; a shell's script: slurm-step-shells.ts). */
+  protected jobText(host: Host, _argv: string[], cwd: string, env: Env): string {
+    return JSON.stringify(this.job(host, cwd, env));
+  }
+
   /**
    * A waiting host that gives a stage with this command line, folder and (whole) environment
    * exactly what a fresh process would, or undefined: then the stage's host is started for it. The host leaves the
@@ -151,7 +156,7 @@ export class HostPool {
     }
     // A module stage starts executing: keep hosts waiting for those that may follow.
     this.warm();
-    return host && { process: host.process, sendJob: () => host.process.stdin?.end(JSON.stringify(this.job(host, cwd, env))) };
+    return host && { process: host.process, sendJob: () => host.process.stdin?.end(this.jobText(host, argv, cwd, env)) };
   }
 
   protected fitting(argv: string[], cwd: string, env: Record<string, string>): Host | undefined {

@@ -24,11 +24,11 @@ import { SrunStderr } from './srun-stderr.js';
 const STOP_WAIT_MS = 5000;
 
 /** srun's options for a waiting host's step: one CPU shared with the other steps (`--overlap`), stdin forwarded. */
-export function hostStepFlags(jobId: string, root: string): string[] {
-  return ['--jobid', jobId, '-n1', '-N1', '-c1', '--exact', '--overlap', '-v', '--job-name=pipeline-host', `--chdir=${root}`, '--export=ALL'];
+export function hostStepFlags(jobId: string, root: string, name = 'pipeline-host'): string[] {
+  return ['--jobid', jobId, '-n1', '-N1', '-c1', '--exact', '--overlap', '-v', `--job-name=${name}`, `--chdir=${root}`, '--export=ALL'];
 }
 
-interface StepHost {
+export interface StepHost {
   split: SrunStderr;
   /** The environment srun was started with (what srun exports to the step, before Slurm adds its own). */
   env: Record<string, string>;
@@ -37,19 +37,21 @@ interface StepHost {
 }
 
 export class StepHostPool extends HostPool {
-  private readonly steps = new WeakMap<Launched, StepHost>();
+  protected readonly steps = new WeakMap<Launched, StepHost>();
+  /** The waiting steps' name (`squeue -s`, SLURM_JOB_NAME). */
+  protected readonly stepName: string = 'pipeline-host';
   private readonly all = new Set<Launched>();
   private closing: Promise<void> | undefined;
 
   constructor(
     root: string,
-    private readonly jobId: string,
+    protected readonly jobId: string,
   ) {
     super(root);
   }
 
   protected override spawn(env: Record<string, string>): Launched {
-    const srun = launch(['srun', ...hostStepFlags(this.jobId, this.root), ...this.argv], { cwd: this.root, env, stdin: 'pipe', group: true });
+    const srun = launch(['srun', ...hostStepFlags(this.jobId, this.root, this.stepName), ...this.argv], { cwd: this.root, env, stdin: 'pipe', group: true });
     const split = new SrunStderr();
     const read = (data: Buffer) => void split.filter(data);
     srun.stderr?.on('data', read);

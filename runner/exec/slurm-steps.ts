@@ -22,6 +22,7 @@ import { killLiveGroups } from './process-group.js';
 import { forgetRunning, recordRunning } from './running.js';
 import { slurmTime } from './slurm.js';
 import { StepHostPool } from './slurm-step-hosts.js';
+import { ShellStepPool } from './slurm-step-shells.js';
 import { SrunStderr } from './srun-stderr.js';
 
 export { SrunStderr } from './srun-stderr.js';
@@ -56,13 +57,13 @@ export interface Allocation {
 }
 
 /**
- * Whether a stage may run in a host started ahead (slurm-step-hosts.ts): a module stage that asks nothing of
- * `resources:` (so one CPU, no memory, no time limit of Slurm's: the shape of a waiting host's step; its `timeout`
- * is the runner's to enforce either way).
+ * Whether a stage may run in a step started ahead: one that asks nothing of `resources:` (so one CPU, no memory, no
+ * time limit of Slurm's: the shape of a waiting step; its `timeout` is the runner's to enforce either way). A module
+ * stage in a Node.js host (slurm-step-hosts.ts), a command stage in a shell (slurm-step-shells.ts).
  */
 export function fitsHostStep(stage: StageConfig): boolean {
   const r = stage.resources;
-  return stage.kind === 'module' && r?.cpus === undefined && r?.memory === undefined && r?.timeMs === undefined;
+  return r?.cpus === undefined && r?.memory === undefined && r?.timeMs === undefined;
 }
 
 /** srun's options for a stage's step (resources per step from `resources:`; `partition` and `sbatch` are the allocation's). */
@@ -120,6 +121,8 @@ export class SlurmStepExecutor implements Executor {
   private readonly ledger: CpuLedger;
   /** Module stages' hosts started ahead, as steps of the allocation. */
   readonly hosts: StepHostPool;
+  /** Command stages' shells started ahead, as steps of the allocation (one waits once a command stage ran). */
+  readonly shells: ShellStepPool;
 
   private constructor(
     readonly jobId: string,
@@ -127,14 +130,17 @@ export class SlurmStepExecutor implements Executor {
     root: string,
   ) {
     this.hosts = new StepHostPool(root, jobId);
+    this.shells = new ShellStepPool(root, jobId);
+    this.shells.want(() => 1);
     this.ledger = new CpuLedger(cpus);
   }
 
-  /** In the allocation the run is in; `early`: a module stage is likely to run, one host is started at once. */
-  static async open(root: string, early = false): Promise<SlurmStepExecutor> {
+  /** In the allocation the run is in; `early`: a module stage is likely to run (one host is started at once), `shellEarly`: a command stage. */
+  static async open(root: string, early = false, shellEarly = false): Promise<SlurmStepExecutor> {
     const { id, cpus } = await allocationOf();
     const executor = new SlurmStepExecutor(id, cpus, root);
     if (early) executor.hosts.prestart();
+    if (shellEarly) executor.shells.prestart();
     return executor;
   }
 
@@ -144,16 +150,19 @@ export class SlurmStepExecutor implements Executor {
     const held = await this.ledger.acquire(req.stage.resources?.cpus ?? 1, req.signal);
     if (held === undefined) return { ok: false, cause: { kind: 'interrupted' }, durationMs: 0, log: '', jobId: this.jobId };
     try {
-      return await this.run(req, fitsHostStep(req.stage) ? this.take(req) : undefined);
+      return await this.run(req, this.take(req));
     } finally {
       this.ledger.release(held);
     }
   }
 
+  /** A step started ahead that gives the stage what a step started for it would, or undefined: one is started for it. */
   private take(req: ExecRequest): { taken: TakenHost; split: SrunStderr } | undefined {
+    if (!fitsHostStep(req.stage)) return undefined;
+    const pool = req.stage.kind === 'module' ? this.hosts : this.shells;
     const { argv, env } = processArgv(req);
-    const taken = this.hosts.take(argv, req.root, env);
-    return taken && { taken, split: this.hosts.stepOf(taken.process) };
+    const taken = pool.take(argv, req.root, env);
+    return taken && { taken, split: pool.stepOf(taken.process) };
   }
 
   private async run(req: ExecRequest, host: { taken: TakenHost; split: SrunStderr } | undefined): Promise<ExecResult> {
@@ -207,13 +216,14 @@ export class SlurmStepExecutor implements Executor {
 
   abandon(): void {
     this.hosts.abandon();
+    this.shells.abandon();
     if (this.steps.size > 0) runHelperSync('scancel', [...this.steps], { timeoutMs: 10_000 });
     killLiveGroups();
   }
 
   /** The run is over: the waiting hosts end, and their steps with them, before the run returns. */
-  close(): Promise<void> {
-    return this.hosts.ended();
+  async close(): Promise<void> {
+    await Promise.all([this.hosts.ended(), this.shells.ended()]);
   }
 }
 

@@ -65,10 +65,10 @@ describe('slurm steps and groups: the pure parts', () => {
     expect(order).to.deep.equal(['a:1', 'b:1', 'huge:0', 'd:undefined', 'c:2', 'e:1']);
   });
 
-  it('which stages may take a host started ahead (a module stage that asks nothing of resources:), and its step\'s flags', () => {
+  it('which stages may take a step started ahead (any that asks nothing of resources:), and its step\'s flags', () => {
     expect(fitsHostStep(stage('m', [], { kind: 'module' }))).to.equal(true);
     expect(fitsHostStep(stage('m', [], { kind: 'module', timeoutMs: 5000 }))).to.equal(true);
-    expect(fitsHostStep(stage('c', [], { kind: 'cmd' }))).to.equal(false);
+    expect(fitsHostStep(stage('c', [], { kind: 'cmd' }))).to.equal(true);
     for (const resources of [{ cpus: 1 }, { memory: ['1G'] }, { timeMs: 60_000 }])
       expect(fitsHostStep(stage('m', [], { kind: 'module', resources } as Partial<StageConfig>)), JSON.stringify(resources)).to.equal(false);
     expect(hostStepFlags('42', '/w')).to.deep.equal(['--jobid', '42', '-n1', '-N1', '-c1', '--exact', '--overlap', '-v', '--job-name=pipeline-host', '--chdir=/w', '--export=ALL']);
