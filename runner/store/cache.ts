@@ -200,9 +200,15 @@ export class Cache {
     });
   }
 
+  /** The tmp folder was made by this process (once per store, not once per download). */
+  private tmpMade = false;
+
   /** A fresh temp file name in the store's tmp folder (same filesystem as the objects), for downloads. */
   tempFile(hash: string): string {
-    mkdirSync(this.tmpDir, { recursive: true });
+    if (!this.tmpMade) {
+      mkdirSync(this.tmpDir, { recursive: true });
+      this.tmpMade = true;
+    }
     return tempPathFor(path.join(this.tmpDir, hash.slice(0, 16)));
   }
 
@@ -215,8 +221,14 @@ export class Cache {
   adoptFile(file: string, hash: string): void {
     const target = this.objectPath(hash);
     withIo('store an object in', target, () => {
-      mkdirSync(path.dirname(target), { recursive: true });
-      renameSync(file, target);
+      // Its shard folder made only when the rename says it is missing (one syscall per object, not three).
+      try {
+        renameSync(file, target);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || !existsSync(file)) throw err;
+        mkdirSync(path.dirname(target), { recursive: true });
+        renameSync(file, target);
+      }
     });
     const id = fileIdentity(target);
     if (id !== undefined) this.placed.set(hash, id);
