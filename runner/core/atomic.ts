@@ -4,7 +4,7 @@
 // killed processes wherever they are. Durable writes (objects, run records, pipeline.lock) are flushed to disk
 // before the rename, so a power loss cannot leave a renamed but empty file.
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, copyFileSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, constants, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -117,5 +117,16 @@ export function copyFileAtomic(source: string, target: string, options: { durabl
   } catch (err) {
     rmSync(tmp, { force: true });
     throw err;
+  }
+}
+
+/** Rename `from` to `to`, making `to`'s folder only when the rename finds it missing (one syscall when it is there). */
+export function renameMakingFolder(from: string, to: string): void {
+  try {
+    renameSync(from, to);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || !existsSync(from)) throw err;
+    mkdirSync(path.dirname(to), { recursive: true });
+    renameSync(from, to);
   }
 }

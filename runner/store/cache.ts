@@ -11,7 +11,7 @@
 import { chmodSync, constants, copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, utimesSync } from 'node:fs';
 import path from 'node:path';
 import type { ReadSet } from '../core/read-set.js';
-import { flushFiles, tempPathFor, writeFileAtomic } from '../core/atomic.js';
+import { flushFiles, renameMakingFolder, tempPathFor, writeFileAtomic } from '../core/atomic.js';
 import { printable } from '../core/printable.js';
 import { spawnSync } from 'node:child_process';
 import { HASH_PATTERN, hashBytes, hashFile, unsafeRelPath, yieldToSignals, YIELD_EVERY } from './hash.js';
@@ -203,9 +203,13 @@ export class Cache {
     });
   }
 
+  /** The tmp folder was made by this process (once per store, not once per download). */
+  private tmpMade = false;
+
   /** A fresh temp file name in the store's tmp folder (same filesystem as the objects), for downloads. */
   tempFile(hash: string): string {
-    mkdirSync(this.tmpDir, { recursive: true });
+    if (!this.tmpMade) mkdirSync(this.tmpDir, { recursive: true });
+    this.tmpMade = true;
     return tempPathFor(path.join(this.tmpDir, hash.slice(0, 16)));
   }
 
@@ -217,10 +221,7 @@ export class Cache {
    */
   adoptFile(file: string, hash: string): void {
     const target = this.objectPath(hash);
-    withIo('store an object in', target, () => {
-      mkdirSync(path.dirname(target), { recursive: true });
-      renameSync(file, target);
-    });
+    withIo('store an object in', target, () => renameMakingFolder(file, target));
     const id = fileIdentity(target);
     if (id !== undefined) this.placed.set(hash, id);
     this.intact.add(hash);

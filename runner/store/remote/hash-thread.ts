@@ -2,8 +2,9 @@
 // CPU of its own at these rates) and hands its bytes over in batches; one worker thread hashes each batch and
 // writes it to the temp file, in the order received. Receiving and hashing then run side by side, as `curl | openssl
 // dgst` does in two processes, and the object's sha256 is still that of exactly the bytes written (never read back).
-// Batches are copied once into buffers whose ownership moves to the worker (transferred, not cloned); at most
-// IN_FLIGHT of them are on their way, so memory stays bounded whatever the source's speed.
+// Small chunks are copied once into batches whose ownership moves to the worker (transferred, not cloned); a large
+// chunk that owns its memory moves as it is. At most IN_FLIGHT of them are on their way, so memory stays bounded
+// whatever the source's speed.
 import { Writable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import { HASH_ALGORITHM } from '../hash.js';
@@ -194,7 +195,27 @@ export class ThreadedHashingFile extends Writable {
     this.filled = 0;
   }
 
+  /**
+   * A chunk that is the whole of its own memory (as the HTTP client's body chunks are: copied out of each read) and
+   * at least a batch long moves to the worker as it is, after the bytes gathered before it: no copy. Its sender keeps
+   * no use for it once written, and a view someone kept would see it emptied, never changed.
+   */
+  private handOver(chunk: Buffer): boolean {
+    if (chunk.length < BATCH || chunk.byteOffset !== 0 || chunk.buffer.byteLength !== chunk.length || !(chunk.buffer instanceof ArrayBuffer)) return false;
+    this.flush();
+    try {
+      thread.post({ id: this.id, chunk: chunk.buffer, length: chunk.length }, [chunk.buffer]);
+    } catch {
+      // Memory that may not move (a pool's): copied after all.
+      return false;
+    }
+    this.inFlight++;
+    this.received += chunk.length;
+    return true;
+  }
+
   private take(chunk: Buffer): void {
+    if (this.handOver(chunk)) return;
     for (let off = 0; off < chunk.length; ) {
       const n = chunk.copy(this.batch, this.filled, off);
       this.filled += n;

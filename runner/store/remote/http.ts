@@ -3,8 +3,9 @@
 // request, after the key. Authentication from the environment:
 //   PIPELINE_REMOTE_TOKEN                          bearer token (Authorization: Bearer …), or
 //   PIPELINE_REMOTE_USER + PIPELINE_REMOTE_PASSWORD   HTTP basic auth (also taken from user:password@ in the URL).
-// Node's http/https with keep-alive; bodies are streamed both ways. Every request has a connect timeout and an idle
-// timeout (no byte either way for that long, whether waiting for the answer, reading its body or sending one).
+// Node's http/https with keep-alive (plain-HTTP connections read into one reused buffer: read-buffer.ts); bodies are
+// streamed both ways. Every request has a connect timeout and an idle timeout (no byte either way for that long,
+// whether waiting for the answer, reading its body or sending one).
 import type { Agent, ClientRequest, IncomingMessage } from 'node:http';
 import { createRequire } from 'node:module';
 import { pipeline } from 'node:stream/promises';
@@ -25,6 +26,7 @@ import {
   type Transport,
 } from './backend.js';
 import { land, readLarge, type Landed } from './ingest.js';
+import { readBufferAgent } from './read-buffer.js';
 
 export interface HttpAuth {
   user?: string;
@@ -72,7 +74,7 @@ export class HttpBackend implements Backend {
     else if (user !== undefined) this.headers.authorization = `Basic ${Buffer.from(`${user}:${password ?? ''}`).toString('base64')}`;
     this.secrets = [auth.token, password, password && encodeURIComponent(password), this.headers.authorization, this.headers.authorization?.split(' ')[1]];
     this.http = httpModule(this.base.protocol);
-    this.agent = new this.http.Agent({ keepAlive: true });
+    this.agent = this.base.protocol === 'http:' ? readBufferAgent(this.http, { keepAlive: true }) : new this.http.Agent({ keepAlive: true });
   }
 
   describe(): string {

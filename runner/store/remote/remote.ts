@@ -140,8 +140,10 @@ export class Remote {
    */
   async getObject(hash: string, file: string, onProgress?: ProgressFn): Promise<{ size: number } | undefined> {
     if (!HASH_PATTERN.test(hash)) throw new IntegrityError(`object \`${hash}\``, 'not a sha256');
+    let tries = 0;
     const landed = await this.attempt(async () => {
-      rmSync(file, { force: true });
+      // What a failed try left; the first writes a fresh name (`wx`: never through a file in the way).
+      if (tries++ > 0) rmSync(file, { force: true });
       return this.backend.download('cas', hash, file, onProgress);
     });
     if (!landed) return undefined;

@@ -9,6 +9,7 @@
 // limit is 6 s or more (to spare fast requests a listener), so there an S3 request that never gets a byte waits that
 // much longer than the limit.
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import type { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { UsageError } from '../../core/errors.js';
@@ -28,6 +29,7 @@ import {
   type Transport,
 } from './backend.js';
 import { land, readLarge, type Landed } from './ingest.js';
+import { readBufferAgent } from './read-buffer.js';
 
 /** Objects up to this size are uploaded from memory. */
 const SMALL_OBJECT = 1024 * 1024;
@@ -87,7 +89,12 @@ export class S3Backend implements Backend {
         responseChecksumValidation: 'WHEN_REQUIRED',
         // Retries happen above the backend, the same way for every kind of remote.
         maxAttempts: 1,
-        requestHandler: { connectionTimeout: this.transport.connectTimeoutMs, socketTimeout: this.transport.idleTimeoutMs },
+        requestHandler: {
+          connectionTimeout: this.transport.connectTimeoutMs,
+          socketTimeout: this.transport.idleTimeoutMs,
+          // The SDK's own settings for it (keep-alive, 50 sockets), over connections reading into one buffer.
+          httpAgent: readBufferAgent(createRequire(import.meta.url)('node:http') as typeof import('node:http'), { keepAlive: true, maxSockets: 50 }),
+        },
       });
     }
     return { client: this.client, sdk: this.sdk };

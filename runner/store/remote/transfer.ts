@@ -156,6 +156,7 @@ export class RemoteSync {
       return true;
     }
     const tmp = this.cache.tempFile(hash);
+    let adopted = false;
     try {
       const found = await this.remote.getObject(hash, tmp, this.progress(hash, undefined));
       if (!found) {
@@ -163,6 +164,7 @@ export class RemoteSync {
         return false;
       }
       this.cache.adoptFile(tmp, hash);
+      adopted = true;
       stats.objects++;
       stats.bytes += found.size;
       return true;
@@ -173,7 +175,7 @@ export class RemoteSync {
       }
       throw err;
     } finally {
-      await rm(tmp, { force: true });
+      if (!adopted) await rm(tmp, { force: true });
     }
   }
 
