@@ -23,12 +23,14 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { writeFileAtomic } from '../core/atomic.js';
+import { joinUnder } from '../core/paths.js';
 import { canonicalJson, hashBytes } from '../store/hash.js';
 import type { Workspace } from '../store/workspace.js';
 import { ModuleBuildError, UsageError } from '../core/errors.js';
 import { packageName, packageStamp, remedyOf, toolchainOf, type Version } from './packages.js';
 import { closureOf, type ModuleClosure } from './closure.js';
 import { kindOf, type ProbeKind } from './resolution.js';
+import { TurnMemo } from './turn-memo.js';
 
 /** The engine's own package name and its subpaths, kept external however the workspace resolves them. */
 const ENGINE_PACKAGE = ['pipeline-dag', 'pipeline-dag/*'];
@@ -129,7 +131,11 @@ export class ModuleCode {
    * A code file's hash: a workspace file as any (a symlink refused), a file outside the workspace (`../lib/x.ts`,
    * imported across) by content with symlinks followed, as deps outside are; undefined when it is not a file.
    */
-  private async hashCode(key: string): Promise<string | undefined> {
+  private hashCode(key: string): Promise<string | undefined> {
+    return this.turn.once(`hash\0${key}`, () => this.hashCodeNow(key));
+  }
+
+  private async hashCodeNow(key: string): Promise<string | undefined> {
     if (!key.startsWith('../') && !path.isAbsolute(key)) {
       const rec = await this.ws.hashOut(key, 'module').catch(() => undefined);
       return rec?.type === 'file' ? rec.hash : undefined;
@@ -147,41 +153,23 @@ export class ModuleCode {
     return (await this.hashCode(key)) ?? '-';
   }
 
-  /**
-   * Kinds read in this turn of the event loop: the modules of one run, checked together, share their lookups (the
-   * same `lib/x.js.ts` candidates, the same config files); a check in a later turn (after a stage ran) reads again.
-   */
-  private seen?: { kinds: Map<string, ProbeKind>; contents: Map<string, Promise<string>> };
-
-  private get turn(): { kinds: Map<string, ProbeKind>; contents: Map<string, Promise<string>> } {
-    if (!this.seen) {
-      this.seen = { kinds: new Map(), contents: new Map() };
-      setImmediate(() => (this.seen = undefined));
-    }
-    return this.seen;
-  }
+  /** Kinds, contents and hashes read in this turn (turn-memo.ts). */
+  private readonly turn = new TurnMemo();
 
   private kindNow(key: string): ProbeKind {
-    this.ws.reads?.add('lookup', path.resolve(this.ws.root, key));
-    const { kinds } = this.turn;
-    let kind = kinds.get(key);
-    if (kind === undefined) {
-      kind = kindOf(path.resolve(this.ws.root, key));
-      kinds.set(key, kind);
-    }
-    return kind;
+    return this.turn.once(`kind\0${key}`, () => {
+      const abs = key.startsWith('/') || key.endsWith('/') ? path.resolve(this.ws.root, key) : joinUnder(this.ws.root, key);
+      this.ws.reads?.add('lookup', abs);
+      return kindOf(abs);
+    });
   }
 
   /** Whether every probe of a recorded closure reads as recorded: the kinds first (stat only), then the contents. */
   private async probesHold(probes: Record<string, string>): Promise<boolean> {
     const entries = Object.entries(probes);
     for (const [key, state] of entries) if (state.length !== 64 && this.kindNow(key) !== state) return false;
-    const { contents } = this.turn;
     for (const [key, state] of entries) {
-      if (state.length !== 64) continue;
-      let now = contents.get(key);
-      if (!now) contents.set(key, (now = this.probeState(key, true)));
-      if ((await now) !== state) return false;
+      if (state.length === 64 && (await this.turn.once(`content\0${key}`, () => this.probeState(key, true))) !== state) return false;
     }
     return true;
   }

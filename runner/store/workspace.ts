@@ -7,7 +7,7 @@ import { lstatSync, mkdirSync, realpathSync, renameSync, rmSync, type BigIntStat
 import path from 'node:path';
 import { removeStaleTemps, tempPathFor } from '../core/atomic.js';
 import type { Cache, OutRecord } from './cache.js';
-import { isExternalDep, isGlobPattern, isUrlDep } from '../core/paths.js';
+import { isExternalDep, isGlobPattern, isUrlDep, joinUnder } from '../core/paths.js';
 import { hashBytes, listFiles, manifestText, parseManifest, unsafeRelPath, yieldToSignals, YIELD_EVERY, type ManifestEntry } from './hash.js';
 import { withIo } from './io-error.js';
 import { hashExternalDep } from './external.js';
@@ -58,7 +58,7 @@ export class Workspace {
   reads?: ReadSet;
 
   abs(rel: string): string {
-    return path.join(this.root, rel);
+    return joinUnder(this.root, rel);
   }
 
   /** Where a stage reads a dep: the absolute path (inside or outside the workspace), or the URL itself. */
@@ -89,9 +89,9 @@ export class Workspace {
     }
   }
 
-  private lstat(rel: string): BigIntStats | undefined {
+  private lstat(rel: string, abs = this.abs(rel)): BigIntStats | undefined {
     try {
-      return lstatSync(this.abs(rel), { bigint: true });
+      return lstatSync(abs, { bigint: true });
     } catch {
       return undefined;
     }
@@ -104,8 +104,9 @@ export class Workspace {
 
   /** An out's record and, for a folder, its entries (read once for both hashing and storing). */
   private async describe(rel: string, what: string): Promise<{ record: OutRecord; entries?: ManifestEntry[]; emptyDirs?: string[] } | undefined> {
-    this.reads?.addBelow(this.root, READ_KINDS[what] ?? 'file', this.abs(rel));
-    const st = this.lstat(rel);
+    const abs = this.abs(rel);
+    this.reads?.addBelow(this.root, READ_KINDS[what] ?? 'file', abs);
+    const st = this.lstat(rel, abs);
     if (!st) return undefined;
     if (st.isSymbolicLink()) {
       throw new WorkspaceError(`${what} \`${rel}\` is a symlink`, 'outs must be regular files or folders inside the workspace');
@@ -117,9 +118,9 @@ export class Workspace {
       this.assertInside(folder === '.' ? '' : folder, what);
       this.insideFolders.add(folder);
     }
-    this.checkDevice(this.abs(rel), rel, what, st);
+    this.checkDevice(abs, rel, what, st);
     if (st.isFile()) {
-      const record: OutRecord = { path: rel, type: 'file', hash: await this.stats.hash(this.abs(rel), st), size: Number(st.size) };
+      const record: OutRecord = { path: rel, type: 'file', hash: await this.stats.hash(abs, st), size: Number(st.size) };
       if (st.mode & 0o100n) record.x = true;
       return { record };
     }
