@@ -3,6 +3,7 @@
 // place that names those temp files (`.NAME.PID.HEX.tmp` beside NAME), so one sweep finds the leftovers of
 // killed processes wherever they are. Durable writes (objects, run records, pipeline.lock) are flushed to disk
 // before the rename, so a power loss cannot leave a renamed but empty file.
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, constants, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { open } from 'node:fs/promises';
@@ -69,18 +70,55 @@ export function flushFile(file: string): void {
 
 /** fsync files by path, all at once on libuv's threads (the filesystem commits concurrent flushes together). */
 export async function flushFiles(files: string[]): Promise<void> {
-  const flushed = await Promise.allSettled(
-    files.map(async (file) => {
-      const handle = await open(file, 'r+');
-      try {
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-    }),
-  );
+  const flushed = await Promise.allSettled(files.map(flushFileAsync));
   const failed = flushed.find((r) => r.status === 'rejected');
   if (failed) throw Object.assign(failed.reason as Error, { flushing: files[flushed.indexOf(failed)] });
+}
+
+/** fsync a file by path in libuv's thread pool: the event loop goes on with other work while the disk catches up. */
+export async function flushFileAsync(file: string): Promise<void> {
+  const handle = await open(file, 'r+');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * syncfs of the filesystem holding `file` (`sync -f`), the event loop free while it works: false where that is
+ * missing or failed (then each file is flushed on its own).
+ */
+export function syncFileSystemOf(file: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const child = spawn('sync', ['-f', file], { stdio: 'ignore' });
+    child.on('error', () => resolve(false));
+    child.on('close', (code) => resolve(code === 0));
+  });
+}
+
+/**
+ * `writeFileAtomic(target, data, { durable: true })` with the flush off the event loop (flushFileAsync): the same
+ * bytes reach the disk before the rename, and other stages of the run go on meanwhile.
+ */
+export async function writeFileDurably(target: string, data: string | Uint8Array): Promise<void> {
+  mkdirSync(path.dirname(target), { recursive: true });
+  const tmp = tempPathFor(target);
+  try {
+    const fd = openSync(tmp, 'wx');
+    try {
+      writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
+    } finally {
+      closeSync(fd);
+    }
+    await flushFileAsync(tmp);
+    renameSync(tmp, target);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    const e = err as NodeJS.ErrnoException;
+    if (e && typeof e === 'object' && e.code !== undefined && e.path === undefined) e.path = target;
+    throw err;
+  }
 }
 
 /** Write `data` to `target` atomically; `durable` flushes the bytes to disk before the rename. */

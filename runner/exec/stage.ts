@@ -145,7 +145,7 @@ export class StageExecution {
     const hasRecord = !stage.cache || engine.cache.hasRun(decision.fingerprint);
     // Fresh by pipeline.lock alone (a clone with an empty store): keep the outputs so they can be restored later.
     if (!hasRecord) for (const rec of source) await engine.ws.captureOut(rec.path);
-    if (!lockCurrent || !hasRecord) this.record(decision, source, undefined, 0);
+    if (!lockCurrent || !hasRecord) await this.record(decision, source, undefined, 0);
     const log = this.options.verbose ? this.replayLog(decision.fingerprint) : undefined;
     const result: StageResult = {
       name: stage.name,
@@ -306,8 +306,8 @@ export class StageExecution {
 
   /** Store the log and record the result; an I/O error fails the stage with nothing half-recorded. */
   private recordRan(decision: Decision, outs: OutRecord[], log: string, durationMs: number): Promise<Result<OutRecord[]>> {
-    return attempt(this.options.signal, () => {
-      this.record(decision, outs, this.engine.cache.storeBytes(log), durationMs);
+    return attempt(this.options.signal, async () => {
+      await this.record(decision, outs, await this.engine.cache.storeBytesAsync(log), durationMs);
       return outs;
     });
   }
@@ -342,11 +342,11 @@ export class StageExecution {
     }
   }
 
-  private record(decision: Decision, outs: OutRecord[], log: string | undefined, durationMs: number): void {
+  private async record(decision: Decision, outs: OutRecord[], log: string | undefined, durationMs: number): Promise<void> {
     const { engine, stage } = this;
     const existing = engine.cache.readRun(decision.fingerprint);
     if (stage.cache && (!existing || log !== undefined)) {
-      engine.cache.writeRun({
+      await engine.cache.writeRunAsync({
         version: RUN_RECORD_VERSION,
         fingerprint: decision.fingerprint,
         stage: stage.name,

@@ -39,8 +39,9 @@ export interface Engine {
 /**
  * `scratch`: the engine of a copy of a workspace's inputs (an experiment's variant) — the store is the workspace's,
  * the module code is read and bundled by the workspace's `code` (the copy holds the same bytes, so closures and
- * bundles are made once for every variant), and the copy's pipeline.lock is not one of the store's roots (the
- * experiment's record keeps what it needs).
+ * bundles are made once for every variant), and the copy's pipeline.lock and stat cache live in memory only: `save`
+ * writes neither (the copy is removed after the sweep, and the experiment's record keeps what it needs), so a
+ * variant's stages spend nothing on rewriting files nobody reads again; only the shared module code's index is kept.
  */
 export function openEngine(config: PipelineConfig, scratch?: { workspaceRoot: string; code: ModuleCode }): Engine {
   const root = config.root;
@@ -54,8 +55,6 @@ export function openEngine(config: PipelineConfig, scratch?: { workspaceRoot: st
   // The store's folder is checked to be one before a run (store/preflight.ts).
   reads.add('store', cache.dir);
   const lock = LockFile.load(root);
-  // A variant's copy is removed after the sweep: its pipeline.lock need not reach the disk before the run goes on.
-  if (scratch) lock.durable = false;
   reads.add('lock', lock.file);
   const stats = StatCache.load(path.join(stateDir, 'state', 'stat-cache.json'));
   const ws = new Workspace(root, cache, stats);
@@ -78,6 +77,7 @@ export function openEngine(config: PipelineConfig, scratch?: { workspaceRoot: st
     planner,
     reads,
     save() {
+      if (scratch) return code.save();
       const templateOf = (name: string) => {
         const t = graph.byName.get(name)?.template;
         return t && { name: t.name, matrix: t.matrix };

@@ -11,25 +11,15 @@
 import { chmodSync, constants, copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, utimesSync } from 'node:fs';
 import path from 'node:path';
 import type { ReadSet } from '../core/read-set.js';
-import { flushFiles, renameMakingFolder, tempPathFor, writeFileAtomic } from '../core/atomic.js';
-import { printable } from '../core/printable.js';
-import { spawnSync } from 'node:child_process';
-import { HASH_PATTERN, hashBytes, hashFile, unsafeRelPath, yieldToSignals, YIELD_EVERY } from './hash.js';
-import { ioError, withIo } from './io-error.js';
+import { flushFiles, renameMakingFolder, syncFileSystemOf, tempPathFor, writeFileAtomic, writeFileDurably } from '../core/atomic.js';
+import { HASH_PATTERN, hashBytes, hashFile, yieldToSignals, YIELD_EVERY } from './hash.js';
+import { ioError, withIo, withIoAsync } from './io-error.js';
+import { validOutRecords, type OutRecord } from './out-records.js';
+
+export { checkRecordedOuts, outsDisagreement, validOutRecords, type OutRecord } from './out-records.js';
 
 export const RUN_RECORD_VERSION = 1;
 const FSYNC_EACH_UP_TO = 8;
-
-export interface OutRecord {
-  /** Workspace-relative out path as declared. */
-  path: string;
-  type: 'file' | 'dir';
-  /** File: sha256 of the bytes. Folder: sha256 of its manifest (stored as an object too). */
-  hash: string;
-  size: number;
-  /** A file out that is executable (by its owner); restored with mode 0755. */
-  x?: true;
-}
 
 export interface RunRecord {
   version: number;
@@ -122,7 +112,9 @@ export class Cache {
         });
       }
       if (pending.length === 0) return;
-      if (pending.length <= FSYNC_EACH_UP_TO || spawnSync('sync', ['-f', pending[0].tmp], { stdio: 'ignore' }).status !== 0) {
+      // A few files: an fsync each, all at once in the thread pool while the event loop goes on (other stages of the
+      // run); more: one syncfs of their filesystem (a child process), each file flushed where that is missing.
+      if (pending.length <= FSYNC_EACH_UP_TO || !(await syncFileSystemOf(pending[0].tmp))) {
         await flushFiles(pending.map((p) => p.tmp)).catch((err: Error & { flushing?: string }) => {
           throw ioError(err, 'store an object in', pending.find((p) => p.tmp === err.flushing)?.target ?? pending[0].target);
         });
@@ -136,16 +128,30 @@ export class Cache {
     }
   }
 
+  /** storeBytes with the flush off the event loop (writeFileDurably). */
+  async storeBytesAsync(data: string | Uint8Array): Promise<string> {
+    const hash = hashBytes(data);
+    const target = this.toStore(hash);
+    if (target !== undefined) await withIoAsync('store an object in', target, () => writeFileDurably(target, data));
+    this.intact.add(hash);
+    return hash;
+  }
+
   /** Store bytes (a manifest, a log) and return their hash; a corrupt object of that name is replaced. */
   storeBytes(data: string | Uint8Array): string {
     const hash = hashBytes(data);
-    if (this.intact.has(hash) && this.hasObject(hash)) return hash;
-    if (this.readObjectText(hash) === undefined) {
-      const target = this.objectPath(hash);
-      withIo('store an object in', target, () => writeFileAtomic(target, data, { durable: true }));
-    } else this.touchObject(hash);
+    const target = this.toStore(hash);
+    if (target !== undefined) withIo('store an object in', target, () => writeFileAtomic(target, data, { durable: true }));
     this.intact.add(hash);
     return hash;
+  }
+
+  /** Where bytes of this hash must be written, or undefined when an intact object holds them already (then touched). */
+  private toStore(hash: string): string | undefined {
+    if (this.intact.has(hash) && this.hasObject(hash)) return undefined;
+    if (this.readObjectText(hash) === undefined) return this.objectPath(hash);
+    this.touchObject(hash);
+    return undefined;
   }
 
   /**
@@ -265,6 +271,13 @@ export class Cache {
     }
   }
 
+  /** writeRun with the flush off the event loop (writeFileDurably): the run's other stages go on meanwhile. */
+  async writeRunAsync(record: RunRecord): Promise<void> {
+    this.lent.delete(record.fingerprint);
+    const file = this.runPath(record.fingerprint);
+    await withIoAsync('write a run record to', file, () => writeFileDurably(file, JSON.stringify(record, null, 1)));
+  }
+
   writeRun(record: RunRecord): void {
     this.lent.delete(record.fingerprint);
     const file = this.runPath(record.fingerprint);
@@ -330,57 +343,6 @@ let cachedUmask: number | undefined;
 function umask(): number {
   // process.umask() with no argument is the only way to read it; read it once.
   return (cachedUmask ??= process.umask());
-}
-
-/** Whether `outs` is a list of well-formed out records (paths safe, types known, hashes sha256). */
-export function validOutRecords(outs: unknown): outs is OutRecord[] {
-  if (!Array.isArray(outs)) return false;
-  return outs.every((o: Partial<OutRecord> | null) => {
-    if (typeof o !== 'object' || o === null) return false;
-    return (
-      unsafeRelPath(o.path) === undefined &&
-      (o.type === 'file' || o.type === 'dir') &&
-      typeof o.hash === 'string' &&
-      HASH_PATTERN.test(o.hash) &&
-      typeof o.size === 'number' &&
-      o.size >= 0 &&
-      (o.x === undefined || o.x === true)
-    );
-  });
-}
-
-/**
- * Why recorded outs (from a run record or pipeline.lock, both untrusted) may not be restored for a stage whose
- * declared outs are `declared`: an out it does not declare, a declared one missing, one listed twice.
- * Undefined when they are exactly the declared outs.
- */
-export function checkRecordedOuts(declared: readonly string[], outs: readonly OutRecord[], via: string): string | undefined {
-  const want = new Set(declared);
-  const seen = new Set<string>();
-  for (const o of outs) {
-    if (!want.has(o.path)) return `${via} lists out \`${o.path}\`, which the stage does not declare: refused, the stage runs instead`;
-    if (seen.has(o.path)) return `${via} lists out \`${o.path}\` twice: refused, the stage runs instead`;
-    seen.add(o.path);
-  }
-  const missing = declared.find((d) => !seen.has(d));
-  if (missing !== undefined) return `${via} does not list out \`${missing}\`: refused, the stage runs instead`;
-  return undefined;
-}
-
-/**
- * Where two out lists of one fingerprint disagree (a path, a type, a hash, an executable bit), named for a message
- * (`out/data.txt: 1a2b3c4d5e6f in pipeline.lock, 9f8e7d6c5b4a in the record`); undefined when they agree.
- */
-export function outsDisagreement(trusted: readonly OutRecord[], other: readonly OutRecord[], names: [string, string]): string | undefined {
-  const byPath = new Map(other.map((o) => [o.path, o]));
-  const short = (o: OutRecord | undefined) => (o ? `${o.type === 'dir' ? 'folder ' : ''}${o.hash.slice(0, 12)}${o.x ? ' (executable)' : ''}` : 'nothing');
-  for (const t of trusted) {
-    const o = byPath.get(t.path);
-    if (!o || o.type !== t.type || o.hash !== t.hash || Boolean(o.x) !== Boolean(t.x)) return printable(`\`${t.path}\`: ${short(t)} in ${names[0]}, ${short(o)} in ${names[1]}`);
-  }
-  // A path only the other list has came from outside: printed neutralised.
-  const extra = other.find((o) => !trusted.some((t) => t.path === o.path));
-  return extra ? printable(`\`${extra.path}\`: nothing in ${names[0]}, ${short(extra)} in ${names[1]}`) : undefined;
 }
 
 function listSharded(dir: string): string[] {

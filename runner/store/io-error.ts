@@ -45,6 +45,15 @@ export function ioErrorOf(err: unknown): unknown {
   return ioError(err, doing, e?.path ?? 'a file of the stage');
 }
 
+/** withIo for work that awaits. */
+export async function withIoAsync<T>(doing: string, file: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw ioError(err, doing, file);
+  }
+}
+
 /** Run `fn`, turning OS errors into IoErrors naming `file`. */
 export function withIo<T>(doing: string, file: string, fn: () => T): T {
   try {

@@ -65,8 +65,6 @@ export class LockFile {
   private dirty = false;
   /** Entries of the wrong shape, ignored when the file was read: each stage is checked again. */
   readonly ignored: IgnoredEntry[] = [];
-  /** Written to disk before `save` returns (fsync); a scratch copy's lock, thrown away with it, need not be. */
-  durable = true;
 
   constructor(readonly file: string) {}
 
@@ -140,7 +138,7 @@ export class LockFile {
       const entry = this.get(name);
       if (entry) stages[name] = entry;
     }
-    withIo('write', this.file, () => writeFileAtomic(this.file, `${JSON.stringify({ version: LOCK_VERSION, stages }, null, 2)}\n`, { durable: this.durable }));
+    withIo('write', this.file, () => writeFileAtomic(this.file, `${JSON.stringify({ version: LOCK_VERSION, stages }, null, 2)}\n`, { durable: true }));
     this.dirty = false;
     return true;
   }

@@ -10,6 +10,7 @@
 // the same place relative to each, so every path a stage was given still reads the same bytes.
 import { execFileSync } from 'node:child_process';
 import { constants, copyFileSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Engine } from '../../plan/engine.js';
@@ -181,7 +182,17 @@ export class ScratchArea {
     }
   }
 
-  dispose(): void {
+  /** Removals of variants' copies under way (in the background: their files go while other variants run). */
+  private readonly removing: Promise<void>[] = [];
+
+  /** A variant is done with its copy: remove it, without waiting. */
+  release(root: string): void {
+    this.removing.push(rm(root, { recursive: true, force: true }).catch(() => undefined));
+  }
+
+  /** Remove the whole area, once every removal under way has ended. */
+  async dispose(): Promise<void> {
+    await Promise.all(this.removing);
     rmSync(this.base, { recursive: true, force: true });
   }
 }

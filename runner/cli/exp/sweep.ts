@@ -87,7 +87,7 @@ export async function runSweep(ctx: SweepContext, variants: Variant[]): Promise<
     return { records, exitCode, executions: flights.count, stageRuns: records.reduce((n, r) => n + r.stages.length, 0) };
   } finally {
     lease.release();
-    area.dispose();
+    await area.dispose();
   }
 }
 
@@ -101,6 +101,15 @@ async function runVariant(ctx: SweepContext, area: ScratchArea, variant: Variant
   const createdAt = new Date().toISOString();
   const root = area.make(`v${i + 1}`);
   const engine = openEngine(rerooted(variant.config, root), { workspaceRoot: ctx.workspace.root, code: ctx.workspace.code });
+  try {
+    return await recordVariant(ctx, variant, engine, flights, createdAt, started);
+  } finally {
+    // Its copy is removed while the other variants run (the record has all it needs of it).
+    area.release(root);
+  }
+}
+
+async function recordVariant(ctx: SweepContext, variant: Variant, engine: Engine, flights: Flights, createdAt: string, started: number): Promise<ExperimentRecord> {
   const emit: Emit = (event) => ctx.progress.event(variant.name, event);
   let summary: RunSummary;
   try {
