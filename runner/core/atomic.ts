@@ -102,45 +102,52 @@ export function syncFileSystemOf(file: string): Promise<boolean> {
  * bytes reach the disk before the rename, and other stages of the run go on meanwhile.
  */
 export async function writeFileDurably(target: string, data: string | Uint8Array): Promise<void> {
-  mkdirSync(path.dirname(target), { recursive: true });
-  const tmp = tempPathFor(target);
-  try {
-    const fd = openSync(tmp, 'wx');
-    try {
-      writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
-    } finally {
-      closeSync(fd);
-    }
+  const tmp = writeTemp(target, data, false);
+  await namingTarget(target, tmp, async () => {
     await flushFileAsync(tmp);
     renameSync(tmp, target);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    const e = err as NodeJS.ErrnoException;
-    if (e && typeof e === 'object' && e.code !== undefined && e.path === undefined) e.path = target;
-    throw err;
-  }
+  });
 }
 
 /** Write `data` to `target` atomically; `durable` flushes the bytes to disk before the rename. */
 export function writeFileAtomic(target: string, data: string | Uint8Array, options: { durable?: boolean } = {}): void {
+  const tmp = writeTemp(target, data, options.durable ?? false);
+  namingTarget(target, tmp, () => renameSync(tmp, target));
+}
+
+/** `data` in a fresh temp file beside `target` (flushed when `flush`): its path. Nothing is left when it fails. */
+function writeTemp(target: string, data: string | Uint8Array, flush: boolean): string {
   mkdirSync(path.dirname(target), { recursive: true });
   const tmp = tempPathFor(target);
-  try {
+  namingTarget(target, tmp, () => {
     // 'wx': a fresh file, never one (or a symlink) already at the temp name
     const fd = openSync(tmp, 'wx');
     try {
       writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
-      if (options.durable) fsyncSync(fd);
+      if (flush) fsyncSync(fd);
     } finally {
       closeSync(fd);
     }
-    renameSync(tmp, target);
-  } catch (err) {
+  });
+  return tmp;
+}
+
+/**
+ * Run a step of writing `target` through `tmp`; when it fails, `tmp` is removed and the error names `target` (a
+ * failed write(2) names no file: the message can then say which one, store/io-error.ts).
+ */
+function namingTarget<T>(target: string, tmp: string, step: () => T): T {
+  const failed = (err: unknown): never => {
     rmSync(tmp, { force: true });
-    // A failed write(2) names no file: name the one being written, so the message can (store/io-error.ts).
     const e = err as NodeJS.ErrnoException;
     if (e && typeof e === 'object' && e.code !== undefined && e.path === undefined) e.path = target;
     throw err;
+  };
+  try {
+    const result = step();
+    return result instanceof Promise ? (result.catch(failed) as T) : result;
+  } catch (err) {
+    return failed(err);
   }
 }
 
