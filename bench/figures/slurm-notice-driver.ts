@@ -20,6 +20,7 @@ async function main(): Promise<void> {
     const r = await executor.execute({
       stage,
       root: spec.dir,
+      recordsIn: spec.dir,
       inputs: {},
       deps: {},
       outs: {},

@@ -35,6 +35,8 @@ export type Warning =
   | { code: 'lock-entry-ignored'; file: string; stage: string; problem: string }
   /** Something an earlier run left running (it was killed) was stopped before this one touched anything. */
   | { code: 'leftover-stopped'; stage: string; executor: RunningOwner; runner: number; processes?: number; jobId?: string }
+  /** The scratch copies of an `exp run` that was killed were removed from the temp folder. */
+  | { code: 'leftover-scratch'; folder: string; runner: number }
   /** What the remote cache had failed a check (the stage ran instead), or lacked part of a result. */
   | { code: 'remote-refused'; detail: string }
   | { code: 'remote-incomplete'; detail: string }

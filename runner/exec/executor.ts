@@ -16,7 +16,10 @@ export type ExecutorName = (typeof EXECUTORS)[number];
 
 export interface ExecRequest {
   stage: StageConfig;
+  /** The folder the command runs in: the workspace, or an experiment variant's scratch copy of it. */
   root: string;
+  /** The workspace whose .pipeline/running/ records what the stage leaves running while it runs (running.ts). */
+  recordsIn: string;
   /** Absolute paths: upstream outs by stage and out, deps, own outs. */
   inputs: Record<string, Record<string, string>>;
   deps: Record<string, string>;

@@ -162,14 +162,15 @@ export interface GroupHandle {
   end(): Promise<void>;
 }
 
-export function trackGroup(root: string, executor: 'process' | 'host', stage: string, pgid: number): GroupHandle {
+export function trackGroup(where: { root: string; recordsIn: string }, executor: 'process' | 'host', stage: string, pgid: number): GroupHandle {
   live.add(pgid);
   if (!exitHook) {
     exitHook = true;
     process.on('exit', killLiveGroups);
   }
   const since = runnerStart();
-  const file = recordRunning(root, { kind: 'group', executor, stage, pgid, boot: bootId(), since, runner: process.pid });
+  const root = where.root === where.recordsIn ? {} : { root: where.root };
+  const file = recordRunning(where.recordsIn, { kind: 'group', executor, stage, pgid, boot: bootId(), since, runner: process.pid, ...root });
   return {
     end: async () => {
       // Nothing left in the group (the usual case) costs one kill(2).

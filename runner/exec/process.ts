@@ -90,7 +90,7 @@ async function supervise(req: ExecRequest, child: Launched, log: WriteStream, ho
     }, 3000).unref();
   };
   // Recorded before a waiting host gets its job: no code of the stage runs unrecorded.
-  const group = child.pid === undefined ? undefined : trackGroup(req.root, stage.kind === 'module' ? 'host' : 'process', stage.name, child.pid);
+  const group = child.pid === undefined ? undefined : trackGroup(req, stage.kind === 'module' ? 'host' : 'process', stage.name, child.pid);
   host?.sendJob();
   const chunks: string[] = [];
   let stderrTail = '';

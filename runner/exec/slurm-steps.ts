@@ -173,7 +173,7 @@ export class SlurmStepExecutor implements Executor {
     const noteStep = () => {
       if (!split.stepId || this.steps.has(split.stepId)) return;
       this.steps.add(split.stepId);
-      record = recordRunning(req.root, { kind: 'job', executor: 'slurm', stage: req.stage.name, jobId: split.stepId, runner: process.pid });
+      record = recordRunning(req.recordsIn, { kind: 'job', executor: 'slurm', stage: req.stage.name, jobId: split.stepId, runner: process.pid });
     };
     noteStep();
     const result = await executeStage(req, host?.taken, {

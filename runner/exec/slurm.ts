@@ -116,7 +116,7 @@ export class SlurmExecutor implements Executor {
     const { jobId } = sub;
     this.inFlight.set(jobId, (this.inFlight.get(jobId) ?? 0) + 1);
     // Recorded while it runs: if this runner is killed, the next run in the workspace cancels it first.
-    const record = recordRunning(req.root, { kind: 'job', executor: 'slurm', stage: stage.name, jobId, runner: process.pid });
+    const record = recordRunning(req.recordsIn, { kind: 'job', executor: 'slurm', stage: stage.name, jobId, runner: process.pid });
     let lost = true;
     try {
       // A stage of a group runs once the group's job took its script (the stages before it may still run).

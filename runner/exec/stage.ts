@@ -238,7 +238,7 @@ export class StageExecution {
     const verdictFile = path.join(engine.stateDir, 'tmp', `${stage.name}.${process.pid}.verdict`);
     const loadErrorFile = `${verdictFile}.load-error`;
     rmSync(loadErrorFile, { force: true });
-    const executed = await this.options.executor.execute({ stage, root: engine.root, ...paths, bundle, logFile, verdictFile, loadErrorFile, attempt, signal: this.options.signal });
+    const executed = await this.options.executor.execute({ stage, root: engine.root, recordsIn: engine.workspaceRoot, ...paths, bundle, logFile, verdictFile, loadErrorFile, attempt, signal: this.options.signal });
     const exec = bundle ? await this.withThrown(executed, bundle, thrownFileOf(verdictFile), logFile) : executed;
     const secrets = passedValues(stage);
     if (secrets.length > 0) {

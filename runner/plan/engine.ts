@@ -19,6 +19,8 @@ export interface Engine {
   config: PipelineConfig;
   graph: StageGraph;
   root: string;
+  /** The workspace: `root`, or for the engine of an experiment variant's scratch copy the workspace it was made from. */
+  workspaceRoot: string;
   /** The workspace's private state: .pipeline/ */
   stateDir: string;
   cache: Cache;
@@ -68,6 +70,7 @@ export function openEngine(config: PipelineConfig, scratch?: { workspaceRoot: st
     config,
     graph,
     root,
+    workspaceRoot: scratch?.workspaceRoot ?? root,
     stateDir,
     cache,
     lock,

@@ -24,6 +24,8 @@ export function formatWarning(warning: Warning): string {
       const n = warning.processes ?? 0;
       return `stopped ${n} process${n === 1 ? '' : 'es'} ${by}`;
     }
+    case 'leftover-scratch':
+      return `removed ${warning.folder}: the scratch copies of an \`exp run\` (pid ${warning.runner}) that was killed`;
     case 'remote-refused':
       return `remote: ${warning.detail}; the stage ran instead`;
     case 'remote-incomplete':

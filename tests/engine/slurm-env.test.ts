@@ -28,7 +28,7 @@ describe('slurm: the environment and the output of a stage job', () => {
     try {
       Object.assign(process.env, { AWS_SECRET_ACCESS_KEY: 'aws', FOO_TOKEN: 'foo', SLURM_CONF: '/etc/slurm.conf', SBATCH_ACCOUNT: 'ml', PASSED: SECRET });
       const s = stage({ env: { MINE: 'x' }, passEnv: ['PASSED'] });
-      const { env } = stageCommand({ stage: s, root: dir, inputs: {}, deps: {}, outs: {}, logFile: '', verdictFile: path.join(dir, 'v'), loadErrorFile: path.join(dir, 'v.load-error'), attempt: 1, signal: new AbortController().signal });
+      const { env } = stageCommand({ stage: s, root: dir, recordsIn: dir, inputs: {}, deps: {}, outs: {}, logFile: '', verdictFile: path.join(dir, 'v'), loadErrorFile: path.join(dir, 'v.load-error'), attempt: 1, signal: new AbortController().signal });
       const sbatch = sbatchEnvironment(env);
       expect(sbatch).to.include({ MINE: 'x', PASSED: SECRET, SLURM_CONF: '/etc/slurm.conf', SBATCH_ACCOUNT: 'ml', PIPELINE_STAGE: 's', PATH: process.env.PATH });
       expect(sbatch).to.not.have.any.keys('AWS_SECRET_ACCESS_KEY', 'FOO_TOKEN');

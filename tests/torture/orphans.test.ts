@@ -7,10 +7,12 @@
 // Reproduce a failure with TORTURE_SEED=<printed seed>.
 import { expect } from 'chai';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { writerWorkspace } from './fixtures/fan.js';
 import { cleanupAll, isRunning, prng, processesOf, readLock, runCli, seedFromEnv, sha256, startCli, waitFor, waitGroupGone, type CliProcess } from '../helpers/workspace.js';
+import { processesWithEnv } from '../helpers/processes.js';
 
 const hasSetpriv = spawnSync('setpriv', ['--pdeathsig', 'KILL', '--', 'true']).status === 0;
 
@@ -145,6 +147,69 @@ describe('torture: no stage outlives its runner', function () {
       expect(readdirSync(path.join(ws, '.pipeline', 'running')), 'records are consumed').to.deep.equal([]);
     } finally {
       bystander.kill('SIGKILL');
+    }
+  });
+
+  it("an `exp run` killed with SIGKILL: the next command stops its variants' processes and removes their scratch copies", async function () {
+    const ws = writerWorkspace('orphan-exp', SHELL_STAGE);
+    // Each variant's stage says where it runs (its scratch copy), outside the copy, then waits for a release that
+    // never comes (the copy holds no release file).
+    const signals = path.join(ws, 'signals');
+    mkdirSync(signals);
+    const yaml = readFileSync(path.join(ws, 'pipeline.yaml'), 'utf8').replace('echo $$ > started', `echo $PIPELINE_WORKSPACE > ${signals}/started-\${variant}`);
+    writeFileSync(path.join(ws, 'pipeline.yaml'), yaml);
+    const child = startCli(ws, ['exp', 'run', '--grid', 'variant=20,22'], { detached: true });
+    const started = (v: number) => path.join(signals, `started-${v}`);
+    const copyOf = (v: number) => readFileSync(started(v), 'utf8').trim();
+    await waitFor(() => [20, 22].every((v) => existsSync(started(v)) && copyOf(v) !== ''), 30_000, 'both variants to start', child);
+    const copies = [copyOf(20), copyOf(22)];
+    const area = path.dirname(copies[0]);
+    expect(path.basename(area), 'the variants run in one scratch area').to.match(/^pipeline-exp-/);
+    child.kill('SIGKILL');
+    expect((await child.result).signal).to.equal('SIGKILL');
+    await waitGroupGone(child);
+    const leftovers = processesWithEnv('PIPELINE_WORKSPACE', new Set(copies));
+    expect(leftovers.length, "the variants' stages left no child: the case attacks nothing").to.be.greaterThan(0);
+    expect(existsSync(area), 'the killed run left its copies').to.equal(true);
+
+    writeFileSync(path.join(ws, 'release-21'), '');
+    const r = await runCli(ws, ['run', '--set', 'variant=21']);
+    expect(r.exitCode, r.stdout + r.stderr).to.equal(0);
+    const stopped = r.stderr.match(/warning: stopped [0-9]+ process(es)? of stage `writer` left running by an earlier run \(pid [0-9]+\) that was killed/g) ?? [];
+    expect(stopped, r.stderr).to.have.length(2);
+    expect(r.stderr).to.include(`warning: removed ${area}: the scratch copies of an \`exp run\``);
+    for (const id of leftovers) expect(isRunning(id), `leftover ${id.pid} (started at tick ${id.start})`).to.equal(false);
+    expect(existsSync(area), 'the scratch area was removed').to.equal(false);
+    expect(readdirSync(path.join(ws, '.pipeline', 'running')), 'records are consumed').to.deep.equal([]);
+    await expectSettled(ws, 21);
+  });
+
+  it('a forged scratch record never makes a run remove a folder or stop a process an `exp run` of this workspace did not make', async function () {
+    const ws = writerWorkspace('orphan-forged-exp', SHELL_STAGE);
+    writeFileSync(path.join(ws, 'release-0'), '');
+    // Named like a scratch area, not marked as this workspace's: another workspace's, or a stranger's.
+    const decoy = mkdtempSync(path.join(os.tmpdir(), 'pipeline-exp-'));
+    writeFileSync(path.join(decoy, '.workspace'), '/elsewhere');
+    const copy = path.join(decoy, 'v1');
+    mkdirSync(copy);
+    const bystander = spawn('sleep', ['60'], { detached: true, stdio: 'ignore', env: { ...process.env, PIPELINE_WORKSPACE: copy } });
+    try {
+      const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+      const running = path.join(ws, '.pipeline', 'running');
+      mkdirSync(running, { recursive: true });
+      writeFileSync(path.join(running, 'exp.sdecoy.json'), JSON.stringify({ kind: 'scratch', base: decoy, runner: 1 }));
+      writeFileSync(path.join(running, 'exp.shome.json'), JSON.stringify({ kind: 'scratch', base: os.homedir(), runner: 1 }));
+      const forged = { kind: 'group', executor: 'process', stage: 'writer', pgid: bystander.pid, boot, since: 0, runner: 1, root: copy };
+      writeFileSync(path.join(running, `writer.g${bystander.pid}.json`), JSON.stringify(forged));
+      const r = await runCli(ws, ['run']);
+      expect(r.exitCode, r.stdout + r.stderr).to.equal(0);
+      expect(r.stderr).to.not.match(/stopped|removed/);
+      expect(bystander.exitCode, 'the bystander was killed').to.equal(null);
+      expect(existsSync(copy), 'the decoy folder was removed').to.equal(true);
+      expect(readdirSync(running), 'records are consumed').to.deep.equal([]);
+    } finally {
+      bystander.kill('SIGKILL');
+      rmSync(decoy, { recursive: true, force: true });
     }
   });
 

@@ -7,7 +7,9 @@
 // top-level links (node_modules, a linked dist/ or data folder) are links in the copy too. Files are cloned
 // (copy-on-write where the filesystem can: `COPYFILE_FICLONE`, else copied): a stage that rewrites a file in place
 // changes its copy, never the workspace's. Deps outside the workspace (`../data/x`) are copied once beside the variants, at
-// the same place relative to each, so every path a stage was given still reads the same bytes.
+// the same place relative to each, so every path a stage was given still reads the same bytes. The area is recorded
+// in the workspace's .pipeline/running/ while it exists: a killed `exp run`'s copies are removed by the next command
+// that takes the workspace (exec/leftovers.ts).
 import { execFileSync } from 'node:child_process';
 import { constants, copyFileSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
@@ -16,6 +18,7 @@ import path from 'node:path';
 import type { Engine } from '../../plan/engine.js';
 import type { PipelineConfig } from '../../config/types.js';
 import { isExternalDep, isGlobPattern, isUrlDep } from '../../core/paths.js';
+import { forgetRunning, recordScratch } from '../../exec/running.js';
 
 const ROOT_FILES = ['pipeline.yaml', 'pipeline.yml', 'package.json', 'tsconfig.json', 'package-lock.json'];
 
@@ -130,11 +133,14 @@ function climb(p: string): number {
 export class ScratchArea {
   readonly base = mkdtempSync(path.join(os.tmpdir(), 'pipeline-exp-'));
   private readonly depth: number;
+  /** The area's record in the workspace's .pipeline/running/. */
+  private readonly record: string | undefined;
 
   constructor(
     private readonly workspaceRoot: string,
     private readonly inputs: ScratchInputs,
   ) {
+    this.record = recordScratch(workspaceRoot, this.base);
     this.depth = Math.max(0, ...inputs.outside.map(climb));
     const first = this.rootOf('x');
     for (const dep of inputs.outside) {
@@ -194,5 +200,6 @@ export class ScratchArea {
   async dispose(): Promise<void> {
     await Promise.all(this.removing);
     rmSync(this.base, { recursive: true, force: true });
+    forgetRunning(this.record);
   }
 }
