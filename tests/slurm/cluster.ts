@@ -19,6 +19,19 @@ export function skipWithoutCluster(ctx: Mocha.Context, why = noCluster()): void 
   ctx.skip();
 }
 
+/** A fresh allocation of the node (`salloc --no-shell`, as a batch script or `salloc` gives a run): its job id. */
+export function allocate(name: string): string {
+  const r = execaSync('salloc', ['-N1', '-c2', '--no-shell', '-J', `${name}-${process.pid}`], { reject: false, timeout: 120_000 });
+  const m = /Granted job allocation ([0-9]+)/.exec(String(r.stderr));
+  if (!m) throw new Error(`salloc failed: ${String(r.stderr)}`);
+  return m[1];
+}
+
+/** Give an allocation back (nothing when none was made). */
+export function release(alloc: string | undefined): void {
+  if (alloc) execaSync('scancel', [alloc], { reject: false });
+}
+
 /** A stage of `run --json` as the suite reads it. */
 export type StageJson = {
   name: string;

@@ -4,9 +4,8 @@
 // its stages at once than the allocation has CPUs (Slurm does not count overlapped steps), a failure and Ctrl-C end
 // the step, and no waiting host's step outlives the run.
 import { expect } from 'chai';
-import { execaSync } from 'execa';
 import { makeWorkspace, toResult, waitFor, type Workspace } from '../helpers/workspace.js';
-import { byName, skipWithoutCluster, stepsOf } from './cluster.js';
+import { allocate, byName, release, skipWithoutCluster, stepsOf } from './cluster.js';
 
 /** A module stage: its env to env-<stage>.json (not an out), `value` to its out; with `hold`, waits for the file `release`. */
 const STAGE_TS = `import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
@@ -37,14 +36,11 @@ describe('slurm steps mode: module stages in hosts started ahead as steps', func
   };
   before(function () {
     skipWithoutCluster(this);
-    const r = execaSync('salloc', ['-N1', '-c2', '--no-shell', '-J', `pipeline-step-hosts-test-${process.pid}`], { reject: false, timeout: 120_000 });
-    const m = /Granted job allocation ([0-9]+)/.exec(String(r.stderr));
-    if (!m) throw new Error(`salloc failed: ${String(r.stderr)}`);
-    alloc = m[1];
+    alloc = allocate('pipeline-step-hosts-test');
     inside.SLURM_JOB_ID = alloc;
   });
   after(() => {
-    if (alloc) execaSync('scancel', [alloc], { reject: false });
+    release(alloc);
     spaces.forEach((w) => w.cleanup());
   });
 

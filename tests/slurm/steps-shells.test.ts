@@ -4,9 +4,8 @@
 // lock are a local run's, a stage with `resources:` gets a step of its own, a failure is reported with its step,
 // and Ctrl-C ends the running step and the waiting one (none left in `squeue -s`).
 import { expect } from 'chai';
-import { execaSync } from 'execa';
 import { makeWorkspace, toResult, waitFor, type Workspace } from '../helpers/workspace.js';
-import { byName, skipWithoutCluster, stepsOf } from './cluster.js';
+import { allocate, byName, release, skipWithoutCluster, stepsOf } from './cluster.js';
 
 /** Writes {argv, env} to its first argument, `ok` to its second (an out). */
 const DUMP_JS = `const fs = require('node:fs');
@@ -43,14 +42,11 @@ describe('slurm steps mode: command stages in shells started ahead as steps', fu
   };
   before(function () {
     skipWithoutCluster(this);
-    const r = execaSync('salloc', ['-N1', '-c2', '--no-shell', '-J', `pipeline-step-shells-test-${process.pid}`], { reject: false, timeout: 120_000 });
-    const m = /Granted job allocation ([0-9]+)/.exec(String(r.stderr));
-    if (!m) throw new Error(`salloc failed: ${String(r.stderr)}`);
-    alloc = m[1];
+    alloc = allocate('pipeline-step-shells-test');
     inside.SLURM_JOB_ID = alloc;
   });
   after(() => {
-    if (alloc) execaSync('scancel', [alloc], { reject: false });
+    release(alloc);
     spaces.forEach((w) => w.cleanup());
   });
 

@@ -3,12 +3,11 @@
 // is one `srun` step of it: the outputs, the lock and the logs are the local run's, failures and Ctrl-C end the
 // steps, and outside an allocation the mode is refused.
 import { expect } from 'chai';
-import { execaSync } from 'execa';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { STAGE_SCRIPT, makeWorkspace, toResult, waitFor, type Workspace } from '../helpers/workspace.js';
 import { describeErrors, loadSchemas, validator } from '../schemas/golden.js';
-import { byName, skipWithoutCluster, stepsOf, type StageJson } from './cluster.js';
+import { allocate, byName, release, skipWithoutCluster, stepsOf, type StageJson } from './cluster.js';
 
 const FAN = `version: 1
 stages:
@@ -48,14 +47,11 @@ describe('slurm: stages as steps of an allocation (--slurm-mode steps)', functio
   const inside = { SLURM_JOB_ID: '' };
   before(function () {
     skipWithoutCluster(this);
-    const r = execaSync('salloc', ['-N1', '-c2', '--no-shell', `-J`, `pipeline-steps-test-${process.pid}`], { reject: false, timeout: 120_000 });
-    const m = /Granted job allocation ([0-9]+)/.exec(String(r.stderr));
-    if (!m) throw new Error(`salloc failed: ${String(r.stderr)}`);
-    alloc = m[1];
+    alloc = allocate('pipeline-steps-test');
     inside.SLURM_JOB_ID = alloc;
   });
   after(() => {
-    if (alloc) execaSync('scancel', [alloc], { reject: false });
+    release(alloc);
     spaces.forEach((w) => w.cleanup());
   });
 
