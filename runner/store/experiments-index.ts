@@ -201,8 +201,7 @@ export function listExperimentSummaries(root: string, now = Date.now(), look = s
   const listing: Listing = { records: [], damaged: [] };
   let added = false;
   // stat before read (`look`): a record replaced in between is listed with the stat of the older file and read again next time.
-  for (const { name: f, stat: st } of look.files) {
-    const file = path.join(dir, f);
+  for (const { name: f, file, stat: st } of look.files) {
     if (st instanceof Error) {
       listing.damaged.push({ file, problem: st.message });
       continue;
