@@ -178,6 +178,9 @@ describe('cli: experiments (pipeline exp)', function () {
     const unknown = await cli(['exp', 'show', '--sort', 'nope']);
     expect(unknown.exitCode).to.equal(2);
     expect(unknown.stderr).to.contain('--sort nope: no metric of that name');
+    const near = await cli(['exp', 'show', '--sort', 'scor']);
+    expect(near.exitCode).to.equal(2);
+    expect(near.stderr).to.contain('hint: did you mean `score`? metrics: build/fit.json:n, build/fit.json:score');
   });
 
   it('diffs an experiment against the workspace and another experiment', async () => {

@@ -1,7 +1,7 @@
 // `pipeline exp show` and `pipeline exp diff`: the experiments recorded under .pipeline/experiments/ and the
 // workspace's current state as rows of params and metrics (text, CSV, Markdown or JSON), and two of them side by side.
 import type { GlobalOptions } from '../options.js';
-import { UsageError } from '../../core/errors.js';
+import { didYouMean, UsageError } from '../../core/errors.js';
 import { printable } from '../../core/printable.js';
 import { configFor } from './common.js';
 import { scopeParams } from '../../plan/params.js';
@@ -130,10 +130,23 @@ class MetricTable {
   }
 }
 
+/** The metric column `--sort` names: a whole column (`FILE:KEY`), or a key that ends exactly one column. */
+export function sortColumn(columns: string[], metric: string): string {
+  if (columns.includes(metric)) return metric;
+  const ending = columns.filter((c) => c.endsWith(`:${metric}`));
+  if (ending.length === 1) return ending[0];
+  const flag = `--sort ${printable(metric)}`;
+  if (ending.length > 1) {
+    throw new UsageError(`${flag}: ${ending.length} metrics have that key: ${ending.map((c) => printable(c)).join(', ')}`, `name one with its file, e.g. --sort ${printable(ending[0])}`);
+  }
+  if (columns.length === 0) throw new UsageError(`${flag}: no metric of that name`, 'no row has metrics');
+  const near = didYouMean(metric, [...columns, ...columns.map((c) => c.slice(c.lastIndexOf(':') + 1))]);
+  const listed = columns.length <= 12 ? `metrics: ${columns.map((c) => printable(c)).join(', ')}` : `${columns.length} metrics (\`pipeline exp show --json\` lists them), e.g. ${columns.slice(0, 4).map((c) => printable(c)).join(', ')}`;
+  throw new UsageError(`${flag}: no metric of that name`, `${near === undefined ? '' : `did you mean \`${printable(near)}\`? `}${listed}`);
+}
+
 function sortRows(rows: Row[], table: MetricTable, metric: string): Row[] {
-  const columns = table.columns();
-  const column = columns.find((c) => c === metric) ?? columns.filter((c) => c.endsWith(`:${metric}`))[0];
-  if (!column) throw new UsageError(`--sort ${metric}: no metric of that name`, columns.length > 0 ? `metrics: ${columns.join(', ')}` : 'no row has metrics');
+  const column = sortColumn(table.columns(), metric);
   const value = (r: Row) => table.get(r, column) ?? -Infinity;
   return [...rows].sort((a, b) => value(b) - value(a));
 }
