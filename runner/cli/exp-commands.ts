@@ -37,7 +37,7 @@ export function addExpCommands(cli: Cli, { positiveInt, collect }: Parsers): voi
     .option('--json', 'print {schemaVersion, experiments} on stdout')
     .option('--csv', 'print the table as CSV')
     .option('--md', 'print the table as Markdown')
-    .option('--sort <metric>', 'sort rows by this metric (KEY or FILE:KEY), highest first')
+    .option('--sort <metric>', 'sort rows by this metric, highest first: FILE:KEY, or a KEY only one metrics file has')
     .option('--only-changed', 'only the metrics (and in --json the params) that differ between rows; the text table always does so')
     .action(async (opts: ExpShowFlags) => {
       const { expShowCommand } = await import('./commands/exp-show.js');
