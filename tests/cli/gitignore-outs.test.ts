@@ -3,6 +3,7 @@
 // workspace outside git and a no-op run write nothing.
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, readFileSync, symlinkSync } from 'node:fs';
 import { makeWorkspace, type Workspace } from '../helpers/workspace.js';
 
 const WRITE = "const fs = require('fs'), path = require('path');\nfor (const o of process.argv.slice(2)) { fs.mkdirSync(path.dirname(o), { recursive: true }); fs.writeFileSync(o, 'x'); }\n";
@@ -72,6 +73,49 @@ describe('cli: run adds the untracked outs of the stages it ran to .gitignore', 
     expect(r.exitCode, r.stderr).to.equal(0);
     expect(r.stdout).to.not.include('.gitignore');
     expect(ws.read('.gitignore')).to.equal('/build/\n/models/\n');
+  });
+
+  // git started through a wrapper first on PATH that notes each call: whether a run asked git at all.
+  const realGit = () => execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
+  const gitCalls = () => {
+    const file = ws.path('git-calls.txt');
+    return existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((l) => l !== '') : [];
+  };
+  const noting = () => {
+    ws.write('fakebin/git', `#!/bin/sh\necho "$*" >> '${ws.path('git-calls.txt')}'\nexec '${realGit()}' "$@"\n`);
+    chmodSync(ws.path('fakebin/git'), 0o755);
+    return { PATH: `${ws.path('fakebin')}:${process.env.PATH ?? ''}` };
+  };
+
+  it('git is not started when no line could be added: outside any work tree, or every out listed already', async () => {
+    ws = makeWorkspace({ yaml: yaml(), files: { 'w.js': WRITE } });
+    const env = noting();
+    const outside = await ws.run(['run'], { env });
+    expect(outside.exitCode, outside.stderr).to.equal(0);
+    expect(ws.exists('.gitignore')).to.equal(false);
+    expect(gitCalls()).to.deep.equal([]);
+    ws.cleanup();
+
+    gitRepo(yaml());
+    const env2 = noting();
+    ws.write('.gitignore', 'fakebin/\ngit-calls.txt\n');
+    const first = await ws.run(['run'], { env: env2 });
+    expect(first.exitCode, first.stderr).to.equal(0);
+    expect(first.stdout).to.include('added to .gitignore: /build/a.txt\n');
+    expect(gitCalls()).to.have.length(1); // the wrapper is the git the run starts
+    const again = await ws.run(['run', '--force'], { env: env2 });
+    expect(again.exitCode, again.stderr).to.equal(0);
+    expect(gitCalls()).to.have.length(1);
+    expect(lines()).to.deep.equal(['fakebin/', 'git-calls.txt', '/build/a.txt']);
+  });
+
+  it('a workspace reached through a symlink from outside git into a work tree: git is asked, the out ignored', async () => {
+    ws = makeWorkspace({ files: { 'repo/pipeline.yaml': yaml(), 'repo/w.js': WRITE } });
+    execFileSync('git', ['init', '-q'], { cwd: ws.path('repo') });
+    symlinkSync(ws.path('repo'), ws.path('link'));
+    const r = await ws.run(['run'], { cwd: 'link' });
+    expect(r.exitCode, r.stderr).to.equal(0);
+    expect(ws.read('repo/.gitignore')).to.equal('/build/a.txt\n');
   });
 
   it('gitignore must be a boolean (validate, exit 2, at its place)', async () => {
