@@ -95,7 +95,13 @@ export function flushFileAsync(file: string): Promise<void> {
   return new Promise((resolve, reject) => {
     open(file, 'r+', (openError, fd) => {
       if (openError) return reject(openError);
-      fsync(fd, (syncError) => close(fd, (closeError) => (syncError ?? closeError ? reject(syncError ?? closeError) : resolve())));
+      fsync(fd, (syncError) =>
+        close(fd, (closeError) => {
+          const failed = syncError ?? closeError;
+          if (failed) reject(failed);
+          else resolve();
+        }),
+      );
     });
   });
 }
