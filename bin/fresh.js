@@ -62,6 +62,8 @@ const CHECK_VARIABLE = 'PIPELINE_FRESH_CHECK';
 const REQUIRED_KINDS = ['config', 'lock', 'dep', 'out', 'code', 'package'];
 /** The stat cache's racy window (store/stat-cache.ts): nothing changed this close to the run is certified. */
 const RACY_NS = 2_000_000_000n;
+/** Milliseconds on a monotonic clock: the global `performance` would load Node's perf_hooks (≈ 1 ms) on every run. */
+const monotonicMs = () => Number(process.hrtime.bigint()) / 1e6;
 
 /** Engine files under .pipeline/ written by every run and never an input of one: not part of the record. */
 const OWN_OUTPUTS = ['', 'last-run.json', 'history', 'logs', 'running', 'tmp', 'run-holder.json', 'state', 'state/run-key', 'state/fresh.json', 'state/fresh-key', 'build'];
@@ -306,7 +308,7 @@ function logAnswer(argv) {
  * last-run.json and adds the history entry, and returns true. False (having printed nothing) otherwise.
  */
 function answer(argv, bundle) {
-  const began = performance.now();
+  const began = monotonicMs();
   const root = process.cwd();
   const record = obeyed(argv, bundle, root);
   if (!record) return false;
@@ -319,7 +321,7 @@ function answer(argv, bundle) {
     const history = path.join(dotPipeline, 'history');
     // Only into the workspace's own folders: a symlinked .pipeline/ or history/ answers nothing.
     if (!realFolder(dotPipeline) || !realFolder(history)) return false;
-    const lastRun = { ...record.lastRun, startedAt: stamp, durationMs: Math.round(performance.now() - began) };
+    const lastRun = { ...record.lastRun, startedAt: stamp, durationMs: Math.round(monotonicMs() - began) };
     writeAtomic(path.join(dotPipeline, 'last-run.json'), JSON.stringify(lastRun, null, 2));
     writeAtomic(path.join(history, `${stamp.replace(/[:.]/g, '-')}-${process.pid}.json`), JSON.stringify({ ...record.history, startedAt: stamp }));
     const names = fs.readdirSync(history).filter((n) => HISTORY_ENTRY.test(n)).sort();
@@ -327,7 +329,7 @@ function answer(argv, bundle) {
   } catch {
     return false; // a read-only workspace: the ordinary run says what is wrong
   }
-  process.stdout.write(render(record.view, performance.now() - began));
+  process.stdout.write(render(record.view, monotonicMs() - began));
   logAnswer(argv);
   process.exitCode = 0;
   return true;
@@ -433,7 +435,7 @@ function recorder(argv, bundle) {
       return true;
     };
   }
-  const startedMs = performance.now();
+  const startedMs = monotonicMs();
   const problems = [];
   let decided;
   let stderrBytes = 0;
@@ -494,7 +496,7 @@ function recorder(argv, bundle) {
           process.stdout.write(held);
           problems.push(`the fresh record would have answered this run, but the engine decides otherwise:\n${differ.map((d) => `  ${d}`).join('\n')}`);
         } else {
-          process.stdout.write(render(record.view, performance.now() - startedMs));
+          process.stdout.write(render(record.view, monotonicMs() - startedMs));
           logAnswer(argv);
         }
       }

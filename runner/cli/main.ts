@@ -73,12 +73,19 @@ export function commandProgram(): CommanderModule.Command {
   return program;
 }
 
-function addCommands(cli: Cli): void {
-  addRunCommands(cli);
-  addInspectCommands(cli);
-  addStoreCommands(cli);
-  addCiCommands(cli);
-  addExpCommands(cli, { positiveInt, collect });
+/** The groups of commands, in the order `pipeline help` lists them. */
+const GROUPS: ((cli: Cli) => void)[] = [addRunCommands, addInspectCommands, addStoreCommands, addCiCommands, (cli) => addExpCommands(cli, { positiveInt, collect })];
+
+/**
+ * The commands, up to the group that has `word` when one does (setting up every command's options costs a few ms
+ * that `pipeline run` need not pay); all of them for help, a version, or a word no group has (so commander's
+ * "unknown command" and its suggestions see them all).
+ */
+function addCommands(cli: Cli, word?: string): void {
+  for (const add of GROUPS) {
+    add(cli);
+    if (word !== undefined && cli.program.commands.some((c) => c.name() === word || c.aliases().includes(word))) return;
+  }
 }
 
 export async function main(argv: string[], fresh?: FreshRecorder): Promise<number> {
@@ -94,10 +101,11 @@ export async function main(argv: string[], fresh?: FreshRecorder): Promise<numbe
       code = c;
     },
   };
-  addCommands(cli);
+  const { index, word } = commandWord(argv);
+  const asksHelp = argv.some((a) => a === '-h' || a === '--help' || a === '-V' || a === '--version');
+  addCommands(cli, asksHelp ? undefined : word);
 
   try {
-    const { index, word } = commandWord(argv);
     if (word === 'help') checkHelpTopic(argv.slice(index + 1));
     if (word !== undefined && !BUILTINS.has(word)) {
       // A command the workspace provides (`commands:` in pipeline.yaml), e.g. `pipeline predict`.

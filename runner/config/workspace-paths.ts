@@ -67,9 +67,9 @@ export function checkFile(ctx: Pick<CheckContext, 'root' | 'out'>, rel: string, 
     return fail('missing-module', `${what} \`${rel}\` not found (looked for ${abs})`, 'check the path: it is relative to the folder of pipeline.yaml');
   }
   if (!st.isFile()) return fail('module-not-file', `${what} \`${rel}\` is not a file`, 'name the module file itself');
-  const real = realpathSync(abs);
+  const real = realpathSync.native(abs);
   let realRoot = realRoots.get(ctx);
-  if (realRoot === undefined) realRoots.set(ctx, (realRoot = realpathSync(root)));
+  if (realRoot === undefined) realRoots.set(ctx, (realRoot = realpathSync.native(root)));
   if (!isInside(real, realRoot)) return fail('module-escapes', `${what} \`${rel}\` resolves to ${real}, outside the workspace`, 'keep modules inside the workspace');
   return true;
 }

@@ -74,6 +74,7 @@ async function restoreUnselected(engine: Engine, need: string, forStage: string)
   const { present, toRestore, unrecorded } = await unselectedOuts(engine, need);
   const notStored = async (): Promise<string | undefined> => {
     if (unrecorded.length > 0) return unrecorded[0];
+    if (toRestore.length > 0) engine.code.workspaceChanging();
     for (const rec of toRestore) if (!(await engine.ws.restoreOut(rec))) return rec.path;
     return undefined;
   };

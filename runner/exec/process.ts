@@ -12,6 +12,7 @@ import { MaskingStream } from './mask.js';
 import type { LeftoverOwner } from './leftovers.js';
 import { descendants, signalAll, signalGroup, stopGroupLeftover, trackGroup } from './process-group.js';
 import type { RunningEntry } from './running.js';
+import { monotonicMs } from '../core/clock.js';
 
 /** What a stage's process gave back: how it ended, what it wrote, and whether its time ran out. */
 interface Supervised {
@@ -72,7 +73,7 @@ function openLog(req: ExecRequest): WriteStream {
 /** Until the process ended: its output to the log, its timeout, the run's interruption; what it left in its group killed after. */
 async function supervise(req: ExecRequest, child: Launched, log: WriteStream, host?: TakenHost, how: Supervision = {}): Promise<Supervised> {
   const { stage } = req;
-  const started = performance.now();
+  const started = monotonicMs();
   let timedOut = false;
   // Timeout and interruption stop the whole process tree: a shell stage's own children would otherwise live on,
   // keep its output pipes open (the stage "runs" until they end) and write into the workspace after the run.
@@ -119,7 +120,7 @@ async function supervise(req: ExecRequest, child: Launched, log: WriteStream, ho
   if (timer) clearTimeout(timer);
   req.signal.removeEventListener('abort', stopTree);
   await new Promise<void>((resolve) => log.end(resolve));
-  return { end, timedOut, log: chunks.join(''), stderrTail, durationMs: performance.now() - started };
+  return { end, timedOut, log: chunks.join(''), stderrTail, durationMs: monotonicMs() - started };
 }
 
 /** Why the stage failed, from how its process ended; undefined when it succeeded. */

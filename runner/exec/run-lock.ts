@@ -14,7 +14,7 @@ import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, rm
 import os from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
-import { writeFileAtomic } from '../core/atomic.js';
+import { removeFile, writeFileAtomic } from '../core/atomic.js';
 import { BusyError } from '../core/errors.js';
 import { withIo } from '../store/io-error.js';
 import { runHelper } from './launch.js';
@@ -135,7 +135,7 @@ function holdLock(fd: number, holderFiles: string[], info: Holder): RunLock {
   const holderFile = existsSync(path.dirname(holderFiles[0])) ? holderFiles[0] : holderFiles[1];
   try {
     writeFileAtomic(holderFile, JSON.stringify(info));
-    for (const other of holderFiles) if (other !== holderFile) rmSync(other, { force: true });
+    for (const other of holderFiles) if (other !== holderFile) removeFile(other);
   } catch {
     // a read-only place: a waiting run cannot say who holds the lock, nothing else is lost
   }
@@ -146,7 +146,7 @@ function holdLock(fd: number, holderFiles: string[], info: Holder): RunLock {
       held = false;
       // Who holds the lock is said only while it is held: the file goes before the lock does.
       try {
-        rmSync(holderFile, { force: true });
+        removeFile(holderFile);
       } catch {
         // a read-only place: the file was never written
       }

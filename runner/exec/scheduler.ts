@@ -17,6 +17,7 @@ import type { HostPool } from './pool.js';
 import { duringRun } from './failure.js';
 import { StageTracker } from './tracker.js';
 import type { Flights } from './flights.js';
+import { monotonicMs } from '../core/clock.js';
 
 export interface RunOptions {
   names: string[];
@@ -58,7 +59,7 @@ export async function runStages(engine: Engine, options: RunOptions, emit: Emit,
 
 class Scheduler {
   private readonly startedAt = new Date();
-  private readonly started = performance.now();
+  private readonly started = monotonicMs();
   private readonly done = new Map<string, StageDone>();
   private selected = new Set<string>();
   private forced = new Set<string>();
@@ -196,10 +197,10 @@ class Scheduler {
    * of short stages does not spend its time rewriting them.
    */
   private saveSoon(force = false): void {
-    const now = performance.now();
+    const now = monotonicMs();
     if (force || now - this.lastSave > Math.max(SAVE_INTERVAL_MS, 20 * this.saveCost)) {
       this.engine.save();
-      this.lastSave = performance.now();
+      this.lastSave = monotonicMs();
       this.saveCost = this.lastSave - now;
     }
   }
@@ -241,7 +242,7 @@ class Scheduler {
     if (this.options.signal.aborted) exitCode = ExitCode.interrupted;
     else if (failed.some((s) => !s.gate)) exitCode = ExitCode.stageFailed;
     else if (failed.length > 0) exitCode = ExitCode.gateFailed;
-    return { ok: exitCode === 0, exitCode, stages, startedAt: this.startedAt, durationMs: performance.now() - this.started };
+    return { ok: exitCode === 0, exitCode, stages, startedAt: this.startedAt, durationMs: monotonicMs() - this.started };
   }
 }
 

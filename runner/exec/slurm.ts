@@ -20,6 +20,7 @@ import { maskFilterCommand, stageCommand, tooBig, type ExecRequest, type ExecRes
 import { runHelper, runHelperSync, type HelperResult } from './launch.js';
 import type { LeftoverOwner } from './leftovers.js';
 import { forgetRunning, recordRunning, type RunningEntry } from './running.js';
+import { monotonicMs } from '../core/clock.js';
 
 /** Job states in which the job may still run or write (squeue's long names). */
 const ACTIVE = new Set(['PENDING', 'CONFIGURING', 'RUNNING', 'COMPLETING', 'SUSPENDED', 'REQUEUED', 'REQUEUE_HOLD', 'REQUEUE_FED', 'RESIZING', 'SIGNALING', 'STAGE_OUT', 'STOPPED']);
@@ -95,11 +96,11 @@ export class SlurmExecutor implements Executor {
       writeFileAtomic(scriptFile, jobScript(stage, argv, statusFile, mask));
       chmodSync(scriptFile, 0o755);
     }
-    const started = performance.now();
+    const started = monotonicMs();
     const finish = (result: { ok: true } | { ok: false; cause: ProcessFailure }, jobId?: string): ExecResult => {
       const log = existsSync(req.logFile) ? readFileSync(req.logFile, 'utf8') : '';
       for (const f of [scriptFile, statusFile]) rmSync(f, { force: true });
-      const durationMs = performance.now() - started;
+      const durationMs = monotonicMs() - started;
       if (result.ok) return { ok: true, durationMs, log, jobId };
       let { cause } = result;
       if (cause.kind === 'exit' || cause.kind === 'gate') {
@@ -157,7 +158,7 @@ export class SlurmExecutor implements Executor {
   /** Until the job wrote its status, or ended without (then why), or the run stopped it. */
   private async wait(jobId: string, stage: StageConfig, statusFile: string, signal: AbortSignal, started?: () => boolean): Promise<{ ok: true } | { ok: false; cause: ProcessFailure }> {
     let delay = FIRST_POLL_MS;
-    const submitted = performance.now();
+    const submitted = monotonicMs();
     let lastAsked = submitted;
     let runningSince: number | undefined;
     let stopping: ProcessFailure | undefined;
@@ -172,18 +173,18 @@ export class SlurmExecutor implements Executor {
         if (ended) return { ok: false, cause: { kind: 'job-ended', jobId, state: ended.state, reason: ended.reason } };
         return { ok: false, cause: { kind: stage.gate ? 'gate' : 'exit', exitCode: code } };
       }
-      const timedOut = stage.timeoutMs !== undefined && runningSince !== undefined && performance.now() - runningSince > stage.timeoutMs;
+      const timedOut = stage.timeoutMs !== undefined && runningSince !== undefined && monotonicMs() - runningSince > stage.timeoutMs;
       if (!stopping && (signal.aborted || timedOut)) {
         stopping = signal.aborted ? { kind: 'interrupted' } : { kind: 'timeout', timeoutMs: stage.timeoutMs! };
-        stopAsked = performance.now();
+        stopAsked = monotonicMs();
         await run('scancel', [jobId]);
       }
-      if (stopping || performance.now() - lastAsked >= STATE_INTERVAL_MS) {
-        lastAsked = performance.now();
+      if (stopping || monotonicMs() - lastAsked >= STATE_INTERVAL_MS) {
+        lastAsked = monotonicMs();
         const state = await this.stateOf(jobId);
-        if (state?.state === 'RUNNING' && (started?.() ?? true)) runningSince ??= performance.now();
+        if (state?.state === 'RUNNING' && (started?.() ?? true)) runningSince ??= monotonicMs();
         const over = state !== undefined && !ACTIVE.has(state.state);
-        if (stopping && (over || performance.now() - stopAsked > STOP_WAIT_MS)) return { ok: false, cause: stopping };
+        if (stopping && (over || monotonicMs() - stopAsked > STOP_WAIT_MS)) return { ok: false, cause: stopping };
         if (over && !stopping) {
           // Its status file may reach this machine a moment after the job ended: look once more first.
           if (endedOnce) return { ok: false, cause: { kind: 'job-ended', jobId, state: state.state, reason: state.reason } };
@@ -192,24 +193,24 @@ export class SlurmExecutor implements Executor {
         }
       }
       await new Promise((r) => setTimeout(r, stopping ? Math.min(delay, 200) : delay));
-      delay = Math.min(performance.now() - submitted < EARLY_MS ? EARLY_POLL_MS : MAX_POLL_MS, delay * 1.5);
+      delay = Math.min(monotonicMs() - submitted < EARLY_MS ? EARLY_POLL_MS : MAX_POLL_MS, delay * 1.5);
     }
   }
 
   /** When a job's command died of a signal: the job's final state if Slurm ended it (cancelled, time limit, …). */
   private async endedBySlurm(jobId: string): Promise<JobState | undefined> {
-    const until = performance.now() + 10_000;
+    const until = monotonicMs() + 10_000;
     for (;;) {
       const state = await this.stateOf(jobId);
       if (state && !ACTIVE.has(state.state)) return SLURM_ENDED.has(state.state) ? state : undefined;
-      if (performance.now() > until) return undefined;
+      if (monotonicMs() > until) return undefined;
       await new Promise((r) => setTimeout(r, 200));
     }
   }
 
   /** The state of a job in flight: one squeue call for all of them, at most once a STATE_INTERVAL_MS. */
   private async stateOf(jobId: string): Promise<JobState | undefined> {
-    const now = performance.now();
+    const now = monotonicMs();
     if (!this.states || now - this.states.at >= STATE_INTERVAL_MS / 2) this.states = { at: now, query: this.queryStates([...this.inFlight.keys()]) };
     const states = await this.states.query;
     if (states === undefined) return undefined; // squeue did not answer: ask again later

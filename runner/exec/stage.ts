@@ -26,6 +26,7 @@ import type { FailureCause, StageResult } from './outcome.js';
 import type { RemotePuller } from '../store/remote/run-sync.js';
 import type { Flights } from './flights.js';
 import { appendAttempt, attemptHeader, mayRetry, takeLoadError } from './retry.js';
+import { monotonicMs } from '../core/clock.js';
 
 export interface StageRunOptions {
   force: boolean;
@@ -47,7 +48,7 @@ export interface StageDone {
 }
 
 export class StageExecution {
-  private readonly t0 = performance.now();
+  private readonly t0 = monotonicMs();
 
   constructor(
     private readonly engine: Engine,
@@ -123,7 +124,7 @@ export class StageExecution {
   }
 
   private elapsed(): number {
-    return performance.now() - this.t0;
+    return monotonicMs() - this.t0;
   }
 
   private finish(done: StageDone, log?: string): StageDone {

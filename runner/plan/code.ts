@@ -153,8 +153,16 @@ export class ModuleCode {
     return (await this.hashCode(key)) ?? '-';
   }
 
-  /** Kinds, contents and hashes read in this turn (turn-memo.ts). */
-  private readonly turn = new TurnMemo();
+  /** Kinds, contents and hashes read until the run changes the workspace, then in each turn (turn-memo.ts). */
+  private readonly turn = new TurnMemo(true);
+
+  /**
+   * The workspace is about to change (a stage will execute or have outs restored): from now on every check reads
+   * the files again in each turn, since one of them may be a code file the change writes.
+   */
+  workspaceChanging(): void {
+    this.turn.everyTurn();
+  }
 
   private kindNow(key: string): ProbeKind {
     return this.turn.once(`kind\0${key}`, () => {

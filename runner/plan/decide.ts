@@ -102,6 +102,13 @@ export class Planner {
   }
 
   async decide(stage: StageConfig, inputs: StageInputs, options: EvaluateOptions = {}): Promise<Decision> {
+    const decision = await this.judge(stage, inputs, options);
+    // A stage that executes or has its outs restored changes the workspace: code closures are read again from now on.
+    if (decision.action !== 'fresh') this.code.workspaceChanging();
+    return decision;
+  }
+
+  private async judge(stage: StageConfig, inputs: StageInputs, options: EvaluateOptions): Promise<Decision> {
     const fingerprint = fingerprintOf(stage, inputs);
     const entry = this.lock.get(stage.name);
     const changes = explainChanges(stage, inputs, entry);

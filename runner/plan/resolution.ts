@@ -174,7 +174,7 @@ class Resolver {
 
 function real(abs: string): string {
   try {
-    return realpathSync(abs);
+    return realpathSync.native(abs);
   } catch {
     return abs;
   }

@@ -1,8 +1,8 @@
 // The workspace's run history (.pipeline/history/): per run, the fingerprint each stage ended with and the
 // metrics it left. `gc` keeps the objects of the last N runs; `metrics --diff` compares against an earlier one.
-import { lstatSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { lstatSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomic } from '../core/atomic.js';
+import { removeFile, writeFileAtomic } from '../core/atomic.js';
 import { IoError } from '../store/io-error.js';
 import type { Engine } from '../plan/engine.js';
 import type { MetricsSnapshot } from './metrics.js';
@@ -53,7 +53,7 @@ export function appendHistory(engine: Engine, startedAt: Date, summary: RunSumma
   const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
   writeFileAtomic(path.join(dir, `${stamp}-${process.pid}.json`), JSON.stringify(entry));
   const names = readdirSync(dir).filter((n) => ENTRY_NAME.test(n)).sort();
-  for (const old of names.slice(0, Math.max(0, names.length - KEEP_ENTRIES))) rmSync(path.join(dir, old), { force: true });
+  for (const old of names.slice(0, Math.max(0, names.length - KEEP_ENTRIES))) removeFile(path.join(dir, old));
   return entry;
 }
 

@@ -8,6 +8,7 @@ import { formatReasons, unreachable } from '../plan/reasons.js';
 import { describeResult, formatCause, statusOf, type StageResult, type StageStatus } from '../exec/outcome.js';
 import type { Notice, RunEvent, RunListener, RunSummary } from '../exec/events.js';
 import { noticeLine } from './notices.js';
+import { monotonicMs } from '../core/clock.js';
 
 type Style = Parameters<typeof styleText>[0];
 
@@ -162,7 +163,7 @@ export class LiveReporter extends LineReporter {
 
   private render(): void {
     if (!this.update) return;
-    const now = performance.now();
+    const now = monotonicMs();
     const width = this.stream.columns ?? 100;
     const lines = [...this.running].map(([name, r]) => {
       const line = this.format(name, 'running', `${formatDuration(now - r.since).padStart(7)}  ${r.why}`);
@@ -178,7 +179,7 @@ export class LiveReporter extends LineReporter {
   }
 
   protected override start(name: string, why: string): void {
-    this.running.set(name, { since: performance.now(), why });
+    this.running.set(name, { since: monotonicMs(), why });
     this.render();
   }
 

@@ -4,6 +4,7 @@
 // (a pipe, CI=true, TERM=dumb) plain lines: one when a variant starts, one when it ends, each with the counts.
 import type { RunEvent } from '../exec/events.js';
 import { formatDuration, liveTerminal } from './progress.js';
+import { monotonicMs } from '../core/clock.js';
 
 /** What the sweep tells its progress display. */
 export interface SweepListener {
@@ -79,7 +80,7 @@ export class SweepLive extends SweepLines {
 
   override started(name: string, changed: string): void {
     this.counts.running++;
-    this.running.set(name, { since: performance.now(), changed, stages: new Set() });
+    this.running.set(name, { since: monotonicMs(), changed, stages: new Set() });
     this.render();
   }
 
@@ -93,17 +94,17 @@ export class SweepLive extends SweepLines {
   }
 
   override finished(name: string, verdict: { ok: true } | { ok: false; reason: string }): void {
-    const since = this.running.get(name)?.since ?? performance.now();
+    const since = this.running.get(name)?.since ?? monotonicMs();
     this.running.delete(name);
     this.count(verdict);
-    const took = formatDuration(performance.now() - since);
+    const took = formatDuration(monotonicMs() - since);
     this.write(`exp ${name}: ${verdict.ok ? 'ok' : `failed: ${verdict.reason}`} (${took})\n`);
   }
 
   /** The area as it is now; each line cut to the terminal's width. */
   render(): void {
     if (!this.update) return;
-    const now = performance.now();
+    const now = monotonicMs();
     const width = (this.out as NodeJS.WriteStream).columns ?? 100;
     const fit = (line: string) => (line.length > width ? `${line.slice(0, Math.max(0, width - 1))}…` : line);
     const lines = [`exp: ${summary(this.counts)}`];

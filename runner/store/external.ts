@@ -30,7 +30,7 @@ function idOf(st: BigIntStats): string {
 
 function real(abs: string): string {
   try {
-    return realpathSync(abs);
+    return realpathSync.native(abs);
   } catch {
     return abs;
   }

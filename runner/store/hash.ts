@@ -1,15 +1,18 @@
 // Content hashes: sha256 of a file's bytes; a directory hashes to the sha256 of its manifest
 // (sorted relative paths with their file hashes), so a folder out is one content-addressed tree.
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { closeSync, openSync, readdir as readdirCallback, readFileSync, readSync } from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import type StringifyModule from 'safe-stable-stringify';
+import { promisify } from 'node:util';
 
 // A CommonJS package: require() loads it in ~2 ms, an ESM import (which scans it for named exports) in ~9 ms,
 // and this is on the path of every command.
 const stringify = createRequire(import.meta.url)('safe-stable-stringify') as typeof StringifyModule;
+
+// fs's callback form: node:fs/promises would load with every command (≈ 1.5 ms).
+const readdir = promisify(readdirCallback);
 
 export const HASH_ALGORITHM = 'sha256';
 const SMALL_FILE = 8 * 1024 * 1024;

@@ -1,9 +1,9 @@
 // Checks of the store made before anything runs (exit 2 when they fail): a store inside a stage's out would be
 // wiped by that stage; a store path that is a file, lies below a file, or cannot be written would fail only
 // after a stage ran and its previous outs were cleared.
-import { accessSync, constants, existsSync, lstatSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, lstatSync, mkdirSync, openSync, statSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { tempPathFor, writeFileAtomic } from '../core/atomic.js';
+import { removeFile, tempPathFor } from '../core/atomic.js';
 import { UsageError } from '../core/errors.js';
 import type { Cache } from './cache.js';
 import { ioError } from './io-error.js';
@@ -37,12 +37,18 @@ export function checkStore(cache: Cache, root: string, outs: { stage: string; ou
     }
     if (path.dirname(probe) === probe) break;
   }
-  // Writable: write and remove a probe file where objects go (root passes permission bits, a read-only mount not).
+  // Writable: create, write and remove a probe file where objects go (root passes permission bits, a read-only mount
+  // not). Named as a temp file (core/atomic.ts), so one a killed run left is swept with the others.
   try {
     mkdirSync(cache.objectsDir, { recursive: true });
     const probe = tempPathFor(path.join(cache.objectsDir, 'probe'));
-    writeFileAtomic(probe, 'probe');
-    rmSync(probe, { force: true });
+    const fd = openSync(probe, 'wx');
+    try {
+      writeSync(fd, 'probe');
+    } finally {
+      closeSync(fd);
+      removeFile(probe);
+    }
   } catch (err) {
     const e = ioError(err, 'write to the store', cache.dir);
     if (e instanceof UsageError) throw new UsageError(`the store is not usable: ${e.message}`, e.hint);

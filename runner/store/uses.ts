@@ -8,10 +8,10 @@
 //                      its start is kept (objects a stage stores or re-uses are stamped with the time of use)
 // Run records carry their last use as their mtime (set when written and when restored from).
 import { createHash, randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { processAlive, writeFileAtomic } from '../core/atomic.js';
+import { processAlive, removeFile, writeFileAtomic } from '../core/atomic.js';
 import { validOutRecords, type Cache, type OutRecord } from './cache.js';
 
 export interface Roots {
@@ -89,7 +89,7 @@ export function openLease(cache: Cache, root: string): { release(): void } {
   } catch {
     return { release() {} };
   }
-  return { release: () => rmSync(file, { force: true }) };
+  return { release: () => removeFile(file) };
 }
 
 /** Live leases; those of processes of this host that are gone, or older than `staleMs` elsewhere, are removed. */
@@ -113,7 +113,7 @@ export function liveLeases(cache: Cache, staleMs: number, dryRun: boolean): Leas
     }
     const alive = lease.host === host ? processAlive(lease.pid) : Date.now() - lease.started < staleMs;
     if (alive) live.push(lease);
-    else if (!dryRun) rmSync(file, { force: true });
+    else if (!dryRun) removeFile(file);
   }
   return live;
 }

@@ -44,7 +44,7 @@ export class Workspace {
     readonly cache: Cache,
     readonly stats: StatCache,
   ) {
-    this.realRoot = realpathSync(root);
+    this.realRoot = realpathSync.native(root);
     this.realDevices.add(lstatSync(root, { bigint: true }).dev);
   }
 
@@ -66,12 +66,15 @@ export class Workspace {
     return isUrlDep(dep) ? dep : path.resolve(this.root, dep);
   }
 
-  /** Throws when the nearest existing ancestor of `rel` resolves outside the workspace. */
+  /**
+   * Throws when the nearest existing ancestor of `rel` resolves outside the workspace: resolved by realpath(3) in one
+   * call, as the kernel follows the path when a stage writes there (Node's JS realpathSync lstats every segment).
+   */
   assertInside(rel: string, what: string): void {
     let probe = this.abs(rel);
     for (;;) {
       try {
-        const real = realpathSync(probe);
+        const real = realpathSync.native(probe);
         const relative = path.relative(this.realRoot, real);
         if (relative.startsWith('..') || path.isAbsolute(relative)) {
           throw new WorkspaceError(

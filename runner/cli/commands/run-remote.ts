@@ -5,9 +5,8 @@ import { UsageError } from '../../core/errors.js';
 import type { Notice, RunSummary, Warning } from '../../exec/events.js';
 import type { Engine } from '../../plan/engine.js';
 import { checkRecordedOuts, outsDisagreement, type OutRecord, type RunRecord } from '../../store/cache.js';
-import { remoteFromConfig, remoteSettingOf } from '../../store/remote/open.js';
-import { RunRemote, type TrustedOuts } from '../../store/remote/run-sync.js';
-import { IntegrityError, RemoteError } from '../../store/remote/backend.js';
+import { remoteSettingOf } from '../../store/remote/setting.js';
+import type { RunRemote, TrustedOuts } from '../../store/remote/run-sync.js';
 
 export interface RunRemoteChoice {
   run: RunRemote;
@@ -19,7 +18,7 @@ export interface RunRemoteChoice {
  * The remote of this run, or undefined when it neither pulls nor pushes (then the network is never touched).
  * `signal`: the run's Ctrl-C / SIGTERM, which abandons the requests in flight.
  */
-export function openRunRemote(engine: Engine, flags: { pull?: boolean; push?: boolean }, signal?: AbortSignal): RunRemoteChoice | undefined {
+export async function openRunRemote(engine: Engine, flags: { pull?: boolean; push?: boolean }, signal?: AbortSignal): Promise<RunRemoteChoice | undefined> {
   const setting = remoteSettingOf(engine.config.remote);
   const pull = flags.pull ?? setting?.pull ?? false;
   const push = flags.push ?? setting?.push ?? false;
@@ -28,6 +27,8 @@ export function openRunRemote(engine: Engine, flags: { pull?: boolean; push?: bo
     const flag = flags.pull ? '--pull' : '--push';
     throw new UsageError(`${flag} needs a remote cache, and none is set`, 'set PIPELINE_REMOTE (s3://bucket/prefix, http(s)://host/prefix, or a folder), or `remote:` in pipeline.yaml');
   }
+  // The remote's modules load only for a run that uses it (their node:fs/promises and streams cost every run ≈ 2 ms).
+  const [{ remoteFromConfig }, { RunRemote }] = await Promise.all([import('../../store/remote/open.js'), import('../../store/remote/run-sync.js')]);
   const remote = remoteFromConfig(setting.url, engine.root, { ...process.env, PIPELINE_REMOTE: setting.url }, signal)!;
   return { run: new RunRemote(remote, engine.cache, trustedOuts(engine), signal), pull, push };
 }
@@ -74,9 +75,10 @@ export function remoteNotices(run: RunRemote): Notice[] {
  * the remote can restore gets the reason `restorable-from-remote` and its downstream is judged on those outs. A
  * failing remote is a warning (once; it is not asked again); a record that fails its checks counts as absent.
  */
-export function remoteOutsLookup(engine: Engine, warn: (message: string) => void): (fingerprint: string) => Promise<OutRecord[] | undefined> {
+export async function remoteOutsLookup(engine: Engine, warn: (message: string) => void): Promise<(fingerprint: string) => Promise<OutRecord[] | undefined>> {
   const setting = remoteSettingOf(engine.config.remote);
   if (!setting) throw new UsageError('--remote needs a remote cache, and none is set', 'set PIPELINE_REMOTE or `remote:` in pipeline.yaml');
+  const [{ remoteFromConfig }, { IntegrityError, RemoteError }] = await Promise.all([import('../../store/remote/open.js'), import('../../store/remote/backend.js')]);
   const remote = remoteFromConfig(setting.url, engine.root, { ...process.env, PIPELINE_REMOTE: setting.url })!;
   let failed = false;
   const entries = engine.graph.order.flatMap((name) => engine.lock.get(name) ?? []);

@@ -67,7 +67,7 @@ export async function runCommand(globals: GlobalOptions, names: string[], flags:
   try {
     await session.acquireWorkspace();
     const engine = session.openEngine();
-    const remote = openRunRemote(engine, flags, session.signal);
+    const remote = await openRunRemote(engine, flags, session.signal);
     if (flags.update) {
       const { updateUrls } = await import('./update.js');
       await updateUrls(engine, names, session.out, (message, c) =>

@@ -17,7 +17,7 @@ export async function statusCommand(
 ): Promise<number> {
   const engine = openEngineWarned(await plannedConfigFor(globals, flags.set));
   // Only when asked: a plain status never touches the network.
-  const remoteOuts = flags.remote ? remoteOutsLookup(engine, (message) => printWarning({ code: 'remote-lookup', message })) : undefined;
+  const remoteOuts = flags.remote ? await remoteOutsLookup(engine, (message) => printWarning({ code: 'remote-lookup', message })) : undefined;
   const plan = await preview(engine, { names, mode: 'needs', force: false, ...(remoteOuts ? { remoteOuts } : {}) });
   const named = new Set(engine.graph.expand(names));
   const shown = names.length > 0 ? plan.filter((p) => named.has(p.name)) : plan;

@@ -6,7 +6,8 @@
 // chunk that owns its memory moves as it is. At most IN_FLIGHT of them are on their way, so memory stays bounded
 // whatever the source's speed.
 import { Writable } from 'node:stream';
-import { Worker } from 'node:worker_threads';
+import { createRequire } from 'node:module';
+import type { Worker } from 'node:worker_threads';
 import { HASH_ALGORITHM } from '../hash.js';
 import { ioError } from '../io-error.js';
 import type { Landed, ProgressFn } from './backend.js';
@@ -93,7 +94,9 @@ class HashThread {
   private nextId = 1;
 
   private start(): Worker {
-    const worker = new Worker(WORKER_CODE, { eval: true });
+    // Required when the first large download starts: every command that may pull imports this module.
+    const { Worker: WorkerThread } = createRequire(import.meta.url)('node:worker_threads') as typeof import('node:worker_threads');
+    const worker = new WorkerThread(WORKER_CODE, { eval: true });
     worker.on('message', (r: Reply) => this.jobs.get(r.id)?.(r));
     const gone = (err: Error) => {
       if (this.worker !== worker) return;

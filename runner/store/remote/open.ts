@@ -11,6 +11,8 @@ import { HttpBackend, httpAuthFromEnv } from './http.js';
 import { Remote, remoteOptionsFromEnv, transportFromEnv } from './remote.js';
 import { S3Backend } from './s3.js';
 
+export { remoteSettingOf } from './setting.js';
+
 export function backendFor(urlOrPath: string, root: string, transport: Transport = defaultTransport(), env: NodeJS.ProcessEnv = process.env): Backend {
   const scheme = urlScheme(urlOrPath);
   switch (scheme) {
@@ -50,14 +52,4 @@ export function remoteFromConfig(urlOrPath: string | undefined, root: string, en
   if (!chosen) return undefined;
   const transport = transportFromEnv(env, signal);
   return new Remote(backendFor(chosen, root, transport, env), { ...remoteOptionsFromEnv(env), ...(signal ? { signal } : {}) });
-}
-
-/** The remote a run uses and whether it pulls/pushes by default: `remote:` of pipeline.yaml, its url overridden by PIPELINE_REMOTE. */
-export function remoteSettingOf(
-  setting: { url: string; pull: boolean; push: boolean } | undefined,
-  env: NodeJS.ProcessEnv = process.env,
-): { url: string; pull: boolean; push: boolean } | undefined {
-  const url = env.PIPELINE_REMOTE || setting?.url;
-  if (!url) return undefined;
-  return { url, pull: setting?.pull ?? false, push: setting?.push ?? false };
 }
