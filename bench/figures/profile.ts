@@ -124,7 +124,8 @@ export function profileFigure(ctx: BenchContext): Figure {
     mkdirSync(dir);
     resetPipeline(ws, ['build']);
     const cmd = pipelineCmd(ctx, ws, ['run', '--json', ...realSource(ctx)]);
-    const o = exec({ ...cmd, env: { ...cmd.env, NODE_OPTIONS: `--import=${pathToFileURL(capture).href}`, PIPELINE_PROFILE_DIR: dir } });
+    // Stage hosts get the base environment only: the preload and its folder are added to it for this run.
+    const o = exec({ ...cmd, env: { ...cmd.env, NODE_OPTIONS: `--import=${pathToFileURL(capture).href}`, PIPELINE_PROFILE_DIR: dir, PIPELINE_BASE_ENV: 'NODE_OPTIONS PIPELINE_PROFILE_DIR' } });
     stagesJson = allStatus(o.stdout, 'ran', 'profiled cold run');
     const times = readdirSync(dir)
       .filter((n) => n.endsWith('.time.json'))
