@@ -70,6 +70,12 @@ export function timePeer(f: Figure, ctx: BenchContext, peer: Exclude<Peer['name'
   const least = jobs === undefined || peer !== 'snakemake' ? measured.ms.median : snakemakeJobsFloor(f, ctx, measured.ms.median, jobs);
   const over = timed.ms.median / least;
   f.rows.push({ label: `${peer} peer / its floor`, unit: '×', value: over });
+  // No run of a tool takes less than its floor: a peer well under it means the floor was timed while the machine was
+  // busier than when the peer ran, and a ratio set beside that floor was not checked against anything.
+  if (over < 1 / MAX_OVER_FLOOR) {
+    f.notes.push(`${peer} peer ${Math.round(timed.ms.median)} ms, its floor ${Math.round(least)} ms (${over.toFixed(2)}×): the floor was timed under a load the peer did not meet, so the peer is unchecked and the ratio is withheld`);
+    return { ...timed, sane: false };
+  }
   const sane = over <= MAX_OVER_FLOOR;
   // A floor built from a one-job workflow is an estimate: off it, the ratio is withheld and said, not a failed check.
   if (jobs !== undefined && !sane) {
